@@ -1,0 +1,448 @@
+//! The `#[crud_module(...)]` grammar and the `#[crud(...)]` field
+//! attributes. The macro and the generator both read attributes through
+//! here, so they cannot disagree.
+
+use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, ExprLit, Lit, Meta, Token};
+
+use crate::diagnostic::{Diagnostics, Location};
+
+/// The flags `#[crud_module]` accepts.
+pub const MODULE_FLAGS: [&str; 2] = ["with_events", "with_import"];
+/// The options `#[crud_module]` accepts, each `key = "value"`.
+pub const MODULE_OPTIONS: [&str; 2] = ["name", "singular"];
+/// The flags `#[crud]` accepts on a field.
+pub const FIELD_FLAGS: [&str; 4] = ["id", "version", "skip", "readonly"];
+/// The options `#[crud]` accepts on a field, each `key = "value"`.
+pub const FIELD_OPTIONS: [&str; 2] = ["ts_type", "label"];
+
+/// A string option and where it was written.
+#[derive(Clone, Debug)]
+pub struct StringOption {
+    pub value: String,
+    pub location: Location,
+}
+
+/// What `#[crud_module(...)]` said; each present flag keeps its location.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleArgs {
+    pub with_events: Option<Location>,
+    pub with_import: Option<Location>,
+    pub name: Option<StringOption>,
+    pub singular: Option<StringOption>,
+}
+
+/// What `#[crud(...)]` said on one field.
+#[derive(Clone, Debug, Default)]
+pub struct FieldArgs {
+    pub id: Option<Location>,
+    pub version: Option<Location>,
+    pub skip: Option<Location>,
+    pub readonly: Option<Location>,
+    pub ts_type: Option<StringOption>,
+    pub label: Option<StringOption>,
+}
+
+/// The closest known word to a misspelt one, if any is close.
+pub fn suggest<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|candidate| (strsim::damerau_levenshtein(unknown, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(2))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn one_of(words: impl IntoIterator<Item = &'static str>) -> String {
+    words
+        .into_iter()
+        .map(|w| format!("`{w}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn unknown_message(what: &str, unknown: &str, known: &[&'static str]) -> String {
+    match suggest(unknown, known.iter().copied()) {
+        Some(close) => format!("unknown {what} `{unknown}`, did you mean `{close}`?"),
+        None => format!(
+            "unknown {what} `{unknown}`, expected one of {}",
+            one_of(known.iter().copied())
+        ),
+    }
+}
+
+/// Reads the arguments of `#[crud_module(...)]`, reporting every mistake.
+pub fn parse_module_args(tokens: TokenStream, diags: &mut Diagnostics) -> ModuleArgs {
+    let mut args = ModuleArgs::default();
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens) {
+        Ok(metas) => metas,
+        Err(error) => {
+            diags.syn_error(error);
+            return args;
+        }
+    };
+    let known: Vec<&'static str> = MODULE_FLAGS.into_iter().chain(MODULE_OPTIONS).collect();
+    for meta in metas {
+        let path = meta.path();
+        let key = path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| crate::path_to_string(path));
+        let key_location = Location::of(path);
+        if let Some(flag) = MODULE_FLAGS.iter().find(|f| **f == key) {
+            let slot = match *flag {
+                "with_events" => &mut args.with_events,
+                _ => &mut args.with_import,
+            };
+            match &meta {
+                Meta::Path(_) => {}
+                Meta::NameValue(value) => {
+                    diags.error(
+                        Location::of(&value.value),
+                        format_args!(
+                            "crud_module flag `{key}` takes no value, write `{key}` alone"
+                        ),
+                    );
+                    continue;
+                }
+                Meta::List(list) => {
+                    diags.error(
+                        Location::span(list.delimiter.span().join()),
+                        format_args!(
+                            "crud_module flag `{key}` takes no arguments, write `{key}` alone"
+                        ),
+                    );
+                    continue;
+                }
+            }
+            if slot.is_some() {
+                diags.error(key_location, format_args!("duplicate crud_module flag `{key}`"));
+            } else {
+                *slot = Some(key_location);
+            }
+        } else if MODULE_OPTIONS.contains(&key.as_str()) {
+            let Some(option) = string_option(&meta, "crud_module", &key, diags) else {
+                continue;
+            };
+            let slot = if key == "name" {
+                &mut args.name
+            } else {
+                &mut args.singular
+            };
+            if slot.is_some() {
+                diags.error(key_location, format_args!("duplicate crud_module option `{key}`"));
+            } else {
+                *slot = Some(option);
+            }
+        } else {
+            diags.error(key_location, unknown_message("crud_module option", &key, &known));
+        }
+    }
+    args
+}
+
+/// Reads `key = "value"` from a top-level meta item.
+fn string_option(
+    meta: &Meta,
+    attribute: &str,
+    key: &str,
+    diags: &mut Diagnostics,
+) -> Option<StringOption> {
+    match meta {
+        Meta::NameValue(name_value) => match &name_value.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => Some(StringOption {
+                value: lit.value(),
+                location: Location::of(lit),
+            }),
+            other => {
+                diags.error(
+                    Location::of(other),
+                    format_args!(
+                        "{attribute} option `{key}` expects a string literal, as in \
+                         `{key} = \"...\"`"
+                    ),
+                );
+                None
+            }
+        },
+        _ => {
+            diags.error(
+                Location::of(meta),
+                format_args!(
+                    "{attribute} option `{key}` needs a value, as in `{key} = \"...\"`"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Whether an attribute is a `#[crud(...)]` field attribute.
+pub fn is_crud_attr(attr: &Attribute) -> bool {
+    attr.path().is_ident("crud")
+}
+
+/// Reads every `#[crud(...)]` on one field, reporting every mistake.
+pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldArgs {
+    let mut args = FieldArgs::default();
+    let known: Vec<&'static str> = FIELD_FLAGS.into_iter().chain(FIELD_OPTIONS).collect();
+    for attr in attrs.iter().filter(|a| is_crud_attr(a)) {
+        if let Meta::Path(path) = &attr.meta {
+            diags.error(
+                Location::of(path),
+                format_args!(
+                    "`#[crud]` needs arguments, one or more of {}",
+                    one_of(known.iter().copied())
+                ),
+            );
+            continue;
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            let key = meta
+                .path
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| crate::path_to_string(&meta.path));
+            let key_location = Location::of(&meta.path);
+            if FIELD_FLAGS.contains(&key.as_str()) {
+                if meta.input.peek(Token![=]) {
+                    let value: Expr = meta.value()?.parse()?;
+                    diags.error(
+                        Location::of(&value),
+                        format_args!("crud flag `{key}` takes no value, write `{key}` alone"),
+                    );
+                    return Ok(());
+                }
+                if meta.input.peek(syn::token::Paren) {
+                    diags.error(
+                        key_location,
+                        format_args!("crud flag `{key}` takes no arguments, write `{key}` alone"),
+                    );
+                    return skip_nested(&meta);
+                }
+                let slot = match key.as_str() {
+                    "id" => &mut args.id,
+                    "version" => &mut args.version,
+                    "skip" => &mut args.skip,
+                    _ => &mut args.readonly,
+                };
+                if slot.is_some() {
+                    diags.error(key_location, format_args!("duplicate crud flag `{key}`"));
+                } else {
+                    *slot = Some(key_location);
+                }
+            } else if FIELD_OPTIONS.contains(&key.as_str()) {
+                if !meta.input.peek(Token![=]) {
+                    diags.error(
+                        key_location,
+                        format_args!("crud option `{key}` needs a value, as in `{key} = \"...\"`"),
+                    );
+                    return skip_nested(&meta);
+                }
+                let value: Expr = meta.value()?.parse()?;
+                let Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) = &value
+                else {
+                    diags.error(
+                        Location::of(&value),
+                        format_args!(
+                            "crud option `{key}` expects a string literal, as in `{key} = \"...\"`"
+                        ),
+                    );
+                    return Ok(());
+                };
+                if lit.value().trim().is_empty() {
+                    diags.error(
+                        Location::of(lit),
+                        format_args!("crud option `{key}` cannot be empty"),
+                    );
+                    return Ok(());
+                }
+                let option = StringOption {
+                    value: lit.value(),
+                    location: Location::of(lit),
+                };
+                let slot = if key == "ts_type" {
+                    &mut args.ts_type
+                } else {
+                    &mut args.label
+                };
+                if slot.is_some() {
+                    diags.error(key_location, format_args!("duplicate crud option `{key}`"));
+                } else {
+                    *slot = Some(option);
+                }
+            } else {
+                diags.error(key_location, unknown_message("crud attribute", &key, &known));
+                if meta.input.peek(Token![=]) {
+                    meta.value()?.parse::<Expr>()?;
+                } else {
+                    skip_nested(&meta)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(error) = result {
+            diags.syn_error(error);
+        }
+    }
+    check_field_conflicts(&args, diags);
+    args
+}
+
+fn skip_nested(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(syn::token::Paren) {
+        let _ignored: TokenStream = {
+            let content;
+            syn::parenthesized!(content in meta.input);
+            content.parse()?
+        };
+    }
+    Ok(())
+}
+
+/// Pairs of `#[crud]` arguments that contradict each other.
+pub(crate) fn check_field_conflicts(args: &FieldArgs, diags: &mut Diagnostics) {
+    if let (Some(_), Some(version)) = (&args.id, &args.version) {
+        diags.error(
+            version.clone(),
+            "conflicting crud attributes `id` and `version`, a field cannot be both",
+        );
+    }
+    if let Some(skip) = &args.skip {
+        let others = [
+            ("id", args.id.is_some()),
+            ("version", args.version.is_some()),
+            ("readonly", args.readonly.is_some()),
+            ("ts_type", args.ts_type.is_some()),
+            ("label", args.label.is_some()),
+        ];
+        for (other, present) in others {
+            if present {
+                diags.error(
+                    skip.clone(),
+                    format_args!(
+                        "conflicting crud attributes `skip` and `{other}`, a skipped field is \
+                         not sent to the front end"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn module_errors(tokens: TokenStream) -> Vec<String> {
+        let mut diags = Diagnostics::new();
+        parse_module_args(tokens, &mut diags);
+        diags.into_vec().into_iter().map(|d| d.message).collect()
+    }
+
+    fn field_errors(field: syn::Field) -> Vec<String> {
+        let mut diags = Diagnostics::new();
+        parse_field_args(&field.attrs, &mut diags);
+        diags.into_vec().into_iter().map(|d| d.message).collect()
+    }
+
+    #[test]
+    fn reads_flags_and_options() {
+        let mut diags = Diagnostics::new();
+        let args = parse_module_args(
+            quote!(with_events, with_import, name = "budgets", singular = "budget"),
+            &mut diags,
+        );
+        assert!(diags.is_empty());
+        assert!(args.with_events.is_some());
+        assert!(args.with_import.is_some());
+        assert_eq!(args.name.unwrap().value, "budgets");
+        assert_eq!(args.singular.unwrap().value, "budget");
+        let args = parse_module_args(TokenStream::new(), &mut diags);
+        assert!(args.with_events.is_none() && args.name.is_none());
+    }
+
+    #[test]
+    fn suggests_close_words() {
+        assert_eq!(suggest("with_imports", MODULE_FLAGS), Some("with_import"));
+        assert_eq!(suggest("with_event", MODULE_FLAGS), Some("with_events"));
+        assert_eq!(suggest("readonyl", FIELD_FLAGS), Some("readonly"));
+        assert_eq!(suggest("colour", MODULE_FLAGS), None);
+    }
+
+    #[test]
+    fn reports_every_module_mistake() {
+        let errors = module_errors(quote!(
+            with_imports,
+            with_events,
+            with_events,
+            name,
+            singular = 3,
+            with_import = true,
+            colour
+        ));
+        assert_eq!(
+            errors,
+            [
+                "unknown crud_module option `with_imports`, did you mean `with_import`?",
+                "duplicate crud_module flag `with_events`",
+                "crud_module option `name` needs a value, as in `name = \"...\"`",
+                "crud_module option `singular` expects a string literal, as in `singular = \"...\"`",
+                "crud_module flag `with_import` takes no value, write `with_import` alone",
+                "unknown crud_module option `colour`, expected one of `with_events`, \
+                 `with_import`, `name`, `singular`",
+            ]
+        );
+    }
+
+    #[test]
+    fn reads_field_arguments() {
+        let field: syn::Field = syn::parse_quote! {
+            #[crud(readonly, label = "Fiscal year")]
+            #[crud(ts_type = "number")]
+            pub fiscal_year: i32
+        };
+        let mut diags = Diagnostics::new();
+        let args = parse_field_args(&field.attrs, &mut diags);
+        assert!(diags.is_empty());
+        assert!(args.readonly.is_some());
+        assert_eq!(args.label.unwrap().value, "Fiscal year");
+        assert_eq!(args.ts_type.unwrap().value, "number");
+    }
+
+    #[test]
+    fn reports_every_field_mistake() {
+        let errors = field_errors(syn::parse_quote! {
+            #[crud(id, skip, primary, readonly = true, label, ts_type = "")]
+            pub id: i64
+        });
+        assert_eq!(
+            errors,
+            [
+                "unknown crud attribute `primary`, expected one of `id`, `version`, `skip`, \
+                 `readonly`, `ts_type`, `label`",
+                "crud flag `readonly` takes no value, write `readonly` alone",
+                "crud option `label` needs a value, as in `label = \"...\"`",
+                "crud option `ts_type` cannot be empty",
+                "conflicting crud attributes `skip` and `id`, a skipped field is not sent to \
+                 the front end",
+            ]
+        );
+        assert_eq!(
+            field_errors(syn::parse_quote!(#[crud(id, version)] pub v: i64)),
+            ["conflicting crud attributes `id` and `version`, a field cannot be both"]
+        );
+        assert_eq!(
+            field_errors(syn::parse_quote!(#[crud(id)] #[crud(id)] pub v: i64)),
+            ["duplicate crud flag `id`"]
+        );
+    }
+}

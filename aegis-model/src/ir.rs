@@ -1,0 +1,126 @@
+//! The IR: one [`Module`] value per module, however it was declared.
+
+use crate::diagnostic::Location;
+use crate::naming::Names;
+use crate::serde_attr::RenameRule;
+use crate::ts::TsType;
+
+/// How the runtime stores a field's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StorageKind {
+    Integer,
+    Float,
+    Boolean,
+    /// Strings, and what serialises as one (dates, uuids, decimals).
+    Text,
+    /// Anything else, stored as its JSON text.
+    Json,
+}
+
+/// What a field is to the module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldRole {
+    Id,
+    /// The optimistic-concurrency version, incremented on every update.
+    Version,
+    Data,
+}
+
+/// Where a module was declared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// `#[crud_module]` on a Rust struct.
+    Attribute,
+    /// modules.toml alone, fields inline.
+    Manifest,
+}
+
+/// One field of a module.
+#[derive(Clone, Debug)]
+pub struct Field {
+    /// The Rust field name (without `r#`).
+    pub ident: String,
+    /// The Rust type, as written (or derived from modules.toml).
+    pub rust_ty: syn::Type,
+    /// The JSON key serde uses.
+    pub wire_name: String,
+    /// The TypeScript type of the value, `| null` included. `null` for a
+    /// transient field, which never crosses the wire.
+    pub ts: TsType,
+    pub storage: StorageKind,
+    /// The Rust type is an `Option`.
+    pub nullable: bool,
+    pub role: FieldRole,
+    /// `#[crud(readonly)]`: shown, never edited; set by the server.
+    pub readonly: bool,
+    /// `#[crud(skip)]`: stored, but never sent to the front end.
+    pub hidden: bool,
+    /// serde writes this field (no `skip` / `skip_serializing`).
+    pub serialized: bool,
+    /// serde reads this field (no `skip` / `skip_deserializing`).
+    pub deserialized: bool,
+    /// `skip_serializing_if`: the key may be missing from what the server sends.
+    pub may_be_omitted: bool,
+    /// The key may be missing from what the client sends (serde `default`,
+    /// or an `Option`, which serde fills with `None`).
+    pub input_optional: bool,
+    /// The human label, `#[crud(label)]` or the name in sentence case.
+    pub label: String,
+    pub location: Location,
+}
+
+impl Field {
+    /// Part of the entity the front end sees.
+    pub fn is_sent(&self) -> bool {
+        self.serialized && !self.hidden
+    }
+
+    /// Part of the create and update inputs the front end sends.
+    pub fn is_input(&self) -> bool {
+        self.role == FieldRole::Data && !self.readonly && !self.hidden && self.deserialized
+    }
+
+    /// Never serialised nor deserialised: lives only in Rust.
+    pub fn is_transient(&self) -> bool {
+        !self.serialized && !self.deserialized
+    }
+}
+
+/// One module: an entity, its names, its flags and its fields.
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub names: Names,
+    /// The Rust struct's name (for a modules.toml module, the one emitted).
+    pub rust_name: String,
+    pub with_events: bool,
+    pub with_import: bool,
+    pub fields: Vec<Field>,
+    /// Index of the id field in `fields`.
+    pub id: usize,
+    /// Index of the version field in `fields`, if any.
+    pub version: Option<usize>,
+    /// serde `rename_all` on the struct, which the input types repeat.
+    pub rename_all: Option<RenameRule>,
+    pub origin: Origin,
+    pub location: Location,
+}
+
+impl Module {
+    pub fn id_field(&self) -> &Field {
+        &self.fields[self.id]
+    }
+
+    pub fn version_field(&self) -> Option<&Field> {
+        self.version.map(|index| &self.fields[index])
+    }
+
+    /// Fields the front end sees, in declaration order.
+    pub fn sent_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.is_sent())
+    }
+
+    /// Fields of the create and update inputs, in declaration order.
+    pub fn input_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.is_input())
+    }
+}

@@ -1,0 +1,421 @@
+//! From a declaration (a Rust struct, or a modules.toml entry) to a
+//! validated [`Module`]. Both front ends fill a [`ModuleInput`]; everything
+//! after that — mapping, names, roles, checks — is written once, here.
+
+use std::collections::HashMap;
+
+use proc_macro2::TokenStream;
+use syn::{Data, DeriveInput, Fields};
+
+use crate::attr::{self, FieldArgs, ModuleArgs};
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::ir::{Field, FieldRole, Module, Origin, StorageKind};
+use crate::mapping::{self, type_to_string};
+use crate::naming::{self, Names};
+use crate::reserved::{is_reserved_property, is_ts_identifier};
+use crate::serde_attr::{self, ContainerAttrs, FieldAttrs};
+use crate::ts::TsType;
+
+/// A module as declared, before it is checked.
+#[derive(Debug)]
+pub(crate) struct ModuleInput {
+    /// The Rust struct's name, or for modules.toml the module's key.
+    pub declared_name: String,
+    pub declared_location: Location,
+    pub args: ModuleArgs,
+    pub container: ContainerAttrs,
+    pub fields: Vec<FieldInput>,
+    pub origin: Origin,
+}
+
+/// A field as declared.
+#[derive(Debug)]
+pub(crate) struct FieldInput {
+    pub ident: String,
+    pub location: Location,
+    pub ty: syn::Type,
+    pub ty_location: Location,
+    pub crud: FieldArgs,
+    pub serde: FieldAttrs,
+}
+
+impl Module {
+    /// Reads `#[crud_module(args)]` on `item`. Every problem is reported,
+    /// each at the token it is about.
+    pub fn from_derive_input(args: TokenStream, item: &DeriveInput) -> Result<Module, Vec<Diagnostic>> {
+        let mut diags = Diagnostics::new();
+        let module_args = attr::parse_module_args(args, &mut diags);
+        let container = serde_attr::container_attrs(&item.attrs, &mut diags);
+        let declared_location = Location::of(&item.ident);
+
+        let named = match &item.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => Some(named),
+                Fields::Unnamed(unnamed) => {
+                    diags.error(
+                        Location::of(unnamed),
+                        "crud_module needs a struct with named fields, found a tuple struct",
+                    );
+                    None
+                }
+                Fields::Unit => {
+                    diags.error(
+                        declared_location.clone(),
+                        "crud_module needs a struct with named fields, found a unit struct",
+                    );
+                    None
+                }
+            },
+            Data::Enum(data) => {
+                diags.error(
+                    Location::of(&data.enum_token),
+                    "crud_module applies to a struct with named fields, not an enum",
+                );
+                None
+            }
+            Data::Union(data) => {
+                diags.error(
+                    Location::of(&data.union_token),
+                    "crud_module applies to a struct with named fields, not a union",
+                );
+                None
+            }
+        };
+        if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
+            diags.error(
+                Location::of(&item.generics),
+                "crud_module structs cannot be generic: the front end needs one concrete type",
+            );
+        }
+        let Some(named) = named else {
+            return Err(diags.into_vec());
+        };
+
+        let fields = named
+            .named
+            .iter()
+            .map(|field| {
+                let ident = field.ident.as_ref().expect("named fields have names");
+                FieldInput {
+                    ident: syn::ext::IdentExt::unraw(ident).to_string(),
+                    location: Location::of(ident),
+                    ty: field.ty.clone(),
+                    ty_location: Location::of(&field.ty),
+                    crud: attr::parse_field_args(&field.attrs, &mut diags),
+                    serde: serde_attr::field_attrs(&field.attrs, &mut diags),
+                }
+            })
+            .collect();
+
+        let input = ModuleInput {
+            declared_name: item.ident.to_string(),
+            declared_location,
+            args: module_args,
+            container,
+            fields,
+            origin: Origin::Attribute,
+        };
+        lower(input, diags)
+    }
+}
+
+/// Checks a declared module and builds its IR, or reports every problem.
+pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module, Vec<Diagnostic>> {
+    let names = lower_names(&input, &mut diags);
+
+    if let Some((key, location)) = &input.container.reshaped_by {
+        diags.error(
+            location.clone(),
+            format_args!(
+                "serde `{key}` is not supported on a crud_module struct, which must serialise \
+                 as a plain JSON object"
+            ),
+        );
+    }
+
+    let fields: Vec<Field> = input
+        .fields
+        .iter()
+        .map(|field| lower_field(field, &input, &mut diags))
+        .collect();
+
+    let id = find_role_field(&input, &fields, FieldRole::Id, &mut diags);
+    let version = find_role_field(&input, &fields, FieldRole::Version, &mut diags);
+    let mut fields = fields;
+    if let Some(index) = id {
+        fields[index].role = FieldRole::Id;
+        check_id(&fields[index], &input.fields[index], &mut diags);
+    } else {
+        diags.error(
+            input.declared_location.clone(),
+            format_args!(
+                "`{}` has no id field, name a field `id` or mark one with `#[crud(id)]`",
+                input.declared_name
+            ),
+        );
+    }
+    if let Some(index) = version {
+        fields[index].role = FieldRole::Version;
+        check_version(&fields[index], &input.fields[index], &mut diags);
+    } else if let Some(with_events) = &input.args.with_events {
+        diags.error(
+            with_events.clone(),
+            format_args!(
+                "`with_events` needs a version field for conflict detection, add \
+                 `version: i64` to `{}` or mark an `i64` field with `#[crud(version)]`",
+                input.declared_name
+            ),
+        );
+    }
+    check_wire_names(&fields, &mut diags);
+
+    let (Some(names), Some(id)) = (names, id) else {
+        return Err(diags.into_vec());
+    };
+    let module = Module {
+        rust_name: match input.origin {
+            Origin::Attribute => input.declared_name.clone(),
+            Origin::Manifest => names.entity_type(),
+        },
+        names,
+        with_events: input.args.with_events.is_some(),
+        with_import: input.args.with_import.is_some(),
+        fields,
+        id,
+        version,
+        rename_all: input.container.rename_all,
+        origin: input.origin,
+        location: input.declared_location,
+    };
+    diags.finish(module)
+}
+
+fn lower_names(input: &ModuleInput, diags: &mut Diagnostics) -> Option<Names> {
+    let mut valid = true;
+    for option in [&input.args.name, &input.args.singular].into_iter().flatten() {
+        if let Err(error) = naming::normalize(&option.value) {
+            diags.error(option.location.clone(), error);
+            valid = false;
+        }
+    }
+    if input.origin == Origin::Manifest
+        && let Err(error) = naming::normalize(&input.declared_name)
+    {
+        diags.error(input.declared_location.clone(), error);
+        valid = false;
+    }
+    if !valid {
+        return None;
+    }
+    let singular = input.args.singular.as_ref().map(|o| o.value.as_str());
+    let names = match input.origin {
+        Origin::Attribute => Names::from_struct_name(
+            &input.declared_name,
+            input.args.name.as_ref().map(|o| o.value.as_str()),
+            singular,
+        ),
+        Origin::Manifest => Names::from_module_name(&input.declared_name, singular),
+    }
+    .ok()?;
+    let problems = names.problems();
+    if !problems.is_empty() {
+        let location = input
+            .args
+            .singular
+            .as_ref()
+            .or(input.args.name.as_ref())
+            .map_or_else(|| input.declared_location.clone(), |o| o.location.clone());
+        for problem in problems {
+            diags.error(location.clone(), problem);
+        }
+        return None;
+    }
+    Some(names)
+}
+
+fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics) -> Field {
+    let serde = &field.serde;
+    let serialized = !serde.skip_serializing;
+    let deserialized = !serde.skip_deserializing;
+    let transient = !serialized && !deserialized;
+
+    if let Some(location) = &serde.flatten {
+        diags.error(
+            location.clone(),
+            format_args!(
+                "serde `flatten` is not supported on crud_module fields, declare the fields \
+                 of `{}` on the entity itself",
+                type_to_string(&field.ty)
+            ),
+        );
+    }
+    if let (Some(location), None, false) = (&serde.custom_with, &field.crud.ts_type, transient) {
+        diags.error(
+            location.clone(),
+            format_args!(
+                "field `{}` is serialised by custom code, so its JSON form is unknown; give \
+                 its TypeScript type with `#[crud(ts_type = \"...\")]`",
+                field.ident
+            ),
+        );
+    }
+
+    let mapped = mapping::map_type(&field.ty, &field.ident);
+    let nullable = mapping::option_inner(&field.ty).is_some();
+    let (ts, storage) = match (&field.crud.ts_type, mapped) {
+        _ if transient => (TsType::Null, StorageKind::Json),
+        (Some(ts_type), mapped) => (
+            TsType::Raw(ts_type.value.clone()),
+            mapped.map_or(StorageKind::Json, |m| m.storage),
+        ),
+        (None, Ok(mapped)) => (mapped.ts, mapped.storage),
+        (None, Err(error)) => {
+            diags.push(error);
+            (TsType::Null, StorageKind::Json)
+        }
+    };
+
+    let wire_name = match (&serde.rename, module.container.rename_all) {
+        (Some(rename), _) => rename.clone(),
+        (None, Some(rule)) => rule.apply_to_field(&field.ident),
+        (None, None) => field.ident.clone(),
+    };
+    let label = field
+        .crud
+        .label
+        .as_ref()
+        .map_or_else(|| naming::sentence_case(&field.ident), |l| l.value.clone());
+
+    Field {
+        ident: field.ident.clone(),
+        rust_ty: field.ty.clone(),
+        wire_name,
+        ts,
+        storage,
+        nullable,
+        role: FieldRole::Data,
+        readonly: field.crud.readonly.is_some(),
+        hidden: field.crud.skip.is_some(),
+        serialized,
+        deserialized,
+        may_be_omitted: serde.skip_serializing_if,
+        input_optional: serde.default || nullable,
+        label,
+        location: field.location.clone(),
+    }
+}
+
+/// The field with `role`: the one marked `#[crud(id)]` / `#[crud(version)]`,
+/// else the one named `id` / `version`.
+fn find_role_field(
+    module: &ModuleInput,
+    fields: &[Field],
+    role: FieldRole,
+    diags: &mut Diagnostics,
+) -> Option<usize> {
+    let (flag, default_name) = match role {
+        FieldRole::Id => ("id", "id"),
+        _ => ("version", "version"),
+    };
+    let marked: Vec<(usize, &Location)> = module
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(index, field)| {
+            let mark = match role {
+                FieldRole::Id => field.crud.id.as_ref(),
+                _ => field.crud.version.as_ref(),
+            };
+            mark.map(|location| (index, location))
+        })
+        .collect();
+    for (_, location) in marked.iter().skip(1) {
+        diags.error(
+            (*location).clone(),
+            format_args!("only one field can be marked `#[crud({flag})]`"),
+        );
+    }
+    marked.first().map(|(index, _)| *index).or_else(|| {
+        fields
+            .iter()
+            .position(|f| f.ident == default_name && module_field_unmarked(module, f))
+    })
+}
+
+/// A field named `id` that is marked `#[crud(version)]` is not the id.
+fn module_field_unmarked(module: &ModuleInput, field: &Field) -> bool {
+    module
+        .fields
+        .iter()
+        .find(|f| f.ident == field.ident)
+        .is_some_and(|f| f.crud.id.is_none() && f.crud.version.is_none() && f.crud.skip.is_none())
+}
+
+fn check_id(field: &Field, input: &FieldInput, diags: &mut Diagnostics) {
+    let usable = matches!(field.storage, StorageKind::Integer | StorageKind::Text)
+        && !field.nullable
+        && field.serialized
+        && field.deserialized;
+    if !usable {
+        diags.error(
+            input.ty_location.clone(),
+            format_args!(
+                "the id field `{}` must be an integer, `String` or `Uuid` that serde reads and \
+                 writes, found `{}`",
+                field.ident,
+                type_to_string(&field.rust_ty)
+            ),
+        );
+    }
+}
+
+fn check_version(field: &Field, input: &FieldInput, diags: &mut Diagnostics) {
+    let is_i64 = matches!(&field.rust_ty, syn::Type::Path(p)
+        if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "i64"));
+    if !is_i64 || !field.serialized || !field.deserialized {
+        diags.error(
+            input.ty_location.clone(),
+            format_args!(
+                "the version field `{}` must be an `i64` that serde reads and writes, found `{}`",
+                field.ident,
+                type_to_string(&field.rust_ty)
+            ),
+        );
+    }
+}
+
+/// Wire names must be distinct, usable TypeScript property names.
+fn check_wire_names(fields: &[Field], diags: &mut Diagnostics) {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for field in fields.iter().filter(|f| !f.is_transient()) {
+        let wire = field.wire_name.as_str();
+        if let Some(first) = seen.insert(wire, &field.ident) {
+            diags.error(
+                field.location.clone(),
+                format_args!(
+                    "fields `{first}` and `{}` are both sent as `{wire}`",
+                    field.ident
+                ),
+            );
+        }
+        if !is_ts_identifier(wire) {
+            diags.error(
+                field.location.clone(),
+                format_args!(
+                    "field `{}` is sent as `{wire}`, which is not a TypeScript identifier; \
+                     rename it with `#[serde(rename = \"...\")]`",
+                    field.ident
+                ),
+            );
+        } else if is_reserved_property(wire) {
+            diags.error(
+                field.location.clone(),
+                format_args!(
+                    "field `{}` is sent as `{wire}`, a name JavaScript objects reserve; rename \
+                     it with `#[serde(rename = \"...\")]`",
+                    field.ident
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The modules.toml schema (DESIGN.md section 4), and modules declared in it.
+//!
+//! Reading the file is the generator's job; this module defines what a
+//! parsed file means. Values are [`Spanned`] so every problem can name its
+//! line and column.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+use crate::attr::{FieldArgs, ModuleArgs, StringOption};
+use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::ir::{Module, Origin};
+use crate::lower::{lower, FieldInput, ModuleInput};
+use crate::serde_attr::{ContainerAttrs, FieldAttrs};
+
+/// A whole modules.toml.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    #[serde(default)]
+    pub generator: Option<GeneratorSettings>,
+    #[serde(default)]
+    pub modules: IndexMap<String, Spanned<ModuleEntry>>,
+}
+
+/// `[generator]`: where and how the front end is written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorSettings {
+    /// The Angular app's `src/app`, relative to modules.toml.
+    pub web_root: Spanned<String>,
+    /// A folder of template overrides, by template name, relative to
+    /// modules.toml.
+    #[serde(default)]
+    pub templates: Option<Spanned<String>>,
+}
+
+/// `[modules.<name>]`: settings for a module declared in Rust, or a whole
+/// module when `fields` is given.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleEntry {
+    #[serde(default)]
+    pub with_events: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub with_import: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub singular: Option<Spanned<String>>,
+    /// Fields inline, in order: the module is declared here alone.
+    #[serde(default)]
+    pub fields: Option<Spanned<IndexMap<String, Spanned<FieldSpec>>>>,
+}
+
+/// A field in modules.toml: a type name, or a table with more to say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub ty: String,
+    pub nullable: bool,
+    pub id: bool,
+    pub version: bool,
+    pub readonly: bool,
+    pub skip: bool,
+    pub label: Option<String>,
+    pub ts_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldTable {
+    #[serde(rename = "type")]
+    ty: String,
+    #[serde(default)]
+    nullable: bool,
+    #[serde(default)]
+    id: bool,
+    #[serde(default)]
+    version: bool,
+    #[serde(default)]
+    readonly: bool,
+    #[serde(default)]
+    skip: bool,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    ts_type: Option<String>,
+}
+
+impl FieldSpec {
+    fn of_type(ty: String) -> Self {
+        FieldSpec {
+            ty,
+            nullable: false,
+            id: false,
+            version: false,
+            readonly: false,
+            skip: false,
+            label: None,
+            ts_type: None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SpecVisitor;
+        impl<'de> Visitor<'de> for SpecVisitor {
+            type Value = FieldSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a type name such as \"i64\", or a table such as \
+                     { type = \"string\", nullable = true }",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, ty: &str) -> Result<FieldSpec, E> {
+                Ok(FieldSpec::of_type(ty.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FieldSpec, A::Error> {
+                let table = FieldTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(FieldSpec {
+                    ty: table.ty,
+                    nullable: table.nullable,
+                    id: table.id,
+                    version: table.version,
+                    readonly: table.readonly,
+                    skip: table.skip,
+                    label: table.label,
+                    ts_type: table.ts_type,
+                })
+            }
+        }
+        deserializer.deserialize_any(SpecVisitor)
+    }
+}
+
+/// The field types modules.toml knows, and the Rust type each becomes in
+/// the struct the generator emits (paths through `aegis::export` so the app
+/// needs no extra dependencies).
+pub const FIELD_TYPES: &[(&str, &str)] = &[
+    ("bool", "bool"),
+    ("i8", "i8"),
+    ("i16", "i16"),
+    ("i32", "i32"),
+    ("i64", "i64"),
+    ("u8", "u8"),
+    ("u16", "u16"),
+    ("u32", "u32"),
+    ("u64", "u64"),
+    ("f32", "f32"),
+    ("f64", "f64"),
+    ("string", "::std::string::String"),
+    ("datetime", "::aegis::export::chrono::DateTime<::aegis::export::chrono::Utc>"),
+    ("date", "::aegis::export::chrono::NaiveDate"),
+    ("time", "::aegis::export::chrono::NaiveTime"),
+    ("uuid", "::aegis::export::uuid::Uuid"),
+    ("json", "::aegis::export::serde_json::Value"),
+];
+
+fn rust_type_for(name: &str) -> Option<&'static str> {
+    FIELD_TYPES
+        .iter()
+        .find(|(toml_name, _)| *toml_name == name)
+        .map(|(_, rust)| *rust)
+}
+
+fn location<T>(spanned: &Spanned<T>) -> Location {
+    Location::Manifest(spanned.span())
+}
+
+impl ModuleEntry {
+    /// The module is declared here alone, fields inline.
+    pub fn declares_fields(&self) -> bool {
+        self.fields.is_some()
+    }
+}
+
+impl Module {
+    /// A module declared in modules.toml alone, under `[modules.<name>]`.
+    /// `name_location` is where the entry is, for problems about the module
+    /// as a whole.
+    pub fn from_manifest_entry(
+        name: &str,
+        entry: &Spanned<ModuleEntry>,
+    ) -> Result<Module, Vec<Diagnostic>> {
+        let mut diags = Diagnostics::new();
+        let entry_location = location(entry);
+        let entry = entry.get_ref();
+        let flag = |value: &Option<Spanned<bool>>| {
+            value
+                .as_ref()
+                .filter(|flag| *flag.get_ref())
+                .map(|flag| location(flag))
+        };
+        let args = ModuleArgs {
+            with_events: flag(&entry.with_events),
+            with_import: flag(&entry.with_import),
+            name: None,
+            singular: entry.singular.as_ref().map(|s| StringOption {
+                value: s.get_ref().clone(),
+                location: location(s),
+            }),
+        };
+
+        let mut fields = Vec::new();
+        match &entry.fields {
+            None => diags.error(
+                entry_location.clone(),
+                format_args!("module `{name}` is not declared in Rust, so it needs `fields`"),
+            ),
+            Some(declared) => {
+                for (field_name, spec) in declared.get_ref() {
+                    if let Some(field) = field_input(field_name, spec, &mut diags) {
+                        fields.push(field);
+                    }
+                }
+            }
+        }
+
+        let input = ModuleInput {
+            declared_name: name.to_owned(),
+            declared_location: entry_location,
+            args,
+            container: ContainerAttrs::default(),
+            fields,
+            origin: Origin::Manifest,
+        };
+        lower(input, diags)
+    }
+}
+
+fn field_input(
+    name: &str,
+    spec: &Spanned<FieldSpec>,
+    diags: &mut Diagnostics,
+) -> Option<FieldInput> {
+    let at = location(spec);
+    let spec = spec.get_ref();
+    if !crate::reserved::is_ts_identifier(name) || name.contains('$') {
+        diags.error(
+            at,
+            format_args!(
+                "invalid field name `{name}`, expected ASCII letters, digits and `_`, not \
+                 starting with a digit"
+            ),
+        );
+        return None;
+    }
+    let Some(rust) = rust_type_for(&spec.ty) else {
+        let known: Vec<&str> = FIELD_TYPES.iter().map(|(name, _)| *name).collect();
+        let hint = match crate::attr::suggest(&spec.ty, known.iter().copied()) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!("expected one of {}", known.join(", ")),
+        };
+        diags.error(
+            at,
+            format_args!("unknown field type `{}` for `{name}`, {hint}", spec.ty),
+        );
+        return None;
+    };
+    let rust = if spec.nullable {
+        format!("::std::option::Option<{rust}>")
+    } else {
+        rust.to_owned()
+    };
+    let ty: syn::Type = syn::parse_str(&rust).expect("FIELD_TYPES holds valid Rust types");
+    let mark = |set: bool| set.then(|| at.clone());
+    let text = |value: &Option<String>| {
+        value.as_ref().map(|value| StringOption {
+            value: value.clone(),
+            location: at.clone(),
+        })
+    };
+    let crud = FieldArgs {
+        id: mark(spec.id),
+        version: mark(spec.version),
+        skip: mark(spec.skip),
+        readonly: mark(spec.readonly),
+        ts_type: text(&spec.ts_type),
+        label: text(&spec.label),
+    };
+    crate::attr::check_field_conflicts(&crud, diags);
+    Some(FieldInput {
+        ident: name.to_owned(),
+        location: at.clone(),
+        ty,
+        ty_location: at,
+        crud,
+        serde: FieldAttrs::default(),
+    })
+}

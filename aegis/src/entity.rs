@@ -1,0 +1,112 @@
+//! The contract between an annotated struct and the runtime.
+
+use std::fmt::Debug;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// How the runtime stores a field's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FieldKind {
+    Integer,
+    Float,
+    Boolean,
+    /// Strings, and what serialises as one (dates, uuids, decimals).
+    Text,
+    /// Anything else, stored as its JSON text.
+    Json,
+}
+
+/// What a field is to its module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FieldRole {
+    Id,
+    /// Incremented on every update; a stale one is a conflict.
+    Version,
+    Data,
+}
+
+/// One field of a module, as the runtime sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldMeta {
+    /// The Rust field name.
+    pub name: &'static str,
+    /// The JSON key serde uses.
+    pub wire_name: &'static str,
+    pub kind: FieldKind,
+    pub nullable: bool,
+    pub role: FieldRole,
+    /// Shown, never edited by clients; kept by the server on update.
+    pub readonly: bool,
+    /// Stored, but never sent to the front end.
+    pub hidden: bool,
+    /// The human label for forms and column headers.
+    pub label: &'static str,
+}
+
+/// A module: its names, flags and fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModuleMeta {
+    /// `user_roles`
+    pub module: &'static str,
+    /// `user-roles`: URL segment and event channel.
+    pub feature: &'static str,
+    /// `userRole`: the entity name in events.
+    pub entity: &'static str,
+    /// `UserRole`: the entity's TypeScript type.
+    pub entity_type: &'static str,
+    pub with_events: bool,
+    pub with_import: bool,
+    /// Every field serde reads or writes, in declaration order.
+    pub fields: &'static [FieldMeta],
+}
+
+impl ModuleMeta {
+    /// The field with role `role`, if there is one.
+    pub fn field_with_role(&self, role: FieldRole) -> Option<&'static FieldMeta> {
+        self.fields.iter().find(|field| field.role == role)
+    }
+
+    /// The id field; every module has one.
+    pub fn id_field(&self) -> &'static FieldMeta {
+        self.field_with_role(FieldRole::Id)
+            .expect("#[crud_module] guarantees an id field")
+    }
+
+    pub fn version_field(&self) -> Option<&'static FieldMeta> {
+        self.field_with_role(FieldRole::Version)
+    }
+}
+
+/// A domain struct served by Aegis. Implemented by `#[crud_module]`.
+pub trait CrudEntity: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+    /// The id field's type: an integer, `String` or `Uuid`.
+    type Id: Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static;
+    /// What a client sends to create one: every editable field.
+    type Create: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static;
+    /// What a client sends to replace one: every editable field, plus the
+    /// version it last saw when the module has one.
+    type Update: Serialize + DeserializeOwned + Clone + Debug + Send + Sync + 'static;
+
+    /// The module's names, flags and fields.
+    fn meta() -> &'static ModuleMeta;
+
+    fn id(&self) -> &Self::Id;
+
+    /// The current version, when the module has a version field.
+    fn version(&self) -> Option<i64>;
+
+    /// Sets the version; does nothing without a version field.
+    fn set_version(&mut self, version: i64);
+
+    /// A new entity with `id` from a client's input: version 1, and
+    /// readonly and skipped fields at their `Default`.
+    fn from_create(id: Self::Id, create: Self::Create) -> Self;
+
+    /// Replaces the editable fields; id, version, readonly and skipped
+    /// fields are kept.
+    fn apply_update(&mut self, update: Self::Update);
+
+    /// The version an update was based on, when the module has one.
+    fn update_version(update: &Self::Update) -> Option<i64>;
+}

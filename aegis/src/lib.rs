@@ -1,0 +1,35 @@
+//! Runtime for Aegis back ends.
+//!
+//! Annotate a domain struct with [`crud_module`] and it implements
+//! [`CrudEntity`]: the module's names, flags and fields, its id and version,
+//! and the create and update inputs the REST layer reads.
+//!
+//! ```
+//! use aegis::{crud_module, CrudEntity};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[crud_module(with_events, with_import)]
+//! #[derive(Serialize, Deserialize, Clone, Debug)]
+//! pub struct Budget {
+//!     pub id: i64,
+//!     pub name: String,
+//!     pub amount: f64,
+//!     pub fiscal_year: i32,
+//!     pub version: i64,
+//! }
+//!
+//! assert_eq!(Budget::meta().feature, "budgets");
+//! let budget = Budget::from_create(7, BudgetCreate { name: "Q1".into(), amount: 10.0, fiscal_year: 2026 });
+//! assert_eq!((budget.id, budget.version), (7, 1));
+//! ```
+
+mod entity;
+
+pub use aegis_macros::crud_module;
+pub use entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta};
+
+/// What generated code needs; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}
