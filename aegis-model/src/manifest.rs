@@ -50,7 +50,8 @@ pub struct ModuleEntry {
     pub with_import: Option<Spanned<bool>>,
     #[serde(default)]
     pub singular: Option<Spanned<String>>,
-    /// Fields inline, in order: the module is declared here alone.
+    /// Fields inline, in order: the module is declared here alone. (Order
+    /// survives only when the toml crate reads with `preserve_order`.)
     #[serde(default)]
     pub fields: Option<Spanned<IndexMap<String, Spanned<FieldSpec>>>>,
 }

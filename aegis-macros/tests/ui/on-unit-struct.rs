@@ -1,0 +1,8 @@
+use aegis::crud_module;
+use serde::{Deserialize, Serialize};
+
+#[crud_module]
+#[derive(Serialize, Deserialize, Clone)]
+pub struct Budget;
+
+fn main() {}
