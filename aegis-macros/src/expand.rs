@@ -50,7 +50,11 @@ fn strip_crud_attrs(mut item: DeriveInput) -> DeriveInput {
             strip(&mut v.attrs);
             strip_fields(&mut v.fields);
         }),
-        Data::Union(data) => data.fields.named.iter_mut().for_each(|f| strip(&mut f.attrs)),
+        Data::Union(data) => data
+            .fields
+            .named
+            .iter_mut()
+            .for_each(|f| strip(&mut f.attrs)),
     }
     item
 }
@@ -110,7 +114,11 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
     let create_doc = format!("What a client sends to create a [`{entity}`].");
     let update_doc = format!(
         "What a client sends to replace a [`{entity}`]: every editable field{}.",
-        if version.is_some() { ", and the version it last saw" } else { "" }
+        if version.is_some() {
+            ", and the version it last saw"
+        } else {
+            ""
+        }
     );
 
     let meta = module_meta(module);

@@ -120,14 +120,31 @@ fn human_names_and_fields() {
     // `visits` is never serialised, so the runtime never sees it.
     assert_eq!(
         wire,
-        ["code", "displayName", "nickName", "joinedOn", "passwordHash", "type"]
+        [
+            "code",
+            "displayName",
+            "nickName",
+            "joinedOn",
+            "passwordHash",
+            "type"
+        ]
     );
-    let hash = meta.fields.iter().find(|f| f.name == "password_hash").unwrap();
+    let hash = meta
+        .fields
+        .iter()
+        .find(|f| f.name == "password_hash")
+        .unwrap();
     assert!(hash.hidden);
     let joined = meta.fields.iter().find(|f| f.name == "joined_on").unwrap();
     assert!(joined.readonly);
     assert_eq!(joined.label, "Joined");
-    assert!(meta.fields.iter().find(|f| f.name == "nick_name").unwrap().nullable);
+    assert!(
+        meta.fields
+            .iter()
+            .find(|f| f.name == "nick_name")
+            .unwrap()
+            .nullable
+    );
     assert_eq!(meta.fields[5].kind, FieldKind::Json);
 }
 

@@ -119,7 +119,10 @@ pub fn parse_module_args(tokens: TokenStream, diags: &mut Diagnostics) -> Module
                 }
             }
             if slot.is_some() {
-                diags.error(key_location, format_args!("duplicate crud_module flag `{key}`"));
+                diags.error(
+                    key_location,
+                    format_args!("duplicate crud_module flag `{key}`"),
+                );
             } else {
                 *slot = Some(key_location);
             }
@@ -133,12 +136,18 @@ pub fn parse_module_args(tokens: TokenStream, diags: &mut Diagnostics) -> Module
                 &mut args.singular
             };
             if slot.is_some() {
-                diags.error(key_location, format_args!("duplicate crud_module option `{key}`"));
+                diags.error(
+                    key_location,
+                    format_args!("duplicate crud_module option `{key}`"),
+                );
             } else {
                 *slot = Some(option);
             }
         } else {
-            diags.error(key_location, unknown_message("crud_module option", &key, &known));
+            diags.error(
+                key_location,
+                unknown_message("crud_module option", &key, &known),
+            );
         }
     }
     args
@@ -173,9 +182,7 @@ fn string_option(
         _ => {
             diags.error(
                 Location::of(meta),
-                format_args!(
-                    "{attribute} option `{key}` needs a value, as in `{key} = \"...\"`"
-                ),
+                format_args!("{attribute} option `{key}` needs a value, as in `{key} = \"...\"`"),
             );
             None
         }
@@ -279,7 +286,10 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
                     *slot = Some(option);
                 }
             } else {
-                diags.error(key_location, unknown_message("crud attribute", &key, &known));
+                diags.error(
+                    key_location,
+                    unknown_message("crud attribute", &key, &known),
+                );
                 if meta.input.peek(Token![=]) {
                     meta.value()?.parse::<Expr>()?;
                 } else {
@@ -358,7 +368,12 @@ mod tests {
     fn reads_flags_and_options() {
         let mut diags = Diagnostics::new();
         let args = parse_module_args(
-            quote!(with_events, with_import, name = "budgets", singular = "budget"),
+            quote!(
+                with_events,
+                with_import,
+                name = "budgets",
+                singular = "budget"
+            ),
             &mut diags,
         );
         assert!(diags.is_empty());

@@ -199,7 +199,13 @@ mod tests {
     #[test]
     fn unit_enum_is_a_union() {
         assert_eq!(
-            union(parse_quote!(enum Status { Draft, Approved, OnHold })),
+            union(parse_quote!(
+                enum Status {
+                    Draft,
+                    Approved,
+                    OnHold,
+                }
+            )),
             "'Draft' | 'Approved' | 'OnHold'"
         );
     }
@@ -221,20 +227,39 @@ mod tests {
             "'draft' | 'on_hold' | 'done'"
         );
         assert_eq!(
-            union(parse_quote!(#[serde(rename_all = "SCREAMING-KEBAB-CASE")] enum S { OnHold })),
+            union(parse_quote!(
+                #[serde(rename_all = "SCREAMING-KEBAB-CASE")]
+                enum S {
+                    OnHold,
+                }
+            )),
             "'ON-HOLD'"
         );
     }
 
     #[test]
     fn data_carrying_and_tagged_enums_are_refused() {
-        let errors = enum_decl(&parse_quote!(enum Shape { Circle(f64), Square { side: f64 } }))
-            .unwrap_err();
+        let errors = enum_decl(&parse_quote!(
+            enum Shape {
+                Circle(f64),
+                Square { side: f64 },
+            }
+        ))
+        .unwrap_err();
         assert_eq!(errors.len(), 2);
         assert!(errors[0].message.contains("`Shape::Circle` carries data"));
-        let errors = enum_decl(&parse_quote!(#[serde(tag = "type")] enum S { A })).unwrap_err();
+        let errors = enum_decl(&parse_quote!(
+            #[serde(tag = "type")]
+            enum S {
+                A,
+            }
+        ))
+        .unwrap_err();
         assert!(errors[0].message.contains("serde `tag`"));
-        let errors = enum_decl(&parse_quote!(enum Never {})).unwrap_err();
+        let errors = enum_decl(&parse_quote!(
+            enum Never {}
+        ))
+        .unwrap_err();
         assert!(errors[0].message.contains("no variants"));
     }
 
@@ -276,14 +301,23 @@ mod tests {
 
     #[test]
     fn newtypes_and_tuples() {
-        let decl = struct_decl(&parse_quote!(struct Cents(i64);)).unwrap();
+        let decl = struct_decl(&parse_quote!(
+            struct Cents(i64);
+        ))
+        .unwrap();
         assert_eq!(decl.body, TsDeclBody::Alias(TsType::Number));
-        let decl = struct_decl(&parse_quote!(struct Point(f64, f64);)).unwrap();
+        let decl = struct_decl(&parse_quote!(
+            struct Point(f64, f64);
+        ))
+        .unwrap();
         assert_eq!(
             decl.body,
             TsDeclBody::Alias(TsType::Tuple(vec![TsType::Number, TsType::Number]))
         );
-        let errors = struct_decl(&parse_quote!(struct W<T>(T);)).unwrap_err();
+        let errors = struct_decl(&parse_quote!(
+            struct W<T>(T);
+        ))
+        .unwrap_err();
         assert!(errors[0].message.contains("is generic"));
     }
 }

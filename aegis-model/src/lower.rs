@@ -42,7 +42,10 @@ pub(crate) struct FieldInput {
 impl Module {
     /// Reads `#[crud_module(args)]` on `item`. Every problem is reported,
     /// each at the token it is about.
-    pub fn from_derive_input(args: TokenStream, item: &DeriveInput) -> Result<Module, Vec<Diagnostic>> {
+    pub fn from_derive_input(
+        args: TokenStream,
+        item: &DeriveInput,
+    ) -> Result<Module, Vec<Diagnostic>> {
         let mut diags = Diagnostics::new();
         let module_args = attr::parse_module_args(args, &mut diags);
         let container = serde_attr::container_attrs(&item.attrs, &mut diags);
@@ -192,7 +195,10 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
 
 fn lower_names(input: &ModuleInput, diags: &mut Diagnostics) -> Option<Names> {
     let mut valid = true;
-    for option in [&input.args.name, &input.args.singular].into_iter().flatten() {
+    for option in [&input.args.name, &input.args.singular]
+        .into_iter()
+        .flatten()
+    {
         if let Err(error) = naming::normalize(&option.value) {
             diags.error(option.location.clone(), error);
             valid = false;

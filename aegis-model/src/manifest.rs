@@ -7,14 +7,14 @@
 use std::fmt;
 
 use indexmap::IndexMap;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_spanned::Spanned;
 
 use crate::attr::{FieldArgs, ModuleArgs, StringOption};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::ir::{Module, Origin};
-use crate::lower::{lower, FieldInput, ModuleInput};
+use crate::lower::{FieldInput, ModuleInput, lower};
 use crate::serde_attr::{ContainerAttrs, FieldAttrs};
 
 /// A whole modules.toml.
@@ -156,7 +156,10 @@ pub const FIELD_TYPES: &[(&str, &str)] = &[
     ("f32", "f32"),
     ("f64", "f64"),
     ("string", "::std::string::String"),
-    ("datetime", "::aegis::export::chrono::DateTime<::aegis::export::chrono::Utc>"),
+    (
+        "datetime",
+        "::aegis::export::chrono::DateTime<::aegis::export::chrono::Utc>",
+    ),
     ("date", "::aegis::export::chrono::NaiveDate"),
     ("time", "::aegis::export::chrono::NaiveTime"),
     ("uuid", "::aegis::export::uuid::Uuid"),
@@ -193,10 +196,7 @@ impl Module {
         let entry_location = location(entry);
         let entry = entry.get_ref();
         let flag = |value: &Option<Spanned<bool>>| {
-            value
-                .as_ref()
-                .filter(|flag| *flag.get_ref())
-                .map(|flag| location(flag))
+            value.as_ref().filter(|flag| *flag.get_ref()).map(location)
         };
         let args = ModuleArgs {
             with_events: flag(&entry.with_events),

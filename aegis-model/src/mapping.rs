@@ -88,7 +88,11 @@ fn to_ts(ty: &Type, field: &str) -> Result<TsType, Diagnostic> {
             field,
             "is a reference and cannot be deserialised into an owned entity",
         )),
-        Type::Ptr(_) => Err(unsupported(ty, field, "is a raw pointer and cannot cross JSON")),
+        Type::Ptr(_) => Err(unsupported(
+            ty,
+            field,
+            "is a raw pointer and cannot cross JSON",
+        )),
         Type::TraitObject(_) | Type::ImplTrait(_) => Err(unsupported(
             ty,
             field,
@@ -143,7 +147,12 @@ const DATE_TIME_NAMES: [&str; 6] = [
     "PrimitiveDateTime",
 ];
 /// Names too common to recognise without their crate's path.
-const DATE_TIME_PATHS: [&str; 4] = ["time::Date", "time::Time", "chrono::Date", "jiff::Timestamp"];
+const DATE_TIME_PATHS: [&str; 4] = [
+    "time::Date",
+    "time::Time",
+    "chrono::Date",
+    "jiff::Timestamp",
+];
 const STRING_LIKE_NAMES: [&str; 5] = ["String", "str", "char", "Uuid", "Decimal"];
 const SEQUENCE_NAMES: [&str; 7] = [
     "Vec",
@@ -234,7 +243,9 @@ fn is_json_object_key(key: &Type) -> bool {
             INTEGERS.contains(&name.as_str())
                 || STRING_LIKE_NAMES.contains(&name.as_str())
                 || WRAPPER_NAMES.contains(&name.as_str())
-                    && type_args(path).first().is_some_and(|t| is_json_object_key(t))
+                    && type_args(path)
+                        .first()
+                        .is_some_and(|t| is_json_object_key(t))
         }),
         Type::Reference(reference) => is_json_object_key(&reference.elem),
         Type::Paren(inner) => is_json_object_key(&inner.elem),
@@ -277,7 +288,9 @@ fn storage_of(ty: &Type) -> StorageKind {
                 StorageKind::Boolean
             } else if STRING_LIKE_NAMES.contains(&name)
                 || DATE_TIME_NAMES.contains(&name)
-                || DATE_TIME_PATHS.iter().any(|p| path_string(path).ends_with(p))
+                || DATE_TIME_PATHS
+                    .iter()
+                    .any(|p| path_string(path).ends_with(p))
             {
                 StorageKind::Text
             } else if WRAPPER_NAMES.contains(&name) {
@@ -347,12 +360,18 @@ mod tests {
 
     #[test]
     fn maps_are_records() {
-        assert_eq!(ts(parse_quote!(HashMap<String, i64>)), "Record<string, number>");
+        assert_eq!(
+            ts(parse_quote!(HashMap<String, i64>)),
+            "Record<string, number>"
+        );
         assert_eq!(
             ts(parse_quote!(BTreeMap<String, Vec<String>>)),
             "Record<string, string[]>"
         );
-        assert_eq!(ts(parse_quote!(BTreeMap<u32, bool>)), "Record<string, boolean>");
+        assert_eq!(
+            ts(parse_quote!(BTreeMap<u32, bool>)),
+            "Record<string, boolean>"
+        );
         assert_eq!(
             ts(parse_quote!(serde_json::Map<String, serde_json::Value>)),
             "Record<string, JsonValue>"

@@ -235,10 +235,7 @@ impl Names {
     /// Problems with these names as TypeScript identifiers.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        for (what, name) in [
-            ("entity", self.entity()),
-            ("collection", self.collection()),
-        ] {
+        for (what, name) in [("entity", self.entity()), ("collection", self.collection())] {
             if is_reserved_word(&name) {
                 problems.push(format!(
                     "the {what} name `{name}` is a TypeScript reserved word; choose another \
@@ -290,19 +287,59 @@ mod tests {
     #[test]
     fn design_naming_table() {
         let table = [
-            ("budgets", "budgets", "budget", "BudgetStateManager", "budgets-state.manager.ts"),
-            ("authors", "authors", "author", "AuthorStateManager", "authors-state.manager.ts"),
-            ("userRoles", "user-roles", "userRole", "UserRoleStateManager", "user-roles-state.manager.ts"),
-            ("user_roles", "user-roles", "userRole", "UserRoleStateManager", "user-roles-state.manager.ts"),
-            ("categories", "categories", "category", "CategoryStateManager", "categories-state.manager.ts"),
-            ("people", "people", "person", "PersonStateManager", "people-state.manager.ts"),
+            (
+                "budgets",
+                "budgets",
+                "budget",
+                "BudgetStateManager",
+                "budgets-state.manager.ts",
+            ),
+            (
+                "authors",
+                "authors",
+                "author",
+                "AuthorStateManager",
+                "authors-state.manager.ts",
+            ),
+            (
+                "userRoles",
+                "user-roles",
+                "userRole",
+                "UserRoleStateManager",
+                "user-roles-state.manager.ts",
+            ),
+            (
+                "user_roles",
+                "user-roles",
+                "userRole",
+                "UserRoleStateManager",
+                "user-roles-state.manager.ts",
+            ),
+            (
+                "categories",
+                "categories",
+                "category",
+                "CategoryStateManager",
+                "categories-state.manager.ts",
+            ),
+            (
+                "people",
+                "people",
+                "person",
+                "PersonStateManager",
+                "people-state.manager.ts",
+            ),
         ];
         for (input, feature, entity, class, file) in table {
             let names = Names::from_module_name(input, None).unwrap();
             assert_eq!(names.feature(), feature, "{input}");
             assert_eq!(names.entity(), entity, "{input}");
             assert_eq!(names.state_manager_class(), class, "{input}");
-            assert_eq!(names.files().state_manager, format!("state/{file}"), "{input}");
+            assert_eq!(
+                names.files().state_manager,
+                format!("state/{file}"),
+                "{input}"
+            );
         }
     }
 
@@ -343,7 +380,8 @@ mod tests {
         assert_eq!(names.module(), "staff");
         assert_eq!(names.entity_type(), "StaffMember");
         assert_eq!(names.feature(), "staff");
-        let names = Names::from_struct_name("BudgetRecord", Some("budgets"), Some("budget")).unwrap();
+        let names =
+            Names::from_struct_name("BudgetRecord", Some("budgets"), Some("budget")).unwrap();
         assert_eq!(names.module(), "budgets");
         assert_eq!(names.entity(), "budget");
         let names = Names::from_struct_name("Criterion", Some("criteria"), None).unwrap();
@@ -362,21 +400,36 @@ mod tests {
         assert_eq!(names.service_class(), "UserRoleService");
         assert_eq!(names.list_component_class(), "UserRolesListComponent");
         assert_eq!(names.form_dialog_class(), "UserRoleFormDialogComponent");
-        assert_eq!(names.import_dialog_class(), "UserRolesImportDialogComponent");
+        assert_eq!(
+            names.import_dialog_class(),
+            "UserRolesImportDialogComponent"
+        );
         assert_eq!(names.routes_const(), "USER_ROLES_ROUTES");
         let files = names.files();
         assert_eq!(files.types, "types/user-roles.types.ts");
         assert_eq!(files.service, "services/user-roles.service.ts");
-        assert_eq!(files.list_component, "components/user-roles-list.component.ts");
+        assert_eq!(
+            files.list_component,
+            "components/user-roles-list.component.ts"
+        );
         assert_eq!(files.form_dialog, "components/user-roles-form.dialog.ts");
-        assert_eq!(files.import_dialog, "components/user-roles-import.dialog.ts");
+        assert_eq!(
+            files.import_dialog,
+            "components/user-roles-import.dialog.ts"
+        );
         assert_eq!(files.routes, "user-roles.routes.ts");
     }
 
     #[test]
     fn invalid_names() {
         assert_eq!(Names::from_module_name("", None), Err(NameError::Empty));
-        for bad in ["budget items!", "1budgets", "bud gets", "_budgets", "büdgets"] {
+        for bad in [
+            "budget items!",
+            "1budgets",
+            "bud gets",
+            "_budgets",
+            "büdgets",
+        ] {
             assert_eq!(
                 Names::from_module_name(bad, None),
                 Err(NameError::Invalid(bad.into())),
@@ -392,6 +445,11 @@ mod tests {
         assert!(names.problems()[0].contains("`class` is a TypeScript reserved word"));
         let names = Names::from_module_name("events", None).unwrap();
         assert!(names.problems()[0].contains("`Event`"));
-        assert!(Names::from_module_name("budgets", None).unwrap().problems().is_empty());
+        assert!(
+            Names::from_module_name("budgets", None)
+                .unwrap()
+                .problems()
+                .is_empty()
+        );
     }
 }

@@ -155,16 +155,31 @@ mod tests {
         let mut words = RESERVED_WORDS.to_vec();
         words.sort_unstable();
         words.dedup();
-        assert_eq!(words, RESERVED_WORDS, "keep RESERVED_WORDS sorted, once each");
+        assert_eq!(
+            words, RESERVED_WORDS,
+            "keep RESERVED_WORDS sorted, once each"
+        );
         let mut types = TAKEN_TYPE_NAMES.to_vec();
         types.sort_unstable();
         types.dedup();
-        assert_eq!(types.len(), TAKEN_TYPE_NAMES.len(), "duplicate taken type name");
+        assert_eq!(
+            types.len(),
+            TAKEN_TYPE_NAMES.len(),
+            "duplicate taken type name"
+        );
     }
 
     #[test]
     fn reserved_words() {
-        for word in ["class", "delete", "new", "import", "interface", "package", "yield"] {
+        for word in [
+            "class",
+            "delete",
+            "new",
+            "import",
+            "interface",
+            "package",
+            "yield",
+        ] {
             assert!(is_reserved_word(word), "{word}");
         }
         for word in ["budget", "type", "string", "author", "userRole"] {

@@ -34,7 +34,7 @@ impl RenameRule {
         ("SCREAMING-KEBAB-CASE", RenameRule::ScreamingKebab),
     ];
 
-    pub fn from_str(name: &str) -> Option<Self> {
+    pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL
             .iter()
             .find(|(spelling, _)| *spelling == name)
@@ -98,7 +98,9 @@ impl RenameRule {
             RenameRule::ScreamingSnake => RenameRule::Snake
                 .apply_to_variant(variant)
                 .to_ascii_uppercase(),
-            RenameRule::Kebab => RenameRule::Snake.apply_to_variant(variant).replace('_', "-"),
+            RenameRule::Kebab => RenameRule::Snake
+                .apply_to_variant(variant)
+                .replace('_', "-"),
             RenameRule::ScreamingKebab => RenameRule::ScreamingSnake
                 .apply_to_variant(variant)
                 .replace('_', "-"),
@@ -161,7 +163,7 @@ pub fn container_attrs(attrs: &[Attribute], diags: &mut Diagnostics) -> Containe
             match key.as_str() {
                 "rename_all" => {
                     let (lit, name) = symmetric_string(&meta, "rename_all")?;
-                    match RenameRule::from_str(&name) {
+                    match RenameRule::from_name(&name) {
                         Some(rule) => out.rename_all = Some(rule),
                         None => diags.error(
                             Location::of(&lit),
@@ -340,10 +342,10 @@ mod tests {
     #[test]
     fn rule_names_round_trip() {
         for (name, rule) in RenameRule::ALL {
-            assert_eq!(RenameRule::from_str(name), Some(rule));
+            assert_eq!(RenameRule::from_name(name), Some(rule));
             assert_eq!(rule.as_str(), name);
         }
-        assert_eq!(RenameRule::from_str("camelcase"), None);
+        assert_eq!(RenameRule::from_name("camelcase"), None);
     }
 
     #[test]
@@ -371,7 +373,11 @@ mod tests {
         field_attrs(&field.attrs, &mut diags);
         let errors = diags.into_vec();
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].message.contains("same thing for serialize and deserialize"));
+        assert!(
+            errors[0]
+                .message
+                .contains("same thing for serialize and deserialize")
+        );
     }
 
     #[test]

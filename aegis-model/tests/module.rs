@@ -7,7 +7,10 @@ use quote::quote;
 fn module(args: TokenStream, item: TokenStream) -> Module {
     let item: syn::DeriveInput = syn::parse2(item).unwrap();
     Module::from_derive_input(args, &item).unwrap_or_else(|errors| {
-        panic!("{:?}", errors.iter().map(|e| &e.message).collect::<Vec<_>>())
+        panic!(
+            "{:?}",
+            errors.iter().map(|e| &e.message).collect::<Vec<_>>()
+        )
     })
 }
 
@@ -81,7 +84,15 @@ fn serde_shapes_the_wire() {
     let wire: Vec<_> = module.sent_fields().map(|f| f.wire_name.as_str()).collect();
     assert_eq!(
         wire,
-        ["number", "dueDate", "total", "note", "paid", "createdAt", "type"]
+        [
+            "number",
+            "dueDate",
+            "total",
+            "note",
+            "paid",
+            "createdAt",
+            "type"
+        ]
     );
     let by_ident = |name: &str| module.fields.iter().find(|f| f.ident == name).unwrap();
     let note = by_ident("note");
@@ -218,11 +229,19 @@ fn serde_attributes_beyond_support() {
 fn reserved_entity_names() {
     let errors = errors(
         quote!(singular = "class"),
-        quote!(pub struct Lesson { pub id: i64 }),
+        quote!(
+            pub struct Lesson {
+                pub id: i64,
+            }
+        ),
     );
     assert_eq!(errors.len(), 1);
     assert!(errors[0].contains("`class` is a TypeScript reserved word"));
-    let errors = errors_of_struct(quote!(pub struct Event { pub id: i64 }));
+    let errors = errors_of_struct(quote!(
+        pub struct Event {
+            pub id: i64,
+        }
+    ));
     assert!(errors[0].contains("`Event` is already used"));
 }
 
@@ -232,8 +251,8 @@ fn errors_of_struct(item: TokenStream) -> Vec<String> {
 
 mod manifest {
     use super::*;
-    use aegis_model::manifest::Manifest;
     use aegis_model::Location;
+    use aegis_model::manifest::Manifest;
 
     const MANIFEST: &str = r#"
 [generator]
@@ -293,7 +312,8 @@ fields = { id = "i64", user_id = "i64", role = "string", granted_at = "datetime"
 
     #[test]
     fn errors_carry_manifest_positions() {
-        let text = "[modules.tags]\nwith_events = true\nfields = { id = \"i64\", name = \"strng\" }\n";
+        let text =
+            "[modules.tags]\nwith_events = true\nfields = { id = \"i64\", name = \"strng\" }\n";
         let manifest: Manifest = toml::from_str(text).unwrap();
         let errors = Module::from_manifest_entry("tags", &manifest.modules["tags"]).unwrap_err();
         let found: Vec<_> = errors
@@ -316,7 +336,10 @@ fields = { id = "i64", user_id = "i64", role = "string", granted_at = "datetime"
     #[test]
     fn unknown_keys_are_refused() {
         let error = toml::from_str::<Manifest>("[modules.tags]\nwith_event = true\n").unwrap_err();
-        assert!(error.message().contains("unknown field `with_event`"), "{error}");
+        assert!(
+            error.message().contains("unknown field `with_event`"),
+            "{error}"
+        );
         let error =
             toml::from_str::<Manifest>("[modules.tags]\nfields = { id = 3 }\n").unwrap_err();
         assert!(error.message().contains("a type name such as"), "{error}");
@@ -324,7 +347,10 @@ fields = { id = "i64", user_id = "i64", role = "string", granted_at = "datetime"
             "[modules.tags]\nfields = { id = { type = \"i64\", primary = true } }\n",
         )
         .unwrap_err();
-        assert!(error.message().contains("unknown field `primary`"), "{error}");
+        assert!(
+            error.message().contains("unknown field `primary`"),
+            "{error}"
+        );
     }
 
     #[test]
