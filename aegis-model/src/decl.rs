@@ -1,22 +1,28 @@
-//! TypeScript declarations for the types entity fields refer to by name.
+//! TypeScript declarations for named Rust types.
 //!
 //! The macro sees only the entity, so a field of type `Status` is a
 //! [`TsType::Named`] reference. The generator, which scans every source
 //! file, finds the enum or struct of that name and declares it with these
 //! functions: a unit-only enum becomes a union of string literals, a struct
-//! an interface, a newtype the type it wraps.
+//! an interface, a newtype the type it wraps. The runtime's own protocol
+//! types are declared the same way, which also needs internally tagged
+//! enums (discriminated unions) and generic structs.
+
+use std::fmt::Write as _;
 
 use syn::{Fields, ItemEnum, ItemStruct};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::mapping;
-use crate::serde_attr;
-use crate::ts::TsType;
+use crate::serde_attr::{self, RenameRule};
+use crate::ts::{TsProperty, TsType};
 
 /// A named TypeScript declaration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TsDecl {
     pub name: String,
+    /// Type parameters, for a generic struct.
+    pub params: Vec<String>,
     pub body: TsDeclBody,
 }
 
@@ -28,16 +34,104 @@ pub enum TsDeclBody {
     Alias(TsType),
 }
 
-/// One property of an interface.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TsProperty {
-    pub name: String,
-    pub ty: TsType,
-    /// `name?:` — serde may leave the key out.
-    pub optional: bool,
+impl TsDecl {
+    /// The declaration as TypeScript, one `export` ending in a newline.
+    /// Unions of object types get a line per member.
+    pub fn render(&self) -> String {
+        let params = if self.params.is_empty() {
+            String::new()
+        } else {
+            format!("<{}>", self.params.join(", "))
+        };
+        let mut out = String::new();
+        match &self.body {
+            TsDeclBody::Interface(properties) => {
+                let _ = writeln!(out, "export interface {}{params} {{", self.name);
+                for property in properties {
+                    let _ = writeln!(out, "  {property};");
+                }
+                out.push_str("}\n");
+            }
+            TsDeclBody::Alias(TsType::Union(members))
+                if members
+                    .iter()
+                    .any(|m| matches!(m, TsType::Object(_) | TsType::Intersection(_))) =>
+            {
+                let _ = writeln!(out, "export type {}{params} =", self.name);
+                for member in members {
+                    let _ = write!(out, "\n  | {member}");
+                }
+                out = out.replacen("=\n\n", "=\n", 1);
+                out.push_str(";\n");
+            }
+            TsDeclBody::Alias(ty) => {
+                let _ = writeln!(out, "export type {}{params} = {ty};", self.name);
+            }
+        }
+        out
+    }
+
+    /// The types inside this declaration.
+    pub fn types(&self) -> Vec<&TsType> {
+        match &self.body {
+            TsDeclBody::Interface(properties) => properties.iter().map(|p| &p.ty).collect(),
+            TsDeclBody::Alias(ty) => vec![ty],
+        }
+    }
+
+    /// This declaration with every named reference passed through `rename`.
+    pub fn rename_named(&self, rename: &impl Fn(&str) -> Option<String>) -> TsDecl {
+        let body = match &self.body {
+            TsDeclBody::Interface(properties) => TsDeclBody::Interface(
+                properties
+                    .iter()
+                    .map(|p| TsProperty {
+                        name: p.name.clone(),
+                        ty: p.ty.rename_named(rename),
+                        optional: p.optional,
+                    })
+                    .collect(),
+            ),
+            TsDeclBody::Alias(ty) => TsDeclBody::Alias(ty.rename_named(rename)),
+        };
+        TsDecl {
+            name: self.name.clone(),
+            params: self.params.clone(),
+            body,
+        }
+    }
+
+    /// Every named type this declaration refers to, type parameters left out.
+    pub fn named_references(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = match &self.body {
+            TsDeclBody::Interface(properties) => properties
+                .iter()
+                .flat_map(|p| p.ty.named_references())
+                .collect(),
+            TsDeclBody::Alias(ty) => ty.named_references(),
+        };
+        names.retain(|name| !self.params.iter().any(|p| p == name));
+        names
+    }
 }
 
-/// A unit-only enum as a union of the strings serde writes for it.
+fn wire_name(
+    ident: &syn::Ident,
+    rename: Option<String>,
+    rule: Option<RenameRule>,
+    field: bool,
+) -> String {
+    let ident = syn::ext::IdentExt::unraw(ident).to_string();
+    match (rename, rule) {
+        (Some(rename), _) => rename,
+        (None, Some(rule)) if field => rule.apply_to_field(&ident),
+        (None, Some(rule)) => rule.apply_to_variant(&ident),
+        (None, None) => ident,
+    }
+}
+
+/// An enum as a TypeScript type: a union of string literals (unit-only), or
+/// with serde `tag`, a discriminated union of object types.
 pub fn enum_decl(item: &ItemEnum) -> Result<TsDecl, Vec<Diagnostic>> {
     let mut diags = Diagnostics::new();
     let container = serde_attr::container_attrs(&item.attrs, &mut diags);
@@ -45,53 +139,123 @@ pub fn enum_decl(item: &ItemEnum) -> Result<TsDecl, Vec<Diagnostic>> {
         diags.error(
             location.clone(),
             format_args!(
-                "serde `{key}` on enum `{}` is not supported, only unit-only enums written as \
-                 strings map to TypeScript",
+                "serde `{key}` on enum `{}` is not supported, only unit-only enums and enums \
+                 with a serde `tag` map to TypeScript",
                 item.ident
             ),
         );
     }
-    check_not_generic(&item.ident, &item.generics, &mut diags);
-    let mut literals = Vec::new();
+    let params = type_params(&item.generics, &item.ident, &mut diags);
+    let tag = container.tag.as_ref().map(|(tag, _)| tag.as_str());
+    let mut members = Vec::new();
     for variant in &item.variants {
         let attrs = serde_attr::variant_attrs(&variant.attrs, &mut diags);
         if attrs.skip {
             continue;
         }
-        if !matches!(variant.fields, Fields::Unit) {
-            diags.error(
-                Location::of(&variant.fields),
-                format_args!(
-                    "variant `{}::{}` carries data, only unit-only enums map to a TypeScript \
-                     union; give fields of this type a `#[crud(ts_type = \"...\")]`",
-                    item.ident, variant.ident
-                ),
-            );
+        let name = wire_name(&variant.ident, attrs.rename, container.rename_all, false);
+        let Some(tag) = tag else {
+            if matches!(variant.fields, Fields::Unit) {
+                members.push(TsType::Literal(name));
+            } else {
+                diags.error(
+                    Location::of(&variant.fields),
+                    format_args!(
+                        "variant `{}::{}` carries data, only unit-only enums and enums with a \
+                         serde `tag` map to TypeScript; give fields of this type a \
+                         `#[crud(ts_type = \"...\")]`",
+                        item.ident, variant.ident
+                    ),
+                );
+            }
             continue;
-        }
-        let ident = syn::ext::IdentExt::unraw(&variant.ident).to_string();
-        let wire = match (attrs.rename, container.rename_all) {
-            (Some(rename), _) => rename,
-            (None, Some(rule)) => rule.apply_to_variant(&ident),
-            (None, None) => ident,
         };
-        literals.push(TsType::Literal(wire));
+        let tag_property = TsProperty {
+            name: tag.to_owned(),
+            ty: TsType::Literal(name),
+            optional: false,
+        };
+        match &variant.fields {
+            Fields::Unit => members.push(TsType::Object(vec![tag_property])),
+            Fields::Named(named) => {
+                let rule = attrs.rename_all.or(container.rename_all_fields);
+                let mut properties = vec![tag_property];
+                properties.extend(named_properties(named, rule, &mut diags));
+                members.push(TsType::Object(properties));
+            }
+            Fields::Unnamed(unnamed) if unnamed.unnamed.len() == 1 => {
+                let field = &unnamed.unnamed[0];
+                match mapping::map_type(&field.ty, &variant.ident.to_string()) {
+                    Ok(mapped) if matches!(mapped.ts, TsType::Named(_)) => {
+                        members.push(TsType::Intersection(vec![
+                            TsType::Object(vec![tag_property]),
+                            mapped.ts,
+                        ]));
+                    }
+                    Ok(_) => diags.error(
+                        Location::of(&field.ty),
+                        "a newtype variant of a tagged enum must wrap a struct",
+                    ),
+                    Err(error) => diags.push(error),
+                }
+            }
+            Fields::Unnamed(unnamed) => diags.error(
+                Location::of(unnamed),
+                "serde cannot tag a tuple variant with more than one field",
+            ),
+        }
     }
-    if literals.is_empty() && diags.is_empty() {
+    if members.is_empty() && diags.is_empty() {
         diags.error(
             Location::of(&item.ident),
             format_args!("enum `{}` has no variants serde can write", item.ident),
         );
     }
-    let ty = if literals.len() == 1 {
-        literals.remove(0)
+    let ty = if members.len() == 1 {
+        members.remove(0)
     } else {
-        TsType::Union(literals)
+        TsType::Union(members)
     };
     diags.finish(TsDecl {
         name: item.ident.to_string(),
+        params,
         body: TsDeclBody::Alias(ty),
     })
+}
+
+/// The serialised properties of named fields, under a rename rule.
+fn named_properties(
+    named: &syn::FieldsNamed,
+    rule: Option<RenameRule>,
+    diags: &mut Diagnostics,
+) -> Vec<TsProperty> {
+    let mut properties = Vec::new();
+    for field in &named.named {
+        let ident = field.ident.as_ref().expect("named fields have names");
+        let attrs = serde_attr::field_attrs(&field.attrs, diags);
+        if attrs.skip_serializing {
+            continue;
+        }
+        if let Some(location) = attrs.flatten.or(attrs.custom_with) {
+            diags.error(
+                location,
+                format_args!(
+                    "field `{ident}` changes its JSON form with serde attributes Aegis cannot \
+                     follow; give fields of this type a `#[crud(ts_type = \"...\")]`"
+                ),
+            );
+            continue;
+        }
+        match mapping::map_type(&field.ty, &ident.to_string()) {
+            Ok(mapped) => properties.push(TsProperty {
+                name: wire_name(ident, attrs.rename, rule, true),
+                ty: mapped.ts,
+                optional: attrs.skip_serializing_if,
+            }),
+            Err(error) => diags.push(error),
+        }
+    }
+    properties
 }
 
 /// A struct as an interface (named fields), the wrapped type (a newtype)
@@ -99,9 +263,13 @@ pub fn enum_decl(item: &ItemEnum) -> Result<TsDecl, Vec<Diagnostic>> {
 pub fn struct_decl(item: &ItemStruct) -> Result<TsDecl, Vec<Diagnostic>> {
     let mut diags = Diagnostics::new();
     let container = serde_attr::container_attrs(&item.attrs, &mut diags);
-    if let Some((key, location)) = &container.reshaped_by {
+    let reshaped = container
+        .reshaped_by
+        .clone()
+        .or_else(|| container.tag.clone().map(|(_, at)| ("tag".to_owned(), at)));
+    if let Some((key, location)) = reshaped {
         diags.error(
-            location.clone(),
+            location,
             format_args!(
                 "serde `{key}` on struct `{}` is not supported; give fields of this type a \
                  `#[crud(ts_type = \"...\")]`",
@@ -109,46 +277,10 @@ pub fn struct_decl(item: &ItemStruct) -> Result<TsDecl, Vec<Diagnostic>> {
             ),
         );
     }
-    check_not_generic(&item.ident, &item.generics, &mut diags);
+    let params = type_params(&item.generics, &item.ident, &mut diags);
     let body = match &item.fields {
         Fields::Named(named) => {
-            let mut properties = Vec::new();
-            for field in &named.named {
-                let ident = field.ident.as_ref().expect("named fields have names");
-                let ident = syn::ext::IdentExt::unraw(ident).to_string();
-                let attrs = serde_attr::field_attrs(&field.attrs, &mut diags);
-                if attrs.skip_serializing {
-                    continue;
-                }
-                if let Some(location) = attrs.flatten.or(attrs.custom_with) {
-                    diags.error(
-                        location,
-                        format_args!(
-                            "field `{}.{ident}` changes its JSON form with serde attributes \
-                             Aegis cannot follow; give fields of type `{}` a \
-                             `#[crud(ts_type = \"...\")]`",
-                            item.ident, item.ident
-                        ),
-                    );
-                    continue;
-                }
-                match mapping::map_type(&field.ty, &ident) {
-                    Ok(mapped) => {
-                        let name = match (attrs.rename, container.rename_all) {
-                            (Some(rename), _) => rename,
-                            (None, Some(rule)) => rule.apply_to_field(&ident),
-                            (None, None) => ident,
-                        };
-                        properties.push(TsProperty {
-                            name,
-                            ty: mapped.ts,
-                            optional: attrs.skip_serializing_if,
-                        });
-                    }
-                    Err(error) => diags.push(error),
-                }
-            }
-            TsDeclBody::Interface(properties)
+            TsDeclBody::Interface(named_properties(named, container.rename_all, &mut diags))
         }
         Fields::Unnamed(unnamed) => {
             let mut members = Vec::new();
@@ -168,20 +300,33 @@ pub fn struct_decl(item: &ItemStruct) -> Result<TsDecl, Vec<Diagnostic>> {
     };
     diags.finish(TsDecl {
         name: item.ident.to_string(),
+        params,
         body,
     })
 }
 
-fn check_not_generic(ident: &syn::Ident, generics: &syn::Generics, diags: &mut Diagnostics) {
-    if !generics.params.is_empty() {
-        diags.error(
-            Location::of(generics),
-            format_args!(
-                "`{ident}` is generic, so its TypeScript form depends on how it is used; give \
-                 fields of this type a `#[crud(ts_type = \"...\")]`"
+/// Plain type parameters carry over to TypeScript; lifetimes are dropped;
+/// const generics have no TypeScript form.
+fn type_params(
+    generics: &syn::Generics,
+    ident: &syn::Ident,
+    diags: &mut Diagnostics,
+) -> Vec<String> {
+    let mut params = Vec::new();
+    for param in &generics.params {
+        match param {
+            syn::GenericParam::Type(ty) => params.push(ty.ident.to_string()),
+            syn::GenericParam::Lifetime(_) => {}
+            syn::GenericParam::Const(konst) => diags.error(
+                Location::of(konst),
+                format_args!(
+                    "`{ident}` has a const generic parameter, which TypeScript cannot express; \
+                     give fields of this type a `#[crud(ts_type = \"...\")]`"
+                ),
             ),
-        );
+        }
     }
+    params
 }
 
 #[cfg(test)]
@@ -189,31 +334,28 @@ mod tests {
     use super::*;
     use syn::parse_quote;
 
-    fn union(item: ItemEnum) -> String {
-        match enum_decl(&item).expect("declares").body {
-            TsDeclBody::Alias(ty) => ty.to_string(),
-            other => panic!("expected an alias, got {other:?}"),
-        }
+    fn render_enum(item: ItemEnum) -> String {
+        enum_decl(&item).expect("declares").render()
     }
 
     #[test]
     fn unit_enum_is_a_union() {
         assert_eq!(
-            union(parse_quote!(
+            render_enum(parse_quote!(
                 enum Status {
                     Draft,
                     Approved,
                     OnHold,
                 }
             )),
-            "'Draft' | 'Approved' | 'OnHold'"
+            "export type Status = 'Draft' | 'Approved' | 'OnHold';\n"
         );
     }
 
     #[test]
     fn enum_honours_rename_all_rename_and_skip() {
         assert_eq!(
-            union(parse_quote! {
+            render_enum(parse_quote! {
                 #[serde(rename_all = "snake_case")]
                 enum Status {
                     Draft,
@@ -224,21 +366,46 @@ mod tests {
                     Internal,
                 }
             }),
-            "'draft' | 'on_hold' | 'done'"
+            "export type Status = 'draft' | 'on_hold' | 'done';\n"
         );
         assert_eq!(
-            union(parse_quote!(
+            render_enum(parse_quote!(
                 #[serde(rename_all = "SCREAMING-KEBAB-CASE")]
                 enum S {
                     OnHold,
                 }
             )),
-            "'ON-HOLD'"
+            "export type S = 'ON-HOLD';\n"
         );
     }
 
     #[test]
-    fn data_carrying_and_tagged_enums_are_refused() {
+    fn tagged_enum_is_a_discriminated_union() {
+        let rendered = render_enum(parse_quote! {
+            #[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase")]
+            enum ServerMessage {
+                Ready { user_id: String },
+                Event(EventMessage),
+                Error {
+                    message: String,
+                    #[serde(skip_serializing_if = "Option::is_none")]
+                    feature: Option<String>,
+                },
+                Pong,
+            }
+        });
+        assert_eq!(
+            rendered,
+            "export type ServerMessage =\n\
+             \x20 | { type: 'ready'; userId: string }\n\
+             \x20 | { type: 'event' } & EventMessage\n\
+             \x20 | { type: 'error'; message: string; feature?: string | null }\n\
+             \x20 | { type: 'pong' };\n"
+        );
+    }
+
+    #[test]
+    fn data_carrying_and_adjacent_enums_are_refused() {
         let errors = enum_decl(&parse_quote!(
             enum Shape {
                 Circle(f64),
@@ -249,13 +416,21 @@ mod tests {
         assert_eq!(errors.len(), 2);
         assert!(errors[0].message.contains("`Shape::Circle` carries data"));
         let errors = enum_decl(&parse_quote!(
-            #[serde(tag = "type")]
+            #[serde(tag = "t", content = "c")]
             enum S {
                 A,
             }
         ))
         .unwrap_err();
-        assert!(errors[0].message.contains("serde `tag`"));
+        assert!(errors[0].message.contains("serde `content`"));
+        let errors = enum_decl(&parse_quote!(
+            #[serde(untagged)]
+            enum S {
+                A(i32),
+            }
+        ))
+        .unwrap_err();
+        assert!(errors[0].message.contains("serde `untagged`"));
         let errors = enum_decl(&parse_quote!(
             enum Never {}
         ))
@@ -278,25 +453,26 @@ mod tests {
         })
         .unwrap();
         assert_eq!(
-            decl.body,
-            TsDeclBody::Interface(vec![
-                TsProperty {
-                    name: "streetName".into(),
-                    ty: TsType::String,
-                    optional: false
-                },
-                TsProperty {
-                    name: "postCode".into(),
-                    ty: TsType::String.nullable(),
-                    optional: true
-                },
-                TsProperty {
-                    name: "tags".into(),
-                    ty: TsType::Array(Box::new(TsType::Named("Tag".into()))),
-                    optional: false
-                },
-            ])
+            decl.render(),
+            "export interface Address {\n  streetName: string;\n  postCode?: string | null;\n  \
+             tags: Tag[];\n}\n"
         );
+        assert_eq!(decl.named_references(), ["Tag"]);
+    }
+
+    #[test]
+    fn generic_struct_keeps_its_parameters() {
+        let decl = struct_decl(&parse_quote! {
+            #[serde(rename_all = "camelCase")]
+            struct ListResponse<'a, T> { data: Vec<T>, page_size: u32, seq: u64, tag: Cow<'a, str> }
+        })
+        .unwrap();
+        assert_eq!(
+            decl.render(),
+            "export interface ListResponse<T> {\n  data: T[];\n  pageSize: number;\n  seq: \
+             number;\n  tag: string;\n}\n"
+        );
+        assert!(decl.named_references().is_empty());
     }
 
     #[test]
@@ -305,19 +481,24 @@ mod tests {
             struct Cents(i64);
         ))
         .unwrap();
-        assert_eq!(decl.body, TsDeclBody::Alias(TsType::Number));
+        assert_eq!(decl.render(), "export type Cents = number;\n");
         let decl = struct_decl(&parse_quote!(
             struct Point(f64, f64);
         ))
         .unwrap();
-        assert_eq!(
-            decl.body,
-            TsDeclBody::Alias(TsType::Tuple(vec![TsType::Number, TsType::Number]))
-        );
+        assert_eq!(decl.render(), "export type Point = [number, number];\n");
         let errors = struct_decl(&parse_quote!(
-            struct W<T>(T);
+            struct W<const N: usize>([u8; N]);
         ))
         .unwrap_err();
-        assert!(errors[0].message.contains("is generic"));
+        assert!(errors[0].message.contains("const generic"));
+        let errors = struct_decl(&parse_quote!(
+            #[serde(tag = "kind")]
+            struct S {
+                a: i32,
+            }
+        ))
+        .unwrap_err();
+        assert!(errors[0].message.contains("serde `tag` on struct `S`"));
     }
 }

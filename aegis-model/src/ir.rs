@@ -66,7 +66,10 @@ pub struct Field {
     pub input_optional: bool,
     /// The human label, `#[crud(label)]` or the name in sentence case.
     pub label: String,
+    /// The field's name where it was declared.
     pub location: Location,
+    /// The field's type where it was declared.
+    pub ty_location: Location,
 }
 
 impl Field {

@@ -27,7 +27,7 @@ pub mod ts;
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
 pub use ir::{Field, FieldRole, Module, Origin, StorageKind};
 pub use naming::Names;
-pub use ts::TsType;
+pub use ts::{TsProperty, TsType};
 
 /// A path as written, segments joined by `::`.
 pub(crate) fn path_to_string(path: &syn::Path) -> String {

@@ -126,7 +126,12 @@ impl Module {
 pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module, Vec<Diagnostic>> {
     let names = lower_names(&input, &mut diags);
 
-    if let Some((key, location)) = &input.container.reshaped_by {
+    // A tag on a struct adds a key the entity does not declare.
+    let reshaped = input.container.reshaped_by.clone().or_else(|| {
+        let (_, location) = input.container.tag.as_ref()?;
+        Some(("tag".to_owned(), location.clone()))
+    });
+    if let Some((key, location)) = &reshaped {
         diags.error(
             location.clone(),
             format_args!(
@@ -308,6 +313,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         input_optional: serde.default || nullable,
         label,
         location: field.location.clone(),
+        ty_location: field.ty_location.clone(),
     }
 }
 

@@ -120,8 +120,12 @@ fn lower_first(text: &str) -> String {
 #[derive(Clone, Debug, Default)]
 pub struct ContainerAttrs {
     pub rename_all: Option<RenameRule>,
-    /// `tag`, `content`, `untagged`, `transparent` or `from`/`into`: any of
-    /// them changes the shape away from a plain object or string.
+    /// `rename_all_fields`: the rule for the fields of every struct variant.
+    pub rename_all_fields: Option<RenameRule>,
+    /// `tag = "..."`: an internally tagged enum (on a struct, a reshaping).
+    pub tag: Option<(String, Location)>,
+    /// `content`, `untagged`, `transparent` or `from`/`into`: any of them
+    /// changes the shape away from a plain object or string.
     pub reshaped_by: Option<(String, Location)>,
 }
 
@@ -147,6 +151,8 @@ pub struct FieldAttrs {
 #[derive(Clone, Debug, Default)]
 pub struct VariantAttrs {
     pub rename: Option<String>,
+    /// `rename_all` on a struct variant: the rule for its fields.
+    pub rename_all: Option<RenameRule>,
     pub skip: bool,
 }
 
@@ -161,10 +167,11 @@ pub fn container_attrs(attrs: &[Attribute], diags: &mut Diagnostics) -> Containe
         let result = attr.parse_nested_meta(|meta| {
             let key = meta_key(&meta);
             match key.as_str() {
-                "rename_all" => {
-                    let (lit, name) = symmetric_string(&meta, "rename_all")?;
+                "rename_all" | "rename_all_fields" => {
+                    let (lit, name) = symmetric_string(&meta, &key)?;
                     match RenameRule::from_name(&name) {
-                        Some(rule) => out.rename_all = Some(rule),
+                        Some(rule) if key == "rename_all" => out.rename_all = Some(rule),
+                        Some(rule) => out.rename_all_fields = Some(rule),
                         None => diags.error(
                             Location::of(&lit),
                             format_args!(
@@ -179,7 +186,12 @@ pub fn container_attrs(attrs: &[Attribute], diags: &mut Diagnostics) -> Containe
                     }
                     Ok(())
                 }
-                "tag" | "content" | "untagged" | "transparent" | "from" | "try_from" | "into"
+                "tag" => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    out.tag = Some((lit.value(), Location::of(&meta.path)));
+                    Ok(())
+                }
+                "content" | "untagged" | "transparent" | "from" | "try_from" | "into"
                 | "remote" => {
                     out.reshaped_by = Some((key, Location::of(&meta.path)));
                     skip_value(&meta)
@@ -238,6 +250,16 @@ pub fn variant_attrs(attrs: &[Attribute], diags: &mut Diagnostics) -> VariantAtt
         let result = attr.parse_nested_meta(|meta| {
             match meta_key(&meta).as_str() {
                 "rename" => out.rename = Some(symmetric_string(&meta, "rename")?.1),
+                "rename_all" => {
+                    let (lit, name) = symmetric_string(&meta, "rename_all")?;
+                    out.rename_all = RenameRule::from_name(&name);
+                    if out.rename_all.is_none() {
+                        return Err(syn::Error::new_spanned(
+                            lit,
+                            format_args!("unknown serde rename_all rule `{name}`"),
+                        ));
+                    }
+                }
                 "skip" | "skip_serializing" => out.skip = true,
                 _ => return skip_value(&meta),
             }

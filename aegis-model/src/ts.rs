@@ -27,6 +27,26 @@ pub enum TsType {
     Named(String),
     /// Written by the user with `#[crud(ts_type = "...")]`, printed as is.
     Raw(String),
+    /// An object type written inline, `{ type: 'auth'; token: string }`.
+    Object(Vec<TsProperty>),
+    /// `A & B`
+    Intersection(Vec<TsType>),
+}
+
+/// One property of an interface or object type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TsProperty {
+    pub name: String,
+    pub ty: TsType,
+    /// `name?:` — serde may leave the key out.
+    pub optional: bool,
+}
+
+impl fmt::Display for TsProperty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let optional = if self.optional { "?" } else { "" };
+        write!(f, "{}{optional}: {}", self.name, self.ty)
+    }
 }
 
 impl TsType {
@@ -44,6 +64,45 @@ impl TsType {
         }
     }
 
+    /// Whether this type, or any type inside it, satisfies `test`.
+    pub fn any(&self, test: &impl Fn(&TsType) -> bool) -> bool {
+        if test(self) {
+            return true;
+        }
+        match self {
+            TsType::Array(inner) | TsType::Record(inner) => inner.any(test),
+            TsType::Tuple(members) | TsType::Union(members) | TsType::Intersection(members) => {
+                members.iter().any(|m| m.any(test))
+            }
+            TsType::Object(properties) => properties.iter().any(|p| p.ty.any(test)),
+            _ => false,
+        }
+    }
+
+    /// This type with every [`TsType::Named`] reference passed through `rename`.
+    pub fn rename_named(&self, rename: &impl Fn(&str) -> Option<String>) -> TsType {
+        let all = |members: &[TsType]| members.iter().map(|m| m.rename_named(rename)).collect();
+        match self {
+            TsType::Named(name) => TsType::Named(rename(name).unwrap_or_else(|| name.clone())),
+            TsType::Array(inner) => TsType::Array(Box::new(inner.rename_named(rename))),
+            TsType::Record(inner) => TsType::Record(Box::new(inner.rename_named(rename))),
+            TsType::Tuple(members) => TsType::Tuple(all(members)),
+            TsType::Union(members) => TsType::Union(all(members)),
+            TsType::Intersection(members) => TsType::Intersection(all(members)),
+            TsType::Object(properties) => TsType::Object(
+                properties
+                    .iter()
+                    .map(|p| TsProperty {
+                        name: p.name.clone(),
+                        ty: p.ty.rename_named(rename),
+                        optional: p.optional,
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
     /// Every [`TsType::Named`] reference inside this type, in order.
     pub fn named_references(&self) -> Vec<&str> {
         let mut names = Vec::new();
@@ -55,9 +114,14 @@ impl TsType {
         match self {
             TsType::Named(name) => visit(name),
             TsType::Array(inner) | TsType::Record(inner) => inner.visit_named(visit),
-            TsType::Tuple(members) | TsType::Union(members) => {
+            TsType::Tuple(members) | TsType::Union(members) | TsType::Intersection(members) => {
                 for member in members {
                     member.visit_named(visit);
+                }
+            }
+            TsType::Object(properties) => {
+                for property in properties {
+                    property.ty.visit_named(visit);
                 }
             }
             _ => {}
@@ -65,7 +129,7 @@ impl TsType {
     }
 
     fn needs_parens_in_array(&self) -> bool {
-        matches!(self, TsType::Union(members) if members.len() > 1)
+        matches!(self, TsType::Union(members) | TsType::Intersection(members) if members.len() > 1)
             || matches!(self, TsType::Raw(raw) if raw.contains(['|', '&', ' ']))
     }
 }
@@ -87,6 +151,17 @@ impl fmt::Display for TsType {
             }
             TsType::Record(value) => write!(f, "Record<string, {value}>"),
             TsType::Union(members) => write_joined(f, members, " | "),
+            TsType::Intersection(members) => write_joined(f, members, " & "),
+            TsType::Object(properties) => {
+                f.write_str("{ ")?;
+                for (i, property) in properties.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{property}")?;
+                }
+                f.write_str(" }")
+            }
             TsType::Literal(text) => write!(f, "'{}'", escape_single_quoted(text)),
             TsType::Named(name) | TsType::Raw(name) => f.write_str(name),
         }
@@ -154,10 +229,42 @@ mod tests {
     }
 
     #[test]
+    fn prints_objects_and_intersections() {
+        let object = TsType::Object(vec![
+            TsProperty {
+                name: "type".into(),
+                ty: TsType::Literal("auth".into()),
+                optional: false,
+            },
+            TsProperty {
+                name: "feature".into(),
+                ty: TsType::String,
+                optional: true,
+            },
+        ]);
+        assert_eq!(object.to_string(), "{ type: 'auth'; feature?: string }");
+        let both = TsType::Intersection(vec![object, TsType::Named("EventMessage".into())]);
+        assert_eq!(
+            both.to_string(),
+            "{ type: 'auth'; feature?: string } & EventMessage"
+        );
+        assert_eq!(both.named_references(), ["EventMessage"]);
+    }
+
+    #[test]
     fn nullable_does_not_double_null() {
         let once = TsType::Number.nullable();
         assert_eq!(once.clone().nullable(), once);
         assert_eq!(once.to_string(), "number | null");
+    }
+
+    #[test]
+    fn renames_and_searches() {
+        let ty = TsType::Array(Box::new(TsType::Named("Human".into()).nullable()));
+        let renamed = ty.rename_named(&|name| (name == "Human").then(|| "Person".to_owned()));
+        assert_eq!(renamed.to_string(), "(Person | null)[]");
+        assert!(renamed.any(&|t| *t == TsType::Null));
+        assert!(!renamed.any(&|t| *t == TsType::Json));
     }
 
     #[test]

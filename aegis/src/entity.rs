@@ -78,6 +78,15 @@ impl ModuleMeta {
     }
 }
 
+/// A module's settings as served, merged from `#[crud_module]` and
+/// modules.toml by aegis-build (its `aegis_modules.rs` lists them all).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModuleSettings {
+    pub module: &'static str,
+    pub with_events: bool,
+    pub with_import: bool,
+}
+
 /// A domain struct served by Aegis. Implemented by `#[crud_module]`.
 pub trait CrudEntity: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// The id field's type: an integer, `String` or `Uuid`.

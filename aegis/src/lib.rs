@@ -24,9 +24,20 @@
 //! ```
 
 mod entity;
+pub mod events;
 
 pub use aegis_macros::crud_module;
-pub use entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta};
+/// The wire protocol v1 and REST bodies.
+pub use aegis_protocol as protocol;
+pub use entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings};
+
+/// Crates whose types modules.toml fields use, so an app needs no extra
+/// dependencies for them.
+pub mod export {
+    pub use chrono;
+    pub use serde_json;
+    pub use uuid;
+}
 
 /// What generated code needs; not part of the public API.
 #[doc(hidden)]

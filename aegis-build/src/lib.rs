@@ -1,0 +1,302 @@
+//! aegis-build: for `build.rs`. On every `cargo build` it renders the
+//! Angular feature of every Aegis module — types, API service, real-time
+//! state manager, list component, form and import dialogs, routes — plus
+//! the back-end event tests, so the TypeScript never drifts from the Rust.
+//!
+//! ```no_run
+//! // in build.rs's `main`
+//! aegis_build::build("../modules.toml");
+//! ```
+//!
+//! or, to set more than the manifest:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), aegis_build::Error> {
+//! aegis_build::Config::new()
+//!     .manifest("../modules.toml")
+//!     .source("src")
+//!     .templates("aegis-templates")
+//!     .run()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! It is careful with the files it writes outside `OUT_DIR` (see
+//! [`Config::run`]): bytes compared first, atomic replacement, stale files
+//! deleted only when they carry the generated header, `rerun-if-changed`
+//! on inputs only, nothing written under `DOCS_RS`, and `AEGIS_CHECK=1`
+//! turns writing into checking.
+//!
+//! The app includes two files from `OUT_DIR`:
+//!
+//! ```ignore
+//! // src/lib.rs: modules.toml's modules and every module's settings
+//! pub mod aegis_modules {
+//!     include!(concat!(env!("OUT_DIR"), "/aegis_modules.rs"));
+//! }
+//! // tests/events.rs: the generated event tests
+//! include!(concat!(env!("OUT_DIR"), "/aegis_event_tests.rs"));
+//! ```
+
+mod collect;
+mod context;
+mod error;
+mod render;
+mod rust_out;
+mod write;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use context::MARKER;
+pub use error::{Drift, Error, Problem};
+pub use render::{MANAGED_DIRS, template_names};
+pub use write::{WriteReport, write_if_changed};
+
+/// The file, in `OUT_DIR`, holding modules.toml's structs and `MODULES`.
+pub const MODULES_FILE: &str = "aegis_modules.rs";
+/// The file, in `OUT_DIR`, holding the generated event tests.
+pub const EVENT_TESTS_FILE: &str = "aegis_event_tests.rs";
+
+/// What to generate from, and where to.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    manifest: Option<PathBuf>,
+    sources: Vec<PathBuf>,
+    web_root: Option<PathBuf>,
+    templates: Option<PathBuf>,
+    out_dir: Option<PathBuf>,
+    crate_name: Option<String>,
+    modules_mod: Option<String>,
+    check: Option<bool>,
+}
+
+/// Everything one run produces, before anything is written.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    /// The folder the web files belong in (the manifest's `web_root`).
+    pub web_root: PathBuf,
+    /// Web files by path relative to `web_root`.
+    pub web: BTreeMap<PathBuf, String>,
+    /// Rust files for `OUT_DIR`, by file name.
+    pub rust: BTreeMap<String, String>,
+    /// Every input read, for `cargo:rerun-if-changed`.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    pub web: WriteReport,
+    /// Rust files written to `OUT_DIR` (unchanged ones are not rewritten).
+    pub rust_written: Vec<PathBuf>,
+}
+
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name).map(PathBuf::from)
+}
+
+impl Config {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The modules.toml to read (default: `modules.toml` in the crate).
+    pub fn manifest(mut self, path: impl Into<PathBuf>) -> Self {
+        self.manifest = Some(path.into());
+        self
+    }
+
+    /// A source file or folder to scan for `#[crud_module]` structs and
+    /// the types they use; may be given several times (default: `src`).
+    pub fn source(mut self, path: impl Into<PathBuf>) -> Self {
+        self.sources.push(path.into());
+        self
+    }
+
+    /// Overrides the manifest's `web_root`.
+    pub fn web_root(mut self, path: impl Into<PathBuf>) -> Self {
+        self.web_root = Some(path.into());
+        self
+    }
+
+    /// A folder of template overrides, by template name (see
+    /// [`template_names`]) plus `.hbs`; overrides the manifest's `templates`.
+    pub fn templates(mut self, path: impl Into<PathBuf>) -> Self {
+        self.templates = Some(path.into());
+        self
+    }
+
+    /// Where the Rust files go (default: `OUT_DIR`).
+    pub fn out_dir(mut self, path: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(path.into());
+        self
+    }
+
+    /// The crate the event tests import entities from (default: the
+    /// package being built).
+    pub fn crate_name(mut self, name: impl Into<String>) -> Self {
+        self.crate_name = Some(name.into());
+        self
+    }
+
+    /// The module the app includes `aegis_modules.rs` in (default:
+    /// `aegis_modules`, at the crate root).
+    pub fn modules_mod(mut self, name: impl Into<String>) -> Self {
+        self.modules_mod = Some(name.into());
+        self
+    }
+
+    /// Check instead of writing (default: whether `AEGIS_CHECK=1`).
+    pub fn check(mut self, check: bool) -> Self {
+        self.check = Some(check);
+        self
+    }
+
+    /// The crate's folder: relative paths are taken from here.
+    fn base(&self) -> PathBuf {
+        env_path("CARGO_MANIFEST_DIR").unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    fn absolute(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base().join(path)
+        }
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.absolute(
+            self.manifest
+                .as_deref()
+                .unwrap_or(Path::new("modules.toml")),
+        )
+    }
+
+    fn source_paths(&self) -> Vec<PathBuf> {
+        if self.sources.is_empty() {
+            vec![self.absolute(Path::new("src"))]
+        } else {
+            self.sources.iter().map(|s| self.absolute(s)).collect()
+        }
+    }
+
+    /// Collects and renders, writing nothing.
+    pub fn generate(&self) -> Result<Generated, Error> {
+        let manifest = self.manifest_path();
+        let sources = self.source_paths();
+        let base = self.base();
+        let collected = collect::collect(&collect::Inputs {
+            manifest: &manifest,
+            sources: &sources,
+            base: &base,
+        })?;
+        let manifest_dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let web_root = match &self.web_root {
+            Some(path) => self.absolute(path),
+            None => manifest_dir.join(collected.settings.web_root.get_ref()),
+        };
+        let templates = match &self.templates {
+            Some(path) => Some(self.absolute(path)),
+            None => collected
+                .settings
+                .templates
+                .as_ref()
+                .map(|t| manifest_dir.join(t.get_ref())),
+        };
+        let renderer = render::Renderer::new(templates.as_deref())?;
+        let web = renderer.web_files(&collected.modules)?;
+
+        let crate_ident = self
+            .crate_name
+            .clone()
+            .or_else(|| std::env::var("CARGO_PKG_NAME").ok())
+            .unwrap_or_else(|| "crate".to_owned())
+            .replace('-', "_");
+        let modules_mod = self.modules_mod.as_deref().unwrap_or("aegis_modules");
+        let mut rust = BTreeMap::new();
+        rust.insert(
+            MODULES_FILE.to_owned(),
+            rust_out::modules_file(&collected.modules),
+        );
+        rust.insert(
+            EVENT_TESTS_FILE.to_owned(),
+            rust_out::event_tests_file(&collected.modules, &crate_ident, modules_mod),
+        );
+
+        let mut inputs = collected.inputs;
+        inputs.extend(sources);
+        inputs.extend(templates);
+        inputs.sort();
+        inputs.dedup();
+        Ok(Generated {
+            web_root,
+            web,
+            rust,
+            inputs,
+        })
+    }
+
+    /// Generates, then, as a build script should: prints
+    /// `cargo:rerun-if-changed` for every input (never an output) and
+    /// `rerun-if-env-changed` for the variables read; writes the Rust files
+    /// to `OUT_DIR`; and writes the web files — or, in check mode, fails
+    /// with the list of files that differ. Under `DOCS_RS` it writes no web
+    /// files.
+    pub fn run(&self) -> Result<Report, Error> {
+        println!("cargo:rerun-if-env-changed=AEGIS_CHECK");
+        println!("cargo:rerun-if-env-changed=DOCS_RS");
+        // Print the inputs first, so a failed run still reruns when they change.
+        let manifest = self.manifest_path();
+        println!("cargo:rerun-if-changed={}", manifest.display());
+        for source in self.source_paths() {
+            println!("cargo:rerun-if-changed={}", source.display());
+        }
+        let generated = self.generate()?;
+        for input in &generated.inputs {
+            println!("cargo:rerun-if-changed={}", input.display());
+        }
+
+        let mut report = Report::default();
+        let out_dir = self
+            .out_dir
+            .clone()
+            .or_else(|| env_path("OUT_DIR"))
+            .ok_or_else(|| {
+                Error::Config("OUT_DIR is not set: run from build.rs, or set out_dir".into())
+            })?;
+        for (name, contents) in &generated.rust {
+            let path = out_dir.join(name);
+            if write::write_if_changed(&path, contents)? {
+                report.rust_written.push(path);
+            }
+        }
+
+        if std::env::var_os("DOCS_RS").is_some() {
+            return Ok(report);
+        }
+        let check = self
+            .check
+            .unwrap_or_else(|| std::env::var("AEGIS_CHECK").is_ok_and(|v| v == "1" || v == "true"));
+        if check {
+            let drift = write::check_tree(&generated.web_root, MANAGED_DIRS, &generated.web)?;
+            if !drift.is_empty() {
+                return Err(Error::Drifted(drift));
+            }
+        } else {
+            report.web = write::write_tree(&generated.web_root, MANAGED_DIRS, &generated.web)?;
+        }
+        Ok(report)
+    }
+}
+
+/// The one-call form for build.rs: generates from `manifest` with every
+/// other setting at its default, and on failure prints every problem and
+/// fails the build.
+pub fn build(manifest: impl Into<PathBuf>) {
+    if let Err(error) = Config::new().manifest(manifest).run() {
+        eprintln!("error: aegis-build: {error}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,204 @@
+//! Render: the IR to file contents, with handlebars. Pure: nothing here
+//! touches the disk except reading template overrides.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use aegis_model::decl::{enum_decl, struct_decl};
+use handlebars::Handlebars;
+use serde::Serialize;
+use syn::Item;
+
+use crate::collect::Unit;
+use crate::context::{feature_context, shared_context};
+use crate::error::Error;
+
+/// A template: its name (also its override's path in a template folder,
+/// plus `.hbs`) and its embedded text.
+struct Template {
+    name: &'static str,
+    text: &'static str,
+}
+
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(Template { name: $name, text: include_str!(concat!("../templates/", $name, ".hbs")) }),*]
+    };
+}
+
+const TEMPLATES: &[Template] = templates![
+    "shared/aegis-api.ts",
+    "shared/protocol.types.ts",
+    "shared/websocket.service.ts",
+    "shared/base-realtime-state.manager.ts",
+    "shared/form-values.ts",
+    "shared/confirm.dialog.ts",
+    "shared/aegis.routes.ts",
+    "feature/types.ts",
+    "feature/service.ts",
+    "feature/state-manager.ts",
+    "feature/list.component.ts",
+    "feature/list.component.html",
+    "feature/list.component.scss",
+    "feature/form.dialog.ts",
+    "feature/import.dialog.ts",
+    "feature/routes.ts",
+];
+
+/// The names of the templates a template folder may override.
+pub fn template_names() -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|t| t.name)
+}
+
+/// Shared files: template name and output path under the web root.
+const SHARED_FILES: &[(&str, &str)] = &[
+    (
+        "shared/aegis-api.ts",
+        "shared/business/services/aegis-api.ts",
+    ),
+    (
+        "shared/protocol.types.ts",
+        "shared/business/models/aegis-protocol.types.ts",
+    ),
+    (
+        "shared/websocket.service.ts",
+        "shared/business/services/websocket.service.ts",
+    ),
+    (
+        "shared/base-realtime-state.manager.ts",
+        "shared/business/services/base-realtime-state.manager.ts",
+    ),
+    (
+        "shared/form-values.ts",
+        "shared/business/forms/form-values.ts",
+    ),
+    ("shared/confirm.dialog.ts", "shared/ui/confirm.dialog.ts"),
+    ("shared/aegis.routes.ts", "features/aegis.routes.ts"),
+];
+
+/// The folders, under the web root, whose generated files aegis-build owns.
+pub const MANAGED_DIRS: &[&str] = &["features", "shared/business", "shared/ui"];
+
+pub(crate) struct Renderer {
+    registry: Handlebars<'static>,
+}
+
+impl Renderer {
+    /// The embedded templates, each replaced by `<dir>/<name>.hbs` when it exists.
+    pub fn new(overrides: Option<&Path>) -> Result<Self, Error> {
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(true);
+        registry.register_escape_fn(handlebars::no_escape);
+        for template in TEMPLATES {
+            let overridden = overrides
+                .map(|dir| dir.join(format!("{}.hbs", template.name)))
+                .filter(|path| path.is_file());
+            let text = match &overridden {
+                Some(path) => {
+                    std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?
+                }
+                None => template.text.to_owned(),
+            };
+            registry
+                .register_template_string(template.name, text)
+                .map_err(|e| Error::Template {
+                    name: template.name.to_owned(),
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(Renderer { registry })
+    }
+
+    fn render(&self, name: &str, context: &impl Serialize) -> Result<String, Error> {
+        self.registry
+            .render(name, context)
+            .map_err(|e| Error::Template {
+                name: name.to_owned(),
+                message: e.to_string(),
+            })
+    }
+
+    /// Every web file, by path relative to the web root.
+    pub fn web_files(&self, units: &[Unit]) -> Result<BTreeMap<PathBuf, String>, Error> {
+        let mut files = BTreeMap::new();
+        let shared = shared_context(units, protocol_declarations()?);
+        for (template, path) in SHARED_FILES {
+            files.insert(PathBuf::from(path), self.render(template, &shared)?);
+        }
+        for unit in units {
+            let context = feature_context(unit);
+            let module = &unit.module;
+            let folder = PathBuf::from("features").join(module.names.feature());
+            let paths = module.names.files();
+            let mut outputs = vec![
+                ("feature/types.ts", paths.types),
+                ("feature/service.ts", paths.service),
+                ("feature/list.component.ts", paths.list_component),
+                ("feature/list.component.html", paths.list_template),
+                ("feature/list.component.scss", paths.list_styles),
+                ("feature/form.dialog.ts", paths.form_dialog),
+                ("feature/routes.ts", paths.routes),
+            ];
+            if module.with_events {
+                outputs.push(("feature/state-manager.ts", paths.state_manager));
+            }
+            if module.with_import {
+                outputs.push(("feature/import.dialog.ts", paths.import_dialog));
+            }
+            for (template, path) in outputs {
+                files.insert(folder.join(path), self.render(template, &context)?);
+            }
+        }
+        Ok(files)
+    }
+}
+
+/// The TypeScript declarations of aegis-protocol's types, in source order.
+pub(crate) fn protocol_declarations() -> Result<Vec<String>, Error> {
+    let file = syn::parse_file(aegis_protocol::SOURCE)
+        .map_err(|e| Error::Config(format!("aegis-protocol's source does not parse: {e}")))?;
+    let mut declarations = Vec::new();
+    for item in &file.items {
+        let declared = match item {
+            Item::Struct(item) => struct_decl(item),
+            Item::Enum(item) => enum_decl(item),
+            _ => continue,
+        };
+        match declared {
+            Ok(decl) => declarations.push(decl.render()),
+            Err(diagnostics) => {
+                let messages: Vec<String> = diagnostics.into_iter().map(|d| d.message).collect();
+                return Err(Error::Config(format!(
+                    "aegis-protocol's types do not map to TypeScript: {}",
+                    messages.join("; ")
+                )));
+            }
+        }
+    }
+    Ok(declarations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_types_declare() {
+        let declarations = protocol_declarations().unwrap();
+        let all = declarations.join("");
+        assert!(all.contains("export type ServerMessage =\n  | { type: 'ready'; userId: string }"));
+        assert!(all.contains("  | { type: 'event' } & EventMessage\n"));
+        assert!(all.contains(
+            "export interface ListResponse<T> {\n  data: T[];\n  total: number;\n  page: number;\n  \
+             pageSize: number;\n  seq: number;\n}\n"
+        ));
+        assert!(all.contains("export type ResyncReason = 'gap' | 'lagging';\n"));
+        assert!(all.contains("  data: JsonValue;\n"));
+    }
+
+    #[test]
+    fn every_template_is_valid() {
+        Renderer::new(None).unwrap();
+        assert_eq!(template_names().count(), TEMPLATES.len());
+    }
+}

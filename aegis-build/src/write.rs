@@ -1,0 +1,234 @@
+//! Write: generated files to disk, as a good citizen of Cargo. Bytes are
+//! compared first (no mtime churn), replaced atomically, and a file is
+//! deleted only when it carries the generated marker.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::context::MARKER;
+use crate::error::{Drift, Error};
+
+/// What a write did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WriteReport {
+    pub written: Vec<PathBuf>,
+    pub deleted: Vec<PathBuf>,
+    pub unchanged: usize,
+}
+
+fn is_generated(text: &str) -> bool {
+    text.lines()
+        .next()
+        .is_some_and(|line| line.contains(MARKER))
+}
+
+/// Replaces `path` with `contents` unless it already holds exactly those
+/// bytes. Returns whether it wrote.
+pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool, Error> {
+    if std::fs::read(path).is_ok_and(|existing| existing == contents.as_bytes()) {
+        return Ok(false);
+    }
+    let parent = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+    let mut temp = tempfile::NamedTempFile::new_in(parent)
+        .map_err(|e| Error::io("create a file in", parent, e))?;
+    temp.write_all(contents.as_bytes())
+        .map_err(|e| Error::io("write", temp.path().to_path_buf(), e))?;
+    temp.persist(path)
+        .map_err(|e| Error::io("replace", path, e.error))?;
+    Ok(true)
+}
+
+/// Generated files under `root` that `files` no longer contains.
+fn stale_files(
+    root: &Path,
+    managed: &[&str],
+    files: &BTreeMap<PathBuf, String>,
+) -> Result<Vec<PathBuf>, Error> {
+    let mut stale = Vec::new();
+    for dir in managed {
+        let dir = root.join(dir);
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+            let entry = entry.map_err(|e| Error::io("list", dir.clone(), e.into()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let relative = entry
+                .path()
+                .strip_prefix(root)
+                .expect("walked under root")
+                .to_path_buf();
+            if files.contains_key(&relative) {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            if is_generated(&text) {
+                stale.push(relative);
+            }
+        }
+    }
+    Ok(stale)
+}
+
+/// Writes `files` under `root` and deletes stale generated files.
+pub fn write_tree(
+    root: &Path,
+    managed: &[&str],
+    files: &BTreeMap<PathBuf, String>,
+) -> Result<WriteReport, Error> {
+    let mut report = WriteReport::default();
+    for (relative, contents) in files {
+        let path = root.join(relative);
+        if let Ok(existing) = std::fs::read_to_string(&path)
+            && !is_generated(&existing)
+        {
+            return Err(Error::Config(format!(
+                "refusing to overwrite `{}`: it has no `{MARKER}` header, so it was written by \
+                 hand; move it away or rename the module",
+                path.display()
+            )));
+        }
+        if write_if_changed(&path, contents)? {
+            report.written.push(relative.clone());
+        } else {
+            report.unchanged += 1;
+        }
+    }
+    for relative in stale_files(root, managed, files)? {
+        let path = root.join(&relative);
+        std::fs::remove_file(&path).map_err(|e| Error::io("delete", &path, e))?;
+        remove_empty_parents(root, &path);
+        report.deleted.push(relative);
+    }
+    Ok(report)
+}
+
+/// Removes folders left empty by a deletion, up to (not including) `root`.
+fn remove_empty_parents(root: &Path, path: &Path) {
+    let mut dir = path.parent();
+    while let Some(current) = dir {
+        if current == root || !current.starts_with(root) {
+            break;
+        }
+        // Fails, as it should, when the folder still holds anything.
+        if std::fs::remove_dir(current).is_err() {
+            break;
+        }
+        dir = current.parent();
+    }
+}
+
+/// Compares `files` with what is on disk, without writing.
+pub fn check_tree(
+    root: &Path,
+    managed: &[&str],
+    files: &BTreeMap<PathBuf, String>,
+) -> Result<Vec<Drift>, Error> {
+    let mut drift = Vec::new();
+    for (relative, contents) in files {
+        match std::fs::read(root.join(relative)) {
+            Ok(existing) if existing == contents.as_bytes() => {}
+            Ok(_) => drift.push(Drift::Changed(relative.clone())),
+            Err(_) => drift.push(Drift::Missing(relative.clone())),
+        }
+    }
+    for relative in stale_files(root, managed, files)? {
+        drift.push(Drift::Stale(relative));
+    }
+    Ok(drift)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "// @generated by aegis-build — do not edit\n";
+
+    fn tree(entries: &[(&str, &str)]) -> BTreeMap<PathBuf, String> {
+        entries
+            .iter()
+            .map(|(path, text)| (PathBuf::from(path), format!("{HEADER}{text}")))
+            .collect()
+    }
+
+    #[test]
+    fn writes_only_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = tree(&[("features/a/a.ts", "a"), ("features/b/b.ts", "b")]);
+        let first = write_tree(dir.path(), &["features"], &files).unwrap();
+        assert_eq!(first.written.len(), 2);
+        let second = write_tree(dir.path(), &["features"], &files).unwrap();
+        assert!(second.written.is_empty());
+        assert_eq!(second.unchanged, 2);
+        let changed = tree(&[("features/a/a.ts", "a2"), ("features/b/b.ts", "b")]);
+        let third = write_tree(dir.path(), &["features"], &changed).unwrap();
+        assert_eq!(third.written, [PathBuf::from("features/a/a.ts")]);
+    }
+
+    #[test]
+    fn deletes_stale_generated_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = tree(&[("features/a/a.ts", "a"), ("features/b/x/b.ts", "b")]);
+        write_tree(dir.path(), &["features"], &files).unwrap();
+        let hand_written = dir.path().join("features/a/notes.ts");
+        std::fs::write(&hand_written, "export const mine = 1;\n").unwrap();
+
+        let fewer = tree(&[("features/a/a.ts", "a")]);
+        let report = write_tree(dir.path(), &["features"], &fewer).unwrap();
+        assert_eq!(report.deleted, [PathBuf::from("features/b/x/b.ts")]);
+        assert!(hand_written.exists());
+        assert!(
+            !dir.path().join("features/b").exists(),
+            "empty folders go too"
+        );
+        assert!(dir.path().join("features/a/a.ts").exists());
+    }
+
+    #[test]
+    fn never_overwrites_a_hand_written_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("features/a/a.ts");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "mine\n").unwrap();
+        let error = write_tree(
+            dir.path(),
+            &["features"],
+            &tree(&[("features/a/a.ts", "a")]),
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("refusing to overwrite"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine\n");
+    }
+
+    #[test]
+    fn check_lists_drift() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = tree(&[("features/a/a.ts", "a"), ("features/b/b.ts", "b")]);
+        write_tree(dir.path(), &["features"], &files).unwrap();
+        assert!(
+            check_tree(dir.path(), &["features"], &files)
+                .unwrap()
+                .is_empty()
+        );
+
+        std::fs::write(
+            dir.path().join("features/a/a.ts"),
+            format!("{HEADER}edited"),
+        )
+        .unwrap();
+        let next = tree(&[("features/a/a.ts", "a"), ("features/c/c.ts", "c")]);
+        let drift = check_tree(dir.path(), &["features"], &next).unwrap();
+        assert_eq!(
+            drift,
+            [
+                Drift::Changed("features/a/a.ts".into()),
+                Drift::Missing("features/c/c.ts".into()),
+                Drift::Stale("features/b/b.ts".into()),
+            ]
+        );
+    }
+}

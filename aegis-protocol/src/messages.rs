@@ -1,0 +1,235 @@
+// The protocol types. aegis-build declares every type in this file in
+// TypeScript, so keep to what its mapping understands: structs, unit-only
+// enums, enums with a serde `tag`, generic structs, and the field types of
+// DESIGN.md's mapping.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A frame the client sends.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// First, within 5 seconds of connecting; again later to refresh.
+    Auth {
+        token: String,
+    },
+    /// Start receiving features' events; `since` asks for what was missed
+    /// after a seq the client already has.
+    Subscribe {
+        features: Vec<String>,
+        #[serde(default)]
+        since: BTreeMap<String, u64>,
+    },
+    Unsubscribe {
+        features: Vec<String>,
+    },
+    Ping,
+}
+
+/// A frame the server sends.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum ServerMessage {
+    /// Auth succeeded.
+    Ready {
+        user_id: String,
+    },
+    /// A subscription is live from `seq`; `recovered` tells whether every
+    /// event after the client's `since` was replayed.
+    Subscribed {
+        feature: String,
+        seq: u64,
+        recovered: bool,
+    },
+    Event(EventMessage),
+    /// The client must reload the feature: events were lost to it.
+    Resync {
+        feature: String,
+        reason: ResyncReason,
+    },
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        feature: Option<String>,
+    },
+    Pong,
+}
+
+/// One committed change, or one step of an import.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct EventMessage {
+    pub feature: String,
+    pub entity: String,
+    pub action: EventAction,
+    /// The entity (created, updated), `{ id }` (deleted), or the import
+    /// payload of the action.
+    pub data: serde_json::Value,
+    pub meta: EventMeta,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EventMeta {
+    pub timestamp: DateTime<Utc>,
+    pub feature_version: String,
+    /// Per feature: gap-free and increasing.
+    pub seq: u64,
+    pub user_id: String,
+    /// The client mutation id of the request that made the change.
+    pub origin: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum EventAction {
+    Created,
+    Updated,
+    Deleted,
+    ImportStarted,
+    ImportProgress,
+    ImportCompleted,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ResyncReason {
+    /// The events after the client's `since` are no longer kept.
+    Gap,
+    /// The client read too slowly and its queue overflowed.
+    Lagging,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unauthorized,
+    Forbidden,
+    BadRequest,
+    NotFound,
+    Conflict,
+    Unprocessable,
+    TooLarge,
+    Internal,
+}
+
+/// `data` of a `deleted` event.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Deleted {
+    pub id: serde_json::Value,
+}
+
+/// `data` of an `import_started` event.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportStarted {
+    pub job_id: String,
+    pub total_rows: u64,
+}
+
+/// `data` of an `import_progress` event.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportProgress {
+    pub job_id: String,
+    /// Percent, 0 to 100.
+    pub progress: u8,
+    pub processed_rows: u64,
+    pub total_rows: u64,
+    pub successful_rows: u64,
+    pub failed_rows: u64,
+}
+
+/// `data` of an `import_completed` event.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportCompleted {
+    pub job_id: String,
+    pub success: bool,
+    pub total_rows: u64,
+    pub successful_rows: u64,
+    pub failed_rows: u64,
+    /// The first errors found (a bounded number).
+    pub errors: Vec<ImportRowError>,
+}
+
+/// One problem with one CSV row.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ImportRowError {
+    /// The 1-based data row (the header is row 0).
+    pub row: u64,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportState {
+    Running,
+    Completed,
+    Failed,
+}
+
+/// `POST /api/<feature>/import` answers 202 with the job's id.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportAccepted {
+    pub job_id: String,
+}
+
+/// `GET /api/<feature>/import/{jobId}`: the same figures as the events.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportJob {
+    pub job_id: String,
+    pub state: ImportState,
+    pub dry_run: bool,
+    pub progress: u8,
+    pub processed_rows: u64,
+    pub total_rows: u64,
+    pub successful_rows: u64,
+    pub failed_rows: u64,
+    pub errors: Vec<ImportRowError>,
+}
+
+/// `GET /api/<feature>`: one page, and the feature's seq when it was read.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse<T> {
+    pub data: Vec<T>,
+    pub total: u64,
+    pub page: u32,
+    pub page_size: u32,
+    pub seq: u64,
+}
+
+/// The body of every REST error.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Per-field problems, for 422.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// The body of a 409: the entity as it is now.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Conflict<T> {
+    pub code: ErrorCode,
+    pub message: String,
+    pub current: T,
+}

@@ -1,0 +1,52 @@
+//! The domain structs the example app serves.
+
+use aegis::crud_module;
+use aegis::export::chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// A budget line for one fiscal year.
+#[crud_module]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Budget {
+    pub id: i64,
+    pub name: String,
+    pub amount: f64,
+    pub fiscal_year: i32,
+    pub status: BudgetStatus,
+    pub version: i64,
+}
+
+/// Where a budget is in its approval.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetStatus {
+    #[default]
+    Draft,
+    Submitted,
+    Approved,
+}
+
+/// Someone who writes budgets' justifications.
+#[crud_module(with_events)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Author {
+    pub id: i64,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub born_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub version: i64,
+}
+
+/// A supplier; it has no events, so its front end polls import jobs.
+#[crud_module(with_import)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Supplier {
+    pub id: i64,
+    pub name: String,
+    pub country: String,
+    pub active: bool,
+    pub rating: Option<i32>,
+}
