@@ -464,30 +464,41 @@ fn merge_settings(
     }
 }
 
-/// Two modules may not share a feature or a generated type name.
+/// Two modules may not share a feature or a generated type name. Each
+/// module is reported once, for the first name it shares.
 fn check_unique(modules: &[(Module, usize, Vec<String>)], collector: &mut Collector) {
     let mut owners: HashMap<String, (usize, usize)> = HashMap::new();
     for (index, (module, file, _)) in modules.iter().enumerate() {
-        let mut names = module.names.generated_type_names();
-        names.push(format!("feature `{}`", module.names.feature()));
+        let mut names = vec![format!("the feature `{}`", module.names.feature())];
+        names.extend(
+            module
+                .names
+                .generated_type_names()
+                .into_iter()
+                .map(|name| format!("the type `{name}`")),
+        );
+        let clash = names
+            .iter()
+            .find_map(|name| owners.get(name).map(|owner| (name, *owner)));
+        if let Some((name, (first, first_file))) = clash {
+            let other = &modules[first].0;
+            let elsewhere = collector.place(first_file, &other.location);
+            collector.problem(
+                *file,
+                &module.location,
+                format!(
+                    "modules `{}` (`{}`) and `{}` (`{}`, at {elsewhere}) both generate {name}; \
+                     rename one with `name = \"...\"` or `singular = \"...\"`",
+                    module.names.module(),
+                    module.rust_name,
+                    other.names.module(),
+                    other.rust_name,
+                ),
+            );
+            continue;
+        }
         for name in names {
-            if let Some(&(first, first_file)) = owners.get(&name) {
-                let other = &modules[first].0;
-                let elsewhere = collector.place(first_file, &other.location);
-                collector.problem(
-                    *file,
-                    &module.location,
-                    format!(
-                        "modules `{}` and `{}` (at {elsewhere}) both generate `{}`; rename one \
-                         with `name = \"...\"` or `singular = \"...\"`",
-                        module.names.module(),
-                        other.names.module(),
-                        name.trim_start_matches("feature `").trim_end_matches('`')
-                    ),
-                );
-            } else {
-                owners.insert(name, (index, *file));
-            }
+            owners.insert(name, (index, *file));
         }
     }
 }

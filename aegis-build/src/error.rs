@@ -45,12 +45,16 @@ pub enum Error {
     /// Check mode found generated files that differ from what the inputs
     /// give.
     #[error(
-        "{} generated file(s) are out of date; run `cargo build` without AEGIS_CHECK and commit \
-         the result:\n{}",
-        .0.len(),
-        .0.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
+        "{} generated file(s) under `{}` are out of date; run `cargo build` without AEGIS_CHECK \
+         and commit the result:\n{}",
+        .files.len(),
+        .web_root.display(),
+        .files.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
     )]
-    Drifted(Vec<Drift>),
+    Drifted {
+        web_root: PathBuf,
+        files: Vec<Drift>,
+    },
     #[error("{0}")]
     Config(String),
 }

@@ -186,7 +186,8 @@ impl Config {
     pub fn generate(&self) -> Result<Generated, Error> {
         let manifest = self.manifest_path();
         let sources = self.source_paths();
-        let base = self.base();
+        // Messages name files relative to modules.toml's folder.
+        let base = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
         let collected = collect::collect(&collect::Inputs {
             manifest: &manifest,
             sources: &sources,
@@ -238,26 +239,34 @@ impl Config {
         })
     }
 
-    /// Generates, then, as a build script should: prints
-    /// `cargo:rerun-if-changed` for every input (never an output) and
-    /// `rerun-if-env-changed` for the variables read; writes the Rust files
-    /// to `OUT_DIR`; and writes the web files — or, in check mode, fails
-    /// with the list of files that differ. Under `DOCS_RS` it writes no web
-    /// files.
+    /// For build.rs: prints `cargo:rerun-if-changed` for every input
+    /// (never an output) and `rerun-if-env-changed` for the variables read,
+    /// then does what [`Config::write`] does.
     pub fn run(&self) -> Result<Report, Error> {
         println!("cargo:rerun-if-env-changed=AEGIS_CHECK");
         println!("cargo:rerun-if-env-changed=DOCS_RS");
-        // Print the inputs first, so a failed run still reruns when they change.
-        let manifest = self.manifest_path();
-        println!("cargo:rerun-if-changed={}", manifest.display());
-        for source in self.source_paths() {
-            println!("cargo:rerun-if-changed={}", source.display());
-        }
-        let generated = self.generate()?;
-        for input in &generated.inputs {
+        // The inputs first, so a run that fails still reruns when they change.
+        let mut known = vec![self.manifest_path()];
+        known.extend(self.source_paths());
+        for input in &known {
             println!("cargo:rerun-if-changed={}", input.display());
         }
+        let generated = self.generate()?;
+        for input in generated.inputs.iter().filter(|i| !known.contains(i)) {
+            println!("cargo:rerun-if-changed={}", input.display());
+        }
+        self.write_generated(&generated)
+    }
 
+    /// Generates, writes the Rust files to `OUT_DIR`, and writes the web
+    /// files — or, in check mode, fails with the list of web files that
+    /// differ. Under `DOCS_RS` it writes no web files.
+    pub fn write(&self) -> Result<Report, Error> {
+        let generated = self.generate()?;
+        self.write_generated(&generated)
+    }
+
+    fn write_generated(&self, generated: &Generated) -> Result<Report, Error> {
         let mut report = Report::default();
         let out_dir = self
             .out_dir
@@ -272,7 +281,6 @@ impl Config {
                 report.rust_written.push(path);
             }
         }
-
         if std::env::var_os("DOCS_RS").is_some() {
             return Ok(report);
         }
@@ -282,7 +290,10 @@ impl Config {
         if check {
             let drift = write::check_tree(&generated.web_root, MANAGED_DIRS, &generated.web)?;
             if !drift.is_empty() {
-                return Err(Error::Drifted(drift));
+                return Err(Error::Drifted {
+                    web_root: generated.web_root.clone(),
+                    files: drift,
+                });
             }
         } else {
             report.web = write::write_tree(&generated.web_root, MANAGED_DIRS, &generated.web)?;

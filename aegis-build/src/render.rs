@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use aegis_model::decl::{enum_decl, struct_decl};
-use handlebars::Handlebars;
+use handlebars::{Context, Handlebars};
 use serde::Serialize;
 use syn::Item;
 
@@ -109,9 +109,17 @@ impl Renderer {
         Ok(Renderer { registry })
     }
 
-    fn render(&self, name: &str, context: &impl Serialize) -> Result<String, Error> {
+    /// Serialises a context once, for all the templates that render it.
+    fn context(&self, context: &impl Serialize) -> Result<Context, Error> {
+        Context::wraps(context).map_err(|e| Error::Template {
+            name: "(context)".to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    fn render(&self, name: &str, context: &Context) -> Result<String, Error> {
         self.registry
-            .render(name, context)
+            .render_with_context(name, context)
             .map_err(|e| Error::Template {
                 name: name.to_owned(),
                 message: e.to_string(),
@@ -121,12 +129,12 @@ impl Renderer {
     /// Every web file, by path relative to the web root.
     pub fn web_files(&self, units: &[Unit]) -> Result<BTreeMap<PathBuf, String>, Error> {
         let mut files = BTreeMap::new();
-        let shared = shared_context(units, protocol_declarations()?);
+        let shared = self.context(&shared_context(units, protocol_declarations()?))?;
         for (template, path) in SHARED_FILES {
             files.insert(PathBuf::from(path), self.render(template, &shared)?);
         }
         for unit in units {
-            let context = feature_context(unit);
+            let context = self.context(&feature_context(unit))?;
             let module = &unit.module;
             let folder = PathBuf::from("features").join(module.names.feature());
             let paths = module.names.files();

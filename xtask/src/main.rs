@@ -1,18 +1,34 @@
 //! Project tasks, run as `cargo xtask <task>`.
 //!
-//! - `test`: every check CI runs — formatting, clippy with warnings denied,
-//!   and the whole workspace's tests (unit, trybuild, integration, doc).
+//! - `test`: every check CI runs (see [`test`]).
+//! - `bench <name>`: benchmarks, which are never tests (see [`bench`]).
+
+mod bench;
+mod test;
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  test              install the web app's packages, then formatting, clippy, every
+                    Rust test, the generated-files check, the fixtures' type check
+                    and the web app's production build
+  bench codegen     render 500 synthetic modules; time full and unchanged runs";
+
 fn main() -> ExitCode {
-    let task = env::args().nth(1);
-    let result = match task.as_deref() {
-        Some("test") => test(),
-        Some(other) => Err(format!("unknown task `{other}`\n\n{USAGE}")),
-        None => Err(USAGE.to_owned()),
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["test"] => test::run(),
+        ["bench", rest @ ..] => bench::run(rest),
+        _ => Err(USAGE.to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -23,23 +39,31 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str =
-    "usage: cargo xtask <task>\n\ntasks:\n  test    formatting, clippy and every test";
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+pub(crate) fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
 }
 
-/// Runs one step, failing with its command line if it fails.
-fn run(program: &str, args: &[&str]) -> Result<(), String> {
+pub(crate) fn cargo() -> String {
+    env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// Runs one step in `dir` with extra environment, failing with its command
+/// line if it fails.
+pub(crate) fn run_in(
+    dir: &Path,
+    env: &[(&str, &str)],
+    program: &str,
+    args: &[&str],
+) -> Result<(), String> {
     let line = format!("{program} {}", args.join(" "));
-    eprintln!("xtask: running `{line}`");
+    eprintln!("xtask: running `{line}` in {}", dir.display());
     let status = Command::new(program)
         .args(args)
-        .current_dir(workspace_root())
+        .envs(env.iter().copied())
+        .current_dir(dir)
         .status()
         .map_err(|error| format!("could not start `{line}`: {error}"))?;
     if status.success() {
@@ -47,23 +71,4 @@ fn run(program: &str, args: &[&str]) -> Result<(), String> {
     } else {
         Err(format!("`{line}` failed ({status})"))
     }
-}
-
-fn test() -> Result<(), String> {
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    run(&cargo, &["fmt", "--all", "--", "--check"])?;
-    run(
-        &cargo,
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    run(&cargo, &["test", "--workspace"])?;
-    eprintln!("xtask: every check passed");
-    Ok(())
 }

@@ -1,0 +1,124 @@
+//! `cargo xtask bench <name>`: benchmarks print figures; they assert
+//! nothing about speed, which the shared machines make noisy.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const MODULES: usize = 500;
+const RUNS: usize = 5;
+
+pub fn run(args: &[&str]) -> Result<(), String> {
+    if cfg!(debug_assertions) {
+        // Figures from a debug build mislead: measure an optimised one.
+        let mut cargo_args = vec![
+            "run",
+            "--release",
+            "--quiet",
+            "--package",
+            "xtask",
+            "--",
+            "bench",
+        ];
+        cargo_args.extend_from_slice(args);
+        return crate::run_in(&crate::workspace_root(), &[], &crate::cargo(), &cargo_args);
+    }
+    match args {
+        ["codegen"] => codegen(),
+        _ => Err("usage: cargo xtask bench codegen".to_owned()),
+    }
+}
+
+/// A crate of `count` modules covering the flag combinations and field kinds.
+fn synthetic_crate(dir: &Path, count: usize) -> Result<(), String> {
+    let mut source = String::from(
+        "use aegis::crud_module;\nuse serde::{Deserialize, Serialize};\n\n\
+         #[derive(Serialize, Deserialize, Clone, Copy, Debug)]\n\
+         #[serde(rename_all = \"snake_case\")]\npub enum Level { Low, Medium, High }\n\n",
+    );
+    for index in 0..count {
+        let flags = match index % 4 {
+            0 => "with_events, with_import",
+            1 => "with_events",
+            2 => "with_import",
+            _ => "",
+        };
+        let _ = write!(
+            source,
+            "#[crud_module({flags})]\n#[derive(Serialize, Deserialize, Clone, Debug)]\n\
+             #[serde(rename_all = \"camelCase\")]\npub struct Item{index} {{\n    pub id: i64,\n    \
+             pub name: String,\n    pub amount: f64,\n    pub quantity: i32,\n    pub active: bool,\n    \
+             pub level: Level,\n    pub note: Option<String>,\n    pub due_on: Option<chrono::NaiveDate>,\n    \
+             pub tags: Vec<String>,\n    pub version: i64,\n}}\n\n"
+        );
+    }
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("src/lib.rs"), source).map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("modules.toml"),
+        "[generator]\nweb_root = \"web/src/app\"\n",
+    )
+    .map_err(|e| e.to_string())
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn codegen() -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    synthetic_crate(dir.path(), MODULES)?;
+    let config = aegis_build::Config::new()
+        .manifest(dir.path().join("modules.toml"))
+        .source(dir.path().join("src"))
+        .out_dir(dir.path().join("out"))
+        .crate_name("bench")
+        .check(false);
+    std::fs::create_dir_all(dir.path().join("out")).map_err(|e| e.to_string())?;
+
+    let mut full = Vec::new();
+    let mut files = 0;
+    for _ in 0..RUNS {
+        let _ = std::fs::remove_dir_all(dir.path().join("web"));
+        let started = Instant::now();
+        let report = config.write().map_err(|e| e.to_string())?;
+        full.push(started.elapsed());
+        files = report.web.written.len();
+    }
+    let mut unchanged = Vec::new();
+    let mut rewritten = 0;
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let report = config.write().map_err(|e| e.to_string())?;
+        unchanged.push(started.elapsed());
+        rewritten +=
+            report.web.written.len() + report.web.deleted.len() + report.rust_written.len();
+    }
+    let full = median(full);
+    let unchanged = median(unchanged);
+    println!("codegen: {MODULES} modules, {files} web files, median of {RUNS} runs each");
+    println!(
+        "  full run (empty web root):     {:>8.1} ms",
+        full.as_secs_f64() * 1e3
+    );
+    println!(
+        "  per module:                    {:>8.3} ms",
+        full.as_secs_f64() * 1e3 / MODULES as f64
+    );
+    println!(
+        "  run over unchanged inputs:     {:>8.1} ms",
+        unchanged.as_secs_f64() * 1e3
+    );
+    println!(
+        "  ratio unchanged / full:        {:>8.2}",
+        unchanged.as_secs_f64() / full.as_secs_f64()
+    );
+    println!("  files written by unchanged runs: {rewritten}");
+    if rewritten != 0 {
+        return Err(format!(
+            "runs over unchanged inputs wrote {rewritten} files; expected 0"
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! `cargo xtask test`: everything CI checks, in the order that finds
+//! problems soonest. It installs what it needs (the web app's npm
+//! packages) itself.
+
+use std::path::Path;
+
+use crate::{cargo, run_in, workspace_root};
+
+pub fn run() -> Result<(), String> {
+    let root = workspace_root();
+    let web = root.join("example-app/web");
+    let cargo = cargo();
+
+    run_in(&root, &[], &cargo, &["fmt", "--all", "--", "--check"])?;
+    // Before anything else builds the example app (and so rewrites its
+    // generated files): the committed front end must match the Rust.
+    run_in(
+        &root,
+        &[("AEGIS_CHECK", "1")],
+        &cargo,
+        &["build", "--package", "example-app"],
+    )?;
+    run_in(
+        &root,
+        &[],
+        &cargo,
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    run_in(&root, &[], &cargo, &["test", "--workspace"])?;
+
+    run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
+    typecheck_fixtures(&root, &web)?;
+    run_in(&web, &[], "npx", &["ng", "build"])?;
+    eprintln!("xtask: every check passed");
+    Ok(())
+}
+
+/// Type-checks the golden fixtures' expected TypeScript with the web app's
+/// compiler and packages, each fixture beside the shared runtime files
+/// that only the `budgets` fixture keeps.
+fn typecheck_fixtures(root: &Path, web: &Path) -> Result<(), String> {
+    let fixtures = root.join("aegis-build/tests/fixtures");
+    let shared = fixtures.join("budgets/expected/web/shared");
+    let work = root.join("target/fixture-typecheck");
+    let _ = std::fs::remove_dir_all(&work);
+    let entries = std::fs::read_dir(&fixtures).map_err(|e| format!("cannot list fixtures: {e}"))?;
+    let mut cases: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("expected/web").is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    for case in &cases {
+        let target = work.join(case);
+        copy_tree(&fixtures.join(case).join("expected/web"), &target)?;
+        copy_tree(&shared, &target.join("shared"))?;
+    }
+    let node_modules = web.join("node_modules");
+    let tsconfig = format!(
+        r#"{{
+  "compilerOptions": {{
+    "strict": true,
+    "noImplicitOverride": true,
+    "noPropertyAccessFromIndexSignature": true,
+    "noImplicitReturns": true,
+    "noFallthroughCasesInSwitch": true,
+    "skipLibCheck": true,
+    "experimentalDecorators": true,
+    "target": "ES2022",
+    "module": "preserve",
+    "moduleResolution": "bundler",
+    "lib": ["ES2022", "DOM"],
+    "types": [],
+    "noEmit": true,
+    "baseUrl": ".",
+    "paths": {{ "*": ["{}/*"] }}
+  }},
+  "include": ["**/*.ts"]
+}}
+"#,
+        node_modules.display()
+    );
+    std::fs::write(work.join("tsconfig.json"), tsconfig).map_err(|e| e.to_string())?;
+    let tsc = node_modules.join(".bin/tsc");
+    run_in(&work, &[], &tsc.to_string_lossy(), &["-p", "tsconfig.json"])
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
+    let entries =
+        std::fs::read_dir(from).map_err(|e| format!("cannot list {}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_tree(&path, &target)?;
+        } else {
+            std::fs::copy(&path, &target)
+                .map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
