@@ -58,6 +58,8 @@ pub(crate) struct FeatureContext {
     pub declarations: Vec<String>,
     pub entity_imports: Vec<EntityImport>,
     pub uses_json_value: bool,
+    /// Some input's type mentions `JsonValue` (the form dialog imports it).
+    pub inputs_use_json_value: bool,
     /// Some column is text, so the server's `q` search means something.
     pub searchable: bool,
     /// Whether some input needs a select, textarea or checkbox.
@@ -481,8 +483,12 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
             path: i.path.clone(),
         })
         .collect();
+    let inputs_use_json_value = module
+        .input_fields()
+        .any(|f| f.ts.any(&|t| *t == TsType::Json));
     let feature = names.feature();
     FeatureContext {
+        inputs_use_json_value,
         input_type_imports,
         input_entity_imports,
         header: crate::context::HEADER,

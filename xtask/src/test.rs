@@ -48,7 +48,8 @@ pub fn run() -> Result<(), String> {
 fn typecheck_fixtures(root: &Path, web: &Path) -> Result<(), String> {
     let fixtures = root.join("aegis-build/tests/fixtures");
     let shared = fixtures.join("budgets/expected/web/shared");
-    let work = root.join("target/fixture-typecheck");
+    // Inside the web app, so the compiler finds its node_modules as usual.
+    let work = web.join(".fixture-typecheck");
     let _ = std::fs::remove_dir_all(&work);
     let entries = std::fs::read_dir(&fixtures).map_err(|e| format!("cannot list fixtures: {e}"))?;
     let mut cases: Vec<String> = entries
@@ -62,10 +63,8 @@ fn typecheck_fixtures(root: &Path, web: &Path) -> Result<(), String> {
         copy_tree(&fixtures.join(case).join("expected/web"), &target)?;
         copy_tree(&shared, &target.join("shared"))?;
     }
-    let node_modules = web.join("node_modules");
-    let tsconfig = format!(
-        r#"{{
-  "compilerOptions": {{
+    let tsconfig = r#"{
+  "compilerOptions": {
     "strict": true,
     "noImplicitOverride": true,
     "noPropertyAccessFromIndexSignature": true,
@@ -78,17 +77,13 @@ fn typecheck_fixtures(root: &Path, web: &Path) -> Result<(), String> {
     "moduleResolution": "bundler",
     "lib": ["ES2022", "DOM"],
     "types": [],
-    "noEmit": true,
-    "baseUrl": ".",
-    "paths": {{ "*": ["{}/*"] }}
-  }},
+    "noEmit": true
+  },
   "include": ["**/*.ts"]
-}}
-"#,
-        node_modules.display()
-    );
+}
+"#;
     std::fs::write(work.join("tsconfig.json"), tsconfig).map_err(|e| e.to_string())?;
-    let tsc = node_modules.join(".bin/tsc");
+    let tsc = web.join("node_modules/.bin/tsc");
     run_in(&work, &[], &tsc.to_string_lossy(), &["-p", "tsconfig.json"])
 }
 
