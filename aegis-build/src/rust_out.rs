@@ -36,11 +36,27 @@ pub(crate) fn modules_file(units: &[Unit]) -> String {
             }
         }
     });
+    let mounts = units.iter().enumerate().map(|(index, unit)| {
+        let ident = format_ident!("{}", unit.module.rust_name);
+        let path = match &unit.rust_path {
+            Some(path) => {
+                let segments = path.iter().map(|p| format_ident!("{}", p));
+                quote!(crate::#(#segments::)*#ident)
+            }
+            None => quote!(#ident),
+        };
+        quote!(.module::<#path>(MODULES[#index]))
+    });
     pretty(quote! {
         #(#structs)*
 
         /// Every module of this crate, with its settings merged from modules.toml.
         pub const MODULES: &[::aegis::ModuleSettings] = &[#(#settings),*];
+
+        /// Every module of this crate, served with its merged settings.
+        pub fn api() -> ::aegis::Api {
+            ::aegis::Api::new()#(#mounts)*
+        }
     })
 }
 

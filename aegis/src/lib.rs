@@ -23,13 +23,24 @@
 //! assert_eq!((budget.id, budget.version), (7, 1));
 //! ```
 
+mod app;
+pub mod auth;
+pub mod crud;
 mod entity;
+pub mod error;
 pub mod events;
+mod import;
+pub mod log;
+pub mod store;
 
 pub use aegis_macros::crud_module;
 /// The wire protocol v1 and REST bodies.
 pub use aegis_protocol as protocol;
+pub use app::{Aegis, Api, Limits};
+/// The web framework the routers are made with.
+pub use axum;
 pub use entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings};
+pub use error::Error;
 
 /// Crates whose types modules.toml fields use, so an app needs no extra
 /// dependencies for them.

@@ -5,9 +5,61 @@
 //! - `suppliers`: import without events, so its import dialog polls;
 //! - `user_roles`: declared in modules.toml alone, with events.
 
+pub mod config;
 pub mod models;
+
+use aegis::Aegis;
+use aegis::auth::Claims;
+use aegis::axum::extract::State;
+use aegis::axum::routing::get;
+use aegis::axum::{Json, Router};
+use serde::Serialize;
 
 /// modules.toml's own modules, and every module's merged settings.
 pub mod aegis_modules {
     include!(concat!(env!("OUT_DIR"), "/aegis_modules.rs"));
+}
+
+/// How long a dev-mode token lasts.
+const DEV_TOKEN_SECONDS: u64 = 3600;
+
+/// What `GET /api/dev/token` answers.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct DevToken {
+    pub token: String,
+    /// Seconds since the epoch.
+    pub expires_at: u64,
+}
+
+/// Dev mode only: a token for every feature, without a login screen.
+async fn dev_token(State(aegis): State<Aegis>) -> Result<Json<DevToken>, aegis::Error> {
+    let claims = Claims::new("dev", DEV_TOKEN_SECONDS, &[], &["*"]);
+    let token = aegis.auth().issue(&claims)?;
+    Ok(Json(DevToken {
+        token,
+        expires_at: claims.exp,
+    }))
+}
+
+/// The example app's routes. `dev_mode` adds `GET /api/dev/token`, which
+/// hands anyone a token for every feature: never turn it on in production.
+pub fn app(aegis: Aegis, dev_mode: bool) -> Router {
+    let mut router = aegis_modules::api().router();
+    if dev_mode {
+        router = router.route("/api/dev/token", get(dev_token));
+    }
+    router.with_state(aegis)
+}
+
+/// Connects, creates the modules' tables, and returns the runtime.
+pub async fn start(config: &config::Config) -> Result<Aegis, aegis::Error> {
+    let db = aegis::store::Db::connect(&config.database_url).await?;
+    let runtime = Aegis::new(
+        db,
+        aegis::auth::Auth::new(config.jwt_secret.as_bytes()),
+        aegis::Limits::default(),
+    );
+    aegis_modules::api().install(&runtime).await?;
+    Ok(runtime)
 }

@@ -1,0 +1,425 @@
+//! The generic REST router of one entity (DESIGN.md section 6), under
+//! `/api/<feature>`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sqlx::Row;
+
+use crate::Aegis;
+use crate::auth::User;
+use crate::entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleSettings};
+use crate::error::{Error, deserialize_input};
+use crate::events::entity_data;
+use crate::log::current_seq;
+use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
+use crate::store::{Db, Tx, quote_ident};
+
+/// The routes of `T`, with `settings` deciding events and import.
+pub fn router<T: CrudEntity>(settings: ModuleSettings) -> Router<Aegis> {
+    let feature = T::meta().feature;
+    let base = format!("/api/{feature}");
+    let mut router = Router::new()
+        .route(
+            &base,
+            get(list::<T>).post(move |state, user, headers, body| {
+                create::<T>(settings, state, user, headers, body)
+            }),
+        )
+        .route(
+            &format!("{base}/{{id}}"),
+            get(get_one::<T>)
+                .put(move |state, user, path, headers, body| {
+                    update::<T>(settings, state, user, path, headers, body)
+                })
+                .delete(move |state, user, path, headers| {
+                    delete::<T>(settings, state, user, path, headers)
+                }),
+        );
+    if settings.with_import {
+        router = router.merge(crate::import::router::<T>(settings));
+    }
+    router
+}
+
+fn origin(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(MUTATION_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The id in a path, as the entity's id type.
+pub(crate) fn parse_id<T: CrudEntity>(raw: &str) -> Result<T::Id, Error> {
+    serde_json::from_str::<T::Id>(raw)
+        .or_else(|_| serde_json::from_value::<T::Id>(Value::String(raw.to_owned())))
+        .map_err(|_| Error::NotFound(format!("no {} with id `{raw}`", T::meta().entity)))
+}
+
+fn id_value<T: CrudEntity>(id: &T::Id) -> Result<Value, Error> {
+    serde_json::to_value(id).map_err(|e| Error::Internal(format!("cannot serialise an id: {e}")))
+}
+
+fn to_object<T: CrudEntity>(entity: &T) -> Result<Map<String, Value>, Error> {
+    match serde_json::to_value(entity) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::Internal(
+            "an entity must serialise as an object".into(),
+        )),
+        Err(e) => Err(Error::Internal(format!("cannot serialise an entity: {e}"))),
+    }
+}
+
+fn from_object<T: CrudEntity>(object: Map<String, Value>) -> Result<T, Error> {
+    serde_json::from_value(Value::Object(object)).map_err(|e| {
+        Error::Internal(format!(
+            "a stored {} does not deserialise: {e}",
+            T::meta().entity
+        ))
+    })
+}
+
+/// A new id: the feature's counter for integer ids, a v4 UUID otherwise.
+pub(crate) async fn allocate_id<T: CrudEntity>(db: &Db, tx: &mut Tx) -> Result<T::Id, Error> {
+    let meta = T::meta();
+    let value = if meta.id_field().kind == FieldKind::Integer {
+        let bump = format!(
+            "UPDATE aegis_features SET next_id = next_id + 1 WHERE feature = {} RETURNING next_id - 1",
+            db.param(1)
+        );
+        let row = sqlx::query(&bump)
+            .bind(meta.feature)
+            .fetch_one(&mut **tx)
+            .await?;
+        Value::from(row.try_get::<i64, _>(0)?)
+    } else {
+        Value::String(uuid::Uuid::new_v4().to_string())
+    };
+    serde_json::from_value(value).map_err(|e| Error::Internal(format!("cannot make an id: {e}")))
+}
+
+/// Inserts an entity's row.
+pub(crate) async fn insert_row<T: CrudEntity>(
+    db: &Db,
+    tx: &mut Tx,
+    entity: &T,
+) -> Result<(), Error> {
+    let meta = T::meta();
+    let object = to_object(entity)?;
+    let params: Vec<String> = (1..=meta.fields.len()).map(|n| db.param(n)).collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        quote_ident(meta.module),
+        Db::column_list(meta),
+        params.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for field in meta.fields {
+        query = db.bind(query, field, object.get(field.wire_name));
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn fetch_row<T: CrudEntity>(db: &Db, tx: &mut Tx, id: &T::Id) -> Result<Option<T>, Error> {
+    let meta = T::meta();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = {}",
+        Db::column_list(meta),
+        quote_ident(meta.module),
+        quote_ident(meta.id_field().name),
+        db.param(1)
+    );
+    let query = db.bind(
+        sqlx::query(&sql),
+        meta.id_field(),
+        Some(&id_value::<T>(id)?),
+    );
+    match query.fetch_optional(&mut **tx).await? {
+        Some(row) => Ok(Some(from_object(db.read_row(&row, meta)?)?)),
+        None => Ok(None),
+    }
+}
+
+/// `?page=&pageSize=&sort=&q=`
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ListParams {
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
+    /// A field's JSON name, `-name` for descending.
+    pub sort: Option<String>,
+    /// Text to find in any text field.
+    pub q: Option<String>,
+}
+
+fn sortable(meta: &crate::entity::ModuleMeta, name: &str) -> Option<&'static FieldMeta> {
+    meta.fields
+        .iter()
+        .find(|f| !f.hidden && f.kind != FieldKind::Json && (f.wire_name == name || f.name == name))
+}
+
+async fn list<T: CrudEntity>(
+    State(aegis): State<Aegis>,
+    user: User,
+    Query(params): Query<ListParams>,
+) -> Result<Json<ListResponse<Value>>, Error> {
+    let meta = T::meta();
+    user.require_read(meta.feature)?;
+    let db = aegis.db();
+    let page = params.page.unwrap_or(1).max(1);
+    let page_size = params
+        .page_size
+        .unwrap_or(20)
+        .clamp(1, aegis.limits().max_page_size);
+
+    let order = match params.sort.as_deref().filter(|s| !s.is_empty()) {
+        None => format!("{} ASC", quote_ident(meta.id_field().name)),
+        Some(sort) => {
+            let (name, direction) = match sort.strip_prefix('-') {
+                Some(name) => (name, "DESC"),
+                None => (sort, "ASC"),
+            };
+            let field = sortable(meta, name).ok_or_else(|| {
+                Error::BadRequest(format!("cannot sort {} by `{name}`", meta.feature))
+            })?;
+            format!(
+                "{} {direction}, {} ASC",
+                quote_ident(field.name),
+                quote_ident(meta.id_field().name)
+            )
+        }
+    };
+    let text_fields: Vec<&FieldMeta> = meta
+        .fields
+        .iter()
+        .filter(|f| f.kind == FieldKind::Text && !f.hidden)
+        .collect();
+    let search = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let filter = match search {
+        Some(_) if !text_fields.is_empty() => format!(
+            " WHERE {}",
+            text_fields
+                .iter()
+                .map(|f| format!("LOWER({}) LIKE {}", quote_ident(f.name), db.param(1)))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        ),
+        Some(_) => " WHERE 1 = 0".to_owned(),
+        None => String::new(),
+    };
+    let pattern = search.map(|q| format!("%{}%", q.to_lowercase()));
+
+    // One transaction, so the page, the total and the seq agree.
+    let mut tx = db.begin().await?;
+    let count_sql = format!("SELECT COUNT(*) FROM {}{filter}", quote_ident(meta.module));
+    let mut count = sqlx::query(&count_sql);
+    if let Some(pattern) = &pattern {
+        count = count.bind(pattern.clone());
+    }
+    let total: i64 = count.fetch_one(&mut *tx).await?.try_get(0)?;
+    let offset = u64::from(page - 1) * u64::from(page_size);
+    let select_sql = format!(
+        "SELECT {} FROM {}{filter} ORDER BY {order} LIMIT {page_size} OFFSET {offset}",
+        Db::column_list(meta),
+        quote_ident(meta.module),
+    );
+    let mut select = sqlx::query(&select_sql);
+    if let Some(pattern) = &pattern {
+        select = select.bind(pattern.clone());
+    }
+    let rows = select.fetch_all(&mut *tx).await?;
+    let seq = current_seq(db, &mut tx, meta.feature).await?;
+    tx.commit().await?;
+
+    let data = rows
+        .iter()
+        .map(|row| {
+            let entity: T = from_object(db.read_row(row, meta)?)?;
+            Ok(entity_data(&entity))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(Json(ListResponse {
+        data,
+        total: total as u64,
+        page,
+        page_size,
+        seq,
+    }))
+}
+
+async fn get_one<T: CrudEntity>(
+    State(aegis): State<Aegis>,
+    user: User,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, Error> {
+    let meta = T::meta();
+    user.require_read(meta.feature)?;
+    let id = parse_id::<T>(&raw)?;
+    let mut tx = aegis.db().begin().await?;
+    let entity = fetch_row::<T>(aegis.db(), &mut tx, &id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no {} with id `{raw}`", meta.entity)))?;
+    tx.commit().await?;
+    Ok(Json(entity_data(&entity)))
+}
+
+async fn create<T: CrudEntity>(
+    settings: ModuleSettings,
+    State(aegis): State<Aegis>,
+    user: User,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Error> {
+    let meta = T::meta();
+    user.require_write(meta.feature)?;
+    let input: T::Create = deserialize_input(&body)?;
+    let mut change = aegis.change().await?;
+    let id = allocate_id::<T>(aegis.db(), change.tx()).await?;
+    let entity = T::from_create(id, input);
+    insert_row(aegis.db(), change.tx(), &entity).await?;
+    if settings.with_events {
+        change
+            .entity_event(
+                EventAction::Created,
+                &entity,
+                user.id(),
+                origin(&headers).as_deref(),
+            )
+            .await?;
+    }
+    change.commit().await?;
+    Ok((StatusCode::CREATED, Json(entity_data(&entity))).into_response())
+}
+
+async fn update<T: CrudEntity>(
+    settings: ModuleSettings,
+    State(aegis): State<Aegis>,
+    user: User,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, Error> {
+    let meta = T::meta();
+    user.require_write(meta.feature)?;
+    let id = parse_id::<T>(&raw)?;
+    let input: T::Update = deserialize_input(&body)?;
+    let db = aegis.db();
+    let mut change = aegis.change().await?;
+    let mut entity = fetch_row::<T>(db, change.tx(), &id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no {} with id `{raw}`", meta.entity)))?;
+    let stale = |current: &T| Error::Conflict {
+        message: format!(
+            "this {} was changed by someone else; here it is as it is now",
+            meta.entity
+        ),
+        current: entity_data(current),
+    };
+    let base_version = T::update_version(&input);
+    if base_version.is_some() && base_version != entity.version() {
+        return Err(stale(&entity));
+    }
+    entity.apply_update(input);
+    if let Some(version) = base_version {
+        entity.set_version(version + 1);
+    }
+
+    // Every editable column; the version only moves if it was the one read.
+    let object = to_object(&entity)?;
+    let written: Vec<&FieldMeta> = meta
+        .fields
+        .iter()
+        .filter(|f| f.role != FieldRole::Id)
+        .collect();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        db.param(n)
+    };
+    let assignments: Vec<String> = written
+        .iter()
+        .map(|f| format!("{} = {}", quote_ident(f.name), next()))
+        .collect();
+    let mut sql = format!(
+        "UPDATE {} SET {} WHERE {} = {}",
+        quote_ident(meta.module),
+        assignments.join(", "),
+        quote_ident(meta.id_field().name),
+        next()
+    );
+    let version_field = meta.version_field().filter(|_| base_version.is_some());
+    if let Some(version) = version_field {
+        sql.push_str(&format!(" AND {} = {}", quote_ident(version.name), next()));
+    }
+    let mut query = sqlx::query(&sql);
+    for field in &written {
+        query = db.bind(query, field, object.get(field.wire_name));
+    }
+    query = db.bind(query, meta.id_field(), Some(&id_value::<T>(&id)?));
+    if let (Some(version), Some(base)) = (version_field, base_version) {
+        query = db.bind(query, version, Some(&Value::from(base)));
+    }
+    if query.execute(&mut **change.tx()).await?.rows_affected() == 0 {
+        // Another writer got there between our read and our write.
+        let current = fetch_row::<T>(db, change.tx(), &id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no {} with id `{raw}`", meta.entity)))?;
+        return Err(stale(&current));
+    }
+    if settings.with_events {
+        change
+            .entity_event(
+                EventAction::Updated,
+                &entity,
+                user.id(),
+                origin(&headers).as_deref(),
+            )
+            .await?;
+    }
+    change.commit().await?;
+    Ok(Json(entity_data(&entity)))
+}
+
+async fn delete<T: CrudEntity>(
+    settings: ModuleSettings,
+    State(aegis): State<Aegis>,
+    user: User,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, Error> {
+    let meta = T::meta();
+    user.require_write(meta.feature)?;
+    let id = parse_id::<T>(&raw)?;
+    let db = aegis.db();
+    let mut change = aegis.change().await?;
+    let sql = format!(
+        "DELETE FROM {} WHERE {} = {}",
+        quote_ident(meta.module),
+        quote_ident(meta.id_field().name),
+        db.param(1)
+    );
+    let query = db.bind(
+        sqlx::query(&sql),
+        meta.id_field(),
+        Some(&id_value::<T>(&id)?),
+    );
+    if query.execute(&mut **change.tx()).await?.rows_affected() == 0 {
+        return Err(Error::NotFound(format!(
+            "no {} with id `{raw}`",
+            meta.entity
+        )));
+    }
+    if settings.with_events {
+        change
+            .deleted_event::<T>(&id, user.id(), origin(&headers).as_deref())
+            .await?;
+    }
+    change.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

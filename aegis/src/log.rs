@@ -1,0 +1,264 @@
+//! The event log and the event service.
+//!
+//! Every change's event is written in the same transaction as the change,
+//! with the feature's next `seq` (a counter row updated in that
+//! transaction, so seqs are gap-free and increasing per feature, across
+//! instances sharing a database), and handed to subscribers only after the
+//! commit. [`Change`] is that service: the CRUD and import routers use it,
+//! and hand-written code that changes entities can too.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use sqlx::Row;
+use tokio::sync::broadcast;
+
+use crate::Aegis;
+use crate::entity::CrudEntity;
+use crate::error::Error;
+use crate::events::{EventContext, deleted_event, entity_event, import_event};
+use crate::protocol::{EventAction, EventMessage, ServerMessage};
+use crate::store::{Db, Tx};
+
+/// One committed event: its envelope, and its WebSocket frame serialised
+/// once for every receiver.
+#[derive(Debug, PartialEq)]
+pub struct StoredEvent {
+    pub message: EventMessage,
+    pub frame: Arc<str>,
+}
+
+impl StoredEvent {
+    fn new(message: EventMessage) -> Result<Self, Error> {
+        let frame = serde_json::to_string(&ServerMessage::Event(message.clone()))
+            .map_err(|e| Error::Internal(format!("cannot serialise an event: {e}")))?;
+        Ok(StoredEvent {
+            message,
+            frame: frame.into(),
+        })
+    }
+
+    pub fn feature(&self) -> &str {
+        &self.message.feature
+    }
+
+    pub fn seq(&self) -> u64 {
+        self.message.meta.seq
+    }
+}
+
+/// Committed events, to every subscriber in this process.
+#[derive(Clone, Debug)]
+pub struct EventBus {
+    sender: broadcast::Sender<Arc<StoredEvent>>,
+}
+
+impl EventBus {
+    pub fn new(capacity: usize) -> Self {
+        EventBus {
+            sender: broadcast::channel(capacity).0,
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<StoredEvent>> {
+        self.sender.subscribe()
+    }
+
+    pub fn publish(&self, event: Arc<StoredEvent>) {
+        // No receiver is not an error: nobody is listening.
+        let _ = self.sender.send(event);
+    }
+}
+
+/// Writes an event in `tx` with the feature's next seq.
+async fn append(
+    db: &Db,
+    tx: &mut Tx,
+    message: impl FnOnce(u64) -> EventMessage,
+    feature: &str,
+) -> Result<Arc<StoredEvent>, Error> {
+    let bump = format!(
+        "UPDATE aegis_features SET seq = seq + 1 WHERE feature = {} RETURNING seq",
+        db.param(1)
+    );
+    let row = sqlx::query(&bump)
+        .bind(feature)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| {
+            Error::Internal(format!(
+                "feature `{feature}` has no table; install it first"
+            ))
+        })?;
+    let seq: i64 = row.try_get(0)?;
+    let event = StoredEvent::new(message(seq as u64))?;
+    let insert = format!(
+        "INSERT INTO aegis_events (feature, seq, frame, created_at) VALUES ({}, {}, {}, {})",
+        db.param(1),
+        db.param(2),
+        db.param(3),
+        db.param(4)
+    );
+    sqlx::query(&insert)
+        .bind(feature)
+        .bind(seq)
+        .bind(event.frame.to_string())
+        .bind(event.message.meta.timestamp.to_rfc3339())
+        .execute(&mut **tx)
+        .await?;
+    Ok(Arc::new(event))
+}
+
+/// The feature's last seq.
+pub async fn current_seq(db: &Db, executor: &mut Tx, feature: &str) -> Result<u64, Error> {
+    let query = format!(
+        "SELECT seq FROM aegis_features WHERE feature = {}",
+        db.param(1)
+    );
+    let row = sqlx::query(&query)
+        .bind(feature)
+        .fetch_optional(&mut **executor)
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get::<i64, _>(0)? as u64,
+        None => 0,
+    })
+}
+
+/// The events of `feature` after `since`, in order, at most `limit`.
+pub async fn replay(
+    db: &Db,
+    feature: &str,
+    since: u64,
+    limit: u64,
+) -> Result<Vec<Arc<StoredEvent>>, Error> {
+    let query = format!(
+        "SELECT frame FROM aegis_events WHERE feature = {} AND seq > {} ORDER BY seq LIMIT {}",
+        db.param(1),
+        db.param(2),
+        db.param(3)
+    );
+    let rows = sqlx::query(&query)
+        .bind(feature)
+        .bind(since as i64)
+        .bind(limit as i64)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let frame: String = row.try_get(0)?;
+            match serde_json::from_str::<ServerMessage>(&frame) {
+                Ok(ServerMessage::Event(message)) => Ok(Arc::new(StoredEvent {
+                    message,
+                    frame: frame.into(),
+                })),
+                _ => Err(Error::Internal(format!(
+                    "the event log of `{feature}` holds a bad frame"
+                ))),
+            }
+        })
+        .collect()
+}
+
+/// A change in progress: a transaction, and the events it will publish
+/// once committed. Dropped without [`Change::commit`], it rolls back and
+/// publishes nothing.
+#[derive(Debug)]
+pub struct Change {
+    aegis: Aegis,
+    tx: Tx,
+    events: Vec<Arc<StoredEvent>>,
+}
+
+impl Change {
+    pub(crate) async fn begin(aegis: &Aegis) -> Result<Change, Error> {
+        Ok(Change {
+            aegis: aegis.clone(),
+            tx: aegis.db().begin().await?,
+            events: Vec::new(),
+        })
+    }
+
+    /// The transaction, for the change itself.
+    pub fn tx(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    async fn record(
+        &mut self,
+        feature: &str,
+        build: impl FnOnce(&EventContext) -> EventMessage,
+        user: &str,
+        origin: Option<&str>,
+    ) -> Result<u64, Error> {
+        let db = self.aegis.db().clone();
+        let event = append(
+            &db,
+            &mut self.tx,
+            |seq| build(&EventContext::new(seq, user, origin)),
+            feature,
+        )
+        .await?;
+        let seq = event.seq();
+        self.events.push(event);
+        Ok(seq)
+    }
+
+    /// Records a `created` or `updated` event carrying the entity.
+    pub async fn entity_event<T: CrudEntity>(
+        &mut self,
+        action: EventAction,
+        entity: &T,
+        user: &str,
+        origin: Option<&str>,
+    ) -> Result<u64, Error> {
+        self.record(
+            T::meta().feature,
+            |ctx| entity_event(action, entity, ctx),
+            user,
+            origin,
+        )
+        .await
+    }
+
+    /// Records a `deleted` event carrying `{ id }`.
+    pub async fn deleted_event<T: CrudEntity>(
+        &mut self,
+        id: &T::Id,
+        user: &str,
+        origin: Option<&str>,
+    ) -> Result<u64, Error> {
+        self.record(
+            T::meta().feature,
+            |ctx| deleted_event::<T>(id, ctx),
+            user,
+            origin,
+        )
+        .await
+    }
+
+    /// Records an `import_*` event carrying its payload.
+    pub async fn import_event<T: CrudEntity>(
+        &mut self,
+        action: EventAction,
+        payload: &impl Serialize,
+        user: &str,
+    ) -> Result<u64, Error> {
+        self.record(
+            T::meta().feature,
+            |ctx| import_event::<T>(action, payload, ctx),
+            user,
+            None,
+        )
+        .await
+    }
+
+    /// Commits, then hands the events to subscribers.
+    pub async fn commit(self) -> Result<(), Error> {
+        self.tx.commit().await?;
+        for event in self.events {
+            self.aegis.bus().publish(event);
+        }
+        Ok(())
+    }
+}
