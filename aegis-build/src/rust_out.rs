@@ -205,6 +205,19 @@ pub(crate) fn event_tests_file(units: &[Unit], crate_ident: &str, modules_mod: &
     })
 }
 
+/// One CSV row of JSON values, every cell quoted (empty for `null`).
+fn csv_row(values: &[&Value]) -> String {
+    values
+        .iter()
+        .map(|value| match value {
+            Value::Null => String::new(),
+            Value::String(text) => format!("\"{}\"", text.replace('"', "\"\"")),
+            other => format!("\"{}\"", other.to_string().replace('"', "\"\"")),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn module_event_tests(
     unit: &Unit,
     crate_ident: &syn::Ident,
@@ -213,136 +226,97 @@ fn module_event_tests(
     let module = &unit.module;
     let names = &module.names;
     let test_mod = format_ident!("{}_events", names.module());
-    let struct_ident = format_ident!("{}", module.rust_name);
-    let path: Vec<syn::Ident> = match &unit.rust_path {
-        Some(path) => path.iter().map(|p| format_ident!("{}", p)).collect(),
-        None => vec![modules_mod.clone()],
-    };
     let feature = names.feature();
     let entity = names.entity();
+    let base = format!("/api/{feature}");
 
-    let id = module.id_field();
-    let id_value = if id.storage == aegis_model::StorageKind::Integer {
-        json!(41)
-    } else if aegis_model::mapping::type_to_string(&id.rust_ty).contains("Uuid") {
-        json!("00000000-0000-0000-0000-000000000041")
-    } else {
-        json!("sample-41")
-    };
     let inputs: Vec<&Field> = module.input_fields().collect();
-    let create_json = Value::Object(
-        inputs
-            .iter()
-            .map(|f| (f.wire_name.clone(), sample(f, unit, 0)))
-            .collect(),
-    );
-    let mut update_json = Value::Object(
-        inputs
-            .iter()
-            .map(|f| (f.wire_name.clone(), sample(f, unit, 1)))
-            .collect(),
-    );
-    if let (Some(version), Value::Object(map)) = (module.version_field(), &mut update_json) {
-        map.insert(version.wire_name.clone(), json!(1));
+    let create_json: serde_json::Map<String, Value> = inputs
+        .iter()
+        .map(|f| (f.wire_name.clone(), sample(f, unit, 0)))
+        .collect();
+    let mut update_json: serde_json::Map<String, Value> = inputs
+        .iter()
+        .map(|f| (f.wire_name.clone(), sample(f, unit, 1)))
+        .collect();
+    if let Some(version) = module.version_field() {
+        update_json.insert(version.wire_name.clone(), json!(1));
     }
     let sent: Vec<String> = module.sent_fields().map(|f| f.wire_name.clone()).collect();
     let input_names: Vec<String> = inputs.iter().map(|f| f.wire_name.clone()).collect();
-    let create_text = create_json.to_string();
-    let update_text = update_json.to_string();
-    let id_text = id_value.to_string();
-    let id_wire = &id.wire_name;
+    let create_text = Value::Object(create_json.clone()).to_string();
+    let update_text = Value::Object(update_json).to_string();
+    let id_wire = &module.id_field().wire_name;
     let version_checks = module.version_field().map(|version| {
         let wire = &version.wire_name;
         quote! {
-            ::core::assert_eq!(event.data[#wire], 2, "the version after one update");
+            ::core::assert_eq!(event.message.data[#wire], 2, "the version after one update");
         }
     });
     let created_version_check = module.version_field().map(|version| {
         let wire = &version.wire_name;
         quote! {
-            ::core::assert_eq!(event.data[#wire], 1, "a new entity's version");
+            ::core::assert_eq!(event.message.data[#wire], 1, "a new entity's version");
         }
     });
     let import_test = module.with_import.then(|| {
+        let header = input_names.join(",");
+        let row = csv_row(&inputs.iter().map(|f| &create_json[&f.wire_name]).collect::<Vec<_>>());
+        let csv = format!("{header}\n{row}\n");
         quote! {
             #[test]
-            fn import_events_carry_their_payloads() {
-                let context = EventContext::new(9, "u1", None);
-                let started = ::aegis::events::import_event::<Entity>(
-                    EventAction::ImportStarted,
-                    &ImportStarted { job_id: "job-1".into(), total_rows: 3 },
-                    &context,
-                );
-                check_envelope(&started, EventAction::ImportStarted, 9);
-                ::core::assert_eq!(started.data, json!({ "jobId": "job-1", "totalRows": 3 }));
+            fn import_events_start_progress_and_complete() {
+                run(async {
+                    let app = app().await;
+                    let mut events = app.events();
+                    let reply = app.import(#feature, #csv, false).await;
+                    ::core::assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+                    let job_id = reply.body["jobId"].clone();
+                    let job = app.finished_job(#feature, job_id.as_str().unwrap()).await;
+                    ::core::assert_eq!(job["successfulRows"], 1, "{}", job);
 
-                let progress = ::aegis::events::import_event::<Entity>(
-                    EventAction::ImportProgress,
-                    &ImportProgress {
-                        job_id: "job-1".into(),
-                        progress: 100,
-                        processed_rows: 3,
-                        total_rows: 3,
-                        successful_rows: 2,
-                        failed_rows: 1,
-                    },
-                    &context,
-                );
-                check_envelope(&progress, EventAction::ImportProgress, 9);
-                ::core::assert_eq!(progress.data["progress"], 100);
-                ::core::assert_eq!(progress.data["processedRows"], 3);
-
-                let completed = ::aegis::events::import_event::<Entity>(
-                    EventAction::ImportCompleted,
-                    &ImportCompleted {
-                        job_id: "job-1".into(),
-                        success: true,
-                        total_rows: 3,
-                        successful_rows: 2,
-                        failed_rows: 1,
-                        errors: vec![ImportRowError {
-                            row: 2,
-                            field: Some("name".into()),
-                            message: "required".into(),
-                        }],
-                    },
-                    &context,
-                );
-                check_envelope(&completed, EventAction::ImportCompleted, 9);
-                ::core::assert_eq!(completed.data["success"], true);
-                ::core::assert_eq!(completed.data["successfulRows"], 2);
-                ::core::assert_eq!(completed.data["errors"][0]["row"], 2);
+                    let started = events.try_recv().expect("an import_started event");
+                    check_envelope(&started.message, EventAction::ImportStarted, 1);
+                    ::core::assert_eq!(started.message.data, json!({ "jobId": job_id, "totalRows": 1 }));
+                    let mut seq = 1;
+                    let mut last = events.try_recv().expect("an import event");
+                    while last.message.action == EventAction::ImportProgress {
+                        seq += 1;
+                        check_envelope(&last.message, EventAction::ImportProgress, seq);
+                        let next = events.try_recv().expect("an import_completed event");
+                        if next.message.action != EventAction::ImportProgress {
+                            ::core::assert_eq!(last.message.data["progress"], 100, "progress ends at 100");
+                        }
+                        last = next;
+                    }
+                    check_envelope(&last.message, EventAction::ImportCompleted, seq + 1);
+                    ::core::assert_eq!(last.message.data["success"], true);
+                    ::core::assert_eq!(last.message.data["totalRows"], 1);
+                    ::core::assert_eq!(last.message.data["successfulRows"], 1);
+                    ::core::assert_eq!(last.message.data["failedRows"], 0);
+                });
             }
         }
     });
+    let api = quote!(::#crate_ident::#modules_mod::api());
 
     quote! {
-        /// Events of the `#feature` feature.
+        /// The events of the `#feature` feature, through the app's real router.
         mod #test_mod {
-            use ::aegis::CrudEntity;
-            use ::aegis::events::EventContext;
-            use ::aegis::export::serde_json::{self, json};
-            #[allow(unused_imports)]
-            use ::aegis::protocol::{
-                EventAction, EventMessage, FEATURE_VERSION, ImportCompleted, ImportProgress,
-                ImportRowError, ImportStarted,
-            };
-
-            type Entity = ::#crate_ident::#(#path::)*#struct_ident;
+            use ::aegis::axum::http::StatusCode;
+            use ::aegis::export::serde_json::{self, Value, json};
+            use ::aegis::protocol::{EventAction, EventMessage, FEATURE_VERSION};
+            use ::aegis::testing::{TestApp, run};
 
             const SENT: &[&str] = &[#(#sent),*];
             const INPUTS: &[&str] = &[#(#input_names),*];
 
-            fn create_input() -> serde_json::Value {
-                serde_json::from_str(#create_text).expect("sample input is JSON")
+            async fn app() -> TestApp {
+                TestApp::new(#api).await
             }
 
-            fn sample() -> Entity {
-                let id: <Entity as CrudEntity>::Id =
-                    serde_json::from_str(#id_text).expect("sample id deserialises");
-                let create: <Entity as CrudEntity>::Create =
-                    serde_json::from_value(create_input()).expect("sample input deserialises");
-                Entity::from_create(id, create)
+            fn create_input() -> Value {
+                serde_json::from_str(#create_text).expect("sample input is JSON")
             }
 
             fn check_envelope(event: &EventMessage, action: EventAction, seq: u64) {
@@ -350,11 +324,11 @@ fn module_event_tests(
                 ::core::assert_eq!(event.entity, #entity);
                 ::core::assert_eq!(event.action, action);
                 ::core::assert_eq!(event.meta.feature_version, FEATURE_VERSION);
-                ::core::assert_eq!(event.meta.seq, seq);
+                ::core::assert_eq!(event.meta.seq, seq, "seq is +1 per event");
                 ::core::assert_eq!(event.meta.user_id, "u1");
             }
 
-            fn keys(value: &serde_json::Value) -> ::std::vec::Vec<&str> {
+            fn keys(value: &Value) -> ::std::vec::Vec<&str> {
                 let mut keys: ::std::vec::Vec<&str> = value
                     .as_object()
                     .expect("entity data is an object")
@@ -365,57 +339,76 @@ fn module_event_tests(
                 keys
             }
 
-            fn sent_sorted() -> ::std::vec::Vec<&'static str> {
-                let mut sent = SENT.to_vec();
-                sent.sort_unstable();
-                sent
+            /// Creates the sample entity; returns its path.
+            async fn create(app: &TestApp) -> ::std::string::String {
+                let reply = app
+                    .call("POST", #base, Some(&app.admin()), Some(create_input()), &[])
+                    .await;
+                ::core::assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+                match &reply.body[#id_wire] {
+                    Value::String(id) => ::std::format!("{}/{}", #base, id),
+                    id => ::std::format!("{}/{}", #base, id),
+                }
             }
 
             #[test]
             fn created_event_carries_the_entity() {
-                let entity = sample();
-                let context = EventContext::new(1, "u1", Some("m-1"));
-                let event = ::aegis::events::entity_event(EventAction::Created, &entity, &context);
-                check_envelope(&event, EventAction::Created, 1);
-                ::core::assert_eq!(event.meta.origin.as_deref(), Some("m-1"));
-                ::core::assert_eq!(keys(&event.data), sent_sorted(), "exactly the fields the front end sees");
-                let input = create_input();
-                for name in INPUTS {
-                    ::core::assert_eq!(event.data[*name], input[*name], "field `{}`", name);
-                }
-                ::core::assert_eq!(event.data[#id_wire], serde_json::from_str::<serde_json::Value>(#id_text).unwrap());
-                #created_version_check
+                run(async {
+                    let app = app().await;
+                    let mut events = app.events();
+                    let reply = app
+                        .call("POST", #base, Some(&app.admin()), Some(create_input()), &[("x-aegis-mutation-id", "m-1")])
+                        .await;
+                    ::core::assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+                    let event = events.try_recv().expect("a created event");
+                    check_envelope(&event.message, EventAction::Created, 1);
+                    ::core::assert_eq!(event.message.meta.origin.as_deref(), Some("m-1"));
+                    ::core::assert_eq!(event.message.data, reply.body);
+                    let mut sent = SENT.to_vec();
+                    sent.sort_unstable();
+                    ::core::assert_eq!(keys(&event.message.data), sent, "exactly the fields the front end sees");
+                    let input = create_input();
+                    for name in INPUTS {
+                        ::core::assert_eq!(event.message.data[*name], input[*name], "field `{}`", name);
+                    }
+                    #created_version_check
+                    ::core::assert!(events.try_recv().is_err(), "one change, one event");
+                });
             }
 
             #[test]
             fn updated_event_carries_the_changes() {
-                let mut entity = sample();
-                let update: <Entity as CrudEntity>::Update =
-                    serde_json::from_str(#update_text).expect("sample update deserialises");
-                ::core::assert_eq!(Entity::update_version(&update), entity.version());
-                entity.apply_update(update);
-                entity.set_version(2);
-                let context = EventContext::new(2, "u1", None);
-                let event = ::aegis::events::entity_event(EventAction::Updated, &entity, &context);
-                check_envelope(&event, EventAction::Updated, 2);
-                ::core::assert_eq!(event.meta.origin, None);
-                let changed: serde_json::Value = serde_json::from_str(#update_text).unwrap();
-                for name in INPUTS {
-                    ::core::assert_eq!(event.data[*name], changed[*name], "field `{}`", name);
-                }
-                #version_checks
+                run(async {
+                    let app = app().await;
+                    let path = create(&app).await;
+                    let mut events = app.events();
+                    let changed: Value = serde_json::from_str(#update_text).expect("sample update is JSON");
+                    let reply = app.call("PUT", &path, Some(&app.admin()), Some(changed.clone()), &[]).await;
+                    ::core::assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+                    let event = events.try_recv().expect("an updated event");
+                    check_envelope(&event.message, EventAction::Updated, 2);
+                    ::core::assert_eq!(event.message.meta.origin, None);
+                    ::core::assert_eq!(event.message.data, reply.body);
+                    for name in INPUTS {
+                        ::core::assert_eq!(event.message.data[*name], changed[*name], "field `{}`", name);
+                    }
+                    #version_checks
+                });
             }
 
             #[test]
             fn deleted_event_carries_the_id_alone() {
-                let entity = sample();
-                let context = EventContext::new(3, "u1", None);
-                let event = ::aegis::events::deleted_event::<Entity>(entity.id(), &context);
-                check_envelope(&event, EventAction::Deleted, 3);
-                ::core::assert_eq!(
-                    event.data,
-                    json!({ "id": serde_json::from_str::<serde_json::Value>(#id_text).unwrap() })
-                );
+                run(async {
+                    let app = app().await;
+                    let path = create(&app).await;
+                    let created = app.call("GET", &path, Some(&app.admin()), None, &[]).await;
+                    let mut events = app.events();
+                    let reply = app.call("DELETE", &path, Some(&app.admin()), None, &[]).await;
+                    ::core::assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+                    let event = events.try_recv().expect("a deleted event");
+                    check_envelope(&event.message, EventAction::Deleted, 2);
+                    ::core::assert_eq!(event.message.data, json!({ "id": created.body[#id_wire] }));
+                });
             }
 
             #import_test

@@ -32,6 +32,7 @@ pub mod events;
 mod import;
 pub mod log;
 pub mod store;
+pub mod testing;
 
 pub use aegis_macros::crud_module;
 /// The wire protocol v1 and REST bodies.

@@ -25,7 +25,9 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     }
     match args {
         ["codegen"] => codegen(),
-        _ => Err("usage: cargo xtask bench codegen".to_owned()),
+        ["import"] => crate::bench_import::compare(),
+        ["import-run", rows] => crate::bench_import::run_one(rows),
+        _ => Err("usage: cargo xtask bench codegen | import".to_owned()),
     }
 }
 

@@ -4,6 +4,7 @@
 //! - `bench <name>`: benchmarks, which are never tests (see [`bench`]).
 
 mod bench;
+mod bench_import;
 mod test;
 
 use std::env;
@@ -16,7 +17,9 @@ tasks:
   test              install the web app's packages, then formatting, clippy, every
                     Rust test, the generated-files check, the fixtures' type check
                     and the web app's production build
-  bench codegen     render 500 synthetic modules; time full and unchanged runs";
+  bench codegen     render 500 synthetic modules; time full and unchanged runs
+  bench import      import 1,000, 10,000 and 100,000 CSV rows, each in its own
+                    process on a file SQLite; time and peak memory side by side";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

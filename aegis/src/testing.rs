@@ -1,0 +1,163 @@
+//! Driving an app's real router in tests: an in-memory SQLite, tokens, a
+//! request helper and the event bus. The tests aegis-build generates use
+//! it, so an app's test target needs no other dependency.
+
+use std::future::Future;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tokio::sync::broadcast;
+use tower::ServiceExt;
+
+use crate::auth::{Auth, Claims};
+use crate::log::StoredEvent;
+use crate::store::Db;
+use crate::{Aegis, Api, Limits};
+
+/// The secret test tokens are signed with.
+pub const SECRET: &[u8] = b"aegis test secret";
+
+/// Runs a test's async body on a fresh single-threaded runtime.
+pub fn run<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(future)
+}
+
+/// A response: status, body text, and the body as JSON (`Null` if it is not).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+}
+
+/// An app's API on a private in-memory database.
+#[derive(Debug)]
+pub struct TestApp {
+    pub aegis: Aegis,
+    router: Router,
+}
+
+impl TestApp {
+    pub async fn new(api: Api) -> TestApp {
+        TestApp::with_limits(api, Limits::default()).await
+    }
+
+    pub async fn with_limits(api: Api, limits: Limits) -> TestApp {
+        let db = Db::in_memory().await.expect("an in-memory SQLite database");
+        TestApp::on(Aegis::new(db, Auth::new(SECRET), limits), api).await
+    }
+
+    /// An app's API on a runtime of your own (whose auth uses [`SECRET`]).
+    pub async fn on(aegis: Aegis, api: Api) -> TestApp {
+        api.install(&aegis).await.expect("the modules' tables");
+        let router = api.router().with_state(aegis.clone());
+        TestApp { aegis, router }
+    }
+
+    /// A token for `user` with these grants, valid for ten minutes.
+    pub fn token(&self, user: &str, read: &[&str], write: &[&str]) -> String {
+        Auth::new(SECRET)
+            .issue(&Claims::new(user, 600, read, write))
+            .expect("a token")
+    }
+
+    /// A token for user `u1` that may change every feature.
+    pub fn admin(&self) -> String {
+        self.token("u1", &[], &["*"])
+    }
+
+    /// Every event committed from now on.
+    pub fn events(&self) -> broadcast::Receiver<std::sync::Arc<StoredEvent>> {
+        self.aegis.bus().subscribe()
+    }
+
+    /// Sends a request to the router.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    /// A request with an optional bearer token, JSON body and extra headers.
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        json: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = match json {
+            Some(value) => {
+                request = request.header("content-type", "application/json");
+                Body::from(value.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(request.body(body).expect("a request")).await
+    }
+
+    /// Posts a CSV file to a feature's import, as the admin.
+    pub async fn import(&self, feature: &str, csv: &str, dry_run: bool) -> Reply {
+        let request = Request::builder()
+            .method("POST")
+            .uri(format!("/api/{feature}/import?dryRun={dry_run}"))
+            .header("authorization", format!("Bearer {}", self.admin()))
+            .header("content-type", "text/csv")
+            .body(Body::from(csv.to_owned()))
+            .expect("a request");
+        self.send(request).await
+    }
+
+    /// Waits (at most 10 s) for an import job to finish; returns its status.
+    pub async fn finished_job(&self, feature: &str, job: &str) -> Value {
+        let admin = self.admin();
+        for _ in 0..1000 {
+            let reply = self
+                .call(
+                    "GET",
+                    &format!("/api/{feature}/import/{job}"),
+                    Some(&admin),
+                    None,
+                    &[],
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+            if reply.body["state"] != "running" {
+                return reply.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("import job {job} did not finish in 10 s");
+    }
+}

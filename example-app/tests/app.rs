@@ -1,0 +1,137 @@
+//! The example app's router: every module served, the one without events
+//! silent, and dev mode.
+
+use aegis::axum::body::Body;
+use aegis::axum::http::{Request, StatusCode};
+use aegis::testing::{TestApp, run};
+use example_app::aegis_modules::{MODULES, api};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+#[test]
+fn every_module_is_served_with_its_merged_settings() {
+    let settings: Vec<_> = MODULES
+        .iter()
+        .map(|m| (m.module, m.with_events, m.with_import))
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("authors", true, false),
+            ("budgets", true, true),
+            ("suppliers", false, true),
+            ("user_roles", true, false),
+        ]
+    );
+    run(async {
+        let app = TestApp::new(api()).await;
+        for feature in ["authors", "budgets", "suppliers", "user-roles"] {
+            let reply = app
+                .call(
+                    "GET",
+                    &format!("/api/{feature}"),
+                    Some(&app.admin()),
+                    None,
+                    &[],
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{feature}: {}", reply.text);
+            assert_eq!(reply.body["total"], 0);
+        }
+        // Import routes exist only where import is on.
+        let reply = app
+            .call(
+                "GET",
+                "/api/authors/import/template",
+                Some(&app.admin()),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    });
+}
+
+#[test]
+fn suppliers_change_without_events() {
+    run(async {
+        let app = TestApp::new(api()).await;
+        let mut events = app.events();
+        let supplier = json!({"name": "Acme", "country": "NL", "active": true, "rating": null});
+        let created = app
+            .call(
+                "POST",
+                "/api/suppliers",
+                Some(&app.admin()),
+                Some(supplier),
+                &[],
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        assert_eq!(
+            created.body,
+            json!({"id": 1, "name": "Acme", "country": "NL", "active": true, "rating": null})
+        );
+        let update = json!({"name": "Acme BV", "country": "NL", "active": false, "rating": 4});
+        let updated = app
+            .call(
+                "PUT",
+                "/api/suppliers/1",
+                Some(&app.admin()),
+                Some(update),
+                &[],
+            )
+            .await;
+        assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+        assert_eq!(updated.body["rating"], 4);
+        let deleted = app
+            .call("DELETE", "/api/suppliers/1", Some(&app.admin()), None, &[])
+            .await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+        assert!(events.try_recv().is_err(), "suppliers have no events");
+        let list = app
+            .call("GET", "/api/suppliers", Some(&app.admin()), None, &[])
+            .await;
+        assert_eq!(
+            (list.body["total"].clone(), list.body["seq"].clone()),
+            (json!(0), json!(0))
+        );
+    });
+}
+
+async fn get(router: aegis::axum::Router, uri: &str) -> (StatusCode, Value) {
+    let response = router
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn dev_mode_alone_hands_out_tokens() {
+    run(async {
+        let config = example_app::config::Config::from_env_and_args(
+            |name| (name == "DATABASE_URL").then(|| "sqlite::memory:".to_owned()),
+            ["--dev".to_owned()],
+        )
+        .unwrap();
+        let aegis = example_app::start(&config).await.unwrap();
+
+        let (status, _) = get(example_app::app(aegis.clone(), false), "/api/dev/token").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "off by default");
+
+        let (status, body) = get(example_app::app(aegis.clone(), true), "/api/dev/token").await;
+        assert_eq!(status, StatusCode::OK);
+        let token = body["token"].as_str().unwrap();
+        let claims = aegis.auth().verify(token).unwrap();
+        assert_eq!(claims.sub, "dev");
+        assert!(claims.can_write("budgets"));
+        assert_eq!(body["expiresAt"], claims.exp);
+    });
+}

@@ -1,0 +1,156 @@
+//! `cargo xtask bench import`: CSV imports of growing size, each in a
+//! fresh process (so each has its own peak memory) on a file SQLite, the
+//! embedded default. Prints wall time, rows per second and peak resident
+//! memory, and their ratios to the smallest run.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aegis::testing::TestApp;
+use aegis::{Api, Limits, ModuleSettings, crud_module};
+use serde::{Deserialize, Serialize};
+
+#[crud_module(with_events, with_import)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Expense {
+    pub id: i64,
+    pub label: String,
+    pub amount: f64,
+    pub year: i32,
+    pub approved: bool,
+    pub note: Option<String>,
+    pub version: i64,
+}
+
+const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
+
+/// Peak resident memory of this process, in KiB (Linux).
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn csv(rows: u64) -> String {
+    let mut text = String::from("label,amount,year,approved,note\n");
+    for n in 0..rows {
+        let note = if n % 3 == 0 { "" } else { "a note, quoted" };
+        text.push_str(&format!(
+            "expense {n},{}.25,2026,{},\"{note}\"\n",
+            n % 1000,
+            n % 2 == 0
+        ));
+    }
+    text
+}
+
+/// One import in this process; prints `rows seconds peak_kib before_kib`.
+pub fn run_one(rows: &str) -> Result<(), String> {
+    let rows: u64 = rows
+        .parse()
+        .map_err(|_| format!("`{rows}` is not a row count"))?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let db = aegis::store::Db::connect(&url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let aegis = aegis::Aegis::new(
+            db,
+            aegis::auth::Auth::new(aegis::testing::SECRET),
+            Limits::default(),
+        );
+        let api = Api::new().module::<Expense>(ModuleSettings {
+            module: "expenses",
+            with_events: true,
+            with_import: true,
+        });
+        let app = TestApp::on(aegis, api).await;
+        let body = csv(rows);
+        let before = peak_kib();
+        let started = Instant::now();
+        let reply = app.import("expenses", &body, false).await;
+        drop(body);
+        let job = reply.body["jobId"].as_str().ok_or(reply.text)?.to_owned();
+        let status = loop {
+            let status = app
+                .call(
+                    "GET",
+                    &format!("/api/expenses/import/{job}"),
+                    Some(&app.admin()),
+                    None,
+                    &[],
+                )
+                .await;
+            if status.body["state"] != "running" {
+                break status.body;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        if status["successfulRows"] != rows {
+            return Err(format!(
+                "imported {} of {rows} rows",
+                status["successfulRows"]
+            ));
+        }
+        println!("{rows} {seconds} {} {before}", peak_kib());
+        Ok(())
+    })
+}
+
+pub fn compare() -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut results = Vec::new();
+    for rows in SIZES {
+        let output = Command::new(&exe)
+            .args(["bench", "import-run", &rows.to_string()])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !output.status.success() {
+            return Err(format!(
+                "the {rows}-row run failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let line = String::from_utf8_lossy(&output.stdout);
+        let fields: Vec<f64> = line
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let [_, seconds, peak, before] = fields[..] else {
+            return Err(format!("unexpected output: {line}"));
+        };
+        results.push((rows, seconds, peak, before));
+    }
+    let (_, base_seconds, base_peak, _) = results[0];
+    println!("import: one process per size, file SQLite, batches of 500, events on");
+    println!(
+        "{:>8} {:>9} {:>10} {:>10} {:>12} {:>10} {:>10}",
+        "rows", "seconds", "rows/s", "peak MiB", "before MiB", "time x", "peak x"
+    );
+    for (rows, seconds, peak, before) in &results {
+        println!(
+            "{rows:>8} {seconds:>9.2} {:>10.0} {:>10.1} {:>12.1} {:>10.1} {:>10.2}",
+            *rows as f64 / seconds,
+            peak / 1024.0,
+            before / 1024.0,
+            seconds / base_seconds,
+            peak / base_peak
+        );
+    }
+    Ok(())
+}
