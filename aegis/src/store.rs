@@ -44,6 +44,13 @@ impl Db {
     /// Connects to `url` (`sqlite:...` or `postgres://...`) and creates
     /// Aegis's own tables if needed.
     pub async fn connect(url: &str) -> Result<Db, Error> {
+        let db = Db::connect_only(url).await?;
+        db.create_own_tables().await?;
+        Ok(db)
+    }
+
+    /// Connects without touching the schema.
+    pub async fn connect_only(url: &str) -> Result<Db, Error> {
         sqlx::any::install_default_drivers();
         let dialect = if url.starts_with("postgres") {
             Dialect::Postgres
@@ -62,9 +69,7 @@ impl Db {
             Dialect::Postgres => options.max_connections(16),
         };
         let pool = options.connect(url).await?;
-        let db = Db { pool, dialect };
-        db.create_own_tables().await?;
-        Ok(db)
+        Ok(Db { pool, dialect })
     }
 
     /// A private in-memory SQLite database, for tests.
@@ -92,7 +97,20 @@ impl Db {
         }
     }
 
+    /// A schema change, serialised across instances starting together
+    /// (PostgreSQL's `CREATE TABLE IF NOT EXISTS` is not safe to race).
+    async fn schema_tx(&self) -> Result<Tx, Error> {
+        let mut tx = self.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7411203)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     async fn create_own_tables(&self) -> Result<(), Error> {
+        let mut tx = self.schema_tx().await?;
         for statement in [
             "CREATE TABLE IF NOT EXISTS aegis_features (\
                 feature TEXT PRIMARY KEY, \
@@ -105,8 +123,9 @@ impl Db {
                 created_at TEXT NOT NULL, \
                 PRIMARY KEY (feature, seq))",
         ] {
-            sqlx::query(statement).execute(&self.pool).await?;
+            sqlx::query(statement).execute(&mut *tx).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -140,7 +159,8 @@ impl Db {
             quote_ident(meta.module),
             columns.join(", ")
         );
-        sqlx::query(&create).execute(&self.pool).await?;
+        let mut tx = self.schema_tx().await?;
+        sqlx::query(&create).execute(&mut *tx).await?;
         let next_id = if meta.id_field().kind == FieldKind::Integer {
             format!(
                 "(SELECT COALESCE(MAX({id}), 0) + 1 FROM {})",
@@ -156,8 +176,9 @@ impl Db {
         );
         sqlx::query(&insert)
             .bind(meta.feature)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -29,6 +29,35 @@ pub fn run<F: Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
+/// Where tests keep their data: a private in-memory SQLite, or, when
+/// `AEGIS_TEST_DATABASE_URL` names a PostgreSQL server, a fresh database
+/// created on it for this test alone.
+pub async fn test_database() -> Db {
+    let Some(url) = std::env::var("AEGIS_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| url.starts_with("postgres"))
+    else {
+        return Db::in_memory().await.expect("an in-memory SQLite database");
+    };
+    let name = format!("aegis_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Db::connect_only(&url)
+        .await
+        .expect("the test PostgreSQL server");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(admin.pool())
+        .await
+        .expect("a test database");
+    admin.pool().close().await;
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), ""), |(b, q)| (b, q));
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    let separator = if query.is_empty() { "" } else { "?" };
+    Db::connect(&format!("{server}/{name}{separator}{query}"))
+        .await
+        .expect("the fresh test database")
+}
+
 /// A response: status, body text, and the body as JSON (`Null` if it is not).
 #[derive(Debug)]
 pub struct Reply {
@@ -50,7 +79,7 @@ impl TestApp {
     }
 
     pub async fn with_limits(api: Api, limits: Limits) -> TestApp {
-        let db = Db::in_memory().await.expect("an in-memory SQLite database");
+        let db = test_database().await;
         TestApp::on(Aegis::new(db, Auth::new(SECRET), limits), api).await
     }
 

@@ -5,8 +5,11 @@
 //! | `--port N` | `PORT` | 8080 |
 //! | `--data-dir DIR` | `AEGIS_DATA_DIR` | `./data` (the SQLite file lives there) |
 //! | | `DATABASE_URL` | `sqlite://<data dir>/aegis.db?mode=rwc`; a `postgres://` URL uses PostgreSQL |
-//! | | `AEGIS_JWT_SECRET` | required, except in dev mode |
+//! | | `AEGIS_JWT_SECRET` | a random secret kept in `<data dir>/jwt-secret`, made at the first start |
 //! | `--dev` | `AEGIS_DEV=1` | off: dev mode hands out tokens at `/api/dev/token` |
+//!
+//! `example-app token <user> [--read a,b] [--write c]` prints a token signed
+//! with the same secret (`*` for every feature).
 
 use std::path::PathBuf;
 
@@ -15,7 +18,8 @@ pub struct Config {
     pub port: u16,
     pub data_dir: PathBuf,
     pub database_url: String,
-    pub jwt_secret: String,
+    /// From `AEGIS_JWT_SECRET`; else [`Config::secret`] keeps one in the data dir.
+    pub jwt_secret: Option<String>,
     pub dev_mode: bool,
 }
 
@@ -47,16 +51,7 @@ impl Config {
         let database_url = env("DATABASE_URL").unwrap_or_else(|| {
             format!("sqlite://{}?mode=rwc", data_dir.join("aegis.db").display())
         });
-        let jwt_secret = match env("AEGIS_JWT_SECRET") {
-            Some(secret) if !secret.is_empty() => secret,
-            _ if dev_mode => uuid_like_secret(),
-            _ => {
-                return Err(
-                    "set AEGIS_JWT_SECRET (the HS256 secret of the tokens), or run with --dev"
-                        .to_owned(),
-                );
-            }
-        };
+        let jwt_secret = env("AEGIS_JWT_SECRET").filter(|secret| !secret.is_empty());
         Ok(Config {
             port,
             data_dir,
@@ -67,13 +62,45 @@ impl Config {
     }
 }
 
-/// A random secret for dev mode, new at every start.
-fn uuid_like_secret() -> String {
-    format!(
-        "{}{}",
-        aegis::export::uuid::Uuid::new_v4().simple(),
-        aegis::export::uuid::Uuid::new_v4().simple()
-    )
+impl Config {
+    /// The token secret: `AEGIS_JWT_SECRET`, or the one kept in the data
+    /// dir, made (random, readable by its owner only) when missing.
+    pub fn secret(&self) -> Result<String, String> {
+        if let Some(secret) = &self.jwt_secret {
+            return Ok(secret.clone());
+        }
+        let path = self.data_dir.join("jwt-secret");
+        match std::fs::read_to_string(&path) {
+            Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
+            Ok(_) => {
+                return Err(format!(
+                    "{} is empty; delete it to make a new one",
+                    path.display()
+                ));
+            }
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("cannot read {}: {error}", path.display()));
+            }
+            Err(_) => {}
+        }
+        let secret = format!(
+            "{}{}",
+            aegis::export::uuid::Uuid::new_v4().simple(),
+            aegis::export::uuid::Uuid::new_v4().simple()
+        );
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        std::io::Write::write_all(&mut file, secret.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(secret)
+    }
 }
 
 #[cfg(test)]
@@ -97,7 +124,35 @@ mod tests {
         assert_eq!(config.port, 8080);
         assert_eq!(config.database_url, "sqlite://data/aegis.db?mode=rwc");
         assert!(config.dev_mode);
-        assert_eq!(config.jwt_secret.len(), 64);
+        assert_eq!(config.jwt_secret, None);
+    }
+
+    #[test]
+    fn the_secret_is_made_once_and_kept() {
+        let dir = tempfile_dir();
+        let config = config(&[("AEGIS_DATA_DIR", dir.to_str().unwrap())], &[]).unwrap();
+        let first = config.secret().unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(
+            config.secret().unwrap(),
+            first,
+            "the same secret after a restart"
+        );
+        let given = super::Config {
+            jwt_secret: Some("given".into()),
+            ..config
+        };
+        assert_eq!(given.secret().unwrap(), "given");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "aegis-config-{}",
+            aegis::export::uuid::Uuid::new_v4()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]
@@ -117,8 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_to_start_without_a_secret_outside_dev_mode() {
-        assert!(config(&[], &[]).unwrap_err().contains("AEGIS_JWT_SECRET"));
+    fn refuses_unknown_arguments() {
         assert!(
             config(&[], &["--colour"])
                 .unwrap_err()

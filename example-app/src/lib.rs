@@ -54,10 +54,11 @@ pub fn app(aegis: Aegis, dev_mode: bool) -> Router {
 
 /// Connects, creates the modules' tables, and returns the runtime.
 pub async fn start(config: &config::Config) -> Result<Aegis, aegis::Error> {
+    let secret = config.secret().map_err(aegis::Error::Internal)?;
     let db = aegis::store::Db::connect(&config.database_url).await?;
     let runtime = Aegis::new(
         db,
-        aegis::auth::Auth::new(config.jwt_secret.as_bytes()),
+        aegis::auth::Auth::new(secret.as_bytes()),
         aegis::Limits::default(),
     );
     aegis_modules::api().install(&runtime).await?;

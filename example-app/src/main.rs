@@ -1,4 +1,5 @@
-//! Serves the example app: `cargo run -p example-app -- --dev`.
+//! Serves the example app: `cargo run -p example-app -- --dev`; or prints
+//! a token: `cargo run -p example-app -- token alice --write '*'`.
 
 use std::process::ExitCode;
 
@@ -11,10 +12,11 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let config = match Config::from_env_and_args(
-        |name| std::env::var(name).ok(),
-        std::env::args().skip(1),
-    ) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("token") {
+        return print_token(&args[1..]);
+    }
+    let config = match Config::from_env_and_args(|name| std::env::var(name).ok(), args) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("error: {message}");
@@ -59,4 +61,60 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// `token <user> [--read a,b] [--write c]`: a 24-hour token signed with
+/// the server's secret.
+fn print_token(args: &[String]) -> ExitCode {
+    let usage = "usage: example-app token <user> [--read a,b] [--write c] (`*` for every feature)";
+    let Some(user) = args.first() else {
+        eprintln!("{usage}");
+        return ExitCode::FAILURE;
+    };
+    let mut read = Vec::new();
+    let mut write = Vec::new();
+    let mut rest = args[1..].iter();
+    while let Some(flag) = rest.next() {
+        let list = match flag.as_str() {
+            "--read" => &mut read,
+            "--write" => &mut write,
+            _ => {
+                eprintln!("{usage}");
+                return ExitCode::FAILURE;
+            }
+        };
+        list.extend(
+            rest.next()
+                .into_iter()
+                .flat_map(|v| v.split(','))
+                .map(str::to_owned),
+        );
+    }
+    let config = match Config::from_env_and_args(|name| std::env::var(name).ok(), Vec::new()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let secret = match config.secret() {
+        Ok(secret) => secret,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let read: Vec<&str> = read.iter().map(String::as_str).collect();
+    let write: Vec<&str> = write.iter().map(String::as_str).collect();
+    let claims = aegis::auth::Claims::new(user.clone(), 24 * 3600, &read, &write);
+    match aegis::auth::Auth::new(secret.as_bytes()).issue(&claims) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_import;
+mod postgres;
 mod test;
 
 use std::env;
@@ -14,9 +15,10 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  test              install the web app's packages, then formatting, clippy, every
-                    Rust test, the generated-files check, the fixtures' type check
-                    and the web app's production build
+  test              formatting, the generated-files check, clippy, every Rust test,
+                    the runtime's tests again on PostgreSQL (installed with apt-get
+                    when missing), then the web app's packages, the fixtures' type
+                    check and the web app's production build
   bench codegen     render 500 synthetic modules; time full and unchanged runs
   bench import      import 1,000, 10,000 and 100,000 CSV rows, each in its own
                     process on a file SQLite; time and peak memory side by side";

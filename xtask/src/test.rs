@@ -34,6 +34,15 @@ pub fn run() -> Result<(), String> {
         ],
     )?;
     run_in(&root, &[], &cargo, &["test", "--workspace"])?;
+    // The runtime's tests again, each on a fresh PostgreSQL database.
+    let postgres = crate::postgres::Postgres::start()?;
+    run_in(
+        &root,
+        &[("AEGIS_TEST_DATABASE_URL", &postgres.url)],
+        &cargo,
+        &["test", "--package", "aegis", "--package", "example-app"],
+    )?;
+    drop(postgres);
 
     run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
     typecheck_fixtures(&root, &web)?;
