@@ -25,6 +25,19 @@ pub struct Limits {
     pub import_jobs: usize,
     /// The largest page a list serves.
     pub max_page_size: u32,
+    /// Events a WebSocket connection may fall behind before it is told to
+    /// resync (the event bus's capacity, shared by all connections).
+    pub event_backlog: usize,
+    /// Events a `subscribe` with `since` replays at most; a larger gap is a resync.
+    pub replay_limit: u64,
+    /// The largest WebSocket frame a client may send, in bytes.
+    pub max_frame_bytes: usize,
+    /// How long a new connection has to authenticate.
+    pub auth_timeout: std::time::Duration,
+    /// How often the server pings an idle connection.
+    pub ping_interval: std::time::Duration,
+    /// A connection silent this long is closed.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -35,6 +48,12 @@ impl Default for Limits {
             import_errors: 100,
             import_jobs: 256,
             max_page_size: 200,
+            event_backlog: 4096,
+            replay_limit: 10_000,
+            max_frame_bytes: 64 * 1024,
+            auth_timeout: std::time::Duration::from_secs(5),
+            ping_interval: std::time::Duration::from_secs(20),
+            idle_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -46,6 +65,7 @@ struct Inner {
     bus: EventBus,
     limits: Limits,
     jobs: Mutex<HashMap<String, ImportJob>>,
+    hub: crate::hub::HubStats,
 }
 
 /// The runtime: database, auth, event bus and import jobs. Cheap to clone.
@@ -60,7 +80,8 @@ impl Aegis {
             inner: Arc::new(Inner {
                 db,
                 auth,
-                bus: EventBus::new(4096),
+                bus: EventBus::new(limits.event_backlog),
+                hub: crate::hub::HubStats::default(),
                 limits,
                 jobs: Mutex::new(HashMap::new()),
             }),
@@ -77,6 +98,11 @@ impl Aegis {
 
     pub fn bus(&self) -> &EventBus {
         &self.inner.bus
+    }
+
+    /// Live WebSocket connections and subscriptions.
+    pub fn hub(&self) -> &crate::hub::HubStats {
+        &self.inner.hub
     }
 
     pub fn limits(&self) -> Limits {
@@ -157,10 +183,19 @@ impl Api {
         Ok(())
     }
 
-    /// Every module's routes, under `/api/<feature>`.
+    /// Every module's routes, under `/api/<feature>`, and the WebSocket
+    /// at `/ws` for the features with events.
     pub fn router(&self) -> Router<Aegis> {
-        self.modules.iter().fold(Router::new(), |router, m| {
-            router.merge((m.router)(m.settings))
-        })
+        let features: Vec<&'static str> = self
+            .modules
+            .iter()
+            .filter(|m| m.settings.with_events)
+            .map(|m| m.meta.feature)
+            .collect();
+        self.modules
+            .iter()
+            .fold(crate::hub::router(features), |router, m| {
+                router.merge((m.router)(m.settings))
+            })
     }
 }

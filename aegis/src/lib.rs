@@ -29,6 +29,7 @@ pub mod crud;
 mod entity;
 pub mod error;
 pub mod events;
+pub mod hub;
 mod import;
 pub mod log;
 pub mod store;

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::broadcast;
@@ -21,15 +22,16 @@ use crate::protocol::{EventAction, EventMessage, ServerMessage};
 use crate::store::{Db, Tx};
 
 /// One committed event: its envelope, and its WebSocket frame serialised
-/// once for every receiver.
+/// once for every receiver (cloning it shares the bytes).
 #[derive(Debug, PartialEq)]
 pub struct StoredEvent {
     pub message: EventMessage,
-    pub frame: Arc<str>,
+    pub frame: Utf8Bytes,
 }
 
 impl StoredEvent {
-    fn new(message: EventMessage) -> Result<Self, Error> {
+    /// An event and its frame.
+    pub fn new(message: EventMessage) -> Result<Self, Error> {
         let frame = serde_json::to_string(&ServerMessage::Event(message.clone()))
             .map_err(|e| Error::Internal(format!("cannot serialise an event: {e}")))?;
         Ok(StoredEvent {
@@ -102,7 +104,7 @@ async fn append(
     sqlx::query(&insert)
         .bind(feature)
         .bind(seq)
-        .bind(event.frame.to_string())
+        .bind(event.frame.as_str().to_owned())
         .bind(event.message.meta.timestamp.to_rfc3339())
         .execute(&mut **tx)
         .await?;

@@ -102,6 +102,22 @@ impl TestApp {
         self.token("u1", &[], &["*"])
     }
 
+    /// Serves the router on a free loopback port (for WebSocket clients);
+    /// the server runs until the test's runtime ends.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let address = listener.local_addr().expect("its address");
+        let router = self.router.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .await
+                .expect("the test server");
+        });
+        address
+    }
+
     /// Every event committed from now on.
     pub fn events(&self) -> broadcast::Receiver<std::sync::Arc<StoredEvent>> {
         self.aegis.bus().subscribe()

@@ -1,0 +1,481 @@
+//! The WebSocket hub at `/ws`, speaking protocol v1 (DESIGN.md section 5).
+//!
+//! One task per connection reads the client's frames and the event bus
+//! with `tokio::select!`. A client authenticates first (within
+//! [`Limits::auth_timeout`], else close 4401), may send `auth` again to
+//! refresh, subscribes to the features its token may read, and receives
+//! each feature's events in seq order without gaps: an event that arrives
+//! ahead of the next expected seq is preceded by the missing ones, read
+//! from the event log. `since` replays what a client missed, up to
+//! [`Limits::replay_limit`] events, else `resync`. A client that falls more
+//! than [`Limits::event_backlog`] events behind gets `resync` (the bus is a
+//! bounded ring, so a slow reader costs no memory). Bad frames get an
+//! `error` and the connection lives on.
+//!
+//! [`Limits::auth_timeout`]: crate::Limits::auth_timeout
+//! [`Limits::replay_limit`]: crate::Limits::replay_limit
+//! [`Limits::event_backlog`]: crate::Limits::event_backlog
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::broadcast;
+use tokio::time::{Instant, Interval, Sleep};
+
+use crate::Aegis;
+use crate::auth::Claims;
+use crate::error::Error;
+use crate::log::{StoredEvent, replay};
+use crate::protocol::{CLOSE_UNAUTHORIZED, ClientMessage, ErrorCode, ResyncReason, ServerMessage};
+
+/// Close code for a connection silent past the idle timeout (going away).
+const CLOSE_IDLE: u16 = 1001;
+
+/// Live connections and subscriptions, for health checks and tests.
+#[derive(Debug, Default)]
+pub struct HubStats {
+    connections: AtomicUsize,
+    subscriptions: AtomicUsize,
+}
+
+impl HubStats {
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    pub fn subscriptions(&self) -> usize {
+        self.subscriptions.load(Ordering::SeqCst)
+    }
+}
+
+/// The `/ws` route, for these features.
+pub fn router(features: Vec<&'static str>) -> Router<Aegis> {
+    let features: Arc<HashSet<&'static str>> = Arc::new(features.into_iter().collect());
+    Router::new().route(
+        "/ws",
+        get(
+            move |upgrade: WebSocketUpgrade, State(aegis): State<Aegis>| {
+                let features = features.clone();
+                async move { upgrade_connection(upgrade, aegis, features) }
+            },
+        ),
+    )
+}
+
+fn upgrade_connection(
+    upgrade: WebSocketUpgrade,
+    aegis: Aegis,
+    features: Arc<HashSet<&'static str>>,
+) -> Response {
+    let limit = aegis.limits().max_frame_bytes;
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| async move {
+            Connection::new(aegis, features).run(socket).await;
+        })
+}
+
+/// Why a connection's loop ended.
+enum End {
+    /// Closed by us, with this code and reason.
+    Close(u16, &'static str),
+    /// The client left, or the socket failed.
+    Gone,
+}
+
+struct Connection {
+    aegis: Aegis,
+    features: Arc<HashSet<&'static str>>,
+    claims: Option<Claims>,
+    /// Subscribed features and the last seq sent for each.
+    subscriptions: HashMap<String, u64>,
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let stats = self.aegis.hub();
+        stats
+            .subscriptions
+            .fetch_sub(self.subscriptions.len(), Ordering::SeqCst);
+        stats.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn sleep_until_expiry(claims: &Claims) -> Sleep {
+    let now = jsonwebtoken::get_current_timestamp();
+    tokio::time::sleep(Duration::from_secs(claims.exp.saturating_sub(now)))
+}
+
+impl Connection {
+    fn new(aegis: Aegis, features: Arc<HashSet<&'static str>>) -> Self {
+        aegis.hub().connections.fetch_add(1, Ordering::SeqCst);
+        Connection {
+            aegis,
+            features,
+            claims: None,
+            subscriptions: HashMap::new(),
+        }
+    }
+
+    async fn run(mut self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let limits = self.aegis.limits();
+        let deadline = tokio::time::sleep(limits.auth_timeout);
+        tokio::pin!(deadline);
+        let mut ping: Interval = tokio::time::interval(limits.ping_interval);
+        ping.tick().await;
+        let mut last_heard = Instant::now();
+        // The bus is read once authenticated.
+        let mut bus: Option<broadcast::Receiver<Arc<StoredEvent>>> = None;
+
+        let end = loop {
+            if bus.is_none() && self.claims.is_some() {
+                bus = Some(self.aegis.bus().subscribe());
+            }
+            tokio::select! {
+                () = &mut deadline => {
+                    if self.claims.is_none() {
+                        break End::Close(CLOSE_UNAUTHORIZED, "authenticate within the time allowed");
+                    }
+                    break End::Close(CLOSE_UNAUTHORIZED, "the token has expired");
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= limits.idle_timeout {
+                        break End::Close(CLOSE_IDLE, "idle");
+                    }
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        break End::Gone;
+                    }
+                }
+                frame = stream.next() => {
+                    last_heard = Instant::now();
+                    match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            match self.receive(&text, &mut sink, &mut deadline).await {
+                                Ok(()) => {}
+                                Err(end) => break end,
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            let error = error_frame(ErrorCode::BadRequest, "binary frames are not part of protocol v1", None);
+                            if send(&mut sink, &error).await.is_err() {
+                                break End::Gone;
+                            }
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break End::Gone,
+                    }
+                }
+                event = async { bus.as_mut().expect("guarded by the branch condition").recv().await }, if bus.is_some() => {
+                    let outcome = match event {
+                        Ok(event) => self.deliver(&event, &mut sink).await,
+                        Err(broadcast::error::RecvError::Lagged(_)) => self.lagged(&mut sink).await,
+                        Err(broadcast::error::RecvError::Closed) => Err(End::Gone),
+                    };
+                    if let Err(end) = outcome {
+                        break end;
+                    }
+                }
+            }
+        };
+        if let End::Close(code, reason) = end {
+            let frame = CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            };
+            let _ = sink.send(Message::Close(Some(frame))).await;
+        }
+        let _ = sink.close().await;
+    }
+
+    /// Handles one text frame from the client.
+    async fn receive(
+        &mut self,
+        text: &str,
+        sink: &mut Sink,
+        deadline: &mut std::pin::Pin<&mut Sleep>,
+    ) -> Result<(), End> {
+        let message = match parse(text) {
+            Ok(message) => message,
+            Err(problem) => {
+                return send(sink, &error_frame(ErrorCode::BadRequest, &problem, None)).await;
+            }
+        };
+        match message {
+            ClientMessage::Auth { token } => self.authenticate(&token, sink, deadline).await,
+            _ if self.claims.is_none() => Err(End::Close(CLOSE_UNAUTHORIZED, "authenticate first")),
+            ClientMessage::Subscribe { features, since } => {
+                for feature in features {
+                    let since = since.get(&feature).copied();
+                    self.subscribe(feature, since, sink).await?;
+                }
+                Ok(())
+            }
+            ClientMessage::Unsubscribe { features } => {
+                for feature in features {
+                    if self.subscriptions.remove(&feature).is_some() {
+                        self.aegis
+                            .hub()
+                            .subscriptions
+                            .fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+                Ok(())
+            }
+            ClientMessage::Ping => send(sink, &ServerMessage::Pong).await,
+        }
+    }
+
+    async fn authenticate(
+        &mut self,
+        token: &str,
+        sink: &mut Sink,
+        deadline: &mut std::pin::Pin<&mut Sleep>,
+    ) -> Result<(), End> {
+        let claims = match self.aegis.auth().verify(token) {
+            Ok(claims) => claims,
+            Err(_) => {
+                return Err(End::Close(
+                    CLOSE_UNAUTHORIZED,
+                    "the token is missing, bad or expired",
+                ));
+            }
+        };
+        // The connection lives until this token expires, unless refreshed.
+        deadline.set(sleep_until_expiry(&claims));
+        let first = self.claims.is_none();
+        let user_id = claims.sub.clone();
+        // A refreshed token may allow less: drop what it no longer allows.
+        let revoked: Vec<String> = self
+            .subscriptions
+            .keys()
+            .filter(|feature| !claims.can_read(feature))
+            .cloned()
+            .collect();
+        self.claims = Some(claims);
+        for feature in revoked {
+            self.subscriptions.remove(&feature);
+            self.aegis
+                .hub()
+                .subscriptions
+                .fetch_sub(1, Ordering::SeqCst);
+            let message = format!("the new token may not read `{feature}`; unsubscribed");
+            send(
+                sink,
+                &error_frame(ErrorCode::Forbidden, &message, Some(feature)),
+            )
+            .await?;
+        }
+        if first {
+            send(sink, &ServerMessage::Ready { user_id }).await?;
+        }
+        Ok(())
+    }
+
+    async fn subscribe(
+        &mut self,
+        feature: String,
+        since: Option<u64>,
+        sink: &mut Sink,
+    ) -> Result<(), End> {
+        if !self.features.contains(feature.as_str()) {
+            let message = format!("no feature `{feature}` has events here");
+            return send(
+                sink,
+                &error_frame(ErrorCode::NotFound, &message, Some(feature)),
+            )
+            .await;
+        }
+        let allowed = self.claims.as_ref().is_some_and(|c| c.can_read(&feature));
+        if !allowed {
+            let message = format!("you may not read `{feature}`");
+            return send(
+                sink,
+                &error_frame(ErrorCode::Forbidden, &message, Some(feature)),
+            )
+            .await;
+        }
+        let current = match self.current_seq(&feature).await {
+            Ok(seq) => seq,
+            Err(_) => return self.internal_error(sink, &feature).await,
+        };
+        if self
+            .subscriptions
+            .insert(feature.clone(), current)
+            .is_none()
+        {
+            self.aegis
+                .hub()
+                .subscriptions
+                .fetch_add(1, Ordering::SeqCst);
+        }
+        let Some(since) = since else {
+            return send(sink, &subscribed(&feature, current, false)).await;
+        };
+        let missing = current.saturating_sub(since);
+        if since > current || missing > self.aegis.limits().replay_limit {
+            send(sink, &subscribed(&feature, current, false)).await?;
+            return send(sink, &resync(&feature, ResyncReason::Gap)).await;
+        }
+        let events = match replay(self.aegis.db(), &feature, since, missing).await {
+            Ok(events) => events,
+            Err(_) => return self.internal_error(sink, &feature).await,
+        };
+        let complete = events.len() as u64 == missing
+            && events
+                .iter()
+                .zip(since + 1..)
+                .all(|(event, seq)| event.seq() == seq);
+        send(sink, &subscribed(&feature, current, complete)).await?;
+        if !complete {
+            return send(sink, &resync(&feature, ResyncReason::Gap)).await;
+        }
+        for event in events {
+            send_frame(sink, &event.frame).await?;
+        }
+        Ok(())
+    }
+
+    async fn current_seq(&self, feature: &str) -> Result<u64, Error> {
+        let db = self.aegis.db();
+        let mut tx = db.begin().await?;
+        let seq = crate::log::current_seq(db, &mut tx, feature).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    async fn internal_error(&self, sink: &mut Sink, feature: &str) -> Result<(), End> {
+        let message = format!("cannot read the events of `{feature}` now; try again");
+        send(
+            sink,
+            &error_frame(ErrorCode::Internal, &message, Some(feature.to_owned())),
+        )
+        .await
+    }
+
+    /// Sends a committed event to a subscriber of its feature, in order:
+    /// older ones are already sent, missing ones come from the log first.
+    async fn deliver(&mut self, event: &StoredEvent, sink: &mut Sink) -> Result<(), End> {
+        let feature = event.feature();
+        let Some(&last) = self.subscriptions.get(feature) else {
+            return Ok(());
+        };
+        let seq = event.seq();
+        if seq <= last {
+            return Ok(());
+        }
+        if seq > last + 1 {
+            // Published out of commit order: fetch what comes before it.
+            let missing = match replay(self.aegis.db(), feature, last, seq - last - 1).await {
+                Ok(missing) => missing,
+                Err(_) => return self.internal_error(sink, feature).await,
+            };
+            let contiguous = missing.len() as u64 == seq - last - 1
+                && missing.iter().zip(last + 1..).all(|(e, s)| e.seq() == s);
+            if !contiguous {
+                self.subscriptions.insert(feature.to_owned(), seq);
+                return send(sink, &resync(feature, ResyncReason::Gap)).await;
+            }
+            for earlier in missing {
+                send_frame(sink, &earlier.frame).await?;
+            }
+        }
+        self.subscriptions.insert(feature.to_owned(), seq);
+        send_frame(sink, &event.frame).await
+    }
+
+    /// The bus overtook this connection: every subscribed feature may have
+    /// lost events. Each restarts from its current seq, after a resync.
+    async fn lagged(&mut self, sink: &mut Sink) -> Result<(), End> {
+        let features: Vec<String> = self.subscriptions.keys().cloned().collect();
+        for feature in features {
+            if let Ok(current) = self.current_seq(&feature).await {
+                self.subscriptions.insert(feature.clone(), current);
+            }
+            send(sink, &resync(&feature, ResyncReason::Lagging)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A client frame, or what is wrong with it.
+fn parse(text: &str) -> Result<ClientMessage, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("the frame is not JSON: {e}"))?;
+    let kind = value
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    serde_json::from_value(value).map_err(|e| match kind {
+        Some(kind) => format!("bad `{kind}` frame: {e}"),
+        None => "a frame needs a string `type`: auth, subscribe, unsubscribe or ping".to_owned(),
+    })
+}
+
+fn subscribed(feature: &str, seq: u64, recovered: bool) -> ServerMessage {
+    ServerMessage::Subscribed {
+        feature: feature.to_owned(),
+        seq,
+        recovered,
+    }
+}
+
+fn resync(feature: &str, reason: ResyncReason) -> ServerMessage {
+    ServerMessage::Resync {
+        feature: feature.to_owned(),
+        reason,
+    }
+}
+
+fn error_frame(code: ErrorCode, message: &str, feature: Option<String>) -> ServerMessage {
+    ServerMessage::Error {
+        code,
+        message: message.to_owned(),
+        feature,
+    }
+}
+
+async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), End> {
+    let text = serde_json::to_string(message).map_err(|_| End::Gone)?;
+    send_frame(sink, &Utf8Bytes::from(text)).await
+}
+
+async fn send_frame(sink: &mut Sink, frame: &Utf8Bytes) -> Result<(), End> {
+    sink.send(Message::Text(frame.clone()))
+        .await
+        .map_err(|_| End::Gone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_explains_what_is_wrong() {
+        assert!(parse("{").unwrap_err().starts_with("the frame is not JSON"));
+        assert!(parse("{}").unwrap_err().contains("needs a string `type`"));
+        assert!(
+            parse(r#"{"type":"shout"}"#)
+                .unwrap_err()
+                .starts_with("bad `shout` frame")
+        );
+        assert!(
+            parse(r#"{"type":"subscribe"}"#)
+                .unwrap_err()
+                .contains("missing field `features`")
+        );
+        assert_eq!(parse(r#"{"type":"ping"}"#).unwrap(), ClientMessage::Ping);
+    }
+}

@@ -1,0 +1,486 @@
+//! The WebSocket hub, with a real WebSocket client against the app served
+//! on a loopback port.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aegis::Limits;
+use aegis::protocol::{EventAction, EventMessage, EventMeta, FEATURE_VERSION};
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What the server did next.
+#[derive(Debug, PartialEq)]
+enum Next {
+    Frame(Value),
+    Closed(Option<u16>),
+}
+
+impl Client {
+    async fn connect(address: std::net::SocketAddr) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws"))
+            .await
+            .expect("a WebSocket connection");
+        Client { ws }
+    }
+
+    async fn authed(address: std::net::SocketAddr, token: &str) -> Client {
+        let mut client = Client::connect(address).await;
+        client.send(json!({"type": "auth", "token": token})).await;
+        let ready = client.frame().await;
+        assert_eq!(ready["type"], "ready", "{ready}");
+        client
+    }
+
+    async fn send(&mut self, value: Value) {
+        self.text(&value.to_string()).await;
+    }
+
+    async fn text(&mut self, text: &str) {
+        self.ws
+            .send(Message::text(text))
+            .await
+            .expect("a sent frame");
+    }
+
+    async fn next(&mut self) -> Next {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("the server answers in time");
+            match message {
+                Some(Ok(Message::Text(text))) => {
+                    return Next::Frame(serde_json::from_str(&text).expect("a JSON frame"));
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Next::Closed(frame.map(|f| u16::from(f.code)));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(other)) => panic!("unexpected message {other:?}"),
+                Some(Err(_)) | None => return Next::Closed(None),
+            }
+        }
+    }
+
+    async fn frame(&mut self) -> Value {
+        match self.next().await {
+            Next::Frame(frame) => frame,
+            closed => panic!("expected a frame, the server {closed:?}"),
+        }
+    }
+
+    /// Pings and expects the pong next: nothing else was pending.
+    async fn in_sync(&mut self) {
+        self.send(json!({"type": "ping"})).await;
+        assert_eq!(self.frame().await, json!({"type": "pong"}));
+    }
+
+    async fn subscribe(&mut self, feature: &str, since: Option<u64>) -> Value {
+        let since = since.map_or(json!({}), |seq| json!({ feature: seq }));
+        self.send(json!({"type": "subscribe", "features": [feature], "since": since}))
+            .await;
+        self.frame().await
+    }
+}
+
+async fn create(app: &aegis::testing::TestApp, name: &str) -> Value {
+    let reply = app
+        .call(
+            "POST",
+            "/api/budgets",
+            Some(&app.admin()),
+            Some(budget(name, 1.0)),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
+    reply.body
+}
+
+#[tokio::test]
+async fn the_whole_protocol() {
+    let app = app().await;
+    let address = app.serve().await;
+    let mut client = Client::connect(address).await;
+    client
+        .send(json!({"type": "auth", "token": app.admin()}))
+        .await;
+    assert_eq!(
+        client.frame().await,
+        json!({"type": "ready", "userId": "u1"})
+    );
+    client.in_sync().await;
+
+    assert_eq!(
+        client.subscribe("budgets", None).await,
+        json!({"type": "subscribed", "feature": "budgets", "seq": 0, "recovered": false})
+    );
+    let created = create(&app, "Q1").await;
+    let event = client.frame().await;
+    assert_eq!(event["type"], "event");
+    assert_eq!(event["action"], "created");
+    assert_eq!(event["data"], created);
+    assert_eq!(event["meta"]["seq"], 1);
+    assert_eq!(event["meta"]["featureVersion"], FEATURE_VERSION);
+
+    // Refreshing the token in band keeps the connection and its subscriptions.
+    client
+        .send(json!({"type": "auth", "token": app.token("u1", &[], &["*"])}))
+        .await;
+    client.in_sync().await;
+    create(&app, "Q2").await;
+    assert_eq!(client.frame().await["meta"]["seq"], 2);
+
+    client
+        .send(json!({"type": "unsubscribe", "features": ["budgets"]}))
+        .await;
+    client.in_sync().await;
+    create(&app, "Q3").await;
+    client.in_sync().await;
+
+    // Subscribing again with `since` replays what was missed.
+    let subscribed = client.subscribe("budgets", Some(2)).await;
+    assert_eq!(
+        subscribed,
+        json!({"type": "subscribed", "feature": "budgets", "seq": 3, "recovered": true})
+    );
+    let replayed = client.frame().await;
+    assert_eq!(
+        (
+            replayed["meta"]["seq"].clone(),
+            replayed["data"]["name"].clone()
+        ),
+        (json!(3), json!("Q3"))
+    );
+    client.in_sync().await;
+    assert_eq!(app.aegis.hub().subscriptions(), 1);
+}
+
+#[tokio::test]
+async fn forbidden_unknown_and_silent_features_get_errors_and_no_events() {
+    let app = app().await;
+    let address = app.serve().await;
+    let reader = app.token("u2", &["notes"], &[]);
+    let mut client = Client::authed(address, &reader).await;
+    let error = client.subscribe("budgets", None).await;
+    assert_eq!(error["type"], "error");
+    assert_eq!(error["code"], "forbidden");
+    assert_eq!(error["feature"], "budgets");
+    create(&app, "secret").await;
+    client.in_sync().await;
+
+    assert_eq!(client.subscribe("nothing", None).await["code"], "not_found");
+    // `notes` has no events, so nothing to subscribe to.
+    assert_eq!(client.subscribe("notes", None).await["code"], "not_found");
+    assert_eq!(app.aegis.hub().subscriptions(), 0);
+
+    // A refreshed token that no longer reads a feature unsubscribes it.
+    let mut admin = Client::authed(address, &app.admin()).await;
+    admin.subscribe("budgets", None).await;
+    admin
+        .send(json!({"type": "auth", "token": app.token("u1", &["notes"], &[])}))
+        .await;
+    let revoked = admin.frame().await;
+    assert_eq!(
+        (revoked["code"].clone(), revoked["feature"].clone()),
+        (json!("forbidden"), json!("budgets"))
+    );
+    create(&app, "after").await;
+    admin.in_sync().await;
+}
+
+#[tokio::test]
+async fn bad_missing_and_expired_auth_close_4401() {
+    let app = app_with(Limits {
+        auth_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let address = app.serve().await;
+
+    let mut silent = Client::connect(address).await;
+    assert_eq!(silent.next().await, Next::Closed(Some(4401)));
+
+    let mut bad = Client::connect(address).await;
+    bad.send(json!({"type": "auth", "token": "not.a.token"}))
+        .await;
+    assert_eq!(bad.next().await, Next::Closed(Some(4401)));
+
+    let mut claims = aegis::auth::Claims::new("u1", 0, &["*"], &[]);
+    claims.exp -= 10;
+    let expired = aegis::auth::Auth::new(SECRET).issue(&claims).unwrap();
+    let mut late = Client::connect(address).await;
+    late.send(json!({"type": "auth", "token": expired})).await;
+    assert_eq!(late.next().await, Next::Closed(Some(4401)));
+
+    let mut eager = Client::connect(address).await;
+    eager
+        .send(json!({"type": "subscribe", "features": ["budgets"]}))
+        .await;
+    assert_eq!(eager.next().await, Next::Closed(Some(4401)));
+
+    // A token that expires while connected ends the connection.
+    let short = aegis::auth::Auth::new(SECRET)
+        .issue(&aegis::auth::Claims::new("u1", 1, &["*"], &[]))
+        .unwrap();
+    let mut brief = Client::authed(address, &short).await;
+    assert_eq!(brief.next().await, Next::Closed(Some(4401)));
+}
+
+#[tokio::test]
+async fn thirty_kinds_of_malformed_frames_are_answered_and_the_connection_lives() {
+    let app = app().await;
+    let address = app.serve().await;
+    let mut client = Client::authed(address, &app.admin()).await;
+    let frames = [
+        "",
+        "{",
+        "}",
+        "null",
+        "42",
+        "\"auth\"",
+        "[]",
+        "[{\"type\":\"ping\"}]",
+        "{}",
+        "{\"type\":null}",
+        "{\"type\":7}",
+        "{\"type\":\"\"}",
+        "{\"type\":\"PING\"}",
+        "{\"type\":\"shout\"}",
+        "{\"kind\":\"ping\"}",
+        "{\"type\":\"auth\"}",
+        "{\"type\":\"auth\",\"token\":5}",
+        "{\"type\":\"subscribe\"}",
+        "{\"type\":\"subscribe\",\"features\":\"budgets\"}",
+        "{\"type\":\"subscribe\",\"features\":[1,2]}",
+        "{\"type\":\"subscribe\",\"features\":[\"budgets\"],\"since\":[]}",
+        "{\"type\":\"subscribe\",\"features\":[\"budgets\"],\"since\":{\"budgets\":-1}}",
+        "{\"type\":\"subscribe\",\"features\":[\"budgets\"],\"since\":{\"budgets\":\"x\"}}",
+        "{\"type\":\"unsubscribe\"}",
+        "{\"type\":\"unsubscribe\",\"features\":{}}",
+        "{\"type\":\"subscribe\",\"features\":[null]}",
+        "{\"type\":\"ping\"} trailing",
+        "{\"type\":\"ping\",}",
+        "\u{0}\u{1}\u{2}",
+        "{\"type\":\"subscribe\",\"features\":[\"budgets\"],\"since\":{\"budgets\":1.5}}",
+    ];
+    assert_eq!(frames.len(), 30);
+    for frame in frames {
+        client.text(frame).await;
+        let answer = client.frame().await;
+        assert_eq!(answer["type"], "error", "{frame:?} got {answer}");
+        assert_eq!(answer["code"], "bad_request", "{frame:?} got {answer}");
+        assert!(!answer["message"].as_str().unwrap().is_empty());
+    }
+    client
+        .ws
+        .send(Message::binary(vec![1, 2, 3]))
+        .await
+        .unwrap();
+    assert_eq!(client.frame().await["code"], "bad_request");
+    client.in_sync().await;
+    assert_eq!(
+        client.subscribe("budgets", None).await["type"],
+        "subscribed"
+    );
+    // The server is fine for others too.
+    let mut other = Client::authed(address, &app.admin()).await;
+    other.in_sync().await;
+}
+
+#[tokio::test]
+async fn a_frame_over_the_size_limit_closes_that_connection_only() {
+    let app = app_with(Limits {
+        max_frame_bytes: 1024,
+        ..Limits::default()
+    })
+    .await;
+    let address = app.serve().await;
+    let mut client = Client::authed(address, &app.admin()).await;
+    let huge = format!("{{\"type\":\"ping\",\"pad\":\"{}\"}}", "x".repeat(4096));
+    let _ = client.ws.send(Message::text(huge)).await;
+    assert!(matches!(client.next().await, Next::Closed(_)));
+    let mut other = Client::authed(address, &app.admin()).await;
+    other.in_sync().await;
+}
+
+#[tokio::test]
+async fn replay_after_a_disconnect_during_1000_writes_loses_nothing() {
+    let app = Arc::new(app().await);
+    let address = app.serve().await;
+    let writer = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            for n in 0..1000 {
+                create(&app, &format!("b{n}")).await;
+            }
+        })
+    };
+    let mut received: Vec<(u64, i64)> = Vec::new();
+    // From the start: the client has seen nothing (seq 0).
+    let mut since = Some(0);
+    // Three connections, each dropped part way, then one to the end.
+    for stop_after in [150, 300, 200, usize::MAX] {
+        let mut client = Client::authed(address, &app.admin()).await;
+        let subscribed = client.subscribe("budgets", since).await;
+        assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+        assert_eq!(subscribed["recovered"], true, "{subscribed}");
+        let mut count = 0;
+        while count < stop_after && received.last().is_none_or(|(seq, _)| *seq < 1000) {
+            let frame = client.frame().await;
+            assert_eq!(frame["type"], "event", "{frame}");
+            received.push((
+                frame["meta"]["seq"].as_u64().unwrap(),
+                frame["data"]["id"].as_i64().unwrap(),
+            ));
+            count += 1;
+        }
+        since = received.last().map(|(seq, _)| *seq);
+        if since == Some(1000) {
+            break;
+        }
+        drop(client);
+    }
+    writer.await.unwrap();
+    let seqs: Vec<u64> = received.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=1000).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    // And they are exactly the database's: ids 1..=1000 created in order.
+    let ids: Vec<i64> = received.iter().map(|(_, id)| *id).collect();
+    assert_eq!(ids, (1..=1000).collect::<Vec<_>>());
+    let log = aegis::log::replay(app.aegis.db(), "budgets", 0, 2000)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 1000);
+}
+
+#[tokio::test]
+async fn too_far_behind_is_a_resync() {
+    let app = app_with(Limits {
+        replay_limit: 5,
+        ..Limits::default()
+    })
+    .await;
+    let address = app.serve().await;
+    for n in 0..10 {
+        create(&app, &format!("b{n}")).await;
+    }
+    let mut client = Client::authed(address, &app.admin()).await;
+    let subscribed = client.subscribe("budgets", Some(1)).await;
+    assert_eq!(
+        subscribed,
+        json!({"type": "subscribed", "feature": "budgets", "seq": 10, "recovered": false})
+    );
+    assert_eq!(
+        client.frame().await,
+        json!({"type": "resync", "feature": "budgets", "reason": "gap"})
+    );
+    // Within the bound, the replay recovers everything.
+    let subscribed = client.subscribe("budgets", Some(6)).await;
+    assert_eq!(subscribed["recovered"], true);
+    for seq in 7..=10 {
+        assert_eq!(client.frame().await["meta"]["seq"], seq);
+    }
+    // A client ahead of the server (a database reset) must reload too.
+    let subscribed = client.subscribe("budgets", Some(50)).await;
+    assert_eq!(subscribed["recovered"], false);
+    assert_eq!(client.frame().await["reason"], "gap");
+}
+
+#[tokio::test]
+async fn a_slow_reader_gets_resync_not_unbounded_memory() {
+    let app = app_with(Limits {
+        event_backlog: 16,
+        ..Limits::default()
+    })
+    .await;
+    let address = app.serve().await;
+    let mut client = Client::authed(address, &app.admin()).await;
+    client.subscribe("budgets", None).await;
+    // Far more than the socket buffers hold, while the client reads nothing.
+    let data = json!({ "pad": "x".repeat(8 * 1024) });
+    for seq in 1..=4000u64 {
+        let message = EventMessage {
+            feature: "budgets".into(),
+            entity: "budget".into(),
+            action: EventAction::Updated,
+            data: data.clone(),
+            meta: EventMeta {
+                timestamp: chrono::Utc::now(),
+                feature_version: FEATURE_VERSION.into(),
+                seq,
+                user_id: "u1".into(),
+                origin: None,
+            },
+        };
+        app.aegis
+            .bus()
+            .publish(Arc::new(aegis::log::StoredEvent::new(message).unwrap()));
+        if seq % 200 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let mut events = 0;
+    let resync = loop {
+        let frame = client.frame().await;
+        if frame["type"] == "resync" {
+            break frame;
+        }
+        events += 1;
+        assert!(events < 4000, "the slow reader was never told to resync");
+    };
+    assert_eq!(
+        resync,
+        json!({"type": "resync", "feature": "budgets", "reason": "lagging"})
+    );
+}
+
+#[tokio::test]
+async fn a_thousand_subscribe_cycles_leave_nothing_behind() {
+    let app = app().await;
+    let address = app.serve().await;
+    let mut client = Client::authed(address, &app.admin()).await;
+    for _ in 0..1000 {
+        client
+            .send(json!({"type": "subscribe", "features": ["budgets"]}))
+            .await;
+        client
+            .send(json!({"type": "unsubscribe", "features": ["budgets"]}))
+            .await;
+    }
+    for _ in 0..1000 {
+        assert_eq!(client.frame().await["type"], "subscribed");
+    }
+    client.in_sync().await;
+    assert_eq!(app.aegis.hub().subscriptions(), 0);
+    assert_eq!(app.aegis.hub().connections(), 1);
+    client.subscribe("budgets", None).await;
+    drop(client);
+    for _ in 0..500 {
+        if app.aegis.hub().connections() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        app.aegis.hub().connections(),
+        0,
+        "the connection's task ended"
+    );
+    assert_eq!(app.aegis.hub().subscriptions(), 0);
+}
