@@ -26,8 +26,15 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     match args {
         ["codegen"] => codegen(),
         ["import"] => crate::bench_import::compare(),
+        ["fanout"] => crate::bench_fanout::run(&[100, 1000]),
+        ["fanout", clients] => {
+            let clients = clients
+                .parse()
+                .map_err(|_| format!("`{clients}` is not a number of clients"))?;
+            crate::bench_fanout::run(&[clients])
+        }
         ["import-run", rows] => crate::bench_import::run_one(rows),
-        _ => Err("usage: cargo xtask bench codegen | import".to_owned()),
+        _ => Err("usage: cargo xtask bench codegen | import | fanout [clients]".to_owned()),
     }
 }
 

@@ -4,6 +4,7 @@
 //! - `bench <name>`: benchmarks, which are never tests (see [`bench`]).
 
 mod bench;
+mod bench_fanout;
 mod bench_import;
 mod postgres;
 mod test;
@@ -21,7 +22,9 @@ tasks:
                     check and the web app's production build
   bench codegen     render 500 synthetic modules; time full and unchanged runs
   bench import      import 1,000, 10,000 and 100,000 CSV rows, each in its own
-                    process on a file SQLite; time and peak memory side by side";
+                    process on a file SQLite; time and peak memory side by side
+  bench fanout [N]  N WebSocket clients (default: 100 then 1,000) on one feature,
+                    a writer at 50 changes/s; deliveries/s, latency p50/p99";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
