@@ -52,6 +52,14 @@ pub fn app(aegis: Aegis, dev_mode: bool) -> Router {
     router.with_state(aegis)
 }
 
+/// Serves the built web app from `dir` at `/`, every other unknown path
+/// answered with its `index.html` (the app's own routes), so the front end
+/// and the API share one origin.
+pub fn with_web(router: Router, dir: &std::path::Path) -> Router {
+    let index = tower_http::services::ServeFile::new(dir.join("index.html"));
+    router.fallback_service(tower_http::services::ServeDir::new(dir).fallback(index))
+}
+
 /// Connects, creates the modules' tables, and returns the runtime.
 pub async fn start(config: &config::Config) -> Result<Aegis, aegis::Error> {
     let secret = config.secret().map_err(aegis::Error::Internal)?;

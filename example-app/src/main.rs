@@ -49,7 +49,16 @@ async fn main() -> ExitCode {
         tracing::warn!("dev mode: /api/dev/token hands out tokens for every feature");
     }
     tracing::info!("serving on http://{address}");
-    let app = example_app::app(aegis, config.dev_mode);
+    let mut app = example_app::app(aegis, config.dev_mode);
+    if config.web_dir.join("index.html").is_file() {
+        tracing::info!("serving the web app from {}", config.web_dir.display());
+        app = example_app::with_web(app, &config.web_dir);
+    } else {
+        tracing::warn!(
+            "no web app at {}; build it with `npx ng build` in example-app/web",
+            config.web_dir.display()
+        );
+    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

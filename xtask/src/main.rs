@@ -19,7 +19,7 @@ tasks:
   test              formatting, the generated-files check, clippy, every Rust test,
                     the runtime's tests again on PostgreSQL (installed with apt-get
                     when missing), then the web app's packages, the fixtures' type
-                    check and the web app's production build
+                    check, the web app's production build and its Vitest specs
   bench codegen     render 500 synthetic modules; time full and unchanged runs
   bench import      import 1,000, 10,000 and 100,000 CSV rows, each in its own
                     process on a file SQLite; time and peak memory side by side

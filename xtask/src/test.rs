@@ -47,6 +47,7 @@ pub fn run() -> Result<(), String> {
     run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
     typecheck_fixtures(&root, &web)?;
     run_in(&web, &[], "npx", &["ng", "build"])?;
+    run_in(&web, &[], "npx", &["ng", "test", "--watch=false"])?;
     eprintln!("xtask: every check passed");
     Ok(())
 }

@@ -65,40 +65,40 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   implements FeatureSubscriber
 {
   protected readonly websocket = inject(WebSocketService);
-  private readonly entities = new Map<Id, T>();
+  readonly #entities = new Map<Id, T>();
   /** Ids removed optimistically: hidden until the server confirms. */
-  private readonly hidden = new Set<Id>();
-  private readonly revision = signal(0);
-  private readonly pending = new Map<Id, Pending<T>>();
-  private readonly ownMutations = new Set<string>();
-  private readonly loadingSignal = signal(false);
-  private readonly errorSignal = signal<string | null>(null);
-  private readonly totalSignal = signal(0);
-  private readonly conflictsSignal = signal<readonly Conflict<T>[]>([]);
-  private seq: number | null = null;
-  private lastQuery: ListQuery | null = null;
-  private loadedAt = 0;
-  private cacheValid = false;
+  readonly #hidden = new Set<Id>();
+  readonly #revision = signal(0);
+  readonly #pending = new Map<Id, Pending<T>>();
+  readonly #ownMutations = new Set<string>();
+  readonly #loadingSignal = signal(false);
+  readonly #errorSignal = signal<string | null>(null);
+  readonly #totalSignal = signal(0);
+  readonly #conflictsSignal = signal<readonly Conflict<T>[]>([]);
+  #seq: number | null = null;
+  #lastQuery: ListQuery | null = null;
+  #loadedAt = 0;
+  #cacheValid = false;
   /** Events that arrive while a page loads, applied after it. */
-  private buffered: EventMessage[] | null = null;
-  private stopListening: (() => void) | null = null;
+  #buffered: EventMessage[] | null = null;
+  #stopListening: (() => void) | null = null;
 
   /** The current page, in order. */
   readonly items: Signal<readonly T[]> = computed(() => {
-    this.revision();
+    this.#revision();
     const items: T[] = [];
-    for (const [id, item] of this.entities) {
-      if (!this.hidden.has(id)) {
+    for (const [id, item] of this.#entities) {
+      if (!this.#hidden.has(id)) {
         items.push(item);
       }
     }
     return items;
   });
-  readonly loading = this.loadingSignal.asReadonly();
-  readonly error = this.errorSignal.asReadonly();
+  readonly loading = this.#loadingSignal.asReadonly();
+  readonly error = this.#errorSignal.asReadonly();
   /** How many entities the feature has in all (for the paginator). */
-  readonly total = this.totalSignal.asReadonly();
-  readonly conflicts = this.conflictsSignal.asReadonly();
+  readonly total = this.#totalSignal.asReadonly();
+  readonly conflicts = this.#conflictsSignal.asReadonly();
   readonly connection: Signal<ConnectionStatus> = this.websocket.status;
 
   protected constructor(protected readonly config: StateManagerConfig) {}
@@ -119,7 +119,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
 
   /** The last seq applied. */
   lastSeq(): number | null {
-    return this.seq;
+    return this.#seq;
   }
 
   /**
@@ -127,79 +127,79 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
    * connection and with no resync since, sends no request.
    */
   async load(query: ListQuery, options: { readonly force?: boolean } = {}): Promise<void> {
-    this.listen();
+    this.#listen();
     const fresh =
-      this.cacheValid &&
-      this.lastQuery !== null &&
-      sameQuery(this.lastQuery, query) &&
-      Date.now() - this.loadedAt < this.config.cacheTtlMs &&
+      this.#cacheValid &&
+      this.#lastQuery !== null &&
+      sameQuery(this.#lastQuery, query) &&
+      Date.now() - this.#loadedAt < this.config.cacheTtlMs &&
       this.connection() === 'connected';
     if (fresh && !options.force) {
       return;
     }
-    this.lastQuery = query;
-    this.loadingSignal.set(true);
-    this.errorSignal.set(null);
-    this.buffered ??= [];
+    this.#lastQuery = query;
+    this.#loadingSignal.set(true);
+    this.#errorSignal.set(null);
+    this.#buffered ??= [];
     try {
       const page = await this.fetchPage(query);
-      if (this.lastQuery !== query) {
+      if (this.#lastQuery !== query) {
         return;
       }
       this.setItems(page.data);
-      this.totalSignal.set(page.total);
-      this.seq = Math.max(this.seq ?? 0, page.seq);
-      this.loadedAt = Date.now();
-      this.cacheValid = true;
+      this.#totalSignal.set(page.total);
+      this.#seq = Math.max(this.#seq ?? 0, page.seq);
+      this.#loadedAt = Date.now();
+      this.#cacheValid = true;
     } catch (error) {
-      this.errorSignal.set(error instanceof Error ? error.message : `Failed to load ${this.config.feature}`);
-      this.cacheValid = false;
+      this.#errorSignal.set(error instanceof Error ? error.message : `Failed to load ${this.config.feature}`);
+      this.#cacheValid = false;
     } finally {
-      if (this.lastQuery === query) {
-        const buffered = this.buffered ?? [];
-        this.buffered = null;
-        this.loadingSignal.set(false);
-        buffered.forEach((event) => this.apply(event));
+      if (this.#lastQuery === query) {
+        const buffered = this.#buffered ?? [];
+        this.#buffered = null;
+        this.#loadingSignal.set(false);
+        buffered.forEach((event) => this.#apply(event));
       }
     }
   }
 
   /** Loads the last query again, from the server. */
   reload(): Promise<void> {
-    return this.lastQuery === null ? Promise.resolve() : this.load(this.lastQuery, { force: true });
+    return this.#lastQuery === null ? Promise.resolve() : this.load(this.#lastQuery, { force: true });
   }
 
   /** Creates an entity; it joins the list when the server has it. */
   async create(input: C): Promise<T> {
-    const mutationId = this.rememberMutation();
+    const mutationId = this.#rememberMutation();
     const saved = await this.sendCreate(input, mutationId);
-    this.upsert(saved, true);
+    this.#upsert(saved, true);
     return saved;
   }
 
   /** Saves changes optimistically: shown at once, undone if the server refuses. */
   update(id: Id, changes: Partial<T>): Promise<T> {
     return this.performOptimisticUpdate(id, changes, (item, mutationId) =>
-      this.sendUpdate(id, this.toUpdate(item, this.versionOf(this.current(id))), mutationId),
+      this.sendUpdate(id, this.toUpdate(item, this.versionOf(this.#current(id))), mutationId),
     );
   }
 
   /** Deletes optimistically: hidden at once, shown again if the server refuses. */
   async remove(id: Id): Promise<void> {
-    const mutationId = this.rememberMutation();
-    this.hidden.add(id);
-    this.bump();
+    const mutationId = this.#rememberMutation();
+    this.#hidden.add(id);
+    this.#bump();
     try {
       await this.sendDelete(id, mutationId);
-      this.hidden.delete(id);
-      if (this.entities.delete(id)) {
-        this.totalSignal.update((total) => Math.max(0, total - 1));
+      this.#hidden.delete(id);
+      if (this.#entities.delete(id)) {
+        this.#totalSignal.update((total) => Math.max(0, total - 1));
       }
-      this.bump();
+      this.#bump();
     } catch (error) {
-      this.ownMutations.delete(mutationId);
-      this.hidden.delete(id);
-      this.bump();
+      this.#ownMutations.delete(mutationId);
+      this.#hidden.delete(id);
+      this.#bump();
       throw error;
     }
   }
@@ -210,9 +210,9 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     if (conflict === undefined) {
       return;
     }
-    this.conflictsSignal.update((all) => all.filter((c) => c.id !== id));
+    this.#conflictsSignal.update((all) => all.filter((c) => c.id !== id));
     const entityId = this.idOf(conflict.theirs);
-    this.setItem(entityId, conflict.theirs);
+    this.#setItem(entityId, conflict.theirs);
     if (choice === 'mine') {
       await this.performOptimisticUpdate(entityId, conflict.mine, (item, mutationId) =>
         this.sendUpdate(entityId, this.toUpdate(item, this.versionOf(conflict.theirs)), mutationId),
@@ -222,29 +222,29 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
 
   /** Replaces the store with a page, in its order. */
   protected setItems(items: readonly T[]): void {
-    this.entities.clear();
-    this.hidden.clear();
+    this.#entities.clear();
+    this.#hidden.clear();
     for (const item of items) {
-      this.entities.set(this.idOf(item), item);
+      this.#entities.set(this.idOf(item), item);
     }
-    this.bump();
+    this.#bump();
   }
 
   /** Adds an item at the end of the list. */
   protected addItem(item: T): void {
-    this.upsert(item, true);
+    this.#upsert(item, true);
   }
 
   /** Replaces an item where it stands. */
   protected updateItem(item: T): void {
-    this.setItem(this.idOf(item), item);
+    this.#setItem(this.idOf(item), item);
   }
 
   /** Removes an item. */
   protected removeItem(id: Id): void {
-    if (this.entities.delete(id)) {
-      this.totalSignal.update((total) => Math.max(0, total - 1));
-      this.bump();
+    if (this.#entities.delete(id)) {
+      this.#totalSignal.update((total) => Math.max(0, total - 1));
+      this.#bump();
     }
   }
 
@@ -257,23 +257,23 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     changes: Partial<T>,
     request: (item: T, mutationId: string) => Promise<T>,
   ): Promise<T> {
-    const before = this.current(id);
-    const mutationId = this.rememberMutation();
+    const before = this.#current(id);
+    const mutationId = this.#rememberMutation();
     const optimistic: T = { ...before, ...changes };
-    this.pending.set(id, { before, mutationId });
-    this.setItem(id, optimistic);
+    this.#pending.set(id, { before, mutationId });
+    this.#setItem(id, optimistic);
     try {
       const saved = await request(optimistic, mutationId);
-      this.pending.delete(id);
-      this.setItem(id, saved);
+      this.#pending.delete(id);
+      this.#setItem(id, saved);
       return saved;
     } catch (error) {
-      this.pending.delete(id);
-      this.ownMutations.delete(mutationId);
-      this.setItem(id, before);
+      this.#pending.delete(id);
+      this.#ownMutations.delete(mutationId);
+      this.#setItem(id, before);
       const theirs = conflictCurrent(error, (value) => this.isEntity(value));
       if (theirs !== null) {
-        this.addConflict({ id, mine: optimistic, theirs });
+        this.#addConflict({ id, mine: optimistic, theirs });
       }
       throw error;
     }
@@ -289,61 +289,61 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   }
 
   onEvent(event: EventMessage): void {
-    if (this.buffered !== null) {
-      this.buffered.push(event);
+    if (this.#buffered !== null) {
+      this.#buffered.push(event);
     } else {
-      this.apply(event);
+      this.#apply(event);
     }
   }
 
   onSubscribed(_seq: number, recovered: boolean): void {
     // A client that had a seq but got no replay missed events.
-    if (!recovered && this.seq !== null) {
-      this.cacheValid = false;
+    if (!recovered && this.#seq !== null) {
+      this.#cacheValid = false;
       void this.reload();
     }
   }
 
   onResync(_reason: ResyncReason): void {
-    this.cacheValid = false;
+    this.#cacheValid = false;
     void this.reload();
   }
 
   onError(message: string): void {
-    this.errorSignal.set(message);
+    this.#errorSignal.set(message);
   }
 
-  private listen(): void {
-    this.stopListening ??= this.websocket.subscribe(this.config.feature, this);
+  #listen(): void {
+    this.#stopListening ??= this.websocket.subscribe(this.config.feature, this);
   }
 
   /** Stops following the feature's events. */
   dispose(): void {
-    this.stopListening?.();
-    this.stopListening = null;
+    this.#stopListening?.();
+    this.#stopListening = null;
   }
 
-  private apply(event: EventMessage): void {
-    if (event.entity !== this.config.entity || (this.seq !== null && event.meta.seq <= this.seq)) {
+  #apply(event: EventMessage): void {
+    if (event.entity !== this.config.entity || (this.#seq !== null && event.meta.seq <= this.#seq)) {
       return;
     }
-    this.seq = event.meta.seq;
+    this.#seq = event.meta.seq;
     const origin = event.meta.origin;
-    const own = origin !== null && this.ownMutations.delete(origin);
+    const own = origin !== null && this.#ownMutations.delete(origin);
     switch (event.action) {
       case 'created':
       case 'updated': {
         const item = isJsonObject(event.data) ? this.entityFrom(event.data) : null;
         if (item !== null) {
-          this.receive(item, own, event.action === 'created');
+          this.#receive(item, own, event.action === 'created');
         }
         break;
       }
       case 'deleted': {
         const id = isJsonObject(event.data) ? event.data['id'] : undefined;
-        const known = this.entityKey(id);
+        const known = this.#entityKey(id);
         if (known !== undefined && !own) {
-          this.hidden.delete(known);
+          this.#hidden.delete(known);
           this.removeItem(known);
         }
         break;
@@ -361,19 +361,19 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   }
 
   /** A created or updated entity from elsewhere (or the echo of ours). */
-  private receive(item: T, own: boolean, created: boolean): void {
+  #receive(item: T, own: boolean, created: boolean): void {
     const id = this.idOf(item);
-    const local = this.entities.get(id);
+    const local = this.#entities.get(id);
     if (own) {
       // Our own change: the request's answer settles it, unless the event won the race.
       if (local === undefined && created) {
-        this.upsert(item, true);
+        this.#upsert(item, true);
       }
       return;
     }
-    const pending = this.pending.get(id);
+    const pending = this.#pending.get(id);
     if (pending !== undefined && local !== undefined) {
-      this.addConflict({ id, mine: local, theirs: item });
+      this.#addConflict({ id, mine: local, theirs: item });
       return;
     }
     const localVersion = local === undefined ? null : this.versionOf(local);
@@ -381,62 +381,62 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     if (localVersion !== null && remoteVersion !== null && remoteVersion <= localVersion) {
       return;
     }
-    this.upsert(item, created);
+    this.#upsert(item, created);
   }
 
   /** The store's key equal to a JSON id. */
-  private entityKey(id: JsonValue | undefined): Id | undefined {
+  #entityKey(id: JsonValue | undefined): Id | undefined {
     if (typeof id !== 'number' && typeof id !== 'string') {
       return undefined;
     }
     for (const candidate of [id, String(id), Number(id)]) {
-      if (this.entities.has(candidate as Id)) {
+      if (this.#entities.has(candidate as Id)) {
         return candidate as Id;
       }
     }
     return undefined;
   }
 
-  private upsert(item: T, counts: boolean): void {
+  #upsert(item: T, counts: boolean): void {
     const id = this.idOf(item);
-    const isNew = !this.entities.has(id);
-    this.entities.set(id, item);
+    const isNew = !this.#entities.has(id);
+    this.#entities.set(id, item);
     if (isNew && counts) {
-      this.totalSignal.update((total) => total + 1);
+      this.#totalSignal.update((total) => total + 1);
     }
-    this.bump();
+    this.#bump();
   }
 
-  private setItem(id: Id, item: T): void {
-    this.entities.set(id, item);
-    this.bump();
+  #setItem(id: Id, item: T): void {
+    this.#entities.set(id, item);
+    this.#bump();
   }
 
-  private current(id: Id): T {
-    const item = this.entities.get(id);
+  #current(id: Id): T {
+    const item = this.#entities.get(id);
     if (item === undefined) {
       throw new Error(`${this.config.entity} ${String(id)} is not loaded`);
     }
     return item;
   }
 
-  private addConflict(conflict: Conflict<T>): void {
-    this.conflictsSignal.update((all) => [...all.filter((c) => c.id !== conflict.id), conflict]);
+  #addConflict(conflict: Conflict<T>): void {
+    this.#conflictsSignal.update((all) => [...all.filter((c) => c.id !== conflict.id), conflict]);
   }
 
-  private rememberMutation(): string {
+  #rememberMutation(): string {
     const mutationId = newMutationId();
-    this.ownMutations.add(mutationId);
-    if (this.ownMutations.size > MAX_OWN_MUTATIONS) {
-      const oldest = this.ownMutations.values().next().value;
+    this.#ownMutations.add(mutationId);
+    if (this.#ownMutations.size > MAX_OWN_MUTATIONS) {
+      const oldest = this.#ownMutations.values().next().value;
       if (oldest !== undefined) {
-        this.ownMutations.delete(oldest);
+        this.#ownMutations.delete(oldest);
       }
     }
     return mutationId;
   }
 
-  private bump(): void {
-    this.revision.update((n) => n + 1);
+  #bump(): void {
+    this.#revision.update((n) => n + 1);
   }
 }

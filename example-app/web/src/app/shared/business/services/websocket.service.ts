@@ -216,7 +216,8 @@ export class WebSocketService implements OnDestroy {
   }
 
   private receive(text: string): void {
-    this.armPongTimeout();
+    // Any frame proves the connection alive.
+    this.clearTimer('pong');
     const message = parseServerMessage(text);
     if (message === null) {
       return;
@@ -282,19 +283,11 @@ export class WebSocketService implements OnDestroy {
     this.clearTimer('heartbeat');
     const beat = () => {
       this.send({ type: 'ping' });
-      this.armPongTimeout();
+      // Silence until the answer is due ends the connection.
+      this.timers.pong ??= setTimeout(() => this.socket?.close(), this.timings.pongTimeout);
       this.timers.heartbeat = setTimeout(beat, this.timings.heartbeat);
     };
     this.timers.heartbeat = setTimeout(beat, this.timings.heartbeat);
-  }
-
-  /** Any frame proves the connection alive; silence after a ping ends it. */
-  private armPongTimeout(): void {
-    this.clearTimer('pong');
-    if (!this.ready) {
-      return;
-    }
-    this.timers.pong = setTimeout(() => this.socket?.close(), this.timings.heartbeat + this.timings.pongTimeout);
   }
 
   private closed(socket: WebSocket): void {

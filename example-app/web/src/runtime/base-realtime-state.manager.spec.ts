@@ -1,0 +1,211 @@
+import { TestBed } from '@angular/core/testing';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { WebSocketService } from '../app/shared/business/services/websocket.service';
+import {
+  FakeWebSocketService,
+  Item,
+  ItemStateManager,
+  conflictError,
+  itemEvent,
+  page,
+} from './test-state-manager';
+
+const A: Item = { id: 1, name: 'a', version: 1 };
+const B: Item = { id: 2, name: 'b', version: 1 };
+const C: Item = { id: 3, name: 'c', version: 1 };
+const QUERY = { page: 1, pageSize: 20 };
+
+describe('BaseRealtimeStateManager', () => {
+  let socket: FakeWebSocketService;
+  let state: ItemStateManager;
+
+  beforeEach(async () => {
+    TestBed.configureTestingModule({
+      providers: [FakeWebSocketService, { provide: WebSocketService, useExisting: FakeWebSocketService }, ItemStateManager],
+    });
+    socket = TestBed.inject(FakeWebSocketService);
+    state = TestBed.inject(ItemStateManager);
+    state.pageAnswers.push(page([A, B, C], 10));
+    await state.load(QUERY);
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+
+  it('loads a page in order and follows the feature', () => {
+    expect(state.items()).toEqual([A, B, C]);
+    expect(state.total()).toBe(3);
+    expect(state.lastSeq()).toBe(10);
+    expect(socket.subscribers.get('items')).toBe(state);
+  });
+
+  describe('optimistic updates', () => {
+    it('shows the change at once and keeps the saved entity', async () => {
+      const saving = state.update(2, { name: 'b2' });
+      expect(state.items().map((i) => i.name)).toEqual(['a', 'b2', 'c']);
+      state.pending[0].resolve({ id: 2, name: 'b2', version: 2 });
+      expect(await saving).toEqual({ id: 2, name: 'b2', version: 2 });
+      expect(state.items()[1]).toEqual({ id: 2, name: 'b2', version: 2 });
+      expect(state.calls.updates[0].input).toEqual({ name: 'b2', version: 1 });
+    });
+
+    it('restores the exact prior state when the server refuses', async () => {
+      const before = state.items();
+      const saving = state.update(2, { name: 'b2' });
+      state.pending[0].reject(new Error('offline'));
+      await expect(saving).rejects.toThrow('offline');
+      expect(state.items()).toEqual(before);
+      // The same object, in the same place.
+      expect(state.items()[1]).toBe(B);
+      expect(state.conflicts()).toEqual([]);
+    });
+
+    it('hides a deleted item at once and brings it back where it was on failure', async () => {
+      const removing = state.remove(2);
+      expect(state.items()).toEqual([A, C]);
+      state.pendingDeletes[0].reject(new Error('offline'));
+      await expect(removing).rejects.toThrow('offline');
+      expect(state.items()).toEqual([A, B, C]);
+      expect(state.items()[1]).toBe(B);
+      expect(state.total()).toBe(3);
+    });
+  });
+
+  describe('conflicts', () => {
+    it('are detected when a remote update meets a pending local change', async () => {
+      const saving = state.update(2, { name: 'mine' });
+      state.onEvent(itemEvent('updated', { id: 2, name: 'theirs', version: 2 }, 11));
+      expect(state.conflicts()).toEqual([
+        { id: 2, mine: { id: 2, name: 'mine', version: 1 }, theirs: { id: 2, name: 'theirs', version: 2 } },
+      ]);
+      // The local change stays visible until the conflict is settled.
+      expect(state.items()[1].name).toBe('mine');
+      state.pending[0].reject(conflictError({ id: 2, name: 'theirs', version: 2 }));
+      await expect(saving).rejects.toBeTruthy();
+    });
+
+    it('are detected on a 409, and taking theirs applies the server entity', async () => {
+      const saving = state.update(2, { name: 'mine' });
+      state.pending[0].reject(conflictError({ id: 2, name: 'theirs', version: 5 }));
+      await expect(saving).rejects.toBeTruthy();
+      expect(state.conflicts()).toHaveLength(1);
+      expect(state.items()[1]).toBe(B);
+      await state.resolveConflict(2, 'theirs');
+      expect(state.conflicts()).toEqual([]);
+      expect(state.items()[1]).toEqual({ id: 2, name: 'theirs', version: 5 });
+      expect(state.calls.updates).toHaveLength(1);
+    });
+
+    it('keeping mine re-sends it based on their version', async () => {
+      const saving = state.update(2, { name: 'mine' });
+      state.pending[0].reject(conflictError({ id: 2, name: 'theirs', version: 5 }));
+      await expect(saving).rejects.toBeTruthy();
+      const resolving = state.resolveConflict(2, 'mine');
+      expect(state.calls.updates[1].input).toEqual({ name: 'mine', version: 5 });
+      state.pending[1].resolve({ id: 2, name: 'mine', version: 6 });
+      await resolving;
+      expect(state.conflicts()).toEqual([]);
+      expect(state.items()[1]).toEqual({ id: 2, name: 'mine', version: 6 });
+    });
+  });
+
+  describe('events', () => {
+    it('applies others\' changes and skips what the page already holds', () => {
+      state.onEvent(itemEvent('updated', { id: 1, name: 'a2', version: 2 }, 9));
+      expect(state.items()[0]).toBe(A);
+      state.onEvent(itemEvent('updated', { id: 1, name: 'a2', version: 2 }, 11));
+      state.onEvent(itemEvent('created', { id: 4, name: 'd', version: 1 }, 12));
+      state.onEvent(itemEvent('deleted', { id: 3 }, 13));
+      expect(state.items().map((i) => i.name)).toEqual(['a2', 'b', 'd']);
+      expect(state.total()).toBe(3);
+      expect(state.lastSeq()).toBe(13);
+    });
+
+    it('suppresses the echo of its own change, by origin', async () => {
+      const created = await state.create({ name: 'mine' });
+      const mutationId = state.calls.creates[0].mutationId;
+      state.onEvent(itemEvent('created', { id: created.id, name: 'mine', version: 1 }, 11, mutationId));
+      expect(state.items().filter((i) => i.name === 'mine')).toHaveLength(1);
+      expect(state.total()).toBe(4);
+    });
+
+    it('suppresses stale versions', () => {
+      state.onEvent(itemEvent('updated', { id: 1, name: 'newer', version: 3 }, 11));
+      state.onEvent(itemEvent('updated', { id: 1, name: 'older', version: 2 }, 12));
+      expect(state.items()[0].name).toBe('newer');
+    });
+
+    it('reloads on resync', async () => {
+      state.pageAnswers.push(page([C], 20));
+      state.onResync('lagging');
+      await vi.waitFor(() => expect(state.items()).toEqual([C]));
+      expect(state.calls.pages).toEqual([QUERY, QUERY]);
+      expect(state.lastSeq()).toBe(20);
+    });
+
+    it('reloads when a subscription could not recover what it missed', async () => {
+      state.onSubscribed(30, false);
+      await vi.waitFor(() => expect(state.calls.pages).toHaveLength(2));
+    });
+
+    it('applies an event to a 100,000-item store without scanning it', async () => {
+      const many: Item[] = Array.from({ length: 100_000 }, (_, i) => ({ id: i + 1, name: `n${i}`, version: 1 }));
+      state.pageAnswers.push(page(many, 50));
+      await state.load({ page: 1, pageSize: 100_000 });
+      expect(state.items()).toHaveLength(100_000);
+      const scans = [
+        vi.spyOn(Map.prototype, 'values'),
+        vi.spyOn(Map.prototype, 'keys'),
+        vi.spyOn(Map.prototype, 'entries'),
+        vi.spyOn(Map.prototype, 'forEach'),
+        vi.spyOn(Map.prototype, Symbol.iterator),
+        vi.spyOn(Array.prototype, 'map'),
+        vi.spyOn(Array.prototype, 'filter'),
+        vi.spyOn(Array.prototype, 'find'),
+        vi.spyOn(Array.prototype, 'indexOf'),
+      ];
+      state.onEvent(itemEvent('updated', { id: 73_210, name: 'changed', version: 2 }, 51));
+      state.onEvent(itemEvent('created', { id: 200_000, name: 'new', version: 1 }, 52));
+      state.onEvent(itemEvent('deleted', { id: 5 }, 53));
+      const calls: number[] = [];
+      for (const scan of scans) {
+        calls.push(scan.mock.calls.length);
+      }
+      vi.restoreAllMocks();
+      expect(calls).toEqual(scans.map(() => 0));
+      expect(state.items()[73_208].name).toBe('changed');
+      expect(state.items()).toHaveLength(100_000);
+    });
+  });
+
+  describe('cache', () => {
+    it('answers the same query inside the TTL without a request', async () => {
+      await state.load(QUERY);
+      await state.load({ ...QUERY });
+      expect(state.calls.pages).toHaveLength(1);
+      await state.load({ page: 2, pageSize: 20 });
+      expect(state.calls.pages).toHaveLength(2);
+    });
+
+    it('expires after the TTL', async () => {
+      const now = Date.now();
+      vi.spyOn(Date, 'now').mockReturnValue(now + 61_000);
+      await state.load(QUERY);
+      expect(state.calls.pages).toHaveLength(2);
+    });
+
+    it('is bypassed while the connection is not healthy, and after a resync', async () => {
+      socket.status.set('reconnecting');
+      await state.load(QUERY);
+      expect(state.calls.pages).toHaveLength(2);
+      socket.status.set('connected');
+      await state.load(QUERY);
+      expect(state.calls.pages).toHaveLength(2);
+      state.onResync('gap');
+      await vi.waitFor(() => expect(state.calls.pages).toHaveLength(3));
+    });
+  });
+});

@@ -1,0 +1,118 @@
+// The generated state manager of the example's budgets, against the real
+// HTTP client (with its testing backend) and a stand-in socket.
+
+import { provideHttpClient } from '@angular/common/http';
+import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { TestBed } from '@angular/core/testing';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { BudgetStateManager } from '../app/features/budgets/state/budgets-state.manager';
+import { Budget } from '../app/features/budgets/types/budgets.types';
+import { EventMessage, JsonObject } from '../app/shared/business/models/aegis-protocol.types';
+import { AEGIS_CONFIG } from '../app/shared/business/services/aegis-api';
+import { WebSocketService } from '../app/shared/business/services/websocket.service';
+import { FakeWebSocketService } from './test-state-manager';
+
+const Q1: Budget = { id: 1, name: 'Q1', amount: 10, fiscal_year: 2026, status: 'draft', version: 1 };
+
+function budgetEvent(action: EventMessage['action'], data: JsonObject, seq: number, origin: string | null = null): EventMessage {
+  return {
+    feature: 'budgets',
+    entity: 'budget',
+    action,
+    data,
+    meta: { timestamp: '2026-01-01T00:00:00Z', featureVersion: 'v1', seq, userId: 'u2', origin },
+  };
+}
+
+describe('BudgetStateManager (generated)', () => {
+  let http: HttpTestingController;
+  let state: BudgetStateManager;
+
+  async function settle(): Promise<void> {
+    await vi.waitFor(() => Promise.resolve());
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+
+  beforeEach(async () => {
+    TestBed.configureTestingModule({
+      providers: [
+        provideHttpClient(),
+        provideHttpClientTesting(),
+        { provide: AEGIS_CONFIG, useValue: { apiBaseUrl: '/api', websocketUrl: '/ws', token: () => Promise.resolve('t') } },
+        FakeWebSocketService,
+        { provide: WebSocketService, useExisting: FakeWebSocketService },
+      ],
+    });
+    http = TestBed.inject(HttpTestingController);
+    state = TestBed.inject(BudgetStateManager);
+    const loading = state.load({ page: 1, pageSize: 20, sort: '-amount', q: 'q' });
+    const request = http.expectOne('/api/budgets?page=1&pageSize=20&sort=-amount&q=q');
+    expect(request.request.method).toBe('GET');
+    request.flush({ data: [Q1], total: 1, page: 1, pageSize: 20, seq: 7 });
+    await loading;
+  });
+
+  afterEach(() => http.verify());
+
+  it('loads through the generated service', () => {
+    expect(state.items()).toEqual([Q1]);
+    expect(state.lastSeq()).toBe(7);
+    expect(TestBed.inject(FakeWebSocketService).subscribers.get('budgets')).toBe(state);
+  });
+
+  it('creates with a mutation id, and ignores the echo of its own event', async () => {
+    const creating = state.create({ name: 'Q2', amount: 5, fiscal_year: 2026, status: 'submitted' });
+    const request = http.expectOne('/api/budgets');
+    expect(request.request.method).toBe('POST');
+    const mutationId = request.request.headers.get('x-aegis-mutation-id');
+    expect(mutationId).toMatch(/^[0-9a-f-]{36}$/);
+    const saved: Budget = { id: 2, name: 'Q2', amount: 5, fiscal_year: 2026, status: 'submitted', version: 1 };
+    request.flush(saved);
+    await creating;
+    state.onEvent(budgetEvent('created', { ...saved }, 8, mutationId));
+    expect(state.items()).toEqual([Q1, saved]);
+    expect(state.total()).toBe(2);
+  });
+
+  it('saves optimistically, sends every field with the version, and rolls back a 409 into a conflict', async () => {
+    const saving = state.update(1, { amount: 99 });
+    expect(state.items()[0].amount).toBe(99);
+    const request = http.expectOne('/api/budgets/1');
+    expect(request.request.method).toBe('PUT');
+    expect(request.request.body).toEqual({ name: 'Q1', amount: 99, fiscal_year: 2026, status: 'draft', version: 1 });
+    const current: Budget = { ...Q1, amount: 12, version: 2 };
+    request.flush({ code: 'conflict', message: 'stale', current }, { status: 409, statusText: 'Conflict' });
+    await expect(saving).rejects.toBeTruthy();
+    expect(state.items()[0]).toBe(Q1);
+    expect(state.conflicts()).toEqual([{ id: 1, mine: { ...Q1, amount: 99 }, theirs: current }]);
+  });
+
+  it('follows its import through events, without polling', async () => {
+    const file = new File(['name,amount,fiscal_year,status\nA,1,2026,draft\n'], 'budgets.csv', { type: 'text/csv' });
+    const starting = state.startImport(file, false);
+    expect(state.importStatus()).toBe('uploading');
+    const upload = http.expectOne('/api/budgets/import?dryRun=false');
+    expect(upload.request.method).toBe('POST');
+    expect(upload.request.headers.get('Content-Type')).toBe('text/csv');
+    upload.flush({ jobId: 'job-1' });
+    await starting;
+    expect(state.importStatus()).toBe('running');
+
+    // Another tab's job is not ours.
+    state.onEvent(budgetEvent('import_progress', { jobId: 'job-9', progress: 80, processedRows: 8, totalRows: 10, successfulRows: 8, failedRows: 0 }, 8));
+    expect(state.importProgress()).toBe(0);
+    state.onEvent(budgetEvent('import_progress', { jobId: 'job-1', progress: 50, processedRows: 1, totalRows: 2, successfulRows: 1, failedRows: 0 }, 9));
+    expect(state.importProgress()).toBe(50);
+    const completed = { jobId: 'job-1', success: true, totalRows: 2, successfulRows: 2, failedRows: 0, errors: [] };
+    state.onEvent(budgetEvent('import_completed', completed, 10));
+    expect(state.importStatus()).toBe('completed');
+    expect(state.importProgress()).toBe(100);
+    expect(state.importResult()).toEqual(completed);
+    // Rows were imported: the list reloads.
+    await settle();
+    http.expectOne('/api/budgets?page=1&pageSize=20&sort=-amount&q=q').flush({ data: [Q1], total: 3, page: 1, pageSize: 20, seq: 10 });
+    await settle();
+    expect(state.total()).toBe(3);
+  });
+});

@@ -1,0 +1,139 @@
+// A state manager over an in-memory fake server, for the runtime's specs.
+
+import { Injectable, signal } from '@angular/core';
+import { HttpErrorResponse } from '@angular/common/http';
+
+import { EventMessage, JsonObject, ListResponse } from '../app/shared/business/models/aegis-protocol.types';
+import { ListQuery } from '../app/shared/business/services/aegis-api';
+import { BaseRealtimeStateManager } from '../app/shared/business/services/base-realtime-state.manager';
+import { ConnectionStatus, FeatureSubscriber } from '../app/shared/business/services/websocket.service';
+
+export interface Item {
+  id: number;
+  name: string;
+  version: number;
+}
+
+export type ItemInput = Pick<Item, 'name'>;
+export type ItemUpdate = ItemInput & Pick<Item, 'version'>;
+
+/** A request the test settles by hand. */
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((ok, fail) => {
+    resolve = ok;
+    reject = fail;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Stands in for the tab's WebSocketService. */
+@Injectable()
+export class FakeWebSocketService {
+  readonly status = signal<ConnectionStatus>('connected');
+  readonly subscribers = new Map<string, FeatureSubscriber>();
+
+  subscribe(feature: string, subscriber: FeatureSubscriber): () => void {
+    this.subscribers.set(feature, subscriber);
+    return () => this.subscribers.delete(feature);
+  }
+}
+
+/** What the fake server was asked. */
+export interface Calls {
+  pages: ListQuery[];
+  creates: { input: ItemInput; mutationId: string }[];
+  updates: { id: number; input: ItemUpdate; mutationId: string }[];
+  deletes: { id: number; mutationId: string }[];
+}
+
+@Injectable()
+export class ItemStateManager extends BaseRealtimeStateManager<Item, number, ItemInput, ItemUpdate> {
+  readonly calls: Calls = { pages: [], creates: [], updates: [], deletes: [] };
+  /** The next answers, in order; when empty, requests succeed at once. */
+  readonly pageAnswers: ListResponse<Item>[] = [];
+  readonly pending: Deferred<Item>[] = [];
+  readonly pendingDeletes: Deferred<void>[] = [];
+
+  constructor() {
+    super({ feature: 'items', entity: 'item', cacheTtlMs: 60_000 });
+  }
+
+  protected fetchPage(query: ListQuery): Promise<ListResponse<Item>> {
+    this.calls.pages.push(query);
+    const page = this.pageAnswers.shift() ?? { data: [], total: 0, page: 1, pageSize: 20, seq: 0 };
+    return Promise.resolve(page);
+  }
+
+  protected sendCreate(input: ItemInput, mutationId: string): Promise<Item> {
+    this.calls.creates.push({ input, mutationId });
+    return Promise.resolve({ id: 100 + this.calls.creates.length, name: input.name, version: 1 });
+  }
+
+  protected sendUpdate(id: number, input: ItemUpdate, mutationId: string): Promise<Item> {
+    this.calls.updates.push({ id, input, mutationId });
+    const request = deferred<Item>();
+    this.pending.push(request);
+    return request.promise;
+  }
+
+  protected sendDelete(id: number, mutationId: string): Promise<void> {
+    this.calls.deletes.push({ id, mutationId });
+    const request = deferred<void>();
+    this.pendingDeletes.push(request);
+    return request.promise;
+  }
+
+  protected idOf(item: Item): number {
+    return item.id;
+  }
+
+  protected versionOf(item: Item): number | null {
+    return item.version;
+  }
+
+  protected toUpdate(item: Item, version: number | null): ItemUpdate {
+    return { name: item.name, version: version ?? item.version };
+  }
+
+  protected entityFrom(data: JsonObject): Item | null {
+    return this.isEntity(data) ? data : null;
+  }
+
+  protected isEntity(value: unknown): value is Item {
+    return typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'number';
+  }
+}
+
+export function page(items: Item[], seq: number): ListResponse<Item> {
+  return { data: items, total: items.length, page: 1, pageSize: 20, seq };
+}
+
+export function itemEvent(
+  action: 'created' | 'updated' | 'deleted',
+  data: JsonObject,
+  seq: number,
+  origin: string | null = null,
+): EventMessage {
+  return {
+    feature: 'items',
+    entity: 'item',
+    action,
+    data,
+    meta: { timestamp: '2026-01-01T00:00:00Z', featureVersion: 'v1', seq, userId: 'u2', origin },
+  };
+}
+
+export function conflictError(current: Item): HttpErrorResponse {
+  return new HttpErrorResponse({
+    status: 409,
+    error: { code: 'conflict', message: 'stale', current },
+  });
+}

@@ -1,0 +1,235 @@
+import { TestBed } from '@angular/core/testing';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { EventMessage, ResyncReason } from '../app/shared/business/models/aegis-protocol.types';
+import { AEGIS_CONFIG } from '../app/shared/business/services/aegis-api';
+import {
+  DEFAULT_TIMINGS,
+  FeatureSubscriber,
+  WebSocketService,
+} from '../app/shared/business/services/websocket.service';
+
+/** A WebSocket the test drives from the server's side. */
+class FakeWebSocket {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSED = 3;
+  static instances: FakeWebSocket[] = [];
+
+  readyState = FakeWebSocket.CONNECTING;
+  readonly sent: unknown[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((message: MessageEvent<unknown>) => void) | null = null;
+  onclose: (() => void) | null = null;
+
+  constructor(readonly url: string) {
+    FakeWebSocket.instances.push(this);
+  }
+
+  send(text: string): void {
+    this.sent.push(JSON.parse(text));
+  }
+
+  close(): void {
+    this.serverClose();
+  }
+
+  open(): void {
+    this.readyState = FakeWebSocket.OPEN;
+    this.onopen?.();
+  }
+
+  receive(frame: object): void {
+    this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(frame) }));
+  }
+
+  serverClose(): void {
+    if (this.readyState !== FakeWebSocket.CLOSED) {
+      this.readyState = FakeWebSocket.CLOSED;
+      this.onclose?.();
+    }
+  }
+}
+
+class Subscriber implements FeatureSubscriber {
+  seq: number | null = null;
+  readonly events: EventMessage[] = [];
+  readonly resyncs: ResyncReason[] = [];
+  subscribed: [number, boolean][] = [];
+
+  lastSeq(): number | null {
+    return this.seq;
+  }
+  onEvent(event: EventMessage): void {
+    this.events.push(event);
+    this.seq = event.meta.seq;
+  }
+  onSubscribed(seq: number, recovered: boolean): void {
+    this.subscribed.push([seq, recovered]);
+  }
+  onResync(reason: ResyncReason): void {
+    this.resyncs.push(reason);
+  }
+  onError(): void {}
+}
+
+function jwt(expiresInSeconds: number): string {
+  const payload = btoa(JSON.stringify({ sub: 'u1', exp: Math.floor(Date.now() / 1000) + expiresInSeconds }));
+  return `header.${payload}.signature`;
+}
+
+function event(seq: number): EventMessage {
+  return {
+    feature: 'budgets',
+    entity: 'budget',
+    action: 'created',
+    data: { id: seq },
+    meta: { timestamp: '2026-01-01T00:00:00Z', featureVersion: 'v1', seq, userId: 'u2', origin: null },
+  };
+}
+
+describe('WebSocketService', () => {
+  let service: WebSocketService;
+  let tokens: string[];
+
+  const latest = () => FakeWebSocket.instances[FakeWebSocket.instances.length - 1];
+
+  /** Opens the latest socket and answers its auth with `ready`. */
+  async function connect(): Promise<FakeWebSocket> {
+    const socket = latest();
+    socket.open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(socket.sent[0]).toEqual({ type: 'auth', token: tokens[tokens.length - 1] });
+    socket.receive({ type: 'ready', userId: 'u1' });
+    return socket;
+  }
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    FakeWebSocket.instances = [];
+    vi.stubGlobal('WebSocket', FakeWebSocket);
+    tokens = [];
+    TestBed.configureTestingModule({
+      providers: [
+        {
+          provide: AEGIS_CONFIG,
+          useValue: {
+            apiBaseUrl: '/api',
+            websocketUrl: 'ws://server/ws',
+            token: () => {
+              tokens.push(jwt(3600));
+              return Promise.resolve(tokens[tokens.length - 1]);
+            },
+          },
+        },
+      ],
+    });
+    service = TestBed.inject(WebSocketService);
+  });
+
+  afterEach(() => {
+    service.ngOnDestroy();
+    vi.unstubAllGlobals();
+    vi.useRealTimers();
+  });
+
+  it('authenticates, then subscribes, then delivers events', async () => {
+    const budgets = new Subscriber();
+    service.subscribe('budgets', budgets);
+    expect(service.status()).toBe('connecting');
+    expect(latest().url).toBe('ws://server/ws');
+    const socket = await connect();
+    expect(service.status()).toBe('connected');
+    expect(socket.sent[1]).toEqual({ type: 'subscribe', features: ['budgets'], since: {} });
+    socket.receive({ type: 'subscribed', feature: 'budgets', seq: 4, recovered: false });
+    socket.receive({ type: 'event', ...event(5) });
+    socket.receive({ type: 'resync', feature: 'budgets', reason: 'lagging' });
+    expect(budgets.subscribed).toEqual([[4, false]]);
+    expect(budgets.events.map((e) => e.meta.seq)).toEqual([5]);
+    expect(budgets.resyncs).toEqual(['lagging']);
+  });
+
+  it('registers a subscriber once however often it subscribes', async () => {
+    const budgets = new Subscriber();
+    service.subscribe('budgets', budgets);
+    service.subscribe('budgets', budgets);
+    const socket = await connect();
+    service.subscribe('budgets', budgets);
+    socket.receive({ type: 'event', ...event(1) });
+    expect(budgets.events).toHaveLength(1);
+    expect(socket.sent.filter((f) => (f as { type: string }).type === 'subscribe')).toHaveLength(1);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+  });
+
+  it('shares one socket between features', async () => {
+    service.subscribe('budgets', new Subscriber());
+    const socket = await connect();
+    service.subscribe('authors', new Subscriber());
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    expect(socket.sent[2]).toEqual({ type: 'subscribe', features: ['authors'], since: {} });
+  });
+
+  it('reconnects with backoff and re-subscribes with since', async () => {
+    const budgets = new Subscriber();
+    service.subscribe('budgets', budgets);
+    const first = await connect();
+    first.receive({ type: 'event', ...event(41) });
+    first.receive({ type: 'event', ...event(42) });
+    first.serverClose();
+    expect(service.status()).toBe('reconnecting');
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    // The first retry waits between a quarter and a half second.
+    await vi.advanceTimersByTimeAsync(499);
+    expect(FakeWebSocket.instances).toHaveLength(2);
+    const second = await connect();
+    expect(second.sent[1]).toEqual({ type: 'subscribe', features: ['budgets'], since: { budgets: 42 } });
+    expect(service.status()).toBe('connected');
+
+    // Repeated failures wait longer each time, up to the bound.
+    second.serverClose();
+    await vi.advanceTimersByTimeAsync(500);
+    latest().serverClose();
+    const before = FakeWebSocket.instances.length;
+    await vi.advanceTimersByTimeAsync(499);
+    expect(FakeWebSocket.instances.length).toBe(before);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(FakeWebSocket.instances.length).toBe(before + 1);
+  });
+
+  it('sends a ping every heartbeat and gives up on a silent server', async () => {
+    service.subscribe('budgets', new Subscriber());
+    const socket = await connect();
+    await vi.advanceTimersByTimeAsync(25_000);
+    expect(socket.sent[socket.sent.length - 1]).toEqual({ type: 'ping' });
+    socket.receive({ type: 'pong' });
+    await vi.advanceTimersByTimeAsync(36_000);
+    expect(socket.readyState).toBe(FakeWebSocket.CLOSED);
+    expect(service.status()).toBe('reconnecting');
+  });
+
+  it('refreshes the token in band before it expires', async () => {
+    // No heartbeat in this test: the fake server would not answer it.
+    service.timings = { ...DEFAULT_TIMINGS, heartbeat: 10 * 3_600_000 };
+    service.subscribe('budgets', new Subscriber());
+    const socket = await connect();
+    // A one-hour token is refreshed a minute before it expires.
+    await vi.advanceTimersByTimeAsync(3_540_000);
+    const auths = socket.sent.filter((f) => (f as { type: string }).type === 'auth');
+    expect(auths).toHaveLength(2);
+    expect(auths[1]).toEqual({ type: 'auth', token: tokens[1] });
+    expect(FakeWebSocket.instances).toHaveLength(1);
+  });
+
+  it('closes when the last subscriber leaves, and ignores frames it cannot parse', async () => {
+    const budgets = new Subscriber();
+    const stop = service.subscribe('budgets', budgets);
+    const socket = await connect();
+    socket.onmessage?.(new MessageEvent('message', { data: '{not json' }));
+    socket.receive({ type: 'nonsense' });
+    expect(budgets.events).toEqual([]);
+    stop();
+    expect(socket.sent[socket.sent.length - 1]).toEqual({ type: 'unsubscribe', features: ['budgets'] });
+    expect(socket.readyState).toBe(FakeWebSocket.CLOSED);
+    expect(service.status()).toBe('idle');
+  });
+});
