@@ -269,6 +269,35 @@ async fn get_one<T: CrudEntity>(
     Ok(Json(entity_data(&entity)))
 }
 
+/// Creates an entity as the REST `POST` does — id, row and, with events,
+/// its `created` event — for hand-written code such as seeding.
+pub async fn insert<T: CrudEntity>(
+    aegis: &Aegis,
+    settings: ModuleSettings,
+    input: T::Create,
+    user: &str,
+    origin: Option<&str>,
+) -> Result<T, Error> {
+    let mut change = aegis.change().await?;
+    let id = allocate_id::<T>(aegis.db(), change.tx()).await?;
+    let entity = T::from_create(id, input);
+    insert_row(aegis.db(), change.tx(), &entity).await?;
+    if settings.with_events {
+        change
+            .entity_event(EventAction::Created, &entity, user, origin)
+            .await?;
+    }
+    change.commit().await?;
+    Ok(entity)
+}
+
+/// How many entities the module has.
+pub async fn count<T: CrudEntity>(aegis: &Aegis) -> Result<u64, Error> {
+    let sql = format!("SELECT COUNT(*) FROM {}", quote_ident(T::meta().module));
+    let row = sqlx::query(&sql).fetch_one(aegis.db().pool()).await?;
+    Ok(row.try_get::<i64, _>(0)? as u64)
+}
+
 async fn create<T: CrudEntity>(
     settings: ModuleSettings,
     State(aegis): State<Aegis>,
@@ -276,24 +305,16 @@ async fn create<T: CrudEntity>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
-    let meta = T::meta();
-    user.require_write(meta.feature)?;
+    user.require_write(T::meta().feature)?;
     let input: T::Create = deserialize_input(&body)?;
-    let mut change = aegis.change().await?;
-    let id = allocate_id::<T>(aegis.db(), change.tx()).await?;
-    let entity = T::from_create(id, input);
-    insert_row(aegis.db(), change.tx(), &entity).await?;
-    if settings.with_events {
-        change
-            .entity_event(
-                EventAction::Created,
-                &entity,
-                user.id(),
-                origin(&headers).as_deref(),
-            )
-            .await?;
-    }
-    change.commit().await?;
+    let entity = insert::<T>(
+        &aegis,
+        settings,
+        input,
+        user.id(),
+        origin(&headers).as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(entity_data(&entity))).into_response())
 }
 

@@ -7,6 +7,7 @@
 //! | | `DATABASE_URL` | `sqlite://<data dir>/aegis.db?mode=rwc`; a `postgres://` URL uses PostgreSQL |
 //! | | `AEGIS_JWT_SECRET` | a random secret kept in `<data dir>/jwt-secret`, made at the first start |
 //! | `--dev` | `AEGIS_DEV=1` | off: dev mode hands out tokens at `/api/dev/token` |
+//! | `--seed` | | off: add a little demo data to empty tables |
 //! | `--web DIR` | `AEGIS_WEB_DIR` | the web app's production build (`example-app/web/dist/web/browser`), served at `/` when it exists |
 //!
 //! `example-app token <user> [--read a,b] [--write c]` prints a token signed
@@ -22,6 +23,8 @@ pub struct Config {
     /// From `AEGIS_JWT_SECRET`; else [`Config::secret`] keeps one in the data dir.
     pub jwt_secret: Option<String>,
     pub dev_mode: bool,
+    /// Add a little data to empty tables at start.
+    pub seed: bool,
     /// The built web app to serve at `/`.
     pub web_dir: PathBuf,
 }
@@ -39,10 +42,12 @@ impl Config {
         let mut data_dir = env("AEGIS_DATA_DIR");
         let mut dev_mode = env("AEGIS_DEV").is_some_and(|v| v == "1" || v == "true");
         let mut web_dir = env("AEGIS_WEB_DIR");
+        let mut seed = false;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--dev" => dev_mode = true,
+                "--seed" => seed = true,
                 "--port" => port = Some(args.next().ok_or("--port needs a number")?),
                 "--data-dir" => data_dir = Some(args.next().ok_or("--data-dir needs a folder")?),
                 "--web" => web_dir = Some(args.next().ok_or("--web needs a folder")?),
@@ -66,6 +71,7 @@ impl Config {
             database_url,
             jwt_secret,
             dev_mode,
+            seed,
             web_dir: PathBuf::from(web_dir.unwrap_or_else(|| DEFAULT_WEB_DIR.to_owned())),
         })
     }

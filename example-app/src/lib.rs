@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod models;
+pub mod seed;
 
 use aegis::Aegis;
 use aegis::auth::Claims;

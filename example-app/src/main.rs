@@ -37,6 +37,12 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if config.seed
+        && let Err(error) = example_app::seed::seed(&aegis).await
+    {
+        eprintln!("error: cannot seed the demo data: {error}");
+        return ExitCode::FAILURE;
+    }
     let address = std::net::SocketAddr::from(([127, 0, 0, 1], config.port));
     let listener = match tokio::net::TcpListener::bind(address).await {
         Ok(listener) => listener,

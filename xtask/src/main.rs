@@ -6,6 +6,7 @@
 mod bench;
 mod bench_fanout;
 mod bench_import;
+mod demo;
 mod postgres;
 mod test;
 
@@ -16,6 +17,8 @@ use std::process::{Command, ExitCode};
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
+  demo              build the web app and the example app, then serve them on
+                    http://127.0.0.1:8080/ with a little seed data (PORT to change)
   test              formatting, the generated-files check, clippy, every Rust test,
                     the runtime's tests again on PostgreSQL (installed with apt-get
                     when missing), then the web app's packages, the fixtures' type
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["test"] => test::run(),
+        ["demo"] => demo::run(),
         ["bench", rest @ ..] => bench::run(rest),
         _ => Err(USAGE.to_owned()),
     };

@@ -138,7 +138,7 @@ export class AuthorFormDialogComponent {
         tags: fromJsonInput<string[]>(value.tags),
       };
       const item = this.data.item;
-      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input);
+      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);
       this.dialogRef.close(saved);
     } catch (error) {
       const fields = apiFieldErrors(error);

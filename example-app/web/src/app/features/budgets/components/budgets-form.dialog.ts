@@ -150,7 +150,7 @@ export class BudgetFormDialogComponent {
         status: requireValue(value.status, 'status'),
       };
       const item = this.data.item;
-      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input);
+      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);
       this.dialogRef.close(saved);
     } catch (error) {
       const fields = apiFieldErrors(error);

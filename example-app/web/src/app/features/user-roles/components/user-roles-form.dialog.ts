@@ -141,7 +141,7 @@ export class UserRoleFormDialogComponent {
         note: emptyToNull(value.note),
       };
       const item = this.data.item;
-      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input);
+      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);
       this.dialogRef.close(saved);
     } catch (error) {
       const fields = apiFieldErrors(error);

@@ -177,10 +177,16 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     return saved;
   }
 
-  /** Saves changes optimistically: shown at once, undone if the server refuses. */
-  update(id: Id, changes: Partial<T>): Promise<T> {
+  /**
+   * Saves changes optimistically: shown at once, undone if the server
+   * refuses. `basedOn` is the item as the user saw it when they started
+   * editing: its version is sent, so a change made meanwhile elsewhere is a
+   * conflict rather than silently overwritten.
+   */
+  update(id: Id, changes: Partial<T>, basedOn?: T): Promise<T> {
+    const version = this.versionOf(basedOn ?? this.#current(id));
     return this.performOptimisticUpdate(id, changes, (item, mutationId) =>
-      this.sendUpdate(id, this.toUpdate(item, this.versionOf(this.#current(id))), mutationId),
+      this.sendUpdate(id, this.toUpdate(item, version), mutationId),
     );
   }
 

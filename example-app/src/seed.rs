@@ -1,0 +1,87 @@
+//! A little data for the demo, added only to empty tables.
+
+use aegis::crud::{count, insert};
+use aegis::export::chrono::{NaiveDate, TimeZone, Utc};
+use aegis::{Aegis, CrudEntity, Error, ModuleSettings};
+
+use crate::aegis_modules::{MODULES, UserRoleCreate};
+use crate::models::{AuthorCreate, BudgetCreate, BudgetStatus, SupplierCreate};
+
+fn settings<T: CrudEntity>() -> ModuleSettings {
+    let module = T::meta().module;
+    *MODULES
+        .iter()
+        .find(|m| m.module == module)
+        .expect("every module is in MODULES")
+}
+
+/// Inserts `inputs` when `T`'s table is empty.
+async fn seed_one<T: CrudEntity>(aegis: &Aegis, inputs: Vec<T::Create>) -> Result<(), Error> {
+    if count::<T>(aegis).await? > 0 {
+        return Ok(());
+    }
+    for input in inputs {
+        insert::<T>(aegis, settings::<T>(), input, "seed", None).await?;
+    }
+    Ok(())
+}
+
+pub async fn seed(aegis: &Aegis) -> Result<(), Error> {
+    let budgets = [
+        ("Office rent", 18_000.0, BudgetStatus::Approved),
+        ("Travel", 4_250.5, BudgetStatus::Submitted),
+        ("Training", 2_800.0, BudgetStatus::Draft),
+    ];
+    seed_one::<crate::models::Budget>(
+        aegis,
+        budgets
+            .into_iter()
+            .map(|(name, amount, status)| BudgetCreate {
+                name: name.to_owned(),
+                amount,
+                fiscal_year: 2026,
+                status,
+            })
+            .collect(),
+    )
+    .await?;
+    seed_one::<crate::models::Author>(
+        aegis,
+        vec![
+            AuthorCreate {
+                display_name: "Ada Lovelace".into(),
+                email: Some("ada@example.org".into()),
+                born_on: NaiveDate::from_ymd_opt(1815, 12, 10),
+                tags: vec!["analyst".into()],
+            },
+            AuthorCreate {
+                display_name: "Grace Hopper".into(),
+                email: None,
+                born_on: None,
+                tags: Vec::new(),
+            },
+        ],
+    )
+    .await?;
+    seed_one::<crate::models::Supplier>(
+        aegis,
+        vec![SupplierCreate {
+            name: "Acme".into(),
+            country: "NL".into(),
+            active: true,
+            rating: Some(4),
+        }],
+    )
+    .await?;
+    seed_one::<crate::aegis_modules::UserRole>(
+        aegis,
+        vec![UserRoleCreate {
+            user_id: 1,
+            role: "admin".into(),
+            granted_at: Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap(),
+            note: None,
+        }],
+    )
+    .await?;
+    Ok(())
+}
