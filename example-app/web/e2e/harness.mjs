@@ -1,0 +1,145 @@
+// The end-to-end harness: the example app's server on a free port with a
+// fresh data dir, Debian's Chromium through playwright-core, two browser
+// contexts as two users, and artifacts when a scenario fails.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.AEGIS_E2E_BIN;
+const WEB = process.env.AEGIS_E2E_WEB;
+const CHROMIUM = process.env.AEGIS_E2E_CHROMIUM ?? '/usr/bin/chromium';
+export const ARTIFACTS = process.env.AEGIS_E2E_ARTIFACTS ?? join(process.cwd(), 'e2e-artifacts');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The example app, restartable on the same port and data. */
+export class Server {
+  constructor() {
+    if (!BIN || !WEB) {
+      throw new Error('set AEGIS_E2E_BIN (the example-app binary) and AEGIS_E2E_WEB (its built web app)');
+    }
+    this.dataDir = mkdtempSync(join(tmpdir(), 'aegis-e2e-'));
+    this.log = [];
+  }
+
+  async start() {
+    this.port ??= await freePort();
+    this.base = `http://127.0.0.1:${this.port}`;
+    this.process = spawn(BIN, ['--dev', '--port', String(this.port), '--data-dir', this.dataDir, '--web', WEB], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk) => this.log.push(chunk.toString());
+    this.process.stdout.on('data', keep);
+    this.process.stderr.on('data', keep);
+    for (let i = 0; i < 200; i++) {
+      try {
+        const response = await fetch(`${this.base}/api/dev/token`);
+        if (response.ok) {
+          this.token = (await response.json()).token;
+          return;
+        }
+      } catch {
+        // not listening yet
+      }
+      await sleep(50);
+    }
+    throw new Error(`the server did not start:\n${this.log.join('')}`);
+  }
+
+  async stop() {
+    const exited = new Promise((resolve) => this.process.once('exit', resolve));
+    this.process.kill('SIGKILL');
+    await exited;
+  }
+
+  /** A request to the REST API, as the dev user. */
+  async api(method, path, body) {
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  }
+}
+
+/** One user's browser tab, with its console and requests recorded. */
+export class Tab {
+  static async open(browser, name, url) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const tab = new Tab(name, context, page);
+    await page.goto(url);
+    return tab;
+  }
+
+  constructor(name, context, page) {
+    this.name = name;
+    this.context = context;
+    this.page = page;
+    this.console = [];
+    this.requests = [];
+    page.on('console', (message) => this.console.push(`[${message.type()}] ${message.text()}`));
+    page.on('pageerror', (error) => this.console.push(`[pageerror] ${error.message}`));
+    page.on('request', (request) => this.requests.push({ method: request.method(), url: request.url(), at: Date.now() }));
+  }
+
+  row(text) {
+    return this.page.locator('tr.mat-mdc-row', { hasText: text });
+  }
+
+  async saveArtifacts(label) {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const stem = join(ARTIFACTS, `${label}-${this.name}`.replace(/[^\w.-]+/g, '_'));
+    await this.page.screenshot({ path: `${stem}.png`, fullPage: true }).catch(() => {});
+    writeFileSync(`${stem}.console.log`, this.console.join('\n'));
+    writeFileSync(`${stem}.requests.log`, this.requests.map((r) => `${r.method} ${r.url}`).join('\n'));
+  }
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** Runs a scenario; on failure saves both tabs' screenshots and logs, and the server's. */
+export async function scenario(name, tabs, server, body) {
+  try {
+    await body();
+  } catch (error) {
+    for (const tab of tabs) {
+      await tab.saveArtifacts(name);
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    writeFileSync(join(ARTIFACTS, `${name.replace(/[^\w.-]+/g, '_')}-server.log`), server.log.join(''));
+    throw error;
+  }
+}
