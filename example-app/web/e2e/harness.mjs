@@ -85,6 +85,7 @@ export class Tab {
   static async open(browser, name, url) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
     const tab = new Tab(name, context, page);
     await page.goto(url);
     return tab;

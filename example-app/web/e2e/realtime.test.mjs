@@ -72,7 +72,9 @@ test('create, edit and delete propagate between the two users', async () => {
       const dialog = await fillBudget(a, { name, amount: 100 + n });
       const clicked = Date.now();
       await dialog.getByRole('button', { name: 'Save' }).click();
-      const seen = await b.page.evaluate(() => window.__seen);
+      const seen = await b.page.evaluate(() =>
+        Promise.race([window.__seen, new Promise((_, fail) => setTimeout(() => fail(new Error('B never showed the row')), 10_000))]),
+      );
       latencies.push(seen - clicked);
       await dialog.waitFor({ state: 'detached' });
     }
