@@ -27,14 +27,19 @@ after(async () => {
   await server?.stop();
 });
 
+/** A form control by its name: labels are for people, and not unique enough. */
+function control(dialog, name) {
+  return dialog.locator(`[formcontrolname="${name}"]`);
+}
+
 async function fillBudget(tab, { name, amount, year = '2026', status = 'draft' }) {
   const dialog = tab.page.getByRole('dialog');
-  await dialog.getByLabel('Name').fill(name);
+  await control(dialog, 'name').fill(name);
   if (amount !== undefined) {
-    await dialog.getByLabel('Amount').fill(String(amount));
+    await control(dialog, 'amount').fill(String(amount));
   }
-  await dialog.getByLabel('Fiscal year').fill(year);
-  await dialog.getByLabel('Status').click();
+  await control(dialog, 'fiscal_year').fill(year);
+  await control(dialog, 'status').click();
   await tab.page.getByRole('option', { name: status, exact: true }).click();
   return dialog;
 }
@@ -82,7 +87,7 @@ test('create, edit and delete propagate between the two users', async () => {
 
     await b.row('Propagated 3').getByRole('button', { name: 'Edit' }).click();
     const edit = b.page.getByRole('dialog');
-    await edit.getByLabel('Name').fill('Edited by B');
+    await control(edit, 'name').fill('Edited by B');
     await edit.getByRole('button', { name: 'Save' }).click();
     await a.row('Edited by B').waitFor();
     assert.equal(await a.row('Propagated 3').count(), 0);
@@ -114,8 +119,8 @@ async function conflictRound(choice) {
   const fromB = `${row} from B`;
   const dialogA = a.page.getByRole('dialog');
   const dialogB = b.page.getByRole('dialog');
-  await dialogA.getByLabel('Name').fill(fromA);
-  await dialogB.getByLabel('Name').fill(fromB);
+  await control(dialogA, 'name').fill(fromA);
+  await control(dialogB, 'name').fill(fromB);
   await dialogA.getByRole('button', { name: 'Save' }).click();
   await dialogA.waitFor({ state: 'detached' });
   // B saves later, from what it saw before A's change: a conflict.
@@ -250,9 +255,9 @@ test('a module without events still lists, creates and imports (by polling)', as
     await a.page.getByRole('link', { name: 'Suppliers' }).click();
     await a.page.getByRole('button', { name: 'New supplier' }).click();
     const dialog = a.page.getByRole('dialog');
-    await dialog.getByLabel('Name').fill('Globex');
-    await dialog.getByLabel('Country').fill('DE');
-    await dialog.getByLabel('Active').check();
+    await control(dialog, 'name').fill('Globex');
+    await control(dialog, 'country').fill('DE');
+    await dialog.getByRole('checkbox').check();
     await dialog.getByRole('button', { name: 'Save' }).click();
     await a.row('Globex').waitFor();
 
