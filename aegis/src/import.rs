@@ -70,7 +70,12 @@ async fn status<T: CrudEntity>(
     user.require_read(T::meta().feature)?;
     aegis
         .job(&job)
-        .filter(|j| j.job_id.starts_with(T::meta().feature))
+        .filter(|j| {
+            // Job ids are `<feature>-<uuid>`: another feature's job is not found here.
+            j.job_id
+                .strip_prefix(T::meta().feature)
+                .is_some_and(|rest| rest.starts_with('-'))
+        })
         .map(Json)
         .ok_or_else(|| Error::NotFound(format!("no import job `{job}`")))
 }
