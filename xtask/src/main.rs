@@ -74,6 +74,8 @@ pub(crate) fn run_in(
     eprintln!("xtask: running `{line}` in {}", dir.display());
     let status = Command::new(program)
         .args(args)
+        // The Angular CLI must never stop to ask about analytics.
+        .env("NG_CLI_ANALYTICS", "false")
         .envs(env.iter().copied())
         .current_dir(dir)
         .status()
