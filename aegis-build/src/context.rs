@@ -374,7 +374,7 @@ fn escape_html(text: &str) -> String {
 
 /// The form-values helpers the form dialog's expressions call.
 fn form_helpers(inputs: &[FieldContext]) -> String {
-    const HELPERS: [&str; 11] = [
+    const HELPERS: [&str; 12] = [
         "emptyToNull",
         "fromDateTimeInput",
         "fromDateTimeInputOrNull",
@@ -386,6 +386,7 @@ fn form_helpers(inputs: &[FieldContext]) -> String {
         "requireValue",
         "toDateTimeInput",
         "toJsonInput",
+        "toTimeInput",
     ];
     let mut used: Vec<&str> = HELPERS
         .iter()
@@ -402,9 +403,6 @@ fn form_helpers(inputs: &[FieldContext]) -> String {
             })
         })
         .collect();
-    if inputs.iter().any(|f| f.to_control.contains("toTimeInput(")) {
-        used.push("toTimeInput");
-    }
     used.sort_unstable();
     used.join(", ")
 }

@@ -147,8 +147,8 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
         .map(|field| lower_field(field, &input, &mut diags))
         .collect();
 
-    let id = find_role_field(&input, &fields, FieldRole::Id, &mut diags);
-    let version = find_role_field(&input, &fields, FieldRole::Version, &mut diags);
+    let id = find_role_field(&input, FieldRole::Id, &mut diags);
+    let version = find_role_field(&input, FieldRole::Version, &mut diags);
     let mut fields = fields;
     if let Some(index) = id {
         fields[index].role = FieldRole::Id;
@@ -321,7 +321,6 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
 /// else the one named `id` / `version`.
 fn find_role_field(
     module: &ModuleInput,
-    fields: &[Field],
     role: FieldRole,
     diags: &mut Diagnostics,
 ) -> Option<usize> {
@@ -347,20 +346,16 @@ fn find_role_field(
             format_args!("only one field can be marked `#[crud({flag})]`"),
         );
     }
+    // Else the field with the default name, unless it is marked otherwise
+    // (a field named `id` marked `#[crud(version)]` is not the id).
     marked.first().map(|(index, _)| *index).or_else(|| {
-        fields
-            .iter()
-            .position(|f| f.ident == default_name && module_field_unmarked(module, f))
+        module.fields.iter().position(|f| {
+            f.ident == default_name
+                && f.crud.id.is_none()
+                && f.crud.version.is_none()
+                && f.crud.skip.is_none()
+        })
     })
-}
-
-/// A field named `id` that is marked `#[crud(version)]` is not the id.
-fn module_field_unmarked(module: &ModuleInput, field: &Field) -> bool {
-    module
-        .fields
-        .iter()
-        .find(|f| f.ident == field.ident)
-        .is_some_and(|f| f.crud.id.is_none() && f.crud.version.is_none() && f.crud.skip.is_none())
 }
 
 fn check_id(field: &Field, input: &FieldInput, diags: &mut Diagnostics) {
