@@ -413,19 +413,23 @@ impl<T: CrudEntity> Runner<T> {
         } else {
             ImportState::Failed
         };
+        // The event goes out before the job reads as finished, so whoever
+        // sees the finished job (polling) finds the event already published.
+        let published = self
+            .event(
+                EventAction::ImportCompleted,
+                &ImportCompleted {
+                    job_id: self.job.job_id.clone(),
+                    success,
+                    total_rows: self.job.total_rows,
+                    successful_rows: self.job.successful_rows,
+                    failed_rows: self.job.failed_rows,
+                    errors: self.job.errors.clone(),
+                },
+            )
+            .await;
         self.aegis.set_job(self.job.clone());
-        self.event(
-            EventAction::ImportCompleted,
-            &ImportCompleted {
-                job_id: self.job.job_id.clone(),
-                success,
-                total_rows: self.job.total_rows,
-                successful_rows: self.job.successful_rows,
-                failed_rows: self.job.failed_rows,
-                errors: self.job.errors.clone(),
-            },
-        )
-        .await
+        published
     }
 
     /// The job stopped on an error that is not one row's: what was imported
