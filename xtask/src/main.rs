@@ -1,12 +1,15 @@
 //! Project tasks, run as `cargo xtask <task>`.
 //!
 //! - `test`: every check CI runs (see [`test`]).
+//! - `e2e`: the end-to-end suite in a real browser (see [`e2e`]).
+//! - `demo`: the example app with a little data (see [`demo`]).
 //! - `bench <name>`: benchmarks, which are never tests (see [`bench`]).
 
 mod bench;
 mod bench_fanout;
 mod bench_import;
 mod demo;
+mod e2e;
 mod postgres;
 mod test;
 
@@ -22,7 +25,10 @@ tasks:
   test              formatting, the generated-files check, clippy, every Rust test,
                     the runtime's tests again on PostgreSQL (installed with apt-get
                     when missing), then the web app's packages, the fixtures' type
-                    check, the web app's production build and its Vitest specs
+                    check, the web app's production build, its Vitest specs and
+                    the end-to-end suite
+  e2e               the end-to-end suite alone: two users in headless Chromium
+                    (installed with apt-get when missing) on the example app
   bench codegen     render 500 synthetic modules; time full and unchanged runs
   bench import      import 1,000, 10,000 and 100,000 CSV rows, each in its own
                     process on a file SQLite; time and peak memory side by side
@@ -39,6 +45,7 @@ fn main() -> ExitCode {
     {
         ["test"] => test::run(),
         ["demo"] => demo::run(),
+        ["e2e"] => e2e::run(),
         ["bench", rest @ ..] => bench::run(rest),
         _ => Err(USAGE.to_owned()),
     };
@@ -85,4 +92,13 @@ pub(crate) fn run_in(
     } else {
         Err(format!("`{line}` failed ({status})"))
     }
+}
+
+/// Installs Debian packages with apt-get (CI machines start without them).
+pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let env = [("DEBIAN_FRONTEND", "noninteractive")];
+    run_in(Path::new("/"), &env, "apt-get", &["update"])?;
+    let mut args = vec!["install", "-y", "--no-install-recommends"];
+    args.extend_from_slice(packages);
+    run_in(Path::new("/"), &env, "apt-get", &args)
 }

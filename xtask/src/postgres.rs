@@ -64,18 +64,7 @@ impl Postgres {
             Some(bin) => bin,
             None => {
                 eprintln!("xtask: PostgreSQL is not installed; installing it with apt-get");
-                crate::run_in(
-                    Path::new("/"),
-                    &[("DEBIAN_FRONTEND", "noninteractive")],
-                    "apt-get",
-                    &["update"],
-                )?;
-                crate::run_in(
-                    Path::new("/"),
-                    &[("DEBIAN_FRONTEND", "noninteractive")],
-                    "apt-get",
-                    &["install", "-y", "--no-install-recommends", "postgresql"],
-                )?;
+                crate::apt_install(&["postgresql"])?;
                 find_bin().ok_or("apt-get installed postgresql, but no pg_ctl was found")?
             }
         };

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: everything CI checks, in the order that finds
-//! problems soonest. It installs what it needs (the web app's npm
-//! packages) itself.
+//! problems soonest. It installs what it needs (PostgreSQL, the web app's
+//! npm packages, Chromium) itself.
 
 use std::path::Path;
 
@@ -48,6 +48,8 @@ pub fn run() -> Result<(), String> {
     typecheck_fixtures(&root, &web)?;
     run_in(&web, &[], "npx", &["ng", "build"])?;
     run_in(&web, &[], "npx", &["ng", "test", "--watch=false"])?;
+    // The example app was built by the first steps, the web app just now.
+    crate::e2e::run_built(&root)?;
     eprintln!("xtask: every check passed");
     Ok(())
 }

@@ -131,7 +131,10 @@ export async function launch() {
   });
 }
 
-/** Runs a scenario; on failure saves both tabs' screenshots and logs, and the server's. */
+/**
+ * Runs a scenario; on failure saves both tabs' screenshots and logs, and the
+ * server's, then reloads the tabs.
+ */
 export async function scenario(name, tabs, server, body) {
   try {
     await body();
@@ -141,6 +144,10 @@ export async function scenario(name, tabs, server, body) {
     }
     mkdirSync(ARTIFACTS, { recursive: true });
     writeFileSync(join(ARTIFACTS, `${name.replace(/[^\w.-]+/g, '_')}-server.log`), server.log.join(''));
+    // What the failure left open (a dialog, a banner) must not fail the next scenario too.
+    for (const tab of tabs) {
+      await tab.page.reload().catch(() => {});
+    }
     throw error;
   }
 }

@@ -1,0 +1,55 @@
+//! `cargo xtask e2e`: the end-to-end suite (`example-app/web/e2e`), headless
+//! in Debian's Chromium through playwright-core, against the example app's
+//! debug binary serving the production web build. Chromium is installed
+//! with apt-get when missing: a test tool cannot download a browser here.
+
+use std::path::Path;
+
+use crate::{apt_install, cargo, run_in, workspace_root};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Builds what the suite runs (the web app, installing its packages when
+/// missing, and the example app), then runs it.
+pub fn run() -> Result<(), String> {
+    let root = workspace_root();
+    let web = root.join("example-app/web");
+    if !web.join("node_modules").is_dir() {
+        run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
+    }
+    run_in(&web, &[], "npx", &["ng", "build"])?;
+    run_in(&root, &[], &cargo(), &["build", "--package", "example-app"])?;
+    run_built(&root)
+}
+
+/// Runs the suite on what is already built. Screenshots, browser consoles
+/// and server logs of failed scenarios land in `example-app/web/e2e-artifacts`.
+pub fn run_built(root: &Path) -> Result<(), String> {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("xtask: Chromium is not installed; installing it with apt-get");
+        apt_install(&["chromium", "fonts-liberation"])?;
+    }
+    let web = root.join("example-app/web");
+    let bin = root.join("target/debug/example-app");
+    let dist = web.join("dist/web/browser");
+    let artifacts = web.join("e2e-artifacts");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let result = run_in(
+        &web,
+        &[
+            ("AEGIS_E2E_BIN", &bin.to_string_lossy()),
+            ("AEGIS_E2E_WEB", &dist.to_string_lossy()),
+            ("AEGIS_E2E_CHROMIUM", CHROMIUM),
+            ("AEGIS_E2E_ARTIFACTS", &artifacts.to_string_lossy()),
+        ],
+        "node",
+        &["--test-reporter=spec", "--test", "e2e/realtime.test.mjs"],
+    );
+    if result.is_err() && artifacts.is_dir() {
+        eprintln!(
+            "xtask: the failed scenarios' screenshots and logs are in {}",
+            artifacts.display()
+        );
+    }
+    result
+}
