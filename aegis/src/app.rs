@@ -38,6 +38,10 @@ pub struct Limits {
     pub ping_interval: std::time::Duration,
     /// A connection silent this long is closed.
     pub idle_timeout: std::time::Duration,
+    /// On PostgreSQL, how often an instance checks the event table for
+    /// events it has not heard of (a notification lost with its
+    /// connection); see the `relay` module.
+    pub relay_sweep: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -54,6 +58,7 @@ impl Default for Limits {
             auth_timeout: std::time::Duration::from_secs(5),
             ping_interval: std::time::Duration::from_secs(20),
             idle_timeout: std::time::Duration::from_secs(60),
+            relay_sweep: std::time::Duration::from_secs(2),
         }
     }
 }
@@ -66,6 +71,12 @@ struct Inner {
     limits: Limits,
     jobs: Mutex<HashMap<String, ImportJob>>,
     hub: crate::hub::HubStats,
+    /// On PostgreSQL, the relay of the other instances' events, and
+    /// whether it listens yet.
+    relay: Option<(
+        tokio_util::task::AbortOnDropHandle<()>,
+        tokio::sync::watch::Receiver<bool>,
+    )>,
 }
 
 /// The runtime: database, auth, event bus and import jobs. Cheap to clone.
@@ -75,12 +86,19 @@ pub struct Aegis {
 }
 
 impl Aegis {
+    /// The runtime. On PostgreSQL it also starts the relay that brings the
+    /// events of other instances sharing the database (so it must be called
+    /// inside a tokio runtime).
     pub fn new(db: Db, auth: Auth, limits: Limits) -> Self {
+        let bus = EventBus::new(limits.event_backlog);
+        let relay = (db.dialect() == crate::store::Dialect::Postgres)
+            .then(|| crate::relay::spawn(db.clone(), bus.clone(), limits.relay_sweep));
         Aegis {
             inner: Arc::new(Inner {
                 db,
                 auth,
-                bus: EventBus::new(limits.event_backlog),
+                bus,
+                relay,
                 hub: crate::hub::HubStats::default(),
                 limits,
                 jobs: Mutex::new(HashMap::new()),
@@ -107,6 +125,20 @@ impl Aegis {
 
     pub fn limits(&self) -> Limits {
         self.inner.limits
+    }
+
+    /// Waits until this instance hears every event committed from now on
+    /// by the other instances sharing its database (at once on SQLite).
+    /// [`Api::install`] waits for it.
+    pub async fn ready(&self) -> Result<(), Error> {
+        if let Some((_, listening)) = &self.inner.relay {
+            listening
+                .clone()
+                .wait_for(|ready| *ready)
+                .await
+                .map_err(|_| Error::Internal("the event relay stopped".to_owned()))?;
+        }
+        Ok(())
     }
 
     /// Starts a change: a transaction whose events are published on commit.
@@ -175,12 +207,13 @@ impl Api {
         self.modules.iter().map(|m| m.settings).collect()
     }
 
-    /// Creates every module's table, if it does not exist yet.
+    /// Creates every module's table, if it does not exist yet, and waits
+    /// until the runtime hears other instances' events ([`Aegis::ready`]).
     pub async fn install(&self, aegis: &Aegis) -> Result<(), Error> {
         for module in &self.modules {
             aegis.db().create_table(module.meta).await?;
         }
-        Ok(())
+        aegis.ready().await
     }
 
     /// Every module's routes, under `/api/<feature>`, and the WebSocket

@@ -32,6 +32,7 @@ pub mod events;
 pub mod hub;
 mod import;
 pub mod log;
+mod relay;
 pub mod store;
 pub mod testing;
 

@@ -4,7 +4,8 @@
 //! with the feature's next `seq` (a counter row updated in that
 //! transaction, so seqs are gap-free and increasing per feature, across
 //! instances sharing a database), and handed to subscribers only after the
-//! commit. [`Change`] is that service: the CRUD and import routers use it,
+//! commit (on PostgreSQL, the other instances hear of it then too; see
+//! [`crate::relay`]). [`Change`] is that service: the CRUD and import routers use it,
 //! and hand-written code that changes entities can too.
 
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use crate::entity::CrudEntity;
 use crate::error::Error;
 use crate::events::{EventContext, deleted_event, entity_event, import_event};
 use crate::protocol::{EventAction, EventMessage, ServerMessage};
-use crate::store::{Db, Tx};
+use crate::store::{Db, Dialect, Tx};
 
 /// One committed event: its envelope, and its WebSocket frame serialised
 /// once for every receiver (cloning it shares the bytes).
@@ -108,6 +109,14 @@ async fn append(
         .bind(event.message.meta.timestamp.to_rfc3339())
         .execute(&mut **tx)
         .await?;
+    if db.dialect() == Dialect::Postgres {
+        // Delivered to the other instances at commit, in commit order.
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::relay::CHANNEL)
+            .bind(crate::relay::payload(db.instance(), feature, seq as u64))
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(Arc::new(event))
 }
 

@@ -9,6 +9,7 @@
 //! as a string as TEXT, anything else as its JSON text.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
@@ -26,10 +27,24 @@ pub enum Dialect {
 }
 
 /// The database.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
     dialect: Dialect,
+    /// For the connections the pool does not make (PostgreSQL's LISTEN).
+    url: Arc<str>,
+    /// This process's name among the instances sharing the database.
+    instance: Arc<str>,
+}
+
+impl std::fmt::Debug for Db {
+    // Not the URL: it may hold a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dialect", &self.dialect)
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -69,7 +84,12 @@ impl Db {
             Dialect::Postgres => options.max_connections(16),
         };
         let pool = options.connect(url).await?;
-        Ok(Db { pool, dialect })
+        Ok(Db {
+            pool,
+            dialect,
+            url: url.into(),
+            instance: uuid::Uuid::new_v4().simple().to_string().into(),
+        })
     }
 
     /// A private in-memory SQLite database, for tests.
@@ -79,6 +99,16 @@ impl Db {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// This process's name among the instances sharing the database, in
+    /// the notifications of its events.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     pub fn pool(&self) -> &AnyPool {

@@ -33,12 +33,19 @@ pub fn run<F: Future>(future: F) -> F::Output {
 /// `AEGIS_TEST_DATABASE_URL` names a PostgreSQL server, a fresh database
 /// created on it for this test alone.
 pub async fn test_database() -> Db {
-    let Some(url) = std::env::var("AEGIS_TEST_DATABASE_URL")
+    match fresh_postgres_database().await {
+        Some(url) => Db::connect(&url).await.expect("the fresh test database"),
+        None => Db::in_memory().await.expect("an in-memory SQLite database"),
+    }
+}
+
+/// When `AEGIS_TEST_DATABASE_URL` names a PostgreSQL server, the URL of a
+/// fresh database created on it (for tests of several instances sharing
+/// one); `None` otherwise.
+pub async fn fresh_postgres_database() -> Option<String> {
+    let url = std::env::var("AEGIS_TEST_DATABASE_URL")
         .ok()
-        .filter(|url| url.starts_with("postgres"))
-    else {
-        return Db::in_memory().await.expect("an in-memory SQLite database");
-    };
+        .filter(|url| url.starts_with("postgres"))?;
     let name = format!("aegis_test_{}", uuid::Uuid::new_v4().simple());
     let admin = Db::connect_only(&url)
         .await
@@ -53,9 +60,7 @@ pub async fn test_database() -> Db {
         .map_or((url.as_str(), ""), |(b, q)| (b, q));
     let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
     let separator = if query.is_empty() { "" } else { "?" };
-    Db::connect(&format!("{server}/{name}{separator}{query}"))
-        .await
-        .expect("the fresh test database")
+    Some(format!("{server}/{name}{separator}{query}"))
 }
 
 /// A response: status, body text, and the body as JSON (`Null` if it is not).

@@ -1,0 +1,130 @@
+//! Several instances sharing one PostgreSQL database: each hears the
+//! others' events, large ones too, and none is lost with a LISTEN
+//! connection. These need `AEGIS_TEST_DATABASE_URL` (`cargo xtask test`
+//! sets it); on SQLite, which one process owns, they have nothing to test.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aegis::auth::Auth;
+use aegis::log::StoredEvent;
+use aegis::protocol::EventAction;
+use aegis::store::Db;
+use aegis::testing::{SECRET, TestApp, fresh_postgres_database};
+use aegis::{Aegis, Api, Limits, ModuleSettings};
+use common::*;
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn api() -> Api {
+    Api::new().module::<Budget>(ModuleSettings {
+        module: "budgets",
+        with_events: true,
+        with_import: true,
+    })
+}
+
+/// Two instances on one fresh database, or `None` without PostgreSQL.
+async fn two_instances() -> Option<(TestApp, TestApp)> {
+    let Some(url) = fresh_postgres_database().await else {
+        eprintln!("skipped: set AEGIS_TEST_DATABASE_URL to a PostgreSQL server");
+        return None;
+    };
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        let db = Db::connect(&url).await.expect("the shared database");
+        let aegis = Aegis::new(db, Auth::new(SECRET), Limits::default());
+        apps.push(TestApp::on(aegis, api()).await);
+    }
+    let b = apps.pop()?;
+    let a = apps.pop()?;
+    Some((a, b))
+}
+
+async fn create(app: &TestApp, name: &str, note: Option<String>) -> Value {
+    let mut body = budget(name, 1.0);
+    body["note"] = note.map_or(Value::Null, Value::from);
+    let reply = app
+        .call("POST", "/api/budgets", Some(&app.admin()), Some(body), &[])
+        .await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
+    reply.body
+}
+
+/// Collects events of `budgets` from `bus` until seqs `first..=last` are
+/// all there, each kept once by seq.
+async fn until_seq(
+    bus: &mut broadcast::Receiver<Arc<StoredEvent>>,
+    seqs: std::ops::RangeInclusive<u64>,
+) -> BTreeMap<u64, Arc<StoredEvent>> {
+    let mut seen = BTreeMap::new();
+    let collect = async {
+        while seqs.clone().any(|seq| !seen.contains_key(&seq)) {
+            let event = bus.recv().await.expect("the bus stays open");
+            seen.insert(event.seq(), event);
+        }
+    };
+    if tokio::time::timeout(WAIT, collect).await.is_err() {
+        let missing: Vec<u64> = seqs.clone().filter(|s| !seen.contains_key(s)).collect();
+        panic!("events never arrived: {missing:?}");
+    }
+    seen
+}
+
+#[tokio::test]
+async fn each_instance_hears_the_others_events_large_ones_too() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    let mut heard_by_a = a.events();
+    let mut heard_by_b = b.events();
+    // NOTIFY payloads stop at 8000 bytes; the event travels by the table.
+    let large = "x".repeat(20_000);
+    let created = create(&a, "Large", Some(large.clone())).await;
+    for n in 0..50 {
+        let app = if n % 2 == 0 { &b } else { &a };
+        create(app, &format!("Row {n}"), None).await;
+    }
+    for heard in [&mut heard_by_a, &mut heard_by_b] {
+        let events = until_seq(heard, 1..=51).await;
+        let first = &events[&1];
+        assert_eq!(first.message.action, EventAction::Created);
+        assert_eq!(first.message.data, created);
+        assert_eq!(first.message.data["note"], large.as_str());
+        let names: Vec<&str> = (2..=51)
+            .map(|seq| events[&seq].message.data["name"].as_str().unwrap())
+            .collect();
+        let expected: Vec<String> = (0..50).map(|n| format!("Row {n}")).collect();
+        assert_eq!(names, expected);
+    }
+}
+
+#[tokio::test]
+async fn a_lost_listen_connection_loses_no_event() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    let mut heard_by_b = b.events();
+    create(&a, "Before", None).await;
+    until_seq(&mut heard_by_b, 1..=1).await;
+    // Cut every LISTEN connection on this database, then write at once:
+    // these notifications go nowhere, yet B must publish the events.
+    let cut = sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(a.aegis.db().pool())
+    .await
+    .expect("the LISTEN connections are cut");
+    assert_eq!(cut.len(), 2, "one LISTEN connection per instance");
+    for n in 0..20 {
+        create(&a, &format!("After {n}"), None).await;
+    }
+    let events = until_seq(&mut heard_by_b, 2..=21).await;
+    assert_eq!(events[&21].message.data["name"], "After 19");
+}
