@@ -1,7 +1,6 @@
 //! The runtime's state, and the API made of every module's router.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 
@@ -9,8 +8,9 @@ use crate::auth::Auth;
 use crate::entity::{CrudEntity, ModuleMeta, ModuleSettings};
 use crate::error::Error;
 use crate::log::{Change, EventBus};
-use crate::protocol::ImportJob;
+use crate::protocol::{ImportJob, ImportRowError, ImportState};
 use crate::store::Db;
+use sqlx::Row;
 
 /// Limits, with defaults fit for the example app.
 #[derive(Clone, Copy, Debug)]
@@ -21,7 +21,9 @@ pub struct Limits {
     pub import_batch: usize,
     /// Row errors an import keeps.
     pub import_errors: usize,
-    /// Finished import jobs kept for `GET /import/{jobId}`.
+    /// Import jobs kept for `GET /import/{jobId}` (in the database, so every
+    /// instance answers for every job); a new job makes room by forgetting
+    /// the oldest finished ones.
     pub import_jobs: usize,
     /// The largest page a list serves.
     pub max_page_size: u32,
@@ -69,7 +71,6 @@ struct Inner {
     auth: Auth,
     bus: EventBus,
     limits: Limits,
-    jobs: Mutex<HashMap<String, ImportJob>>,
     hub: crate::hub::HubStats,
     /// On PostgreSQL, the relay of the other instances' events, and
     /// whether it listens yet.
@@ -101,7 +102,6 @@ impl Aegis {
                 relay,
                 hub: crate::hub::HubStats::default(),
                 limits,
-                jobs: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -146,24 +146,88 @@ impl Aegis {
         Change::begin(self).await
     }
 
-    pub(crate) fn job(&self, id: &str) -> Option<ImportJob> {
-        self.inner.jobs.lock().expect("jobs lock").get(id).cloned()
+    /// An import job, as its runner last saved it, whichever instance
+    /// runs it. A running job not saved for [`STALE_JOB`] is reported
+    /// failed: the instance running it stopped.
+    pub(crate) async fn job(&self, id: &str) -> Result<Option<ImportJob>, Error> {
+        let db = self.db();
+        let query = format!(
+            "SELECT job, updated_ms FROM aegis_import_jobs WHERE job_id = {}",
+            db.param(1)
+        );
+        let Some(row) = sqlx::query(&query)
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let text: String = row.try_get(0)?;
+        let updated_ms: i64 = row.try_get(1)?;
+        let mut job: ImportJob = serde_json::from_str(&text)
+            .map_err(|e| Error::Internal(format!("import job `{id}` is stored badly: {e}")))?;
+        let age = now_ms().saturating_sub(updated_ms);
+        if job.state == ImportState::Running && age > STALE_JOB.as_millis() as i64 {
+            job.state = ImportState::Failed;
+            job.errors.push(ImportRowError {
+                row: job.processed_rows,
+                field: None,
+                message: "the import stopped: the server running it went away".to_owned(),
+            });
+        }
+        Ok(Some(job))
     }
 
-    pub(crate) fn set_job(&self, job: ImportJob) {
-        let mut jobs = self.inner.jobs.lock().expect("jobs lock");
-        if jobs.len() >= self.inner.limits.import_jobs && !jobs.contains_key(&job.job_id) {
-            // Forget a finished job to make room; running ones stay.
-            if let Some(done) = jobs
-                .iter()
-                .find(|(_, j)| j.state != crate::protocol::ImportState::Running)
-                .map(|(id, _)| id.clone())
-            {
-                jobs.remove(&done);
-            }
-        }
-        jobs.insert(job.job_id.clone(), job);
+    /// Saves an import job's state.
+    pub(crate) async fn save_job(&self, job: &ImportJob) -> Result<(), Error> {
+        let db = self.db();
+        let text = serde_json::to_string(job)
+            .map_err(|e| Error::Internal(format!("cannot serialise an import job: {e}")))?;
+        let state = serde_json::to_value(job.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let upsert = format!(
+            "INSERT INTO aegis_import_jobs (job_id, state, job, updated_ms) VALUES ({}, {}, {}, {}) \
+             ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, job = excluded.job, \
+             updated_ms = excluded.updated_ms",
+            db.param(1),
+            db.param(2),
+            db.param(3),
+            db.param(4)
+        );
+        sqlx::query(&upsert)
+            .bind(job.job_id.as_str())
+            .bind(state)
+            .bind(text)
+            .bind(now_ms())
+            .execute(db.pool())
+            .await?;
+        Ok(())
     }
+
+    /// Forgets the oldest finished import jobs, making room for a new one
+    /// within [`Limits::import_jobs`].
+    pub(crate) async fn forget_old_jobs(&self) -> Result<(), Error> {
+        let db = self.db();
+        let forget = format!(
+            "DELETE FROM aegis_import_jobs WHERE state <> 'running' AND job_id NOT IN \
+             (SELECT job_id FROM aegis_import_jobs WHERE state <> 'running' \
+              ORDER BY updated_ms DESC LIMIT {})",
+            db.param(1)
+        );
+        let keep = self.inner.limits.import_jobs.saturating_sub(1) as i64;
+        sqlx::query(&forget).bind(keep).execute(db.pool()).await?;
+        Ok(())
+    }
+}
+
+/// A running import saves its state at least this often (each batch);
+/// one silent for longer lost its server.
+const STALE_JOB: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 struct Mounted {

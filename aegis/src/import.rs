@@ -70,6 +70,7 @@ async fn status<T: CrudEntity>(
     user.require_read(T::meta().feature)?;
     aegis
         .job(&job)
+        .await?
         .filter(|j| {
             // Job ids are `<feature>-<uuid>`: another feature's job is not found here.
             j.job_id
@@ -259,7 +260,8 @@ async fn start<T: CrudEntity>(
         failed_rows: 0,
         errors: Vec::new(),
     };
-    aegis.set_job(job.clone());
+    aegis.forget_old_jobs().await?;
+    aegis.save_job(&job).await?;
     let user_id = user.id().to_owned();
     tokio::spawn(async move {
         let mut runner = Runner::<T> {
@@ -319,12 +321,12 @@ impl<T: CrudEntity> Runner<T> {
         self.job.progress = (self.job.processed_rows * 100)
             .checked_div(self.job.total_rows)
             .map_or(100, |percent| percent.min(100) as u8);
-        self.aegis.set_job(self.job.clone());
         let due = self
             .last_progress
             .is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL);
         if last || due {
             self.last_progress = Some(Instant::now());
+            self.aegis.save_job(&self.job).await?;
             self.event(EventAction::ImportProgress, &self.progress())
                 .await?;
         }
@@ -428,8 +430,8 @@ impl<T: CrudEntity> Runner<T> {
                 },
             )
             .await;
-        self.aegis.set_job(self.job.clone());
-        published
+        let saved = self.aegis.save_job(&self.job).await;
+        published.and(saved)
     }
 
     /// The job stopped on an error that is not one row's: what was imported

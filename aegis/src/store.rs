@@ -1,7 +1,7 @@
 //! Storage on sqlx: SQLite embedded by default, PostgreSQL when the URL
 //! says so, behind one `Any` pool. Tables are created at start from the
-//! module model ([`Db::create_table`]); Aegis's own tables — the event log
-//! and the per-feature counters — by [`Db::connect`].
+//! module model ([`Db::create_table`]); Aegis's own tables — the event log,
+//! the per-feature counters and the import jobs — by [`Db::connect`].
 //!
 //! An entity is stored one column per field (its Rust name), converted
 //! through its serde JSON: integers as BIGINT, floats as DOUBLE PRECISION,
@@ -152,6 +152,12 @@ impl Db {
                 frame TEXT NOT NULL, \
                 created_at TEXT NOT NULL, \
                 PRIMARY KEY (feature, seq))",
+            // Import jobs, so every instance answers for every job.
+            "CREATE TABLE IF NOT EXISTS aegis_import_jobs (\
+                job_id TEXT PRIMARY KEY, \
+                state TEXT NOT NULL, \
+                job TEXT NOT NULL, \
+                updated_ms BIGINT NOT NULL)",
         ] {
             sqlx::query(statement).execute(&mut *tx).await?;
         }

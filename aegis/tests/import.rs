@@ -293,3 +293,61 @@ async fn a_module_without_events_imports_silently() {
     assert_eq!(job["successfulRows"], 2);
     assert!(events.try_recv().is_err());
 }
+
+async fn job_status(app: &TestApp, job: &Value) -> (StatusCode, Value) {
+    let path = format!("/api/budgets/import/{}", job["jobId"].as_str().unwrap());
+    let reply = app.call("GET", &path, Some(&app.admin()), None, &[]).await;
+    (reply.status, reply.body)
+}
+
+#[tokio::test]
+async fn finished_jobs_beyond_the_limit_are_forgotten_oldest_first() {
+    let app = app_with(Limits {
+        import_jobs: 2,
+        ..Limits::default()
+    })
+    .await;
+    let csv = format!("{HEADER}Rent,1,2026,true,\n");
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        jobs.push(run(&app, &csv, false).await);
+    }
+    let found: Vec<StatusCode> = {
+        let mut found = Vec::new();
+        for job in &jobs {
+            found.push(job_status(&app, job).await.0);
+        }
+        found
+    };
+    assert_eq!(
+        found,
+        [StatusCode::NOT_FOUND, StatusCode::OK, StatusCode::OK]
+    );
+}
+
+#[tokio::test]
+async fn a_running_job_whose_server_went_away_reads_as_failed() {
+    let app = app().await;
+    let job = run(&app, &format!("{HEADER}Rent,1,2026,true,\n"), false).await;
+    // As if the server running it had stopped an hour ago, mid-import.
+    let mut running = job.clone();
+    running["state"] = json!("running");
+    sqlx::query(
+        "UPDATE aegis_import_jobs SET state = 'running', job = $1, updated_ms = updated_ms - 3600000",
+    )
+    .bind(running.to_string())
+    .execute(app.aegis.db().pool())
+    .await
+    .unwrap();
+    let (status, body) = job_status(&app, &job).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["state"], "failed");
+    let last_error = body["errors"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last_error["message"]
+            .as_str()
+            .unwrap()
+            .contains("the server running it went away"),
+        "{last_error}"
+    );
+}

@@ -128,3 +128,23 @@ async fn a_lost_listen_connection_loses_no_event() {
     let events = until_seq(&mut heard_by_b, 2..=21).await;
     assert_eq!(events[&21].message.data["name"], "After 19");
 }
+
+#[tokio::test]
+async fn any_instance_answers_for_an_import_job() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    let csv = "name,amount,year,approved,note\nRent,1,2026,true,\nBad,x,2026,true,\n";
+    let accepted = a.import("budgets", csv, false).await;
+    assert_eq!(accepted.status.as_u16(), 202, "{}", accepted.text);
+    let job = accepted.body["jobId"].as_str().unwrap();
+    let status = b.finished_job("budgets", job).await;
+    assert_eq!(status["state"], "completed");
+    assert_eq!(
+        (
+            status["successfulRows"].as_u64(),
+            status["failedRows"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+}
