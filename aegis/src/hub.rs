@@ -378,10 +378,11 @@ impl Connection {
         }
         if seq > last + 1 {
             // Published out of commit order: fetch what comes before it.
-            let missing = match replay(self.aegis.db(), feature, last, seq - last - 1).await {
-                Ok(missing) => missing,
-                Err(_) => return self.internal_error(sink, feature).await,
-            };
+            // If the log cannot say (the database is away), the client
+            // reloads rather than waiting for an event that may not come.
+            let missing = replay(self.aegis.db(), feature, last, seq - last - 1)
+                .await
+                .unwrap_or_default();
             let contiguous = missing.len() as u64 == seq - last - 1
                 && missing.iter().zip(last + 1..).all(|(e, s)| e.seq() == s);
             if !contiguous {

@@ -196,6 +196,24 @@ describe('WebSocketService', () => {
     expect(FakeWebSocket.instances.length).toBe(before + 1);
   });
 
+  it('asks again for a feature the server could not subscribe just now', async () => {
+    const budgets = new Subscriber();
+    service.subscribe('budgets', budgets);
+    const socket = await connect();
+    socket.receive({ type: 'event', ...event(7) });
+    socket.receive({ type: 'error', code: 'internal', message: 'try again', feature: 'budgets' });
+    // Not a forbidden feature: that one is not asked for again.
+    socket.receive({ type: 'error', code: 'forbidden', message: 'no', feature: 'authors' });
+    const subscribes = () => socket.sent.filter((f) => (f as { type: string }).type === 'subscribe');
+    expect(subscribes()).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.backoffBase);
+    expect(subscribes()).toEqual([
+      { type: 'subscribe', features: ['budgets'], since: {} },
+      { type: 'subscribe', features: ['budgets'], since: { budgets: 7 } },
+    ]);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+  });
+
   it('sends a ping every heartbeat and gives up on a silent server', async () => {
     service.subscribe('budgets', new Subscriber());
     const socket = await connect();

@@ -40,6 +40,8 @@ export const DEFAULT_TIMINGS: WebSocketTimings = {
 /** The close code the server uses for missing, bad or expired auth. */
 export const CLOSE_UNAUTHORIZED = 4401;
 
+type Timer = 'reconnect' | 'heartbeat' | 'pong' | 'refresh' | 'retry';
+
 const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set([
   'ready',
   'subscribed',
@@ -101,8 +103,9 @@ export class WebSocketService implements OnDestroy {
   private socket: WebSocket | null = null;
   private ready = false;
   private attempt = 0;
-  private timers: Partial<Record<'reconnect' | 'heartbeat' | 'pong' | 'refresh', ReturnType<typeof setTimeout>>> =
-    {};
+  private timers: Partial<Record<Timer, ReturnType<typeof setTimeout>>> = {};
+  /** Features whose subscription the server failed, to ask for again. */
+  private readonly retrying = new Set<string>();
 
   /** The connection's state. */
   readonly status = this.statusSignal.asReadonly();
@@ -244,6 +247,11 @@ export class WebSocketService implements OnDestroy {
       case 'error':
         if (message.feature) {
           this.forEach(message.feature, (s) => s.onError(message.message));
+          if (message.code === 'internal') {
+            // The server could not read the feature's events just now
+            // (its database was away): ask again.
+            this.retrySubscribe(message.feature);
+          }
         } else {
           this.lastErrorSignal.set(message.message);
         }
@@ -273,6 +281,16 @@ export class WebSocketService implements OnDestroy {
     this.send({ type: 'subscribe', features, since });
   }
 
+  private retrySubscribe(feature: string): void {
+    this.retrying.add(feature);
+    this.timers.retry ??= setTimeout(() => {
+      delete this.timers.retry;
+      const features = [...this.retrying].filter((f) => this.subscribers.has(f));
+      this.retrying.clear();
+      this.sendSubscribe(features);
+    }, this.timings.backoffBase);
+  }
+
   private send(message: ClientMessage): void {
     if (this.socket?.readyState === WebSocket.OPEN) {
       this.socket.send(JSON.stringify(message));
@@ -296,7 +314,9 @@ export class WebSocketService implements OnDestroy {
     }
     this.socket = null;
     this.ready = false;
-    for (const timer of ['heartbeat', 'pong', 'refresh'] as const) {
+    // A reconnect subscribes every feature again.
+    this.retrying.clear();
+    for (const timer of ['heartbeat', 'pong', 'refresh', 'retry'] as const) {
       this.clearTimer(timer);
     }
     if (this.subscribers.size === 0) {
@@ -315,14 +335,15 @@ export class WebSocketService implements OnDestroy {
     const socket = this.socket;
     this.socket = null;
     this.ready = false;
-    for (const timer of ['reconnect', 'heartbeat', 'pong', 'refresh'] as const) {
+    this.retrying.clear();
+    for (const timer of ['reconnect', 'heartbeat', 'pong', 'refresh', 'retry'] as const) {
       this.clearTimer(timer);
     }
     socket?.close(1000);
     this.statusSignal.set('idle');
   }
 
-  private clearTimer(name: 'reconnect' | 'heartbeat' | 'pong' | 'refresh'): void {
+  private clearTimer(name: Timer): void {
     const timer = this.timers[name];
     if (timer !== undefined) {
       clearTimeout(timer);
