@@ -215,8 +215,8 @@ async fn list<T: CrudEntity>(
     };
     let pattern = search.map(|q| format!("%{}%", q.to_lowercase()));
 
-    // One transaction, so the page, the total and the seq agree.
-    let mut tx = db.begin().await?;
+    // One snapshot, so the page, the total and the seq agree.
+    let mut tx = db.begin_snapshot().await?;
     let count_sql = format!("SELECT COUNT(*) FROM {}{filter}", quote_ident(meta.module));
     let mut count = sqlx::query(&count_sql);
     if let Some(pattern) = &pattern {

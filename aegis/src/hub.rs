@@ -39,6 +39,9 @@ use crate::protocol::{CLOSE_UNAUTHORIZED, ClientMessage, ErrorCode, ResyncReason
 
 /// Close code for a connection silent past the idle timeout (going away).
 const CLOSE_IDLE: u16 = 1001;
+/// How long a connection waits for the event log to fill a gap (the
+/// database restarting) before telling its client to resync.
+const GAP_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Live connections and subscriptions, for health checks and tests.
 #[derive(Debug, Default)]
@@ -378,9 +381,8 @@ impl Connection {
         }
         if seq > last + 1 {
             // Published out of commit order: fetch what comes before it.
-            // If the log cannot say (the database is away), the client
-            // reloads rather than waiting for an event that may not come.
-            let missing = replay(self.aegis.db(), feature, last, seq - last - 1)
+            let missing = self
+                .fill(feature, last, seq - last - 1)
                 .await
                 .unwrap_or_default();
             let contiguous = missing.len() as u64 == seq - last - 1
@@ -395,6 +397,29 @@ impl Connection {
         }
         self.subscriptions.insert(feature.to_owned(), seq);
         send_frame(sink, &event.frame).await
+    }
+
+    /// The `count` events after `after`, from the log. The database may be
+    /// away for a moment (restarting): this connection waits for it, up to
+    /// [`GAP_PATIENCE`], its events held back in order; after that, `None`,
+    /// and the client is told to resync.
+    async fn fill(&self, feature: &str, after: u64, count: u64) -> Option<Vec<Arc<StoredEvent>>> {
+        let started = Instant::now();
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match replay(self.aegis.db(), feature, after, count).await {
+                Ok(events) => return Some(events),
+                Err(error) if started.elapsed() < GAP_PATIENCE => {
+                    tracing::debug!(%error, feature, "cannot read the event log yet; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, feature, "cannot read the event log; the client resyncs");
+                    return None;
+                }
+            }
+        }
     }
 
     /// The bus overtook this connection: every subscribed feature may have

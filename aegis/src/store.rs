@@ -119,6 +119,19 @@ impl Db {
         Ok(self.pool.begin().await?)
     }
 
+    /// A read-only transaction whose statements all see one snapshot
+    /// (PostgreSQL's default, READ COMMITTED, gives each statement its
+    /// own; SQLite's transactions are snapshots already).
+    pub async fn begin_snapshot(&self) -> Result<Tx, Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// The `n`th (1-based) bind parameter.
     pub(crate) fn param(&self, n: usize) -> String {
         match self.dialect {

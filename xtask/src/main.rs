@@ -2,6 +2,7 @@
 //!
 //! - `test`: every check CI runs (see [`test`]).
 //! - `e2e`: the end-to-end suite in a real browser (see [`e2e`]).
+//! - `reliability`: several instances on PostgreSQL (see [`reliability`]).
 //! - `demo`: the example app with a little data (see [`demo`]).
 //! - `bench <name>`: benchmarks, which are never tests (see [`bench`]).
 
@@ -11,6 +12,7 @@ mod bench_import;
 mod demo;
 mod e2e;
 mod postgres;
+mod reliability;
 mod test;
 
 use std::env;
@@ -24,9 +26,13 @@ tasks:
                     http://127.0.0.1:8080/ with a little seed data (PORT to change)
   test              formatting, the generated-files check, clippy, every Rust test,
                     the runtime's tests again on PostgreSQL (installed with apt-get
-                    when missing), then the web app's packages, the fixtures' type
-                    check, the web app's production build, its Vitest specs and
-                    the end-to-end suite
+                    when missing) and the reliability suite on it, then the web
+                    app's packages, the fixtures' type check, the web app's
+                    production build, its Vitest specs and the end-to-end suite
+  reliability [calm|kill|postgres]
+                    two example-app instances on a throwaway PostgreSQL, clients
+                    hanging up at random during 10,000 writes, then an instance
+                    killed, then PostgreSQL restarted: no event lost
   e2e               the end-to-end suite alone: two users in headless Chromium
                     (installed with apt-get when missing) on the example app
   bench codegen     render 500 synthetic modules; time full and unchanged runs
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
         ["test"] => test::run(),
         ["demo"] => demo::run(),
         ["e2e"] => e2e::run(),
+        ["reliability", rest @ ..] => reliability::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
         _ => Err(USAGE.to_owned()),
     };

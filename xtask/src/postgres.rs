@@ -8,6 +8,7 @@ use std::process::Command;
 pub struct Postgres {
     bin: PathBuf,
     data: PathBuf,
+    port: u16,
     pub url: String,
 }
 
@@ -109,8 +110,33 @@ impl Postgres {
         Ok(Postgres {
             bin,
             data,
+            port,
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
         })
+    }
+
+    /// The URL of database `name` on this server.
+    pub fn database_url(&self, name: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Stops the server (closing every connection) and starts it again on
+    /// the same port and data.
+    pub fn restart(&self) -> Result<(), String> {
+        let data = self.data.to_string_lossy().into_owned();
+        run_pg(
+            &self.bin.join("pg_ctl"),
+            &[
+                "-D",
+                &data,
+                "-l",
+                &format!("{data}/log"),
+                "-m",
+                "fast",
+                "-w",
+                "restart",
+            ],
+        )
     }
 }
 

@@ -42,6 +42,8 @@ pub fn run() -> Result<(), String> {
         &cargo,
         &["test", "--package", "aegis", "--package", "example-app"],
     )?;
+    // Several instances on that server, which it restarts in its last run.
+    crate::reliability::run_built(&root, &postgres)?;
     drop(postgres);
 
     run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;

@@ -1,0 +1,655 @@
+//! `cargo xtask reliability`: proof that no event is lost across instances.
+//!
+//! Two example-app processes share one PostgreSQL database. WebSocket
+//! clients, spread over both, keep a copy of the budgets from the events
+//! alone, and each hangs up at random moments and comes back, on either
+//! instance, with `since`. Writers send 10,000 creates, updates and deletes
+//! through both instances. At the end every client's copy must equal the
+//! database, with no event lost, none twice and none out of order. Three
+//! runs: undisturbed; one instance killed and restarted mid-run; PostgreSQL
+//! restarted mid-run (the instances must recover by themselves).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use aegis::auth::{Auth, Claims};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::postgres::Postgres;
+use crate::{cargo, run_in, workspace_root};
+
+const WRITES: u64 = 10_000;
+const CLIENTS: usize = 20;
+const WRITERS: usize = 6;
+const MIN_DISCONNECTS: u64 = 200;
+const FEATURE: &str = "budgets";
+const SECRET: &str = "aegis reliability secret";
+/// How long clients may take to catch up once the writes are done.
+const SETTLE: Duration = Duration::from_secs(60);
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    None,
+    KillInstance,
+    RestartPostgres,
+}
+
+impl Fault {
+    fn describe(self) -> &'static str {
+        match self {
+            Fault::None => "two instances",
+            Fault::KillInstance => "two instances, one killed and restarted mid-run",
+            Fault::RestartPostgres => "two instances, PostgreSQL restarted mid-run",
+        }
+    }
+}
+
+/// Builds the example app, starts a throwaway PostgreSQL, runs the suite
+/// (or the runs named: `calm`, `kill`, `postgres`).
+pub fn run(args: &[&str]) -> Result<(), String> {
+    let mut faults = Vec::new();
+    for arg in args {
+        faults.push(match *arg {
+            "calm" => Fault::None,
+            "kill" => Fault::KillInstance,
+            "postgres" => Fault::RestartPostgres,
+            other => {
+                return Err(format!(
+                    "unknown reliability run `{other}`: calm, kill or postgres"
+                ));
+            }
+        });
+    }
+    if faults.is_empty() {
+        faults = ALL.to_vec();
+    }
+    let root = workspace_root();
+    run_in(&root, &[], &cargo(), &["build", "--package", "example-app"])?;
+    let postgres = Postgres::start()?;
+    run_faults(&root, &postgres, &faults)
+}
+
+const ALL: [Fault; 3] = [Fault::None, Fault::KillInstance, Fault::RestartPostgres];
+
+/// Runs the suite with the example app already built, on `postgres`
+/// (which it restarts in the last run).
+pub fn run_built(root: &Path, postgres: &Postgres) -> Result<(), String> {
+    run_faults(root, postgres, &ALL)
+}
+
+fn run_faults(root: &Path, postgres: &Postgres, faults: &[Fault]) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
+    let bin = root.join("target/debug/example-app");
+    for (n, fault) in faults.iter().copied().enumerate() {
+        let report = runtime.block_on(scenario(&bin, postgres, fault, n))?;
+        println!("reliability ({}): {report}", fault.describe());
+    }
+    Ok(())
+}
+
+/// One example-app process, restartable on the same port.
+struct Instance {
+    bin: PathBuf,
+    port: u16,
+    database: String,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Instance {
+    fn new(bin: &Path, database: &str) -> Result<Instance, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        Ok(Instance {
+            bin: bin.to_owned(),
+            port,
+            database: database.to_owned(),
+            dir: tempfile::tempdir().map_err(|e| e.to_string())?,
+            child: None,
+        })
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.log())
+            .map_err(|e| e.to_string())?;
+        let child = Command::new(&self.bin)
+            .args(["--port", &self.port.to_string(), "--data-dir"])
+            .arg(self.dir.path())
+            .env("DATABASE_URL", &self.database)
+            .env("AEGIS_JWT_SECRET", SECRET)
+            .env("AEGIS_WEB_DIR", self.dir.path().join("no-web"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.bin.display()))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    async fn ready(&self, shared: &Shared) -> Result<(), String> {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if shared.list(self.port, 1, 1).await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+        Err(format!(
+            "the example app on port {} did not start:\n{log}",
+            self.port
+        ))
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What clients and writers share.
+struct Shared {
+    http: reqwest::Client,
+    token: String,
+    ports: [u16; 2],
+    /// Acknowledged writes.
+    writes: AtomicU64,
+    /// Writes that failed (an instance or the database away, a conflict).
+    failed_writes: AtomicU64,
+    /// Once the writes are done: the feature's last seq, which every
+    /// client must reach.
+    target: AtomicU64,
+}
+
+/// A page of the list, and the feature's seq.
+struct Page {
+    rows: Vec<Value>,
+    total: u64,
+    seq: u64,
+}
+
+impl Shared {
+    fn api(&self, port: u16, path: &str) -> String {
+        format!("http://127.0.0.1:{port}/api/{FEATURE}{path}")
+    }
+
+    async fn list(&self, port: u16, page: u64, size: u64) -> Result<Page, String> {
+        let reply = self
+            .http
+            .get(self.api(port, &format!("?page={page}&pageSize={size}&sort=id")))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !reply.status().is_success() {
+            return Err(format!("list answered {}", reply.status()));
+        }
+        let body: Value = reply.json().await.map_err(|e| e.to_string())?;
+        Ok(Page {
+            rows: body["data"].as_array().cloned().unwrap_or_default(),
+            total: body["total"].as_u64().unwrap_or(0),
+            seq: body["seq"].as_u64().unwrap_or(0),
+        })
+    }
+
+    /// Every row by id, and the seq read with the first page.
+    async fn everything(&self, port: u16) -> Result<(BTreeMap<i64, Value>, u64), String> {
+        let first = self.list(port, 1, 200).await?;
+        let mut rows: BTreeMap<i64, Value> = BTreeMap::new();
+        let pages = first.total.div_ceil(200).max(1);
+        let seq = first.seq;
+        for row in first.rows {
+            rows.insert(row["id"].as_i64().unwrap_or(0), row);
+        }
+        for page in 2..=pages {
+            for row in self.list(port, page, 200).await?.rows {
+                rows.insert(row["id"].as_i64().unwrap_or(0), row);
+            }
+        }
+        Ok((rows, seq))
+    }
+}
+
+/// What one client saw.
+#[derive(Default)]
+struct ClientReport {
+    rows: BTreeMap<i64, Value>,
+    last_seq: u64,
+    applied: u64,
+    duplicated: u64,
+    out_of_order: u64,
+    /// Events skipped over by an out-of-order one.
+    skipped: u64,
+    resyncs: u64,
+    disconnects: u64,
+    /// Connections the server or the network ended.
+    dropped: u64,
+    errors: Vec<String>,
+}
+
+enum Ended {
+    /// The client hung up, as planned.
+    HungUp,
+    /// The connection ended under it.
+    Dropped,
+    /// It has every event.
+    Done,
+}
+
+async fn client(shared: Arc<Shared>, home: usize) -> ClientReport {
+    let mut report = ClientReport::default();
+    let mut rng = fastrand::Rng::new();
+    let mut instance = home;
+    loop {
+        let target = shared.target.load(Ordering::SeqCst);
+        if target != 0 && report.last_seq >= target {
+            return report;
+        }
+        let url = format!("ws://127.0.0.1:{}/ws", shared.ports[instance]);
+        let connected = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio_tungstenite::connect_async(url),
+        )
+        .await;
+        let ended = match connected {
+            Ok(Ok((socket, _))) => {
+                let lifetime = Duration::from_millis(rng.u64(100..1000));
+                session(&shared, socket, &mut report, lifetime).await
+            }
+            _ => Ended::Dropped,
+        };
+        match ended {
+            Ended::HungUp => report.disconnects += 1,
+            Ended::Dropped => report.dropped += 1,
+            Ended::Done => return report,
+        }
+        tokio::time::sleep(Duration::from_millis(rng.u64(0..100))).await;
+        instance = rng.usize(0..2);
+    }
+}
+
+async fn send(socket: &mut Socket, frame: Value) -> Result<(), ()> {
+    socket
+        .send(Message::text(frame.to_string()))
+        .await
+        .map_err(|_| ())
+}
+
+fn subscribe(last_seq: u64) -> Value {
+    json!({"type": "subscribe", "features": [FEATURE], "since": {FEATURE: last_seq}})
+}
+
+/// One connection: auth, subscribe with `since`, apply events until the
+/// planned hang-up, the end of the connection, or the target.
+async fn session(
+    shared: &Shared,
+    mut socket: Socket,
+    report: &mut ClientReport,
+    lifetime: Duration,
+) -> Ended {
+    if send(&mut socket, json!({"type": "auth", "token": shared.token}))
+        .await
+        .is_err()
+    {
+        return Ended::Dropped;
+    }
+    let hang_up = tokio::time::sleep(lifetime);
+    tokio::pin!(hang_up);
+    let mut check = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            _ = &mut hang_up => {
+                let _ = socket.close(None).await;
+                return Ended::HungUp;
+            }
+            _ = check.tick() => {
+                let target = shared.target.load(Ordering::SeqCst);
+                if target != 0 && report.last_seq >= target {
+                    let _ = socket.close(None).await;
+                    return Ended::Done;
+                }
+            }
+            message = socket.next() => {
+                let text = match message {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => return Ended::Dropped,
+                    Some(Ok(_)) => continue,
+                };
+                let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+                    report.errors.push(format!("not JSON: {text}"));
+                    continue;
+                };
+                match frame["type"].as_str() {
+                    Some("ready") => {
+                        if send(&mut socket, subscribe(report.last_seq)).await.is_err() {
+                            return Ended::Dropped;
+                        }
+                    }
+                    Some("event") => apply(report, &frame),
+                    Some("resync") => {
+                        report.resyncs += 1;
+                        report.errors.push(format!("resync: {text}"));
+                        // The copy is reloaded from the database.
+                        match shared.everything(shared.ports[0]).await {
+                            Ok((rows, seq)) => {
+                                report.rows = rows;
+                                report.last_seq = seq;
+                            }
+                            Err(_) => return Ended::Dropped,
+                        }
+                    }
+                    Some("error") if frame["code"] == "internal" => {
+                        // The instance could not read the log just now.
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        if send(&mut socket, subscribe(report.last_seq)).await.is_err() {
+                            return Ended::Dropped;
+                        }
+                    }
+                    Some("subscribed" | "pong") => {}
+                    _ => report.errors.push(format!("unexpected frame: {text}")),
+                }
+            }
+        }
+    }
+}
+
+fn apply(report: &mut ClientReport, frame: &Value) {
+    let seq = frame["meta"]["seq"].as_u64().unwrap_or(0);
+    if seq <= report.last_seq {
+        report.duplicated += 1;
+        return;
+    }
+    if seq > report.last_seq + 1 {
+        report.out_of_order += 1;
+        report.skipped += seq - report.last_seq - 1;
+    }
+    report.last_seq = seq;
+    report.applied += 1;
+    let data = &frame["data"];
+    let id = data["id"].as_i64().unwrap_or(0);
+    match frame["action"].as_str() {
+        Some("created" | "updated") => {
+            report.rows.insert(id, data.clone());
+        }
+        Some("deleted") => {
+            report.rows.remove(&id);
+        }
+        other => report.errors.push(format!("unexpected action {other:?}")),
+    }
+}
+
+/// Writes through both instances until the suite has its writes; its own
+/// rows only, so a conflict means a lost acknowledgement, not a race.
+async fn writer(shared: Arc<Shared>, index: usize) {
+    let mut rng = fastrand::Rng::new();
+    let mut own: Vec<(i64, i64)> = Vec::new();
+    let mut n = 0u64;
+    while shared.writes.load(Ordering::SeqCst) < WRITES {
+        n += 1;
+        let port = shared.ports[rng.usize(0..2)];
+        let roll = rng.u8(0..100);
+        let outcome = if own.is_empty() || roll < 55 {
+            let body = json!({
+                "name": format!("w{index} #{n}"),
+                "amount": n as f64,
+                "fiscal_year": 2026,
+                "status": "draft",
+            });
+            write(
+                &shared,
+                reqwest::Method::POST,
+                shared.api(port, ""),
+                Some(body),
+            )
+            .await
+            .map(|(status, body)| {
+                if status == 201 {
+                    own.push((body["id"].as_i64().unwrap_or(0), 1));
+                }
+                status == 201
+            })
+        } else {
+            let at = rng.usize(0..own.len());
+            let (id, version) = own[at];
+            let path = shared.api(port, &format!("/{id}"));
+            if roll < 88 {
+                let body = json!({
+                    "name": format!("w{index} #{n} (edited)"),
+                    "amount": n as f64,
+                    "fiscal_year": 2027,
+                    "status": "submitted",
+                    "version": version,
+                });
+                write(&shared, reqwest::Method::PUT, path, Some(body))
+                    .await
+                    .map(|(status, body)| match status {
+                        200 => {
+                            own[at].1 = body["version"].as_i64().unwrap_or(version + 1);
+                            true
+                        }
+                        409 => {
+                            // An earlier update committed without its answer.
+                            own[at].1 = body["current"]["version"].as_i64().unwrap_or(version);
+                            false
+                        }
+                        404 => {
+                            own.swap_remove(at);
+                            false
+                        }
+                        _ => false,
+                    })
+            } else {
+                write(&shared, reqwest::Method::DELETE, path, None)
+                    .await
+                    .map(|(status, _)| {
+                        if status == 204 || status == 404 {
+                            own.swap_remove(at);
+                        }
+                        status == 204
+                    })
+            }
+        };
+        if outcome == Ok(true) {
+            shared.writes.fetch_add(1, Ordering::SeqCst);
+        } else {
+            shared.failed_writes.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+async fn write(
+    shared: &Shared,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> Result<(u16, Value), String> {
+    let mut request = shared.http.request(method, url).bearer_auth(&shared.token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let reply = request.send().await.map_err(|e| e.to_string())?;
+    let status = reply.status().as_u16();
+    let body = reply.json().await.unwrap_or(Value::Null);
+    Ok((status, body))
+}
+
+async fn scenario(
+    bin: &Path,
+    postgres: &Postgres,
+    fault: Fault,
+    n: usize,
+) -> Result<String, String> {
+    let name = format!("aegis_reliability_{}_{n}", std::process::id());
+    let admin = aegis::store::Db::connect_only(&postgres.url)
+        .await
+        .map_err(|e| format!("cannot reach PostgreSQL: {e}"))?;
+    sqlx_execute(&admin, &format!("CREATE DATABASE {name}")).await?;
+    admin.pool().close().await;
+    let database = postgres.database_url(&name);
+
+    let mut instances = [
+        Instance::new(bin, &database)?,
+        Instance::new(bin, &database)?,
+    ];
+    let token = Auth::new(SECRET.as_bytes())
+        .issue(&Claims::new("reliability", 3600, &[], &["*"]))
+        .map_err(|e| e.to_string())?;
+    let shared = Arc::new(Shared {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?,
+        token,
+        ports: [instances[0].port, instances[1].port],
+        writes: AtomicU64::new(0),
+        failed_writes: AtomicU64::new(0),
+        target: AtomicU64::new(0),
+    });
+    for instance in &mut instances {
+        instance.start()?;
+    }
+    for instance in &instances {
+        instance.ready(&shared).await?;
+    }
+
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| tokio::spawn(client(shared.clone(), c % 2)))
+        .collect();
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| tokio::spawn(writer(shared.clone(), w)))
+        .collect();
+    let started = Instant::now();
+
+    // The fault, once a third of the writes are in.
+    while fault != Fault::None && shared.writes.load(Ordering::SeqCst) < WRITES / 3 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    match fault {
+        Fault::None => {}
+        Fault::KillInstance => {
+            instances[1].kill();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            instances[1].start()?;
+            instances[1].ready(&shared).await?;
+        }
+        Fault::RestartPostgres => {
+            tokio::task::block_in_place(|| postgres.restart())?;
+        }
+    }
+    for writer in writers {
+        writer.await.map_err(|e| format!("a writer failed: {e}"))?;
+    }
+    let writing = started.elapsed();
+
+    let (rows, last_seq) = shared.everything(shared.ports[0]).await?;
+    shared.target.store(last_seq.max(1), Ordering::SeqCst);
+    let mut reports = Vec::new();
+    for client in clients {
+        match tokio::time::timeout(SETTLE, client).await {
+            Ok(Ok(report)) => reports.push(report),
+            Ok(Err(e)) => return Err(format!("a client failed: {e}")),
+            Err(_) => {
+                return Err(format!(
+                    "a client did not reach seq {last_seq} within {SETTLE:?}"
+                ));
+            }
+        }
+    }
+
+    let sum = |f: fn(&ClientReport) -> u64| reports.iter().map(f).sum::<u64>();
+    let lost = sum(|r| r.skipped);
+    let duplicated = sum(|r| r.duplicated);
+    let out_of_order = sum(|r| r.out_of_order);
+    let resyncs = sum(|r| r.resyncs);
+    let disconnects = sum(|r| r.disconnects);
+    let dropped = sum(|r| r.dropped);
+    let delivered = sum(|r| r.applied);
+    let unequal = reports.iter().filter(|r| r.rows != rows).count();
+    let errors: Vec<&String> = reports.iter().flat_map(|r| &r.errors).collect();
+    let summary = format!(
+        "{} writes ({} failed and retried) in {:.1} s, {CLIENTS} clients, {disconnects} hang-ups \
+         and {dropped} dropped connections; {last_seq} events, {delivered} delivered; \
+         lost {lost}, duplicated {duplicated}, out of order {out_of_order}, resyncs {resyncs}; \
+         {} of {CLIENTS} clients equal the database ({} rows)",
+        shared.writes.load(Ordering::SeqCst),
+        shared.failed_writes.load(Ordering::SeqCst),
+        writing.as_secs_f64(),
+        CLIENTS - unequal,
+        rows.len(),
+    );
+    let mut problems = Vec::new();
+    if lost + duplicated + out_of_order + resyncs > 0 {
+        problems.push("events were lost, repeated, reordered or replaced by a resync".to_owned());
+    }
+    if unequal > 0 {
+        problems.push(format!("{unequal} clients differ from the database"));
+    }
+    if disconnects < MIN_DISCONNECTS {
+        problems.push(format!(
+            "only {disconnects} hang-ups, fewer than {MIN_DISCONNECTS}"
+        ));
+    }
+    if !errors.is_empty() {
+        problems.push(format!("clients saw errors: {errors:?}"));
+    }
+    if problems.is_empty() {
+        return Ok(summary);
+    }
+    for instance in &instances {
+        let log = std::fs::read_to_string(instance.log()).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        eprintln!(
+            "--- the instance on port {} logged (last lines):",
+            instance.port
+        );
+        for line in tail.into_iter().rev() {
+            eprintln!("{line}");
+        }
+    }
+    Err(format!(
+        "reliability ({}): {summary}\n{}",
+        fault.describe(),
+        problems.join("\n")
+    ))
+}
+
+async fn sqlx_execute(db: &aegis::store::Db, statement: &str) -> Result<(), String> {
+    sqlx::query(statement)
+        .execute(db.pool())
+        .await
+        .map(drop)
+        .map_err(|e| format!("`{statement}` failed: {e}"))
+}
