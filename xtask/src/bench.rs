@@ -27,6 +27,12 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         ["codegen"] => codegen(),
         ["import"] => crate::bench_import::compare(),
         ["fanout"] => crate::bench_fanout::run(&[100, 1000]),
+        ["fanout", "--postgres"] => crate::bench_fanout_pg::run(1000),
+        ["fanout", "--postgres", clients] => crate::bench_fanout_pg::run(
+            clients
+                .parse()
+                .map_err(|_| format!("`{clients}` is not a number of clients"))?,
+        ),
         ["fanout", clients] => {
             let clients = clients
                 .parse()
@@ -34,7 +40,10 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             crate::bench_fanout::run(&[clients])
         }
         ["import-run", rows] => crate::bench_import::run_one(rows),
-        _ => Err("usage: cargo xtask bench codegen | import | fanout [clients]".to_owned()),
+        _ => Err(
+            "usage: cargo xtask bench codegen | import | fanout [clients] | fanout --postgres [clients]"
+                .to_owned(),
+        ),
     }
 }
 

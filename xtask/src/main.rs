@@ -8,10 +8,12 @@
 
 mod bench;
 mod bench_fanout;
+mod bench_fanout_pg;
 mod bench_import;
 mod demo;
 mod e2e;
 mod postgres;
+mod process;
 mod reliability;
 mod test;
 
@@ -39,7 +41,11 @@ tasks:
   bench import      import 1,000, 10,000 and 100,000 CSV rows, each in its own
                     process on a file SQLite; time and peak memory side by side
   bench fanout [N]  N WebSocket clients (default: 100 then 1,000) on one feature,
-                    a writer at 50 changes/s; deliveries/s, latency p50/p99";
+                    a writer at 50 changes/s; deliveries/s, latency p50/p99
+  bench fanout --postgres [N]
+                    the same across two instances on a throwaway PostgreSQL, and
+                    side by side a Socket.IO v4 baseline (bench/socketio) under
+                    the same load; both systems' figures and their ratio";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

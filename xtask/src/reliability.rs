@@ -10,9 +10,7 @@
 //! restarted mid-run (the instances must recover by themselves).
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,6 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::postgres::Postgres;
+use crate::process::example_app;
 use crate::{cargo, run_in, workspace_root};
 
 const WRITES: u64 = 10_000;
@@ -99,84 +98,6 @@ fn run_faults(root: &Path, postgres: &Postgres, faults: &[Fault]) -> Result<(), 
         println!("reliability ({}): {report}", fault.describe());
     }
     Ok(())
-}
-
-/// One example-app process, restartable on the same port.
-struct Instance {
-    bin: PathBuf,
-    port: u16,
-    database: String,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl Instance {
-    fn new(bin: &Path, database: &str) -> Result<Instance, String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| e.to_string())?
-            .port();
-        Ok(Instance {
-            bin: bin.to_owned(),
-            port,
-            database: database.to_owned(),
-            dir: tempfile::tempdir().map_err(|e| e.to_string())?,
-            child: None,
-        })
-    }
-
-    fn log(&self) -> PathBuf {
-        self.dir.path().join("server.log")
-    }
-
-    fn start(&mut self) -> Result<(), String> {
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(self.log())
-            .map_err(|e| e.to_string())?;
-        let child = Command::new(&self.bin)
-            .args(["--port", &self.port.to_string(), "--data-dir"])
-            .arg(self.dir.path())
-            .env("DATABASE_URL", &self.database)
-            .env("AEGIS_JWT_SECRET", SECRET)
-            .env("AEGIS_WEB_DIR", self.dir.path().join("no-web"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", self.bin.display()))?;
-        self.child = Some(child);
-        Ok(())
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    async fn ready(&self, shared: &Shared) -> Result<(), String> {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(60) {
-            if shared.list(self.port, 1, 1).await.is_ok() {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
-        Err(format!(
-            "the example app on port {} did not start:\n{log}",
-            self.port
-        ))
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// What clients and writers share.
@@ -521,8 +442,8 @@ async fn scenario(
     let database = postgres.database_url(&name);
 
     let mut instances = [
-        Instance::new(bin, &database)?,
-        Instance::new(bin, &database)?,
+        example_app(bin, &database, SECRET)?,
+        example_app(bin, &database, SECRET)?,
     ];
     let token = Auth::new(SECRET.as_bytes())
         .issue(&Claims::new("reliability", 3600, &[], &["*"]))
@@ -542,7 +463,7 @@ async fn scenario(
         instance.start()?;
     }
     for instance in &instances {
-        instance.ready(&shared).await?;
+        instance.ready().await?;
     }
 
     let clients: Vec<_> = (0..CLIENTS)
@@ -563,7 +484,7 @@ async fn scenario(
             instances[1].kill();
             tokio::time::sleep(Duration::from_secs(1)).await;
             instances[1].start()?;
-            instances[1].ready(&shared).await?;
+            instances[1].ready().await?;
         }
         Fault::RestartPostgres => {
             tokio::task::block_in_place(|| postgres.restart())?;

@@ -1,0 +1,122 @@
+//! A server process on a free loopback port: started, killed and started
+//! again on the same port, its output kept in a log file.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct ServerProcess {
+    program: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl ServerProcess {
+    /// A process to run as `program args`, which must listen on the port
+    /// passed as the `{port}` argument or the `PORT` variable.
+    pub fn new(program: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Self, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let data = dir.path().to_string_lossy().into_owned();
+        let fill = |text: &str| {
+            text.replace("{port}", &port.to_string())
+                .replace("{dir}", &data)
+        };
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), fill(value)))
+            .collect();
+        env.push(("PORT".to_owned(), port.to_string()));
+        Ok(ServerProcess {
+            program: program.to_owned(),
+            args: args.iter().map(|a| fill(a)).collect(),
+            env,
+            port,
+            dir,
+            child: None,
+        })
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    pub fn start(&mut self) -> Result<(), String> {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.log())
+            .map_err(|e| e.to_string())?;
+        let child = Command::new(&self.program)
+            .args(&self.args)
+            .envs(self.env.iter().map(|(n, v)| (n, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().map_err(|e| e.to_string())?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.program.display()))?;
+        self.child = Some(child);
+        Ok(())
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits until the process answers HTTP on its port (with any status).
+    pub async fn ready(&self) -> Result<(), String> {
+        let http = reqwest::Client::new();
+        let url = format!("http://127.0.0.1:{}/", self.port);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if http.get(&url).send().await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!(
+            "{} on port {} did not start:\n{}",
+            self.program.display(),
+            self.port,
+            self.tail(40)
+        ))
+    }
+
+    /// The last `lines` lines of its log.
+    pub fn tail(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let mut tail: Vec<&str> = log.lines().rev().take(lines).collect();
+        tail.reverse();
+        tail.join("\n")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// An example-app instance on `database`, with `secret` for its tokens.
+pub fn example_app(bin: &Path, database: &str, secret: &str) -> Result<ServerProcess, String> {
+    ServerProcess::new(
+        bin,
+        &["--port", "{port}", "--data-dir", "{dir}"],
+        &[
+            ("DATABASE_URL", database),
+            ("AEGIS_JWT_SECRET", secret),
+            ("AEGIS_WEB_DIR", "{dir}/no-web"),
+            ("RUST_LOG", "warn"),
+        ],
+    )
+}
