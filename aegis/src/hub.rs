@@ -42,6 +42,8 @@ const CLOSE_IDLE: u16 = 1001;
 /// How long a connection waits for the event log to fill a gap (the
 /// database restarting) before telling its client to resync.
 const GAP_PATIENCE: Duration = Duration::from_secs(10);
+/// Events a connection writes out together when several are waiting.
+const BATCH: usize = 64;
 
 /// Live connections and subscriptions, for health checks and tests.
 #[derive(Debug, Default)]
@@ -182,8 +184,9 @@ impl Connection {
                     }
                 }
                 event = async { bus.as_mut().expect("guarded by the branch condition").recv().await }, if bus.is_some() => {
+                    let receiver = bus.as_mut().expect("guarded by the branch condition");
                     let outcome = match event {
-                        Ok(event) => self.deliver(&event, &mut sink).await,
+                        Ok(event) => self.deliver_waiting(&event, receiver, &mut sink).await,
                         Err(broadcast::error::RecvError::Lagged(_)) => self.lagged(&mut sink).await,
                         Err(broadcast::error::RecvError::Closed) => Err(End::Gone),
                     };
@@ -368,7 +371,27 @@ impl Connection {
         .await
     }
 
-    /// Sends a committed event to a subscriber of its feature, in order:
+    /// Delivers `event` and whatever else the bus already holds for this
+    /// connection (up to [`BATCH`]), then writes them out together.
+    async fn deliver_waiting(
+        &mut self,
+        event: &StoredEvent,
+        bus: &mut broadcast::Receiver<Arc<StoredEvent>>,
+        sink: &mut Sink,
+    ) -> Result<(), End> {
+        self.deliver(event, sink).await?;
+        for _ in 1..BATCH {
+            match bus.try_recv() {
+                Ok(event) => self.deliver(&event, sink).await?,
+                Err(broadcast::error::TryRecvError::Empty) => break,
+                Err(broadcast::error::TryRecvError::Lagged(_)) => return self.lagged(sink).await,
+                Err(broadcast::error::TryRecvError::Closed) => return Err(End::Gone),
+            }
+        }
+        sink.flush().await.map_err(|_| End::Gone)
+    }
+
+    /// Queues a committed event for a subscriber of its feature, in order:
     /// older ones are already sent, missing ones come from the log first.
     async fn deliver(&mut self, event: &StoredEvent, sink: &mut Sink) -> Result<(), End> {
         let feature = event.feature();
@@ -392,11 +415,11 @@ impl Connection {
                 return send(sink, &resync(feature, ResyncReason::Gap)).await;
             }
             for earlier in missing {
-                send_frame(sink, &earlier.frame).await?;
+                feed_frame(sink, &earlier.frame).await?;
             }
         }
         self.subscriptions.insert(feature.to_owned(), seq);
-        send_frame(sink, &event.frame).await
+        feed_frame(sink, &event.frame).await
     }
 
     /// The `count` events after `after`, from the log. The database may be
@@ -480,6 +503,13 @@ async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), End> {
 
 async fn send_frame(sink: &mut Sink, frame: &Utf8Bytes) -> Result<(), End> {
     sink.send(Message::Text(frame.clone()))
+        .await
+        .map_err(|_| End::Gone)
+}
+
+/// Queues a frame, to be written by the next flush (or send).
+async fn feed_frame(sink: &mut Sink, frame: &Utf8Bytes) -> Result<(), End> {
+    sink.feed(Message::Text(frame.clone()))
         .await
         .map_err(|_| End::Gone)
 }

@@ -41,6 +41,17 @@ impl StoredEvent {
         })
     }
 
+    /// An event back from its frame; `None` if the text is not an event frame.
+    pub fn from_frame(frame: &str) -> Option<Self> {
+        match serde_json::from_str::<ServerMessage>(frame) {
+            Ok(ServerMessage::Event(message)) => Some(StoredEvent {
+                message,
+                frame: frame.into(),
+            }),
+            _ => None,
+        }
+    }
+
     pub fn feature(&self) -> &str {
         &self.message.feature
     }
@@ -95,28 +106,32 @@ async fn append(
         })?;
     let seq: i64 = row.try_get(0)?;
     let event = StoredEvent::new(message(seq as u64))?;
-    let insert = format!(
-        "INSERT INTO aegis_events (feature, seq, frame, created_at) VALUES ({}, {}, {}, {})",
-        db.param(1),
-        db.param(2),
-        db.param(3),
-        db.param(4)
-    );
-    sqlx::query(&insert)
+    let insert = "INSERT INTO aegis_events (feature, seq, frame, created_at) VALUES";
+    let query = match db.dialect() {
+        Dialect::Sqlite => format!("{insert} (?1, ?2, ?3, ?4)"),
+        // The same round trip announces it to the other instances, at
+        // commit and in commit order.
+        Dialect::Postgres => format!(
+            "WITH event AS ({insert} ($1, $2, $3, $4) RETURNING seq) \
+             SELECT pg_notify($5, $6) FROM event"
+        ),
+    };
+    let mut query = sqlx::query(&query)
         .bind(feature)
         .bind(seq)
         .bind(event.frame.as_str().to_owned())
-        .bind(event.message.meta.timestamp.to_rfc3339())
-        .execute(&mut **tx)
-        .await?;
+        .bind(event.message.meta.timestamp.to_rfc3339());
     if db.dialect() == Dialect::Postgres {
-        // Delivered to the other instances at commit, in commit order.
-        sqlx::query("SELECT pg_notify($1, $2)")
+        query = query
             .bind(crate::relay::CHANNEL)
-            .bind(crate::relay::payload(db.instance(), feature, seq as u64))
-            .execute(&mut **tx)
-            .await?;
+            .bind(crate::relay::payload(
+                db.instance(),
+                feature,
+                seq as u64,
+                &event.frame,
+            ));
     }
+    query.execute(&mut **tx).await?;
     Ok(Arc::new(event))
 }
 
@@ -158,15 +173,11 @@ pub async fn replay(
     rows.iter()
         .map(|row| {
             let frame: String = row.try_get(0)?;
-            match serde_json::from_str::<ServerMessage>(&frame) {
-                Ok(ServerMessage::Event(message)) => Ok(Arc::new(StoredEvent {
-                    message,
-                    frame: frame.into(),
-                })),
-                _ => Err(Error::Internal(format!(
-                    "the event log of `{feature}` holds a bad frame"
-                ))),
-            }
+            StoredEvent::from_frame(&frame)
+                .map(Arc::new)
+                .ok_or_else(|| {
+                    Error::Internal(format!("the event log of `{feature}` holds a bad frame"))
+                })
         })
         .collect()
 }

@@ -4,11 +4,13 @@
 //! instance. The commit also delivers a `NOTIFY` on [`CHANNEL`], sent in the
 //! same transaction (so only a committed change is announced, and
 //! announcements arrive in commit order, which per feature is seq order).
-//! Its payload names the instance, the feature and the seq, never the event
-//! itself, so no event is too large for NOTIFY's 8000-byte payload.
+//! Its payload names the instance, the feature and the seq, and carries the
+//! event's frame when it fits; a larger event is announced without it, so
+//! no event is too large for NOTIFY's 8000-byte payload.
 //!
-//! Every instance runs a relay that LISTENs, reads the other instances'
-//! events from the event table and publishes them on its own bus. It keeps,
+//! Every instance runs a relay that LISTENs and publishes the other
+//! instances' events on its own bus: the next one straight from the
+//! payload, any other (too large, or after a gap) read from the table. It keeps,
 //! per feature, the last seq it has seen published. Whenever it
 //! (re)connects — after LISTEN, so nothing committed in between is missed —
 //! and every [`Limits::relay_sweep`], it compares each feature's seq in the
@@ -22,6 +24,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Row;
@@ -30,7 +33,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::Error;
-use crate::log::{EventBus, replay};
+use crate::log::{EventBus, StoredEvent, replay};
 use crate::store::Db;
 
 /// The channel every instance announces its events on.
@@ -42,17 +45,46 @@ const CHUNK: u64 = 1000;
 /// The first and the longest wait before reconnecting.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
 
-/// A notification's payload: `<instance> <feature> <seq>`.
-pub(crate) fn payload(instance: &str, feature: &str, seq: u64) -> String {
-    format!("{instance} {feature} {seq}")
+/// The largest payload sent with its frame; PostgreSQL refuses payloads
+/// of 8000 bytes or more, so a larger event is announced without it and
+/// read from the table.
+const PAYLOAD_LIMIT: usize = 7900;
+
+/// A notification's payload: `<instance> <feature> <seq>`, then, when it
+/// fits, a newline and the event's frame.
+pub(crate) fn payload(instance: &str, feature: &str, seq: u64, frame: &str) -> String {
+    let head = format!("{instance} {feature} {seq}");
+    if head.len() + 1 + frame.len() < PAYLOAD_LIMIT {
+        format!("{head}\n{frame}")
+    } else {
+        head
+    }
 }
 
-fn parse(payload: &str) -> Option<(&str, &str, u64)> {
-    let mut parts = payload.split(' ');
+/// What a notification says.
+#[derive(Debug, PartialEq)]
+struct Notice<'a> {
+    instance: &'a str,
+    feature: &'a str,
+    seq: u64,
+    frame: Option<&'a str>,
+}
+
+fn parse(payload: &str) -> Option<Notice<'_>> {
+    let (head, frame) = match payload.split_once('\n') {
+        Some((head, frame)) => (head, Some(frame)),
+        None => (payload, None),
+    };
+    let mut parts = head.split(' ');
     let instance = parts.next()?;
     let feature = parts.next()?;
     let seq = parts.next()?.parse().ok()?;
-    parts.next().is_none().then_some((instance, feature, seq))
+    parts.next().is_none().then_some(Notice {
+        instance,
+        feature,
+        seq,
+        frame,
+    })
 }
 
 /// Starts the relay of `db`'s instance; it stops when the handle drops.
@@ -162,19 +194,29 @@ impl Relay {
     }
 
     async fn notified(&mut self, payload: &str) -> Result<(), Error> {
-        let Some((instance, feature, seq)) = parse(payload) else {
+        let Some(notice) = parse(payload) else {
             tracing::warn!(payload, "event relay: ignoring a malformed notification");
             return Ok(());
         };
-        if instance == self.db.instance() {
+        let mark = self.marks().get(notice.feature).copied().unwrap_or(0);
+        if notice.instance == self.db.instance() {
             // Published at its commit; everything before it was announced
             // (and so published) before it.
-            let mark = self.marks().entry(feature.to_owned()).or_default();
-            *mark = (*mark).max(seq);
-            Ok(())
-        } else {
-            self.advance(feature, seq).await
+            self.marks()
+                .insert(notice.feature.to_owned(), mark.max(notice.seq));
+            return Ok(());
         }
+        // The next event, carried whole: no need to read it.
+        if notice.seq == mark + 1
+            && let Some(event) = notice.frame.and_then(StoredEvent::from_frame)
+            && event.feature() == notice.feature
+            && event.seq() == notice.seq
+        {
+            self.bus.publish(Arc::new(event));
+            self.marks().insert(notice.feature.to_owned(), notice.seq);
+            return Ok(());
+        }
+        self.advance(notice.feature, notice.seq).await
     }
 
     /// Publishes `feature`'s events after its mark, up to `seq`.
@@ -217,8 +259,29 @@ mod tests {
 
     #[test]
     fn payloads_read_back() {
-        let text = payload("a1b2", "user_roles", 42);
-        assert_eq!(parse(&text), Some(("a1b2", "user_roles", 42)));
+        let small = payload("a1b2", "user_roles", 42, "{\"type\":\"event\"}");
+        assert_eq!(
+            parse(&small),
+            Some(Notice {
+                instance: "a1b2",
+                feature: "user_roles",
+                seq: 42,
+                frame: Some("{\"type\":\"event\"}"),
+            })
+        );
+        // Too large for NOTIFY: announced without the frame.
+        let large_frame = format!("{{\"note\":\"{}\"}}", "x".repeat(PAYLOAD_LIMIT));
+        let large = payload("a1b2", "budgets", 7, &large_frame);
+        assert!(large.len() < PAYLOAD_LIMIT);
+        assert_eq!(
+            parse(&large),
+            Some(Notice {
+                instance: "a1b2",
+                feature: "budgets",
+                seq: 7,
+                frame: None,
+            })
+        );
         for bad in ["", "a1b2", "a1b2 budgets", "a1b2 budgets x", "a b 1 extra"] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }

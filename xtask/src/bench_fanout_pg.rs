@@ -49,6 +49,8 @@ impl System {
 }
 
 struct Figures {
+    /// CPU time both servers used from the first write to the last receipt.
+    server_cpu: f64,
     deliveries: usize,
     seconds: f64,
     p50_ms: f64,
@@ -58,6 +60,11 @@ struct Figures {
 impl Figures {
     fn per_second(&self) -> f64 {
         self.deliveries as f64 / self.seconds
+    }
+
+    /// Server CPU milliseconds per thousand deliveries.
+    fn cpu_per_thousand(&self) -> f64 {
+        self.server_cpu * 1e6 / self.deliveries as f64
     }
 }
 
@@ -88,26 +95,29 @@ pub fn run(clients: usize) -> Result<(), String> {
          {WRITES} creates at {RATE_PER_SECOND}/s through both, one feature"
     );
     println!(
-        "{:<14} {:>11} {:>14} {:>9} {:>9}",
-        "system", "deliveries", "deliveries/s", "p50 ms", "p99 ms"
+        "{:<14} {:>11} {:>14} {:>9} {:>9} {:>16}",
+        "system", "deliveries", "deliveries/s", "p50 ms", "p99 ms", "server CPU ms/1k"
     );
     for (system, f) in &results {
         println!(
-            "{:<14} {:>11} {:>14.0} {:>9.2} {:>9.2}",
+            "{:<14} {:>11} {:>14.0} {:>9.2} {:>9.2} {:>16.1}",
             system.name(),
             f.deliveries,
             f.per_second(),
             f.p50_ms,
-            f.p99_ms
+            f.p99_ms,
+            f.cpu_per_thousand()
         );
     }
     let expected = clients * WRITES as usize;
     if let [(_, aegis), (_, baseline)] = &results[..] {
         println!(
-            "ratio aegis / socket.io: deliveries/s ×{:.2}, p50 ×{:.2}, p99 ×{:.2} (below 1 is faster for latency)",
+            "ratio aegis / socket.io: deliveries/s ×{:.2}, p50 ×{:.2}, p99 ×{:.2}, server CPU per delivery ×{:.2} \
+             (below 1 is better for all but deliveries/s)",
             aegis.per_second() / baseline.per_second(),
             aegis.p50_ms / baseline.p50_ms,
-            aegis.p99_ms / baseline.p99_ms
+            aegis.p99_ms / baseline.p99_ms,
+            aegis.cpu_per_thousand() / baseline.cpu_per_thousand()
         );
         if aegis.deliveries != expected {
             return Err(format!(
@@ -196,7 +206,14 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
+    let cpu = |servers: &[ServerProcess]| {
+        servers
+            .iter()
+            .filter_map(ServerProcess::cpu_seconds)
+            .sum::<f64>()
+    };
     let http = reqwest::Client::new();
+    let cpu_before = cpu(&servers);
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE_PER_SECOND));
     for n in 0..WRITES {
@@ -231,12 +248,14 @@ async fn measure(
             Err(_) => {}
         }
     }
+    let server_cpu = cpu(&servers) - cpu_before;
     if latencies.is_empty() {
         return Err(format!("{}: no client received an event", system.name()));
     }
     latencies.sort_by(f64::total_cmp);
     let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
     Ok(Figures {
+        server_cpu,
         deliveries: latencies.len(),
         seconds: finished.duration_since(started).as_secs_f64(),
         p50_ms: at(0.50),
