@@ -18,6 +18,14 @@ use crate::bench_import::Expense;
 const RATE_PER_SECOND: u64 = 50;
 const WRITES: u64 = 250;
 
+/// How long ago, in ms, the server stamped an event (its `meta.timestamp`,
+/// taken in the committing transaction).
+pub(crate) fn latency_ms(event: &Value) -> Option<f64> {
+    let sent = chrono::DateTime::parse_from_rfc3339(event["meta"]["timestamp"].as_str()?).ok()?;
+    let delay = chrono::Utc::now().signed_duration_since(sent);
+    Some(delay.num_microseconds()? as f64 / 1000.0)
+}
+
 struct Figures {
     clients: usize,
     deliveries: usize,
@@ -64,13 +72,7 @@ async fn one(clients: usize) -> Result<Figures, String> {
                 if frame["type"] != "event" {
                     continue;
                 }
-                let sent = frame["meta"]["timestamp"]
-                    .as_str()
-                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-                if let Some(sent) = sent {
-                    let delay = chrono::Utc::now().signed_duration_since(sent);
-                    latencies.push(delay.num_microseconds().unwrap_or(0) as f64 / 1000.0);
-                }
+                latencies.extend(latency_ms(&frame));
                 last = Instant::now();
                 if frame["meta"]["seq"].as_u64() == Some(WRITES) {
                     break;

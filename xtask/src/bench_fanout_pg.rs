@@ -367,13 +367,7 @@ async fn read(
                 }
             }
         };
-        let sent = event["meta"]["timestamp"]
-            .as_str()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-        if let Some(sent) = sent {
-            let delay = chrono::Utc::now().signed_duration_since(sent);
-            latencies.push(delay.num_microseconds().unwrap_or(0) as f64 / 1000.0);
-        }
+        latencies.extend(crate::bench_fanout::latency_ms(&event));
         last = Instant::now();
         if event["meta"]["seq"].as_u64() == Some(WRITES) {
             break;

@@ -5,16 +5,11 @@
 
 use std::process::Command;
 
-use crate::{cargo, run_in, workspace_root};
+use crate::workspace_root;
 
 pub fn run() -> Result<(), String> {
     let root = workspace_root();
-    let web = root.join("example-app/web");
-    if !web.join("node_modules").is_dir() {
-        run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
-    }
-    run_in(&web, &[], "npx", &["ng", "build"])?;
-    run_in(&root, &[], &cargo(), &["build", "--package", "example-app"])?;
+    crate::build_web_and_app(&root)?;
     let port = std::env::var("PORT").unwrap_or_else(|_| "8080".to_owned());
     let data = root.join("target/demo-data");
     let data = data.to_string_lossy();

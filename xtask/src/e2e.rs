@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::{apt_install, cargo, run_in, workspace_root};
+use crate::{apt_install, run_in, workspace_root};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -13,12 +13,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 /// missing, and the example app), then runs it.
 pub fn run() -> Result<(), String> {
     let root = workspace_root();
-    let web = root.join("example-app/web");
-    if !web.join("node_modules").is_dir() {
-        run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
-    }
-    run_in(&web, &[], "npx", &["ng", "build"])?;
-    run_in(&root, &[], &cargo(), &["build", "--package", "example-app"])?;
+    crate::build_web_and_app(&root)?;
     run_built(&root)
 }
 

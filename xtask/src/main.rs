@@ -115,3 +115,14 @@ pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
     args.extend_from_slice(packages);
     run_in(Path::new("/"), &env, "apt-get", &args)
 }
+
+/// Builds the web app (installing its packages when missing) and the
+/// example app, as the demo and the end-to-end suite serve them.
+pub(crate) fn build_web_and_app(root: &Path) -> Result<(), String> {
+    let web = root.join("example-app/web");
+    if !web.join("node_modules").is_dir() {
+        run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
+    }
+    run_in(&web, &[], "npx", &["ng", "build"])?;
+    run_in(root, &[], &cargo(), &["build", "--package", "example-app"])
+}
