@@ -95,6 +95,16 @@ fn manifest_struct(module: &Module) -> TokenStream {
             let label = &field.label;
             args.push(quote!(label = #label));
         }
+        if let Some(aegis_model::StoredDefault::Json(json)) = &field.stored_default {
+            let text = match serde_json::from_str::<Value>(json) {
+                Ok(Value::String(text)) => text,
+                _ => json.clone(),
+            };
+            args.push(quote!(default = #text));
+        }
+        if let Some(old) = &field.renamed_from {
+            args.push(quote!(renamed_from = #old));
+        }
         let attr = (!args.is_empty()).then(|| quote!(#[crud(#(#args),*)]));
         quote!(#attr pub #name: #ty)
     });

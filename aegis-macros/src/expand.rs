@@ -3,7 +3,7 @@
 //! `CrudEntity` impl.
 
 use aegis_model::diagnostic::to_syn_error;
-use aegis_model::{Diagnostic, Field, FieldRole, Module, StorageKind};
+use aegis_model::{Diagnostic, Field, FieldRole, Module, StorageKind, StoredDefault};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -154,6 +154,8 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
         ),
     };
 
+    let stored_default = stored_default(&fields);
+
     quote! {
         #item
 
@@ -208,9 +210,47 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
                 fn update_version(update: &Self::Update) -> ::core::option::Option<i64> {
                     #update_version
                 }
+
+                #stored_default
             }
         };
     }
+}
+
+/// `CrudEntity::stored_default`, when a field has a default: the value as
+/// serde writes it, so a filled column reads back as that value.
+fn stored_default(fields: &[(&Field, &syn::Field)]) -> Option<TokenStream> {
+    let arms: Vec<TokenStream> = fields
+        .iter()
+        .filter_map(|(ir, field)| {
+            let name = &ir.ident;
+            let json = quote!(::aegis::export::serde_json);
+            let value = match ir.stored_default.as_ref()? {
+                StoredDefault::Json(text) => quote!(#json::from_str(#text).ok()),
+                StoredDefault::TypeDefault => {
+                    let ty = &field.ty;
+                    quote_spanned!(ty.span()=>
+                        #json::to_value(<#ty as ::core::default::Default>::default()).ok())
+                }
+                StoredDefault::Function(path) => {
+                    let path: syn::ExprPath = syn::parse_str(path).ok()?;
+                    quote!(#json::to_value(#path()).ok())
+                }
+            };
+            Some(quote!(#name => #value,))
+        })
+        .collect();
+    if arms.is_empty() {
+        return None;
+    }
+    Some(quote! {
+        fn stored_default(name: &str) -> ::core::option::Option<::aegis::export::serde_json::Value> {
+            match name {
+                #(#arms)*
+                _ => ::core::option::Option::None,
+            }
+        }
+    })
 }
 
 /// A field of an input type: the entity's field with its docs and serde
@@ -271,6 +311,10 @@ fn field_meta(field: &Field) -> TokenStream {
     let readonly = field.readonly;
     let hidden = field.hidden;
     let label = &field.label;
+    let renamed_from = match &field.renamed_from {
+        Some(old) => quote!(::core::option::Option::Some(#old)),
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         ::aegis::FieldMeta {
             name: #name,
@@ -281,6 +325,7 @@ fn field_meta(field: &Field) -> TokenStream {
             readonly: #readonly,
             hidden: #hidden,
             label: #label,
+            renamed_from: #renamed_from,
         }
     }
 }

@@ -17,7 +17,7 @@ pub const MODULE_OPTIONS: [&str; 2] = ["name", "singular"];
 /// The flags `#[crud]` accepts on a field.
 pub const FIELD_FLAGS: [&str; 4] = ["id", "version", "skip", "readonly"];
 /// The options `#[crud]` accepts on a field, each `key = "value"`.
-pub const FIELD_OPTIONS: [&str; 2] = ["ts_type", "label"];
+pub const FIELD_OPTIONS: [&str; 4] = ["ts_type", "label", "default", "renamed_from"];
 
 /// A string option and where it was written.
 #[derive(Clone, Debug)]
@@ -44,6 +44,11 @@ pub struct FieldArgs {
     pub readonly: Option<Location>,
     pub ts_type: Option<StringOption>,
     pub label: Option<StringOption>,
+    /// `default = "..."`: the value rows stored before the field existed
+    /// get, as text (checked against the field's type by the lowering).
+    pub default: Option<StringOption>,
+    /// `renamed_from = "old"`: the column this field was stored in before.
+    pub renamed_from: Option<StringOption>,
 }
 
 /// The closest known word to a misspelt one, if any is close.
@@ -264,7 +269,8 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
                     );
                     return Ok(());
                 };
-                if lit.value().trim().is_empty() {
+                // An empty text is a fine default for a string field.
+                if key != "default" && lit.value().trim().is_empty() {
                     diags.error(
                         Location::of(lit),
                         format_args!("crud option `{key}` cannot be empty"),
@@ -275,10 +281,11 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
                     value: lit.value(),
                     location: Location::of(lit),
                 };
-                let slot = if key == "ts_type" {
-                    &mut args.ts_type
-                } else {
-                    &mut args.label
+                let slot = match key.as_str() {
+                    "ts_type" => &mut args.ts_type,
+                    "label" => &mut args.label,
+                    "default" => &mut args.default,
+                    _ => &mut args.renamed_from,
                 };
                 if slot.is_some() {
                     diags.error(key_location, format_args!("duplicate crud option `{key}`"));
@@ -443,7 +450,7 @@ mod tests {
             errors,
             [
                 "unknown crud attribute `primary`, expected one of `id`, `version`, `skip`, \
-                 `readonly`, `ts_type`, `label`",
+                 `readonly`, `ts_type`, `label`, `default`, `renamed_from`",
                 "crud flag `readonly` takes no value, write `readonly` alone",
                 "crud option `label` needs a value, as in `label = \"...\"`",
                 "crud option `ts_type` cannot be empty",

@@ -17,6 +17,20 @@ pub enum StorageKind {
     Json,
 }
 
+/// The value a field takes in rows stored before it existed (and in rows
+/// whose column was NULL when it becomes required), so a schema change can
+/// fill them with what the model says instead of refusing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoredDefault {
+    /// `#[crud(default = "...")]` (modules.toml `default`), as JSON text
+    /// already checked against the field's storage.
+    Json(String),
+    /// serde `default`: the type's `Default`, as serde writes it.
+    TypeDefault,
+    /// serde `default = "path"`: what that function returns.
+    Function(String),
+}
+
 /// What a field is to the module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldRole {
@@ -66,6 +80,11 @@ pub struct Field {
     pub input_optional: bool,
     /// The human label, `#[crud(label)]` or the name in sentence case.
     pub label: String,
+    /// What rows stored before this field existed take, if the model says.
+    pub stored_default: Option<StoredDefault>,
+    /// `#[crud(renamed_from = "old")]`: the column the field was stored in
+    /// before.
+    pub renamed_from: Option<String>,
     /// The field's name where it was declared.
     pub location: Location,
     /// The field's type where it was declared.

@@ -9,7 +9,7 @@ use syn::{Data, DeriveInput, Fields};
 
 use crate::attr::{self, FieldArgs, ModuleArgs};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
-use crate::ir::{Field, FieldRole, Module, Origin, StorageKind};
+use crate::ir::{Field, FieldRole, Module, Origin, StorageKind, StoredDefault};
 use crate::mapping::{self, type_to_string};
 use crate::naming::{self, Names};
 use crate::reserved::{is_reserved_property, is_ts_identifier};
@@ -176,6 +176,7 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
         );
     }
     check_wire_names(&fields, &mut diags);
+    check_renames(&fields, &input, &mut diags);
 
     let (Some(names), Some(id)) = (names, id) else {
         return Err(diags.into_vec());
@@ -297,6 +298,54 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         .as_ref()
         .map_or_else(|| naming::sentence_case(&field.ident), |l| l.value.clone());
 
+    if transient {
+        for option in [&field.crud.default, &field.crud.renamed_from]
+            .into_iter()
+            .flatten()
+        {
+            diags.error(
+                option.location.clone(),
+                format_args!(
+                    "field `{}` is skipped by serde, so it is not stored and has no column to \
+                     fill or rename",
+                    field.ident
+                ),
+            );
+        }
+    }
+    let stored_default = match &field.crud.default {
+        Some(option) => stored_default_json(&option.value, storage, &field.ident)
+            .map_err(|message| diags.error(option.location.clone(), message))
+            .ok()
+            .map(StoredDefault::Json),
+        None if serde.default => Some(match &serde.default_path {
+            Some(path) => StoredDefault::Function(path.clone()),
+            None => StoredDefault::TypeDefault,
+        }),
+        None => None,
+    };
+    let renamed_from = field.crud.renamed_from.as_ref().and_then(|option| {
+        let old = option.value.trim();
+        if !is_column_name(old) {
+            diags.error(
+                option.location.clone(),
+                format_args!(
+                    "`renamed_from` expects the old column's name, ASCII letters, digits and \
+                     `_`, found `{old}`"
+                ),
+            );
+            None
+        } else if old == field.ident {
+            diags.error(
+                option.location.clone(),
+                format_args!("field `{old}` cannot be renamed from itself"),
+            );
+            None
+        } else {
+            Some(old.to_owned())
+        }
+    });
+
     Field {
         ident: field.ident.clone(),
         rust_ty: field.ty.clone(),
@@ -312,8 +361,44 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         may_be_omitted: serde.skip_serializing_if,
         input_optional: serde.default || nullable,
         label,
+        stored_default,
+        renamed_from,
         location: field.location.clone(),
         ty_location: field.ty_location.clone(),
+    }
+}
+
+/// A column name Aegis accepts: what a Rust field name can be.
+fn is_column_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `#[crud(default = "...")]` as JSON text of the field's storage, or why
+/// the text does not fit it.
+fn stored_default_json(text: &str, storage: StorageKind, field: &str) -> Result<String, String> {
+    let mismatch = |what: &str| format!("the default of `{field}` must be {what}, found `{text}`");
+    match storage {
+        StorageKind::Integer => text
+            .trim()
+            .parse::<i64>()
+            .map(|n| n.to_string())
+            .map_err(|_| mismatch("an integer")),
+        StorageKind::Float => match text.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(serde_json::Value::from(x).to_string()),
+            _ => Err(mismatch("a finite number")),
+        },
+        StorageKind::Boolean => match text.trim() {
+            "true" | "false" => Ok(text.trim().to_owned()),
+            _ => Err(mismatch("`true` or `false`")),
+        },
+        StorageKind::Text => Ok(serde_json::Value::from(text).to_string()),
+        StorageKind::Json => serde_json::from_str::<serde_json::Value>(text)
+            .map(|value| value.to_string())
+            .map_err(|_| mismatch("JSON text")),
     }
 }
 
@@ -388,6 +473,34 @@ fn check_version(field: &Field, input: &FieldInput, diags: &mut Diagnostics) {
                 type_to_string(&field.rust_ty)
             ),
         );
+    }
+}
+
+/// A field cannot be renamed from a column another field still uses, nor
+/// two fields from one column.
+fn check_renames(fields: &[Field], input: &ModuleInput, diags: &mut Diagnostics) {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (field, declared) in fields.iter().zip(&input.fields) {
+        let (Some(old), Some(option)) = (&field.renamed_from, &declared.crud.renamed_from) else {
+            continue;
+        };
+        if fields.iter().any(|other| &other.ident == old) {
+            diags.error(
+                option.location.clone(),
+                format_args!(
+                    "field `{}` is renamed from `{old}`, but `{old}` is still a field of `{}`",
+                    field.ident, input.declared_name
+                ),
+            );
+        } else if let Some(first) = seen.insert(old, &field.ident) {
+            diags.error(
+                option.location.clone(),
+                format_args!(
+                    "fields `{first}` and `{}` are both renamed from `{old}`",
+                    field.ident
+                ),
+            );
+        }
     }
 }
 

@@ -67,6 +67,31 @@ pub struct FieldSpec {
     pub skip: bool,
     pub label: Option<String>,
     pub ts_type: Option<String>,
+    /// `default`: what rows stored before the field existed take, as text.
+    pub default: Option<String>,
+    /// `renamed_from`: the column the field was stored in before.
+    pub renamed_from: Option<String>,
+}
+
+/// A `default` in modules.toml: a TOML scalar of the field's type.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScalarDefault {
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl ScalarDefault {
+    fn into_text(self) -> String {
+        match self {
+            ScalarDefault::Bool(b) => b.to_string(),
+            ScalarDefault::Integer(n) => n.to_string(),
+            ScalarDefault::Float(x) => x.to_string(),
+            ScalarDefault::Text(text) => text,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -88,6 +113,10 @@ struct FieldTable {
     label: Option<String>,
     #[serde(default)]
     ts_type: Option<String>,
+    #[serde(default)]
+    default: Option<ScalarDefault>,
+    #[serde(default)]
+    renamed_from: Option<String>,
 }
 
 impl FieldSpec {
@@ -101,6 +130,8 @@ impl FieldSpec {
             skip: false,
             label: None,
             ts_type: None,
+            default: None,
+            renamed_from: None,
         }
     }
 }
@@ -133,6 +164,8 @@ impl<'de> Deserialize<'de> for FieldSpec {
                     skip: table.skip,
                     label: table.label,
                     ts_type: table.ts_type,
+                    default: table.default.map(ScalarDefault::into_text),
+                    renamed_from: table.renamed_from,
                 })
             }
         }
@@ -284,6 +317,8 @@ fn field_input(
         readonly: mark(spec.readonly),
         ts_type: text(&spec.ts_type),
         label: text(&spec.label),
+        default: text(&spec.default),
+        renamed_from: text(&spec.renamed_from),
     };
     crate::attr::check_field_conflicts(&crud, diags);
     Some(FieldInput {

@@ -141,6 +141,8 @@ pub struct FieldAttrs {
     pub skip_serializing_if: bool,
     /// `default`: the key may be missing from deserialised input.
     pub default: bool,
+    /// `default = "path"`: the function serde calls for a missing key.
+    pub default_path: Option<String>,
     pub flatten: Option<Location>,
     /// `with`, `serialize_with` or `deserialize_with`: the JSON shape is
     /// whatever that code makes, which only a `ts_type` can describe.
@@ -225,6 +227,10 @@ pub fn field_attrs(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAttrs {
                 }
                 "default" => {
                     out.default = true;
+                    if meta.input.peek(Token![=]) {
+                        out.default_path = Some(symmetric_string(&meta, "default")?.1);
+                        return Ok(());
+                    }
                     return skip_value(&meta);
                 }
                 "flatten" => out.flatten = Some(Location::of(&meta.path)),

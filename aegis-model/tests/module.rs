@@ -1,6 +1,6 @@
 //! Lowering whole modules, from a Rust struct and from modules.toml.
 
-use aegis_model::{FieldRole, Module, Origin, StorageKind};
+use aegis_model::{FieldRole, Module, Origin, StorageKind, StoredDefault};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -134,6 +134,83 @@ fn roles_by_attribute() {
     assert_eq!(module.fields[3].ts.to_string(), "`${number}-${number}`");
     assert_eq!(module.names.entity_type(), "Person");
     assert_eq!(module.names.feature(), "people");
+}
+
+#[test]
+fn stored_defaults_and_renames() {
+    let module = module(
+        quote!(),
+        quote! {
+            pub struct Budget {
+                pub id: i64,
+                #[serde(default)]
+                pub currency: String,
+                #[serde(default = "default_year")]
+                pub year: i32,
+                #[crud(default = "EUR", renamed_from = "money")]
+                #[serde(default)]
+                pub unit: String,
+                #[crud(default = "{\"a\": [1]}")]
+                pub extra: serde_json::Value,
+                pub plain: String,
+            }
+        },
+    );
+    let defaults: Vec<_> = module
+        .fields
+        .iter()
+        .map(|f| (f.ident.as_str(), f.stored_default.clone()))
+        .collect();
+    assert_eq!(
+        defaults,
+        [
+            ("id", None),
+            ("currency", Some(StoredDefault::TypeDefault)),
+            ("year", Some(StoredDefault::Function("default_year".into()))),
+            ("unit", Some(StoredDefault::Json("\"EUR\"".into()))),
+            ("extra", Some(StoredDefault::Json("{\"a\":[1]}".into()))),
+            ("plain", None),
+        ]
+    );
+    assert_eq!(module.fields[3].renamed_from.as_deref(), Some("money"));
+
+    let errors = errors(
+        quote!(),
+        quote! {
+            pub struct Budget {
+                pub id: i64,
+                #[crud(default = "1.5")]
+                pub count: u32,
+                #[crud(default = "yes")]
+                pub done: bool,
+                #[crud(default = "inf")]
+                pub ratio: f64,
+                #[crud(default = "{")]
+                pub extra: serde_json::Value,
+                #[crud(renamed_from = "old name")]
+                pub a: String,
+                #[crud(renamed_from = "b")]
+                pub b: String,
+                #[crud(renamed_from = "gone")]
+                pub c: String,
+                #[crud(renamed_from = "gone")]
+                pub d: String,
+            }
+        },
+    );
+    assert_eq!(
+        errors,
+        [
+            "the default of `count` must be an integer, found `1.5`",
+            "the default of `done` must be `true` or `false`, found `yes`",
+            "the default of `ratio` must be a finite number, found `inf`",
+            "the default of `extra` must be JSON text, found `{`",
+            "`renamed_from` expects the old column's name, ASCII letters, digits and `_`, found \
+             `old name`",
+            "field `b` cannot be renamed from itself",
+            "fields `c` and `d` are both renamed from `gone`",
+        ]
+    );
 }
 
 #[test]
@@ -351,6 +428,42 @@ fields = { id = "i64", user_id = "i64", role = "string", granted_at = "datetime"
             error.message().contains("unknown field `primary`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn defaults_and_renames_from_the_manifest() {
+        let text = "[modules.tags]\nfields = { id = \"i64\", \
+            label = { type = \"string\", default = \"none\", renamed_from = \"name\" }, \
+            weight = { type = \"f64\", default = 1 }, \
+            pinned = { type = \"bool\", default = false }, \
+            rank = { type = \"i32\", default = \"high\" } }\n";
+        let manifest: Manifest = toml::from_str(text).unwrap();
+        let errors = Module::from_manifest_entry("tags", &manifest.modules["tags"]).unwrap_err();
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            ["the default of `rank` must be an integer, found `high`"]
+        );
+
+        let fixed = text.replace("default = \"high\"", "default = 3");
+        let manifest: Manifest = toml::from_str(&fixed).unwrap();
+        let module = Module::from_manifest_entry("tags", &manifest.modules["tags"]).unwrap();
+        let defaults: Vec<_> = module
+            .fields
+            .iter()
+            .map(|f| (f.ident.as_str(), f.stored_default.clone()))
+            .collect();
+        assert_eq!(
+            defaults,
+            [
+                ("id", None),
+                ("label", Some(StoredDefault::Json("\"none\"".into()))),
+                ("weight", Some(StoredDefault::Json("1.0".into()))),
+                ("pinned", Some(StoredDefault::Json("false".into()))),
+                ("rank", Some(StoredDefault::Json("3".into()))),
+            ]
+        );
+        assert_eq!(module.fields[1].renamed_from.as_deref(), Some("name"));
     }
 
     #[test]

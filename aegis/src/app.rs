@@ -234,18 +234,25 @@ struct Mounted {
     meta: &'static ModuleMeta,
     settings: ModuleSettings,
     router: fn(ModuleSettings) -> Router<Aegis>,
+    stored_default: fn(&str) -> Option<serde_json::Value>,
 }
 
 /// Every module an app serves, with its settings.
 #[derive(Default)]
 pub struct Api {
     modules: Vec<Mounted>,
+    /// Columns the schema check may drop although they hold data.
+    allow_drop: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.modules.iter().map(|m| &m.settings))
+        f.debug_struct("Api")
+            .field(
+                "modules",
+                &self.modules.iter().map(|m| &m.settings).collect::<Vec<_>>(),
+            )
+            .field("allow_drop", &self.allow_drop)
             .finish()
     }
 }
@@ -262,8 +269,34 @@ impl Api {
             meta: T::meta(),
             settings,
             router: crate::crud::router::<T>,
+            stored_default: T::stored_default,
         });
         self
+    }
+
+    /// Lets the schema check drop `column` of `module`'s table, and the
+    /// values it holds, once no field is stored there. Without it a column
+    /// that holds data and is no longer a field stops the start.
+    pub fn allow_drop(mut self, module: &str, column: &str) -> Self {
+        self.allow_drop.push((module.to_owned(), column.to_owned()));
+        self
+    }
+
+    fn table_models(&self) -> Vec<crate::schema::TableModel> {
+        self.modules
+            .iter()
+            .map(|m| crate::schema::TableModel {
+                meta: m.meta,
+                stored_default: m.stored_default,
+            })
+            .collect()
+    }
+
+    /// What [`Api::install`] would change in the database to bring every
+    /// module's table to its model, and what it would refuse; changes
+    /// nothing.
+    pub async fn plan(&self, aegis: &Aegis) -> Result<crate::schema::Plan, Error> {
+        crate::schema::plan(aegis.db(), &self.table_models(), &self.allow_drop).await
     }
 
     /// The settings of every module.
@@ -271,13 +304,17 @@ impl Api {
         self.modules.iter().map(|m| m.settings).collect()
     }
 
-    /// Creates every module's table, if it does not exist yet, and waits
-    /// until the runtime hears other instances' events ([`Aegis::ready`]).
-    pub async fn install(&self, aegis: &Aegis) -> Result<(), Error> {
-        for module in &self.modules {
-            aegis.db().create_table(module.meta).await?;
-        }
-        aegis.ready().await
+    /// Brings every module's table to its model ([`crate::schema`]: new
+    /// tables and columns, renames, nullability; each applied statement is
+    /// logged), or fails with [`Error::Schema`] naming every change it
+    /// will not make, having changed nothing. Then waits until the runtime
+    /// hears other instances' events ([`Aegis::ready`]). Returns what it
+    /// applied.
+    pub async fn install(&self, aegis: &Aegis) -> Result<crate::schema::Plan, Error> {
+        let applied =
+            crate::schema::migrate(aegis.db(), &self.table_models(), &self.allow_drop).await?;
+        aegis.ready().await?;
+        Ok(applied)
     }
 
     /// Every module's routes, under `/api/<feature>`, and the WebSocket

@@ -18,7 +18,7 @@ use crate::error::{Error, deserialize_input};
 use crate::events::entity_data;
 use crate::log::current_seq;
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
-use crate::store::{Db, Tx, quote_ident};
+use crate::store::{Db, Tx};
 
 /// The routes of `T`, with `settings` deciding events and import.
 pub fn router<T: CrudEntity>(settings: ModuleSettings) -> Router<Aegis> {
@@ -114,8 +114,8 @@ pub(crate) async fn insert_row<T: CrudEntity>(
     let params: Vec<String> = (1..=meta.fields.len()).map(|n| db.param(n)).collect();
     let sql = format!(
         "INSERT INTO {} ({}) VALUES ({})",
-        quote_ident(meta.module),
-        Db::column_list(meta),
+        db.ident(meta.module),
+        db.column_list(meta),
         params.join(", ")
     );
     let mut query = sqlx::query(&sql);
@@ -130,9 +130,9 @@ async fn fetch_row<T: CrudEntity>(db: &Db, tx: &mut Tx, id: &T::Id) -> Result<Op
     let meta = T::meta();
     let sql = format!(
         "SELECT {} FROM {} WHERE {} = {}",
-        Db::column_list(meta),
-        quote_ident(meta.module),
-        quote_ident(meta.id_field().name),
+        db.column_list(meta),
+        db.ident(meta.module),
+        db.ident(meta.id_field().name),
         db.param(1)
     );
     let query = db.bind(
@@ -179,7 +179,7 @@ async fn list<T: CrudEntity>(
         .clamp(1, aegis.limits().max_page_size);
 
     let order = match params.sort.as_deref().filter(|s| !s.is_empty()) {
-        None => format!("{} ASC", quote_ident(meta.id_field().name)),
+        None => format!("{} ASC", db.ident(meta.id_field().name)),
         Some(sort) => {
             let (name, direction) = match sort.strip_prefix('-') {
                 Some(name) => (name, "DESC"),
@@ -190,8 +190,8 @@ async fn list<T: CrudEntity>(
             })?;
             format!(
                 "{} {direction}, {} ASC",
-                quote_ident(field.name),
-                quote_ident(meta.id_field().name)
+                db.ident(field.name),
+                db.ident(meta.id_field().name)
             )
         }
     };
@@ -206,7 +206,7 @@ async fn list<T: CrudEntity>(
             " WHERE {}",
             text_fields
                 .iter()
-                .map(|f| format!("LOWER({}) LIKE {}", quote_ident(f.name), db.param(1)))
+                .map(|f| format!("LOWER({}) LIKE {}", db.ident(f.name), db.param(1)))
                 .collect::<Vec<_>>()
                 .join(" OR ")
         ),
@@ -217,7 +217,7 @@ async fn list<T: CrudEntity>(
 
     // One snapshot, so the page, the total and the seq agree.
     let mut tx = db.begin_snapshot().await?;
-    let count_sql = format!("SELECT COUNT(*) FROM {}{filter}", quote_ident(meta.module));
+    let count_sql = format!("SELECT COUNT(*) FROM {}{filter}", db.ident(meta.module));
     let mut count = sqlx::query(&count_sql);
     if let Some(pattern) = &pattern {
         count = count.bind(pattern.clone());
@@ -226,8 +226,8 @@ async fn list<T: CrudEntity>(
     let offset = u64::from(page - 1) * u64::from(page_size);
     let select_sql = format!(
         "SELECT {} FROM {}{filter} ORDER BY {order} LIMIT {page_size} OFFSET {offset}",
-        Db::column_list(meta),
-        quote_ident(meta.module),
+        db.column_list(meta),
+        db.ident(meta.module),
     );
     let mut select = sqlx::query(&select_sql);
     if let Some(pattern) = &pattern {
@@ -293,8 +293,9 @@ pub async fn insert<T: CrudEntity>(
 
 /// How many entities the module has.
 pub async fn count<T: CrudEntity>(aegis: &Aegis) -> Result<u64, Error> {
-    let sql = format!("SELECT COUNT(*) FROM {}", quote_ident(T::meta().module));
-    let row = sqlx::query(&sql).fetch_one(aegis.db().pool()).await?;
+    let db = aegis.db();
+    let sql = format!("SELECT COUNT(*) FROM {}", db.ident(T::meta().module));
+    let row = sqlx::query(&sql).fetch_one(db.pool()).await?;
     Ok(row.try_get::<i64, _>(0)? as u64)
 }
 
@@ -365,18 +366,18 @@ async fn update<T: CrudEntity>(
     };
     let assignments: Vec<String> = written
         .iter()
-        .map(|f| format!("{} = {}", quote_ident(f.name), next()))
+        .map(|f| format!("{} = {}", db.ident(f.name), next()))
         .collect();
     let mut sql = format!(
         "UPDATE {} SET {} WHERE {} = {}",
-        quote_ident(meta.module),
+        db.ident(meta.module),
         assignments.join(", "),
-        quote_ident(meta.id_field().name),
+        db.ident(meta.id_field().name),
         next()
     );
     let version_field = meta.version_field().filter(|_| base_version.is_some());
     if let Some(version) = version_field {
-        sql.push_str(&format!(" AND {} = {}", quote_ident(version.name), next()));
+        sql.push_str(&format!(" AND {} = {}", db.ident(version.name), next()));
     }
     let mut query = sqlx::query(&sql);
     for field in &written {
@@ -421,8 +422,8 @@ async fn delete<T: CrudEntity>(
     let mut change = aegis.change().await?;
     let sql = format!(
         "DELETE FROM {} WHERE {} = {}",
-        quote_ident(meta.module),
-        quote_ident(meta.id_field().name),
+        db.ident(meta.module),
+        db.ident(meta.id_field().name),
         db.param(1)
     );
     let query = db.bind(

@@ -42,6 +42,9 @@ pub struct FieldMeta {
     pub hidden: bool,
     /// The human label for forms and column headers.
     pub label: &'static str,
+    /// The column this field was stored in before (`#[crud(renamed_from)]`);
+    /// the schema check renames it.
+    pub renamed_from: Option<&'static str>,
 }
 
 /// A module: its names, flags and fields.
@@ -118,4 +121,13 @@ pub trait CrudEntity: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
 
     /// The version an update was based on, when the module has one.
     fn update_version(update: &Self::Update) -> Option<i64>;
+
+    /// What rows stored before field `name` (its Rust name) existed take,
+    /// as its JSON value: `#[crud(default = "...")]`, else what serde's
+    /// `default` gives. `None` when the model says nothing, and a new
+    /// required column is then refused rather than invented.
+    fn stored_default(name: &str) -> Option<serde_json::Value> {
+        let _ = name;
+        None
+    }
 }

@@ -32,6 +32,9 @@ pub enum Error {
     TooLarge(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The tables do not match the modules in ways not changed automatically.
+    #[error("{0}")]
+    Schema(crate::schema::SchemaError),
     #[error("{0}")]
     Internal(String),
 }
@@ -48,7 +51,7 @@ impl Error {
             }
             Error::Conflict { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
             Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge),
-            Error::Database(_) | Error::Internal(_) => {
+            Error::Database(_) | Error::Internal(_) | Error::Schema(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal)
             }
         }
@@ -77,7 +80,7 @@ impl IntoResponse for Error {
                 }),
             )
                 .into_response(),
-            Error::Database(_) | Error::Internal(_) => {
+            Error::Database(_) | Error::Internal(_) | Error::Schema(_) => {
                 tracing::error!(error = %self, "request failed");
                 let message = "internal error; the server log has the details".to_owned();
                 (

@@ -120,7 +120,7 @@ async fn append(
         .bind(feature)
         .bind(seq)
         .bind(event.frame.as_str().to_owned())
-        .bind(event.message.meta.timestamp.to_rfc3339());
+        .bind(timestamp_text(event.message.meta.timestamp));
     if db.dialect() == Dialect::Postgres {
         query = query
             .bind(crate::relay::CHANNEL)
@@ -133,6 +133,12 @@ async fn append(
     }
     query.execute(&mut **tx).await?;
     Ok(Arc::new(event))
+}
+
+/// A time as Aegis stores it in its own tables: RFC 3339 in UTC with a
+/// fixed number of digits, so text order is time order.
+pub(crate) fn timestamp_text(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// The feature's last seq.

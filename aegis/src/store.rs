@@ -1,7 +1,8 @@
 //! Storage on sqlx: SQLite embedded by default, PostgreSQL when the URL
-//! says so, behind one `Any` pool. Tables are created at start from the
-//! module model ([`Db::create_table`]); Aegis's own tables — the event log,
-//! the per-feature counters and the import jobs — by [`Db::connect`].
+//! says so, behind one `Any` pool. The modules' tables are brought to their
+//! models at start by [`crate::schema`]; Aegis's own tables — the event
+//! log, the per-feature counters, the import jobs and the schema record —
+//! are made by [`Db::connect`].
 //!
 //! An entity is stored one column per field (its Rust name), converted
 //! through its serde JSON: integers as BIGINT, floats as DOUBLE PRECISION,
@@ -50,9 +51,17 @@ impl std::fmt::Debug for Db {
 pub type Tx = Transaction<'static, Any>;
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
-/// `"name"`, quoted for both dialects.
-pub(crate) fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+impl Dialect {
+    /// An identifier, quoted so that it can only ever name a column or a
+    /// table: SQLite reads a double-quoted name that is no column as a
+    /// string literal (so a missing column would serve its own name as
+    /// data); a backquoted one it never does.
+    pub fn ident(self, name: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("`{}`", name.replace('`', "``")),
+            Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
+        }
+    }
 }
 
 impl Db {
@@ -132,6 +141,11 @@ impl Db {
         Ok(tx)
     }
 
+    /// An identifier quoted for this database ([`Dialect::ident`]).
+    pub fn ident(&self, name: &str) -> String {
+        self.dialect.ident(name)
+    }
+
     /// The `n`th (1-based) bind parameter.
     pub(crate) fn param(&self, n: usize) -> String {
         match self.dialect {
@@ -141,15 +155,22 @@ impl Db {
     }
 
     /// A schema change, serialised across instances starting together
-    /// (PostgreSQL's `CREATE TABLE IF NOT EXISTS` is not safe to race).
-    async fn schema_tx(&self) -> Result<Tx, Error> {
-        let mut tx = self.begin().await?;
-        if self.dialect == Dialect::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(7411203)")
-                .execute(&mut *tx)
-                .await?;
+    /// (PostgreSQL's `CREATE TABLE IF NOT EXISTS` is not safe to race, and
+    /// a plan made from what a table looked like must not be applied to
+    /// what another instance has made of it since).
+    pub(crate) async fn schema_tx(&self) -> Result<Tx, Error> {
+        match self.dialect {
+            Dialect::Postgres => {
+                let mut tx = self.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(7411203)")
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+            // The write lock from the start: two processes on one file
+            // then take turns instead of failing to upgrade a read lock.
+            Dialect::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
         }
-        Ok(tx)
     }
 
     async fn create_own_tables(&self) -> Result<(), Error> {
@@ -171,6 +192,7 @@ impl Db {
                 state TEXT NOT NULL, \
                 job TEXT NOT NULL, \
                 updated_ms BIGINT NOT NULL)",
+            crate::schema::CREATE_SCHEMA_TABLE,
         ] {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
@@ -178,7 +200,7 @@ impl Db {
         Ok(())
     }
 
-    fn column_type(&self, field: &FieldMeta) -> &'static str {
+    pub(crate) fn column_type(&self, field: &FieldMeta) -> &'static str {
         match (field.kind, self.dialect) {
             (FieldKind::Integer, _) => "BIGINT",
             (FieldKind::Float, _) => "DOUBLE PRECISION",
@@ -186,49 +208,6 @@ impl Db {
             (FieldKind::Boolean, Dialect::Sqlite) => "INTEGER",
             (FieldKind::Text | FieldKind::Json, _) => "TEXT",
         }
-    }
-
-    /// Creates a module's table (if it does not exist) and its counters.
-    pub async fn create_table(&self, meta: &ModuleMeta) -> Result<(), Error> {
-        let columns: Vec<String> = meta
-            .fields
-            .iter()
-            .map(|field| {
-                let null = if field.nullable { "" } else { " NOT NULL" };
-                format!(
-                    "{} {}{null}",
-                    quote_ident(field.name),
-                    self.column_type(field)
-                )
-            })
-            .collect();
-        let id = quote_ident(meta.id_field().name);
-        let create = format!(
-            "CREATE TABLE IF NOT EXISTS {} ({}, PRIMARY KEY ({id}))",
-            quote_ident(meta.module),
-            columns.join(", ")
-        );
-        let mut tx = self.schema_tx().await?;
-        sqlx::query(&create).execute(&mut *tx).await?;
-        let next_id = if meta.id_field().kind == FieldKind::Integer {
-            format!(
-                "(SELECT COALESCE(MAX({id}), 0) + 1 FROM {})",
-                quote_ident(meta.module)
-            )
-        } else {
-            "1".to_owned()
-        };
-        let insert = format!(
-            "INSERT INTO aegis_features (feature, seq, next_id) VALUES ({}, 0, {next_id}) \
-             ON CONFLICT (feature) DO NOTHING",
-            self.param(1)
-        );
-        sqlx::query(&insert)
-            .bind(meta.feature)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Binds a JSON value to a query as the column of `field` stores it.
@@ -282,10 +261,10 @@ impl Db {
     }
 
     /// `"a", "b", ...`: every column, in field order.
-    pub(crate) fn column_list(meta: &ModuleMeta) -> String {
+    pub(crate) fn column_list(&self, meta: &ModuleMeta) -> String {
         meta.fields
             .iter()
-            .map(|f| quote_ident(f.name))
+            .map(|f| self.ident(f.name))
             .collect::<Vec<_>>()
             .join(", ")
     }
