@@ -1,20 +1,103 @@
-//! Configuration from the environment and the command line.
+//! The command line (clap) and the configuration it resolves with the
+//! environment. `example-app --help` lists it all:
 //!
 //! | flag | variable | default |
 //! | --- | --- | --- |
 //! | `--port N` | `PORT` | 8080 |
 //! | `--data-dir DIR` | `AEGIS_DATA_DIR` | `./data` (the SQLite file lives there) |
-//! | | `DATABASE_URL` | `sqlite://<data dir>/aegis.db?mode=rwc`; a `postgres://` URL uses PostgreSQL |
+//! | `--database-url URL` | `DATABASE_URL` | `sqlite://<data dir>/aegis.db?mode=rwc`; a `postgres://` URL uses PostgreSQL |
 //! | | `AEGIS_JWT_SECRET` | a random secret kept in `<data dir>/jwt-secret`, made at the first start |
 //! | `--dev` | `AEGIS_DEV=1` | off: dev mode hands out tokens at `/api/dev/token` |
 //! | `--seed` | | off: add a little demo data to empty tables |
 //! | `--web DIR` | `AEGIS_WEB_DIR` | the web app's production build (`example-app/web/dist/web/browser`), served at `/` when it exists |
+//! | `--allow-drop MODULE.COLUMN` | | none: the schema check refuses to drop a column that holds data |
 //!
-//! `example-app token <user> [--read a,b] [--write c]` prints a token signed
-//! with the same secret (`*` for every feature).
+//! Subcommands: `serve` (the default), `token <user> [--read a,b]
+//! [--write c]` prints a token signed with the same secret (`*` for every
+//! feature), `migrate [--apply]` prints the schema changes the modules need
+//! and, with `--apply`, makes them.
 
 use std::path::PathBuf;
 
+use clap::{Args, Parser, Subcommand};
+
+/// The Aegis example app: budgets, authors, suppliers and user roles,
+/// served with their live Angular front end.
+#[derive(Parser, Debug)]
+#[command(version, about, after_help = ENVIRONMENT)]
+pub struct Cli {
+    #[command(flatten)]
+    pub options: Options,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+const ENVIRONMENT: &str = "Environment: PORT, AEGIS_DATA_DIR, DATABASE_URL, AEGIS_DEV=1 and \
+AEGIS_WEB_DIR stand for the flags (a flag wins); AEGIS_JWT_SECRET is the token secret \
+(default: a random one kept in <data dir>/jwt-secret).";
+
+/// What every subcommand shares.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Options {
+    /// The loopback port to serve on [env: PORT] [default: 8080]
+    #[arg(long, global = true)]
+    pub port: Option<u16>,
+    /// Where the SQLite file and the token secret live [env: AEGIS_DATA_DIR] [default: data]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite:...` or `postgres://...` [env: DATABASE_URL] [default: SQLite in the data dir]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Dev mode: GET /api/dev/token hands anyone a token for every feature [env: AEGIS_DEV=1]
+    #[arg(long, global = true)]
+    pub dev: bool,
+    /// Add a little demo data to empty tables at start
+    #[arg(long, global = true)]
+    pub seed: bool,
+    /// The built web app to serve at / [env: AEGIS_WEB_DIR] [default: the example's production build]
+    #[arg(long = "web", global = true, value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// Let the schema check drop this column, and the data it holds, once no
+    /// field is stored there (repeatable)
+    #[arg(long, global = true, value_name = "MODULE.COLUMN", value_parser = module_column)]
+    pub allow_drop: Vec<(String, String)>,
+}
+
+fn module_column(text: &str) -> Result<(String, String), String> {
+    match text.split_once('.') {
+        Some((module, column)) if !module.is_empty() && !column.is_empty() => {
+            Ok((module.to_owned(), column.to_owned()))
+        }
+        _ => Err(format!(
+            "expected MODULE.COLUMN, as in budgets.owner, found `{text}`"
+        )),
+    }
+}
+
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Serve the API, the WebSocket and the web app (the default)
+    Serve,
+    /// Print a 24-hour token signed with the server's secret
+    Token {
+        /// The user the token names
+        user: String,
+        /// Features the token may read (`*` for every feature)
+        #[arg(long, value_delimiter = ',', value_name = "FEATURES")]
+        read: Vec<String>,
+        /// Features the token may change (`*` for every feature)
+        #[arg(long, value_delimiter = ',', value_name = "FEATURES")]
+        write: Vec<String>,
+    },
+    /// Print the schema changes the modules need, as SQL; --apply makes them
+    Migrate {
+        /// Apply the changes (otherwise nothing is changed)
+        #[arg(long)]
+        apply: bool,
+    },
+}
+
+/// The resolved configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub port: u16,
@@ -27,53 +110,62 @@ pub struct Config {
     pub seed: bool,
     /// The built web app to serve at `/`.
     pub web_dir: PathBuf,
+    /// Columns (module, column) the schema check may drop with their data.
+    pub allow_drop: Vec<(String, String)>,
 }
 
 /// Where `ng build` puts the example's web app.
 pub const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist/web/browser");
 
 impl Config {
-    /// Reads flags (`args` without the program name) over the environment.
-    pub fn from_env_and_args(
+    /// Flags over the environment (`env` reads a variable).
+    pub fn resolve(
+        options: Options,
         env: impl Fn(&str) -> Option<String>,
-        args: impl IntoIterator<Item = String>,
     ) -> Result<Config, String> {
-        let mut port = env("PORT");
-        let mut data_dir = env("AEGIS_DATA_DIR");
-        let mut dev_mode = env("AEGIS_DEV").is_some_and(|v| v == "1" || v == "true");
-        let mut web_dir = env("AEGIS_WEB_DIR");
-        let mut seed = false;
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--dev" => dev_mode = true,
-                "--seed" => seed = true,
-                "--port" => port = Some(args.next().ok_or("--port needs a number")?),
-                "--data-dir" => data_dir = Some(args.next().ok_or("--data-dir needs a folder")?),
-                "--web" => web_dir = Some(args.next().ok_or("--web needs a folder")?),
-                other => return Err(format!("unknown argument `{other}`; see the README")),
-            }
-        }
-        let port = match port {
-            Some(port) => port
+        let port = match (options.port, env("PORT")) {
+            (Some(port), _) => port,
+            (None, Some(port)) => port
                 .parse()
-                .map_err(|_| format!("`{port}` is not a port number"))?,
-            None => 8080,
+                .map_err(|_| format!("PORT `{port}` is not a port number"))?,
+            (None, None) => 8080,
         };
-        let data_dir = PathBuf::from(data_dir.unwrap_or_else(|| "data".to_owned()));
-        let database_url = env("DATABASE_URL").unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", data_dir.join("aegis.db").display())
-        });
-        let jwt_secret = env("AEGIS_JWT_SECRET").filter(|secret| !secret.is_empty());
+        let data_dir = options
+            .data_dir
+            .or_else(|| env("AEGIS_DATA_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = options
+            .database_url
+            .or_else(|| env("DATABASE_URL"))
+            .unwrap_or_else(|| {
+                format!("sqlite://{}?mode=rwc", data_dir.join("aegis.db").display())
+            });
+        let dev_mode = options.dev || env("AEGIS_DEV").is_some_and(|v| v == "1" || v == "true");
+        let web_dir = options
+            .web_dir
+            .or_else(|| env("AEGIS_WEB_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_WEB_DIR));
         Ok(Config {
             port,
             data_dir,
             database_url,
-            jwt_secret,
+            jwt_secret: env("AEGIS_JWT_SECRET").filter(|secret| !secret.is_empty()),
             dev_mode,
-            seed,
-            web_dir: PathBuf::from(web_dir.unwrap_or_else(|| DEFAULT_WEB_DIR.to_owned())),
+            seed: options.seed,
+            web_dir,
+            allow_drop: options.allow_drop,
         })
+    }
+
+    /// Parses `args` (without the program name) and resolves them over
+    /// the environment.
+    pub fn from_env_and_args(
+        env: impl Fn(&str) -> Option<String>,
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<Config, String> {
+        let cli = Cli::try_parse_from(std::iter::once("example-app".to_owned()).chain(args))
+            .map_err(|e| e.to_string())?;
+        Config::resolve(cli.options, env)
     }
 }
 
@@ -188,10 +280,60 @@ mod tests {
 
     #[test]
     fn refuses_unknown_arguments() {
-        assert!(
-            config(&[], &["--colour"])
-                .unwrap_err()
-                .contains("unknown argument")
+        let error = config(&[], &["--colour"]).unwrap_err();
+        assert!(error.contains("unexpected argument '--colour'"), "{error}");
+    }
+
+    #[test]
+    fn subcommands_and_their_flags() {
+        let cli = Cli::try_parse_from([
+            "example-app",
+            "token",
+            "alice",
+            "--read",
+            "budgets,authors",
+            "--write",
+            "*",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.command,
+            Some(Command::Token {
+                user: "alice".into(),
+                read: vec!["budgets".into(), "authors".into()],
+                write: vec!["*".into()],
+            })
         );
+        let cli = Cli::try_parse_from([
+            "example-app",
+            "migrate",
+            "--apply",
+            "--allow-drop",
+            "budgets.owner",
+        ])
+        .unwrap();
+        assert_eq!(cli.command, Some(Command::Migrate { apply: true }));
+        assert_eq!(
+            cli.options.allow_drop,
+            vec![("budgets".to_owned(), "owner".to_owned())]
+        );
+        let error = Cli::try_parse_from(["example-app", "--allow-drop", "owner"]).unwrap_err();
+        assert!(
+            error.to_string().contains("expected MODULE.COLUMN"),
+            "{error}"
+        );
+        let help = Cli::try_parse_from(["example-app", "--help"])
+            .unwrap_err()
+            .to_string();
+        for word in [
+            "serve",
+            "token",
+            "migrate",
+            "--allow-drop",
+            "AEGIS_JWT_SECRET",
+            "DATABASE_URL",
+        ] {
+            assert!(help.contains(word), "--help mentions {word}:\n{help}");
+        }
     }
 }

@@ -61,15 +61,32 @@ pub fn with_web(router: Router, dir: &std::path::Path) -> Router {
     router.fallback_service(tower_http::services::ServeDir::new(dir).fallback(index))
 }
 
-/// Connects, creates the modules' tables, and returns the runtime.
-pub async fn start(config: &config::Config) -> Result<Aegis, aegis::Error> {
+/// Every module, with the drops the configuration allows.
+pub fn api(config: &config::Config) -> aegis::Api {
+    config
+        .allow_drop
+        .iter()
+        .fold(aegis_modules::api(), |api, (module, column)| {
+            api.allow_drop(module, column)
+        })
+}
+
+/// Connects; the modules' tables are not touched.
+pub async fn runtime(config: &config::Config) -> Result<Aegis, aegis::Error> {
     let secret = config.secret().map_err(aegis::Error::Internal)?;
     let db = aegis::store::Db::connect(&config.database_url).await?;
-    let runtime = Aegis::new(
+    Ok(Aegis::new(
         db,
         aegis::auth::Auth::new(secret.as_bytes()),
         aegis::Limits::default(),
-    );
-    aegis_modules::api().install(&runtime).await?;
+    ))
+}
+
+/// Connects, brings the modules' tables to their models (each applied
+/// statement is logged; a refused change stops the start), and returns
+/// the runtime.
+pub async fn start(config: &config::Config) -> Result<Aegis, aegis::Error> {
+    let runtime = runtime(config).await?;
+    api(config).install(&runtime).await?;
     Ok(runtime)
 }

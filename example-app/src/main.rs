@@ -1,9 +1,11 @@
-//! Serves the example app: `cargo run -p example-app -- --dev`; or prints
-//! a token: `cargo run -p example-app -- token alice --write '*'`.
+//! Serves the example app: `cargo run -p example-app -- --dev`; prints a
+//! token: `cargo run -p example-app -- token alice --write '*'`; shows the
+//! schema changes the modules need: `cargo run -p example-app -- migrate`.
 
 use std::process::ExitCode;
 
-use example_app::config::Config;
+use clap::Parser;
+use example_app::config::{Cli, Command, Config};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -12,45 +14,43 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("token") {
-        return print_token(&args[1..]);
-    }
-    let config = match Config::from_env_and_args(|name| std::env::var(name).ok(), args) {
+    let cli = Cli::parse();
+    let config = match Config::resolve(cli.options, |name| std::env::var(name).ok()) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("error: {message}");
             return ExitCode::FAILURE;
         }
     };
-    if let Err(error) = std::fs::create_dir_all(&config.data_dir) {
-        eprintln!(
-            "error: cannot create {}: {error}",
-            config.data_dir.display()
-        );
-        return ExitCode::FAILURE;
-    }
-    let aegis = match example_app::start(&config).await {
-        Ok(aegis) => aegis,
-        Err(error) => {
-            eprintln!("error: cannot start: {error}");
-            return ExitCode::FAILURE;
-        }
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config).await,
+        Command::Token { user, read, write } => print_token(&config, &user, &read, &write),
+        Command::Migrate { apply } => migrate(&config, apply).await,
     };
-    if config.seed
-        && let Err(error) = example_app::seed::seed(&aegis).await
-    {
-        eprintln!("error: cannot seed the demo data: {error}");
-        return ExitCode::FAILURE;
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: &Config) -> Result<(), String> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+    let aegis = example_app::start(config)
+        .await
+        .map_err(|e| format!("cannot start: {e}"))?;
+    if config.seed {
+        example_app::seed::seed(&aegis)
+            .await
+            .map_err(|e| format!("cannot seed the demo data: {e}"))?;
     }
     let address = std::net::SocketAddr::from(([127, 0, 0, 1], config.port));
-    let listener = match tokio::net::TcpListener::bind(address).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("error: cannot listen on {address}: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
     if config.dev_mode {
         tracing::warn!("dev mode: /api/dev/token hands out tokens for every feature");
     }
@@ -68,68 +68,51 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    if let Err(error) = aegis::axum::serve(listener, app)
+    aegis::axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-    {
-        eprintln!("error: the server stopped: {error}");
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
+        .map_err(|e| format!("the server stopped: {e}"))
 }
 
-/// `token <user> [--read a,b] [--write c]`: a 24-hour token signed with
-/// the server's secret.
-fn print_token(args: &[String]) -> ExitCode {
-    let usage = "usage: example-app token <user> [--read a,b] [--write c] (`*` for every feature)";
-    let Some(user) = args.first() else {
-        eprintln!("{usage}");
-        return ExitCode::FAILURE;
-    };
-    let mut read = Vec::new();
-    let mut write = Vec::new();
-    let mut rest = args[1..].iter();
-    while let Some(flag) = rest.next() {
-        let list = match flag.as_str() {
-            "--read" => &mut read,
-            "--write" => &mut write,
-            _ => {
-                eprintln!("{usage}");
-                return ExitCode::FAILURE;
-            }
-        };
-        list.extend(
-            rest.next()
-                .into_iter()
-                .flat_map(|v| v.split(','))
-                .map(str::to_owned),
+/// Prints what the schema check would change (SQL), or with `apply` makes
+/// the changes; fails when a change is refused.
+async fn migrate(config: &Config, apply: bool) -> Result<(), String> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+    let aegis = example_app::runtime(config)
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let api = example_app::api(config);
+    let plan = api.plan(&aegis).await.map_err(|e| e.to_string())?;
+    print!("{plan}");
+    if plan.refusals().next().is_some() {
+        return Err("some changes are refused; see REFUSED above".to_owned());
+    }
+    if apply && !plan.is_empty() {
+        let applied = api.install(&aegis).await.map_err(|e| e.to_string())?;
+        println!("-- applied {} statement(s)", applied.statements().count());
+    } else if !plan.is_empty() {
+        println!(
+            "-- nothing changed; run `example-app migrate --apply` (or start the server) to apply"
         );
     }
-    let config = match Config::from_env_and_args(|name| std::env::var(name).ok(), Vec::new()) {
-        Ok(config) => config,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let secret = match config.secret() {
-        Ok(secret) => secret,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
+    Ok(())
+}
+
+/// A 24-hour token signed with the server's secret.
+fn print_token(
+    config: &Config,
+    user: &str,
+    read: &[String],
+    write: &[String],
+) -> Result<(), String> {
+    let secret = config.secret()?;
     let read: Vec<&str> = read.iter().map(String::as_str).collect();
     let write: Vec<&str> = write.iter().map(String::as_str).collect();
-    let claims = aegis::auth::Claims::new(user.clone(), 24 * 3600, &read, &write);
-    match aegis::auth::Auth::new(secret.as_bytes()).issue(&claims) {
-        Ok(token) => {
-            println!("{token}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    let claims = aegis::auth::Claims::new(user.to_owned(), 24 * 3600, &read, &write);
+    let token = aegis::auth::Auth::new(secret.as_bytes())
+        .issue(&claims)
+        .map_err(|e| e.to_string())?;
+    println!("{token}");
+    Ok(())
 }
