@@ -44,6 +44,18 @@ pub struct Limits {
     /// events it has not heard of (a notification lost with its
     /// connection); see the `relay` module.
     pub relay_sweep: std::time::Duration,
+    /// Events the log keeps per feature (`None`: all). Keep it at least
+    /// `replay_limit`, so that what a client may replay is still there.
+    pub event_retention: Option<u64>,
+    /// Events older than this are pruned from the log (`None`: kept
+    /// whatever their age, within `event_retention`).
+    pub event_max_age: Option<std::time::Duration>,
+    /// Finished import jobs older than this are forgotten.
+    pub import_job_max_age: std::time::Duration,
+    /// How often the log and the import jobs are pruned.
+    pub prune_interval: std::time::Duration,
+    /// Rows a pruning statement deletes at most.
+    pub prune_batch: u64,
 }
 
 impl Default for Limits {
@@ -61,6 +73,11 @@ impl Default for Limits {
             ping_interval: std::time::Duration::from_secs(20),
             idle_timeout: std::time::Duration::from_secs(60),
             relay_sweep: std::time::Duration::from_secs(2),
+            event_retention: Some(100_000),
+            event_max_age: None,
+            import_job_max_age: std::time::Duration::from_secs(7 * 24 * 3600),
+            prune_interval: std::time::Duration::from_secs(30),
+            prune_batch: 1_000,
         }
     }
 }
@@ -78,6 +95,8 @@ struct Inner {
         tokio_util::task::AbortOnDropHandle<()>,
         tokio::sync::watch::Receiver<bool>,
     )>,
+    /// The background pruning of the event log and the import jobs.
+    _retention: tokio_util::task::AbortOnDropHandle<()>,
 }
 
 /// The runtime: database, auth, event bus and import jobs. Cheap to clone.
@@ -87,19 +106,22 @@ pub struct Aegis {
 }
 
 impl Aegis {
-    /// The runtime. On PostgreSQL it also starts the relay that brings the
-    /// events of other instances sharing the database (so it must be called
-    /// inside a tokio runtime).
+    /// The runtime. It starts the pruning of the event log and import jobs
+    /// ([`crate::retention`]) and, on PostgreSQL, the relay that brings the
+    /// events of other instances sharing the database, so it must be
+    /// called inside a tokio runtime.
     pub fn new(db: Db, auth: Auth, limits: Limits) -> Self {
         let bus = EventBus::new(limits.event_backlog);
         let relay = (db.dialect() == crate::store::Dialect::Postgres)
             .then(|| crate::relay::spawn(db.clone(), bus.clone(), limits.relay_sweep));
+        let retention = crate::retention::spawn(db.clone(), limits);
         Aegis {
             inner: Arc::new(Inner {
                 db,
                 auth,
                 bus,
                 relay,
+                _retention: retention,
                 hub: crate::hub::HubStats::default(),
                 limits,
             }),
@@ -139,6 +161,12 @@ impl Aegis {
                 .map_err(|_| Error::Internal("the event relay stopped".to_owned()))?;
         }
         Ok(())
+    }
+
+    /// Prunes the event log and the import jobs now, as the background
+    /// task does every [`Limits::prune_interval`].
+    pub async fn prune(&self) -> Result<crate::retention::Pruned, Error> {
+        crate::retention::prune(self.db(), &self.inner.limits, chrono::Utc::now()).await
     }
 
     /// Starts a change: a transaction whose events are published on commit.

@@ -33,6 +33,7 @@ pub mod hub;
 mod import;
 pub mod log;
 mod relay;
+pub mod retention;
 pub mod schema;
 pub mod store;
 pub mod testing;

@@ -402,6 +402,35 @@ async fn too_far_behind_is_a_resync() {
     assert_eq!(client.frame().await["reason"], "gap");
 }
 
+/// A `since` older than what the log keeps is a gap like any other; one
+/// within it replays in full.
+#[tokio::test]
+async fn a_since_older_than_the_retained_log_is_a_resync() {
+    let app = app_with(Limits {
+        event_retention: Some(4),
+        ..Limits::default()
+    })
+    .await;
+    let address = app.serve().await;
+    for n in 0..10 {
+        create(&app, &format!("b{n}")).await;
+    }
+    assert_eq!(app.aegis.prune().await.unwrap().events, 6);
+    let mut client = Client::authed(address, &app.admin()).await;
+    let subscribed = client.subscribe("budgets", Some(5)).await;
+    assert_eq!(subscribed["recovered"], false, "{subscribed}");
+    assert_eq!(
+        client.frame().await,
+        json!({"type": "resync", "feature": "budgets", "reason": "gap"})
+    );
+    let subscribed = client.subscribe("budgets", Some(6)).await;
+    assert_eq!(subscribed["recovered"], true, "{subscribed}");
+    for seq in 7..=10 {
+        assert_eq!(client.frame().await["meta"]["seq"], seq);
+    }
+    client.in_sync().await;
+}
+
 #[tokio::test]
 async fn a_slow_reader_gets_resync_not_unbounded_memory() {
     let app = app_with(Limits {
