@@ -11,17 +11,7 @@ const RUNS: usize = 5;
 pub fn run(args: &[&str]) -> Result<(), String> {
     if cfg!(debug_assertions) {
         // Figures from a debug build mislead: measure an optimised one.
-        let mut cargo_args = vec![
-            "run",
-            "--release",
-            "--quiet",
-            "--package",
-            "xtask",
-            "--",
-            "bench",
-        ];
-        cargo_args.extend_from_slice(args);
-        return crate::run_in(&crate::workspace_root(), &[], &crate::cargo(), &cargo_args);
+        return crate::run_optimised("bench", args);
     }
     match args {
         ["codegen"] => codegen(),

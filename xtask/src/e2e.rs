@@ -17,28 +17,37 @@ pub fn run() -> Result<(), String> {
     run_built(&root)
 }
 
-/// Runs the suite on what is already built. Screenshots, browser consoles
-/// and server logs of failed scenarios land in `example-app/web/e2e-artifacts`.
+/// Runs the suite on what is already built, after building the evolved
+/// copy the schema-evolution scenario upgrades to ([`crate::evolve`]).
+/// Screenshots, browser consoles and server logs of failed scenarios land
+/// in `example-app/web/e2e-artifacts`.
 pub fn run_built(root: &Path) -> Result<(), String> {
     if !Path::new(CHROMIUM).exists() {
         eprintln!("xtask: Chromium is not installed; installing it with apt-get");
         apt_install(&["chromium", "fonts-liberation"])?;
     }
     let web = root.join("example-app/web");
-    let bin = root.join("target/debug/example-app");
-    let dist = web.join("dist/web/browser");
+    let (original, evolved) = crate::evolve::build(root)?;
     let artifacts = web.join("e2e-artifacts");
     let _ = std::fs::remove_dir_all(&artifacts);
     let result = run_in(
         &web,
         &[
-            ("AEGIS_E2E_BIN", &bin.to_string_lossy()),
-            ("AEGIS_E2E_WEB", &dist.to_string_lossy()),
+            ("AEGIS_E2E_BIN", &original.bin.to_string_lossy()),
+            ("AEGIS_E2E_WEB", &original.web.to_string_lossy()),
+            ("AEGIS_E2E_EVOLVED_BIN", &evolved.bin.to_string_lossy()),
+            ("AEGIS_E2E_EVOLVED_WEB", &evolved.web.to_string_lossy()),
             ("AEGIS_E2E_CHROMIUM", CHROMIUM),
             ("AEGIS_E2E_ARTIFACTS", &artifacts.to_string_lossy()),
         ],
         "node",
-        &["--test-reporter=spec", "--test", "e2e/realtime.test.mjs"],
+        &[
+            "--test-reporter=spec",
+            "--test-concurrency=1",
+            "--test",
+            "e2e/realtime.test.mjs",
+            "e2e/evolution.test.mjs",
+        ],
     );
     if result.is_err() && artifacts.is_dir() {
         eprintln!(

@@ -5,6 +5,7 @@
 //! - `reliability`: several instances on PostgreSQL (see [`reliability`]).
 //! - `demo`: the example app with a little data (see [`demo`]).
 //! - `bench <name>`: benchmarks, which are never tests (see [`bench`]).
+//! - `soak <name>`: long runs that check a bound holds (see [`soak`]).
 
 mod bench;
 mod bench_fanout;
@@ -12,9 +13,11 @@ mod bench_fanout_pg;
 mod bench_import;
 mod demo;
 mod e2e;
+mod evolve;
 mod postgres;
 mod process;
 mod reliability;
+mod soak;
 mod test;
 
 use std::env;
@@ -45,7 +48,10 @@ tasks:
   bench fanout --postgres [N]
                     the same across two instances on a throwaway PostgreSQL, and
                     side by side a Socket.IO v4 baseline (bench/socketio) under
-                    the same load; both systems' figures and their ratio";
+                    the same load; both systems' figures and their ratio
+  soak retention [--postgres]
+                    1,000,000 events into one feature with a retention of 10,000:
+                    the log's rows and the database's size stay bounded";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -60,6 +66,7 @@ fn main() -> ExitCode {
         ["e2e"] => e2e::run(),
         ["reliability", rest @ ..] => reliability::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
+        ["soak", rest @ ..] => soak::run(rest),
         _ => Err(USAGE.to_owned()),
     };
     match result {
@@ -105,6 +112,21 @@ pub(crate) fn run_in(
     } else {
         Err(format!("`{line}` failed ({status})"))
     }
+}
+
+/// Runs `cargo xtask <task> <args>` again, built with optimisations.
+pub(crate) fn run_optimised(task: &str, args: &[&str]) -> Result<(), String> {
+    let mut cargo_args = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "xtask",
+        "--",
+        task,
+    ];
+    cargo_args.extend_from_slice(args);
+    run_in(&workspace_root(), &[], &cargo(), &cargo_args)
 }
 
 /// Installs Debian packages with apt-get (CI machines start without them).

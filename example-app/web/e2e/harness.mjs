@@ -28,12 +28,17 @@ function freePort() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The example app, restartable on the same port and data. */
+/**
+ * The example app, restartable on the same port and data, also as another
+ * build (`bin` and `web` may change between a stop and a start).
+ */
 export class Server {
-  constructor() {
-    if (!BIN || !WEB) {
+  constructor({ bin = BIN, web = WEB } = {}) {
+    if (!bin || !web) {
       throw new Error('set AEGIS_E2E_BIN (the example-app binary) and AEGIS_E2E_WEB (its built web app)');
     }
+    this.bin = bin;
+    this.web = web;
     this.dataDir = mkdtempSync(join(tmpdir(), 'aegis-e2e-'));
     this.log = [];
   }
@@ -41,7 +46,7 @@ export class Server {
   async start() {
     this.port ??= await freePort();
     this.base = `http://127.0.0.1:${this.port}`;
-    this.process = spawn(BIN, ['--dev', '--port', String(this.port), '--data-dir', this.dataDir, '--web', WEB], {
+    this.process = spawn(this.bin, ['--dev', '--port', String(this.port), '--data-dir', this.dataDir, '--web', this.web], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk) => this.log.push(chunk.toString());
@@ -129,6 +134,24 @@ export async function launch() {
       '--disable-sync',
     ],
   });
+}
+
+/** A form control by its name: labels are for people, and not unique enough. */
+export function control(dialog, name) {
+  return dialog.locator(`[formcontrolname="${name}"]`);
+}
+
+/**
+ * Clicks what opens a dialog and waits until the dialog has taken the focus:
+ * typing earlier races the dialog's own autofocus, which would move the caret
+ * to its first field in the middle of filling another.
+ */
+export async function openDialog(tab, trigger) {
+  await trigger.click();
+  const dialog = tab.page.getByRole('dialog');
+  await dialog.waitFor();
+  await tab.page.waitForFunction(() => document.activeElement?.closest('[role=dialog]') != null);
+  return dialog;
 }
 
 /**

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Server, Tab, launch, scenario } from './harness.mjs';
+import { Server, Tab, control, launch, openDialog, scenario } from './harness.mjs';
 
 let server;
 let browser;
@@ -26,24 +26,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** A form control by its name: labels are for people, and not unique enough. */
-function control(dialog, name) {
-  return dialog.locator(`[formcontrolname="${name}"]`);
-}
-
-/**
- * Clicks what opens a dialog and waits until the dialog has taken the focus:
- * typing earlier races the dialog's own autofocus, which would move the caret
- * to its first field in the middle of filling another.
- */
-async function openDialog(tab, trigger) {
-  await trigger.click();
-  const dialog = tab.page.getByRole('dialog');
-  await dialog.waitFor();
-  await tab.page.waitForFunction(() => document.activeElement?.closest('[role=dialog]') != null);
-  return dialog;
-}
 
 async function fillBudget(tab, dialog, { name, amount, year = '2026', status = 'draft' }) {
   await control(dialog, 'name').fill(name);
