@@ -311,6 +311,7 @@ fn field_meta(field: &Field) -> TokenStream {
     let readonly = field.readonly;
     let hidden = field.hidden;
     let label = &field.label;
+    let required_input = field.is_input() && !field.input_optional;
     let renamed_from = match &field.renamed_from {
         Some(old) => quote!(::core::option::Option::Some(#old)),
         None => quote!(::core::option::Option::None),
@@ -325,6 +326,7 @@ fn field_meta(field: &Field) -> TokenStream {
             readonly: #readonly,
             hidden: #hidden,
             label: #label,
+            required_input: #required_input,
             renamed_from: #renamed_from,
         }
     }

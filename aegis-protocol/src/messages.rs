@@ -117,6 +117,10 @@ pub enum ErrorCode {
     Conflict,
     Unprocessable,
     TooLarge,
+    /// The path exists, the method does not.
+    MethodNotAllowed,
+    /// A limit on what one user may run at once (import jobs).
+    TooManyRequests,
     Internal,
 }
 

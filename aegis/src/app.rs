@@ -25,8 +25,13 @@ pub struct Limits {
     /// instance answers for every job); a new job makes room by forgetting
     /// the oldest finished ones.
     pub import_jobs: usize,
+    /// Import jobs one user may run at once, per instance; one more is
+    /// answered 429.
+    pub imports_per_user: usize,
     /// The largest page a list serves.
     pub max_page_size: u32,
+    /// The longest search text (`q`), in characters; a longer one is a 400.
+    pub max_search_chars: usize,
     /// Events a WebSocket connection may fall behind before it is told to
     /// resync (the event bus's capacity, shared by all connections).
     pub event_backlog: usize,
@@ -65,7 +70,9 @@ impl Default for Limits {
             import_batch: 500,
             import_errors: 100,
             import_jobs: 256,
+            imports_per_user: 2,
             max_page_size: 200,
+            max_search_chars: 200,
             event_backlog: 4096,
             replay_limit: 10_000,
             max_frame_bytes: 64 * 1024,
@@ -97,6 +104,8 @@ struct Inner {
     )>,
     /// The background pruning of the event log and the import jobs.
     _retention: tokio_util::task::AbortOnDropHandle<()>,
+    /// Import jobs running in this instance, per user.
+    imports: std::sync::Mutex<std::collections::HashMap<String, usize>>,
 }
 
 /// The runtime: database, auth, event bus and import jobs. Cheap to clone.
@@ -122,6 +131,7 @@ impl Aegis {
                 bus,
                 relay,
                 _retention: retention,
+                imports: std::sync::Mutex::default(),
                 hub: crate::hub::HubStats::default(),
                 limits,
             }),
@@ -185,7 +195,7 @@ impl Aegis {
         );
         let Some(row) = sqlx::query(&query)
             .bind(id)
-            .fetch_optional(db.pool())
+            .fetch_optional(db.read_pool())
             .await?
         else {
             return Ok(None);
@@ -204,6 +214,30 @@ impl Aegis {
             });
         }
         Ok(Some(job))
+    }
+
+    /// A place for one more import job of `user`, within
+    /// [`Limits::imports_per_user`]; the place is free again when the
+    /// returned slot is dropped.
+    pub(crate) fn claim_import(&self, user: &str) -> Result<ImportSlot, Error> {
+        let limit = self.inner.limits.imports_per_user;
+        let mut running = self
+            .inner
+            .imports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = running.entry(user.to_owned()).or_default();
+        if *count >= limit {
+            return Err(Error::TooManyRequests(format!(
+                "{count} of your imports are running, the most at once; try again when one has \
+                 finished"
+            )));
+        }
+        *count += 1;
+        Ok(ImportSlot {
+            aegis: self.clone(),
+            user: user.to_owned(),
+        })
     }
 
     /// Saves an import job's state.
@@ -250,12 +284,40 @@ impl Aegis {
     }
 }
 
+/// One running import's place in its user's limit.
+#[derive(Debug)]
+pub(crate) struct ImportSlot {
+    aegis: Aegis,
+    user: String,
+}
+
+impl Drop for ImportSlot {
+    fn drop(&mut self) {
+        let mut running = self
+            .aegis
+            .inner
+            .imports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = running.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                running.remove(&self.user);
+            }
+        }
+    }
+}
+
 /// A running import saves its state at least this often (each batch);
 /// one silent for longer lost its server.
 const STALE_JOB: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+async fn no_route(uri: axum::http::Uri) -> Error {
+    Error::NotFound(format!("no API at `{}`", uri.path()))
 }
 
 struct Mounted {
@@ -346,7 +408,9 @@ impl Api {
     }
 
     /// Every module's routes, under `/api/<feature>`, and the WebSocket
-    /// at `/ws` for the features with events.
+    /// at `/ws` for the features with events. Every error is a JSON
+    /// `ApiError`, also for paths under `/api` that are no route (404, so
+    /// a web app served beside it never answers them with its page).
     pub fn router(&self) -> Router<Aegis> {
         let features: Vec<&'static str> = self
             .modules
@@ -359,5 +423,9 @@ impl Api {
             .fold(crate::hub::router(features), |router, m| {
                 router.merge((m.router)(m.settings))
             })
+            .route("/api", axum::routing::any(no_route))
+            .route("/api/", axum::routing::any(no_route))
+            .route("/api/{*rest}", axum::routing::any(no_route))
+            .layer(axum::middleware::map_response(crate::error::json_errors))
     }
 }

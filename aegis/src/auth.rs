@@ -66,6 +66,8 @@ impl Auth {
     pub fn new(secret: &[u8]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        // A token that is not valid yet is not valid.
+        validation.validate_nbf = true;
         Auth {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -85,6 +87,9 @@ impl Auth {
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                     Error::Unauthorized("the token has expired".into())
+                }
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                    Error::Unauthorized("the token is not valid yet (`nbf`)".into())
                 }
                 _ => Error::Unauthorized("the token is not valid".into()),
             })

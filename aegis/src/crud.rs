@@ -2,7 +2,7 @@
 //! `/api/<feature>`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,7 +14,7 @@ use sqlx::Row;
 use crate::Aegis;
 use crate::auth::User;
 use crate::entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleSettings};
-use crate::error::{Error, deserialize_input};
+use crate::error::{ApiQuery, Error, NoParams, deserialize_input};
 use crate::events::entity_data;
 use crate::log::current_seq;
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
@@ -27,18 +27,18 @@ pub fn router<T: CrudEntity>(settings: ModuleSettings) -> Router<Aegis> {
     let mut router = Router::new()
         .route(
             &base,
-            get(list::<T>).post(move |state, user, headers, body| {
-                create::<T>(settings, state, user, headers, body)
+            get(list::<T>).post(move |state, user, query, headers, body| {
+                create::<T>(settings, state, user, query, headers, body)
             }),
         )
         .route(
             &format!("{base}/{{id}}"),
             get(get_one::<T>)
-                .put(move |state, user, path, headers, body| {
-                    update::<T>(settings, state, user, path, headers, body)
+                .put(move |state, user, path, query, headers, body| {
+                    update::<T>(settings, state, user, path, query, headers, body)
                 })
-                .delete(move |state, user, path, headers| {
-                    delete::<T>(settings, state, user, path, headers)
+                .delete(move |state, user, path, query, headers| {
+                    delete::<T>(settings, state, user, path, query, headers)
                 }),
         );
     if settings.with_import {
@@ -146,9 +146,9 @@ async fn fetch_row<T: CrudEntity>(db: &Db, tx: &mut Tx, id: &T::Id) -> Result<Op
     }
 }
 
-/// `?page=&pageSize=&sort=&q=`
+/// `?page=&pageSize=&sort=&q=`; any other parameter is refused.
 #[derive(Deserialize, Debug, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ListParams {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
@@ -167,7 +167,7 @@ fn sortable(meta: &crate::entity::ModuleMeta, name: &str) -> Option<&'static Fie
 async fn list<T: CrudEntity>(
     State(aegis): State<Aegis>,
     user: User,
-    Query(params): Query<ListParams>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ListResponse<Value>>, Error> {
     let meta = T::meta();
     user.require_read(meta.feature)?;
@@ -201,19 +201,39 @@ async fn list<T: CrudEntity>(
         .filter(|f| f.kind == FieldKind::Text && !f.hidden)
         .collect();
     let search = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let max_search = aegis.limits().max_search_chars;
+    if search.is_some_and(|q| q.chars().count() > max_search) {
+        return Err(Error::BadRequest(format!(
+            "the search text is longer than {max_search} characters"
+        )));
+    }
     let filter = match search {
         Some(_) if !text_fields.is_empty() => format!(
             " WHERE {}",
             text_fields
                 .iter()
-                .map(|f| format!("LOWER({}) LIKE {}", db.ident(f.name), db.param(1)))
+                .map(|f| {
+                    format!(
+                        "LOWER({}) LIKE {} ESCAPE '\\'",
+                        db.ident(f.name),
+                        db.param(1)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" OR ")
         ),
         Some(_) => " WHERE 1 = 0".to_owned(),
         None => String::new(),
     };
-    let pattern = search.map(|q| format!("%{}%", q.to_lowercase()));
+    // The text itself, not a pattern: `%`, `_` and the escape are escaped.
+    let pattern = search.map(|q| {
+        let escaped = q
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
 
     // One snapshot, so the page, the total and the seq agree.
     let mut tx = db.begin_snapshot().await?;
@@ -257,11 +277,12 @@ async fn get_one<T: CrudEntity>(
     State(aegis): State<Aegis>,
     user: User,
     Path(raw): Path<String>,
+    _: ApiQuery<NoParams>,
 ) -> Result<Json<Value>, Error> {
     let meta = T::meta();
     user.require_read(meta.feature)?;
     let id = parse_id::<T>(&raw)?;
-    let mut tx = aegis.db().begin().await?;
+    let mut tx = aegis.db().begin_snapshot().await?;
     let entity = fetch_row::<T>(aegis.db(), &mut tx, &id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no {} with id `{raw}`", meta.entity)))?;
@@ -295,7 +316,7 @@ pub async fn insert<T: CrudEntity>(
 pub async fn count<T: CrudEntity>(aegis: &Aegis) -> Result<u64, Error> {
     let db = aegis.db();
     let sql = format!("SELECT COUNT(*) FROM {}", db.ident(T::meta().module));
-    let row = sqlx::query(&sql).fetch_one(db.pool()).await?;
+    let row = sqlx::query(&sql).fetch_one(db.read_pool()).await?;
     Ok(row.try_get::<i64, _>(0)? as u64)
 }
 
@@ -303,6 +324,7 @@ async fn create<T: CrudEntity>(
     settings: ModuleSettings,
     State(aegis): State<Aegis>,
     user: User,
+    _: ApiQuery<NoParams>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Error> {
@@ -324,6 +346,7 @@ async fn update<T: CrudEntity>(
     State(aegis): State<Aegis>,
     user: User,
     Path(raw): Path<String>,
+    _: ApiQuery<NoParams>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, Error> {
@@ -413,6 +436,7 @@ async fn delete<T: CrudEntity>(
     State(aegis): State<Aegis>,
     user: User,
     Path(raw): Path<String>,
+    _: ApiQuery<NoParams>,
     headers: HeaderMap,
 ) -> Result<StatusCode, Error> {
     let meta = T::meta();

@@ -42,6 +42,9 @@ pub struct FieldMeta {
     pub hidden: bool,
     /// The human label for forms and column headers.
     pub label: &'static str,
+    /// A client must send it: an editable field that is neither an
+    /// `Option` nor has serde's `default` (a CSV import needs its column).
+    pub required_input: bool,
     /// The column this field was stored in before (`#[crud(renamed_from)]`);
     /// the schema check renames it.
     pub renamed_from: Option<&'static str>,

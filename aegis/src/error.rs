@@ -30,6 +30,10 @@ pub enum Error {
     },
     #[error("{0}")]
     TooLarge(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// The tables do not match the modules in ways not changed automatically.
@@ -51,6 +55,12 @@ impl Error {
             }
             Error::Conflict { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
             Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge),
+            Error::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
+            }
+            Error::TooManyRequests(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
+            }
             Error::Database(_) | Error::Internal(_) | Error::Schema(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal)
             }
@@ -109,16 +119,30 @@ impl IntoResponse for Error {
     }
 }
 
+/// The field an input error is about: the path serde stopped at, and for a
+/// missing field (which serde reports at its parent) the field itself.
+fn field_of(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (".", None) => String::new(),
+        (path, Some(name)) => format!("{path}.{name}"),
+        (path, None) => path.to_owned(),
+    }
+}
+
 /// Deserialises JSON, turning a failure into a 422 naming the field.
 pub fn deserialize_input<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let field = error.path().to_string();
         let message = error.inner().to_string();
         Error::Unprocessable {
             message: format!("invalid input: {message}"),
             fields: vec![FieldError {
-                field: if field == "." { String::new() } else { field },
+                field: field_of(&error.path().to_string(), &message),
                 message,
             }],
         }
@@ -130,10 +154,77 @@ pub fn deserialize_value<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
 ) -> Result<T, (String, String)> {
     serde_path_to_error::deserialize(value).map_err(|error| {
-        let field = error.path().to_string();
-        (
-            if field == "." { String::new() } else { field },
-            error.inner().to_string(),
-        )
+        let message = error.inner().to_string();
+        (field_of(&error.path().to_string(), &message), message)
     })
+}
+
+/// The query string as `T`, refused with a JSON 400 that names the
+/// problem (an unknown parameter, say: `T` should deny unknown fields, so
+/// that a typo such as `dryrun` never goes unnoticed).
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Error> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|rejection| Error::BadRequest(rejection.body_text()))
+    }
+}
+
+/// The query of a route that takes no parameters.
+#[derive(serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// Any error response of the API that is not JSON yet (what axum's own
+/// extractors and routing answer: a bad query string, a body over its
+/// limit, a method the path does not have) as an [`ApiError`] with the
+/// same status and its text as the message.
+pub(crate) async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    let error = match status {
+        StatusCode::UNAUTHORIZED => Error::Unauthorized(message),
+        StatusCode::FORBIDDEN => Error::Forbidden(message),
+        StatusCode::NOT_FOUND => Error::NotFound(message),
+        StatusCode::METHOD_NOT_ALLOWED => Error::MethodNotAllowed(message),
+        StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge(message),
+        StatusCode::TOO_MANY_REQUESTS => Error::TooManyRequests(message),
+        StatusCode::UNPROCESSABLE_ENTITY => Error::Unprocessable {
+            message,
+            fields: Vec::new(),
+        },
+        status if status.is_server_error() => Error::Internal(message),
+        _ => Error::BadRequest(message),
+    };
+    let mut response = error.into_response();
+    // The status stays what it was (415, say, which has no code of its own).
+    *response.status_mut() = status;
+    response
 }

@@ -173,6 +173,9 @@ impl Connection {
                                 Err(end) => break end,
                             }
                         }
+                        Some(Ok(Message::Binary(_))) if self.claims.is_none() => {
+                            break End::Close(CLOSE_UNAUTHORIZED, "authenticate first");
+                        }
                         Some(Ok(Message::Binary(_))) => {
                             let error = error_frame(ErrorCode::BadRequest, "binary frames are not part of protocol v1", None);
                             if send(&mut sink, &error).await.is_err() {
@@ -215,6 +218,11 @@ impl Connection {
     ) -> Result<(), End> {
         let message = match parse(text) {
             Ok(message) => message,
+            // Before `auth`, anything else closes the connection, as the
+            // protocol says; after it, a bad frame is answered and forgiven.
+            Err(_) if self.claims.is_none() => {
+                return Err(End::Close(CLOSE_UNAUTHORIZED, "authenticate first"));
+            }
             Err(problem) => {
                 return send(sink, &error_frame(ErrorCode::BadRequest, &problem, None)).await;
             }
@@ -356,7 +364,7 @@ impl Connection {
 
     async fn current_seq(&self, feature: &str) -> Result<u64, Error> {
         let db = self.aegis.db();
-        let mut tx = db.begin().await?;
+        let mut tx = db.begin_snapshot().await?;
         let seq = crate::log::current_seq(db, &mut tx, feature).await?;
         tx.commit().await?;
         Ok(seq)

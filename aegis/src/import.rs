@@ -1,14 +1,24 @@
 //! CSV import jobs: `POST /api/<feature>/import` (a `text/csv` body or a
-//! multipart file) answers 202 with a job id once the header is checked;
-//! the job then parses row by row, imports valid rows in batches (one
-//! transaction each), keeps the first errors, and reports progress as
-//! events (throttled, ending at 100) and at `GET /import/{jobId}`.
-//! `?dryRun=true` validates only; nothing is written.
+//! multipart file) answers 202 with a job id once the header is checked
+//! (every column known, every required one there, at least one row); a
+//! user may run [`Limits::imports_per_user`] at once (429 beyond).
+//!
+//! The job never holds the server: a blocking thread counts the rows, then
+//! parses them in slices of [`Limits::import_batch`] rows, handed over a
+//! small channel; the job writes each slice's valid rows in one short
+//! transaction, counts every row processed (valid or not), keeps the first
+//! errors (each quoting at most a short excerpt of its cell, so a job's
+//! status and its `import_completed` frame stay small whatever the file),
+//! and reports progress as events (throttled, ending at 100) and at
+//! `GET /import/{jobId}`. `?dryRun=true` validates only; nothing is written.
+//!
+//! [`Limits::imports_per_user`]: crate::Limits::imports_per_user
+//! [`Limits::import_batch`]: crate::Limits::import_batch
 
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -20,7 +30,7 @@ use crate::Aegis;
 use crate::auth::User;
 use crate::crud::{allocate_id, insert_row};
 use crate::entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleSettings};
-use crate::error::{Error, deserialize_value};
+use crate::error::{ApiQuery, Error, NoParams, deserialize_value};
 use crate::protocol::{
     EventAction, ImportAccepted, ImportCompleted, ImportJob, ImportProgress, ImportRowError,
     ImportStarted, ImportState,
@@ -28,6 +38,22 @@ use crate::protocol::{
 
 /// Progress events at most this often (the last one always goes).
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The most of a cell a row error quotes, in characters.
+const CELL_EXCERPT: usize = 40;
+
+/// The longest row error message, in characters: with
+/// [`crate::Limits::import_errors`] (100) errors, a job's status and its
+/// `import_completed` frame stay under 64 KiB.
+pub const ROW_ERROR_CHARS: usize = 240;
+
+/// `text`, or its first characters and an ellipsis.
+fn excerpt(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
 
 pub(crate) fn router<T: CrudEntity>(settings: ModuleSettings) -> Router<Aegis> {
     let base = format!("/api/{}/import", T::meta().feature);
@@ -50,7 +76,10 @@ fn columns(fields: &'static [FieldMeta]) -> impl Iterator<Item = &'static FieldM
         .filter(|f| f.role == FieldRole::Data && !f.readonly && !f.hidden)
 }
 
-async fn template<T: CrudEntity>(user: User) -> Result<impl IntoResponse, Error> {
+async fn template<T: CrudEntity>(
+    user: User,
+    _: ApiQuery<NoParams>,
+) -> Result<impl IntoResponse, Error> {
     user.require_read(T::meta().feature)?;
     let header_row = columns(T::meta().fields)
         .map(|f| f.wire_name)
@@ -66,6 +95,7 @@ async fn status<T: CrudEntity>(
     State(aegis): State<Aegis>,
     user: User,
     Path(job): Path<String>,
+    _: ApiQuery<NoParams>,
 ) -> Result<Json<ImportJob>, Error> {
     user.require_read(T::meta().feature)?;
     aegis
@@ -82,7 +112,7 @@ async fn status<T: CrudEntity>(
 }
 
 #[derive(Deserialize, Debug, Default)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ImportParams {
     #[serde(default)]
     dry_run: bool,
@@ -170,21 +200,28 @@ fn cell_value(field: &FieldMeta, text: &str) -> Result<Option<Value>, String> {
         FieldKind::Integer => Value::from(
             text.trim()
                 .parse::<i64>()
-                .map_err(|_| format!("`{text}` is not a whole number"))?,
+                .map_err(|_| format!("`{}` is not a whole number", excerpt(text, CELL_EXCERPT)))?,
         ),
         FieldKind::Float => {
             let number: f64 = text
                 .trim()
                 .parse()
-                .map_err(|_| format!("`{text}` is not a number"))?;
+                .map_err(|_| format!("`{}` is not a number", excerpt(text, CELL_EXCERPT)))?;
             serde_json::Number::from_f64(number)
                 .map(Value::Number)
-                .ok_or_else(|| format!("`{text}` is not a finite number"))?
+                .ok_or_else(|| {
+                    format!("`{}` is not a finite number", excerpt(text, CELL_EXCERPT))
+                })?
         }
         FieldKind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
             "true" | "yes" | "1" => Value::Bool(true),
             "false" | "no" | "0" => Value::Bool(false),
-            _ => return Err(format!("`{text}` is not true or false")),
+            _ => {
+                return Err(format!(
+                    "`{}` is not true or false",
+                    excerpt(text, CELL_EXCERPT)
+                ));
+            }
         },
         FieldKind::Text => Value::String(text.to_owned()),
         // JSON text, or else the cell as a string (an enum's variant, say):
@@ -213,30 +250,65 @@ fn parse_row<T: CrudEntity>(
                 return Err(ImportRowError {
                     row,
                     field: Some(field.wire_name.to_owned()),
-                    message,
+                    message: excerpt(&message, ROW_ERROR_CHARS),
                 });
             }
         }
     }
     deserialize_value::<T::Create>(Value::Object(object)).map_err(|(field, message)| {
+        // serde quotes what it could not read, at any length.
         ImportRowError {
             row,
-            field: (!field.is_empty()).then_some(field),
-            message,
+            field: (!field.is_empty()).then(|| excerpt(&field, CELL_EXCERPT)),
+            message: excerpt(&message, ROW_ERROR_CHARS),
         }
     })
+}
+
+/// Refuses, before a job starts, a file that could import nothing: no
+/// rows, or no column that every row needs.
+fn check_file<T: CrudEntity>(csv: &[u8], plan: &Plan) -> Result<(), Error> {
+    let meta = T::meta();
+    let missing: Vec<String> = columns(meta.fields)
+        .filter(|f| f.required_input && !plan.fields.iter().any(|p| p.name == f.name))
+        .map(|f| format!("`{}`", f.wire_name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::BadRequest(format!(
+            "the file has no column {}, which every {} needs",
+            missing.join(", "),
+            meta.entity
+        )));
+    }
+    let mut reader = csv::ReaderBuilder::new().from_reader(csv);
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(false) => Err(Error::BadRequest(
+            "the file has a header but no rows".to_owned(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 async fn start<T: CrudEntity>(
     settings: ModuleSettings,
     State(aegis): State<Aegis>,
     user: User,
-    Query(params): Query<ImportParams>,
+    ApiQuery(params): ApiQuery<ImportParams>,
     request: Request,
 ) -> Result<impl IntoResponse, Error> {
     let meta = T::meta();
     user.require_write(meta.feature)?;
     let csv = read_csv(&aegis, request).await?;
+    if csv.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::BadRequest(format!(
+            "the file is empty; expected a header row ({}) and then rows",
+            columns(meta.fields)
+                .map(|f| f.wire_name)
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .flexible(false)
         .from_reader(csv.as_ref());
@@ -245,8 +317,8 @@ async fn start<T: CrudEntity>(
         .map_err(|e| Error::BadRequest(format!("cannot read the CSV header: {e}")))?
         .clone();
     let plan = plan::<T>(&headers)?;
-    // A first pass counts the rows, without keeping them.
-    let total_rows = reader.records().count() as u64;
+    check_file::<T>(&csv, &plan)?;
+    let slot = aegis.claim_import(user.id())?;
 
     let job_id = format!("{}-{}", meta.feature, uuid::Uuid::new_v4());
     let job = ImportJob {
@@ -255,7 +327,8 @@ async fn start<T: CrudEntity>(
         dry_run: params.dry_run,
         progress: 0,
         processed_rows: 0,
-        total_rows,
+        // Counted by the job, off the request.
+        total_rows: 0,
         successful_rows: 0,
         failed_rows: 0,
         errors: Vec::new(),
@@ -264,6 +337,7 @@ async fn start<T: CrudEntity>(
     aegis.save_job(&job).await?;
     let user_id = user.id().to_owned();
     tokio::spawn(async move {
+        let _slot = slot;
         let mut runner = Runner::<T> {
             aegis,
             settings,
@@ -272,12 +346,69 @@ async fn start<T: CrudEntity>(
             last_progress: None,
             marker: std::marker::PhantomData,
         };
-        if let Err(error) = runner.run(plan, &csv).await {
+        if let Err(error) = runner.run(plan, csv).await {
             tracing::error!(%error, job = %runner.job.job_id, "import failed");
             runner.fail(&error.to_string()).await;
         }
     });
     Ok((StatusCode::ACCEPTED, Json(ImportAccepted { job_id })))
+}
+
+/// What the parsing thread hands the job.
+enum Parsed<C> {
+    /// The number of rows, first.
+    Total(u64),
+    /// The next rows, each an input or its error.
+    Slice(Vec<Result<C, ImportRowError>>),
+}
+
+/// Counts, then parses, the rows on a blocking thread, a slice at a time;
+/// stops when the job stops listening.
+fn parse_rows<T: CrudEntity>(
+    plan: Plan,
+    csv: Bytes,
+    slice: usize,
+    out: tokio::sync::mpsc::Sender<Parsed<T::Create>>,
+) {
+    let total = csv::ReaderBuilder::new()
+        .from_reader(csv.as_ref())
+        .records()
+        .count() as u64;
+    if out.blocking_send(Parsed::Total(total)).is_err() {
+        return;
+    }
+    let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_ref());
+    let mut record = csv::StringRecord::new();
+    let mut row = 0;
+    let mut rows = Vec::with_capacity(slice);
+    loop {
+        let more = match reader.read_record(&mut record) {
+            Ok(false) => false,
+            Ok(true) => {
+                row += 1;
+                rows.push(parse_row::<T>(&plan, &record, row));
+                true
+            }
+            Err(error) => {
+                row += 1;
+                rows.push(Err(ImportRowError {
+                    row,
+                    field: None,
+                    message: excerpt(&format!("unreadable row: {error}"), ROW_ERROR_CHARS),
+                }));
+                true
+            }
+        };
+        if (rows.len() >= slice || !more) && !rows.is_empty() {
+            let full = std::mem::replace(&mut rows, Vec::with_capacity(slice));
+            if out.blocking_send(Parsed::Slice(full)).is_err() {
+                return;
+            }
+        }
+        if !more {
+            return;
+        }
+    }
 }
 
 struct Runner<T> {
@@ -340,49 +471,43 @@ impl<T: CrudEntity> Runner<T> {
         }
     }
 
-    async fn run(&mut self, plan: Plan, csv: &[u8]) -> Result<(), Error> {
-        self.event(
-            EventAction::ImportStarted,
-            &ImportStarted {
-                job_id: self.job.job_id.clone(),
-                total_rows: self.job.total_rows,
-            },
-        )
-        .await?;
-        let batch_size = self.aegis.limits().import_batch.max(1);
-        let mut batch: Vec<T::Create> = Vec::with_capacity(batch_size);
-        let mut reader = csv::ReaderBuilder::new().from_reader(csv);
-        let mut record = csv::StringRecord::new();
-        let mut row = 0;
-        loop {
-            match reader.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {
-                    row += 1;
-                    match parse_row::<T>(&plan, &record, row) {
-                        Ok(input) => batch.push(input),
-                        Err(error) => {
-                            self.row_error(error);
-                            self.job.processed_rows += 1;
+    async fn run(&mut self, plan: Plan, csv: Bytes) -> Result<(), Error> {
+        let slice = self.aegis.limits().import_batch.max(1);
+        // Two slices in flight: parsing runs ahead of writing, bounded.
+        let (sender, mut parsed) = tokio::sync::mpsc::channel(2);
+        let parser = tokio::task::spawn_blocking(move || parse_rows::<T>(plan, csv, slice, sender));
+        while let Some(next) = parsed.recv().await {
+            match next {
+                Parsed::Total(total) => {
+                    self.job.total_rows = total;
+                    self.aegis.save_job(&self.job).await?;
+                    self.event(
+                        EventAction::ImportStarted,
+                        &ImportStarted {
+                            job_id: self.job.job_id.clone(),
+                            total_rows: total,
+                        },
+                    )
+                    .await?;
+                }
+                Parsed::Slice(rows) => {
+                    let count = rows.len() as u64;
+                    let mut valid = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        match row {
+                            Ok(input) => valid.push(input),
+                            Err(error) => self.row_error(error),
                         }
                     }
+                    self.flush(&mut valid).await?;
+                    self.job.processed_rows += count;
+                    self.report(false).await?;
                 }
-                Err(error) => {
-                    row += 1;
-                    self.row_error(ImportRowError {
-                        row,
-                        field: None,
-                        message: format!("unreadable row: {error}"),
-                    });
-                    self.job.processed_rows += 1;
-                }
-            }
-            if batch.len() >= batch_size {
-                self.flush(&mut batch).await?;
-                self.report(false).await?;
             }
         }
-        self.flush(&mut batch).await?;
+        parser
+            .await
+            .map_err(|e| Error::Internal(format!("the CSV parser stopped: {e}")))?;
         self.report(true).await?;
         self.finish(true).await
     }
@@ -405,7 +530,6 @@ impl<T: CrudEntity> Runner<T> {
             tx.commit().await?;
         }
         self.job.successful_rows += count;
-        self.job.processed_rows += count;
         Ok(())
     }
 

@@ -174,7 +174,7 @@ pub async fn replay(
         .bind(feature)
         .bind(since as i64)
         .bind(limit as i64)
-        .fetch_all(db.pool())
+        .fetch_all(db.read_pool())
         .await?;
     rows.iter()
         .map(|row| {

@@ -56,7 +56,7 @@ pub(crate) fn spawn(db: Db, limits: Limits) -> AbortOnDropHandle<()> {
 /// ([`crate::Aegis::prune`] passes the present).
 pub async fn prune(db: &Db, limits: &Limits, now: DateTime<Utc>) -> Result<Pruned, Error> {
     let features = sqlx::query("SELECT feature, seq FROM aegis_features ORDER BY feature")
-        .fetch_all(db.pool())
+        .fetch_all(db.read_pool())
         .await?
         .iter()
         .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?)))
@@ -112,7 +112,7 @@ async fn prune_feature(
         let rows = sqlx::query(&oldest)
             .bind(feature)
             .bind(batch.max(1) as i64)
-            .fetch_all(db.pool())
+            .fetch_all(db.read_pool())
             .await?;
         let mut last = None;
         for row in &rows {

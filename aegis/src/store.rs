@@ -28,9 +28,18 @@ pub enum Dialect {
 }
 
 /// The database.
+///
+/// SQLite (a file) runs in WAL mode with one writer connection, which
+/// serialises writes as SQLite does anyway, and a pool of read-only
+/// connections, so reads never wait behind a write (an import's batch,
+/// say). An in-memory SQLite is one connection for both. PostgreSQL has
+/// one pool for both.
 #[derive(Clone)]
 pub struct Db {
+    /// Writes, and reads inside a write's transaction.
     pool: AnyPool,
+    /// Reads on their own.
+    reader: AnyPool,
     dialect: Dialect,
     /// For the connections the pool does not make (PostgreSQL's LISTEN).
     url: Arc<str>,
@@ -49,6 +58,9 @@ impl std::fmt::Debug for Db {
 }
 
 pub type Tx = Transaction<'static, Any>;
+
+/// Read-only connections to a SQLite file.
+const READERS: u32 = 4;
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 impl Dialect {
@@ -85,16 +97,58 @@ impl Db {
                 "unsupported database URL `{url}`: use sqlite: or postgres://"
             )));
         };
-        let options = AnyPoolOptions::new();
-        let options = match dialect {
-            // SQLite serialises writers anyway; one connection also makes
-            // an in-memory database one database.
-            Dialect::Sqlite => options.max_connections(1),
-            Dialect::Postgres => options.max_connections(16),
+        let (pool, reader) = match dialect {
+            Dialect::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect(url)
+                    .await?;
+                (pool.clone(), pool)
+            }
+            // One connection makes an in-memory database one database.
+            Dialect::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(url)
+                    .await?;
+                (pool.clone(), pool)
+            }
+            Dialect::Sqlite => {
+                let writer = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            // WAL is kept in the file; synchronous NORMAL is
+                            // durable across application crashes in WAL mode.
+                            sqlx::query("PRAGMA journal_mode = WAL")
+                                .execute(&mut *connection)
+                                .await?;
+                            sqlx::query("PRAGMA synchronous = NORMAL")
+                                .execute(&mut *connection)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?;
+                let reader = AnyPoolOptions::new()
+                    .max_connections(READERS)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            sqlx::query("PRAGMA query_only = ON")
+                                .execute(&mut *connection)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?;
+                (writer, reader)
+            }
         };
-        let pool = options.connect(url).await?;
         Ok(Db {
             pool,
+            reader,
             dialect,
             url: url.into(),
             instance: uuid::Uuid::new_v4().simple().to_string().into(),
@@ -120,8 +174,15 @@ impl Db {
         &self.instance
     }
 
+    /// The pool for writes (and reads that must see a write in progress).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for reads on their own: on a SQLite file, connections that
+    /// never wait behind a write.
+    pub fn read_pool(&self) -> &AnyPool {
+        &self.reader
     }
 
     pub async fn begin(&self) -> Result<Tx, Error> {
@@ -132,7 +193,7 @@ impl Db {
     /// (PostgreSQL's default, READ COMMITTED, gives each statement its
     /// own; SQLite's transactions are snapshots already).
     pub async fn begin_snapshot(&self) -> Result<Tx, Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.reader.begin().await?;
         if self.dialect == Dialect::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 .execute(&mut *tx)

@@ -206,15 +206,34 @@ async fn the_header_is_checked_before_the_job_starts() {
     // Readonly, id and version columns are not inputs.
     let id = app.import("budgets", "id,name\n1,x\n", false).await;
     assert_eq!(id.status, StatusCode::BAD_REQUEST);
-    // A missing required column fails every row, naming it.
-    let job = run(&app, "name\nx\n", false).await;
-    assert_eq!(job["failedRows"], 1);
-    assert!(
-        job["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("missing field `amount`")
-    );
+    // A file that could import nothing is refused before a job starts.
+    for (csv, expected) in [
+        (
+            "name\nx\n",
+            "the file has no column `amount`, `year`, `approved`, which every budget needs",
+        ),
+        (
+            "",
+            "the file is empty; expected a header row (name,amount,year,approved,note) and \
+             then rows",
+        ),
+        (" \n\n", "the file is empty"),
+        (HEADER, "the file has a header but no rows"),
+    ] {
+        let reply = app.import("budgets", csv, false).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{csv:?}: {}",
+            reply.text
+        );
+        let message = reply.body["message"].as_str().unwrap();
+        assert!(message.starts_with(expected), "{csv:?}: {message}");
+    }
+    // An optional column may be left out.
+    let job = run(&app, "name,amount,year,approved\nx,1,2026,true\n", false).await;
+    assert_eq!(job["successfulRows"], 1);
+    assert!(budgets(&app).await[0]["note"].is_null());
 }
 
 #[tokio::test]

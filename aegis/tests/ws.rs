@@ -239,6 +239,26 @@ async fn bad_missing_and_expired_auth_close_4401() {
     assert_eq!(brief.next().await, Next::Closed(Some(4401)));
 }
 
+/// Before `auth`, any other frame closes 4401 at once: not JSON, not a
+/// known frame, or binary.
+#[tokio::test]
+async fn anything_but_auth_first_closes_4401() {
+    let app = app().await;
+    let address = app.serve().await;
+    for text in ["hello", "{}", "{\"type\":\"pong\"}", "{\"type\":\"auth\"}"] {
+        let mut client = Client::connect(address).await;
+        client.text(text).await;
+        assert_eq!(client.next().await, Next::Closed(Some(4401)), "{text}");
+    }
+    let mut binary = Client::connect(address).await;
+    binary
+        .ws
+        .send(Message::binary(vec![0_u8, 159, 146, 150]))
+        .await
+        .unwrap();
+    assert_eq!(binary.next().await, Next::Closed(Some(4401)));
+}
+
 #[tokio::test]
 async fn thirty_kinds_of_malformed_frames_are_answered_and_the_connection_lives() {
     let app = app().await;

@@ -135,3 +135,40 @@ fn dev_mode_alone_hands_out_tokens() {
         assert_eq!(body["expiresAt"], claims.exp);
     });
 }
+
+/// With the web app served beside the API, its page answers the app's own
+/// routes, and never a path under `/api`: those are JSON 404s.
+#[test]
+fn unknown_api_paths_are_json_404s_beside_the_web_app() {
+    run(async {
+        let web = tempfile::tempdir().unwrap();
+        std::fs::write(
+            web.path().join("index.html"),
+            "<!doctype html><title>app</title>",
+        )
+        .unwrap();
+        let config = example_app::config::Config::from_env_and_args(
+            |name| (name == "DATABASE_URL").then(|| "sqlite::memory:".to_owned()),
+            Vec::new(),
+        )
+        .unwrap();
+        let aegis = example_app::start(&config).await.unwrap();
+        let app = example_app::with_web(example_app::app(aegis, false), web.path());
+        for path in [
+            "/api/nonexistent",
+            "/api/user_roles",
+            "/api/budgets/1/extra",
+        ] {
+            let (status, body) = get(app.clone(), path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            assert_eq!(body["code"], "not_found", "{path}");
+        }
+        let response = app
+            .oneshot(Request::get("/budgets").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let page = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&page).contains("<title>app</title>"));
+    });
+}

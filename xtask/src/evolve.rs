@@ -40,6 +40,15 @@ pub fn build(root: &Path) -> Result<(Build, Build), String> {
     let scratch = work.join("evolved");
     let _ = std::fs::remove_dir_all(&scratch);
     copy_sources(root, &scratch)?;
+    // Cargo names a path crate's build by its path within the workspace
+    // and its version: the copy's crates, at the same paths, must differ
+    // in version, or their builds would take the original's place in the
+    // shared target dir.
+    edit(
+        &scratch.join("Cargo.toml"),
+        &format!("version = \"{}\"", env!("CARGO_PKG_VERSION")),
+        &format!("version = \"{}-evolved\"", env!("CARGO_PKG_VERSION")),
+    )?;
     edit(
         &scratch.join("example-app/src/models.rs"),
         "    pub status: BudgetStatus,\n    pub version: i64,",
@@ -57,8 +66,7 @@ pub fn build(root: &Path) -> Result<(Build, Build), String> {
     )
     .map_err(|e| format!("cannot link the web app's packages: {e}"))?;
 
-    // The shared target dir reuses every compiled dependency; the copy's
-    // own crates have other paths, so they build apart from the original's.
+    // The shared target dir reuses every compiled dependency.
     let target = root.join("target");
     run_in(
         &scratch,

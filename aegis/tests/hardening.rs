@@ -1,0 +1,324 @@
+//! Hostile and careless input: every answer is a JSON `ApiError` that says
+//! what is wrong, a typo never writes, one user's import cannot take the
+//! server, and no input makes an answer grow without bound.
+
+mod common;
+
+use aegis::Limits;
+use aegis::axum::body::Body;
+use aegis::axum::http::Request;
+use aegis::protocol::EventAction;
+use common::*;
+use serde_json::json;
+
+fn assert_api_error(reply: &aegis::testing::Reply, status: u16, code: &str) {
+    assert_eq!(reply.status.as_u16(), status, "{}", reply.text);
+    assert_eq!(reply.body["code"], code, "{}", reply.text);
+    assert!(
+        reply.body["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "a message: {}",
+        reply.text
+    );
+}
+
+async fn total(app: &TestApp) -> u64 {
+    let reply = app
+        .call("GET", "/api/budgets", Some(&app.admin()), None, &[])
+        .await;
+    reply.body["total"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn unknown_query_parameters_are_refused_so_a_typo_never_writes() {
+    let app = app().await;
+    let admin = app.admin();
+    for typo in ["dryrun", "dry_run"] {
+        let request = Request::post(format!("/api/budgets/import?{typo}=true"))
+            .header("authorization", format!("Bearer {admin}"))
+            .header("content-type", "text/csv")
+            .body(Body::from("name,amount,year,approved\nx,1,2026,true\n"))
+            .unwrap();
+        let reply = app.send(request).await;
+        assert_api_error(&reply, 400, "bad_request");
+        assert!(reply.text.contains(typo), "{}", reply.text);
+    }
+    assert_eq!(total(&app).await, 0, "nothing was written");
+
+    for (method, uri) in [
+        ("GET", "/api/budgets?colour=red"),
+        ("GET", "/api/budgets/1?x=1"),
+        ("POST", "/api/budgets?x=1"),
+        ("PUT", "/api/budgets/1?x=1"),
+        ("DELETE", "/api/budgets/1?x=1"),
+        ("GET", "/api/budgets/import/template?x=1"),
+        ("GET", "/api/budgets/import/budgets-1?x=1"),
+    ] {
+        let reply = app
+            .call(method, uri, Some(&admin), Some(budget("x", 1.0)), &[])
+            .await;
+        assert_api_error(&reply, 400, "bad_request");
+    }
+    assert_eq!(total(&app).await, 0);
+}
+
+#[tokio::test]
+async fn every_error_of_the_api_is_json() {
+    let app = app().await;
+    let admin = app.admin();
+
+    let bad_query = app
+        .call("GET", "/api/budgets?page=abc", Some(&admin), None, &[])
+        .await;
+    assert_api_error(&bad_query, 400, "bad_request");
+
+    let huge = format!(
+        "{{\"name\":\"{}\",\"amount\":1,\"year\":2026,\"approved\":true}}",
+        "x".repeat(10 * 1024 * 1024)
+    );
+    let request = Request::post("/api/budgets")
+        .header("authorization", format!("Bearer {admin}"))
+        .header("content-type", "application/json")
+        .body(Body::from(huge))
+        .unwrap();
+    assert_api_error(&app.send(request).await, 413, "too_large");
+
+    let patch = app
+        .call("PATCH", "/api/budgets", Some(&admin), None, &[])
+        .await;
+    assert_api_error(&patch, 405, "method_not_allowed");
+
+    for path in [
+        "/api",
+        "/api/",
+        "/api/nonexistent",
+        "/api/user_roles",
+        "/api/budgets/1/extra",
+    ] {
+        let reply = app.call("GET", path, Some(&admin), None, &[]).await;
+        assert_api_error(&reply, 404, "not_found");
+        assert!(reply.text.contains(path), "{}", reply.text);
+    }
+}
+
+#[tokio::test]
+async fn a_token_not_valid_yet_is_refused() {
+    let app = app().await;
+    let now = chrono::Utc::now().timestamp();
+    let claims =
+        json!({"sub": "u1", "exp": now + 600, "nbf": now + 300, "read": [], "write": ["*"]});
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
+    let reply = app
+        .call("GET", "/api/budgets", Some(&token), None, &[])
+        .await;
+    assert_api_error(&reply, 401, "unauthorized");
+    assert!(reply.text.contains("not valid yet"), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn search_is_bounded_and_its_wildcards_are_text() {
+    let app = app().await;
+    let admin = app.admin();
+    for name in ["100% sure", "snake_case", "plain", "back\\slash"] {
+        let reply = app
+            .call(
+                "POST",
+                "/api/budgets",
+                Some(&admin),
+                Some(budget(name, 1.0)),
+                &[],
+            )
+            .await;
+        assert_eq!(reply.status.as_u16(), 201);
+    }
+    let found = |q: &str| {
+        let uri = format!(
+            "/api/budgets?q={}",
+            q.replace('%', "%25").replace('\\', "%5C")
+        );
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let reply = app.call("GET", &uri, Some(&admin), None, &[]).await;
+            assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+            reply.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("%").await, ["100% sure"]);
+    assert_eq!(found("_").await, ["snake_case"]);
+    assert_eq!(found("e_c").await, ["snake_case"]);
+    assert_eq!(found("\\").await, ["back\\slash"]);
+    assert_eq!(found("PLAIN").await, ["plain"]);
+
+    let long = "a".repeat(201);
+    let reply = app
+        .call(
+            "GET",
+            &format!("/api/budgets?q={long}"),
+            Some(&admin),
+            None,
+            &[],
+        )
+        .await;
+    assert_api_error(&reply, 400, "bad_request");
+    assert!(reply.text.contains("200 characters"), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn row_errors_quote_an_excerpt_so_answers_stay_small() {
+    let app = app().await;
+    let mut events = app.events();
+    let huge = "9x".repeat(2 * 1024 * 1024);
+    let csv = format!(
+        "name,amount,year,approved\n{}",
+        format!("a,{huge},2026,true\n").repeat(3)
+    );
+    let reply = app.import("budgets", &csv, false).await;
+    assert_eq!(reply.status.as_u16(), 202, "{}", reply.text);
+    let job = app
+        .finished_job("budgets", reply.body["jobId"].as_str().unwrap())
+        .await;
+    assert_eq!(job["failedRows"], 3);
+    let status = serde_json::to_string(&job).unwrap();
+    assert!(status.len() < 2048, "{} bytes", status.len());
+    let message = job["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("`9x9x") && message.ends_with("…` is not a number"),
+        "{message}"
+    );
+    let completed = loop {
+        let event = events.recv().await.unwrap();
+        if event.message.action == EventAction::ImportCompleted {
+            break event;
+        }
+    };
+    assert!(
+        completed.frame.len() < 2048,
+        "{} bytes",
+        completed.frame.len()
+    );
+}
+
+/// The documented bound: 100 kept errors, each of the longest message a
+/// serde error can make, stay under 64 KiB.
+#[tokio::test]
+async fn the_completed_frame_stays_under_its_bound_with_every_error_kept() {
+    let app = app().await;
+    let mut events = app.events();
+    let long_name = "n".repeat(10_000);
+    // `approved` is a bool: serde quotes the whole text it cannot read.
+    let row = format!("a,1,2026,{long_name}\n");
+    let csv = format!("name,amount,year,approved\n{}", row.repeat(150));
+    let reply = app.import("budgets", &csv, false).await;
+    assert_eq!(reply.status.as_u16(), 202, "{}", reply.text);
+    let job = app
+        .finished_job("budgets", reply.body["jobId"].as_str().unwrap())
+        .await;
+    assert_eq!(job["failedRows"], 150);
+    assert_eq!(job["errors"].as_array().unwrap().len(), 100);
+    let completed = loop {
+        let event = events.recv().await.unwrap();
+        if event.message.action == EventAction::ImportCompleted {
+            break event;
+        }
+    };
+    assert!(
+        completed.frame.len() < 64 * 1024,
+        "{} bytes",
+        completed.frame.len()
+    );
+}
+
+#[tokio::test]
+async fn progress_counts_failed_rows_too() {
+    let app = app_with(Limits {
+        import_batch: 100,
+        ..Limits::default()
+    })
+    .await;
+    let mut events = app.events();
+    let csv = format!(
+        "name,amount,year,approved\n{}",
+        "x,oops,1,true\n".repeat(5_000)
+    );
+    let reply = app.import("budgets", &csv, false).await;
+    let job = app
+        .finished_job("budgets", reply.body["jobId"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        (&job["processedRows"], &job["failedRows"], &job["progress"]),
+        (&json!(5_000), &json!(5_000), &json!(100))
+    );
+    let mut processed: Vec<u64> = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if event.message.action == EventAction::ImportProgress {
+            processed.push(event.message.data["processedRows"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(processed.last(), Some(&5_000));
+    assert!(
+        processed.windows(2).all(|w| w[0] <= w[1]),
+        "never backwards: {processed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_runs_a_bounded_number_of_imports_at_once() {
+    let app = app_with(Limits {
+        imports_per_user: 1,
+        ..Limits::default()
+    })
+    .await;
+    let big = format!(
+        "name,amount,year,approved\n{}",
+        "x,1,2026,true\n".repeat(50_000)
+    );
+    let first = app.import("budgets", &big, true).await;
+    assert_eq!(first.status.as_u16(), 202);
+    let second = app.import("budgets", &big, true).await;
+    assert_api_error(&second, 429, "too_many_requests");
+    // Another user is not held back by the first one's limit.
+    let other = app.token("u2", &[], &["*"]);
+    let request = Request::post("/api/budgets/import?dryRun=true")
+        .header("authorization", format!("Bearer {other}"))
+        .header("content-type", "text/csv")
+        .body(Body::from("name,amount,year,approved\nx,1,2026,true\n"))
+        .unwrap();
+    assert_eq!(app.send(request).await.status.as_u16(), 202);
+    // Once the first has finished, the place is free again.
+    app.finished_job("budgets", first.body["jobId"].as_str().unwrap())
+        .await;
+    let mut third = app
+        .import(
+            "budgets",
+            "name,amount,year,approved\nx,1,2026,true\n",
+            true,
+        )
+        .await;
+    for _ in 0..100 {
+        if third.status.as_u16() == 202 {
+            break;
+        }
+        // The slot is freed as the job's task ends, just after it reads finished.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        third = app
+            .import(
+                "budgets",
+                "name,amount,year,approved\nx,1,2026,true\n",
+                true,
+            )
+            .await;
+    }
+    assert_eq!(third.status.as_u16(), 202, "{}", third.text);
+}
