@@ -173,7 +173,7 @@ fn widget_for(field: &Field, unit: &Unit) -> (Widget, Vec<String>) {
         return (Widget::Json, Vec::new());
     }
     match last.as_str() {
-        "DateTime" | "OffsetDateTime" => return (Widget::Datetime, Vec::new()),
+        _ if field.instant => return (Widget::Datetime, Vec::new()),
         "NaiveDate" | "Date" => return (Widget::Date, Vec::new()),
         "NaiveTime" | "Time" => return (Widget::Time, Vec::new()),
         _ => {}
@@ -421,6 +421,35 @@ fn feature_paths(module: &Module) -> FeaturePaths {
     }
 }
 
+/// The list's columns: what is sent, less JSON values and the version.
+fn table_columns(fields: &[FieldContext], unit: &Unit) -> Vec<FieldContext> {
+    fields
+        .iter()
+        .filter(|f| !f.is_json)
+        .filter(|f| {
+            unit.module
+                .version_field()
+                .is_none_or(|version| version.wire_name != f.name)
+        })
+        .cloned()
+        .collect()
+}
+
+/// The fields (JSON names) the generated list sorts by; the runtime is
+/// told the same list ([`crate::rust_out`]), so the API sorts exactly there.
+pub(crate) fn sortable_fields(unit: &Unit) -> Vec<String> {
+    let fields: Vec<FieldContext> = unit
+        .module
+        .sent_fields()
+        .map(|f| field_context(f, unit))
+        .collect();
+    table_columns(&fields, unit)
+        .into_iter()
+        .filter(|c| c.sortable)
+        .map(|c| c.name)
+        .collect()
+}
+
 pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
     let module = &unit.module;
     let names = &module.names;
@@ -432,16 +461,7 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         .input_fields()
         .map(|f| field_context(f, unit))
         .collect();
-    let columns: Vec<FieldContext> = fields
-        .iter()
-        .filter(|f| !f.is_json)
-        .filter(|f| {
-            module
-                .version_field()
-                .is_none_or(|version| version.wire_name != f.name)
-        })
-        .cloned()
-        .collect();
+    let columns = table_columns(&fields, unit);
     let id = module.id_field();
     let declarations: Vec<String> = unit.decls.values().map(TsDecl::render).collect();
     let uses_json_value = module

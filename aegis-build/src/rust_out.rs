@@ -28,11 +28,13 @@ pub(crate) fn modules_file(units: &[Unit]) -> String {
         let module = u.module.names.module();
         let with_events = u.module.with_events;
         let with_import = u.module.with_import;
+        let sortable = crate::context::sortable_fields(u);
         quote! {
             ::aegis::ModuleSettings {
                 module: #module,
                 with_events: #with_events,
                 with_import: #with_import,
+                sortable: ::core::option::Option::Some(&[#(#sortable),*]),
             }
         }
     });

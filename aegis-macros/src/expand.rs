@@ -308,6 +308,7 @@ fn field_meta(field: &Field) -> TokenStream {
         FieldRole::Data => quote!(Data),
     };
     let nullable = field.nullable;
+    let instant = field.instant;
     let readonly = field.readonly;
     let hidden = field.hidden;
     let label = &field.label;
@@ -321,6 +322,7 @@ fn field_meta(field: &Field) -> TokenStream {
             name: #name,
             wire_name: #wire_name,
             kind: ::aegis::FieldKind::#kind,
+            instant: #instant,
             nullable: #nullable,
             role: ::aegis::FieldRole::#role,
             readonly: #readonly,

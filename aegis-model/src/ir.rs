@@ -62,6 +62,8 @@ pub struct Field {
     /// transient field, which never crosses the wire.
     pub ts: TsType,
     pub storage: StorageKind,
+    /// A zoned point in time, sorted as a time ([`crate::mapping::Mapped::instant`]).
+    pub instant: bool,
     /// The Rust type is an `Option`.
     pub nullable: bool,
     pub role: FieldRole,

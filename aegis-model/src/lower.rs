@@ -274,6 +274,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
 
     let mapped = mapping::map_type(&field.ty, &field.ident);
     let nullable = mapping::option_inner(&field.ty).is_some();
+    let instant = mapped.as_ref().is_ok_and(|m| m.instant) && !transient;
     let (ts, storage) = match (&field.crud.ts_type, mapped) {
         _ if transient => (TsType::Null, StorageKind::Json),
         (Some(ts_type), mapped) => (
@@ -352,6 +353,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         wire_name,
         ts,
         storage,
+        instant,
         nullable,
         role: FieldRole::Data,
         readonly: field.crud.readonly.is_some(),

@@ -19,6 +19,11 @@ pub struct Mapped {
     pub storage: StorageKind,
     /// The outermost type is an `Option`, so the value may be `null`.
     pub nullable: bool,
+    /// A point in time with its zone or offset (chrono `DateTime`, time
+    /// `OffsetDateTime`, jiff `Timestamp`): RFC 3339 text whose text order
+    /// is not time order (`…00Z` sorts after `…00.5Z`, offsets differ), so
+    /// it is sorted as a time.
+    pub instant: bool,
 }
 
 /// Maps the type of field `field`.
@@ -32,6 +37,7 @@ pub fn map_type(ty: &Type, field: &str) -> Result<Mapped, Diagnostic> {
         ts,
         storage,
         nullable,
+        instant: is_instant(option_inner(ty).unwrap_or(ty)),
     })
 }
 
@@ -271,6 +277,22 @@ pub fn option_inner(ty: &Type) -> Option<&Type> {
 }
 
 /// How the runtime stores a (non-optional) value of this type.
+/// Zoned points in time, by their last path segment (or whole path).
+const INSTANT_NAMES: [&str; 2] = ["DateTime", "OffsetDateTime"];
+const INSTANT_PATHS: [&str; 1] = ["jiff::Timestamp"];
+
+fn is_instant(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(inner) => is_instant(&inner.elem),
+        Type::Group(inner) => is_instant(&inner.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            last_segment_name(path).is_some_and(|name| INSTANT_NAMES.contains(&name.as_str()))
+                || INSTANT_PATHS.iter().any(|p| path_string(path).ends_with(p))
+        }
+        _ => false,
+    }
+}
+
 fn storage_of(ty: &Type) -> StorageKind {
     match ty {
         Type::Paren(inner) => storage_of(&inner.elem),
@@ -316,6 +338,23 @@ mod tests {
 
     fn error(ty: Type) -> String {
         map_type(&ty, "f").expect_err("refused").message
+    }
+
+    #[test]
+    fn zoned_times_are_instants() {
+        let instant = |ty: Type| map_type(&ty, "f").expect("maps").instant;
+        assert!(instant(parse_quote!(chrono::DateTime<chrono::Utc>)));
+        assert!(instant(parse_quote!(Option<DateTime<FixedOffset>>)));
+        assert!(instant(parse_quote!(time::OffsetDateTime)));
+        assert!(instant(parse_quote!(jiff::Timestamp)));
+        for plain in [
+            parse_quote!(NaiveDateTime),
+            parse_quote!(NaiveDate),
+            parse_quote!(String),
+            parse_quote!(Vec<DateTime<Utc>>),
+        ] {
+            assert!(!instant(plain));
+        }
     }
 
     #[test]

@@ -27,9 +27,11 @@ pub fn router<T: CrudEntity>(settings: ModuleSettings) -> Router<Aegis> {
     let mut router = Router::new()
         .route(
             &base,
-            get(list::<T>).post(move |state, user, query, headers, body| {
-                create::<T>(settings, state, user, query, headers, body)
-            }),
+            get(move |state, user, query| list::<T>(settings, state, user, query)).post(
+                move |state, user, query, headers, body| {
+                    create::<T>(settings, state, user, query, headers, body)
+                },
+            ),
         )
         .route(
             &format!("{base}/{{id}}"),
@@ -158,13 +160,37 @@ pub struct ListParams {
     pub q: Option<String>,
 }
 
-fn sortable(meta: &crate::entity::ModuleMeta, name: &str) -> Option<&'static FieldMeta> {
-    meta.fields
+/// The field `name` (its JSON name) when the list sorts by it: one the
+/// settings list, or without a list, one sent and not stored as JSON.
+fn sortable(
+    meta: &crate::entity::ModuleMeta,
+    settings: &ModuleSettings,
+    name: &str,
+) -> Option<&'static FieldMeta> {
+    let field = meta
+        .fields
         .iter()
-        .find(|f| !f.hidden && f.kind != FieldKind::Json && (f.wire_name == name || f.name == name))
+        .find(|f| f.wire_name == name && !f.hidden)?;
+    let sorts = match settings.sortable {
+        Some(listed) => listed.contains(&name),
+        None => field.kind != FieldKind::Json,
+    };
+    sorts.then_some(field)
+}
+
+/// What a list orders by for `field`: the column, or for a point in time
+/// the time it stands for (RFC 3339 text does not sort as time).
+fn sort_key(db: &Db, field: &FieldMeta) -> String {
+    let column = db.ident(field.name);
+    match (field.instant, db.dialect()) {
+        (false, _) => column,
+        (true, crate::store::Dialect::Sqlite) => format!("julianday({column})"),
+        (true, crate::store::Dialect::Postgres) => format!("CAST({column} AS TIMESTAMPTZ)"),
+    }
 }
 
 async fn list<T: CrudEntity>(
+    settings: ModuleSettings,
     State(aegis): State<Aegis>,
     user: User,
     ApiQuery(params): ApiQuery<ListParams>,
@@ -185,12 +211,22 @@ async fn list<T: CrudEntity>(
                 Some(name) => (name, "DESC"),
                 None => (sort, "ASC"),
             };
-            let field = sortable(meta, name).ok_or_else(|| {
-                Error::BadRequest(format!("cannot sort {} by `{name}`", meta.feature))
+            let field = sortable(meta, &settings, name).ok_or_else(|| {
+                let sortable: Vec<String> = meta
+                    .fields
+                    .iter()
+                    .filter(|f| sortable(meta, &settings, f.wire_name).is_some())
+                    .map(|f| format!("`{}`", f.wire_name))
+                    .collect();
+                Error::BadRequest(format!(
+                    "cannot sort {} by `{name}`; it sorts by {}",
+                    meta.feature,
+                    sortable.join(", ")
+                ))
             })?;
             format!(
                 "{} {direction}, {} ASC",
-                db.ident(field.name),
+                sort_key(db, field),
                 db.ident(meta.id_field().name)
             )
         }

@@ -34,6 +34,9 @@ pub struct FieldMeta {
     /// The JSON key serde uses.
     pub wire_name: &'static str,
     pub kind: FieldKind,
+    /// A zoned point in time (RFC 3339 text): sorted as a time, since its
+    /// text order is not time order.
+    pub instant: bool,
     pub nullable: bool,
     pub role: FieldRole,
     /// Shown, never edited by clients; kept by the server on update.
@@ -91,6 +94,11 @@ pub struct ModuleSettings {
     pub module: &'static str,
     pub with_events: bool,
     pub with_import: bool,
+    /// The fields (JSON names) a list may be sorted by. aegis-build lists
+    /// the ones its generated table offers to sort, so the two agree; `None`
+    /// sorts by every field sent that is stored as a number, text or
+    /// boolean (not one stored as JSON: a list, a map, a type of your own).
+    pub sortable: Option<&'static [&'static str]>,
 }
 
 /// A domain struct served by Aegis. Implemented by `#[crud_module]`.

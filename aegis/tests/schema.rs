@@ -15,6 +15,7 @@ const SETTINGS: ModuleSettings = ModuleSettings {
     module: "budgets",
     with_events: true,
     with_import: false,
+    sortable: None,
 };
 
 /// The struct as first shipped.

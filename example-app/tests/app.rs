@@ -172,3 +172,46 @@ fn unknown_api_paths_are_json_404s_beside_the_web_app() {
         assert!(String::from_utf8_lossy(&page).contains("<title>app</title>"));
     });
 }
+
+/// The generated tables offer to sort exactly by what the API sorts by,
+/// and the API sorts by those: an enum, a date, a boolean among them.
+#[test]
+fn the_ui_offers_sorting_exactly_where_the_api_sorts() {
+    let features = concat!(env!("CARGO_MANIFEST_DIR"), "/web/src/app/features");
+    for settings in MODULES {
+        let feature = settings.module.replace('_', "-");
+        let html = std::fs::read_to_string(format!(
+            "{features}/{feature}/components/{feature}-list.component.html"
+        ))
+        .unwrap();
+        let offered: Vec<&str> = html
+            .split("matColumnDef=\"")
+            .skip(1)
+            .filter_map(|column| {
+                let (name, rest) = column.split_once('"')?;
+                let header = rest.split("</th>").next()?;
+                header.contains("mat-sort-header").then_some(name)
+            })
+            .collect();
+        assert_eq!(
+            offered,
+            settings.sortable.unwrap(),
+            "{feature}: the table and the API"
+        );
+    }
+    run(async {
+        let app = TestApp::new(api()).await;
+        for (uri, status) in [
+            ("/api/budgets?sort=status", StatusCode::OK),
+            ("/api/budgets?sort=-fiscal_year", StatusCode::OK),
+            ("/api/authors?sort=bornOn", StatusCode::OK),
+            ("/api/suppliers?sort=active", StatusCode::OK),
+            ("/api/user-roles?sort=granted_at", StatusCode::OK),
+            ("/api/authors?sort=tags", StatusCode::BAD_REQUEST),
+            ("/api/budgets?sort=version", StatusCode::BAD_REQUEST),
+        ] {
+            let reply = app.call("GET", uri, Some(&app.admin()), None, &[]).await;
+            assert_eq!(reply.status, status, "{uri}: {}", reply.text);
+        }
+    });
+}

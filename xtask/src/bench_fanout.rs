@@ -39,6 +39,7 @@ async fn one(clients: usize) -> Result<Figures, String> {
         module: "expenses",
         with_events: true,
         with_import: false,
+        sortable: None,
     });
     let app = Arc::new(TestApp::new(api).await);
     let address = app.serve().await;

@@ -77,6 +77,7 @@ pub fn run_one(rows: &str) -> Result<(), String> {
             module: "expenses",
             with_events: true,
             with_import: true,
+            sortable: None,
         });
         let app = TestApp::on(aegis, api).await;
         let body = csv(rows);

@@ -70,6 +70,7 @@ fn retention(postgres: bool) -> Result<(), String> {
                 module: "readings",
                 with_events: true,
                 with_import: false,
+                sortable: None,
             })
             .install(&aegis)
             .await

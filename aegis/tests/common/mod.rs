@@ -35,11 +35,13 @@ fn api() -> Api {
             module: "budgets",
             with_events: true,
             with_import: true,
+            sortable: None,
         })
         .module::<Note>(ModuleSettings {
             module: "notes",
             with_events: false,
             with_import: true,
+            sortable: None,
         })
 }
 
