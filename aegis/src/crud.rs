@@ -18,7 +18,7 @@ use crate::error::{ApiQuery, Error, NoParams, deserialize_input};
 use crate::events::entity_data;
 use crate::log::current_seq;
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
-use crate::store::{Db, Tx};
+use crate::store::{Db, SEARCH_COLUMN, Tx, search_text, searchable};
 
 /// The routes of `T`, with `settings` deciding events and import.
 pub fn router<T: CrudEntity>(settings: ModuleSettings) -> Router<Aegis> {
@@ -113,16 +113,25 @@ pub(crate) async fn insert_row<T: CrudEntity>(
 ) -> Result<(), Error> {
     let meta = T::meta();
     let object = to_object(entity)?;
-    let params: Vec<String> = (1..=meta.fields.len()).map(|n| db.param(n)).collect();
+    let search = search_text(meta, &object);
+    let mut columns = db.column_list(meta);
+    let mut count = meta.fields.len();
+    if search.is_some() {
+        columns.push_str(&format!(", {}", db.ident(SEARCH_COLUMN)));
+        count += 1;
+    }
+    let params: Vec<String> = (1..=count).map(|n| db.param(n)).collect();
     let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({})",
+        "INSERT INTO {} ({columns}) VALUES ({})",
         db.ident(meta.module),
-        db.column_list(meta),
         params.join(", ")
     );
     let mut query = sqlx::query(&sql);
     for field in meta.fields {
         query = db.bind(query, field, object.get(field.wire_name));
+    }
+    if let Some(search) = search {
+        query = query.bind(search);
     }
     query.execute(&mut **tx).await?;
     Ok(())
@@ -231,32 +240,24 @@ async fn list<T: CrudEntity>(
             )
         }
     };
-    let text_fields: Vec<&FieldMeta> = meta
-        .fields
-        .iter()
-        .filter(|f| f.kind == FieldKind::Text && !f.hidden)
-        .collect();
-    let search = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    // Line breaks separate the fields in the search column: not text to find.
+    let q: Option<String> = params
+        .q
+        .as_deref()
+        .map(|q| q.replace(char::is_control, " "));
+    let search = q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let max_search = aegis.limits().max_search_chars;
     if search.is_some_and(|q| q.chars().count() > max_search) {
         return Err(Error::BadRequest(format!(
             "the search text is longer than {max_search} characters"
         )));
     }
+    let has_text = searchable(meta).next().is_some();
     let filter = match search {
-        Some(_) if !text_fields.is_empty() => format!(
-            " WHERE {}",
-            text_fields
-                .iter()
-                .map(|f| {
-                    format!(
-                        "LOWER({}) LIKE {} ESCAPE '\\'",
-                        db.ident(f.name),
-                        db.param(1)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" OR ")
+        Some(_) if has_text => format!(
+            " WHERE {} LIKE {} ESCAPE '\\'",
+            db.ident(SEARCH_COLUMN),
+            db.param(1)
         ),
         Some(_) => " WHERE 1 = 0".to_owned(),
         None => String::new(),
@@ -423,10 +424,14 @@ async fn update<T: CrudEntity>(
         n += 1;
         db.param(n)
     };
-    let assignments: Vec<String> = written
+    let mut assignments: Vec<String> = written
         .iter()
         .map(|f| format!("{} = {}", db.ident(f.name), next()))
         .collect();
+    let search = search_text(meta, &object);
+    if search.is_some() {
+        assignments.push(format!("{} = {}", db.ident(SEARCH_COLUMN), next()));
+    }
     let mut sql = format!(
         "UPDATE {} SET {} WHERE {} = {}",
         db.ident(meta.module),
@@ -441,6 +446,9 @@ async fn update<T: CrudEntity>(
     let mut query = sqlx::query(&sql);
     for field in &written {
         query = db.bind(query, field, object.get(field.wire_name));
+    }
+    if let Some(search) = search {
+        query = query.bind(search);
     }
     query = db.bind(query, meta.id_field(), Some(&id_value::<T>(&id)?));
     if let (Some(version), Some(base)) = (version_field, base_version) {

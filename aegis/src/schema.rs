@@ -28,7 +28,7 @@ use sqlx::Row;
 
 use crate::entity::{FieldKind, FieldMeta, FieldRole, ModuleMeta};
 use crate::error::Error;
-use crate::store::{Db, Dialect, Tx};
+use crate::store::{Db, Dialect, SEARCH_COLUMN, Tx, searchable};
 
 /// A module's model as the schema check needs it: its fields, and the
 /// defaults its declaration gives ([`crate::CrudEntity::stored_default`]).
@@ -75,6 +75,11 @@ pub enum Step {
         column: String,
         rows_with_data: u64,
     },
+    /// The search column (`aegis_search`) is (re)computed for every row:
+    /// it is new, or the fields it holds changed.
+    FillSearch {
+        rows: u64,
+    },
 }
 
 impl fmt::Display for Step {
@@ -112,6 +117,7 @@ impl fmt::Display for Step {
                 f,
                 "drop column `{column}` and the values of {rows_with_data} row(s), as allowed"
             ),
+            Step::FillSearch { rows } => write!(f, "fill the search column of {rows} row(s)"),
         }
     }
 }
@@ -144,12 +150,15 @@ pub struct ModulePlan {
     /// The SQL that makes the steps, in order.
     pub statements: Vec<String>,
     pub refusals: Vec<Refusal>,
+    /// After the statements, the search column is computed for every row
+    /// (by the runtime: the lower case it needs is Unicode's, not SQL's).
+    pub fill_search: bool,
 }
 
 impl ModulePlan {
     /// Nothing to do and nothing refused.
     pub fn is_empty(&self) -> bool {
-        self.statements.is_empty() && self.refusals.is_empty()
+        self.statements.is_empty() && self.refusals.is_empty() && !self.fill_search
     }
 }
 
@@ -233,6 +242,9 @@ struct RecordedColumn {
     kind: String,
     nullable: bool,
     role: String,
+    /// In the search column (older records: taken as not).
+    #[serde(default)]
+    searchable: bool,
 }
 
 fn recorded_model(meta: &ModuleMeta) -> Vec<RecordedColumn> {
@@ -243,6 +255,7 @@ fn recorded_model(meta: &ModuleMeta) -> Vec<RecordedColumn> {
             kind: format!("{:?}", field.kind).to_lowercase(),
             nullable: field.nullable,
             role: format!("{:?}", field.role).to_lowercase(),
+            searchable: field.kind == FieldKind::Text && !field.hidden,
         })
         .collect()
 }
@@ -373,11 +386,14 @@ fn column_definition(db: &Db, field: &FieldMeta, default: Option<&str>) -> Strin
 }
 
 fn create_table_statement(db: &Db, meta: &ModuleMeta, table: &str) -> String {
-    let columns: Vec<String> = meta
+    let mut columns: Vec<String> = meta
         .fields
         .iter()
         .map(|field| column_definition(db, field, None))
         .collect();
+    if searchable(meta).next().is_some() {
+        columns.push(format!("{} TEXT", db.ident(SEARCH_COLUMN)));
+    }
     format!(
         "CREATE TABLE {} ({}, PRIMARY KEY ({}))",
         db.ident(table),
@@ -627,6 +643,32 @@ async fn plan_module(
         );
     }
 
+    // The search column is the runtime's own: made, kept, and filled
+    // again when the fields it holds change.
+    let has_search = columns.iter().any(|c| c.name == SEARCH_COLUMN);
+    used.push(SEARCH_COLUMN);
+    if searchable(meta).next().is_some() {
+        let searched = |model: &[RecordedColumn]| -> Vec<String> {
+            model
+                .iter()
+                .filter(|c| c.searchable)
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let changed = recorded
+            .as_deref()
+            .is_none_or(|before| searched(before) != searched(&recorded_model(meta)));
+        if !has_search {
+            plan.statements
+                .push(format!("{alter} ADD COLUMN {} TEXT", ident(SEARCH_COLUMN)));
+        }
+        if !has_search || changed {
+            let rows = count_rows(db, tx, table, "").await?;
+            plan.steps.push(Step::FillSearch { rows });
+            plan.fill_search = true;
+        }
+    }
+
     for column in columns.iter().filter(|c| !used.contains(&c.name.as_str())) {
         let filter = format!(" WHERE {} IS NOT NULL", ident(&column.name));
         let with_data = count_rows(db, tx, table, &filter).await?;
@@ -669,7 +711,10 @@ async fn plan_module(
         plan.statements
             .retain(|statement| !statement.contains(" DROP COLUMN "));
         let scratch = format!("aegis_rebuild_{table}");
-        let columns = db.column_list(meta);
+        let mut columns = db.column_list(meta);
+        if searchable(meta).next().is_some() {
+            columns.push_str(&format!(", {}", ident(SEARCH_COLUMN)));
+        }
         plan.statements
             .push(create_table_statement(db, meta, &scratch));
         plan.statements.push(format!(
@@ -686,6 +731,7 @@ async fn plan_module(
     }
     if !plan.refusals.is_empty() {
         plan.statements.clear();
+        plan.fill_search = false;
     }
     Ok(plan)
 }
@@ -733,12 +779,80 @@ pub(crate) async fn migrate(
             tracing::info!(module = model.meta.module, "schema: {statement}");
             sqlx::query(statement).execute(&mut *tx).await?;
         }
-        record(db, &mut tx, model.meta, &plan.statements).await?;
+        if plan.fill_search {
+            let rows = fill_search(db, &mut tx, model.meta).await?;
+            tracing::info!(
+                module = model.meta.module,
+                "schema: filled the search column of {rows} row(s)"
+            );
+        }
+        record(db, &mut tx, model.meta, &plan.statements, plan.fill_search).await?;
         ensure_counters(db, &mut tx, model.meta).await?;
         tx.commit().await?;
         applied.modules.push(plan);
     }
     Ok(applied)
+}
+
+/// Computes the search column of every row, a keyset batch at a time.
+async fn fill_search(db: &Db, tx: &mut Tx, meta: &ModuleMeta) -> Result<u64, Error> {
+    const BATCH: i64 = 1000;
+    let id = meta.id_field();
+    let fields: Vec<&FieldMeta> = searchable(meta).collect();
+    let columns: Vec<String> = fields.iter().map(|f| db.ident(f.name)).collect();
+    let integer_id = id.kind == FieldKind::Integer;
+    let select = |after: bool| {
+        format!(
+            "SELECT {}, {} FROM {}{} ORDER BY {} LIMIT {BATCH}",
+            db.ident(id.name),
+            columns.join(", "),
+            db.ident(meta.module),
+            if after {
+                format!(" WHERE {} > {}", db.ident(id.name), db.param(1))
+            } else {
+                String::new()
+            },
+            db.ident(id.name)
+        )
+    };
+    let update = format!(
+        "UPDATE {} SET {} = {} WHERE {} = {}",
+        db.ident(meta.module),
+        db.ident(SEARCH_COLUMN),
+        db.param(1),
+        db.ident(id.name),
+        db.param(2)
+    );
+    let mut last: Option<Value> = None;
+    let mut filled = 0;
+    loop {
+        let sql = select(last.is_some());
+        let mut query = sqlx::query(&sql);
+        if let Some(last) = &last {
+            query = db.bind(query, id, Some(last));
+        }
+        let rows = query.fetch_all(&mut **tx).await?;
+        for row in &rows {
+            let key = if integer_id {
+                Value::from(row.try_get::<i64, _>(0)?)
+            } else {
+                Value::from(row.try_get::<String, _>(0)?)
+            };
+            let mut text = Vec::with_capacity(fields.len());
+            for index in 0..fields.len() {
+                if let Some(value) = row.try_get::<Option<String>, _>(index + 1)? {
+                    text.push(value.to_lowercase());
+                }
+            }
+            let query = sqlx::query(&update).bind(text.join("\n"));
+            db.bind(query, id, Some(&key)).execute(&mut **tx).await?;
+            last = Some(key);
+            filled += 1;
+        }
+        if (rows.len() as i64) < BATCH {
+            return Ok(filled);
+        }
+    }
 }
 
 /// Records the model in `aegis_schema` when it is new to the table or
@@ -748,12 +862,16 @@ async fn record(
     tx: &mut Tx,
     meta: &ModuleMeta,
     statements: &[String],
+    filled_search: bool,
 ) -> Result<(), Error> {
     let model = serde_json::to_string(&recorded_model(meta))
         .map_err(|e| Error::Internal(format!("cannot serialise a module's model: {e}")))?;
     let print = fingerprint(&model);
     let latest = latest_record(db, tx, meta.module).await?;
-    if statements.is_empty() && latest.is_some_and(|(recorded, _)| recorded == print) {
+    if statements.is_empty()
+        && !filled_search
+        && latest.is_some_and(|(recorded, _)| recorded == print)
+    {
         return Ok(());
     }
     let insert = format!(

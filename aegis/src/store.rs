@@ -59,6 +59,33 @@ impl std::fmt::Debug for Db {
 
 pub type Tx = Transaction<'static, Any>;
 
+/// The column that holds a row's searchable text in Unicode lower case
+/// (see [`search_text`]), kept by the runtime on every write.
+pub const SEARCH_COLUMN: &str = "aegis_search";
+
+/// The fields `q` searches: text that is sent to the front end.
+pub(crate) fn searchable(meta: &ModuleMeta) -> impl Iterator<Item = &'static FieldMeta> + '_ {
+    meta.fields
+        .iter()
+        .filter(|f| f.kind == FieldKind::Text && !f.hidden)
+}
+
+/// What the search column holds for an entity: its searchable fields'
+/// text, each in Unicode lower case (Rust's, so SQLite, whose `LOWER` knows
+/// ASCII only, and PostgreSQL, whose `LOWER` depends on its locale, answer
+/// alike), one per line. `None` when the module has nothing to search.
+pub(crate) fn search_text(meta: &ModuleMeta, object: &Map<String, Value>) -> Option<String> {
+    let mut fields = searchable(meta).peekable();
+    fields.peek()?;
+    Some(
+        fields
+            .filter_map(|f| object.get(f.wire_name).and_then(Value::as_str))
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
 /// Read-only connections to a SQLite file.
 const READERS: u32 = 4;
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;

@@ -161,6 +161,29 @@ async fn search_is_bounded_and_its_wildcards_are_text() {
     assert_eq!(found("\\").await, ["back\\slash"]);
     assert_eq!(found("PLAIN").await, ["plain"]);
 
+    // Unicode case-insensitive, the same on SQLite and PostgreSQL.
+    let reply = app
+        .call(
+            "POST",
+            "/api/budgets",
+            Some(&admin),
+            Some(budget("ÉCOLE Ünïcode", 1.0)),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 201);
+    for q in ["ÉCOLE Ünïcode", "école ünïcode", "ÜNÏ", "cole ü"] {
+        let uri = format!(
+            "/api/budgets?q={}",
+            q.bytes()
+                .map(|b| format!("%{b:02X}"))
+                .collect::<String>()
+        );
+        let reply = app.call("GET", &uri, Some(&admin), None, &[]).await;
+        assert_eq!(reply.body["total"], 1, "{q}: {}", reply.text);
+        assert_eq!(reply.body["data"][0]["name"], "ÉCOLE Ünïcode");
+    }
+
     let long = "a".repeat(201);
     let reply = app
         .call(

@@ -276,6 +276,8 @@ async fn additive_changes_keep_every_row_and_fill_new_columns() {
                 column: "fiscal_year".into(),
                 filled_with: Some("2026".into())
             },
+            // `owner` and `currency` are text to search too.
+            Step::FillSearch { rows: 3 },
         ]
     );
     let new = serve::<v2::Budget>(&db).await;
@@ -371,6 +373,7 @@ async fn a_rename_and_a_nullable_column_keep_every_value() {
             Step::MakeNullable {
                 column: "amount".into()
             },
+            Step::FillSearch { rows: 3 },
         ]
     );
     let v3 = serve::<v3::Budget>(&db).await;
@@ -389,6 +392,17 @@ async fn a_rename_and_a_nullable_column_keep_every_value() {
             assert_eq!(old[key], new[key], "{key} kept");
         }
     }
+    let found = v3
+        .call(
+            "GET",
+            "/api/budgets?q=LIBRAR",
+            Some(&v3.admin()),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(found.body["data"][0]["title"], "Libraries", "{}", found.text);
+    assert_eq!(found.body["total"], 1);
     let created = v3
         .call(
             "POST",
