@@ -88,22 +88,50 @@ fn from_object<T: CrudEntity>(object: Map<String, Value>) -> Result<T, Error> {
 
 /// A new id: the feature's counter for integer ids, a v4 UUID otherwise.
 pub(crate) async fn allocate_id<T: CrudEntity>(db: &Db, tx: &mut Tx) -> Result<T::Id, Error> {
+    let mut ids = allocate_ids::<T>(db, tx, 1).await?;
+    ids.pop()
+        .ok_or_else(|| Error::Internal("no id was allocated".to_owned()))
+}
+
+/// `count` new ids, the counter moved once for all of them.
+pub(crate) async fn allocate_ids<T: CrudEntity>(
+    db: &Db,
+    tx: &mut Tx,
+    count: usize,
+) -> Result<Vec<T::Id>, Error> {
     let meta = T::meta();
-    let value = if meta.id_field().kind == FieldKind::Integer {
+    let values: Vec<Value> = if meta.id_field().kind == FieldKind::Integer {
         let bump = format!(
-            "UPDATE aegis_features SET next_id = next_id + 1 WHERE feature = {} RETURNING next_id - 1",
+            "UPDATE aegis_features SET next_id = next_id + {} WHERE feature = {} \
+             RETURNING next_id - {}",
+            db.param(1),
+            db.param(2),
             db.param(1)
         );
         let row = sqlx::query(&bump)
+            .bind(count as i64)
             .bind(meta.feature)
             .fetch_one(&mut **tx)
             .await?;
-        Value::from(row.try_get::<i64, _>(0)?)
+        let first: i64 = row.try_get(0)?;
+        (first..first + count as i64).map(Value::from).collect()
     } else {
-        Value::String(uuid::Uuid::new_v4().to_string())
+        (0..count)
+            .map(|_| Value::String(uuid::Uuid::new_v4().to_string()))
+            .collect()
     };
-    serde_json::from_value(value).map_err(|e| Error::Internal(format!("cannot make an id: {e}")))
+    values
+        .into_iter()
+        .map(|value| {
+            serde_json::from_value(value)
+                .map_err(|e| Error::Internal(format!("cannot make an id: {e}")))
+        })
+        .collect()
 }
+
+/// Rows one `INSERT` writes at most (bind parameters stay far below
+/// SQLite's and PostgreSQL's limits).
+const ROWS_PER_INSERT: usize = 100;
 
 /// Inserts an entity's row.
 pub(crate) async fn insert_row<T: CrudEntity>(
@@ -111,29 +139,48 @@ pub(crate) async fn insert_row<T: CrudEntity>(
     tx: &mut Tx,
     entity: &T,
 ) -> Result<(), Error> {
+    insert_rows(db, tx, std::slice::from_ref(entity)).await
+}
+
+/// Inserts entities' rows, up to [`ROWS_PER_INSERT`] per statement.
+pub(crate) async fn insert_rows<T: CrudEntity>(
+    db: &Db,
+    tx: &mut Tx,
+    entities: &[T],
+) -> Result<(), Error> {
     let meta = T::meta();
-    let object = to_object(entity)?;
-    let search = search_text(meta, &object);
+    let searched = searchable(meta).next().is_some();
     let mut columns = db.column_list(meta);
-    let mut count = meta.fields.len();
-    if search.is_some() {
+    let mut per_row = meta.fields.len();
+    if searched {
         columns.push_str(&format!(", {}", db.ident(SEARCH_COLUMN)));
-        count += 1;
+        per_row += 1;
     }
-    let params: Vec<String> = (1..=count).map(|n| db.param(n)).collect();
-    let sql = format!(
-        "INSERT INTO {} ({columns}) VALUES ({})",
-        db.ident(meta.module),
-        params.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
-    for field in meta.fields {
-        query = db.bind(query, field, object.get(field.wire_name));
+    for chunk in entities.chunks(ROWS_PER_INSERT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let params: Vec<String> =
+                    (1..=per_row).map(|n| db.param(row * per_row + n)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {} ({columns}) VALUES {}",
+            db.ident(meta.module),
+            rows.join(", ")
+        );
+        let objects = chunk.iter().map(to_object).collect::<Result<Vec<_>, _>>()?;
+        let mut query = sqlx::query(&sql);
+        for object in &objects {
+            for field in meta.fields {
+                query = db.bind(query, field, object.get(field.wire_name));
+            }
+            if searched {
+                query = query.bind(search_text(meta, object));
+            }
+        }
+        query.execute(&mut **tx).await?;
     }
-    if let Some(search) = search {
-        query = query.bind(search);
-    }
-    query.execute(&mut **tx).await?;
     Ok(())
 }
 

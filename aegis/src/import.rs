@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 
 use crate::Aegis;
 use crate::auth::User;
-use crate::crud::{allocate_id, insert_row};
+use crate::crud::{allocate_ids, insert_rows};
 use crate::entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleSettings};
 use crate::error::{ApiQuery, Error, NoParams, deserialize_value};
 use crate::protocol::{
@@ -521,12 +521,17 @@ impl<T: CrudEntity> Runner<T> {
         if self.job.dry_run {
             batch.clear();
         } else {
+            // One counter update and a few multi-row inserts: the writer
+            // is held as briefly as the rows allow.
             let db = self.aegis.db().clone();
             let mut tx = db.begin().await?;
-            for input in batch.drain(..) {
-                let id = allocate_id::<T>(&db, &mut tx).await?;
-                insert_row(&db, &mut tx, &T::from_create(id, input)).await?;
-            }
+            let ids = allocate_ids::<T>(&db, &mut tx, batch.len()).await?;
+            let entities: Vec<T> = ids
+                .into_iter()
+                .zip(batch.drain(..))
+                .map(|(id, input)| T::from_create(id, input))
+                .collect();
+            insert_rows(&db, &mut tx, &entities).await?;
             tx.commit().await?;
         }
         self.job.successful_rows += count;

@@ -175,9 +175,7 @@ async fn search_is_bounded_and_its_wildcards_are_text() {
     for q in ["ÉCOLE Ünïcode", "école ünïcode", "ÜNÏ", "cole ü"] {
         let uri = format!(
             "/api/budgets?q={}",
-            q.bytes()
-                .map(|b| format!("%{b:02X}"))
-                .collect::<String>()
+            q.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
         );
         let reply = app.call("GET", &uri, Some(&admin), None, &[]).await;
         assert_eq!(reply.body["total"], 1, "{q}: {}", reply.text);

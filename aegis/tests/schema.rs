@@ -393,15 +393,13 @@ async fn a_rename_and_a_nullable_column_keep_every_value() {
         }
     }
     let found = v3
-        .call(
-            "GET",
-            "/api/budgets?q=LIBRAR",
-            Some(&v3.admin()),
-            None,
-            &[],
-        )
+        .call("GET", "/api/budgets?q=LIBRAR", Some(&v3.admin()), None, &[])
         .await;
-    assert_eq!(found.body["data"][0]["title"], "Libraries", "{}", found.text);
+    assert_eq!(
+        found.body["data"][0]["title"], "Libraries",
+        "{}",
+        found.text
+    );
     assert_eq!(found.body["total"], 1);
     let created = v3
         .call(

@@ -18,6 +18,7 @@ mod postgres;
 mod process;
 mod reliability;
 mod soak;
+mod soak_import;
 mod test;
 
 use std::env;
@@ -51,7 +52,10 @@ tasks:
                     the same load; both systems' figures and their ratio
   soak retention [--postgres]
                     1,000,000 events into one feature with a retention of 10,000:
-                    the log's rows and the database's size stay bounded";
+                    the log's rows and the database's size stay bounded
+  soak import       20 readers and 5 writers with no import, then while a 50 MB
+                    all-invalid import and a 100,000-row import run: latencies
+                    side by side; fails on any error";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

@@ -1,3 +1,5 @@
+//! `cargo xtask soak import`: see [`crate::soak_import`].
+//!
 //! `cargo xtask soak retention [--postgres]`: 1,000,000 events into one
 //! feature with a retention of 10,000 while the background pruning runs
 //! every second. Prints the log's row count and the database's size every
@@ -35,7 +37,8 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     match args {
         ["retention"] => retention(false),
         ["retention", "--postgres"] => retention(true),
-        _ => Err("usage: cargo xtask soak retention [--postgres]".to_owned()),
+        ["import"] => crate::soak_import::run(),
+        _ => Err("usage: cargo xtask soak retention [--postgres] | import".to_owned()),
     }
 }
 
