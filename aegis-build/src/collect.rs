@@ -346,8 +346,9 @@ impl Scan<'_> {
     }
 }
 
-/// Modules from the sources and from modules.toml, merged per DESIGN.md
-/// section 4, each with the file it was declared in.
+/// Modules from the sources and from modules.toml, merged (a flag set in
+/// either place is on; a contradiction names both places), each with the
+/// file it was declared in.
 fn merge(
     manifest: &Manifest,
     declared: Vec<(Module, usize, Vec<String>)>,

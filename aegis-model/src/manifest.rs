@@ -1,4 +1,4 @@
-//! The modules.toml schema (DESIGN.md section 4), and modules declared in it.
+//! The modules.toml schema (README "modules.toml"), and modules declared in it.
 //!
 //! Reading the file is the generator's job; this module defines what a
 //! parsed file means. Values are [`Spanned`] so every problem can name its

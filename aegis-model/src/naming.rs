@@ -283,7 +283,7 @@ pub fn sentence_case(snake: &str) -> String {
 mod tests {
     use super::*;
 
-    /// DESIGN.md section 3, row by row.
+    /// The README's "Names" table, row by row.
     #[test]
     fn design_naming_table() {
         let table = [

@@ -1,7 +1,7 @@
 // The protocol types. aegis-build declares every type in this file in
 // TypeScript, so keep to what its mapping understands: structs, unit-only
 // enums, enums with a serde `tag`, generic structs, and the field types of
-// DESIGN.md's mapping.
+// the README's "Types" table.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! The generic REST router of one entity (DESIGN.md section 6), under
+//! The generic REST router of one entity (the README's "The runtime"), under
 //! `/api/<feature>`.
 
 use axum::body::Bytes;

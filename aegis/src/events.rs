@@ -1,4 +1,4 @@
-//! Event envelopes (DESIGN.md section 5): what every subscriber of a
+//! Event envelopes (the README's "The protocol"): what every subscriber of a
 //! feature receives for a committed change or an import step. The CRUD and
 //! import routers build their events here; hand-written code that changes
 //! entities can use the same functions.

@@ -1,4 +1,4 @@
-//! The WebSocket hub at `/ws`, speaking protocol v1 (DESIGN.md section 5).
+//! The WebSocket hub at `/ws`, speaking protocol v1 (the README's "The protocol").
 //!
 //! One task per connection reads the client's frames and the event bus
 //! with `tokio::select!`. A client authenticates first (within
