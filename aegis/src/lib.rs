@@ -36,6 +36,7 @@ mod relay;
 pub mod retention;
 pub mod schema;
 pub mod store;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use aegis_macros::crud_module;
