@@ -4,7 +4,7 @@
 
 use aegis_model::decl::{TsDecl, TsDeclBody};
 use aegis_model::ts::escape_single_quoted;
-use aegis_model::{Field, FieldRole, Module, StorageKind, TsType};
+use aegis_model::{Field, FieldRole, Module, StorageKind, TsType, ValueFormat};
 use serde::Serialize;
 
 use crate::collect::Unit;
@@ -159,23 +159,15 @@ pub(crate) enum Widget {
 
 /// The widget that edits a field, from its Rust type and TypeScript type.
 fn widget_for(field: &Field, unit: &Unit) -> (Widget, Vec<String>) {
-    let inner = aegis_model::mapping::option_inner(&field.rust_ty).unwrap_or(&field.rust_ty);
-    let last = match inner {
-        syn::Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
     if matches!(field.ts, TsType::Raw(_)) {
         return (Widget::Json, Vec::new());
     }
-    match last.as_str() {
-        _ if field.instant => return (Widget::Datetime, Vec::new()),
-        "NaiveDate" | "Date" => return (Widget::Date, Vec::new()),
-        "NaiveTime" | "Time" => return (Widget::Time, Vec::new()),
+    match field.format {
+        Some(ValueFormat::Instant) => return (Widget::Datetime, Vec::new()),
+        Some(ValueFormat::Date) => return (Widget::Date, Vec::new()),
+        Some(ValueFormat::Time) => return (Widget::Time, Vec::new()),
+        // A date and time without a zone stays text: the browser's
+        // `datetime-local` value would need converting without one.
         _ => {}
     }
     let base = match &field.ts {

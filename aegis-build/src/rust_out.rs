@@ -3,7 +3,7 @@
 //! event tests.
 
 use aegis_model::decl::TsDeclBody;
-use aegis_model::{Field, FieldRole, Module, Origin, TsType};
+use aegis_model::{Field, FieldRole, Module, Origin, TsType, ValueFormat};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::{Value, json};
@@ -130,26 +130,18 @@ fn manifest_struct(module: &Module) -> TokenStream {
 
 /// A sample JSON value of a field's type; `variant` 0 and 1 differ.
 fn sample(field: &Field, unit: &Unit, variant: u8) -> Value {
-    let inner = aegis_model::mapping::option_inner(&field.rust_ty).unwrap_or(&field.rust_ty);
-    let last = match inner {
-        syn::Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default(),
-        _ => String::new(),
-    };
     let day = 1 + variant;
-    match last.as_str() {
-        "DateTime" | "OffsetDateTime" => return json!(format!("2026-01-0{day}T00:00:00Z")),
-        "NaiveDateTime" | "PrimitiveDateTime" => return json!(format!("2026-01-0{day}T00:00:00")),
-        "NaiveDate" | "Date" => return json!(format!("2026-01-0{day}")),
-        "NaiveTime" | "Time" => return json!(format!("1{day}:00:00")),
-        "Uuid" => return json!(format!("00000000-0000-0000-0000-00000000000{day}")),
-        "Decimal" => return json!(format!("{day}.5")),
-        "char" => return json!(if variant == 0 { "a" } else { "b" }),
-        _ => {}
+    match field.format {
+        Some(ValueFormat::Instant) => return json!(format!("2026-01-0{day}T00:00:00Z")),
+        Some(ValueFormat::LocalDateTime) => return json!(format!("2026-01-0{day}T00:00:00")),
+        Some(ValueFormat::Date) => return json!(format!("2026-01-0{day}")),
+        Some(ValueFormat::Time) => return json!(format!("1{day}:00:00")),
+        Some(ValueFormat::Uuid) => {
+            return json!(format!("00000000-0000-0000-0000-00000000000{day}"));
+        }
+        Some(ValueFormat::Decimal) => return json!(format!("{day}.5")),
+        Some(ValueFormat::Char) => return json!(if variant == 0 { "a" } else { "b" }),
+        None => {}
     }
     let integer = field.storage == aegis_model::StorageKind::Integer;
     sample_of(&field.ts, unit, variant, integer, &field.wire_name, 0)

@@ -308,7 +308,7 @@ fn field_meta(field: &Field) -> TokenStream {
         FieldRole::Data => quote!(Data),
     };
     let nullable = field.nullable;
-    let instant = field.instant;
+    let instant = field.is_instant();
     let readonly = field.readonly;
     let hidden = field.hidden;
     let label = &field.label;

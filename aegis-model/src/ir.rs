@@ -31,6 +31,26 @@ pub enum StoredDefault {
     Function(String),
 }
 
+/// What a string-valued field holds, decided once by the type mapping and
+/// read by the generator (widgets, samples) and the runtime (sorting).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueFormat {
+    /// A calendar date, `2026-01-31` (chrono `NaiveDate`, time `Date`).
+    Date,
+    /// A date and time of day without a zone (chrono `NaiveDateTime`,
+    /// time `PrimitiveDateTime`).
+    LocalDateTime,
+    /// A point in time with its zone or offset, RFC 3339 (chrono
+    /// `DateTime`, time `OffsetDateTime`, jiff `Timestamp`): its text order
+    /// is not time order.
+    Instant,
+    /// A time of day (chrono `NaiveTime`, time `Time`).
+    Time,
+    Uuid,
+    Decimal,
+    Char,
+}
+
 /// What a field is to the module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldRole {
@@ -62,8 +82,8 @@ pub struct Field {
     /// transient field, which never crosses the wire.
     pub ts: TsType,
     pub storage: StorageKind,
-    /// A zoned point in time, sorted as a time ([`crate::mapping::Mapped::instant`]).
-    pub instant: bool,
+    /// What the text of a string-valued field holds, when the type says.
+    pub format: Option<ValueFormat>,
     /// The Rust type is an `Option`.
     pub nullable: bool,
     pub role: FieldRole,
@@ -94,6 +114,11 @@ pub struct Field {
 }
 
 impl Field {
+    /// A zoned point in time: sorted as a time, shown as a date and time.
+    pub fn is_instant(&self) -> bool {
+        self.format == Some(ValueFormat::Instant)
+    }
+
     /// Part of the entity the front end sees.
     pub fn is_sent(&self) -> bool {
         self.serialized && !self.hidden

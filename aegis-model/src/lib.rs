@@ -25,7 +25,7 @@ pub mod serde_attr;
 pub mod ts;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
-pub use ir::{Field, FieldRole, Module, Origin, StorageKind, StoredDefault};
+pub use ir::{Field, FieldRole, Module, Origin, StorageKind, StoredDefault, ValueFormat};
 pub use naming::Names;
 pub use ts::{TsProperty, TsType};
 

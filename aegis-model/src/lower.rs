@@ -274,7 +274,11 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
 
     let mapped = mapping::map_type(&field.ty, &field.ident);
     let nullable = mapping::option_inner(&field.ty).is_some();
-    let instant = mapped.as_ref().is_ok_and(|m| m.instant) && !transient;
+    let format = mapped
+        .as_ref()
+        .ok()
+        .and_then(|m| m.format)
+        .filter(|_| !transient);
     let (ts, storage) = match (&field.crud.ts_type, mapped) {
         _ if transient => (TsType::Null, StorageKind::Json),
         (Some(ts_type), mapped) => (
@@ -353,7 +357,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         wire_name,
         ts,
         storage,
-        instant,
+        format,
         nullable,
         role: FieldRole::Data,
         readonly: field.crud.readonly.is_some(),

@@ -8,7 +8,7 @@
 use syn::{GenericArgument, PathArguments, Type, TypePath};
 
 use crate::diagnostic::{Diagnostic, Location};
-use crate::ir::StorageKind;
+use crate::ir::{StorageKind, ValueFormat};
 use crate::ts::TsType;
 
 /// What a Rust type becomes.
@@ -19,11 +19,9 @@ pub struct Mapped {
     pub storage: StorageKind,
     /// The outermost type is an `Option`, so the value may be `null`.
     pub nullable: bool,
-    /// A point in time with its zone or offset (chrono `DateTime`, time
-    /// `OffsetDateTime`, jiff `Timestamp`): RFC 3339 text whose text order
-    /// is not time order (`…00Z` sorts after `…00.5Z`, offsets differ), so
-    /// it is sorted as a time.
-    pub instant: bool,
+    /// What the text of a string-valued type holds (a date, a point in
+    /// time, a uuid...), for the types this mapping knows.
+    pub format: Option<ValueFormat>,
 }
 
 /// Maps the type of field `field`.
@@ -37,7 +35,7 @@ pub fn map_type(ty: &Type, field: &str) -> Result<Mapped, Diagnostic> {
         ts,
         storage,
         nullable,
-        instant: is_instant(option_inner(ty).unwrap_or(ty)),
+        format: format_of(option_inner(ty).unwrap_or(ty)),
     })
 }
 
@@ -277,19 +275,40 @@ pub fn option_inner(ty: &Type) -> Option<&Type> {
 }
 
 /// How the runtime stores a (non-optional) value of this type.
-/// Zoned points in time, by their last path segment (or whole path).
-const INSTANT_NAMES: [&str; 2] = ["DateTime", "OffsetDateTime"];
-const INSTANT_PATHS: [&str; 1] = ["jiff::Timestamp"];
+/// The formats of the string-valued types this mapping knows, by last
+/// path segment; names too common to take alone need their crate's path.
+const FORMAT_NAMES: [(&str, ValueFormat); 9] = [
+    ("DateTime", ValueFormat::Instant),
+    ("OffsetDateTime", ValueFormat::Instant),
+    ("NaiveDateTime", ValueFormat::LocalDateTime),
+    ("PrimitiveDateTime", ValueFormat::LocalDateTime),
+    ("NaiveDate", ValueFormat::Date),
+    ("NaiveTime", ValueFormat::Time),
+    ("Uuid", ValueFormat::Uuid),
+    ("Decimal", ValueFormat::Decimal),
+    ("char", ValueFormat::Char),
+];
+const FORMAT_PATHS: [(&str, ValueFormat); 4] = [
+    ("jiff::Timestamp", ValueFormat::Instant),
+    ("time::Date", ValueFormat::Date),
+    ("chrono::Date", ValueFormat::Date),
+    ("time::Time", ValueFormat::Time),
+];
 
-fn is_instant(ty: &Type) -> bool {
+fn format_of(ty: &Type) -> Option<ValueFormat> {
     match ty {
-        Type::Paren(inner) => is_instant(&inner.elem),
-        Type::Group(inner) => is_instant(&inner.elem),
+        Type::Paren(inner) => format_of(&inner.elem),
+        Type::Group(inner) => format_of(&inner.elem),
         Type::Path(path) if path.qself.is_none() => {
-            last_segment_name(path).is_some_and(|name| INSTANT_NAMES.contains(&name.as_str()))
-                || INSTANT_PATHS.iter().any(|p| path_string(path).ends_with(p))
+            let name = last_segment_name(path)?;
+            let full = path_string(path);
+            FORMAT_NAMES
+                .iter()
+                .find(|(known, _)| *known == name)
+                .or_else(|| FORMAT_PATHS.iter().find(|(known, _)| full.ends_with(known)))
+                .map(|(_, format)| *format)
         }
-        _ => false,
+        _ => None,
     }
 }
 
@@ -341,19 +360,40 @@ mod tests {
     }
 
     #[test]
-    fn zoned_times_are_instants() {
-        let instant = |ty: Type| map_type(&ty, "f").expect("maps").instant;
-        assert!(instant(parse_quote!(chrono::DateTime<chrono::Utc>)));
-        assert!(instant(parse_quote!(Option<DateTime<FixedOffset>>)));
-        assert!(instant(parse_quote!(time::OffsetDateTime)));
-        assert!(instant(parse_quote!(jiff::Timestamp)));
-        for plain in [
-            parse_quote!(NaiveDateTime),
-            parse_quote!(NaiveDate),
-            parse_quote!(String),
-            parse_quote!(Vec<DateTime<Utc>>),
-        ] {
-            assert!(!instant(plain));
+    fn value_formats_are_decided_here() {
+        let format = |ty: Type| map_type(&ty, "f").expect("maps").format;
+        let cases: [(Type, Option<ValueFormat>); 14] = [
+            (
+                parse_quote!(chrono::DateTime<chrono::Utc>),
+                Some(ValueFormat::Instant),
+            ),
+            (
+                parse_quote!(Option<DateTime<FixedOffset>>),
+                Some(ValueFormat::Instant),
+            ),
+            (
+                parse_quote!(time::OffsetDateTime),
+                Some(ValueFormat::Instant),
+            ),
+            (parse_quote!(jiff::Timestamp), Some(ValueFormat::Instant)),
+            (
+                parse_quote!(NaiveDateTime),
+                Some(ValueFormat::LocalDateTime),
+            ),
+            (parse_quote!(NaiveDate), Some(ValueFormat::Date)),
+            (parse_quote!(time::Date), Some(ValueFormat::Date)),
+            (parse_quote!(NaiveTime), Some(ValueFormat::Time)),
+            (parse_quote!(uuid::Uuid), Some(ValueFormat::Uuid)),
+            (parse_quote!(Decimal), Some(ValueFormat::Decimal)),
+            // A bare `Date` is a type of the user's own.
+            (parse_quote!(Date), None),
+            (parse_quote!(String), None),
+            (parse_quote!(Vec<DateTime<Utc>>), None),
+            (parse_quote!(Option<char>), Some(ValueFormat::Char)),
+        ];
+        for (ty, expected) in cases {
+            let written = type_to_string(&ty);
+            assert_eq!(format(ty), expected, "{written}");
         }
     }
 
