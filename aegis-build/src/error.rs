@@ -29,7 +29,7 @@ impl fmt::Display for Problem {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum Error {
     /// The inputs have mistakes; all of them are listed.
     #[error("{}", list_problems(.0))]
@@ -57,6 +57,14 @@ pub enum Error {
     },
     #[error("{0}")]
     Config(String),
+}
+
+/// The message, so that a build script's `main` returning this error
+/// prints the problems as they read, not the enum's structure.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 /// One generated file that is not what it should be.

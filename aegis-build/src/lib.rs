@@ -4,8 +4,10 @@
 //! the back-end event tests, so the TypeScript never drifts from the Rust.
 //!
 //! ```no_run
-//! // in build.rs's `main`
-//! aegis_build::build("../modules.toml");
+//! // build.rs
+//! fn main() -> Result<(), aegis_build::Error> {
+//!     aegis_build::build("../modules.toml")
+//! }
 //! ```
 //!
 //! or, to set more than the manifest:
@@ -69,6 +71,37 @@ pub struct Config {
     crate_name: Option<String>,
     modules_mod: Option<String>,
     check: Option<bool>,
+    env: BuildEnv,
+}
+
+/// What Cargo (and the user) tell a build script through the environment,
+/// read in one place: [`BuildEnv::from_env`] is the only reader.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BuildEnv {
+    /// `CARGO_MANIFEST_DIR`: relative paths are taken from here.
+    pub manifest_dir: Option<PathBuf>,
+    /// `CARGO_PKG_NAME`: the crate the event tests import entities from.
+    pub package: Option<String>,
+    /// `OUT_DIR`: where the Rust files go.
+    pub out_dir: Option<PathBuf>,
+    /// `DOCS_RS` is set: write no web files.
+    pub docs_rs: bool,
+    /// `AEGIS_CHECK=1` (or `true`): check instead of writing.
+    pub check: bool,
+}
+
+impl BuildEnv {
+    /// The variables as the process has them.
+    pub fn from_env() -> Self {
+        let path = |name: &str| std::env::var_os(name).map(PathBuf::from);
+        BuildEnv {
+            manifest_dir: path("CARGO_MANIFEST_DIR"),
+            package: std::env::var("CARGO_PKG_NAME").ok(),
+            out_dir: path("OUT_DIR"),
+            docs_rs: std::env::var_os("DOCS_RS").is_some(),
+            check: std::env::var("AEGIS_CHECK").is_ok_and(|v| v == "1" || v == "true"),
+        }
+    }
 }
 
 /// Everything one run produces, before anything is written.
@@ -92,13 +125,20 @@ pub struct Report {
     pub rust_written: Vec<PathBuf>,
 }
 
-fn env_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name).map(PathBuf::from)
-}
-
 impl Config {
+    /// A configuration with every setting at its default, over the
+    /// environment Cargo gives the build script ([`BuildEnv::from_env`]).
     pub fn new() -> Self {
-        Self::default()
+        Config {
+            env: BuildEnv::from_env(),
+            ..Self::default()
+        }
+    }
+
+    /// Runs over `env` instead of the process's environment.
+    pub fn env(mut self, env: BuildEnv) -> Self {
+        self.env = env;
+        self
     }
 
     /// The modules.toml to read (default: `modules.toml` in the crate).
@@ -155,7 +195,10 @@ impl Config {
 
     /// The crate's folder: relative paths are taken from here.
     fn base(&self) -> PathBuf {
-        env_path("CARGO_MANIFEST_DIR").unwrap_or_else(|| PathBuf::from("."))
+        self.env
+            .manifest_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."))
     }
 
     fn absolute(&self, path: &Path) -> PathBuf {
@@ -212,7 +255,7 @@ impl Config {
         let crate_ident = self
             .crate_name
             .clone()
-            .or_else(|| std::env::var("CARGO_PKG_NAME").ok())
+            .or_else(|| self.env.package.clone())
             .unwrap_or_else(|| "crate".to_owned())
             .replace('-', "_");
         let modules_mod = self.modules_mod.as_deref().unwrap_or("aegis_modules");
@@ -271,7 +314,7 @@ impl Config {
         let out_dir = self
             .out_dir
             .clone()
-            .or_else(|| env_path("OUT_DIR"))
+            .or_else(|| self.env.out_dir.clone())
             .ok_or_else(|| {
                 Error::Config("OUT_DIR is not set: run from build.rs, or set out_dir".into())
             })?;
@@ -281,12 +324,10 @@ impl Config {
                 report.rust_written.push(path);
             }
         }
-        if std::env::var_os("DOCS_RS").is_some() {
+        if self.env.docs_rs {
             return Ok(report);
         }
-        let check = self
-            .check
-            .unwrap_or_else(|| std::env::var("AEGIS_CHECK").is_ok_and(|v| v == "1" || v == "true"));
+        let check = self.check.unwrap_or(self.env.check);
         if check {
             let drift = write::check_tree(&generated.web_root, MANAGED_DIRS, &generated.web)?;
             if !drift.is_empty() {
@@ -303,11 +344,9 @@ impl Config {
 }
 
 /// The one-call form for build.rs: generates from `manifest` with every
-/// other setting at its default, and on failure prints every problem and
-/// fails the build.
-pub fn build(manifest: impl Into<PathBuf>) {
-    if let Err(error) = Config::new().manifest(manifest).run() {
-        eprintln!("error: aegis-build: {error}");
-        std::process::exit(1);
-    }
+/// other setting at its default. Return its result from `main`: a failure
+/// then fails the build with every problem listed (`Error`'s `Debug` is
+/// its message).
+pub fn build(manifest: impl Into<PathBuf>) -> Result<(), Error> {
+    Config::new().manifest(manifest).run().map(drop)
 }

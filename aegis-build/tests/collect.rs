@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use aegis_build::{Config, Error, Problem};
+use aegis_build::{BuildEnv, Config, Error, Problem};
 
 /// A crate in a temporary folder: `modules.toml` and `src/` files.
 struct Crate {
@@ -466,4 +466,53 @@ fn writes_deletes_and_checks_on_disk() {
     assert_eq!(report.web.deleted.len(), 7, "{:?}", report.web.deleted);
     assert!(mine.exists(), "a hand-written file survives");
     assert!(!web.join("features/notes/services").exists());
+}
+
+/// What the build script's environment says comes through one value, so a
+/// run can be given it; and a failure reads the same through `Debug`, which
+/// is what a `main` returning the error prints.
+#[test]
+fn the_environment_comes_through_one_value() {
+    let krate = Crate::new(
+        GENERATOR,
+        &[(
+            "lib.rs",
+            "#[aegis::crud_module(with_events)]\npub struct Tag { pub id: i64, pub version: i64 }\n",
+        )],
+    );
+    let out = krate.dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let env = BuildEnv {
+        out_dir: Some(out.clone()),
+        package: Some("fixture_env".to_owned()),
+        check: true,
+        ..BuildEnv::default()
+    };
+    // Nothing was written yet: checking from the environment finds it missing.
+    let error = Config::new()
+        .manifest(krate.dir.path().join("modules.toml"))
+        .source(krate.dir.path().join("src"))
+        .env(env.clone())
+        .write()
+        .unwrap_err();
+    assert!(matches!(error, Error::Drifted { .. }), "{error}");
+    assert_eq!(format!("{error:?}"), error.to_string());
+    assert!(
+        error
+            .to_string()
+            .contains("missing: features/tags/tags.routes.ts")
+    );
+
+    let written = Config::new()
+        .manifest(krate.dir.path().join("modules.toml"))
+        .source(krate.dir.path().join("src"))
+        .env(BuildEnv {
+            check: false,
+            ..env
+        })
+        .write()
+        .unwrap();
+    assert!(!written.web.written.is_empty());
+    let tests = std::fs::read_to_string(out.join(aegis_build::EVENT_TESTS_FILE)).unwrap();
+    assert!(tests.contains("fixture_env"), "the package names the crate");
 }
