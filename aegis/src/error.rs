@@ -1,9 +1,12 @@
 //! The one error type of the REST surface. Clients get a status and an
 //! [`ApiError`] body with a clear message; internal details go to the log.
 
+use std::fmt;
+
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 
 use crate::protocol::{ApiError, Conflict, ErrorCode, FieldError};
 
@@ -38,7 +41,7 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     /// The tables do not match the modules in ways not changed automatically.
     #[error("{0}")]
-    Schema(crate::schema::SchemaError),
+    Schema(SchemaError),
     #[error("{0}")]
     Internal(String),
 }
@@ -228,3 +231,46 @@ pub(crate) async fn json_errors(response: Response) -> Response {
     *response.status_mut() = status;
     response
 }
+
+/// A change the schema check will not make: the module, the column, what
+/// changed, and the way out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    pub module: String,
+    pub column: String,
+    pub change: String,
+    pub way_out: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "module `{}`, column `{}`: {}; {}",
+            self.module, self.column, self.change, self.way_out
+        )
+    }
+}
+
+/// The refused changes, as the error [`crate::Api::install`] returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaError {
+    pub refusals: Vec<Refusal>,
+}
+
+impl fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the database does not match the modules, and {} change(s) cannot be made \
+             automatically:",
+            self.refusals.len()
+        )?;
+        for refusal in &self.refusals {
+            write!(f, "\n  - {refusal}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SchemaError {}

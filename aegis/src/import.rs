@@ -28,13 +28,13 @@ use serde_json::{Map, Value};
 
 use crate::Aegis;
 use crate::auth::User;
-use crate::crud::{allocate_ids, insert_rows};
 use crate::entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleSettings};
 use crate::error::{ApiQuery, Error, NoParams, deserialize_value};
 use crate::protocol::{
     EventAction, ImportAccepted, ImportCompleted, ImportJob, ImportProgress, ImportRowError,
     ImportStarted, ImportState,
 };
+use crate::rows::{allocate_ids, insert_rows};
 
 /// Progress events at most this often (the last one always goes).
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);

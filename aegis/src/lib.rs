@@ -31,9 +31,12 @@ pub mod error;
 pub mod events;
 pub mod hub;
 mod import;
+mod jobs;
 pub mod log;
+mod notice;
 mod relay;
 pub mod retention;
+mod rows;
 pub mod schema;
 pub mod store;
 #[cfg(feature = "testing")]

@@ -123,8 +123,8 @@ async fn append(
         .bind(timestamp_text(event.message.meta.timestamp));
     if db.dialect() == Dialect::Postgres {
         query = query
-            .bind(crate::relay::CHANNEL)
-            .bind(crate::relay::payload(
+            .bind(crate::notice::CHANNEL)
+            .bind(crate::notice::payload(
                 db.instance(),
                 feature,
                 seq as u64,

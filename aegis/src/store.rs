@@ -280,7 +280,14 @@ impl Db {
                 state TEXT NOT NULL, \
                 job TEXT NOT NULL, \
                 updated_ms BIGINT NOT NULL)",
-            crate::schema::CREATE_SCHEMA_TABLE,
+            // Each module's model and the plans applied to its table
+            // (`crate::schema`).
+            "CREATE TABLE IF NOT EXISTS aegis_schema (\
+                module TEXT NOT NULL, \
+                fingerprint TEXT NOT NULL, \
+                model TEXT NOT NULL, \
+                statements TEXT NOT NULL, \
+                applied_at TEXT NOT NULL)",
         ] {
             sqlx::query(statement).execute(&mut *tx).await?;
         }

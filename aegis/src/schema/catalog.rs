@@ -46,14 +46,6 @@ pub(super) fn fingerprint(text: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// Creates `aegis_schema`, the record of applied plans.
-pub(crate) const CREATE_SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS aegis_schema (\
-    module TEXT NOT NULL, \
-    fingerprint TEXT NOT NULL, \
-    model TEXT NOT NULL, \
-    statements TEXT NOT NULL, \
-    applied_at TEXT NOT NULL)";
-
 pub(super) async fn read_columns(db: &Db, tx: &mut Tx, table: &str) -> Result<Vec<Column>, Error> {
     let rows = match db.dialect() {
         Dialect::Sqlite => {

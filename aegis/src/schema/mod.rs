@@ -30,9 +30,8 @@ use serde_json::Value;
 
 use crate::entity::ModuleMeta;
 use crate::error::Error;
+pub use crate::error::{Refusal, SchemaError};
 use crate::store::Db;
-
-pub(crate) use catalog::CREATE_SCHEMA_TABLE;
 
 /// A module's model as the schema check needs it: its fields, and the
 /// defaults its declaration gives ([`crate::CrudEntity::stored_default`]).
@@ -126,26 +125,6 @@ impl fmt::Display for Step {
     }
 }
 
-/// A change the schema check will not make: the module, the column, what
-/// changed, and the way out.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Refusal {
-    pub module: String,
-    pub column: String,
-    pub change: String,
-    pub way_out: String,
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "module `{}`, column `{}`: {}; {}",
-            self.module, self.column, self.change, self.way_out
-        )
-    }
-}
-
 /// What the schema check would do to one module's table.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ModulePlan {
@@ -213,29 +192,6 @@ impl fmt::Display for Plan {
         Ok(())
     }
 }
-
-/// The refused changes, as the error [`crate::Api::install`] returns.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SchemaError {
-    pub refusals: Vec<Refusal>,
-}
-
-impl fmt::Display for SchemaError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the database does not match the modules, and {} change(s) cannot be made \
-             automatically:",
-            self.refusals.len()
-        )?;
-        for refusal in &self.refusals {
-            write!(f, "\n  - {refusal}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for SchemaError {}
 
 /// The plans of `models`, applying nothing.
 pub(crate) async fn plan(

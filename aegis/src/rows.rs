@@ -1,0 +1,229 @@
+//! The rows of a module's table: ids, inserts and reads, as the REST
+//! routes ([`crate::crud`]) and import jobs ([`crate::import`]) write them.
+
+use serde_json::{Map, Value};
+use sqlx::Row;
+
+use crate::entity::{CrudEntity, FieldKind, FieldMeta, FieldRole};
+use crate::error::Error;
+use crate::store::{Db, SEARCH_COLUMN, Tx, search_text, searchable};
+
+pub(crate) fn id_value<T: CrudEntity>(id: &T::Id) -> Result<Value, Error> {
+    serde_json::to_value(id).map_err(|e| Error::Internal(format!("cannot serialise an id: {e}")))
+}
+
+pub(crate) fn to_object<T: CrudEntity>(entity: &T) -> Result<Map<String, Value>, Error> {
+    match serde_json::to_value(entity) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::Internal(
+            "an entity must serialise as an object".into(),
+        )),
+        Err(e) => Err(Error::Internal(format!("cannot serialise an entity: {e}"))),
+    }
+}
+
+pub(crate) fn from_object<T: CrudEntity>(object: Map<String, Value>) -> Result<T, Error> {
+    serde_json::from_value(Value::Object(object)).map_err(|e| {
+        Error::Internal(format!(
+            "a stored {} does not deserialise: {e}",
+            T::meta().entity
+        ))
+    })
+}
+
+/// A new id: the feature's counter for integer ids, a v4 UUID otherwise.
+pub(crate) async fn allocate_id<T: CrudEntity>(db: &Db, tx: &mut Tx) -> Result<T::Id, Error> {
+    let mut ids = allocate_ids::<T>(db, tx, 1).await?;
+    ids.pop()
+        .ok_or_else(|| Error::Internal("no id was allocated".to_owned()))
+}
+
+/// `count` new ids, the counter moved once for all of them.
+pub(crate) async fn allocate_ids<T: CrudEntity>(
+    db: &Db,
+    tx: &mut Tx,
+    count: usize,
+) -> Result<Vec<T::Id>, Error> {
+    let meta = T::meta();
+    let values: Vec<Value> = if meta.id_field().kind == FieldKind::Integer {
+        let bump = format!(
+            "UPDATE aegis_features SET next_id = next_id + {} WHERE feature = {} \
+             RETURNING next_id - {}",
+            db.param(1),
+            db.param(2),
+            db.param(1)
+        );
+        let row = sqlx::query(&bump)
+            .bind(count as i64)
+            .bind(meta.feature)
+            .fetch_one(&mut **tx)
+            .await?;
+        let first: i64 = row.try_get(0)?;
+        (first..first + count as i64).map(Value::from).collect()
+    } else {
+        (0..count)
+            .map(|_| Value::String(uuid::Uuid::new_v4().to_string()))
+            .collect()
+    };
+    values
+        .into_iter()
+        .map(|value| {
+            serde_json::from_value(value)
+                .map_err(|e| Error::Internal(format!("cannot make an id: {e}")))
+        })
+        .collect()
+}
+
+/// Rows one `INSERT` writes at most (bind parameters stay far below
+/// SQLite's and PostgreSQL's limits).
+const ROWS_PER_INSERT: usize = 100;
+
+/// Inserts an entity's row.
+pub(crate) async fn insert_row<T: CrudEntity>(
+    db: &Db,
+    tx: &mut Tx,
+    entity: &T,
+) -> Result<(), Error> {
+    insert_rows(db, tx, std::slice::from_ref(entity)).await
+}
+
+/// Inserts entities' rows, up to [`ROWS_PER_INSERT`] per statement.
+pub(crate) async fn insert_rows<T: CrudEntity>(
+    db: &Db,
+    tx: &mut Tx,
+    entities: &[T],
+) -> Result<(), Error> {
+    let meta = T::meta();
+    let searched = searchable(meta).next().is_some();
+    let mut columns = db.column_list(meta);
+    let mut per_row = meta.fields.len();
+    if searched {
+        columns.push_str(&format!(", {}", db.ident(SEARCH_COLUMN)));
+        per_row += 1;
+    }
+    for chunk in entities.chunks(ROWS_PER_INSERT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let params: Vec<String> =
+                    (1..=per_row).map(|n| db.param(row * per_row + n)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {} ({columns}) VALUES {}",
+            db.ident(meta.module),
+            rows.join(", ")
+        );
+        let objects = chunk.iter().map(to_object).collect::<Result<Vec<_>, _>>()?;
+        let mut query = sqlx::query(&sql);
+        for object in &objects {
+            for field in meta.fields {
+                query = db.bind(query, field, object.get(field.wire_name));
+            }
+            if searched {
+                query = query.bind(search_text(meta, object));
+            }
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn fetch_row<T: CrudEntity>(
+    db: &Db,
+    tx: &mut Tx,
+    id: &T::Id,
+) -> Result<Option<T>, Error> {
+    let meta = T::meta();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = {}",
+        db.column_list(meta),
+        db.ident(meta.module),
+        db.ident(meta.id_field().name),
+        db.param(1)
+    );
+    let query = db.bind(
+        sqlx::query(&sql),
+        meta.id_field(),
+        Some(&id_value::<T>(id)?),
+    );
+    match query.fetch_optional(&mut **tx).await? {
+        Some(row) => Ok(Some(from_object(db.read_row(&row, meta)?)?)),
+        None => Ok(None),
+    }
+}
+
+/// Writes every column of `entity` but its id; with `base_version`, only
+/// if the row still has that version (the version moves with the write).
+/// `false` when no row was written: none with that id, or another version.
+pub(crate) async fn update_row<T: CrudEntity>(
+    db: &Db,
+    tx: &mut Tx,
+    entity: &T,
+    base_version: Option<i64>,
+) -> Result<bool, Error> {
+    let meta = T::meta();
+    let object = to_object(entity)?;
+    let written: Vec<&FieldMeta> = meta
+        .fields
+        .iter()
+        .filter(|f| f.role != FieldRole::Id)
+        .collect();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        db.param(n)
+    };
+    let mut assignments: Vec<String> = written
+        .iter()
+        .map(|f| format!("{} = {}", db.ident(f.name), next()))
+        .collect();
+    let search = search_text(meta, &object);
+    if search.is_some() {
+        assignments.push(format!("{} = {}", db.ident(SEARCH_COLUMN), next()));
+    }
+    let mut sql = format!(
+        "UPDATE {} SET {} WHERE {} = {}",
+        db.ident(meta.module),
+        assignments.join(", "),
+        db.ident(meta.id_field().name),
+        next()
+    );
+    let version_field = meta.version_field().filter(|_| base_version.is_some());
+    if let Some(version) = version_field {
+        sql.push_str(&format!(" AND {} = {}", db.ident(version.name), next()));
+    }
+    let mut query = sqlx::query(&sql);
+    for field in &written {
+        query = db.bind(query, field, object.get(field.wire_name));
+    }
+    if let Some(search) = search {
+        query = query.bind(search);
+    }
+    query = db.bind(query, meta.id_field(), Some(&id_value::<T>(entity.id())?));
+    if let (Some(version), Some(base)) = (version_field, base_version) {
+        query = db.bind(query, version, Some(&Value::from(base)));
+    }
+    Ok(query.execute(&mut **tx).await?.rows_affected() > 0)
+}
+
+/// Deletes the row of `id`; `false` when there was none.
+pub(crate) async fn delete_row<T: CrudEntity>(
+    db: &Db,
+    tx: &mut Tx,
+    id: &T::Id,
+) -> Result<bool, Error> {
+    let meta = T::meta();
+    let sql = format!(
+        "DELETE FROM {} WHERE {} = {}",
+        db.ident(meta.module),
+        db.ident(meta.id_field().name),
+        db.param(1)
+    );
+    let query = db.bind(
+        sqlx::query(&sql),
+        meta.id_field(),
+        Some(&id_value::<T>(id)?),
+    );
+    Ok(query.execute(&mut **tx).await?.rows_affected() > 0)
+}
