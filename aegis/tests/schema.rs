@@ -566,11 +566,15 @@ async fn events_and_replay_carry_across_a_migration() {
 /// second finds the work done.
 #[tokio::test]
 async fn two_instances_starting_together_migrate_once() {
-    let (url, cleanup) = match fresh_postgres_database().await {
+    // On SQLite, two pools on one file (with its WAL files) in a folder
+    // of its own, removed at the end.
+    let (url, folder) = match fresh_postgres_database().await {
         Some(url) => (url, None),
         None => {
-            let path = std::env::temp_dir().join(format!("aegis-schema-{}.db", uuid_like()));
-            (format!("sqlite://{}?mode=rwc", path.display()), Some(path))
+            let folder = std::env::temp_dir().join(format!("aegis-schema-{}", uuid_like()));
+            std::fs::create_dir_all(&folder).unwrap();
+            let url = format!("sqlite://{}?mode=rwc", folder.join("app.db").display());
+            (url, Some(folder))
         }
     };
     let first = Db::connect(&url).await.unwrap();
@@ -590,8 +594,10 @@ async fn two_instances_starting_together_migrate_once() {
         2,
         "one record for the first model, one for the change"
     );
-    if let Some(path) = cleanup {
-        let _ = std::fs::remove_file(path);
+    first.pool().close().await;
+    second.pool().close().await;
+    if let Some(folder) = folder {
+        let _ = std::fs::remove_dir_all(folder);
     }
 }
 

@@ -24,7 +24,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
+  await server?.dispose();
 });
 
 /** The text of the cells under the header `header`, row by row. */

@@ -24,7 +24,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
+  await server?.dispose();
 });
 
 async function fillBudget(tab, dialog, { name, amount, year = '2026', status = 'draft' }) {
