@@ -10,7 +10,7 @@ use serde::Serialize;
 use syn::Item;
 
 use crate::collect::Unit;
-use crate::context::{feature_context, shared_context};
+use crate::context::{HEADER, feature_context, shared_context};
 use crate::error::Error;
 
 /// A template: its name (also its override's path in a template folder,
@@ -27,12 +27,7 @@ macro_rules! templates {
 }
 
 const TEMPLATES: &[Template] = templates![
-    "shared/aegis-api.ts",
     "shared/protocol.types.ts",
-    "shared/websocket.service.ts",
-    "shared/base-realtime-state.manager.ts",
-    "shared/form-values.ts",
-    "shared/confirm.dialog.ts",
     "shared/aegis.routes.ts",
     "feature/types.ts",
     "feature/service.ts",
@@ -45,34 +40,46 @@ const TEMPLATES: &[Template] = templates![
     "feature/routes.ts",
 ];
 
-/// The names of the templates a template folder may override.
-pub fn template_names() -> impl Iterator<Item = &'static str> {
-    TEMPLATES.iter().map(|t| t.name)
+/// A runtime file the same for every app: a real TypeScript file under
+/// `aegis-build/runtime/` (type-checked there, in place), written out with
+/// the generated header. Its name is also its override's, as for templates.
+struct RuntimeFile {
+    name: &'static str,
+    /// Where it is written, under the web root; also its path under
+    /// `aegis-build/runtime/`.
+    path: &'static str,
+    text: &'static str,
 }
 
-/// Shared files: template name and output path under the web root.
-const SHARED_FILES: &[(&str, &str)] = &[
-    (
-        "shared/aegis-api.ts",
-        "shared/business/services/aegis-api.ts",
-    ),
+macro_rules! runtime_files {
+    ($($name:literal => $path:literal),* $(,)?) => {
+        &[$(RuntimeFile { name: $name, path: $path, text: include_str!(concat!("../runtime/", $path)) }),*]
+    };
+}
+
+const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
+    "shared/aegis-api.ts" => "shared/business/services/aegis-api.ts",
+    "shared/websocket.service.ts" => "shared/business/services/websocket.service.ts",
+    "shared/base-realtime-state.manager.ts" => "shared/business/services/base-realtime-state.manager.ts",
+    "shared/form-values.ts" => "shared/business/forms/form-values.ts",
+    "shared/confirm.dialog.ts" => "shared/ui/confirm.dialog.ts",
+];
+
+/// The names a template folder may override (with `.hbs` added): the
+/// templates, and the runtime files (whose override is then a template).
+pub fn template_names() -> impl Iterator<Item = &'static str> {
+    RUNTIME_FILES
+        .iter()
+        .map(|f| f.name)
+        .chain(TEMPLATES.iter().map(|t| t.name))
+}
+
+/// Shared templates: name and output path under the web root.
+pub(crate) const SHARED_TEMPLATES: &[(&str, &str)] = &[
     (
         "shared/protocol.types.ts",
         "shared/business/models/aegis-protocol.types.ts",
     ),
-    (
-        "shared/websocket.service.ts",
-        "shared/business/services/websocket.service.ts",
-    ),
-    (
-        "shared/base-realtime-state.manager.ts",
-        "shared/business/services/base-realtime-state.manager.ts",
-    ),
-    (
-        "shared/form-values.ts",
-        "shared/business/forms/form-values.ts",
-    ),
-    ("shared/confirm.dialog.ts", "shared/ui/confirm.dialog.ts"),
     ("shared/aegis.routes.ts", "features/aegis.routes.ts"),
 ];
 
@@ -83,26 +90,40 @@ pub(crate) struct Renderer {
     registry: Handlebars<'static>,
 }
 
+/// Reads `<dir>/<name>.hbs` when the override folder has it.
+fn read_override(overrides: Option<&Path>, name: &str) -> Result<Option<String>, Error> {
+    let Some(path) = overrides
+        .map(|dir| dir.join(format!("{name}.hbs")))
+        .filter(|path| path.is_file())
+    else {
+        return Ok(None);
+    };
+    std::fs::read_to_string(&path)
+        .map(Some)
+        .map_err(|e| Error::io("read", &path, e))
+}
+
 impl Renderer {
     /// The embedded templates, each replaced by `<dir>/<name>.hbs` when it exists.
     pub fn new(overrides: Option<&Path>) -> Result<Self, Error> {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
-        for template in TEMPLATES {
-            let overridden = overrides
-                .map(|dir| dir.join(format!("{}.hbs", template.name)))
-                .filter(|path| path.is_file());
-            let text = match &overridden {
-                Some(path) => {
-                    std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?
-                }
-                None => template.text.to_owned(),
+        // A runtime file becomes a template only when overridden.
+        let runtime = RUNTIME_FILES.iter().map(|file| (file.name, None));
+        let templates = TEMPLATES.iter().map(|t| (t.name, Some(t.text)));
+        for (name, embedded) in runtime.chain(templates) {
+            let text = match read_override(overrides, name)? {
+                Some(text) => text,
+                None => match embedded {
+                    Some(text) => text.to_owned(),
+                    None => continue,
+                },
             };
             registry
-                .register_template_string(template.name, text)
+                .register_template_string(name, text)
                 .map_err(|e| Error::Template {
-                    name: template.name.to_owned(),
+                    name: name.to_owned(),
                     message: e.to_string(),
                 })?;
         }
@@ -130,7 +151,15 @@ impl Renderer {
     pub fn web_files(&self, units: &[Unit]) -> Result<BTreeMap<PathBuf, String>, Error> {
         let mut files = BTreeMap::new();
         let shared = self.context(&shared_context(units, protocol_declarations()?))?;
-        for (template, path) in SHARED_FILES {
+        for file in RUNTIME_FILES {
+            let text = if self.registry.has_template(file.name) {
+                self.render(file.name, &shared)?
+            } else {
+                format!("{HEADER}\n{}", file.text)
+            };
+            files.insert(PathBuf::from(file.path), text);
+        }
+        for (template, path) in SHARED_TEMPLATES {
             files.insert(PathBuf::from(path), self.render(template, &shared)?);
         }
         for unit in units {
@@ -207,6 +236,9 @@ mod tests {
     #[test]
     fn every_template_is_valid() {
         Renderer::new(None).unwrap();
-        assert_eq!(template_names().count(), TEMPLATES.len());
+        assert_eq!(
+            template_names().count(),
+            TEMPLATES.len() + RUNTIME_FILES.len()
+        );
     }
 }

@@ -48,6 +48,7 @@ pub fn run() -> Result<(), String> {
 
     run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
     typecheck_fixtures(&root, &web)?;
+    typecheck_runtime(&root, &web)?;
     run_in(&web, &[], "npx", &["ng", "build"])?;
     run_in(&web, &[], "npx", &["ng", "test", "--watch=false"])?;
     // The example app was built by the first steps, the web app just now.
@@ -99,6 +100,24 @@ fn typecheck_fixtures(root: &Path, web: &Path) -> Result<(), String> {
     std::fs::write(work.join("tsconfig.json"), tsconfig).map_err(|e| e.to_string())?;
     let tsc = web.join("node_modules/.bin/tsc");
     run_in(&work, &[], &tsc.to_string_lossy(), &["-p", "tsconfig.json"])
+}
+
+/// Type-checks aegis-build's runtime files where they live, against the
+/// web app's packages (linked as their `node_modules`, which git ignores).
+fn typecheck_runtime(root: &Path, web: &Path) -> Result<(), String> {
+    let runtime = root.join("aegis-build/runtime");
+    let link = runtime.join("node_modules");
+    if std::fs::symlink_metadata(&link).is_err() {
+        std::os::unix::fs::symlink("../../example-app/web/node_modules", &link)
+            .map_err(|e| format!("cannot link {}: {e}", link.display()))?;
+    }
+    let tsc = web.join("node_modules/.bin/tsc");
+    run_in(
+        &runtime,
+        &[],
+        &tsc.to_string_lossy(),
+        &["-p", "tsconfig.json"],
+    )
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {

@@ -1,4 +1,3 @@
-{{header}}
 import { Injectable, OnDestroy, inject, signal } from '@angular/core';
 
 import { ClientMessage, EventMessage, ResyncReason, ServerMessage } from '../models/aegis-protocol.types';

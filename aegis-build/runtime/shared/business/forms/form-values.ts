@@ -1,4 +1,3 @@
-{{header}}
 // Conversions between what form controls hold and what the API takes.
 
 import { AbstractControl, ValidationErrors, ValidatorFn } from '@angular/forms';

@@ -1,4 +1,3 @@
-{{header}}
 import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
 import { MAT_DIALOG_DATA, MatDialogModule } from '@angular/material/dialog';
@@ -16,11 +15,11 @@ export interface ConfirmDialogData {
   imports: [MatButtonModule, MatDialogModule],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
-    <h2 mat-dialog-title>\{{ data.title }}</h2>
-    <mat-dialog-content>\{{ data.message }}</mat-dialog-content>
+    <h2 mat-dialog-title>{{ data.title }}</h2>
+    <mat-dialog-content>{{ data.message }}</mat-dialog-content>
     <mat-dialog-actions align="end">
       <button mat-button [mat-dialog-close]="false">Cancel</button>
-      <button mat-flat-button [mat-dialog-close]="true">\{{ data.confirm }}</button>
+      <button mat-flat-button [mat-dialog-close]="true">{{ data.confirm }}</button>
     </mat-dialog-actions>
   `,
 })

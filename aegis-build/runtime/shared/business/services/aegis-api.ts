@@ -1,4 +1,3 @@
-{{header}}
 import { HttpErrorResponse, HttpInterceptorFn } from '@angular/common/http';
 import { InjectionToken, inject } from '@angular/core';
 import { from, switchMap } from 'rxjs';

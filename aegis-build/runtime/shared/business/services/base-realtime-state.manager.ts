@@ -1,4 +1,3 @@
-{{header}}
 import { Signal, computed, inject, signal } from '@angular/core';
 
 import {
