@@ -4,7 +4,7 @@
 
 use aegis_model::decl::{TsDecl, TsDeclBody};
 use aegis_model::ts::escape_single_quoted;
-use aegis_model::{Field, FieldRole, Module, StorageKind, TsType, ValueFormat};
+use aegis_model::{Field, Module, StorageKind, TsType, ValueFormat};
 use serde::Serialize;
 
 use crate::collect::Unit;
@@ -24,8 +24,6 @@ pub(crate) struct FeatureContext {
     pub feature: String,
     pub entity: String,
     pub entity_type: String,
-    pub collection: String,
-    pub collection_type: String,
     pub title_singular: String,
     pub title_plural: String,
     /// `user role`: inside sentences.
@@ -65,7 +63,6 @@ pub(crate) struct FeatureContext {
     /// Whether some input needs a select, textarea or checkbox.
     pub uses_select: bool,
     pub uses_checkbox: bool,
-    pub uses_textarea: bool,
     pub uses_required: bool,
     pub uses_date_pipe: bool,
     /// The form-values helpers the form dialog calls, comma separated.
@@ -76,15 +73,26 @@ pub(crate) struct FeatureContext {
     pub input_entity_imports: Vec<EntityImport>,
 }
 
+/// Module specifiers (no `.ts`) as a file in one of the feature's folders
+/// (`types/`, `services/`, `state/`, `components/`) imports them.
 #[derive(Serialize, Debug)]
 pub(crate) struct FeaturePaths {
     pub types: String,
     pub service: String,
     pub state_manager: String,
-    pub list_component: String,
+    /// The dialogs, as the list component beside them imports them.
     pub form_dialog: String,
     pub import_dialog: String,
-    pub routes: String,
+    /// The shared runtime files.
+    pub api: String,
+    pub protocol: String,
+    pub realtime: String,
+    pub polled: String,
+    pub import_tracker: String,
+    pub form_values: String,
+    pub confirm_dialog: String,
+    /// The list component, as the routes file (in the feature's root) imports it.
+    pub list_component_from_routes: String,
 }
 
 #[derive(Serialize, Debug)]
@@ -98,33 +106,33 @@ pub(crate) struct EntityImport {
 pub(crate) struct FieldContext {
     /// The JSON key and TypeScript property.
     pub name: String,
+    /// `name` escaped for a single-quoted TypeScript string.
+    pub name_literal: String,
     pub label: String,
-    /// Escaped for a single-quoted TypeScript string.
-    pub label_literal: String,
     /// Escaped for HTML inside an Angular template in a template literal.
     pub label_html: String,
-    /// The table cell's content: an Angular interpolation of `row`.
-    pub cell: String,
-    /// Extra attributes of the form's `<input>`, such as ` type="number"`.
-    pub input_attributes: &'static str,
-    /// The control cannot hold `null`.
-    pub non_nullable: bool,
-    /// The control's validators, as a TypeScript list's items.
-    pub validators: String,
+    /// The TypeScript type, as in the entity interface.
     pub ts_type: String,
+    /// The TypeScript type without `null`.
+    pub base_type: String,
     /// `?` when serde may leave the key out of what the server sends.
     pub optional_mark: &'static str,
     /// `?` when the client may leave the key out.
     pub input_optional_mark: &'static str,
+    /// `null` is a value of it.
     pub nullable: bool,
+    /// The form requires a value (not nullable, not a checkbox).
     pub required: bool,
     pub readonly: bool,
-    pub is_id: bool,
+    /// The list can sort by it.
     pub sortable: bool,
-    /// How the form edits it.
-    pub widget: Widget,
+    /// The form control cannot hold `null`.
+    pub non_nullable: bool,
+    /// Exactly one of the `is_*` widget flags is set: how the form edits it
+    /// and the list shows it.
     pub is_text: bool,
     pub is_number: bool,
+    /// A number stored as an integer (also `is_number`).
     pub is_integer: bool,
     pub is_checkbox: bool,
     pub is_select: bool,
@@ -134,19 +142,14 @@ pub(crate) struct FieldContext {
     pub is_json: bool,
     /// The select's options, for literal unions.
     pub options: Vec<String>,
-    /// The form control's value type.
-    pub control_type: String,
-    /// The control's value for a new entity.
-    pub initial: String,
-    /// Converts `item.<name>` to the control's value.
-    pub to_control: String,
-    /// Converts the control's value `value.<name>` to the input's value.
-    pub from_control: String,
+    /// The form-values helpers the form dialog's partials call for it.
+    #[serde(skip)]
+    helpers: Vec<&'static str>,
 }
 
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Widget {
+/// How a field is edited and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Widget {
     Text,
     Number,
     Checkbox,
@@ -202,6 +205,32 @@ fn widget_for(field: &Field, unit: &Unit) -> (Widget, Vec<String>) {
     }
 }
 
+/// The form-values helpers that `form.dialog.ts.hbs`'s partials call for a
+/// field (`to-control`, `from-control`, `validators`), so the dialog
+/// imports exactly those. The fixtures' type check (with unused locals an
+/// error) proves the two agree.
+fn form_helpers_of(widget: Widget, nullable: bool, integer: bool) -> Vec<&'static str> {
+    match widget {
+        Widget::Text | Widget::Date if nullable => vec!["emptyToNull"],
+        Widget::Text | Widget::Date | Widget::Checkbox => Vec::new(),
+        Widget::Time if nullable => vec!["toTimeInput", "fromTimeInputOrNull"],
+        Widget::Time => vec!["toTimeInput", "fromTimeInput"],
+        Widget::Datetime if nullable => vec!["toDateTimeInput", "fromDateTimeInputOrNull"],
+        Widget::Datetime => vec!["toDateTimeInput", "fromDateTimeInput"],
+        Widget::Number | Widget::Select => {
+            let mut helpers = Vec::new();
+            if !nullable {
+                helpers.push("requireValue");
+            }
+            if integer {
+                helpers.push("integerValidator");
+            }
+            helpers
+        }
+        Widget::Json => vec!["toJsonInput", "fromJsonInput", "jsonValidator"],
+    }
+}
+
 fn field_context(field: &Field, unit: &Unit) -> FieldContext {
     let (widget, options) = widget_for(field, unit);
     let ts_type = field.ts.to_string();
@@ -219,111 +248,20 @@ fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         .to_string(),
         other => other.to_string(),
     };
-    let access = format!("item.{name}");
-    let control = format!("value.{name}");
-    let field_literal = format!("'{}'", escape_single_quoted(&name));
-    let (control_type, initial, to_control, from_control) = match widget {
-        Widget::Text | Widget::Date => {
-            let from = if nullable {
-                format!("emptyToNull({control})")
-            } else {
-                control.clone()
-            };
-            let to = if nullable {
-                format!("{access} ?? ''")
-            } else {
-                access.clone()
-            };
-            ("string".to_owned(), "''".to_owned(), to, from)
-        }
-        Widget::Time => (
-            "string".to_owned(),
-            "''".to_owned(),
-            format!("toTimeInput({access})"),
-            if nullable {
-                format!("fromTimeInputOrNull({control})")
-            } else {
-                format!("fromTimeInput({control})")
-            },
-        ),
-        Widget::Datetime => (
-            "string".to_owned(),
-            "''".to_owned(),
-            format!("toDateTimeInput({access})"),
-            if nullable {
-                format!("fromDateTimeInputOrNull({control})")
-            } else {
-                format!("fromDateTimeInput({control})")
-            },
-        ),
-        Widget::Number | Widget::Select => (
-            format!("{base_type} | null"),
-            "null".to_owned(),
-            format!("{access} ?? null"),
-            if nullable {
-                control.clone()
-            } else {
-                format!("requireValue({control}, {field_literal})")
-            },
-        ),
-        Widget::Checkbox => (
-            "boolean".to_owned(),
-            "false".to_owned(),
-            if nullable {
-                format!("{access} ?? false")
-            } else {
-                access.clone()
-            },
-            control.clone(),
-        ),
-        Widget::Json => (
-            "string".to_owned(),
-            if nullable { "'null'" } else { "''" }.to_owned(),
-            format!("toJsonInput({access})"),
-            format!("fromJsonInput<{ts_type}>({control})"),
-        ),
-    };
-    let mut validators = Vec::new();
-    if required {
-        validators.push("Validators.required");
-    }
     let is_integer = widget == Widget::Number && field.storage == StorageKind::Integer;
-    if is_integer {
-        validators.push("integerValidator");
-    }
-    if widget == Widget::Json {
-        validators.push("jsonValidator");
-    }
-    let row = format!("row.{name}");
-    let cell = match widget {
-        Widget::Checkbox => format!("{{{{ {row} ? 'Yes' : 'No' }}}}"),
-        Widget::Datetime => format!("{{{{ {row} | date: 'medium' }}}}"),
-        _ => format!("{{{{ {row} }}}}"),
-    };
     FieldContext {
-        label_literal: escape_single_quoted(&field.label),
+        name_literal: escape_single_quoted(&name),
         label_html: escape_html(&field.label),
-        cell,
-        input_attributes: match widget {
-            Widget::Number if is_integer => " type=\"number\" step=\"1\"",
-            Widget::Number => " type=\"number\"",
-            Widget::Date => " type=\"date\"",
-            Widget::Datetime => " type=\"datetime-local\"",
-            Widget::Time => " type=\"time\"",
-            _ => "",
-        },
-        non_nullable: !control_type.contains("null"),
-        validators: validators.join(", "),
+        non_nullable: !matches!(widget, Widget::Number | Widget::Select),
         label: field.label.clone(),
         ts_type,
+        base_type,
         optional_mark: if field.may_be_omitted { "?" } else { "" },
         input_optional_mark: if field.input_optional { "?" } else { "" },
         nullable,
         required,
         readonly: field.readonly,
-        is_id: field.role == FieldRole::Id,
         sortable: widget != Widget::Json,
-        widget,
         is_text: widget == Widget::Text,
         is_number: widget == Widget::Number,
         is_integer,
@@ -334,10 +272,7 @@ fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         is_time: widget == Widget::Time,
         is_json: widget == Widget::Json,
         options,
-        control_type,
-        initial,
-        to_control,
-        from_control,
+        helpers: form_helpers_of(widget, nullable, is_integer),
         name,
     }
 }
@@ -364,52 +299,39 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-/// The form-values helpers the form dialog's expressions call.
+/// The form-values helpers the form dialog calls, sorted, comma separated.
 fn form_helpers(inputs: &[FieldContext]) -> String {
-    const HELPERS: [&str; 12] = [
-        "emptyToNull",
-        "fromDateTimeInput",
-        "fromDateTimeInputOrNull",
-        "fromJsonInput",
-        "fromTimeInput",
-        "fromTimeInputOrNull",
-        "integerValidator",
-        "jsonValidator",
-        "requireValue",
-        "toDateTimeInput",
-        "toJsonInput",
-        "toTimeInput",
-    ];
-    let mut used: Vec<&str> = HELPERS
+    let used: std::collections::BTreeSet<&str> = inputs
         .iter()
-        .copied()
-        .filter(|helper| {
-            inputs.iter().any(|f| {
-                [&f.to_control, &f.from_control, &f.validators]
-                    .iter()
-                    .any(|code| {
-                        code.contains(&format!("{helper}("))
-                            || code.contains(&format!("{helper}<"))
-                            || code.split(", ").any(|v| v == *helper)
-                    })
-            })
-        })
+        .flat_map(|f| f.helpers.iter().copied())
         .collect();
-    used.sort_unstable();
-    used.join(", ")
+    used.into_iter().collect::<Vec<_>>().join(", ")
 }
 
 fn feature_paths(module: &Module) -> FeaturePaths {
     let files = module.names.files();
-    let strip = |path: String| format!("./{}", path.trim_end_matches(".ts"));
+    let specifier = |path: &str| path.trim_end_matches(".ts").to_owned();
+    // Every file but the routes sits one folder below the feature's root.
+    let sibling = |path: String| format!("../{}", specifier(&path));
+    let same_folder = |path: String| {
+        let name = path.rsplit('/').next().unwrap_or(&path).to_owned();
+        format!("./{}", specifier(&name))
+    };
+    let shared = |name: &str| format!("../../../{}", specifier(crate::render::shared_path(name)));
     FeaturePaths {
-        types: strip(files.types),
-        service: strip(files.service),
-        state_manager: strip(files.state_manager),
-        list_component: strip(files.list_component),
-        form_dialog: strip(files.form_dialog),
-        import_dialog: strip(files.import_dialog),
-        routes: strip(files.routes),
+        types: sibling(files.types),
+        service: sibling(files.service),
+        state_manager: sibling(files.state_manager),
+        form_dialog: same_folder(files.form_dialog),
+        import_dialog: same_folder(files.import_dialog),
+        api: shared("shared/aegis-api.ts"),
+        protocol: shared("shared/protocol.types.ts"),
+        realtime: shared("shared/base-realtime-state.manager.ts"),
+        polled: shared("shared/base-polled-state.manager.ts"),
+        import_tracker: shared("shared/import-tracker.ts"),
+        form_values: shared("shared/form-values.ts"),
+        confirm_dialog: shared("shared/confirm.dialog.ts"),
+        list_component_from_routes: format!("./{}", specifier(&files.list_component)),
     }
 }
 
@@ -506,8 +428,6 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         module: names.module().to_owned(),
         entity: names.entity(),
         entity_type: names.entity_type(),
-        collection: names.collection(),
-        collection_type: names.collection_type(),
         title_singular: names.title_singular(),
         title_plural: names.title_plural(),
         lower_singular: names.title_singular().to_lowercase(),
@@ -539,7 +459,6 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         searchable: columns.iter().any(|c| c.is_text),
         uses_select: inputs.iter().any(|f| f.is_select),
         uses_checkbox: inputs.iter().any(|f| f.is_checkbox),
-        uses_textarea: inputs.iter().any(|f| f.is_json),
         uses_required: inputs.iter().any(|f| f.required),
         uses_date_pipe: columns.iter().any(|c| c.is_datetime),
         form_helpers: form_helpers(&inputs),

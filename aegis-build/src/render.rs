@@ -61,9 +61,22 @@ const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/aegis-api.ts" => "shared/business/services/aegis-api.ts",
     "shared/websocket.service.ts" => "shared/business/services/websocket.service.ts",
     "shared/base-realtime-state.manager.ts" => "shared/business/services/base-realtime-state.manager.ts",
+    "shared/base-polled-state.manager.ts" => "shared/business/services/base-polled-state.manager.ts",
+    "shared/import-tracker.ts" => "shared/business/services/import-tracker.ts",
     "shared/form-values.ts" => "shared/business/forms/form-values.ts",
     "shared/confirm.dialog.ts" => "shared/ui/confirm.dialog.ts",
 ];
+
+/// Where a shared file (by template name) is written, under the web root.
+pub(crate) fn shared_path(name: &str) -> &'static str {
+    RUNTIME_FILES
+        .iter()
+        .map(|f| (f.name, f.path))
+        .chain(SHARED_TEMPLATES.iter().copied())
+        .find(|(n, _)| *n == name)
+        .map(|(_, path)| path)
+        .unwrap_or_else(|| panic!("no shared file is named {name}"))
+}
 
 /// The names a template folder may override (with `.hbs` added): the
 /// templates, and the runtime files (whose override is then a template).
@@ -173,12 +186,10 @@ impl Renderer {
                 ("feature/list.component.ts", paths.list_component),
                 ("feature/list.component.html", paths.list_template),
                 ("feature/list.component.scss", paths.list_styles),
+                ("feature/state-manager.ts", paths.state_manager),
                 ("feature/form.dialog.ts", paths.form_dialog),
                 ("feature/routes.ts", paths.routes),
             ];
-            if module.with_events {
-                outputs.push(("feature/state-manager.ts", paths.state_manager));
-            }
             if module.with_import {
                 outputs.push(("feature/import.dialog.ts", paths.import_dialog));
             }

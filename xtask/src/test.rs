@@ -85,6 +85,7 @@ fn typecheck_fixtures(root: &Path, web: &Path) -> Result<(), String> {
     "noPropertyAccessFromIndexSignature": true,
     "noImplicitReturns": true,
     "noFallthroughCasesInSwitch": true,
+    "noUnusedLocals": true,
     "skipLibCheck": true,
     "experimentalDecorators": true,
     "target": "ES2022",

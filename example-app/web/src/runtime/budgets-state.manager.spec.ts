@@ -90,25 +90,25 @@ describe('BudgetStateManager (generated)', () => {
 
   it('follows its import through events, without polling', async () => {
     const file = new File(['name,amount,fiscal_year,status\nA,1,2026,draft\n'], 'budgets.csv', { type: 'text/csv' });
-    const starting = state.startImport(file, false);
-    expect(state.importStatus()).toBe('uploading');
+    const starting = state.importJob.start(file, false);
+    expect(state.importJob.status()).toBe('uploading');
     const upload = http.expectOne('/api/budgets/import?dryRun=false');
     expect(upload.request.method).toBe('POST');
     expect(upload.request.headers.get('Content-Type')).toBe('text/csv');
     upload.flush({ jobId: 'job-1' });
     await starting;
-    expect(state.importStatus()).toBe('running');
+    expect(state.importJob.status()).toBe('running');
 
     // Another tab's job is not ours.
     state.onEvent(budgetEvent('import_progress', { jobId: 'job-9', progress: 80, processedRows: 8, totalRows: 10, successfulRows: 8, failedRows: 0 }, 8));
-    expect(state.importProgress()).toBe(0);
+    expect(state.importJob.progress()).toBe(0);
     state.onEvent(budgetEvent('import_progress', { jobId: 'job-1', progress: 50, processedRows: 1, totalRows: 2, successfulRows: 1, failedRows: 0 }, 9));
-    expect(state.importProgress()).toBe(50);
+    expect(state.importJob.progress()).toBe(50);
     const completed = { jobId: 'job-1', success: true, totalRows: 2, successfulRows: 2, failedRows: 0, errors: [] };
     state.onEvent(budgetEvent('import_completed', completed, 10));
-    expect(state.importStatus()).toBe('completed');
-    expect(state.importProgress()).toBe(100);
-    expect(state.importResult()).toEqual(completed);
+    expect(state.importJob.status()).toBe('completed');
+    expect(state.importJob.progress()).toBe(100);
+    expect(state.importJob.result()).toEqual(completed);
     // Rows were imported: the list reloads.
     await settle();
     http.expectOne('/api/budgets?page=1&pageSize=20&sort=-amount&q=q').flush({ data: [Q1], total: 3, page: 1, pageSize: 20, seq: 10 });

@@ -123,10 +123,6 @@ export class AuthorsListComponent {
     await this.state.load(query);
   }
 
-  private refresh(): void {
-    void this.state.reload();
-  }
-
   private notify(message: string): void {
     this.snackBar.open(message, 'Close', { duration: 3000 });
   }

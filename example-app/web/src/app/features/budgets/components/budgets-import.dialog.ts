@@ -5,15 +5,12 @@ import { MatDialogModule, MatDialogRef } from '@angular/material/dialog';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTableModule } from '@angular/material/table';
 
-import { ImportCompleted } from '../../../shared/business/models/aegis-protocol.types';
 import { apiErrorMessage } from '../../../shared/business/services/aegis-api';
+import { ImportSummary } from '../../../shared/business/services/import-tracker';
 import { BudgetService } from '../services/budgets.service';
 import { BudgetStateManager } from '../state/budgets-state.manager';
 
 type Step = 'upload' | 'validating' | 'preview' | 'importing' | 'done';
-
-/** A finished job's figures and first errors. */
-type ImportSummary = Pick<ImportCompleted, 'totalRows' | 'successfulRows' | 'failedRows' | 'errors'>;
 
 /**
  * Imports budgets from CSV: upload, a dry run's validation preview,
@@ -112,8 +109,8 @@ type ImportSummary = Pick<ImportCompleted, 'totalRows' | 'successfulRows' | 'fai
 export class BudgetsImportDialogComponent {
   private readonly dialogRef = inject<MatDialogRef<BudgetsImportDialogComponent, boolean>>(MatDialogRef);
   private readonly service = inject(BudgetService);
-  private readonly state = inject(BudgetStateManager);
-  protected readonly progress = this.state.importProgress;
+  private readonly job = inject(BudgetStateManager).importJob;
+  protected readonly progress = this.job.progress;
   protected readonly step = signal<Step>('upload');
   protected readonly file = signal<File | null>(null);
   protected readonly error = signal<string | null>(null);
@@ -123,12 +120,21 @@ export class BudgetsImportDialogComponent {
   protected readonly errorColumns: readonly string[] = ['row', 'field', 'message'];
 
   constructor() {
-    this.state.resetImport();
-    // The job's last event settles the step: no polling.
+    this.job.reset();
+    // The job's end settles the step.
     effect(() => {
-      const result = this.state.importResult();
+      const result = this.job.result();
       if (result !== null) {
-        untracked(() => this.finished(result, this.state.importDryRun()));
+        untracked(() => this.finished(result, this.job.dryRun()));
+      }
+    });
+    effect(() => {
+      const failure = this.job.failure();
+      if (failure !== null) {
+        untracked(() => {
+          this.error.set(failure);
+          this.step.set('upload');
+        });
       }
     });
   }
@@ -165,7 +171,7 @@ export class BudgetsImportDialogComponent {
     this.file.set(null);
     this.report.set(null);
     this.shownErrors.set([]);
-    this.state.resetImport();
+    this.job.reset();
   }
 
   protected close(): void {
@@ -181,7 +187,7 @@ export class BudgetsImportDialogComponent {
     this.shownErrors.set([]);
     this.step.set(dryRun ? 'validating' : 'importing');
     try {
-      await this.state.startImport(file, dryRun);
+      await this.job.start(file, dryRun);
     } catch (error) {
       this.error.set(apiErrorMessage(error));
       this.step.set('upload');

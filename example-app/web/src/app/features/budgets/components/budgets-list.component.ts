@@ -102,7 +102,7 @@ export class BudgetsListComponent {
       .afterClosed()
       .subscribe((imported) => {
         if (imported === true) {
-          this.refresh();
+          void this.state.reload();
         }
       });
   }
@@ -133,10 +133,6 @@ export class BudgetsListComponent {
 
   private async load(query: BudgetListQuery): Promise<void> {
     await this.state.load(query);
-  }
-
-  private refresh(): void {
-    void this.state.reload();
   }
 
   private notify(message: string): void {

@@ -9,7 +9,7 @@ import { MatInputModule } from '@angular/material/input';
 
 import { integerValidator } from '../../../shared/business/forms/form-values';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
-import { SupplierService } from '../services/suppliers.service';
+import { SupplierStateManager } from '../state/suppliers-state.manager';
 import { Supplier, SupplierCreate } from '../types/suppliers.types';
 
 /** Opens the form: `item` is `null` to create a supplier, else the one to edit. */
@@ -89,7 +89,7 @@ export interface SupplierFormData {
 export class SupplierFormDialogComponent {
   protected readonly data = inject<SupplierFormData>(MAT_DIALOG_DATA);
   private readonly dialogRef = inject<MatDialogRef<SupplierFormDialogComponent, Supplier>>(MatDialogRef);
-  private readonly service = inject(SupplierService);
+  private readonly state = inject(SupplierStateManager);
   protected readonly saving = signal(false);
   protected readonly error = signal<string | null>(null);
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
@@ -134,10 +134,7 @@ export class SupplierFormDialogComponent {
         rating: value.rating,
       };
       const item = this.data.item;
-      const saved =
-        item === null
-          ? await this.service.create(input)
-          : await this.service.update(item.id, { ...input });
+      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);
       this.dialogRef.close(saved);
     } catch (error) {
       const fields = apiFieldErrors(error);

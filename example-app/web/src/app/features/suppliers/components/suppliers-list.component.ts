@@ -12,7 +12,7 @@ import { MatTableModule } from '@angular/material/table';
 
 import { apiErrorMessage } from '../../../shared/business/services/aegis-api';
 import { ConfirmDialogComponent, ConfirmDialogData } from '../../../shared/ui/confirm.dialog';
-import { SupplierService } from '../services/suppliers.service';
+import { SupplierStateManager } from '../state/suppliers-state.manager';
 import { Supplier, SupplierListQuery } from '../types/suppliers.types';
 import { SupplierFormDialogComponent, SupplierFormData } from './suppliers-form.dialog';
 import { SuppliersImportDialogComponent } from './suppliers-import.dialog';
@@ -38,11 +38,11 @@ const SEARCH_DELAY_MS = 300;
 export class SuppliersListComponent {
   private readonly dialog = inject(MatDialog);
   private readonly snackBar = inject(MatSnackBar);
-  private readonly service = inject(SupplierService);
-  protected readonly rows = signal<readonly Supplier[]>([]);
-  protected readonly loading = signal(false);
-  protected readonly total = signal(0);
-  protected readonly error = signal<string | null>(null);
+  private readonly state = inject(SupplierStateManager);
+  protected readonly rows = this.state.items;
+  protected readonly loading = this.state.loading;
+  protected readonly total = this.state.total;
+  protected readonly error = this.state.error;
   protected readonly columns: readonly string[] = ['id', 'name', 'country', 'active', 'rating', 'actions'];
   protected readonly query = signal<SupplierListQuery>({ page: 1, pageSize: 20 });
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
@@ -99,7 +99,7 @@ export class SuppliersListComponent {
       .afterClosed()
       .subscribe((imported) => {
         if (imported === true) {
-          this.refresh();
+          void this.state.reload();
         }
       });
   }
@@ -111,15 +111,13 @@ export class SuppliersListComponent {
       .subscribe((saved) => {
         if (saved !== undefined) {
           this.notify(data.item === null ? 'Supplier created' : 'Supplier saved');
-          this.refresh();
         }
       });
   }
 
   private async delete(item: Supplier): Promise<void> {
     try {
-      await this.service.delete(item.id);
-      this.refresh();
+      await this.state.remove(item.id);
       this.notify('Supplier deleted');
     } catch (error) {
       this.notify(apiErrorMessage(error));
@@ -127,23 +125,7 @@ export class SuppliersListComponent {
   }
 
   private async load(query: SupplierListQuery): Promise<void> {
-    this.loading.set(true);
-    this.error.set(null);
-    try {
-      const page = await this.service.list(query);
-      if (this.query() === query) {
-        this.rows.set(page.data);
-        this.total.set(page.total);
-      }
-    } catch (error) {
-      this.error.set(apiErrorMessage(error));
-    } finally {
-      this.loading.set(false);
-    }
-  }
-
-  private refresh(): void {
-    void this.load(this.query());
+    await this.state.load(query);
   }
 
   private notify(message: string): void {

@@ -125,10 +125,6 @@ export class UserRolesListComponent {
     await this.state.load(query);
   }
 
-  private refresh(): void {
-    void this.state.reload();
-  }
-
   private notify(message: string): void {
     this.snackBar.open(message, 'Close', { duration: 3000 });
   }
