@@ -129,13 +129,17 @@ fn flags_shape_the_files() {
             "features/tags/components/tags-list.component.scss",
             "features/tags/components/tags-list.component.ts",
             "features/tags/services/tags.service.ts",
+            "features/tags/state/tags-state.manager.ts",
             "features/tags/tags.routes.ts",
             "features/tags/types/tags.types.ts",
         ]
     );
-    // No events: the list uses the service, and no event tests exist.
+    // No events: the state manager reads the page again after each change
+    // (no socket, no conflicts in the list), and no event tests exist.
+    let state = &generated.web[Path::new("features/tags/state/tags-state.manager.ts")];
+    assert!(state.contains("extends BasePolledStateManager<") && !state.contains("Realtime"));
     let list = &generated.web[Path::new("features/tags/components/tags-list.component.ts")];
-    assert!(list.contains("inject(TagService)") && !list.contains("StateManager"));
+    assert!(list.contains("inject(TagStateManager)") && !list.contains("conflicts"));
     assert!(!generated.rust["aegis_event_tests.rs"].contains("mod tags_events"));
 }
 
@@ -463,7 +467,7 @@ fn writes_deletes_and_checks_on_disk() {
             .iter()
             .all(|p| p.starts_with("features/notes"))
     );
-    assert_eq!(report.web.deleted.len(), 7, "{:?}", report.web.deleted);
+    assert_eq!(report.web.deleted.len(), 8, "{:?}", report.web.deleted);
     assert!(mine.exists(), "a hand-written file survives");
     assert!(!web.join("features/notes/services").exists());
 }

@@ -6,7 +6,6 @@ use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::Aegis;
 use crate::error::Error;
 
 /// What a token says.
@@ -122,10 +121,16 @@ impl User {
     }
 }
 
-impl FromRequestParts<Aegis> for User {
+/// A router state that verifies tokens (the runtime's `Aegis` handle), so
+/// [`User`] can be extracted from a request.
+pub trait HasAuth {
+    fn auth(&self) -> &Auth;
+}
+
+impl<S: HasAuth + Sync> FromRequestParts<S> for User {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Aegis) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

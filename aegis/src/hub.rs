@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -45,22 +45,7 @@ const GAP_PATIENCE: Duration = Duration::from_secs(10);
 /// Events a connection writes out together when several are waiting.
 const BATCH: usize = 64;
 
-/// Live connections and subscriptions, for health checks and tests.
-#[derive(Debug, Default)]
-pub struct HubStats {
-    connections: AtomicUsize,
-    subscriptions: AtomicUsize,
-}
-
-impl HubStats {
-    pub fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-
-    pub fn subscriptions(&self) -> usize {
-        self.subscriptions.load(Ordering::SeqCst)
-    }
-}
+pub use crate::app::HubStats;
 
 /// The `/ws` route, for these features.
 pub fn router(features: Vec<&'static str>) -> Router<Aegis> {

@@ -23,6 +23,7 @@
 //! assert_eq!((budget.id, budget.version), (7, 1));
 //! ```
 
+mod api;
 mod app;
 pub mod auth;
 pub mod crud;
@@ -32,6 +33,7 @@ pub mod events;
 pub mod hub;
 mod import;
 mod jobs;
+mod limits;
 pub mod log;
 mod notice;
 mod relay;
@@ -45,11 +47,13 @@ pub mod testing;
 pub use aegis_macros::crud_module;
 /// The wire protocol v1 and REST bodies.
 pub use aegis_protocol as protocol;
-pub use app::{Aegis, Api, Limits};
+pub use api::Api;
+pub use app::Aegis;
 /// The web framework the routers are made with.
 pub use axum;
 pub use entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings};
 pub use error::Error;
+pub use limits::Limits;
 
 /// Crates whose types modules.toml fields use, so an app needs no extra
 /// dependencies for them.

@@ -15,7 +15,6 @@ use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::broadcast;
 
-use crate::Aegis;
 use crate::entity::CrudEntity;
 use crate::error::Error;
 use crate::events::{EventContext, deleted_event, entity_event, import_event};
@@ -193,16 +192,19 @@ pub async fn replay(
 /// publishes nothing.
 #[derive(Debug)]
 pub struct Change {
-    aegis: Aegis,
+    db: Db,
+    bus: EventBus,
     tx: Tx,
     events: Vec<Arc<StoredEvent>>,
 }
 
 impl Change {
-    pub(crate) async fn begin(aegis: &Aegis) -> Result<Change, Error> {
+    /// A transaction on `db` whose events `bus` publishes once committed.
+    pub(crate) async fn begin(db: &Db, bus: &EventBus) -> Result<Change, Error> {
         Ok(Change {
-            aegis: aegis.clone(),
-            tx: aegis.db().begin().await?,
+            db: db.clone(),
+            bus: bus.clone(),
+            tx: db.begin().await?,
             events: Vec::new(),
         })
     }
@@ -219,9 +221,8 @@ impl Change {
         user: &str,
         origin: Option<&str>,
     ) -> Result<u64, Error> {
-        let db = self.aegis.db().clone();
         let event = append(
-            &db,
+            &self.db,
             &mut self.tx,
             |seq| build(&EventContext::new(seq, user, origin)),
             feature,
@@ -285,7 +286,7 @@ impl Change {
     pub async fn commit(self) -> Result<(), Error> {
         self.tx.commit().await?;
         for event in self.events {
-            self.aegis.bus().publish(event);
+            self.bus.publish(event);
         }
         Ok(())
     }

@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use tokio_util::task::AbortOnDropHandle;
 
-use crate::Limits;
 use crate::error::Error;
+use crate::limits::Limits;
 use crate::store::Db;
 
 /// What one pruning pass removed.

@@ -2,6 +2,7 @@
 //!
 //! - `test`: every check CI runs (see [`test`]).
 //! - `e2e`: the end-to-end suite in a real browser (see [`e2e`]).
+//! - `layout`: the code's layout rules (see [`layout`]).
 //! - `reliability`: several instances on PostgreSQL (see [`reliability`]).
 //! - `demo`: the example app with a little data (see [`demo`]).
 //! - `bench <name>`: benchmarks, which are never tests (see [`bench`]).
@@ -14,6 +15,7 @@ mod bench_import;
 mod demo;
 mod e2e;
 mod evolve;
+mod layout;
 mod postgres;
 mod process;
 mod reliability;
@@ -30,7 +32,9 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   demo              build the web app and the example app, then serve them on
                     http://127.0.0.1:8080/ with a little seed data (PORT to change)
-  test              formatting, the generated-files check, clippy, every Rust test,
+  test              formatting, the code's layout (no module cycle in the runtime,
+                    no hand-written file over 600 lines), the generated-files
+                    check, clippy, every Rust test,
                     the runtime's tests again on PostgreSQL (installed with apt-get
                     when missing) and the reliability suite on it, then the web
                     app's packages, the fixtures' type check, the web app's
@@ -39,6 +43,7 @@ tasks:
                     two example-app instances on a throwaway PostgreSQL, clients
                     hanging up at random during 10,000 writes, then an instance
                     killed, then PostgreSQL restarted: no event lost
+  layout            the code's layout rules alone (see `test`)
   e2e               the end-to-end suite alone: two users in headless Chromium
                     (installed with apt-get when missing) on the example app
   bench codegen     render 500 synthetic modules; time full and unchanged runs
@@ -68,6 +73,7 @@ fn main() -> ExitCode {
         ["test"] => test::run(),
         ["demo"] => demo::run(),
         ["e2e"] => e2e::run(),
+        ["layout"] => layout::check(&workspace_root()),
         ["reliability", rest @ ..] => reliability::run(rest),
         ["bench", rest @ ..] => bench::run(rest),
         ["soak", rest @ ..] => soak::run(rest),

@@ -12,6 +12,7 @@ pub fn run() -> Result<(), String> {
     let cargo = cargo();
 
     run_in(&root, &[], &cargo, &["fmt", "--all", "--", "--check"])?;
+    crate::layout::check(&root)?;
     // Before anything else builds the example app (and so rewrites its
     // generated files): the committed front end must match the Rust.
     run_in(

@@ -1,0 +1,168 @@
+//! One module from the sources and modules.toml, and the names no two
+//! modules may share.
+
+use std::collections::HashMap;
+
+use aegis_model::manifest::{Manifest, ModuleEntry};
+use aegis_model::{Location, Module};
+use toml::Spanned;
+
+use super::{Collector, MANIFEST};
+
+/// Modules from the sources and from modules.toml, merged (a flag set in
+/// either place is on; a contradiction names both places), each with the
+/// file it was declared in.
+pub(super) fn merge(
+    manifest: &Manifest,
+    declared: Vec<(Module, usize, Vec<String>)>,
+    collector: &mut Collector,
+) -> Vec<(Module, usize, Vec<String>)> {
+    let mut modules = declared;
+    for (name, entry) in &manifest.modules {
+        if entry.get_ref().declares_fields() {
+            match Module::from_manifest_entry(name, entry) {
+                Ok(module) => {
+                    if let Some((rust, file, _)) = modules
+                        .iter()
+                        .find(|(m, _, _)| m.names.module() == module.names.module())
+                    {
+                        let elsewhere = collector.place(*file, &rust.location);
+                        collector.problem(
+                            MANIFEST,
+                            &module.location,
+                            format!(
+                                "module `{name}` is declared twice: here with `fields`, and by \
+                                 `#[crud_module]` on `{}` at {elsewhere}; keep one",
+                                rust.rust_name
+                            ),
+                        );
+                    } else {
+                        modules.push((module, MANIFEST, Vec::new()));
+                    }
+                }
+                Err(diagnostics) => collector.diagnostics(MANIFEST, diagnostics),
+            }
+            continue;
+        }
+        let Some((module, file, _)) = modules.iter_mut().find(|(m, _, _)| {
+            aegis_model::naming::normalize(name).is_ok_and(|n| n == m.names.module())
+        }) else {
+            collector.problem(
+                MANIFEST,
+                &Location::Manifest(entry.span()),
+                format!(
+                    "no `#[crud_module]` struct declares module `{name}`; declare it in Rust, or \
+                     give it `fields` to declare it here"
+                ),
+            );
+            continue;
+        };
+        let file = *file;
+        merge_settings(name, entry, module, file, collector);
+    }
+    modules.sort_by(|(a, _, _), (b, _, _)| a.names.module().cmp(b.names.module()));
+    modules
+}
+
+/// Settings from modules.toml for a module declared in Rust: a flag set in
+/// either place is on; a flag the attribute sets and the manifest turns
+/// off, or a different singular, is a contradiction.
+pub(super) fn merge_settings(
+    name: &str,
+    entry: &Spanned<ModuleEntry>,
+    module: &mut Module,
+    file: usize,
+    collector: &mut Collector,
+) {
+    let entry = entry.get_ref();
+    let attribute_place = collector.place(file, &module.location);
+    for (flag, value, current) in [
+        ("with_events", &entry.with_events, &mut module.with_events),
+        ("with_import", &entry.with_import, &mut module.with_import),
+    ] {
+        let Some(value) = value else { continue };
+        if *value.get_ref() {
+            *current = true;
+        } else if *current {
+            collector.problem(
+                MANIFEST,
+                &Location::Manifest(value.span()),
+                format!(
+                    "modules.toml sets `{flag} = false` for `{name}`, but `#[crud_module({flag})]` \
+                     on `{}` at {attribute_place} turns it on; remove one",
+                    module.rust_name
+                ),
+            );
+        }
+    }
+    if let Some(singular) = &entry.singular {
+        let wanted = aegis_model::naming::normalize(singular.get_ref());
+        if wanted.as_deref().ok() != Some(module.names.singular_snake()) {
+            collector.problem(
+                MANIFEST,
+                &Location::Manifest(singular.span()),
+                format!(
+                    "modules.toml sets `singular = \"{}\"` for `{name}`, but `{}` at \
+                     {attribute_place} gives the singular `{}`; set it in one place",
+                    singular.get_ref(),
+                    module.rust_name,
+                    module.names.singular_snake()
+                ),
+            );
+        }
+    }
+    if module.with_events && module.version.is_none() {
+        let at = entry
+            .with_events
+            .as_ref()
+            .map_or(0..0, |value| value.span());
+        collector.problem(
+            MANIFEST,
+            &Location::Manifest(at),
+            format!(
+                "`with_events` needs a version field for conflict detection, add `version: i64` \
+                 to `{}` at {attribute_place}",
+                module.rust_name
+            ),
+        );
+    }
+}
+
+/// Two modules may not share a feature or a generated type name. Each
+/// module is reported once, for the first name it shares.
+pub(super) fn check_unique(modules: &[(Module, usize, Vec<String>)], collector: &mut Collector) {
+    let mut owners: HashMap<String, (usize, usize)> = HashMap::new();
+    for (index, (module, file, _)) in modules.iter().enumerate() {
+        let mut names = vec![format!("the feature `{}`", module.names.feature())];
+        names.extend(
+            module
+                .names
+                .generated_type_names()
+                .into_iter()
+                .map(|name| format!("the type `{name}`")),
+        );
+        let clash = names
+            .iter()
+            .find_map(|name| owners.get(name).map(|owner| (name, *owner)));
+        if let Some((name, (first, first_file))) = clash {
+            let other = &modules[first].0;
+            let elsewhere = collector.place(first_file, &other.location);
+            collector.problem(
+                *file,
+                &module.location,
+                format!(
+                    "modules `{}` (`{}`) and `{}` (`{}`, at {elsewhere}) both generate {name}; \
+                     rename one with `name = \"...\"` or `singular = \"...\"`",
+                    module.names.module(),
+                    module.rust_name,
+                    other.names.module(),
+                    other.rust_name,
+                ),
+            );
+            continue;
+        }
+        for name in names {
+            owners.insert(name, (index, *file));
+        }
+    }
+}

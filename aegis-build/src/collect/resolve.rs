@@ -1,0 +1,174 @@
+//! The declarations of the named types a module's fields use, and the
+//! other modules' entities it imports.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aegis_model::decl::{TsDecl, enum_decl, struct_decl};
+use aegis_model::{Location, Module, Origin, TsType};
+
+use super::{Collector, Found, TypeDef, Unit, crud_module_attr};
+
+/// Finds the declarations of the named types a module's fields use.
+pub(super) fn resolve(
+    mut module: Module,
+    file: usize,
+    rust_path: Option<Vec<String>>,
+    types: &HashMap<String, Vec<Found>>,
+    collector: &mut Collector,
+) -> Unit {
+    let mut decls: BTreeMap<String, TsDecl> = BTreeMap::new();
+    // (name, where it is used from: file and location, who uses it)
+    let mut queue: Vec<(String, usize, Location, String)> = Vec::new();
+    for field in module.fields.iter().filter(|f| !f.is_transient()) {
+        for name in field.ts.named_references() {
+            queue.push((
+                name.to_owned(),
+                file,
+                field.ty_location.clone(),
+                format!("field `{}`", field.ident),
+            ));
+        }
+    }
+    let generated: Vec<String> = module.names.generated_type_names();
+    while let Some((name, from_file, at, user)) = queue.pop() {
+        if decls.contains_key(&name) || name == module.rust_name {
+            continue;
+        }
+        let found = types.get(&name).map(Vec::as_slice).unwrap_or_default();
+        let entity_named = found
+            .iter()
+            .any(|f| matches!(&f.def, TypeDef::Struct(s) if crud_module_attr(&s.attrs).is_some()));
+        if entity_named {
+            // Another module's entity: imported from its feature, not redeclared.
+            continue;
+        }
+        match found {
+            [] => collector.problem(
+                from_file,
+                &at,
+                format!(
+                    "cannot find a struct or enum named `{name}` (used by {user}) in the scanned \
+                     sources; add its file to the sources, or give the field a \
+                     `#[crud(ts_type = \"...\")]`"
+                ),
+            ),
+            [one] => {
+                if aegis_model::reserved::is_taken_type_name(&name) || generated.contains(&name) {
+                    collector.problem(
+                        from_file,
+                        &at,
+                        format!(
+                            "type `{name}` (used by {user}) would shadow a name the generated \
+                             TypeScript already uses; rename it, or give the field a \
+                             `#[crud(ts_type = \"...\")]`"
+                        ),
+                    );
+                    continue;
+                }
+                let (result, ident) = match &one.def {
+                    TypeDef::Struct(item) => (struct_decl(item), &item.ident),
+                    TypeDef::Enum(item) => (enum_decl(item), &item.ident),
+                };
+                match result {
+                    Ok(decl) => {
+                        for next in decl.named_references() {
+                            queue.push((
+                                next.to_owned(),
+                                one.file,
+                                Location::of(ident),
+                                format!("`{name}`"),
+                            ));
+                        }
+                        decls.insert(name, decl);
+                    }
+                    Err(diagnostics) => collector.diagnostics(one.file, diagnostics),
+                }
+            }
+            several => {
+                let places: Vec<String> = several
+                    .iter()
+                    .map(|f| {
+                        let ident = match &f.def {
+                            TypeDef::Struct(item) => &item.ident,
+                            TypeDef::Enum(item) => &item.ident,
+                        };
+                        collector.place(f.file, &Location::of(ident))
+                    })
+                    .collect();
+                collector.problem(
+                    from_file,
+                    &at,
+                    format!(
+                        "`{name}` (used by {user}) is declared {} times, at {}; rename one, or \
+                         give the field a `#[crud(ts_type = \"...\")]`",
+                        several.len(),
+                        places.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    // The entity refers to itself by its TypeScript name.
+    let rust_name = module.rust_name.clone();
+    let entity_type = module.names.entity_type();
+    if rust_name != entity_type {
+        let rename = |name: &str| (name == rust_name).then(|| entity_type.clone());
+        for field in &mut module.fields {
+            field.ts = field.ts.rename_named(&rename);
+        }
+    }
+    Unit {
+        module,
+        rust_path,
+        decls,
+        entity_imports: BTreeSet::new(),
+    }
+}
+
+/// Fields naming another module's entity import it from that feature, by
+/// its TypeScript name.
+pub(super) fn fill_entity_imports(mut units: Vec<Unit>) -> Vec<Unit> {
+    let entities: HashMap<String, (String, String)> = units
+        .iter()
+        .filter(|u| u.module.origin == Origin::Attribute)
+        .map(|u| {
+            (
+                u.module.rust_name.clone(),
+                (u.module.names.entity_type(), u.module.names.feature()),
+            )
+        })
+        .collect();
+    for unit in &mut units {
+        let own = unit.module.rust_name.clone();
+        let rename = |name: &str| {
+            entities
+                .get(name)
+                .filter(|_| name != own)
+                .map(|(ts, _)| ts.clone())
+        };
+        let mut imports = BTreeSet::new();
+        let mut note = |ty: &TsType| {
+            for name in ty.named_references() {
+                if name != own
+                    && let Some((ts, feature)) = entities.get(name)
+                {
+                    imports.insert((ts.clone(), feature.clone()));
+                }
+            }
+        };
+        for field in &unit.module.fields {
+            note(&field.ts);
+        }
+        for decl in unit.decls.values() {
+            decl.types().into_iter().for_each(&mut note);
+        }
+        for field in &mut unit.module.fields {
+            field.ts = field.ts.rename_named(&rename);
+        }
+        for decl in unit.decls.values_mut() {
+            *decl = decl.rename_named(&rename);
+        }
+        unit.entity_imports = imports;
+    }
+    units
+}

@@ -1,0 +1,122 @@
+//! The API an app serves: every module's routes, the WebSocket, and the
+//! schema check that brings their tables to their models.
+
+use axum::Router;
+
+use crate::app::Aegis;
+use crate::entity::{CrudEntity, ModuleMeta, ModuleSettings};
+use crate::error::Error;
+
+async fn no_route(uri: axum::http::Uri) -> Error {
+    Error::NotFound(format!("no API at `{}`", uri.path()))
+}
+
+struct Mounted {
+    meta: &'static ModuleMeta,
+    settings: ModuleSettings,
+    router: fn(ModuleSettings) -> Router<Aegis>,
+    stored_default: fn(&str) -> Option<serde_json::Value>,
+}
+
+/// Every module an app serves, with its settings.
+#[derive(Default)]
+pub struct Api {
+    modules: Vec<Mounted>,
+    /// Columns the schema check may drop although they hold data.
+    allow_drop: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field(
+                "modules",
+                &self.modules.iter().map(|m| &m.settings).collect::<Vec<_>>(),
+            )
+            .field("allow_drop", &self.allow_drop)
+            .finish()
+    }
+}
+
+impl Api {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves `T` with `settings` (for aegis-build's `MODULES`, the merged
+    /// ones).
+    pub fn module<T: CrudEntity>(mut self, settings: ModuleSettings) -> Self {
+        self.modules.push(Mounted {
+            meta: T::meta(),
+            settings,
+            router: crate::crud::router::<T>,
+            stored_default: T::stored_default,
+        });
+        self
+    }
+
+    /// Lets the schema check drop `column` of `module`'s table, and the
+    /// values it holds, once no field is stored there. Without it a column
+    /// that holds data and is no longer a field stops the start.
+    pub fn allow_drop(mut self, module: &str, column: &str) -> Self {
+        self.allow_drop.push((module.to_owned(), column.to_owned()));
+        self
+    }
+
+    fn table_models(&self) -> Vec<crate::schema::TableModel> {
+        self.modules
+            .iter()
+            .map(|m| crate::schema::TableModel {
+                meta: m.meta,
+                stored_default: m.stored_default,
+            })
+            .collect()
+    }
+
+    /// What [`Api::install`] would change in the database to bring every
+    /// module's table to its model, and what it would refuse; changes
+    /// nothing.
+    pub async fn plan(&self, aegis: &Aegis) -> Result<crate::schema::Plan, Error> {
+        crate::schema::plan(aegis.db(), &self.table_models(), &self.allow_drop).await
+    }
+
+    /// The settings of every module.
+    pub fn settings(&self) -> Vec<ModuleSettings> {
+        self.modules.iter().map(|m| m.settings).collect()
+    }
+
+    /// Brings every module's table to its model ([`crate::schema`]: new
+    /// tables and columns, renames, nullability; each applied statement is
+    /// logged), or fails with [`Error::Schema`] naming every change it
+    /// will not make, having changed nothing. Then waits until the runtime
+    /// hears other instances' events ([`Aegis::ready`]). Returns what it
+    /// applied.
+    pub async fn install(&self, aegis: &Aegis) -> Result<crate::schema::Plan, Error> {
+        let applied =
+            crate::schema::migrate(aegis.db(), &self.table_models(), &self.allow_drop).await?;
+        aegis.ready().await?;
+        Ok(applied)
+    }
+
+    /// Every module's routes, under `/api/<feature>`, and the WebSocket
+    /// at `/ws` for the features with events. Every error is a JSON
+    /// `ApiError`, also for paths under `/api` that are no route (404, so
+    /// a web app served beside it never answers them with its page).
+    pub fn router(&self) -> Router<Aegis> {
+        let features: Vec<&'static str> = self
+            .modules
+            .iter()
+            .filter(|m| m.settings.with_events)
+            .map(|m| m.meta.feature)
+            .collect();
+        self.modules
+            .iter()
+            .fold(crate::hub::router(features), |router, m| {
+                router.merge((m.router)(m.settings))
+            })
+            .route("/api", axum::routing::any(no_route))
+            .route("/api/", axum::routing::any(no_route))
+            .route("/api/{*rest}", axum::routing::any(no_route))
+            .layer(axum::middleware::map_response(crate::error::json_errors))
+    }
+}
