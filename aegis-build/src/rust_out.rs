@@ -24,40 +24,48 @@ pub(crate) fn modules_file(units: &[Unit]) -> String {
         .iter()
         .filter(|u| u.module.origin == Origin::Manifest)
         .map(|u| manifest_struct(&u.module));
-    let settings = units.iter().map(|u| {
+    let paths: Vec<TokenStream> = units
+        .iter()
+        .map(|unit| {
+            let ident = format_ident!("{}", unit.module.rust_name);
+            match &unit.rust_path {
+                Some(path) => {
+                    let segments = path.iter().map(|p| format_ident!("{}", p));
+                    quote!(crate::#(#segments::)*#ident)
+                }
+                None => quote!(#ident),
+            }
+        })
+        .collect();
+    let served = units.iter().zip(&paths).map(|(u, path)| {
         let module = u.module.names.module();
         let with_events = u.module.with_events;
         let with_import = u.module.with_import;
         let sortable = crate::context::sortable_fields(u);
         quote! {
-            ::aegis::ModuleSettings {
-                module: #module,
-                with_events: #with_events,
-                with_import: #with_import,
-                sortable: ::core::option::Option::Some(&[#(#sortable),*]),
+            impl ::aegis::Served for #path {
+                const SETTINGS: ::aegis::ModuleSettings = ::aegis::ModuleSettings {
+                    module: #module,
+                    with_events: #with_events,
+                    with_import: #with_import,
+                    sortable: ::core::option::Option::Some(&[#(#sortable),*]),
+                };
             }
         }
-    });
-    let mounts = units.iter().enumerate().map(|(index, unit)| {
-        let ident = format_ident!("{}", unit.module.rust_name);
-        let path = match &unit.rust_path {
-            Some(path) => {
-                let segments = path.iter().map(|p| format_ident!("{}", p));
-                quote!(crate::#(#segments::)*#ident)
-            }
-            None => quote!(#ident),
-        };
-        quote!(.module::<#path>(MODULES[#index]))
     });
     pretty(quote! {
         #(#structs)*
 
-        /// Every module of this crate, with its settings merged from modules.toml.
-        pub const MODULES: &[::aegis::ModuleSettings] = &[#(#settings),*];
+        #(#served)*
+
+        /// Every module of this crate, with its settings merged from the
+        /// attribute and modules.toml.
+        pub const MODULES: &[::aegis::ModuleSettings] =
+            &[#(<#paths as ::aegis::Served>::SETTINGS),*];
 
         /// Every module of this crate, served with its merged settings.
         pub fn api() -> ::aegis::Api {
-            ::aegis::Api::new()#(#mounts)*
+            ::aegis::Api::new()#(.serve::<#paths>())*
         }
     })
 }

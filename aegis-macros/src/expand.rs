@@ -272,8 +272,6 @@ fn module_meta(module: &Module) -> TokenStream {
     let feature = names.feature();
     let entity = names.entity();
     let entity_type = names.entity_type();
-    let with_events = module.with_events;
-    let with_import = module.with_import;
     let fields = module
         .fields
         .iter()
@@ -285,8 +283,6 @@ fn module_meta(module: &Module) -> TokenStream {
             feature: #feature,
             entity: #entity,
             entity_type: #entity_type,
-            with_events: #with_events,
-            with_import: #with_import,
             fields: &[#(#fields),*],
         }
     }

@@ -48,7 +48,6 @@ fn budget_meta() {
     assert_eq!(meta.feature, "budgets");
     assert_eq!(meta.entity, "budget");
     assert_eq!(meta.entity_type, "Budget");
-    assert!(meta.with_events && meta.with_import);
     let fields: Vec<_> = meta
         .fields
         .iter()
@@ -114,7 +113,6 @@ fn human_names_and_fields() {
     assert_eq!(meta.feature, "people");
     assert_eq!(meta.entity, "person");
     assert_eq!(meta.entity_type, "Person");
-    assert!(!meta.with_events && !meta.with_import);
     assert!(meta.version_field().is_none());
     let wire: Vec<_> = meta.fields.iter().map(|f| f.wire_name).collect();
     // `visits` is never serialised, so the runtime never sees it.

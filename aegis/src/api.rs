@@ -4,7 +4,7 @@
 use axum::Router;
 
 use crate::app::Aegis;
-use crate::entity::{CrudEntity, ModuleMeta, ModuleSettings};
+use crate::entity::{CrudEntity, ModuleMeta, ModuleSettings, Served};
 use crate::error::Error;
 
 async fn no_route(uri: axum::http::Uri) -> Error {
@@ -43,8 +43,13 @@ impl Api {
         Self::default()
     }
 
-    /// Serves `T` with `settings` (for aegis-build's `MODULES`, the merged
-    /// ones).
+    /// Serves `T` with the settings aegis-build merged for it.
+    pub fn serve<T: Served>(self) -> Self {
+        self.module::<T>(T::SETTINGS)
+    }
+
+    /// Serves `T` with `settings`, for a module mounted by hand (tests,
+    /// benchmarks); an app serves its modules with [`Api::serve`].
     pub fn module<T: CrudEntity>(mut self, settings: ModuleSettings) -> Self {
         self.modules.push(Mounted {
             meta: T::meta(),

@@ -53,7 +53,9 @@ pub struct FieldMeta {
     pub renamed_from: Option<&'static str>,
 }
 
-/// A module: its names, flags and fields.
+/// A module as its struct declares it: names and fields. Whether it has
+/// events or import is a setting aegis-build merges from the attribute and
+/// modules.toml: [`Served::SETTINGS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModuleMeta {
     /// `user_roles`
@@ -64,8 +66,6 @@ pub struct ModuleMeta {
     pub entity: &'static str,
     /// `UserRole`: the entity's TypeScript type.
     pub entity_type: &'static str,
-    pub with_events: bool,
-    pub with_import: bool,
     /// Every field serde reads or writes, in declaration order.
     pub fields: &'static [FieldMeta],
 }
@@ -88,7 +88,8 @@ impl ModuleMeta {
 }
 
 /// A module's settings as served, merged from `#[crud_module]` and
-/// modules.toml by aegis-build (its `aegis_modules.rs` lists them all).
+/// modules.toml by aegis-build: one value per module, its
+/// [`Served::SETTINGS`] (`aegis_modules::MODULES` lists them all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModuleSettings {
     pub module: &'static str,
@@ -141,4 +142,12 @@ pub trait CrudEntity: Serialize + DeserializeOwned + Clone + Send + Sync + 'stat
         let _ = name;
         None
     }
+}
+
+/// A module as this app serves it. aegis-build's `aegis_modules.rs`
+/// implements it for every module, with the settings merged from
+/// `#[crud_module]` and modules.toml, so they are reached from the entity
+/// type (`<Budget as Served>::SETTINGS`) and are nowhere else.
+pub trait Served: CrudEntity {
+    const SETTINGS: ModuleSettings;
 }

@@ -51,7 +51,7 @@ pub use api::Api;
 pub use app::Aegis;
 /// The web framework the routers are made with.
 pub use axum;
-pub use entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings};
+pub use entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings, Served};
 pub use error::Error;
 pub use limits::Limits;
 

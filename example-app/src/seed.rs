@@ -2,26 +2,18 @@
 
 use aegis::crud::{count, insert};
 use aegis::export::chrono::{NaiveDate, TimeZone, Utc};
-use aegis::{Aegis, CrudEntity, Error, ModuleSettings};
+use aegis::{Aegis, Error, Served};
 
-use crate::aegis_modules::{MODULES, UserRoleCreate};
+use crate::aegis_modules::UserRoleCreate;
 use crate::models::{AuthorCreate, BudgetCreate, BudgetStatus, SupplierCreate};
 
-fn settings<T: CrudEntity>() -> ModuleSettings {
-    let module = T::meta().module;
-    *MODULES
-        .iter()
-        .find(|m| m.module == module)
-        .expect("every module is in MODULES")
-}
-
 /// Inserts `inputs` when `T`'s table is empty.
-async fn seed_one<T: CrudEntity>(aegis: &Aegis, inputs: Vec<T::Create>) -> Result<(), Error> {
+async fn seed_one<T: Served>(aegis: &Aegis, inputs: Vec<T::Create>) -> Result<(), Error> {
     if count::<T>(aegis).await? > 0 {
         return Ok(());
     }
     for input in inputs {
-        insert::<T>(aegis, settings::<T>(), input, "seed", None).await?;
+        insert::<T>(aegis, T::SETTINGS, input, "seed", None).await?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The example app's router: every module served, the one without events
 //! silent, and dev mode.
 
+use aegis::Served;
 use aegis::axum::body::Body;
 use aegis::axum::http::{Request, StatusCode};
 use aegis::testing::{TestApp, run};
@@ -24,6 +25,10 @@ fn every_module_is_served_with_its_merged_settings() {
             ("user_roles", true, false),
         ]
     );
+    // `Budget`'s attribute names no flag; modules.toml turns both on, and
+    // the type answers with what is served.
+    let budget = <example_app::models::Budget as Served>::SETTINGS;
+    assert!(budget.with_events && budget.with_import);
     run(async {
         let app = TestApp::new(api()).await;
         for feature in ["authors", "budgets", "suppliers", "user-roles"] {
