@@ -67,6 +67,12 @@ const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/confirm.dialog.ts" => "shared/ui/confirm.dialog.ts",
 ];
 
+/// The embedded templates: name and text.
+#[cfg(test)]
+pub(crate) fn embedded_templates() -> impl Iterator<Item = (&'static str, &'static str)> {
+    TEMPLATES.iter().map(|t| (t.name, t.text))
+}
+
 /// Where a shared file (by template name) is written, under the web root.
 pub(crate) fn shared_path(name: &str) -> &'static str {
     RUNTIME_FILES
