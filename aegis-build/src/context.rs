@@ -137,6 +137,8 @@ pub(crate) struct FieldContext {
     pub is_select: bool,
     pub is_date: bool,
     pub is_datetime: bool,
+    /// A date and time without a zone.
+    pub is_local_datetime: bool,
     pub is_time: bool,
     pub is_json: bool,
     /// The select's options, for literal unions.
@@ -155,6 +157,7 @@ enum Widget {
     Select,
     Date,
     Datetime,
+    LocalDatetime,
     Time,
     Json,
 }
@@ -166,10 +169,9 @@ fn widget_for(field: &Field, unit: &Unit) -> (Widget, Vec<String>) {
     }
     match field.format {
         Some(ValueFormat::Instant) => return (Widget::Datetime, Vec::new()),
+        Some(ValueFormat::LocalDateTime) => return (Widget::LocalDatetime, Vec::new()),
         Some(ValueFormat::Date) => return (Widget::Date, Vec::new()),
         Some(ValueFormat::Time) => return (Widget::Time, Vec::new()),
-        // A date and time without a zone stays text: the browser's
-        // `datetime-local` value would need converting without one.
         _ => {}
     }
     let base = match &field.ts {
@@ -216,6 +218,10 @@ fn form_helpers_of(widget: Widget, nullable: bool, integer: bool) -> Vec<&'stati
         Widget::Time => vec!["toTimeInput", "fromTimeInput"],
         Widget::Datetime if nullable => vec!["toDateTimeInput", "fromDateTimeInputOrNull"],
         Widget::Datetime => vec!["toDateTimeInput", "fromDateTimeInput"],
+        Widget::LocalDatetime if nullable => {
+            vec!["toLocalDateTimeInput", "fromLocalDateTimeInputOrNull"]
+        }
+        Widget::LocalDatetime => vec!["toLocalDateTimeInput", "fromLocalDateTimeInput"],
         Widget::Number | Widget::Select => {
             let mut helpers = Vec::new();
             if !nullable {
@@ -267,6 +273,7 @@ fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         is_select: widget == Widget::Select,
         is_date: widget == Widget::Date,
         is_datetime: widget == Widget::Datetime,
+        is_local_datetime: widget == Widget::LocalDatetime,
         is_time: widget == Widget::Time,
         is_json: widget == Widget::Json,
         options,
@@ -457,7 +464,9 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         uses_select: inputs.iter().any(|f| f.is_select),
         uses_checkbox: inputs.iter().any(|f| f.is_checkbox),
         uses_required: inputs.iter().any(|f| f.required),
-        uses_date_pipe: columns.iter().any(|c| c.is_datetime),
+        uses_date_pipe: columns
+            .iter()
+            .any(|c| c.is_datetime || c.is_local_datetime),
         form_helpers: form_helpers(&inputs),
         has_inputs: !inputs.is_empty(),
         fields,

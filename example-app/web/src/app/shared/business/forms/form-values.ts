@@ -38,6 +38,23 @@ export function fromDateTimeInputOrNull(value: string): string | null {
   return value === '' ? null : fromDateTimeInput(value);
 }
 
+/**
+ * A date and time without a zone, `2026-01-01T10:30:00.5`, as
+ * `<input type="datetime-local" step="1">` shows it: `2026-01-01T10:30:00`.
+ */
+export function toLocalDateTimeInput(value: string | null | undefined): string {
+  return value ? value.slice(0, 19) : '';
+}
+
+/** A `datetime-local` value as the server reads a date and time without a zone: seconds always written. */
+export function fromLocalDateTimeInput(value: string): string {
+  return value.length === 16 ? `${value}:00` : value;
+}
+
+export function fromLocalDateTimeInputOrNull(value: string): string | null {
+  return value === '' ? null : fromLocalDateTimeInput(value);
+}
+
 /** `10:30:00` → `10:30`, for `<input type="time">`. */
 export function toTimeInput(value: string | null | undefined): string {
   return value ? value.slice(0, 5) : '';
