@@ -64,6 +64,7 @@ const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/base-polled-state.manager.ts" => "shared/business/services/base-polled-state.manager.ts",
     "shared/import-tracker.ts" => "shared/business/services/import-tracker.ts",
     "shared/form-values.ts" => "shared/business/forms/form-values.ts",
+    "shared/rules.ts" => "shared/business/forms/rules.ts",
     "shared/confirm.dialog.ts" => "shared/ui/confirm.dialog.ts",
 ];
 

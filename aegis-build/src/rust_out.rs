@@ -115,6 +115,7 @@ fn manifest_struct(module: &Module) -> TokenStream {
         if let Some(old) = &field.renamed_from {
             args.push(quote!(renamed_from = #old));
         }
+        args.extend(rule_args(&field.rules));
         let attr = (!args.is_empty()).then(|| quote!(#[crud(#(#args),*)]));
         quote!(#attr pub #name: #ty)
     });
@@ -136,8 +137,120 @@ fn manifest_struct(module: &Module) -> TokenStream {
     }
 }
 
-/// A sample JSON value of a field's type; `variant` 0 and 1 differ.
+/// A number as a literal `#[crud]` reads back: whole numbers without a
+/// fraction, a minus sign in front.
+fn number_tokens(n: f64) -> TokenStream {
+    let literal = if n.fract() == 0.0 && n.abs() < 9e15 {
+        proc_macro2::Literal::i64_unsuffixed(n.abs() as i64)
+    } else {
+        proc_macro2::Literal::f64_unsuffixed(n.abs())
+    };
+    if n < 0.0 {
+        quote!(-#literal)
+    } else {
+        quote!(#literal)
+    }
+}
+
+/// A field's rules as `#[crud]` arguments.
+fn rule_args(rules: &aegis_model::Rules) -> Vec<TokenStream> {
+    let mut args = Vec::new();
+    if let Some(min) = rules.min {
+        let min = number_tokens(min);
+        args.push(quote!(min = #min));
+    }
+    if let Some(max) = rules.max {
+        let max = number_tokens(max);
+        args.push(quote!(max = #max));
+    }
+    let bounds: Vec<TokenStream> = [("min", rules.min_length), ("max", rules.max_length)]
+        .into_iter()
+        .filter_map(|(key, n)| {
+            let key = format_ident!("{key}");
+            n.map(|n| {
+                let n = proc_macro2::Literal::u32_unsuffixed(n);
+                quote!(#key = #n)
+            })
+        })
+        .collect();
+    if !bounds.is_empty() {
+        args.push(quote!(length(#(#bounds),*)));
+    }
+    if let Some(pattern) = &rules.pattern {
+        args.push(quote!(pattern = #pattern));
+    }
+    if rules.email {
+        args.push(quote!(email));
+    }
+    if rules.url {
+        args.push(quote!(url));
+    }
+    if !rules.one_of.is_empty() {
+        let values = rules.one_of.iter().map(|v| match v {
+            aegis_model::RuleValue::Text(t) => quote!(#t),
+            aegis_model::RuleValue::Number(n) => number_tokens(*n),
+        });
+        args.push(quote!(one_of = [#(#values),*]));
+    }
+    args
+}
+
+/// A sample JSON value of a field's type that keeps the field's rules;
+/// `variant` 0 and 1 differ where the rules allow.
 fn sample(field: &Field, unit: &Unit, variant: u8) -> Value {
+    let rules = &field.rules;
+    if let Some(value) = rules
+        .one_of
+        .get(usize::from(variant) % rules.one_of.len().max(1))
+    {
+        return match value {
+            aegis_model::RuleValue::Text(text) => json!(text),
+            aegis_model::RuleValue::Number(n) => json!(n),
+        };
+    }
+    let text = if rules.email {
+        Some(format!(
+            "{}{variant}@example.com",
+            field.ident.replace('_', ".")
+        ))
+    } else if rules.url {
+        Some(format!("https://example.com/{}/{variant}", field.ident))
+    } else {
+        rules.pattern.as_deref().and_then(|pattern| {
+            aegis_model::rules::pattern_example(pattern, variant, rules.min_length.unwrap_or(0))
+        })
+    };
+    if let Some(text) = text {
+        return json!(text);
+    }
+    match sample_of_type(field, unit, variant) {
+        Value::String(text) if rules.min_length.is_some() || rules.max_length.is_some() => {
+            let mut text: String = text
+                .chars()
+                .take(rules.max_length.map_or(usize::MAX, |n| n as usize))
+                .collect();
+            while text.chars().count() < rules.min_length.unwrap_or(0) as usize {
+                text.push('x');
+            }
+            json!(text)
+        }
+        Value::Number(n) if rules.min.is_some() || rules.max.is_some() => {
+            let n = n.as_f64().unwrap_or_default();
+            let clamped = n
+                .max(rules.min.unwrap_or(f64::MIN))
+                .min(rules.max.unwrap_or(f64::MAX));
+            if field.storage == aegis_model::StorageKind::Integer {
+                json!(clamped.ceil() as i64)
+            } else {
+                json!(clamped)
+            }
+        }
+        other => other,
+    }
+}
+
+/// A sample JSON value of a field's type; `variant` 0 and 1 differ.
+fn sample_of_type(field: &Field, unit: &Unit, variant: u8) -> Value {
     let day = 1 + variant;
     match field.format {
         Some(ValueFormat::Instant) => return json!(format!("2026-01-0{day}T00:00:00Z")),

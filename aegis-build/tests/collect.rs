@@ -520,3 +520,34 @@ fn the_environment_comes_through_one_value() {
     let tests = std::fs::read_to_string(out.join(aegis_build::EVENT_TESTS_FILE)).unwrap();
     assert!(tests.contains("fixture_env"), "the package names the crate");
 }
+
+#[test]
+fn manifest_rules_are_checked_against_the_field_type_at_their_field() {
+    let krate = Crate::new(
+        &format!(
+            "{GENERATOR}[modules.contacts]\nfields = {{ id = \"i64\", age = {{ type = \"i32\", \
+             min = 0.5 }}, name = {{ type = \"string\", min = 1 }}, code = {{ type = \
+             \"string\", pattern = \"\\\\w+\" }} }}\n"
+        ),
+        &[],
+    );
+    let problems = krate.problems();
+    // Each at its field's table: line 4, the column where the table starts.
+    let messages: Vec<(usize, usize, &str)> = problems
+        .iter()
+        .map(|(_, line, column, message)| (*line, *column, message.as_str()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (4, 30, "`age` holds whole numbers, so `min` must be one"),
+            (4, 66, "`min` bounds a number, and `name` holds no number"),
+            (
+                4,
+                103,
+                "`\\w` means different things in Rust and in the browser; write [A-Za-z0-9_]"
+            ),
+        ],
+        "{problems:?}"
+    );
+}

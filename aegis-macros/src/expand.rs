@@ -313,6 +313,7 @@ fn field_meta(field: &Field) -> TokenStream {
         Some(old) => quote!(::core::option::Option::Some(#old)),
         None => quote!(::core::option::Option::None),
     };
+    let rules = rules(&field.rules);
     quote! {
         ::aegis::FieldMeta {
             name: #name,
@@ -326,6 +327,86 @@ fn field_meta(field: &Field) -> TokenStream {
             label: #label,
             required_input: #required_input,
             renamed_from: #renamed_from,
+            rules: #rules,
         }
+    }
+}
+
+fn rules(rules: &aegis_model::Rules) -> TokenStream {
+    if rules.is_empty() {
+        return quote!(::aegis::Rules::NONE);
+    }
+    let number = |n: Option<f64>| match n {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    let length = |n: Option<u32>| match n {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    let (min, max) = (number(rules.min), number(rules.max));
+    let (min_length, max_length) = (length(rules.min_length), length(rules.max_length));
+    let pattern = match &rules.pattern {
+        Some(p) => quote!(::core::option::Option::Some(#p)),
+        None => quote!(::core::option::Option::None),
+    };
+    let (email, url) = (rules.email, rules.url);
+    let one_of = rules.one_of.iter().map(|v| match v {
+        aegis_model::RuleValue::Text(t) => quote!(::aegis::RuleValue::Text(#t)),
+        aegis_model::RuleValue::Number(n) => quote!(::aegis::RuleValue::Number(#n)),
+    });
+    quote! {
+        ::aegis::Rules {
+            min: #min,
+            max: #max,
+            min_length: #min_length,
+            max_length: #max_length,
+            pattern: #pattern,
+            email: #email,
+            url: #url,
+            one_of: &[#(#one_of),*],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// Rules of the `validator` or `garde` crates stay where they were
+    /// written, for those crates' derives; only `#[crud]` is taken.
+    #[test]
+    fn other_crates_attributes_stay_on_the_struct() {
+        let output = super::crud_module(
+            quote!(),
+            quote! {
+                #[derive(Serialize, Deserialize, Clone, Validate)]
+                #[garde(allow_unvalidated)]
+                pub struct Author {
+                    pub id: i64,
+                    #[validate(length(min = 1))]
+                    #[garde(length(min = 1))]
+                    #[crud(length(min = 1))]
+                    pub name: String,
+                }
+            },
+        );
+        let file: syn::File = syn::parse2(output).unwrap();
+        let author = file
+            .items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Struct(s) if s.ident == "Author" => Some(s),
+                _ => None,
+            })
+            .expect("the struct is kept");
+        let name = author.fields.iter().nth(1).unwrap();
+        let paths: Vec<String> = name
+            .attrs
+            .iter()
+            .map(|a| a.path().get_ident().unwrap().to_string())
+            .collect();
+        assert_eq!(paths, ["validate", "garde"]);
+        assert!(author.attrs.iter().any(|a| a.path().is_ident("garde")));
     }
 }

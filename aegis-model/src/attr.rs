@@ -49,6 +49,8 @@ pub struct FieldArgs {
     pub default: Option<StringOption>,
     /// `renamed_from = "old"`: the column this field was stored in before.
     pub renamed_from: Option<StringOption>,
+    /// `min`, `max`, `length(..)`, `pattern`, `email`, `url`, `one_of`.
+    pub rules: crate::rules::RuleArgs,
 }
 
 /// The closest known word to a misspelt one, if any is close.
@@ -202,7 +204,11 @@ pub fn is_crud_attr(attr: &Attribute) -> bool {
 /// Reads every `#[crud(...)]` on one field, reporting every mistake.
 pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldArgs {
     let mut args = FieldArgs::default();
-    let known: Vec<&'static str> = FIELD_FLAGS.into_iter().chain(FIELD_OPTIONS).collect();
+    let known: Vec<&'static str> = FIELD_FLAGS
+        .into_iter()
+        .chain(FIELD_OPTIONS)
+        .chain(crate::rules::RULE_KEYS)
+        .collect();
     for attr in attrs.iter().filter(|a| is_crud_attr(a)) {
         if let Meta::Path(path) = &attr.meta {
             diags.error(
@@ -292,6 +298,8 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
                 } else {
                     *slot = Some(option);
                 }
+            } else if crate::rules::RULE_KEYS.contains(&key.as_str()) {
+                crate::rules::parse_rule(&key, &meta, &mut args.rules, diags)?;
             } else {
                 diags.error(
                     key_location,
@@ -311,6 +319,16 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
     }
     check_field_conflicts(&args, diags);
     args
+}
+
+/// Skips what follows a key: `= value` or `(...)`.
+pub(crate) fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) {
+        meta.value()?.parse::<Expr>()?;
+        Ok(())
+    } else {
+        skip_nested(meta)
+    }
 }
 
 fn skip_nested(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
@@ -450,7 +468,8 @@ mod tests {
             errors,
             [
                 "unknown crud attribute `primary`, expected one of `id`, `version`, `skip`, \
-                 `readonly`, `ts_type`, `label`, `default`, `renamed_from`",
+                 `readonly`, `ts_type`, `label`, `default`, `renamed_from`, `min`, `max`, \
+                 `length`, `pattern`, `email`, `url`, `one_of`",
                 "crud flag `readonly` takes no value, write `readonly` alone",
                 "crud option `label` needs a value, as in `label = \"...\"`",
                 "crud option `ts_type` cannot be empty",

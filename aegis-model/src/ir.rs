@@ -107,6 +107,8 @@ pub struct Field {
     /// `#[crud(renamed_from = "old")]`: the column the field was stored in
     /// before.
     pub renamed_from: Option<String>,
+    /// Validation rules on what clients send.
+    pub rules: crate::rules::Rules,
     /// The field's name where it was declared.
     pub location: Location,
     /// The field's type where it was declared.

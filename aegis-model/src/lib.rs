@@ -8,6 +8,7 @@
 //! - [`manifest`]: the modules.toml schema;
 //! - [`Module`] and [`Field`]: the IR both declarations lower to;
 //! - [`naming`]: every generated name, decided once;
+//! - [`rules`]: validation rules, checked against the field's type;
 //! - [`mapping`] and [`decl`]: Rust types to TypeScript, as serde writes them.
 //!
 //! Nothing here does I/O.
@@ -21,12 +22,14 @@ pub mod manifest;
 pub mod mapping;
 pub mod naming;
 pub mod reserved;
+pub mod rules;
 pub mod serde_attr;
 pub mod ts;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
 pub use ir::{Field, FieldRole, Module, Origin, StorageKind, StoredDefault, ValueFormat};
 pub use naming::Names;
+pub use rules::{RuleValue, Rules};
 pub use ts::{TsProperty, TsType};
 
 /// A path as written, segments joined by `::`.

@@ -177,6 +177,19 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
     }
     check_wire_names(&fields, &mut diags);
     check_renames(&fields, &input, &mut diags);
+    for field in fields
+        .iter()
+        .filter(|f| !f.rules.is_empty() && !f.is_input())
+    {
+        diags.error(
+            field.location.clone(),
+            format_args!(
+                "rules check what clients send, and clients never send `{}` (an id, a \
+                 version, a readonly or skipped field)",
+                field.ident
+            ),
+        );
+    }
 
     let (Some(names), Some(id)) = (names, id) else {
         return Err(diags.into_vec());
@@ -351,6 +364,8 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         }
     });
 
+    let rules = crate::rules::decide(&field.crud.rules, &field.ident, &ts, storage, format, diags);
+
     Field {
         ident: field.ident.clone(),
         rust_ty: field.ty.clone(),
@@ -369,6 +384,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         label,
         stored_default,
         renamed_from,
+        rules,
         location: field.location.clone(),
         ty_location: field.ty_location.clone(),
     }

@@ -57,7 +57,7 @@ pub struct ModuleEntry {
 }
 
 /// A field in modules.toml: a type name, or a table with more to say.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FieldSpec {
     pub ty: String,
     pub nullable: bool,
@@ -71,6 +71,35 @@ pub struct FieldSpec {
     pub default: Option<String>,
     /// `renamed_from`: the column the field was stored in before.
     pub renamed_from: Option<String>,
+    /// Validation rules, the keys of `#[crud]`'s ([`crate::rules`]).
+    pub rules: SpecRules,
+}
+
+/// The rule keys of a field table.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpecRules {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+    pub pattern: Option<String>,
+    pub email: bool,
+    pub url: bool,
+    pub one_of: Option<Vec<crate::rules::RuleValue>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LengthTable {
+    min: Option<u32>,
+    max: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOfValue {
+    Number(f64),
+    Text(String),
 }
 
 /// A `default` in modules.toml: a TOML scalar of the field's type.
@@ -117,6 +146,20 @@ struct FieldTable {
     default: Option<ScalarDefault>,
     #[serde(default)]
     renamed_from: Option<String>,
+    #[serde(default)]
+    min: Option<f64>,
+    #[serde(default)]
+    max: Option<f64>,
+    #[serde(default)]
+    length: Option<LengthTable>,
+    #[serde(default)]
+    pattern: Option<String>,
+    #[serde(default)]
+    email: bool,
+    #[serde(default)]
+    url: bool,
+    #[serde(default)]
+    one_of: Option<Vec<OneOfValue>>,
 }
 
 impl FieldSpec {
@@ -132,6 +175,7 @@ impl FieldSpec {
             ts_type: None,
             default: None,
             renamed_from: None,
+            rules: SpecRules::default(),
         }
     }
 }
@@ -166,6 +210,24 @@ impl<'de> Deserialize<'de> for FieldSpec {
                     ts_type: table.ts_type,
                     default: table.default.map(ScalarDefault::into_text),
                     renamed_from: table.renamed_from,
+                    rules: SpecRules {
+                        min: table.min,
+                        max: table.max,
+                        min_length: table.length.as_ref().and_then(|l| l.min),
+                        max_length: table.length.as_ref().and_then(|l| l.max),
+                        pattern: table.pattern,
+                        email: table.email,
+                        url: table.url,
+                        one_of: table.one_of.map(|values| {
+                            values
+                                .into_iter()
+                                .map(|v| match v {
+                                    OneOfValue::Number(n) => crate::rules::RuleValue::Number(n),
+                                    OneOfValue::Text(t) => crate::rules::RuleValue::Text(t),
+                                })
+                                .collect()
+                        }),
+                    },
                 })
             }
         }
@@ -268,6 +330,32 @@ impl Module {
     }
 }
 
+/// A field table's rules as the grammar's, all at the field's position.
+fn rule_args(rules: &SpecRules, at: &Location) -> crate::rules::RuleArgs {
+    let bound = |value: Option<f64>| {
+        value.map(|value| crate::rules::Bound {
+            value,
+            location: at.clone(),
+        })
+    };
+    crate::rules::RuleArgs {
+        min: bound(rules.min),
+        max: bound(rules.max),
+        min_length: bound(rules.min_length.map(f64::from)),
+        max_length: bound(rules.max_length.map(f64::from)),
+        pattern: rules.pattern.as_ref().map(|value| StringOption {
+            value: value.clone(),
+            location: at.clone(),
+        }),
+        email: rules.email.then(|| at.clone()),
+        url: rules.url.then(|| at.clone()),
+        one_of: rules
+            .one_of
+            .as_ref()
+            .map(|values| (values.clone(), at.clone())),
+    }
+}
+
 fn field_input(
     name: &str,
     spec: &Spanned<FieldSpec>,
@@ -319,6 +407,7 @@ fn field_input(
         label: text(&spec.label),
         default: text(&spec.default),
         renamed_from: text(&spec.renamed_from),
+        rules: rule_args(&spec.rules, &at),
     };
     crate::attr::check_field_conflicts(&crud, diags);
     Some(FieldInput {

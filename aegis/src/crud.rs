@@ -234,8 +234,9 @@ async fn get_one<T: CrudEntity>(
     Ok(Json(entity_data(&entity)))
 }
 
-/// Creates an entity as the REST `POST` does — id, row and, with events,
-/// its `created` event — for hand-written code such as seeding.
+/// Creates an entity as the REST `POST` does — its rules checked (422), id,
+/// row and, with events, its `created` event — for hand-written code such
+/// as seeding.
 pub async fn insert<T: CrudEntity>(
     aegis: &Aegis,
     settings: ModuleSettings,
@@ -243,6 +244,7 @@ pub async fn insert<T: CrudEntity>(
     user: &str,
     origin: Option<&str>,
 ) -> Result<T, Error> {
+    crate::rules::check::<T>(&input)?;
     let mut change = aegis.change().await?;
     let id = allocate_id::<T>(aegis.db(), change.tx()).await?;
     let entity = T::from_create(id, input);
@@ -298,6 +300,7 @@ async fn update<T: CrudEntity>(
     user.require_write(meta.feature)?;
     let id = parse_id::<T>(&raw)?;
     let input: T::Update = deserialize_input(&body)?;
+    crate::rules::check::<T>(&input)?;
     let db = aegis.db();
     let mut change = aegis.change().await?;
     let mut entity = fetch_row::<T>(db, change.tx(), &id)

@@ -26,8 +26,46 @@ pub enum FieldRole {
     Data,
 }
 
+/// An allowed value of [`Rules::one_of`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RuleValue {
+    Text(&'static str),
+    Number(f64),
+}
+
+/// A field's validation rules (`#[crud(min = .., length(..), email, ...)]`).
+/// `null`, and a key left out, satisfy every rule.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rules {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// In characters: Unicode scalar values, as the browser counts code points.
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+    /// A regular expression the whole text must match.
+    pub pattern: Option<&'static str>,
+    pub email: bool,
+    /// An absolute `http` or `https` URL, as the WHATWG URL standard parses it.
+    pub url: bool,
+    pub one_of: &'static [RuleValue],
+}
+
+impl Rules {
+    /// No rule.
+    pub const NONE: Rules = Rules {
+        min: None,
+        max: None,
+        min_length: None,
+        max_length: None,
+        pattern: None,
+        email: false,
+        url: false,
+        one_of: &[],
+    };
+}
+
 /// One field of a module, as the runtime sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FieldMeta {
     /// The Rust field name.
     pub name: &'static str,
@@ -51,12 +89,14 @@ pub struct FieldMeta {
     /// The column this field was stored in before (`#[crud(renamed_from)]`);
     /// the schema check renames it.
     pub renamed_from: Option<&'static str>,
+    /// Validation rules on what clients send.
+    pub rules: Rules,
 }
 
 /// A module as its struct declares it: names and fields. Whether it has
 /// events or import is a setting aegis-build merges from the attribute and
 /// modules.toml: [`Served::SETTINGS`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ModuleMeta {
     /// `user_roles`
     pub module: &'static str,

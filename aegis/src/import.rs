@@ -255,14 +255,25 @@ fn parse_row<T: CrudEntity>(
             }
         }
     }
-    deserialize_value::<T::Create>(Value::Object(object)).map_err(|(field, message)| {
-        // serde quotes what it could not read, at any length.
-        ImportRowError {
+    let input =
+        deserialize_value::<T::Create>(Value::Object(object)).map_err(|(field, message)| {
+            // serde quotes what it could not read, at any length.
+            ImportRowError {
+                row,
+                field: (!field.is_empty()).then(|| excerpt(&field, CELL_EXCERPT)),
+                message: excerpt(&message, ROW_ERROR_CHARS),
+            }
+        })?;
+    // The row's first field that breaks its rules; a rule's message quotes
+    // no cell.
+    match crate::rules::field_errors::<T>(&input).into_iter().next() {
+        Some(error) => Err(ImportRowError {
             row,
-            field: (!field.is_empty()).then(|| excerpt(&field, CELL_EXCERPT)),
-            message: excerpt(&message, ROW_ERROR_CHARS),
-        }
-    })
+            field: Some(error.field),
+            message: error.message,
+        }),
+        None => Ok(input),
+    }
 }
 
 /// Refuses, before a job starts, a file that could import nothing: no

@@ -39,6 +39,7 @@ mod notice;
 mod relay;
 pub mod retention;
 mod rows;
+pub mod rules;
 pub mod schema;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -51,7 +52,10 @@ pub use api::Api;
 pub use app::Aegis;
 /// The web framework the routers are made with.
 pub use axum;
-pub use entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings, Served};
+pub use entity::{
+    CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings, RuleValue, Rules,
+    Served,
+};
 pub use error::Error;
 pub use limits::Limits;
 

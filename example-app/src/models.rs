@@ -32,7 +32,9 @@ pub enum BudgetStatus {
 #[serde(rename_all = "camelCase")]
 pub struct Author {
     pub id: i64,
+    #[crud(length(min = 2, max = 80))]
     pub display_name: String,
+    #[crud(email, length(max = 254))]
     pub email: Option<String>,
     pub born_on: Option<NaiveDate>,
     #[serde(default)]

@@ -7,6 +7,7 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
 import { emptyToNull, fromJsonInput, jsonValidator, toJsonInput } from '../../../shared/business/forms/form-values';
+import { rulesValidator } from '../../../shared/business/forms/rules';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { AuthorStateManager } from '../state/authors-state.manager';
 import { Author, AuthorCreate } from '../types/authors.types';
@@ -37,6 +38,9 @@ export interface AuthorFormData {
           @if (form.controls.displayName.hasError('required')) {
             <mat-error>Display name is required</mat-error>
           }
+          @if (form.controls.displayName.getError('rule'); as rule) {
+            <mat-error>Display name {{ rule }}</mat-error>
+          }
           @if (form.controls.displayName.hasError('server')) {
             <mat-error>{{ serverError('displayName') }}</mat-error>
           }
@@ -44,6 +48,9 @@ export interface AuthorFormData {
         <mat-form-field>
           <mat-label>Email</mat-label>
           <input matInput formControlName="email" />
+          @if (form.controls.email.getError('rule'); as rule) {
+            <mat-error>Email {{ rule }}</mat-error>
+          }
           @if (form.controls.email.hasError('server')) {
             <mat-error>{{ serverError('email') }}</mat-error>
           }
@@ -99,8 +106,8 @@ export class AuthorFormDialogComponent {
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
 
   protected readonly form = new FormGroup({
-    displayName: new FormControl<string>('', { nonNullable: true, validators: [Validators.required] }),
-    email: new FormControl<string>('', { nonNullable: true, validators: [] }),
+    displayName: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":80,"minLength":2})] }),
+    email: new FormControl<string>('', { nonNullable: true, validators: [rulesValidator({"email":true,"maxLength":254}, { nullable: true })] }),
     bornOn: new FormControl<string>('', { nonNullable: true, validators: [] }),
     tags: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, jsonValidator] }),
   });

@@ -1,0 +1,259 @@
+//! One field as the templates see it: how it is edited and shown, and
+//! the facts the form dialog's partials turn into code.
+
+use aegis_model::decl::TsDeclBody;
+use aegis_model::ts::escape_single_quoted;
+use aegis_model::{Field, StorageKind, TsType, ValueFormat};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::collect::Unit;
+
+#[derive(Serialize, Debug, Clone)]
+pub(crate) struct FieldContext {
+    /// The JSON key and TypeScript property.
+    pub name: String,
+    /// `name` escaped for a single-quoted TypeScript string.
+    pub name_literal: String,
+    /// Escaped for HTML inside an Angular template in a template literal.
+    pub label_html: String,
+    /// The TypeScript type, as in the entity interface.
+    pub ts_type: String,
+    /// The TypeScript type without `null`.
+    pub base_type: String,
+    /// `?` when serde may leave the key out of what the server sends.
+    pub optional_mark: &'static str,
+    /// `?` when the client may leave the key out.
+    pub input_optional_mark: &'static str,
+    /// `null` is a value of it.
+    pub nullable: bool,
+    /// The form requires a value (not nullable, not a checkbox).
+    pub required: bool,
+    pub readonly: bool,
+    /// The list can sort by it.
+    pub sortable: bool,
+    /// The form control cannot hold `null`.
+    pub non_nullable: bool,
+    /// Exactly one of the widget flags is set: how the form edits it and
+    /// the list shows it (text when no `is_*` below is).
+    #[serde(skip)]
+    pub is_text: bool,
+    pub is_number: bool,
+    /// A number stored as an integer (also `is_number`).
+    pub is_integer: bool,
+    pub is_checkbox: bool,
+    pub is_select: bool,
+    pub is_date: bool,
+    pub is_datetime: bool,
+    /// A date and time without a zone.
+    pub is_local_datetime: bool,
+    pub is_time: bool,
+    pub is_json: bool,
+    /// The select's options, for literal unions.
+    pub options: Vec<String>,
+    /// It has validation rules (`#[crud(min, length, email, ...)]`).
+    pub has_rules: bool,
+    /// Its rules as the runtime's `FieldRules` object, in JSON (which is
+    /// also a TypeScript object literal): `{"minLength":1,"email":true}`.
+    pub rules_json: String,
+    /// The form-values helpers the form dialog's partials call for it.
+    #[serde(skip)]
+    pub helpers: Vec<&'static str>,
+}
+
+/// How a field is edited and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Widget {
+    Text,
+    Number,
+    Checkbox,
+    Select,
+    Date,
+    Datetime,
+    LocalDatetime,
+    Time,
+    Json,
+}
+
+/// The widget that edits a field, from its Rust type and TypeScript type.
+fn widget_for(field: &Field, unit: &Unit) -> (Widget, Vec<String>) {
+    if matches!(field.ts, TsType::Raw(_)) {
+        return (Widget::Json, Vec::new());
+    }
+    match field.format {
+        Some(ValueFormat::Instant) => return (Widget::Datetime, Vec::new()),
+        Some(ValueFormat::LocalDateTime) => return (Widget::LocalDatetime, Vec::new()),
+        Some(ValueFormat::Date) => return (Widget::Date, Vec::new()),
+        Some(ValueFormat::Time) => return (Widget::Time, Vec::new()),
+        _ => {}
+    }
+    let base = match &field.ts {
+        TsType::Union(members) => members
+            .iter()
+            .find(|m| **m != TsType::Null)
+            .cloned()
+            .unwrap_or(TsType::Null),
+        other => other.clone(),
+    };
+    match base {
+        TsType::Number => (Widget::Number, Vec::new()),
+        TsType::Boolean => (Widget::Checkbox, Vec::new()),
+        TsType::String => (Widget::Text, Vec::new()),
+        TsType::Named(name) => match unit.decls.get(&name).map(|d| &d.body) {
+            Some(TsDeclBody::Alias(TsType::Union(members)))
+                if members.iter().all(|m| matches!(m, TsType::Literal(_))) =>
+            {
+                let options = members
+                    .iter()
+                    .map(|m| match m {
+                        TsType::Literal(text) => text.clone(),
+                        _ => unreachable!("checked above"),
+                    })
+                    .collect();
+                (Widget::Select, options)
+            }
+            Some(TsDeclBody::Alias(TsType::Literal(text))) => (Widget::Select, vec![text.clone()]),
+            _ => (Widget::Json, Vec::new()),
+        },
+        _ => (Widget::Json, Vec::new()),
+    }
+}
+
+/// The form-values helpers that `form.dialog.ts.hbs`'s partials call for a
+/// field (`to-control`, `from-control`, `validators`), so the dialog
+/// imports exactly those. The fixtures' type check (with unused locals an
+/// error) proves the two agree.
+fn form_helpers_of(widget: Widget, nullable: bool, integer: bool) -> Vec<&'static str> {
+    match widget {
+        Widget::Text | Widget::Date if nullable => vec!["emptyToNull"],
+        Widget::Text | Widget::Date | Widget::Checkbox => Vec::new(),
+        Widget::Time if nullable => vec!["toTimeInput", "fromTimeInputOrNull"],
+        Widget::Time => vec!["toTimeInput", "fromTimeInput"],
+        Widget::Datetime if nullable => vec!["toDateTimeInput", "fromDateTimeInputOrNull"],
+        Widget::Datetime => vec!["toDateTimeInput", "fromDateTimeInput"],
+        Widget::LocalDatetime if nullable => {
+            vec!["toLocalDateTimeInput", "fromLocalDateTimeInputOrNull"]
+        }
+        Widget::LocalDatetime => vec!["toLocalDateTimeInput", "fromLocalDateTimeInput"],
+        Widget::Number | Widget::Select => {
+            let mut helpers = Vec::new();
+            if !nullable {
+                helpers.push("requireValue");
+            }
+            if integer {
+                helpers.push("integerValidator");
+            }
+            helpers
+        }
+        Widget::Json => vec!["toJsonInput", "fromJsonInput", "jsonValidator"],
+    }
+}
+
+pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
+    let (widget, options) = widget_for(field, unit);
+    let ts_type = field.ts.to_string();
+    let name = field.wire_name.clone();
+    let nullable = field.nullable || field.ts.any(&|t| *t == TsType::Null);
+    let required = !nullable && widget != Widget::Checkbox;
+    let base_type = match &field.ts {
+        TsType::Union(members) => TsType::Union(
+            members
+                .iter()
+                .filter(|m| **m != TsType::Null)
+                .cloned()
+                .collect(),
+        )
+        .to_string(),
+        other => other.to_string(),
+    };
+    let is_integer = widget == Widget::Number && field.storage == StorageKind::Integer;
+    FieldContext {
+        name_literal: escape_single_quoted(&name),
+        label_html: escape_html(&field.label),
+        non_nullable: !matches!(widget, Widget::Number | Widget::Select),
+        ts_type,
+        base_type,
+        optional_mark: if field.may_be_omitted { "?" } else { "" },
+        input_optional_mark: if field.input_optional { "?" } else { "" },
+        nullable,
+        required,
+        readonly: field.readonly,
+        sortable: widget != Widget::Json,
+        is_text: widget == Widget::Text,
+        is_number: widget == Widget::Number,
+        is_integer,
+        is_checkbox: widget == Widget::Checkbox,
+        is_select: widget == Widget::Select,
+        is_date: widget == Widget::Date,
+        is_datetime: widget == Widget::Datetime,
+        is_local_datetime: widget == Widget::LocalDatetime,
+        is_time: widget == Widget::Time,
+        is_json: widget == Widget::Json,
+        options,
+        has_rules: !field.rules.is_empty(),
+        rules_json: rules_json(&field.rules),
+        helpers: form_helpers_of(widget, nullable, is_integer),
+        name,
+    }
+}
+
+/// Text safe inside an Angular template that is itself inside a
+/// TypeScript template literal: HTML-escaped, with `{`, `}`, `` ` `` and
+/// `$` written as character references.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '{' => out.push_str("&#123;"),
+            '}' => out.push_str("&#125;"),
+            '`' => out.push_str("&#96;"),
+            '$' => out.push_str("&#36;"),
+            '\\' => out.push_str("&#92;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// Rules as the runtime's `FieldRules` (`rules.ts`), keys in its order.
+fn rules_json(rules: &aegis_model::Rules) -> String {
+    let mut object = serde_json::Map::new();
+    let number = |n: f64| serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number);
+    if let Some(min) = rules.min {
+        object.insert("min".into(), number(min));
+    }
+    if let Some(max) = rules.max {
+        object.insert("max".into(), number(max));
+    }
+    if let Some(n) = rules.min_length {
+        object.insert("minLength".into(), n.into());
+    }
+    if let Some(n) = rules.max_length {
+        object.insert("maxLength".into(), n.into());
+    }
+    if let Some(pattern) = &rules.pattern {
+        object.insert("pattern".into(), pattern.clone().into());
+    }
+    if rules.email {
+        object.insert("email".into(), true.into());
+    }
+    if rules.url {
+        object.insert("url".into(), true.into());
+    }
+    if !rules.one_of.is_empty() {
+        let values = rules
+            .one_of
+            .iter()
+            .map(|v| match v {
+                aegis_model::RuleValue::Text(t) => Value::from(t.clone()),
+                aegis_model::RuleValue::Number(n) => number(*n),
+            })
+            .collect();
+        object.insert("oneOf".into(), Value::Array(values));
+    }
+    Value::Object(object).to_string()
+}

@@ -1,0 +1,602 @@
+//! Validation rules declared on a field: `#[crud(min = 0, max = 100)]`,
+//! `length(min = 1, max = 80)`, `pattern = "..."`, `email`, `url`,
+//! `one_of = [...]`, and the same keys in modules.toml. Read here for both
+//! declarations, checked against the field's type once, and carried in the
+//! IR as [`Rules`]; the runtime and the generated validators enforce them
+//! with the same meaning and the same messages.
+
+use syn::meta::ParseNestedMeta;
+use syn::{Expr, ExprLit, ExprUnary, Lit, Token, UnOp};
+
+use crate::attr::StringOption;
+use crate::diagnostic::{Diagnostics, Location};
+use crate::ir::{StorageKind, ValueFormat};
+use crate::ts::TsType;
+
+/// The rule keys `#[crud]` and modules.toml accept on a field.
+pub const RULE_KEYS: [&str; 7] = ["min", "max", "length", "pattern", "email", "url", "one_of"];
+
+/// An allowed value of `one_of`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RuleValue {
+    Text(String),
+    Number(f64),
+}
+
+/// A number a rule was given, and where.
+#[derive(Clone, Debug)]
+pub struct Bound {
+    pub value: f64,
+    pub location: Location,
+}
+
+/// What a declaration said about rules, each with where it was said.
+#[derive(Clone, Debug, Default)]
+pub struct RuleArgs {
+    pub min: Option<Bound>,
+    pub max: Option<Bound>,
+    pub min_length: Option<Bound>,
+    pub max_length: Option<Bound>,
+    pub pattern: Option<StringOption>,
+    pub email: Option<Location>,
+    pub url: Option<Location>,
+    pub one_of: Option<(Vec<RuleValue>, Location)>,
+}
+
+/// A field's rules, checked against its type. A rule holds for `null`
+/// (and for a key left out): nullability is the type's business.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rules {
+    /// The least number allowed.
+    pub min: Option<f64>,
+    /// The greatest number allowed.
+    pub max: Option<f64>,
+    /// The fewest characters (Unicode scalar values) a text may have.
+    pub min_length: Option<u32>,
+    /// The most characters a text may have.
+    pub max_length: Option<u32>,
+    /// A regular expression the whole text must match.
+    pub pattern: Option<String>,
+    /// The text is an email address.
+    pub email: bool,
+    /// The text is an absolute `http` or `https` URL.
+    pub url: bool,
+    /// The only values allowed.
+    pub one_of: Vec<RuleValue>,
+}
+
+impl Rules {
+    pub fn is_empty(&self) -> bool {
+        *self == Rules::default()
+    }
+}
+
+/// Escapes whose meaning differs between Rust's `regex` and a JavaScript
+/// `u` regular expression, and what to write instead.
+const DIVERGING_ESCAPES: [(&str, &str); 8] = [
+    ("\\d", "[0-9]"),
+    ("\\D", "[^0-9]"),
+    ("\\w", "[A-Za-z0-9_]"),
+    ("\\W", "[^A-Za-z0-9_]"),
+    ("\\b", "an explicit class"),
+    ("\\B", "an explicit class"),
+    ("\\A", "nothing: the pattern always matches the whole text"),
+    ("\\z", "nothing: the pattern always matches the whole text"),
+];
+
+/// Reads one rule key of `#[crud(...)]` into `args`.
+pub(crate) fn parse_rule(
+    key: &str,
+    meta: &ParseNestedMeta<'_>,
+    args: &mut RuleArgs,
+    diags: &mut Diagnostics,
+) -> syn::Result<()> {
+    let key_location = Location::of(&meta.path);
+    let duplicate = |diags: &mut Diagnostics| {
+        diags.error(
+            key_location.clone(),
+            format_args!("duplicate crud rule `{key}`"),
+        );
+    };
+    match key {
+        "email" | "url" => {
+            if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+                diags.error(
+                    key_location.clone(),
+                    format_args!("crud rule `{key}` takes no value, write `{key}` alone"),
+                );
+                return crate::attr::skip_value(meta);
+            }
+            let slot = if key == "email" {
+                &mut args.email
+            } else {
+                &mut args.url
+            };
+            if slot.is_some() {
+                duplicate(diags);
+            } else {
+                *slot = Some(key_location);
+            }
+        }
+        "min" | "max" => {
+            let value: Expr = meta.value()?.parse()?;
+            let Some(number) = number_of(&value) else {
+                diags.error(
+                    Location::of(&value),
+                    format_args!("crud rule `{key}` expects a number, as in `{key} = 0`"),
+                );
+                return Ok(());
+            };
+            let slot = if key == "min" {
+                &mut args.min
+            } else {
+                &mut args.max
+            };
+            if slot.is_some() {
+                duplicate(diags);
+            } else {
+                *slot = Some(Bound {
+                    value: number,
+                    location: Location::of(&value),
+                });
+            }
+        }
+        "length" => {
+            if !meta.input.peek(syn::token::Paren) {
+                diags.error(
+                    key_location,
+                    "crud rule `length` takes bounds, as in `length(min = 1, max = 80)`",
+                );
+                return crate::attr::skip_value(meta);
+            }
+            if args.min_length.is_some() || args.max_length.is_some() {
+                duplicate(diags);
+            }
+            meta.parse_nested_meta(|inner| {
+                let bound = inner.path.get_ident().map(ToString::to_string);
+                let value: Expr = inner.value()?.parse()?;
+                let slot = match bound.as_deref() {
+                    Some("min") => &mut args.min_length,
+                    Some("max") => &mut args.max_length,
+                    _ => {
+                        diags.error(
+                            Location::of(&inner.path),
+                            "`length` takes `min` and `max`, as in `length(min = 1, max = 80)`",
+                        );
+                        return Ok(());
+                    }
+                };
+                match number_of(&value) {
+                    Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => {
+                        *slot = Some(Bound {
+                            value: n,
+                            location: Location::of(&value),
+                        });
+                    }
+                    _ => diags.error(
+                        Location::of(&value),
+                        "a length is a whole number of characters, 0 or more",
+                    ),
+                }
+                Ok(())
+            })?;
+        }
+        "pattern" => {
+            let value: Expr = meta.value()?.parse()?;
+            match &value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) if !lit.value().is_empty() => {
+                    if args.pattern.is_some() {
+                        duplicate(diags);
+                    } else {
+                        args.pattern = Some(StringOption {
+                            value: lit.value(),
+                            location: Location::of(lit),
+                        });
+                    }
+                }
+                _ => diags.error(
+                    Location::of(&value),
+                    "crud rule `pattern` expects a regular expression in a string literal, as \
+                     in `pattern = \"[A-Z]{3}\"`",
+                ),
+            }
+        }
+        _ => {
+            let value: Expr = meta.value()?.parse()?;
+            let values = match &value {
+                Expr::Array(array) => array
+                    .elems
+                    .iter()
+                    .map(|e| match e {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) => Some(RuleValue::Text(s.value())),
+                        other => number_of(other).map(RuleValue::Number),
+                    })
+                    .collect::<Option<Vec<_>>>(),
+                _ => None,
+            };
+            match values {
+                Some(values) if !values.is_empty() => {
+                    if args.one_of.is_some() {
+                        duplicate(diags);
+                    } else {
+                        args.one_of = Some((values, Location::of(&value)));
+                    }
+                }
+                _ => diags.error(
+                    Location::of(&value),
+                    "crud rule `one_of` expects a list of strings or numbers, as in \
+                     `one_of = [\"EUR\", \"USD\"]`",
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A number literal, negative or not.
+fn number_of(expr: &Expr) -> Option<f64> {
+    match expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => int.base10_parse::<f64>().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(float),
+            ..
+        }) => float.base10_parse::<f64>().ok(),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => number_of(expr).map(|n| -n),
+        _ => None,
+    }
+}
+
+/// What kind of value a field holds, for its rules.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Integer,
+    Number,
+    Text,
+    Other,
+}
+
+fn kind_of(ts: &TsType, storage: StorageKind, format: Option<ValueFormat>) -> Kind {
+    let base = match ts {
+        TsType::Union(members) => {
+            let rest: Vec<&TsType> = members.iter().filter(|m| **m != TsType::Null).collect();
+            match rest.as_slice() {
+                [one] => (*one).clone(),
+                _ => return Kind::Other,
+            }
+        }
+        other => other.clone(),
+    };
+    match (base, storage) {
+        (TsType::Number, StorageKind::Integer) => Kind::Integer,
+        (TsType::Number, _) => Kind::Number,
+        (TsType::String, StorageKind::Text) if format.is_none() => Kind::Text,
+        _ => Kind::Other,
+    }
+}
+
+/// Checks a field's rules against its type; every mistake is reported at
+/// the rule.
+pub(crate) fn decide(
+    args: &RuleArgs,
+    field: &str,
+    ts: &TsType,
+    storage: StorageKind,
+    format: Option<ValueFormat>,
+    diags: &mut Diagnostics,
+) -> Rules {
+    let kind = kind_of(ts, storage, format);
+    let mut rules = Rules::default();
+    let numeric = |rule: &str, bound: &Bound, diags: &mut Diagnostics| -> Option<f64> {
+        match kind {
+            Kind::Integer if bound.value.fract() != 0.0 => {
+                diags.error(
+                    bound.location.clone(),
+                    format_args!("`{field}` holds whole numbers, so `{rule}` must be one"),
+                );
+                None
+            }
+            Kind::Integer | Kind::Number => Some(bound.value),
+            _ => {
+                diags.error(
+                    bound.location.clone(),
+                    format_args!("`{rule}` bounds a number, and `{field}` holds no number"),
+                );
+                None
+            }
+        }
+    };
+    rules.min = args.min.as_ref().and_then(|b| numeric("min", b, diags));
+    rules.max = args.max.as_ref().and_then(|b| numeric("max", b, diags));
+    if let (Some(min), Some(max), Some(at)) = (rules.min, rules.max, &args.max)
+        && min > max
+    {
+        diags.error(
+            at.location.clone(),
+            format_args!("`max` ({max}) is below `min` ({min})"),
+        );
+    }
+    let text_rule = |rule: &str, location: &Location, diags: &mut Diagnostics| -> bool {
+        if kind == Kind::Text {
+            return true;
+        }
+        diags.error(
+            location.clone(),
+            format_args!("`{rule}` checks text, and `{field}` holds no plain text"),
+        );
+        false
+    };
+    for (bound, slot) in [
+        (&args.min_length, &mut rules.min_length),
+        (&args.max_length, &mut rules.max_length),
+    ] {
+        if let Some(bound) = bound
+            && text_rule("length", &bound.location, diags)
+        {
+            // Checked when read: whole, 0 or more, within u32.
+            *slot = Some(bound.value as u32);
+        }
+    }
+    if let (Some(min), Some(max), Some(at)) = (rules.min_length, rules.max_length, &args.max_length)
+        && min > max
+    {
+        diags.error(
+            at.location.clone(),
+            format_args!("the longest length ({max}) is below the shortest ({min})"),
+        );
+    }
+    if let Some(pattern) = &args.pattern
+        && text_rule("pattern", &pattern.location, diags)
+    {
+        match pattern_problem(&pattern.value) {
+            Some(problem) => diags.error(pattern.location.clone(), problem),
+            None => rules.pattern = Some(pattern.value.clone()),
+        }
+    }
+    if let Some(location) = &args.email {
+        rules.email = text_rule("email", location, diags);
+    }
+    if let Some(location) = &args.url {
+        rules.url = text_rule("url", location, diags);
+    }
+    if let (Some(_), Some(url)) = (&args.email, &args.url) {
+        diags.error(
+            url.clone(),
+            "a text cannot be both an email address and a URL; keep one of `email` and `url`",
+        );
+    }
+    if let Some((values, location)) = &args.one_of {
+        let fits = |value: &RuleValue| match (value, kind) {
+            (RuleValue::Text(_), Kind::Text) => true,
+            (RuleValue::Number(n), Kind::Integer) => n.fract() == 0.0,
+            (RuleValue::Number(_), Kind::Number) => true,
+            _ => false,
+        };
+        if values.iter().all(fits) {
+            rules.one_of = values.clone();
+        } else {
+            let expected = match kind {
+                Kind::Text => "strings",
+                Kind::Integer => "whole numbers",
+                Kind::Number => "numbers",
+                Kind::Other => "nothing: it holds neither plain text nor a number",
+            };
+            diags.error(
+                location.clone(),
+                format_args!("`one_of` of `{field}` must list {expected}"),
+            );
+        }
+    }
+    rules
+}
+
+/// A text `pattern` matches whole and that has at least `min_length`
+/// characters, for sample values: each class's first letter or digit (else
+/// its first printable character), each repetition its least count plus as
+/// many more as it takes (one more for `variant` 1), each alternation the
+/// branch `variant` picks. `None` when it cannot say.
+pub fn pattern_example(pattern: &str, variant: u8, min_length: u32) -> Option<String> {
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    (u32::from(variant)..64).find_map(|extra| {
+        let mut out = String::new();
+        write_example(&hir, variant, extra, &mut out)?;
+        (out.chars().count() >= min_length as usize).then_some(out)
+    })
+}
+
+fn write_example(
+    hir: &regex_syntax::hir::Hir,
+    variant: u8,
+    extra: u32,
+    out: &mut String,
+) -> Option<()> {
+    use regex_syntax::hir::{Class, HirKind};
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => {}
+        HirKind::Literal(literal) => out.push_str(std::str::from_utf8(&literal.0).ok()?),
+        HirKind::Class(Class::Unicode(class)) => {
+            let chars = || class.ranges().iter().flat_map(|r| r.start()..=r.end());
+            let pick = chars()
+                .find(char::is_ascii_alphanumeric)
+                .or_else(|| chars().find(|c| !c.is_control()))
+                .or_else(|| chars().next())?;
+            out.push(pick);
+        }
+        HirKind::Class(Class::Bytes(_)) => return None,
+        HirKind::Repetition(repetition) => {
+            let room = repetition
+                .max
+                .map_or(extra, |max| (max - repetition.min).min(extra));
+            for _ in 0..repetition.min + room {
+                write_example(&repetition.sub, variant, extra, out)?;
+            }
+        }
+        HirKind::Capture(capture) => write_example(&capture.sub, variant, extra, out)?,
+        HirKind::Concat(items) => {
+            for item in items {
+                write_example(item, variant, extra, out)?;
+            }
+        }
+        HirKind::Alternation(items) => {
+            write_example(
+                &items[usize::from(variant) % items.len()],
+                variant,
+                extra,
+                out,
+            )?;
+        }
+    }
+    Some(())
+}
+
+/// Why a pattern cannot be used, if it cannot: it does not parse, or it
+/// uses syntax Rust and the browser read differently.
+fn pattern_problem(pattern: &str) -> Option<String> {
+    if let Err(error) = regex_syntax::Parser::new().parse(pattern) {
+        return Some(format!("the pattern does not parse: {error}"));
+    }
+    let mut chars = pattern.chars().peekable();
+    let mut escaped = false;
+    let mut previous = None;
+    while let Some(c) = chars.next() {
+        if escaped {
+            escaped = false;
+            let escape = format!("\\{c}");
+            if let Some((_, instead)) = DIVERGING_ESCAPES.iter().find(|(e, _)| *e == escape) {
+                return Some(format!(
+                    "`{escape}` means different things in Rust and in the browser; write \
+                     {instead}"
+                ));
+            }
+            if matches!(c, 'p' | 'P') && chars.peek() != Some(&'{') {
+                return Some(format!(
+                    "write `\\{c}{{...}}` with braces, which both Rust and the browser read"
+                ));
+            }
+        } else if c == '\\' {
+            escaped = true;
+        } else if c == '?' && previous == Some('(') && chars.peek() != Some(&':') {
+            return Some(
+                "only `(?:...)` groups read the same in Rust and in the browser; flags, \
+                 names and look-arounds do not"
+                    .to_owned(),
+            );
+        }
+        previous = Some(c);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_that_read_alike_pass_and_others_say_why() {
+        assert_eq!(pattern_problem("[A-Z]{3}-[0-9]+"), None);
+        assert_eq!(pattern_problem("\\p{L}+(?:\\.[a-z]+)*"), None);
+        assert!(pattern_problem("\\d+").unwrap().contains("[0-9]"));
+        assert!(pattern_problem("(?i)abc").unwrap().contains("(?:"));
+        assert!(
+            pattern_problem("(?<year>[0-9]{4})")
+                .unwrap()
+                .contains("(?:")
+        );
+        assert!(pattern_problem("\\pL").unwrap().contains("braces"));
+        assert!(pattern_problem("[a-").unwrap().contains("does not parse"));
+        // An escaped backslash is no escape of what follows.
+        assert_eq!(pattern_problem("a\\\\d"), None);
+    }
+
+    #[test]
+    fn examples_match_their_pattern() {
+        assert_eq!(
+            pattern_example("[A-Z]{3}-[0-9]+", 0, 0).as_deref(),
+            Some("AAA-0")
+        );
+        assert_eq!(
+            pattern_example("[A-Z]{3}-[0-9]+", 1, 0).as_deref(),
+            Some("AAA-00")
+        );
+        assert_eq!(pattern_example("EUR|USD", 1, 0).as_deref(), Some("USD"));
+        assert_eq!(
+            pattern_example("\\p{L}+(?: \\p{L}+)*", 0, 0).as_deref(),
+            Some("A")
+        );
+        assert_eq!(pattern_example(".{2}", 0, 0).as_deref(), Some("00"));
+        // Long enough for a length rule, still matching.
+        assert_eq!(pattern_example("[A-Z0-9-]+", 0, 3).as_deref(), Some("000"));
+        assert_eq!(pattern_example("[a-z]{2}", 0, 3), None);
+    }
+
+    #[test]
+    fn rules_fit_the_field_type() {
+        let mut diags = Diagnostics::new();
+        let at = Location::Manifest(0..1);
+        let bound = |value| {
+            Some(Bound {
+                value,
+                location: at.clone(),
+            })
+        };
+        let args = RuleArgs {
+            min: bound(1.5),
+            max_length: bound(3.0),
+            ..RuleArgs::default()
+        };
+        let rules = decide(
+            &args,
+            "pieces",
+            &TsType::Number,
+            StorageKind::Integer,
+            None,
+            &mut diags,
+        );
+        let messages: Vec<String> = diags
+            .finish(())
+            .unwrap_err()
+            .into_iter()
+            .map(|d| d.message)
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "`pieces` holds whole numbers, so `min` must be one",
+                "`length` checks text, and `pieces` holds no plain text",
+            ]
+        );
+        assert!(rules.is_empty());
+
+        let mut diags = Diagnostics::new();
+        let args = RuleArgs {
+            min_length: bound(1.0),
+            max_length: bound(80.0),
+            email: Some(at.clone()),
+            one_of: Some((vec![RuleValue::Text("a@b.c".into())], at.clone())),
+            ..RuleArgs::default()
+        };
+        let nullable = TsType::Union(vec![TsType::String, TsType::Null]);
+        let rules = decide(
+            &args,
+            "email",
+            &nullable,
+            StorageKind::Text,
+            None,
+            &mut diags,
+        );
+        assert!(diags.is_empty());
+        assert_eq!(
+            (rules.min_length, rules.max_length, rules.email),
+            (Some(1), Some(80), true)
+        );
+    }
+}
