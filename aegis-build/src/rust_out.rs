@@ -95,8 +95,13 @@ fn manifest_struct(module: &Module) -> TokenStream {
         if field.hidden {
             args.push(quote!(skip));
         }
-        if field.readonly {
-            args.push(quote!(readonly));
+        match field.stamp {
+            Some(stamp) => {
+                let flag = format_ident!("{}", stamp.flag());
+                args.push(quote!(#flag));
+            }
+            None if field.readonly => args.push(quote!(readonly)),
+            None => {}
         }
         if let TsType::Raw(raw) = &field.ts {
             args.push(quote!(ts_type = #raw));

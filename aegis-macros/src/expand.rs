@@ -314,6 +314,18 @@ fn field_meta(field: &Field) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let rules = rules(&field.rules);
+    let stamp = match field.stamp {
+        Some(stamp) => {
+            let variant = match stamp {
+                aegis_model::Stamp::CreatedAt => quote!(CreatedAt),
+                aegis_model::Stamp::UpdatedAt => quote!(UpdatedAt),
+                aegis_model::Stamp::CreatedBy => quote!(CreatedBy),
+                aegis_model::Stamp::UpdatedBy => quote!(UpdatedBy),
+            };
+            quote!(::core::option::Option::Some(::aegis::Stamp::#variant))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         ::aegis::FieldMeta {
             name: #name,
@@ -328,6 +340,7 @@ fn field_meta(field: &Field) -> TokenStream {
             required_input: #required_input,
             renamed_from: #renamed_from,
             rules: #rules,
+            stamp: #stamp,
         }
     }
 }

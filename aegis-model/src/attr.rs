@@ -51,6 +51,8 @@ pub struct FieldArgs {
     pub renamed_from: Option<StringOption>,
     /// `min`, `max`, `length(..)`, `pattern`, `email`, `url`, `one_of`.
     pub rules: crate::rules::RuleArgs,
+    /// `created_at`, `updated_at`, `created_by` or `updated_by`.
+    pub stamp: Option<(crate::stamp::Stamp, Location)>,
 }
 
 /// The closest known word to a misspelt one, if any is close.
@@ -206,6 +208,7 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
     let mut args = FieldArgs::default();
     let known: Vec<&'static str> = FIELD_FLAGS
         .into_iter()
+        .chain(crate::stamp::STAMP_FLAGS)
         .chain(FIELD_OPTIONS)
         .chain(crate::rules::RULE_KEYS)
         .collect();
@@ -227,7 +230,25 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
                 .map(ToString::to_string)
                 .unwrap_or_else(|| crate::path_to_string(&meta.path));
             let key_location = Location::of(&meta.path);
-            if FIELD_FLAGS.contains(&key.as_str()) {
+            if let Some(stamp) = crate::stamp::Stamp::from_flag(&key) {
+                if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+                    diags.error(
+                        key_location,
+                        format_args!("crud flag `{key}` takes no value, write `{key}` alone"),
+                    );
+                    return skip_value(&meta);
+                }
+                match &args.stamp {
+                    Some((other, _)) => diags.error(
+                        key_location,
+                        format_args!(
+                            "a field holds one stamp; `{}` is already on it",
+                            other.flag()
+                        ),
+                    ),
+                    None => args.stamp = Some((stamp, key_location)),
+                }
+            } else if FIELD_FLAGS.contains(&key.as_str()) {
                 if meta.input.peek(Token![=]) {
                     let value: Expr = meta.value()?.parse()?;
                     diags.error(
@@ -344,6 +365,23 @@ fn skip_nested(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
 
 /// Pairs of `#[crud]` arguments that contradict each other.
 pub(crate) fn check_field_conflicts(args: &FieldArgs, diags: &mut Diagnostics) {
+    if let Some((stamp, location)) = &args.stamp {
+        for (other, present) in [
+            ("id", args.id.is_some()),
+            ("version", args.version.is_some()),
+        ] {
+            if present {
+                diags.error(
+                    location.clone(),
+                    format_args!(
+                        "conflicting crud attributes `{other}` and `{}`, the server fills a \
+                         stamped field",
+                        stamp.flag()
+                    ),
+                );
+            }
+        }
+    }
     if let (Some(_), Some(version)) = (&args.id, &args.version) {
         diags.error(
             version.clone(),
@@ -355,6 +393,10 @@ pub(crate) fn check_field_conflicts(args: &FieldArgs, diags: &mut Diagnostics) {
             ("id", args.id.is_some()),
             ("version", args.version.is_some()),
             ("readonly", args.readonly.is_some()),
+            (
+                args.stamp.as_ref().map_or("created_at", |(s, _)| s.flag()),
+                args.stamp.is_some(),
+            ),
             ("ts_type", args.ts_type.is_some()),
             ("label", args.label.is_some()),
         ];
@@ -468,8 +510,9 @@ mod tests {
             errors,
             [
                 "unknown crud attribute `primary`, expected one of `id`, `version`, `skip`, \
-                 `readonly`, `ts_type`, `label`, `default`, `renamed_from`, `min`, `max`, \
-                 `length`, `pattern`, `email`, `url`, `one_of`",
+                 `readonly`, `created_at`, `updated_at`, `created_by`, `updated_by`, \
+                 `ts_type`, `label`, `default`, `renamed_from`, `min`, `max`, `length`, \
+                 `pattern`, `email`, `url`, `one_of`",
                 "crud flag `readonly` takes no value, write `readonly` alone",
                 "crud option `label` needs a value, as in `label = \"...\"`",
                 "crud option `ts_type` cannot be empty",

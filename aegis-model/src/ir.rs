@@ -109,6 +109,9 @@ pub struct Field {
     pub renamed_from: Option<String>,
     /// Validation rules on what clients send.
     pub rules: crate::rules::Rules,
+    /// Filled by the server on create or update (`#[crud(created_at)]`...);
+    /// a stamped field is also `readonly`.
+    pub stamp: Option<crate::stamp::Stamp>,
     /// The field's name where it was declared.
     pub location: Location,
     /// The field's type where it was declared.

@@ -24,12 +24,14 @@ pub mod naming;
 pub mod reserved;
 pub mod rules;
 pub mod serde_attr;
+pub mod stamp;
 pub mod ts;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
 pub use ir::{Field, FieldRole, Module, Origin, StorageKind, StoredDefault, ValueFormat};
 pub use naming::Names;
 pub use rules::{RuleValue, Rules};
+pub use stamp::Stamp;
 pub use ts::{TsProperty, TsType};
 
 /// A path as written, segments joined by `::`.

@@ -364,6 +364,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         }
     });
 
+    let stamp = crate::stamp::check(field, &ts, storage, format, diags);
     let rules = crate::rules::decide(&field.crud.rules, &field.ident, &ts, storage, format, diags);
 
     Field {
@@ -375,7 +376,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         format,
         nullable,
         role: FieldRole::Data,
-        readonly: field.crud.readonly.is_some(),
+        readonly: field.crud.readonly.is_some() || field.crud.stamp.is_some(),
         hidden: field.crud.skip.is_some(),
         serialized,
         deserialized,
@@ -385,6 +386,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         stored_default,
         renamed_from,
         rules,
+        stamp,
         location: field.location.clone(),
         ty_location: field.ty_location.clone(),
     }

@@ -73,6 +73,8 @@ pub struct FieldSpec {
     pub renamed_from: Option<String>,
     /// Validation rules, the keys of `#[crud]`'s ([`crate::rules`]).
     pub rules: SpecRules,
+    /// `created_at = true` and the other stamps ([`crate::stamp`]).
+    pub stamp: Option<crate::stamp::Stamp>,
 }
 
 /// The rule keys of a field table.
@@ -160,6 +162,14 @@ struct FieldTable {
     url: bool,
     #[serde(default)]
     one_of: Option<Vec<OneOfValue>>,
+    #[serde(default)]
+    created_at: bool,
+    #[serde(default)]
+    updated_at: bool,
+    #[serde(default)]
+    created_by: bool,
+    #[serde(default)]
+    updated_by: bool,
 }
 
 impl FieldSpec {
@@ -176,6 +186,7 @@ impl FieldSpec {
             default: None,
             renamed_from: None,
             rules: SpecRules::default(),
+            stamp: None,
         }
     }
 }
@@ -228,6 +239,14 @@ impl<'de> Deserialize<'de> for FieldSpec {
                                 .collect()
                         }),
                     },
+                    stamp: [
+                        (table.created_at, crate::stamp::Stamp::CreatedAt),
+                        (table.updated_at, crate::stamp::Stamp::UpdatedAt),
+                        (table.created_by, crate::stamp::Stamp::CreatedBy),
+                        (table.updated_by, crate::stamp::Stamp::UpdatedBy),
+                    ]
+                    .into_iter()
+                    .find_map(|(set, stamp)| set.then_some(stamp)),
                 })
             }
         }
@@ -408,6 +427,7 @@ fn field_input(
         default: text(&spec.default),
         renamed_from: text(&spec.renamed_from),
         rules: rule_args(&spec.rules, &at),
+        stamp: spec.stamp.map(|stamp| (stamp, at.clone())),
     };
     crate::attr::check_field_conflicts(&crud, diags);
     Some(FieldInput {

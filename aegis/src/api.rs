@@ -1,21 +1,32 @@
 //! The API an app serves: every module's routes, the WebSocket, and the
 //! schema check that brings their tables to their models.
 
+use std::sync::Arc;
+
 use axum::Router;
 
 use crate::app::Aegis;
 use crate::entity::{CrudEntity, ModuleMeta, ModuleSettings, Served};
 use crate::error::Error;
+use crate::hooks::{CrudHooks, NoHooks};
 
 async fn no_route(uri: axum::http::Uri) -> Error {
     Error::NotFound(format!("no API at `{}`", uri.path()))
 }
 
+/// Makes a module's routes, with the hooks it was given.
+type MakeRouter = Box<dyn Fn(ModuleSettings) -> Router<Aegis> + Send + Sync>;
+
 struct Mounted {
     meta: &'static ModuleMeta,
     settings: ModuleSettings,
-    router: fn(ModuleSettings) -> Router<Aegis>,
+    router: MakeRouter,
     stored_default: fn(&str) -> Option<serde_json::Value>,
+}
+
+fn make_router<T: CrudEntity, H: CrudHooks<T>>(hooks: H) -> MakeRouter {
+    let hooks = Arc::new(hooks);
+    Box::new(move |settings| crate::crud::router::<T, H>(settings, hooks.clone()))
 }
 
 /// Every module an app serves, with its settings.
@@ -54,9 +65,24 @@ impl Api {
         self.modules.push(Mounted {
             meta: T::meta(),
             settings,
-            router: crate::crud::router::<T>,
+            router: make_router::<T, NoHooks>(NoHooks),
             stored_default: T::stored_default,
         });
+        self
+    }
+
+    /// Runs `hooks` around every change of `T` ([`crate::hooks`]).
+    ///
+    /// # Panics
+    /// When `T` is not served yet: serve it first.
+    pub fn hooks<T: CrudEntity>(mut self, hooks: impl CrudHooks<T>) -> Self {
+        let module = T::meta().module;
+        let mounted = self
+            .modules
+            .iter_mut()
+            .find(|m| m.meta.module == module)
+            .unwrap_or_else(|| panic!("hooks for `{module}`, which is not served; serve it first"));
+        mounted.router = make_router::<T, _>(hooks);
         self
     }
 

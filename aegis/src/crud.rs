@@ -7,6 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::Value;
 use sqlx::Row;
@@ -16,21 +18,28 @@ use crate::auth::User;
 use crate::entity::{CrudEntity, FieldKind, FieldMeta, ModuleSettings};
 use crate::error::{ApiQuery, Error, NoParams, deserialize_input};
 use crate::events::entity_data;
+use crate::hooks::{CrudHooks, HookContext, NoHooks};
 use crate::log::current_seq;
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
 use crate::rows::{allocate_id, delete_row, fetch_row, from_object, insert_row, update_row};
+use crate::stamp::{Moment, stamp};
 use crate::store::{Db, SEARCH_COLUMN, searchable};
 
-/// The routes of `T`, with `settings` deciding events and import.
-pub fn router<T: CrudEntity>(settings: ModuleSettings) -> Router<Aegis> {
+/// The routes of `T`, with `settings` deciding events and import, and
+/// `hooks` run around every change.
+pub fn router<T: CrudEntity, H: CrudHooks<T>>(
+    settings: ModuleSettings,
+    hooks: Arc<H>,
+) -> Router<Aegis> {
     let feature = T::meta().feature;
     let base = format!("/api/{feature}");
+    let (on_create, on_update, on_delete) = (hooks.clone(), hooks.clone(), hooks.clone());
     let mut router = Router::new()
         .route(
             &base,
             get(move |state, user, query| list::<T>(settings, state, user, query)).post(
                 move |state, user, query, headers, body| {
-                    create::<T>(settings, state, user, query, headers, body)
+                    create::<T, H>(settings, on_create, state, user, query, headers, body)
                 },
             ),
         )
@@ -38,16 +47,39 @@ pub fn router<T: CrudEntity>(settings: ModuleSettings) -> Router<Aegis> {
             &format!("{base}/{{id}}"),
             get(get_one::<T>)
                 .put(move |state, user, path, query, headers, body| {
-                    update::<T>(settings, state, user, path, query, headers, body)
+                    let change = Request {
+                        settings,
+                        hooks: on_update,
+                        state,
+                        user,
+                        headers,
+                    };
+                    update::<T, H>(change, path, query, body)
                 })
                 .delete(move |state, user, path, query, headers| {
-                    delete::<T>(settings, state, user, path, query, headers)
+                    let change = Request {
+                        settings,
+                        hooks: on_delete,
+                        state,
+                        user,
+                        headers,
+                    };
+                    delete::<T, H>(change, path, query)
                 }),
         );
     if settings.with_import {
-        router = router.merge(crate::import::router::<T>(settings));
+        router = router.merge(crate::import::router::<T, H>(settings, hooks));
     }
     router
+}
+
+/// What every changing request carries besides its own parts.
+struct Request<H> {
+    settings: ModuleSettings,
+    hooks: Arc<H>,
+    state: State<Aegis>,
+    user: User,
+    headers: HeaderMap,
 }
 
 fn origin(headers: &HeaderMap) -> Option<String> {
@@ -235,8 +267,8 @@ async fn get_one<T: CrudEntity>(
 }
 
 /// Creates an entity as the REST `POST` does — its rules checked (422), id,
-/// row and, with events, its `created` event — for hand-written code such
-/// as seeding.
+/// stamps, row and, with events, its `created` event — for hand-written
+/// code such as seeding. It runs no hooks.
 pub async fn insert<T: CrudEntity>(
     aegis: &Aegis,
     settings: ModuleSettings,
@@ -244,17 +276,36 @@ pub async fn insert<T: CrudEntity>(
     user: &str,
     origin: Option<&str>,
 ) -> Result<T, Error> {
+    create_entity::<T, NoHooks>(aegis, settings, &NoHooks, input, user, origin).await
+}
+
+async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
+    aegis: &Aegis,
+    settings: ModuleSettings,
+    hooks: &H,
+    input: T::Create,
+    user: &str,
+    origin: Option<&str>,
+) -> Result<T, Error> {
     crate::rules::check::<T>(&input)?;
+    let db = aegis.db();
     let mut change = aegis.change().await?;
-    let id = allocate_id::<T>(aegis.db(), change.tx()).await?;
-    let entity = T::from_create(id, input);
-    insert_row(aegis.db(), change.tx(), &entity).await?;
+    let id = allocate_id::<T>(db, change.tx()).await?;
+    let mut entity = T::from_create(id, input);
+    stamp(&mut entity, Moment::Created, user, chrono::Utc::now())?;
+    hooks
+        .before_create(&mut HookContext::new(user, db, change.tx()), &mut entity)
+        .await?;
+    insert_row(db, change.tx(), &entity).await?;
     if settings.with_events {
         change
             .entity_event(EventAction::Created, &entity, user, origin)
             .await?;
     }
     change.commit().await?;
+    hooks
+        .after_commit(user, EventAction::Created, &entity)
+        .await;
     Ok(entity)
 }
 
@@ -266,8 +317,9 @@ pub async fn count<T: CrudEntity>(aegis: &Aegis) -> Result<u64, Error> {
     Ok(row.try_get::<i64, _>(0)? as u64)
 }
 
-async fn create<T: CrudEntity>(
+async fn create<T: CrudEntity, H: CrudHooks<T>>(
     settings: ModuleSettings,
+    hooks: Arc<H>,
     State(aegis): State<Aegis>,
     user: User,
     _: ApiQuery<NoParams>,
@@ -276,9 +328,10 @@ async fn create<T: CrudEntity>(
 ) -> Result<Response, Error> {
     user.require_write(T::meta().feature)?;
     let input: T::Create = deserialize_input(&body)?;
-    let entity = insert::<T>(
+    let entity = create_entity::<T, H>(
         &aegis,
         settings,
+        &*hooks,
         input,
         user.id(),
         origin(&headers).as_deref(),
@@ -287,15 +340,19 @@ async fn create<T: CrudEntity>(
     Ok((StatusCode::CREATED, Json(entity_data(&entity))).into_response())
 }
 
-async fn update<T: CrudEntity>(
-    settings: ModuleSettings,
-    State(aegis): State<Aegis>,
-    user: User,
+async fn update<T: CrudEntity, H: CrudHooks<T>>(
+    request: Request<H>,
     Path(raw): Path<String>,
     _: ApiQuery<NoParams>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, Error> {
+    let Request {
+        settings,
+        hooks,
+        state: State(aegis),
+        user,
+        headers,
+    } = request;
     let meta = T::meta();
     user.require_write(meta.feature)?;
     let id = parse_id::<T>(&raw)?;
@@ -317,10 +374,19 @@ async fn update<T: CrudEntity>(
     if base_version.is_some() && base_version != entity.version() {
         return Err(stale(&entity));
     }
+    let before = entity.clone();
     entity.apply_update(input);
     if let Some(version) = base_version {
         entity.set_version(version + 1);
     }
+    stamp(&mut entity, Moment::Updated, user.id(), chrono::Utc::now())?;
+    hooks
+        .before_update(
+            &mut HookContext::new(user.id(), db, change.tx()),
+            &before,
+            &mut entity,
+        )
+        .await?;
 
     if !update_row(db, change.tx(), &entity, base_version).await? {
         // Another writer got there between our read and our write.
@@ -340,27 +406,38 @@ async fn update<T: CrudEntity>(
             .await?;
     }
     change.commit().await?;
+    hooks
+        .after_commit(user.id(), EventAction::Updated, &entity)
+        .await;
     Ok(Json(entity_data(&entity)))
 }
 
-async fn delete<T: CrudEntity>(
-    settings: ModuleSettings,
-    State(aegis): State<Aegis>,
-    user: User,
+async fn delete<T: CrudEntity, H: CrudHooks<T>>(
+    request: Request<H>,
     Path(raw): Path<String>,
     _: ApiQuery<NoParams>,
-    headers: HeaderMap,
 ) -> Result<StatusCode, Error> {
+    let Request {
+        settings,
+        hooks,
+        state: State(aegis),
+        user,
+        headers,
+    } = request;
     let meta = T::meta();
     user.require_write(meta.feature)?;
     let id = parse_id::<T>(&raw)?;
     let db = aegis.db();
     let mut change = aegis.change().await?;
+    let not_found = || Error::NotFound(format!("no {} with id `{raw}`", meta.entity));
+    let entity = fetch_row::<T>(db, change.tx(), &id)
+        .await?
+        .ok_or_else(not_found)?;
+    hooks
+        .before_delete(&mut HookContext::new(user.id(), db, change.tx()), &entity)
+        .await?;
     if !delete_row::<T>(db, change.tx(), &id).await? {
-        return Err(Error::NotFound(format!(
-            "no {} with id `{raw}`",
-            meta.entity
-        )));
+        return Err(not_found());
     }
     if settings.with_events {
         change
@@ -368,5 +445,8 @@ async fn delete<T: CrudEntity>(
             .await?;
     }
     change.commit().await?;
+    hooks
+        .after_commit(user.id(), EventAction::Deleted, &entity)
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -64,6 +64,19 @@ impl Rules {
     };
 }
 
+/// What the server writes into a stamped field (`#[crud(created_at)]`...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stamp {
+    /// When the entity was created.
+    CreatedAt,
+    /// When it was last created or updated.
+    UpdatedAt,
+    /// Who created it: the token's subject.
+    CreatedBy,
+    /// Who last created or updated it.
+    UpdatedBy,
+}
+
 /// One field of a module, as the runtime sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FieldMeta {
@@ -91,6 +104,8 @@ pub struct FieldMeta {
     pub renamed_from: Option<&'static str>,
     /// Validation rules on what clients send.
     pub rules: Rules,
+    /// Filled by the server on create or update; never by clients.
+    pub stamp: Option<Stamp>,
 }
 
 /// A module as its struct declares it: names and fields. Whether it has

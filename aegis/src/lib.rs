@@ -30,6 +30,7 @@ pub mod crud;
 mod entity;
 pub mod error;
 pub mod events;
+pub mod hooks;
 pub mod hub;
 mod import;
 mod jobs;
@@ -41,6 +42,7 @@ pub mod retention;
 mod rows;
 pub mod rules;
 pub mod schema;
+mod stamp;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -54,7 +56,7 @@ pub use app::Aegis;
 pub use axum;
 pub use entity::{
     CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings, RuleValue, Rules,
-    Served,
+    Served, Stamp,
 };
 pub use error::Error;
 pub use limits::Limits;

@@ -1,11 +1,13 @@
 //! The Aegis example app: its modules cover every path the generator has.
 //!
-//! - `budgets`: events and CSV import (flags from modules.toml);
+//! - `budgets`: events and CSV import (flags from modules.toml), stamped
+//!   fields and hooks ([`hooks`]);
 //! - `authors`: events only;
 //! - `suppliers`: import without events, so its import dialog polls;
 //! - `user_roles`: declared in modules.toml alone, with events.
 
 pub mod config;
+pub mod hooks;
 pub mod models;
 pub mod seed;
 
@@ -46,7 +48,7 @@ async fn dev_token(State(aegis): State<Aegis>) -> Result<Json<DevToken>, aegis::
 /// The example app's routes. `dev_mode` adds `GET /api/dev/token`, which
 /// hands anyone a token for every feature: never turn it on in production.
 pub fn app(aegis: Aegis, dev_mode: bool) -> Router {
-    let mut router = aegis_modules::api().router();
+    let mut router = served().router();
     if dev_mode {
         router = router.route("/api/dev/token", get(dev_token));
     }
@@ -61,12 +63,17 @@ pub fn with_web(router: Router, dir: &std::path::Path) -> Router {
     router.fallback_service(tower_http::services::ServeDir::new(dir).fallback(index))
 }
 
+/// Every module, with the app's hooks.
+pub fn served() -> aegis::Api {
+    aegis_modules::api().hooks::<models::Budget>(hooks::BudgetHooks)
+}
+
 /// Every module, with the drops the configuration allows.
 pub fn api(config: &config::Config) -> aegis::Api {
     config
         .allow_drop
         .iter()
-        .fold(aegis_modules::api(), |api, (module, column)| {
+        .fold(served(), |api, (module, column)| {
             api.allow_drop(module, column)
         })
 }

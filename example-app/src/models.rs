@@ -1,7 +1,7 @@
 //! The domain structs the example app serves.
 
 use aegis::crud_module;
-use aegis::export::chrono::NaiveDate;
+use aegis::export::chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A budget line for one fiscal year.
@@ -14,6 +14,11 @@ pub struct Budget {
     pub fiscal_year: i32,
     pub status: BudgetStatus,
     pub version: i64,
+    /// Filled by the server; empty for budgets stored before it existed.
+    #[crud(created_at)]
+    pub created_at: Option<DateTime<Utc>>,
+    #[crud(updated_by, label = "Last changed by")]
+    pub updated_by: Option<String>,
 }
 
 /// Where a budget is in its approval.

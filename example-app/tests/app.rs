@@ -220,3 +220,39 @@ fn the_ui_offers_sorting_exactly_where_the_api_sorts() {
         }
     });
 }
+
+#[test]
+fn budgets_are_stamped_and_their_hooks_hold() {
+    run(async {
+        let app = TestApp::new(example_app::served()).await;
+        let ada = app.token("ada", &[], &["budgets"]);
+        let budget = json!({ "name": "  Roads ", "amount": 10.0, "fiscal_year": 2026, "status": "approved" });
+        let created = app
+            .call("POST", "/api/budgets", Some(&ada), Some(budget), &[])
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        assert_eq!(created.body["name"], "Roads", "trimmed by the hook");
+        assert_eq!(created.body["updated_by"], "ada");
+        assert!(created.body["created_at"].is_string());
+
+        let path = format!("/api/budgets/{}", created.body["id"]);
+        let raise = json!({ "name": "Roads", "amount": 99.0, "fiscal_year": 2026, "status": "approved", "version": 1 });
+        let refused = app.call("PUT", &path, Some(&ada), Some(raise), &[]).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.text
+        );
+        assert_eq!(refused.body["fields"][0]["field"], "amount");
+
+        let refused = app.call("DELETE", &path, Some(&ada), None, &[]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+        assert!(
+            refused.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("approved")
+        );
+    });
+}

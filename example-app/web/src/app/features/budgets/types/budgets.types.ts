@@ -9,6 +9,8 @@ export interface Budget {
   fiscal_year: number;
   status: BudgetStatus;
   version: number;
+  created_at: string | null;
+  updated_by: string | null;
 }
 
 /** What creating a budget sends. */

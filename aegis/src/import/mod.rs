@@ -1,0 +1,230 @@
+//! CSV import jobs: `POST /api/<feature>/import` (a `text/csv` body or a
+//! multipart file) answers 202 with a job id once the header is checked
+//! (every column known, every required one there, at least one row); a
+//! user may run [`Limits::imports_per_user`] at once (429 beyond).
+//!
+//! The job never holds the server: a blocking thread counts the rows, then
+//! parses them in slices of [`Limits::import_batch`] rows, handed over a
+//! small channel; the job writes each slice's valid rows in one short
+//! transaction, counts every row processed (valid or not), keeps the first
+//! errors (each quoting at most a short excerpt of its cell, so a job's
+//! status and its `import_completed` frame stay small whatever the file),
+//! and reports progress as events (throttled, ending at 100) and at
+//! `GET /import/{jobId}`. `?dryRun=true` validates only; nothing is written.
+//!
+//! [`Limits::imports_per_user`]: crate::Limits::imports_per_user
+//! [`Limits::import_batch`]: crate::Limits::import_batch
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use crate::Aegis;
+use crate::auth::User;
+use crate::entity::{CrudEntity, FieldMeta, FieldRole, ModuleSettings};
+use crate::error::{ApiQuery, Error, NoParams};
+use crate::hooks::CrudHooks;
+use crate::protocol::{ImportAccepted, ImportJob, ImportState};
+
+mod parse;
+mod runner;
+
+use parse::{check_file, plan};
+use runner::Runner;
+
+/// Progress events at most this often (the last one always goes).
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The most of a cell a row error quotes, in characters.
+const CELL_EXCERPT: usize = 40;
+
+/// The longest row error message, in characters: with
+/// [`crate::Limits::import_errors`] (100) errors, a job's status and its
+/// `import_completed` frame stay under 64 KiB.
+pub const ROW_ERROR_CHARS: usize = 240;
+
+/// `text`, or its first characters and an ellipsis.
+fn excerpt(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+pub(crate) fn router<T: CrudEntity, H: CrudHooks<T>>(
+    settings: ModuleSettings,
+    hooks: Arc<H>,
+) -> Router<Aegis> {
+    let base = format!("/api/{}/import", T::meta().feature);
+    Router::new()
+        .route(
+            &base,
+            post(move |state, user, query, request| {
+                start::<T, H>(settings, hooks, state, user, query, request)
+            }),
+        )
+        .route(&format!("{base}/template"), get(template::<T>))
+        .route(&format!("{base}/{{job}}"), get(status::<T>))
+        .layer(DefaultBodyLimit::disable())
+}
+
+/// The columns an import reads: the fields a client may set.
+fn columns(fields: &'static [FieldMeta]) -> impl Iterator<Item = &'static FieldMeta> {
+    fields
+        .iter()
+        .filter(|f| f.role == FieldRole::Data && !f.readonly && !f.hidden)
+}
+
+async fn template<T: CrudEntity>(
+    user: User,
+    _: ApiQuery<NoParams>,
+) -> Result<impl IntoResponse, Error> {
+    user.require_read(T::meta().feature)?;
+    let header_row = columns(T::meta().fields)
+        .map(|f| f.wire_name)
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv")],
+        format!("{header_row}\n"),
+    ))
+}
+
+async fn status<T: CrudEntity>(
+    State(aegis): State<Aegis>,
+    user: User,
+    Path(job): Path<String>,
+    _: ApiQuery<NoParams>,
+) -> Result<Json<ImportJob>, Error> {
+    user.require_read(T::meta().feature)?;
+    aegis
+        .job(&job)
+        .await?
+        .filter(|j| {
+            // Job ids are `<feature>-<uuid>`: another feature's job is not found here.
+            j.job_id
+                .strip_prefix(T::meta().feature)
+                .is_some_and(|rest| rest.starts_with('-'))
+        })
+        .map(Json)
+        .ok_or_else(|| Error::NotFound(format!("no import job `{job}`")))
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ImportParams {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// The CSV bytes of a request: its body, or the first file of a multipart form.
+async fn read_csv(aegis: &Aegis, request: Request) -> Result<Bytes, Error> {
+    let limit = aegis.limits().import_bytes;
+    let too_large = || Error::TooLarge(format!("the file is larger than the {limit}-byte limit"));
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        let request =
+            request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+        let mut form = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| Error::BadRequest(format!("bad multipart body: {e}")))?;
+        while let Some(field) = form.next_field().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                Error::BadRequest(format!("bad multipart body: {e}"))
+            }
+        })? {
+            if field.file_name().is_some() || field.name() == Some("file") {
+                return field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_large()
+                    } else {
+                        Error::BadRequest(format!("bad multipart body: {e}"))
+                    }
+                });
+            }
+        }
+        return Err(Error::BadRequest("the multipart body has no file".into()));
+    }
+    axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| too_large())
+}
+
+async fn start<T: CrudEntity, H: CrudHooks<T>>(
+    settings: ModuleSettings,
+    hooks: Arc<H>,
+    State(aegis): State<Aegis>,
+    user: User,
+    ApiQuery(params): ApiQuery<ImportParams>,
+    request: Request,
+) -> Result<impl IntoResponse, Error> {
+    let meta = T::meta();
+    user.require_write(meta.feature)?;
+    let csv = read_csv(&aegis, request).await?;
+    if csv.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::BadRequest(format!(
+            "the file is empty; expected a header row ({}) and then rows",
+            columns(meta.fields)
+                .map(|f| f.wire_name)
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(csv.as_ref());
+    let headers = reader
+        .headers()
+        .map_err(|e| Error::BadRequest(format!("cannot read the CSV header: {e}")))?
+        .clone();
+    let plan = plan::<T>(&headers)?;
+    check_file::<T>(&csv, &plan)?;
+    let slot = aegis.claim_import(user.id())?;
+
+    let job_id = format!("{}-{}", meta.feature, uuid::Uuid::new_v4());
+    let job = ImportJob {
+        job_id: job_id.clone(),
+        state: ImportState::Running,
+        dry_run: params.dry_run,
+        progress: 0,
+        processed_rows: 0,
+        // Counted by the job, off the request.
+        total_rows: 0,
+        successful_rows: 0,
+        failed_rows: 0,
+        errors: Vec::new(),
+    };
+    aegis.forget_old_jobs().await?;
+    aegis.save_job(&job).await?;
+    let user_id = user.id().to_owned();
+    tokio::spawn(async move {
+        let _slot = slot;
+        let mut runner = Runner::<T, H> {
+            aegis,
+            settings,
+            hooks,
+            user: user_id,
+            job,
+            last_progress: None,
+            marker: std::marker::PhantomData,
+        };
+        if let Err(error) = runner.run(plan, csv).await {
+            tracing::error!(%error, job = %runner.job.job_id, "import failed");
+            runner.fail(&error.to_string()).await;
+        }
+    });
+    Ok((StatusCode::ACCEPTED, Json(ImportAccepted { job_id })))
+}

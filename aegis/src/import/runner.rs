@@ -1,0 +1,228 @@
+//! The job: writes each slice's valid rows (stamped, through the hooks)
+//! in one short transaction, counts and keeps errors, reports progress.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+
+use super::{PROGRESS_INTERVAL, ROW_ERROR_CHARS, excerpt};
+use crate::Aegis;
+use crate::entity::{CrudEntity, ModuleSettings};
+use crate::error::Error;
+use crate::hooks::CrudHooks;
+use crate::protocol::{
+    EventAction, ImportCompleted, ImportJob, ImportProgress, ImportRowError, ImportStarted,
+    ImportState,
+};
+
+use super::parse::{Parsed, Plan, parse_rows};
+use crate::hooks::HookContext;
+use crate::rows::{allocate_ids, insert_rows};
+use crate::stamp::{Moment, stamp};
+
+pub(super) struct Runner<T, H> {
+    pub(super) aegis: Aegis,
+    pub(super) settings: ModuleSettings,
+    pub(super) hooks: Arc<H>,
+    pub(super) user: String,
+    pub(super) job: ImportJob,
+    pub(super) last_progress: Option<Instant>,
+    pub(super) marker: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
+    async fn event(
+        &self,
+        action: EventAction,
+        payload: &impl serde::Serialize,
+    ) -> Result<(), Error> {
+        if !self.settings.with_events {
+            return Ok(());
+        }
+        let mut change = self.aegis.change().await?;
+        change
+            .import_event::<T>(action, payload, &self.user)
+            .await?;
+        change.commit().await
+    }
+
+    fn progress(&self) -> ImportProgress {
+        ImportProgress {
+            job_id: self.job.job_id.clone(),
+            progress: self.job.progress,
+            processed_rows: self.job.processed_rows,
+            total_rows: self.job.total_rows,
+            successful_rows: self.job.successful_rows,
+            failed_rows: self.job.failed_rows,
+        }
+    }
+
+    /// Publishes progress at most every [`PROGRESS_INTERVAL`], and always at the end.
+    async fn report(&mut self, last: bool) -> Result<(), Error> {
+        self.job.progress = (self.job.processed_rows * 100)
+            .checked_div(self.job.total_rows)
+            .map_or(100, |percent| percent.min(100) as u8);
+        let due = self
+            .last_progress
+            .is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL);
+        if last || due {
+            self.last_progress = Some(Instant::now());
+            self.aegis.save_job(&self.job).await?;
+            self.event(EventAction::ImportProgress, &self.progress())
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn row_error(&mut self, error: ImportRowError) {
+        self.job.failed_rows += 1;
+        if self.job.errors.len() < self.aegis.limits().import_errors {
+            self.job.errors.push(error);
+        }
+    }
+
+    pub(super) async fn run(&mut self, plan: Plan, csv: Bytes) -> Result<(), Error> {
+        let slice = self.aegis.limits().import_batch.max(1);
+        // Two slices in flight: parsing runs ahead of writing, bounded.
+        let (sender, mut parsed) = tokio::sync::mpsc::channel(2);
+        let parser = tokio::task::spawn_blocking(move || parse_rows::<T>(plan, csv, slice, sender));
+        while let Some(next) = parsed.recv().await {
+            match next {
+                Parsed::Total(total) => {
+                    self.job.total_rows = total;
+                    self.aegis.save_job(&self.job).await?;
+                    self.event(
+                        EventAction::ImportStarted,
+                        &ImportStarted {
+                            job_id: self.job.job_id.clone(),
+                            total_rows: total,
+                        },
+                    )
+                    .await?;
+                }
+                Parsed::Slice(rows) => {
+                    let count = rows.len() as u64;
+                    let mut valid = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        match row {
+                            Ok(input) => valid.push(input),
+                            Err(error) => self.row_error(error),
+                        }
+                    }
+                    self.flush(&mut valid).await?;
+                    self.job.processed_rows += count;
+                    self.report(false).await?;
+                }
+            }
+        }
+        parser
+            .await
+            .map_err(|e| Error::Internal(format!("the CSV parser stopped: {e}")))?;
+        self.report(true).await?;
+        self.finish(true).await
+    }
+
+    /// Imports (or, in a dry run, only counts) one batch of rows (with
+    /// their numbers), in one transaction: stamped, each through the
+    /// `before_create` hook (a refusal is the row's error), then inserted.
+    async fn flush(&mut self, batch: &mut Vec<(u64, T::Create)>) -> Result<(), Error> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if self.job.dry_run {
+            self.job.successful_rows += batch.len() as u64;
+            batch.clear();
+            return Ok(());
+        }
+        // One counter update and a few multi-row inserts: the writer is
+        // held as briefly as the rows allow.
+        let db = self.aegis.db().clone();
+        let mut tx = db.begin().await?;
+        let ids = allocate_ids::<T>(&db, &mut tx, batch.len()).await?;
+        let now = chrono::Utc::now();
+        let mut entities = Vec::with_capacity(batch.len());
+        let mut refused = Vec::new();
+        for (id, (row, input)) in ids.into_iter().zip(batch.drain(..)) {
+            let mut entity = T::from_create(id, input);
+            stamp(&mut entity, Moment::Created, &self.user, now)?;
+            let mut ctx = HookContext::new(&self.user, &db, &mut tx);
+            match self.hooks.before_create(&mut ctx, &mut entity).await {
+                Ok(()) => entities.push(entity),
+                Err(error) => refused.push(refusal(row, error)?),
+            }
+        }
+        insert_rows(&db, &mut tx, &entities).await?;
+        tx.commit().await?;
+        self.job.successful_rows += entities.len() as u64;
+        for error in refused {
+            self.row_error(error);
+        }
+        for entity in &entities {
+            self.hooks
+                .after_commit(&self.user, EventAction::Created, entity)
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self, success: bool) -> Result<(), Error> {
+        self.job.state = if success {
+            ImportState::Completed
+        } else {
+            ImportState::Failed
+        };
+        // The event goes out before the job reads as finished, so whoever
+        // sees the finished job (polling) finds the event already published.
+        let published = self
+            .event(
+                EventAction::ImportCompleted,
+                &ImportCompleted {
+                    job_id: self.job.job_id.clone(),
+                    success,
+                    total_rows: self.job.total_rows,
+                    successful_rows: self.job.successful_rows,
+                    failed_rows: self.job.failed_rows,
+                    errors: self.job.errors.clone(),
+                },
+            )
+            .await;
+        let saved = self.aegis.save_job(&self.job).await;
+        published.and(saved)
+    }
+
+    /// The job stopped on an error that is not one row's: what was imported
+    /// stays; the job says it failed and why.
+    pub(super) async fn fail(&mut self, message: &str) {
+        self.job.errors.push(ImportRowError {
+            row: self.job.processed_rows,
+            field: None,
+            message: format!("the import stopped: {message}"),
+        });
+        self.job.progress = 100;
+        if let Err(error) = self.finish(false).await {
+            tracing::error!(%error, "cannot report a failed import");
+        }
+    }
+}
+
+/// A hook's refusal of a row as the row's error; any other failure stops
+/// the job (the transaction may no longer be usable).
+pub(super) fn refusal(row: u64, error: Error) -> Result<ImportRowError, Error> {
+    match error {
+        Error::Unprocessable { message, fields } => {
+            let first = fields.into_iter().next();
+            Ok(ImportRowError {
+                row,
+                field: first.as_ref().map(|f| f.field.clone()),
+                message: excerpt(&first.map_or(message, |f| f.message), ROW_ERROR_CHARS),
+            })
+        }
+        Error::Forbidden(message) | Error::BadRequest(message) => Ok(ImportRowError {
+            row,
+            field: None,
+            message: excerpt(&message, ROW_ERROR_CHARS),
+        }),
+        other => Err(other),
+    }
+}
