@@ -3,60 +3,11 @@
 
 use std::path::Path;
 
-use aegis_build::{BuildEnv, Config, Error, Problem};
+use aegis_build::{BuildEnv, Config, Error};
 
-/// A crate in a temporary folder: `modules.toml` and `src/` files.
-struct Crate {
-    dir: tempfile::TempDir,
-}
+mod common;
 
-impl Crate {
-    fn new(manifest: &str, sources: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("modules.toml"), manifest).unwrap();
-        for (path, text) in sources {
-            let path = dir.path().join("src").join(path);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, text).unwrap();
-        }
-        std::fs::create_dir_all(dir.path().join("src")).unwrap();
-        Crate { dir }
-    }
-
-    fn config(&self) -> Config {
-        Config::new()
-            .manifest(self.dir.path().join("modules.toml"))
-            .source(self.dir.path().join("src"))
-            .crate_name("fixture")
-    }
-
-    fn problems(&self) -> Vec<(String, usize, usize, String)> {
-        match self.config().generate() {
-            Err(Error::Invalid(problems)) => problems
-                .into_iter()
-                .map(
-                    |Problem {
-                         file,
-                         line,
-                         column,
-                         message,
-                     }| {
-                        let file = file
-                            .strip_prefix(self.dir.path())
-                            .unwrap_or(&file)
-                            .display()
-                            .to_string();
-                        (file, line, column, message)
-                    },
-                )
-                .collect(),
-            Err(other) => panic!("expected problems, got {other}"),
-            Ok(_) => panic!("expected problems, got none"),
-        }
-    }
-}
-
-const GENERATOR: &str = "[generator]\nweb_root = \"web\"\n";
+use common::{Crate, GENERATOR};
 
 const BUDGET: &str = "use aegis::crud_module;
 
@@ -519,35 +470,4 @@ fn the_environment_comes_through_one_value() {
     assert!(!written.web.written.is_empty());
     let tests = std::fs::read_to_string(out.join(aegis_build::EVENT_TESTS_FILE)).unwrap();
     assert!(tests.contains("fixture_env"), "the package names the crate");
-}
-
-#[test]
-fn manifest_rules_are_checked_against_the_field_type_at_their_field() {
-    let krate = Crate::new(
-        &format!(
-            "{GENERATOR}[modules.contacts]\nfields = {{ id = \"i64\", age = {{ type = \"i32\", \
-             min = 0.5 }}, name = {{ type = \"string\", min = 1 }}, code = {{ type = \
-             \"string\", pattern = \"\\\\w+\" }} }}\n"
-        ),
-        &[],
-    );
-    let problems = krate.problems();
-    // Each at its field's table: line 4, the column where the table starts.
-    let messages: Vec<(usize, usize, &str)> = problems
-        .iter()
-        .map(|(_, line, column, message)| (*line, *column, message.as_str()))
-        .collect();
-    assert_eq!(
-        messages,
-        [
-            (4, 30, "`age` holds whole numbers, so `min` must be one"),
-            (4, 66, "`min` bounds a number, and `name` holds no number"),
-            (
-                4,
-                103,
-                "`\\w` means different things in Rust and in the browser; write [A-Za-z0-9_]"
-            ),
-        ],
-        "{problems:?}"
-    );
 }

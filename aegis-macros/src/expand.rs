@@ -326,6 +326,21 @@ fn field_meta(field: &Field) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
+    let references = match &field.references {
+        Some(reference) => {
+            let module = &reference.module;
+            let on_delete = match reference.on_delete {
+                aegis_model::OnDelete::Restrict => quote!(Restrict),
+                aegis_model::OnDelete::Cascade => quote!(Cascade),
+                aegis_model::OnDelete::SetNull => quote!(SetNull),
+            };
+            quote!(::core::option::Option::Some(::aegis::Reference {
+                module: #module,
+                on_delete: ::aegis::OnDelete::#on_delete,
+            }))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         ::aegis::FieldMeta {
             name: #name,
@@ -341,6 +356,7 @@ fn field_meta(field: &Field) -> TokenStream {
             renamed_from: #renamed_from,
             rules: #rules,
             stamp: #stamp,
+            references: #references,
         }
     }
 }

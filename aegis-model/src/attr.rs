@@ -17,7 +17,14 @@ pub const MODULE_OPTIONS: [&str; 2] = ["name", "singular"];
 /// The flags `#[crud]` accepts on a field.
 pub const FIELD_FLAGS: [&str; 4] = ["id", "version", "skip", "readonly"];
 /// The options `#[crud]` accepts on a field, each `key = "value"`.
-pub const FIELD_OPTIONS: [&str; 4] = ["ts_type", "label", "default", "renamed_from"];
+pub const FIELD_OPTIONS: [&str; 6] = [
+    "ts_type",
+    "label",
+    "default",
+    "renamed_from",
+    "references",
+    "on_delete",
+];
 
 /// A string option and where it was written.
 #[derive(Clone, Debug)]
@@ -49,6 +56,10 @@ pub struct FieldArgs {
     pub default: Option<StringOption>,
     /// `renamed_from = "old"`: the column this field was stored in before.
     pub renamed_from: Option<StringOption>,
+    /// `references = "authors"`: the module whose id the field holds.
+    pub references: Option<StringOption>,
+    /// `on_delete = "restrict" | "cascade" | "set_null"`.
+    pub on_delete: Option<StringOption>,
     /// `min`, `max`, `length(..)`, `pattern`, `email`, `url`, `one_of`.
     pub rules: crate::rules::RuleArgs,
     /// `created_at`, `updated_at`, `created_by` or `updated_by`.
@@ -312,6 +323,8 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
                     "ts_type" => &mut args.ts_type,
                     "label" => &mut args.label,
                     "default" => &mut args.default,
+                    "references" => &mut args.references,
+                    "on_delete" => &mut args.on_delete,
                     _ => &mut args.renamed_from,
                 };
                 if slot.is_some() {
@@ -511,8 +524,8 @@ mod tests {
             [
                 "unknown crud attribute `primary`, expected one of `id`, `version`, `skip`, \
                  `readonly`, `created_at`, `updated_at`, `created_by`, `updated_by`, \
-                 `ts_type`, `label`, `default`, `renamed_from`, `min`, `max`, `length`, \
-                 `pattern`, `email`, `url`, `one_of`",
+                 `ts_type`, `label`, `default`, `renamed_from`, `references`, \
+                 `on_delete`, `min`, `max`, `length`, `pattern`, `email`, `url`, `one_of`",
                 "crud flag `readonly` takes no value, write `readonly` alone",
                 "crud option `label` needs a value, as in `label = \"...\"`",
                 "crud option `ts_type` cannot be empty",

@@ -112,6 +112,8 @@ pub struct Field {
     /// Filled by the server on create or update (`#[crud(created_at)]`...);
     /// a stamped field is also `readonly`.
     pub stamp: Option<crate::stamp::Stamp>,
+    /// `#[crud(references = "authors")]`: whose id the field holds.
+    pub references: Option<crate::relation::Reference>,
     /// The field's name where it was declared.
     pub location: Location,
     /// The field's type where it was declared.

@@ -179,6 +179,18 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
     check_renames(&fields, &input, &mut diags);
     for field in fields
         .iter()
+        .filter(|f| f.references.is_some() && f.role != FieldRole::Data)
+    {
+        diags.error(
+            field.location.clone(),
+            format_args!(
+                "`{}` is the module's own id or version; a reference is a field of its own",
+                field.ident
+            ),
+        );
+    }
+    for field in fields
+        .iter()
         .filter(|f| !f.rules.is_empty() && !f.is_input())
     {
         diags.error(
@@ -365,6 +377,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
     });
 
     let stamp = crate::stamp::check(field, &ts, storage, format, diags);
+    let references = crate::relation::check(field, storage, format, nullable, diags);
     let rules = crate::rules::decide(&field.crud.rules, &field.ident, &ts, storage, format, diags);
 
     Field {
@@ -387,6 +400,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         renamed_from,
         rules,
         stamp,
+        references,
         location: field.location.clone(),
         ty_location: field.ty_location.clone(),
     }

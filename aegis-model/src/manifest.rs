@@ -75,6 +75,9 @@ pub struct FieldSpec {
     pub rules: SpecRules,
     /// `created_at = true` and the other stamps ([`crate::stamp`]).
     pub stamp: Option<crate::stamp::Stamp>,
+    /// `references = "authors"` and `on_delete` ([`crate::relation`]).
+    pub references: Option<String>,
+    pub on_delete: Option<String>,
 }
 
 /// The rule keys of a field table.
@@ -163,6 +166,10 @@ struct FieldTable {
     #[serde(default)]
     one_of: Option<Vec<OneOfValue>>,
     #[serde(default)]
+    references: Option<String>,
+    #[serde(default)]
+    on_delete: Option<String>,
+    #[serde(default)]
     created_at: bool,
     #[serde(default)]
     updated_at: bool,
@@ -187,6 +194,8 @@ impl FieldSpec {
             renamed_from: None,
             rules: SpecRules::default(),
             stamp: None,
+            references: None,
+            on_delete: None,
         }
     }
 }
@@ -247,6 +256,8 @@ impl<'de> Deserialize<'de> for FieldSpec {
                     ]
                     .into_iter()
                     .find_map(|(set, stamp)| set.then_some(stamp)),
+                    references: table.references,
+                    on_delete: table.on_delete,
                 })
             }
         }
@@ -428,6 +439,8 @@ fn field_input(
         renamed_from: text(&spec.renamed_from),
         rules: rule_args(&spec.rules, &at),
         stamp: spec.stamp.map(|stamp| (stamp, at.clone())),
+        references: text(&spec.references),
+        on_delete: text(&spec.on_delete),
     };
     crate::attr::check_field_conflicts(&crud, diags);
     Some(FieldInput {

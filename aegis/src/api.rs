@@ -123,8 +123,19 @@ impl Api {
     /// hears other instances' events ([`Aegis::ready`]). Returns what it
     /// applied.
     pub async fn install(&self, aegis: &Aegis) -> Result<crate::schema::Plan, Error> {
+        let relations = crate::relations::Relations::new(
+            self.modules
+                .iter()
+                .map(|m| crate::relations::Served {
+                    meta: m.meta,
+                    settings: m.settings,
+                })
+                .collect(),
+        )?;
         let applied =
             crate::schema::migrate(aegis.db(), &self.table_models(), &self.allow_drop).await?;
+        relations.create_indexes(aegis.db()).await?;
+        aegis.set_relations(relations);
         aegis.ready().await?;
         Ok(applied)
     }

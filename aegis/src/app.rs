@@ -8,6 +8,7 @@ use crate::auth::{Auth, HasAuth};
 use crate::error::Error;
 use crate::limits::Limits;
 use crate::log::{Change, EventBus};
+use crate::relations::Relations;
 use crate::store::Db;
 
 /// Live connections and subscriptions, for health checks and tests; the
@@ -45,6 +46,8 @@ struct Inner {
     _retention: tokio_util::task::AbortOnDropHandle<()>,
     /// Import jobs running in this instance, per user.
     imports: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    /// The references between the served modules, set by `Api::install`.
+    relations: std::sync::RwLock<Arc<Relations>>,
 }
 
 /// The runtime: database, auth, event bus and import jobs. Cheap to clone.
@@ -71,6 +74,7 @@ impl Aegis {
                 relay,
                 _retention: retention,
                 imports: std::sync::Mutex::default(),
+                relations: std::sync::RwLock::default(),
                 hub: HubStats::default(),
                 limits,
             }),
@@ -116,6 +120,23 @@ impl Aegis {
     /// task does every [`Limits::prune_interval`].
     pub async fn prune(&self) -> Result<crate::retention::Pruned, Error> {
         crate::retention::prune(self.db(), &self.inner.limits, chrono::Utc::now()).await
+    }
+
+    /// The references between the served modules.
+    pub(crate) fn relations(&self) -> Arc<Relations> {
+        self.inner
+            .relations
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_relations(&self, relations: Relations) {
+        *self
+            .inner
+            .relations
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(relations);
     }
 
     /// Starts a change: a transaction whose events are published on commit.

@@ -21,7 +21,9 @@ use crate::events::entity_data;
 use crate::hooks::{CrudHooks, HookContext, NoHooks};
 use crate::log::current_seq;
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
-use crate::rows::{allocate_id, delete_row, fetch_row, from_object, insert_row, update_row};
+use crate::rows::{
+    allocate_id, delete_row, fetch_row, from_object, id_value, insert_row, to_object, update_row,
+};
 use crate::stamp::{Moment, stamp};
 use crate::store::{Db, SEARCH_COLUMN, searchable};
 
@@ -296,6 +298,10 @@ async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
     hooks
         .before_create(&mut HookContext::new(user, db, change.tx()), &mut entity)
         .await?;
+    aegis
+        .relations()
+        .check_targets(db, change.tx(), T::meta(), &to_object(&entity)?)
+        .await?;
     insert_row(db, change.tx(), &entity).await?;
     if settings.with_events {
         change
@@ -387,6 +393,13 @@ async fn update<T: CrudEntity, H: CrudHooks<T>>(
             &mut entity,
         )
         .await?;
+    let (old, mut new) = (to_object(&before)?, to_object(&entity)?);
+    // Only the references that changed: the others were checked when set.
+    new.retain(|key, value| old.get(key) != Some(value));
+    aegis
+        .relations()
+        .check_targets(db, change.tx(), meta, &new)
+        .await?;
 
     if !update_row(db, change.tx(), &entity, base_version).await? {
         // Another writer got there between our read and our write.
@@ -436,12 +449,24 @@ async fn delete<T: CrudEntity, H: CrudHooks<T>>(
     hooks
         .before_delete(&mut HookContext::new(user.id(), db, change.tx()), &entity)
         .await?;
+    let origin = origin(&headers);
+    aegis
+        .relations()
+        .before_delete(
+            db,
+            &mut change,
+            meta,
+            &id_value::<T>(&id)?,
+            user.id(),
+            origin.as_deref(),
+        )
+        .await?;
     if !delete_row::<T>(db, change.tx(), &id).await? {
         return Err(not_found());
     }
     if settings.with_events {
         change
-            .deleted_event::<T>(&id, user.id(), origin(&headers).as_deref())
+            .deleted_event::<T>(&id, user.id(), origin.as_deref())
             .await?;
     }
     change.commit().await?;

@@ -77,6 +77,25 @@ pub enum Stamp {
     UpdatedBy,
 }
 
+/// What deleting a referenced row does to the rows that reference it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OnDelete {
+    /// Refused (409) while a row references it.
+    Restrict,
+    /// The referencing rows are deleted too.
+    Cascade,
+    /// The referencing rows' field becomes `null`.
+    SetNull,
+}
+
+/// A field holding another module's id (`#[crud(references = "authors")]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Reference {
+    /// The referenced module's name.
+    pub module: &'static str,
+    pub on_delete: OnDelete,
+}
+
 /// One field of a module, as the runtime sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FieldMeta {
@@ -106,6 +125,8 @@ pub struct FieldMeta {
     pub rules: Rules,
     /// Filled by the server on create or update; never by clients.
     pub stamp: Option<Stamp>,
+    /// The module whose id the field holds.
+    pub references: Option<Reference>,
 }
 
 /// A module as its struct declares it: names and fields. Whether it has

@@ -31,6 +31,9 @@ pub enum Error {
         message: String,
         current: serde_json::Value,
     },
+    /// Still referenced by other rows: not deleted.
+    #[error("{0}")]
+    InUse(String),
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
@@ -56,7 +59,7 @@ impl Error {
             Error::Unprocessable { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Unprocessable)
             }
-            Error::Conflict { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            Error::Conflict { .. } | Error::InUse(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
             Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge),
             Error::MethodNotAllowed(_) => {
                 (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::CrudEntity;
+use crate::entity::ModuleMeta;
 use crate::protocol::{EventAction, EventMessage, EventMeta, FEATURE_VERSION};
 
 /// Who and when: the parts of an event's meta not taken from the entity.
@@ -58,7 +59,17 @@ fn envelope<T: CrudEntity>(
     data: serde_json::Value,
     context: &EventContext,
 ) -> EventMessage {
-    let meta = T::meta();
+    module_event(T::meta(), action, data, context)
+}
+
+/// An event of the module `meta` describes, carrying `data` as it is (for
+/// rows changed without their Rust type at hand: a cascade, say).
+pub fn module_event(
+    meta: &ModuleMeta,
+    action: EventAction,
+    data: serde_json::Value,
+    context: &EventContext,
+) -> EventMessage {
     EventMessage {
         feature: meta.feature.to_owned(),
         entity: meta.entity.to_owned(),

@@ -37,6 +37,7 @@ mod jobs;
 mod limits;
 pub mod log;
 mod notice;
+mod relations;
 mod relay;
 pub mod retention;
 mod rows;
@@ -55,8 +56,8 @@ pub use app::Aegis;
 /// The web framework the routers are made with.
 pub use axum;
 pub use entity::{
-    CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings, RuleValue, Rules,
-    Served, Stamp,
+    CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings, OnDelete, Reference,
+    RuleValue, Rules, Served, Stamp,
 };
 pub use error::Error;
 pub use limits::Limits;

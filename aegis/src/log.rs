@@ -233,6 +233,25 @@ impl Change {
         Ok(seq)
     }
 
+    /// Records an event of the module `meta` describes, carrying `data`
+    /// (the row as the front end sees it, or `{ id }` for a delete).
+    pub(crate) async fn module_event(
+        &mut self,
+        meta: &'static crate::entity::ModuleMeta,
+        action: EventAction,
+        data: serde_json::Value,
+        user: &str,
+        origin: Option<&str>,
+    ) -> Result<u64, Error> {
+        self.record(
+            meta.feature,
+            |ctx| crate::events::module_event(meta, action, data, ctx),
+            user,
+            origin,
+        )
+        .await
+    }
+
     /// Records a `created` or `updated` event carrying the entity.
     pub async fn entity_event<T: CrudEntity>(
         &mut self,

@@ -14,11 +14,25 @@ pub struct Budget {
     pub fiscal_year: i32,
     pub status: BudgetStatus,
     pub version: i64,
+    /// The department it belongs to; a department with budgets is not
+    /// deleted.
+    #[crud(references = "departments")]
+    pub department: Option<i64>,
     /// Filled by the server; empty for budgets stored before it existed.
     #[crud(created_at)]
     pub created_at: Option<DateTime<Utc>>,
     #[crud(updated_by, label = "Last changed by")]
     pub updated_by: Option<String>,
+}
+
+/// A department budgets belong to.
+#[crud_module(with_events)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Department {
+    pub id: i64,
+    #[crud(length(min = 1, max = 80))]
+    pub name: String,
+    pub version: i64,
 }
 
 /// Where a budget is in its approval.

@@ -5,20 +5,32 @@ use aegis::export::chrono::{NaiveDate, TimeZone, Utc};
 use aegis::{Aegis, Error, Served};
 
 use crate::aegis_modules::UserRoleCreate;
-use crate::models::{AuthorCreate, BudgetCreate, BudgetStatus, SupplierCreate};
+use crate::models::{AuthorCreate, BudgetCreate, BudgetStatus, DepartmentCreate, SupplierCreate};
 
-/// Inserts `inputs` when `T`'s table is empty.
-async fn seed_one<T: Served>(aegis: &Aegis, inputs: Vec<T::Create>) -> Result<(), Error> {
+/// Inserts `inputs` when `T`'s table is empty; what it inserted.
+async fn seed_one<T: Served>(aegis: &Aegis, inputs: Vec<T::Create>) -> Result<Vec<T>, Error> {
     if count::<T>(aegis).await? > 0 {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let mut inserted = Vec::new();
     for input in inputs {
-        insert::<T>(aegis, T::SETTINGS, input, "seed", None).await?;
+        inserted.push(insert::<T>(aegis, T::SETTINGS, input, "seed", None).await?);
     }
-    Ok(())
+    Ok(inserted)
 }
 
 pub async fn seed(aegis: &Aegis) -> Result<(), Error> {
+    let departments = seed_one::<crate::models::Department>(
+        aegis,
+        ["Operations", "People"]
+            .into_iter()
+            .map(|name| DepartmentCreate {
+                name: name.to_owned(),
+            })
+            .collect(),
+    )
+    .await?;
+    let operations = departments.first().map(|d| d.id);
     let budgets = [
         ("Office rent", 18_000.0, BudgetStatus::Approved),
         ("Travel", 4_250.5, BudgetStatus::Submitted),
@@ -32,6 +44,7 @@ pub async fn seed(aegis: &Aegis) -> Result<(), Error> {
                 name: name.to_owned(),
                 amount,
                 fiscal_year: 2026,
+                department: operations,
                 status,
             })
             .collect(),

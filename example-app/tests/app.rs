@@ -21,6 +21,7 @@ fn every_module_is_served_with_its_merged_settings() {
         [
             ("authors", true, false),
             ("budgets", true, true),
+            ("departments", true, false),
             ("suppliers", false, true),
             ("user_roles", true, false),
         ]
@@ -31,7 +32,13 @@ fn every_module_is_served_with_its_merged_settings() {
     assert!(budget.with_events && budget.with_import);
     run(async {
         let app = TestApp::new(api()).await;
-        for feature in ["authors", "budgets", "suppliers", "user-roles"] {
+        for feature in [
+            "authors",
+            "budgets",
+            "departments",
+            "suppliers",
+            "user-roles",
+        ] {
             let reply = app
                 .call(
                     "GET",
@@ -253,6 +260,46 @@ fn budgets_are_stamped_and_their_hooks_hold() {
                 .as_str()
                 .unwrap()
                 .contains("approved")
+        );
+    });
+}
+
+#[test]
+fn a_department_with_budgets_is_kept() {
+    run(async {
+        let app = TestApp::new(example_app::served()).await;
+        let admin = app.admin();
+        let ops = app
+            .call(
+                "POST",
+                "/api/departments",
+                Some(&admin),
+                Some(json!({ "name": "Operations" })),
+                &[],
+            )
+            .await;
+        assert_eq!(ops.status, StatusCode::CREATED, "{}", ops.text);
+        let id = ops.body["id"].as_i64().unwrap();
+        let budget = json!({ "name": "Rent", "amount": 1.0, "fiscal_year": 2026, "status": "draft", "department": id });
+        let created = app
+            .call("POST", "/api/budgets", Some(&admin), Some(budget), &[])
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        let refused = app
+            .call(
+                "DELETE",
+                &format!("/api/departments/{id}"),
+                Some(&admin),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+        assert!(
+            refused.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("1 row of budgets")
         );
     });
 }

@@ -166,3 +166,108 @@ pub(super) fn check_unique(modules: &[(Module, usize, Vec<String>)], collector: 
         }
     }
 }
+
+/// Every reference names a module of the crate, and holds its id's type.
+pub(super) fn check_references(
+    modules: &[(Module, usize, Vec<String>)],
+    collector: &mut Collector,
+) {
+    for (module, file, _) in modules {
+        for field in &module.fields {
+            let Some(reference) = &field.references else {
+                continue;
+            };
+            let Some((target, target_file, _)) = modules
+                .iter()
+                .find(|(m, _, _)| m.names.module() == reference.module)
+            else {
+                let known: Vec<&str> = modules.iter().map(|(m, _, _)| m.names.module()).collect();
+                let hint =
+                    match aegis_model::attr::suggest(&reference.module, known.iter().copied()) {
+                        Some(close) => format!("; did you mean `{close}`?"),
+                        None => format!("; the modules are {}", known.join(", ")),
+                    };
+                collector.problem(
+                    *file,
+                    &field.location,
+                    format!(
+                        "`{}` references `{}`, which is no module{hint}",
+                        field.ident, reference.module
+                    ),
+                );
+                continue;
+            };
+            let id = target.id_field();
+            let same = id.storage == field.storage && id.format == field.format;
+            if !same {
+                let place = collector.place(*target_file, &id.location);
+                collector.problem(
+                    *file,
+                    &field.location,
+                    format!(
+                        "`{}` is `{}` but the id of `{}` (`{}`, at {place}) is `{}`; a reference \
+                         holds the id's type",
+                        field.ident,
+                        aegis_model::mapping::type_to_string(&field.rust_ty),
+                        reference.module,
+                        id.ident,
+                        aegis_model::mapping::type_to_string(&id.rust_ty),
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Required references (not an `Option`) that lead back to their own
+/// module: no first row could ever be stored.
+pub(super) fn check_required_cycles(
+    modules: &[(Module, usize, Vec<String>)],
+    collector: &mut Collector,
+) {
+    let required = |module: &Module| -> Vec<String> {
+        module
+            .fields
+            .iter()
+            .filter(|f| !f.nullable)
+            .filter_map(|f| f.references.as_ref().map(|r| r.module.clone()))
+            .collect()
+    };
+    for (module, file, _) in modules {
+        let start = module.names.module();
+        let mut seen: Vec<String> = Vec::new();
+        let mut next: Vec<String> = required(module);
+        let mut cycle = false;
+        while let Some(target) = next.pop() {
+            if target == start {
+                cycle = true;
+                break;
+            }
+            if seen.contains(&target) {
+                continue;
+            }
+            if let Some((other, _, _)) = modules.iter().find(|(m, _, _)| m.names.module() == target)
+            {
+                next.extend(required(other));
+            }
+            seen.push(target);
+        }
+        if !cycle {
+            continue;
+        }
+        let field = module
+            .fields
+            .iter()
+            .find(|f| !f.nullable && f.references.is_some())
+            .expect("a cycle starts at a required reference");
+        collector.problem(
+            *file,
+            &field.location,
+            format!(
+                "`{}` is required and its references lead back to `{start}`, so no first row \
+                 could be stored; make one reference of the cycle an `Option`",
+                field.ident
+            ),
+        );
+    }
+}

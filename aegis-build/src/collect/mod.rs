@@ -17,7 +17,7 @@ mod merge;
 mod resolve;
 mod scan;
 
-use merge::{check_unique, merge};
+use merge::{check_references, check_required_cycles, check_unique, merge};
 use resolve::{fill_entity_imports, resolve};
 use scan::{Scan, crud_module_attr, file_module_path, rust_files_under};
 
@@ -198,6 +198,8 @@ pub(crate) fn collect(inputs: &Inputs<'_>) -> Result<Collected, Error> {
 
     let modules = merge(&manifest, declared, &mut collector);
     check_unique(&modules, &mut collector);
+    check_references(&modules, &mut collector);
+    check_required_cycles(&modules, &mut collector);
     let units = modules
         .into_iter()
         .map(|(module, file, inline)| {

@@ -216,6 +216,7 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
             aegis,
             settings,
             hooks,
+            known_targets: std::collections::HashMap::new(),
             user: user_id,
             job,
             last_progress: None,

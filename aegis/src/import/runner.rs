@@ -18,13 +18,15 @@ use crate::protocol::{
 
 use super::parse::{Parsed, Plan, parse_rows};
 use crate::hooks::HookContext;
-use crate::rows::{allocate_ids, insert_rows};
+use crate::rows::{allocate_ids, insert_rows, to_object};
 use crate::stamp::{Moment, stamp};
 
 pub(super) struct Runner<T, H> {
     pub(super) aegis: Aegis,
     pub(super) settings: ModuleSettings,
     pub(super) hooks: Arc<H>,
+    /// Whether referenced rows exist, as far as this job has asked.
+    pub(super) known_targets: std::collections::HashMap<(&'static str, String), bool>,
     pub(super) user: String,
     pub(super) job: ImportJob,
     pub(super) last_progress: Option<Instant>,
@@ -143,13 +145,26 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         let now = chrono::Utc::now();
         let mut entities = Vec::with_capacity(batch.len());
         let mut refused = Vec::new();
+        let relations = self.aegis.relations();
         for (id, (row, input)) in ids.into_iter().zip(batch.drain(..)) {
             let mut entity = T::from_create(id, input);
             stamp(&mut entity, Moment::Created, &self.user, now)?;
             let mut ctx = HookContext::new(&self.user, &db, &mut tx);
-            match self.hooks.before_create(&mut ctx, &mut entity).await {
-                Ok(()) => entities.push(entity),
-                Err(error) => refused.push(refusal(row, error)?),
+            if let Err(error) = self.hooks.before_create(&mut ctx, &mut entity).await {
+                refused.push(refusal(row, error)?);
+                continue;
+            }
+            let object = to_object(&entity)?;
+            let missing = relations
+                .missing_targets(&db, &mut tx, T::meta(), &object, &mut self.known_targets)
+                .await?;
+            match missing.into_iter().next() {
+                Some(error) => refused.push(ImportRowError {
+                    row,
+                    field: Some(error.field),
+                    message: excerpt(&error.message, ROW_ERROR_CHARS),
+                }),
+                None => entities.push(entity),
             }
         }
         insert_rows(&db, &mut tx, &entities).await?;

@@ -13,7 +13,7 @@ import { AEGIS_CONFIG } from '../app/shared/business/services/aegis-api';
 import { WebSocketService } from '../app/shared/business/services/websocket.service';
 import { FakeWebSocketService } from './test-state-manager';
 
-const Q1: Budget = { id: 1, name: 'Q1', amount: 10, fiscal_year: 2026, status: 'draft', version: 1, created_at: null, updated_by: null };
+const Q1: Budget = { id: 1, name: 'Q1', amount: 10, fiscal_year: 2026, status: 'draft', version: 1, department: null, created_at: null, updated_by: null };
 
 function budgetEvent(action: EventMessage['action'], data: JsonObject, seq: number, origin: string | null = null): EventMessage {
   return {
@@ -67,7 +67,7 @@ describe('BudgetStateManager (generated)', () => {
     expect(request.request.method).toBe('POST');
     const mutationId = request.request.headers.get('x-aegis-mutation-id');
     expect(mutationId).toMatch(/^[0-9a-f-]{36}$/);
-    const saved: Budget = { id: 2, name: 'Q2', amount: 5, fiscal_year: 2026, status: 'submitted', version: 1, created_at: null, updated_by: null };
+    const saved: Budget = { id: 2, name: 'Q2', amount: 5, fiscal_year: 2026, status: 'submitted', version: 1, department: null, created_at: null, updated_by: null };
     request.flush(saved);
     await creating;
     state.onEvent(budgetEvent('created', { ...saved }, 8, mutationId));
@@ -80,7 +80,7 @@ describe('BudgetStateManager (generated)', () => {
     expect(state.items()[0].amount).toBe(99);
     const request = http.expectOne('/api/budgets/1');
     expect(request.request.method).toBe('PUT');
-    expect(request.request.body).toEqual({ name: 'Q1', amount: 99, fiscal_year: 2026, status: 'draft', version: 1 });
+    expect(request.request.body).toEqual({ name: 'Q1', amount: 99, fiscal_year: 2026, status: 'draft', department: null, version: 1 });
     const current: Budget = { ...Q1, amount: 12, version: 2 };
     request.flush({ code: 'conflict', message: 'stale', current }, { status: 409, statusText: 'Conflict' });
     await expect(saving).rejects.toBeTruthy();

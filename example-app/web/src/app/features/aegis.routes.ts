@@ -11,6 +11,7 @@ export interface AegisFeatureLink {
 export const AEGIS_FEATURES: readonly AegisFeatureLink[] = [
   { path: 'authors', title: 'Authors' },
   { path: 'budgets', title: 'Budgets' },
+  { path: 'departments', title: 'Departments' },
   { path: 'suppliers', title: 'Suppliers' },
   { path: 'user-roles', title: 'User roles' },
 ];
@@ -26,6 +27,11 @@ export const AEGIS_ROUTES: Routes = [
     path: 'budgets',
     title: 'Budgets',
     loadChildren: () => import('./budgets/budgets.routes').then((m) => m.BUDGETS_ROUTES),
+  },
+  {
+    path: 'departments',
+    title: 'Departments',
+    loadChildren: () => import('./departments/departments.routes').then((m) => m.DEPARTMENTS_ROUTES),
   },
   {
     path: 'suppliers',

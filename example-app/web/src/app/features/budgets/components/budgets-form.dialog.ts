@@ -80,6 +80,16 @@ export interface BudgetFormData {
             <mat-error>{{ serverError('status') }}</mat-error>
           }
         </mat-form-field>
+        <mat-form-field>
+          <mat-label>Department</mat-label>
+          <input matInput formControlName="department" type="number" step="1" />
+          @if (form.controls.department.hasError('integer')) {
+            <mat-error>Department must be a whole number</mat-error>
+          }
+          @if (form.controls.department.hasError('server')) {
+            <mat-error>{{ serverError('department') }}</mat-error>
+          }
+        </mat-form-field>
         @if (error(); as message) {
           <p class="error" role="alert">{{ message }}</p>
         }
@@ -115,6 +125,7 @@ export class BudgetFormDialogComponent {
     amount: new FormControl<number | null>(null, { validators: [Validators.required] }),
     fiscal_year: new FormControl<number | null>(null, { validators: [Validators.required, integerValidator] }),
     status: new FormControl<BudgetStatus | null>(null, { validators: [Validators.required] }),
+    department: new FormControl<number | null>(null, { validators: [integerValidator] }),
   });
 
   constructor() {
@@ -125,6 +136,7 @@ export class BudgetFormDialogComponent {
         amount: item.amount ?? null,
         fiscal_year: item.fiscal_year ?? null,
         status: item.status ?? null,
+        department: item.department ?? null,
       });
     }
   }
@@ -148,6 +160,7 @@ export class BudgetFormDialogComponent {
         amount: requireValue(value.amount, 'amount'),
         fiscal_year: requireValue(value.fiscal_year, 'fiscal_year'),
         status: requireValue(value.status, 'status'),
+        department: value.department,
       };
       const item = this.data.item;
       const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);

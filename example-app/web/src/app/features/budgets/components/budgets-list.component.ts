@@ -48,7 +48,7 @@ export class BudgetsListComponent {
   protected readonly error = this.state.error;
   protected readonly conflicts = this.state.conflicts;
   protected readonly connection = this.state.connection;
-  protected readonly columns: readonly string[] = ['id', 'name', 'amount', 'fiscal_year', 'status', 'created_at', 'updated_by', 'actions'];
+  protected readonly columns: readonly string[] = ['id', 'name', 'amount', 'fiscal_year', 'status', 'department', 'created_at', 'updated_by', 'actions'];
   protected readonly query = signal<BudgetListQuery>({ page: 1, pageSize: 20 });
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
 

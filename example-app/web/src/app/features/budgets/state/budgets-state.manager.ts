@@ -76,6 +76,7 @@ export class BudgetStateManager extends BaseRealtimeStateManager<
       amount: item.amount,
       fiscal_year: item.fiscal_year,
       status: item.status,
+      department: item.department,
       version: version ?? item.version,
     };
   }

@@ -9,6 +9,7 @@ export interface Budget {
   fiscal_year: number;
   status: BudgetStatus;
   version: number;
+  department: number | null;
   created_at: string | null;
   updated_by: string | null;
 }
@@ -19,6 +20,7 @@ export interface BudgetCreate {
   amount: number;
   fiscal_year: number;
   status: BudgetStatus;
+  department?: number | null;
 }
 
 /** What saving a budget sends: every editable field, and the version it was based on. */
@@ -27,6 +29,7 @@ export interface BudgetUpdate {
   amount: number;
   fiscal_year: number;
   status: BudgetStatus;
+  department?: number | null;
   version: number;
 }
 

@@ -1,0 +1,18 @@
+use aegis::crud_module;
+use serde::{Deserialize, Serialize};
+
+#[crud_module]
+#[derive(Serialize, Deserialize, Clone)]
+pub struct Budget {
+    pub id: i64,
+    #[crud(references = "departments")]
+    pub share: f64,
+    #[crud(references = "authors", on_delete = "set_null")]
+    pub author: i64,
+    #[crud(references = "owners", on_delete = "nullify")]
+    pub owner: Option<i64>,
+    #[crud(on_delete = "cascade")]
+    pub parent: i64,
+}
+
+fn main() {}

@@ -1,0 +1,118 @@
+//! References between modules: `#[crud(references = "authors")]` on a
+//! field holding another module's id, with `on_delete = "restrict"`
+//! (the default), `"cascade"` or `"set_null"`. What one declaration can
+//! check is checked here; whether `authors` exists and its id has the
+//! field's type, aegis-build checks with every module in view.
+
+use crate::diagnostic::Diagnostics;
+use crate::ir::{StorageKind, ValueFormat};
+use crate::lower::FieldInput;
+
+/// What deleting a referenced row does to the rows that reference it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnDelete {
+    /// The delete is refused (409) while a row references it.
+    Restrict,
+    /// The referencing rows are deleted too.
+    Cascade,
+    /// The referencing rows' field becomes `null`.
+    SetNull,
+}
+
+impl OnDelete {
+    pub fn name(self) -> &'static str {
+        match self {
+            OnDelete::Restrict => "restrict",
+            OnDelete::Cascade => "cascade",
+            OnDelete::SetNull => "set_null",
+        }
+    }
+}
+
+/// A field's reference to another module's rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reference {
+    /// The referenced module's name, such as `authors`.
+    pub module: String,
+    pub on_delete: OnDelete,
+}
+
+/// The field's reference, checked as far as one declaration allows.
+pub(crate) fn check(
+    field: &FieldInput,
+    storage: StorageKind,
+    format: Option<ValueFormat>,
+    nullable: bool,
+    diags: &mut Diagnostics,
+) -> Option<Reference> {
+    let on_delete = match &field.crud.on_delete {
+        None => OnDelete::Restrict,
+        Some(option) => match option.value.as_str() {
+            "restrict" => OnDelete::Restrict,
+            "cascade" => OnDelete::Cascade,
+            "set_null" => OnDelete::SetNull,
+            other => {
+                diags.error(
+                    option.location.clone(),
+                    format_args!(
+                        "unknown `on_delete` `{other}`, expected `restrict`, `cascade` or \
+                         `set_null`"
+                    ),
+                );
+                return None;
+            }
+        },
+    };
+    let Some(references) = &field.crud.references else {
+        if let Some(option) = &field.crud.on_delete {
+            diags.error(
+                option.location.clone(),
+                "`on_delete` says what a reference does; add `references = \"<module>\"`",
+            );
+        }
+        return None;
+    };
+    let id_like = matches!(storage, StorageKind::Integer)
+        || (storage == StorageKind::Text && matches!(format, None | Some(ValueFormat::Uuid)));
+    if !id_like {
+        diags.error(
+            references.location.clone(),
+            format_args!(
+                "`{}` references rows by id, so it holds an integer, a `String` or a `Uuid` \
+                 (or an `Option` of one)",
+                field.ident
+            ),
+        );
+        return None;
+    }
+    if on_delete == OnDelete::SetNull && !nullable {
+        let at = field
+            .crud
+            .on_delete
+            .as_ref()
+            .map_or(&references.location, |o| &o.location);
+        diags.error(
+            at.clone(),
+            format_args!(
+                "`set_null` needs `{}` to be an `Option`, so it can hold no reference",
+                field.ident
+            ),
+        );
+        return None;
+    }
+    let module = references.value.trim();
+    if !module
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        diags.error(
+            references.location.clone(),
+            format_args!("`references` names a module, such as `authors`; found `{module}`"),
+        );
+        return None;
+    }
+    Some(Reference {
+        module: module.to_owned(),
+        on_delete,
+    })
+}
