@@ -13,7 +13,7 @@ use crate::diagnostic::{Diagnostics, Location};
 /// The flags `#[crud_module]` accepts.
 pub const MODULE_FLAGS: [&str; 2] = ["with_events", "with_import"];
 /// The options `#[crud_module]` accepts, each `key = "value"`.
-pub const MODULE_OPTIONS: [&str; 2] = ["name", "singular"];
+pub const MODULE_OPTIONS: [&str; 3] = ["name", "singular", "label"];
 /// The flags `#[crud]` accepts on a field.
 pub const FIELD_FLAGS: [&str; 4] = ["id", "version", "skip", "readonly"];
 /// The options `#[crud]` accepts on a field, each `key = "value"`.
@@ -40,6 +40,8 @@ pub struct ModuleArgs {
     pub with_import: Option<Location>,
     pub name: Option<StringOption>,
     pub singular: Option<StringOption>,
+    /// `label = "field"`: what shows a row where it is referenced.
+    pub label: Option<StringOption>,
 }
 
 /// What `#[crud(...)]` said on one field.
@@ -150,10 +152,10 @@ pub fn parse_module_args(tokens: TokenStream, diags: &mut Diagnostics) -> Module
             let Some(option) = string_option(&meta, "crud_module", &key, diags) else {
                 continue;
             };
-            let slot = if key == "name" {
-                &mut args.name
-            } else {
-                &mut args.singular
+            let slot = match key.as_str() {
+                "name" => &mut args.name,
+                "singular" => &mut args.singular,
+                _ => &mut args.label,
             };
             if slot.is_some() {
                 diags.error(
@@ -493,7 +495,7 @@ mod tests {
                 "crud_module option `singular` expects a string literal, as in `singular = \"...\"`",
                 "crud_module flag `with_import` takes no value, write `with_import` alone",
                 "unknown crud_module option `colour`, expected one of `with_events`, \
-                 `with_import`, `name`, `singular`",
+                 `with_import`, `name`, `singular`, `label`",
             ]
         );
     }

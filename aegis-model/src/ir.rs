@@ -155,6 +155,9 @@ pub struct Module {
     pub id: usize,
     /// Index of the version field in `fields`, if any.
     pub version: Option<usize>,
+    /// Index of the field that shows a row where it is referenced
+    /// (`label = "..."`, else the first text field, else the id).
+    pub label: usize,
     /// serde `rename_all` on the struct, which the input types repeat.
     pub rename_all: Option<RenameRule>,
     pub origin: Origin,
@@ -164,6 +167,10 @@ pub struct Module {
 impl Module {
     pub fn id_field(&self) -> &Field {
         &self.fields[self.id]
+    }
+
+    pub fn label_field(&self) -> &Field {
+        &self.fields[self.label]
     }
 
     pub fn version_field(&self) -> Option<&Field> {

@@ -206,6 +206,7 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
     let (Some(names), Some(id)) = (names, id) else {
         return Err(diags.into_vec());
     };
+    let label = crate::relation::label_field(&input, &fields, id, &mut diags);
     let module = Module {
         rust_name: match input.origin {
             Origin::Attribute => input.declared_name.clone(),
@@ -217,6 +218,7 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
         fields,
         id,
         version,
+        label,
         rename_all: input.container.rename_all,
         origin: input.origin,
         location: input.declared_location,

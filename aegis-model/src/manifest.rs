@@ -50,6 +50,9 @@ pub struct ModuleEntry {
     pub with_import: Option<Spanned<bool>>,
     #[serde(default)]
     pub singular: Option<Spanned<String>>,
+    /// The field that shows a row where it is referenced.
+    #[serde(default)]
+    pub label: Option<Spanned<String>>,
     /// Fields inline, in order: the module is declared here alone. (Order
     /// survives only when the toml crate reads with `preserve_order`.)
     #[serde(default)]
@@ -328,6 +331,10 @@ impl Module {
             with_import: flag(&entry.with_import),
             name: None,
             singular: entry.singular.as_ref().map(|s| StringOption {
+                value: s.get_ref().clone(),
+                location: location(s),
+            }),
+            label: entry.label.as_ref().map(|s| StringOption {
                 value: s.get_ref().clone(),
                 location: location(s),
             }),

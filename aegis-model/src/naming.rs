@@ -200,6 +200,11 @@ impl Names {
         format!("{}_ROUTES", self.plural.to_ascii_uppercase())
     }
 
+    /// `USER_ROLE_REFERENCES`: where each reference of the entity points.
+    pub fn references_const(&self) -> String {
+        format!("{}_REFERENCES", self.singular.to_ascii_uppercase())
+    }
+
     /// Every type or class name this module adds to generated TypeScript.
     pub fn generated_type_names(&self) -> Vec<String> {
         vec![

@@ -116,3 +116,48 @@ pub(crate) fn check(
         on_delete,
     })
 }
+
+/// The field that shows a row where it is referenced: the declared
+/// `label`, which must be a field the front end sees, else the first plain
+/// text field, else the id.
+pub(crate) fn label_field(
+    input: &crate::lower::ModuleInput,
+    fields: &[crate::ir::Field],
+    id: usize,
+    diags: &mut Diagnostics,
+) -> usize {
+    if let Some(option) = &input.args.label {
+        let wanted = option.value.trim();
+        match fields
+            .iter()
+            .position(|f| (f.ident == wanted || f.wire_name == wanted) && f.is_sent())
+        {
+            Some(index) => return index,
+            None => {
+                let sent: Vec<&str> = fields
+                    .iter()
+                    .filter(|f| f.is_sent())
+                    .map(|f| f.ident.as_str())
+                    .collect();
+                diags.error(
+                    option.location.clone(),
+                    format_args!(
+                        "`label` names the field that shows a row; `{wanted}` is none the \
+                         front end sees, which are {}",
+                        sent.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    fields
+        .iter()
+        .position(|f| {
+            f.is_sent()
+                && f.role == crate::ir::FieldRole::Data
+                && f.storage == StorageKind::Text
+                && f.format.is_none()
+                && f.ts.any(&|t| *t == crate::ts::TsType::String)
+        })
+        .unwrap_or(id)
+}

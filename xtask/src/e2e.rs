@@ -46,6 +46,7 @@ pub fn run_built(root: &Path) -> Result<(), String> {
             "--test-concurrency=1",
             "--test",
             "e2e/realtime.test.mjs",
+            "e2e/relations.test.mjs",
             "e2e/evolution.test.mjs",
         ],
     );

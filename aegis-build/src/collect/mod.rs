@@ -18,7 +18,7 @@ mod resolve;
 mod scan;
 
 use merge::{check_references, check_required_cycles, check_unique, merge};
-use resolve::{fill_entity_imports, resolve};
+use resolve::{fill_entity_imports, fill_references, resolve};
 use scan::{Scan, crud_module_attr, file_module_path, rust_files_under};
 
 /// A file read during collection, kept to turn locations into positions.
@@ -51,6 +51,18 @@ pub(crate) struct Unit {
     pub decls: BTreeMap<String, TsDecl>,
     /// Other modules' entity types it uses: (TypeScript type, feature).
     pub entity_imports: BTreeSet<(String, String)>,
+    /// Its references' targets, by the referencing field's JSON name.
+    pub references: BTreeMap<String, ReferenceTarget>,
+}
+
+/// The rows a reference points at, as the front end names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReferenceTarget {
+    pub feature: String,
+    pub id_field: String,
+    pub label_field: String,
+    /// The target has events, so its labels follow changes live.
+    pub live: bool,
 }
 
 /// A struct or enum found in the sources, by name.
@@ -211,7 +223,7 @@ pub(crate) fn collect(inputs: &Inputs<'_>) -> Result<Collected, Error> {
             resolve(module, file, rust_path, &types, &mut collector)
         })
         .collect::<Vec<_>>();
-    let units = fill_entity_imports(units);
+    let units = fill_references(fill_entity_imports(units));
 
     if !collector.problems.is_empty() {
         return Err(Error::Invalid(collector.problems));

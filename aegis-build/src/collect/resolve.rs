@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aegis_model::decl::{TsDecl, enum_decl, struct_decl};
 use aegis_model::{Location, Module, Origin, TsType};
 
-use super::{Collector, Found, TypeDef, Unit, crud_module_attr};
+use super::{Collector, Found, ReferenceTarget, TypeDef, Unit, crud_module_attr};
 
 /// Finds the declarations of the named types a module's fields use.
 pub(super) fn resolve(
@@ -118,6 +118,7 @@ pub(super) fn resolve(
         }
     }
     Unit {
+        references: BTreeMap::new(),
         module,
         rust_path,
         decls,
@@ -169,6 +170,35 @@ pub(super) fn fill_entity_imports(mut units: Vec<Unit>) -> Vec<Unit> {
             *decl = decl.rename_named(&rename);
         }
         unit.entity_imports = imports;
+    }
+    units
+}
+
+/// Each reference's target, as the front end names it.
+pub(super) fn fill_references(mut units: Vec<Unit>) -> Vec<Unit> {
+    let targets: HashMap<String, ReferenceTarget> = units
+        .iter()
+        .map(|u| {
+            let module = &u.module;
+            let target = ReferenceTarget {
+                feature: module.names.feature(),
+                id_field: module.id_field().wire_name.clone(),
+                label_field: module.label_field().wire_name.clone(),
+                live: module.with_events,
+            };
+            (module.names.module().to_owned(), target)
+        })
+        .collect();
+    for unit in &mut units {
+        unit.references = unit
+            .module
+            .fields
+            .iter()
+            .filter_map(|f| {
+                let target = targets.get(&f.references.as_ref()?.module)?;
+                Some((f.wire_name.clone(), target.clone()))
+            })
+            .collect();
     }
     units
 }

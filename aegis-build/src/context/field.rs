@@ -43,6 +43,8 @@ pub(crate) struct FieldContext {
     pub is_integer: bool,
     pub is_checkbox: bool,
     pub is_select: bool,
+    /// Holds another module's id: a type-ahead in the form, its label in the list.
+    pub is_reference: bool,
     pub is_date: bool,
     pub is_datetime: bool,
     /// A date and time without a zone.
@@ -68,6 +70,7 @@ enum Widget {
     Number,
     Checkbox,
     Select,
+    Reference,
     Date,
     Datetime,
     LocalDatetime,
@@ -77,6 +80,9 @@ enum Widget {
 
 /// The widget that edits a field, from its Rust type and TypeScript type.
 fn widget_for(field: &Field, unit: &Unit) -> (Widget, Vec<String>) {
+    if unit.references.contains_key(&field.wire_name) {
+        return (Widget::Reference, Vec::new());
+    }
     if matches!(field.ts, TsType::Raw(_)) {
         return (Widget::Json, Vec::new());
     }
@@ -135,7 +141,7 @@ fn form_helpers_of(widget: Widget, nullable: bool, integer: bool) -> Vec<&'stati
             vec!["toLocalDateTimeInput", "fromLocalDateTimeInputOrNull"]
         }
         Widget::LocalDatetime => vec!["toLocalDateTimeInput", "fromLocalDateTimeInput"],
-        Widget::Number | Widget::Select => {
+        Widget::Number | Widget::Select | Widget::Reference => {
             let mut helpers = Vec::new();
             if !nullable {
                 helpers.push("requireValue");
@@ -170,7 +176,7 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
     FieldContext {
         name_literal: escape_single_quoted(&name),
         label_html: escape_html(&field.label),
-        non_nullable: !matches!(widget, Widget::Number | Widget::Select),
+        non_nullable: !matches!(widget, Widget::Number | Widget::Select | Widget::Reference),
         ts_type,
         base_type,
         optional_mark: if field.may_be_omitted { "?" } else { "" },
@@ -184,6 +190,7 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         is_integer,
         is_checkbox: widget == Widget::Checkbox,
         is_select: widget == Widget::Select,
+        is_reference: widget == Widget::Reference,
         is_date: widget == Widget::Date,
         is_datetime: widget == Widget::Datetime,
         is_local_datetime: widget == Widget::LocalDatetime,

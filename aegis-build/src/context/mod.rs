@@ -68,6 +68,13 @@ pub(crate) struct FeatureContext {
     pub searchable: bool,
     /// Whether some input needs a select, textarea or checkbox.
     pub uses_select: bool,
+    /// Some input holds a reference (the form dialog uses the reference input).
+    pub uses_reference_input: bool,
+    /// Where each reference points, for the feature's `<ENTITY>_REFERENCES`.
+    pub references: Vec<ReferenceContext>,
+    pub has_references: bool,
+    /// `BUDGET_REFERENCES`: the constant naming every reference's target.
+    pub references_const: String,
     pub uses_checkbox: bool,
     pub uses_required: bool,
     /// Some input has validation rules (the form dialog imports `rulesValidator`).
@@ -97,11 +104,24 @@ pub(crate) struct FeaturePaths {
     pub realtime: String,
     pub polled: String,
     pub import_tracker: String,
+    pub reference_labels: String,
+    pub reference_input: String,
     pub form_values: String,
     pub rules: String,
     pub confirm_dialog: String,
     /// The list component, as the routes file (in the feature's root) imports it.
     pub list_component_from_routes: String,
+}
+
+/// One reference's target (items of `references`).
+#[derive(Serialize, Debug)]
+pub(crate) struct ReferenceContext {
+    /// The referencing field's JSON name.
+    pub field: String,
+    pub feature: String,
+    pub id_field: String,
+    pub label_field: String,
+    pub live: bool,
 }
 
 #[derive(Serialize, Debug)]
@@ -141,6 +161,8 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         realtime: shared("shared/base-realtime-state.manager.ts"),
         polled: shared("shared/base-polled-state.manager.ts"),
         import_tracker: shared("shared/import-tracker.ts"),
+        reference_labels: shared("shared/reference-labels.ts"),
+        reference_input: shared("shared/reference-input.ts"),
         form_values: shared("shared/form-values.ts"),
         rules: shared("shared/rules.ts"),
         confirm_dialog: shared("shared/confirm.dialog.ts"),
@@ -270,6 +292,20 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
             .unwrap_or_default(),
         searchable: columns.iter().any(|c| c.is_text),
         uses_select: inputs.iter().any(|f| f.is_select),
+        uses_reference_input: inputs.iter().any(|f| f.is_reference),
+        has_references: !unit.references.is_empty(),
+        references: unit
+            .references
+            .iter()
+            .map(|(field, target)| ReferenceContext {
+                field: field.clone(),
+                feature: target.feature.clone(),
+                id_field: escape_single_quoted(&target.id_field),
+                label_field: escape_single_quoted(&target.label_field),
+                live: target.live,
+            })
+            .collect(),
+        references_const: names.references_const(),
         uses_checkbox: inputs.iter().any(|f| f.is_checkbox),
         uses_required: inputs.iter().any(|f| f.required),
         uses_rules: inputs.iter().any(|f| f.has_rules),

@@ -8,9 +8,10 @@ import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 
 import { integerValidator, requireValue } from '../../../shared/business/forms/form-values';
+import { ReferenceInputComponent } from '../../../shared/ui/reference-input';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { BudgetStateManager } from '../state/budgets-state.manager';
-import { Budget, BudgetCreate, BudgetStatus } from '../types/budgets.types';
+import { BUDGET_REFERENCES, Budget, BudgetCreate, BudgetStatus } from '../types/budgets.types';
 
 /** Opens the form: `item` is `null` to create a budget, else the one to edit. */
 export interface BudgetFormData {
@@ -27,6 +28,7 @@ export interface BudgetFormData {
     MatFormFieldModule,
     MatInputModule,
     MatSelectModule,
+    ReferenceInputComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
@@ -80,16 +82,14 @@ export interface BudgetFormData {
             <mat-error>{{ serverError('status') }}</mat-error>
           }
         </mat-form-field>
-        <mat-form-field>
-          <mat-label>Department</mat-label>
-          <input matInput formControlName="department" type="number" step="1" />
-          @if (form.controls.department.hasError('integer')) {
-            <mat-error>Department must be a whole number</mat-error>
-          }
-          @if (form.controls.department.hasError('server')) {
-            <mat-error>{{ serverError('department') }}</mat-error>
-          }
-        </mat-form-field>
+        <aegis-reference-input
+          formControlName="department"
+          label="Department"
+          [target]="references.department"
+          [nullable]="true"
+          [touched]="form.controls.department.touched"
+          [serverError]="serverError('department')"
+        />
         @if (error(); as message) {
           <p class="error" role="alert">{{ message }}</p>
         }
@@ -116,6 +116,7 @@ export class BudgetFormDialogComponent {
   protected readonly data = inject<BudgetFormData>(MAT_DIALOG_DATA);
   private readonly dialogRef = inject<MatDialogRef<BudgetFormDialogComponent, Budget>>(MatDialogRef);
   private readonly state = inject(BudgetStateManager);
+  protected readonly references = BUDGET_REFERENCES;
   protected readonly saving = signal(false);
   protected readonly error = signal<string | null>(null);
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
@@ -125,7 +126,7 @@ export class BudgetFormDialogComponent {
     amount: new FormControl<number | null>(null, { validators: [Validators.required] }),
     fiscal_year: new FormControl<number | null>(null, { validators: [Validators.required, integerValidator] }),
     status: new FormControl<BudgetStatus | null>(null, { validators: [Validators.required] }),
-    department: new FormControl<number | null>(null, { validators: [integerValidator] }),
+    department: new FormControl<number | null>(null, { validators: [] }),
   });
 
   constructor() {

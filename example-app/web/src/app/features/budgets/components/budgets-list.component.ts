@@ -13,9 +13,10 @@ import { MatTableModule } from '@angular/material/table';
 
 import { apiErrorMessage } from '../../../shared/business/services/aegis-api';
 import { EntityId } from '../../../shared/business/services/base-realtime-state.manager';
+import { ReferenceLabels } from '../../../shared/business/services/reference-labels';
 import { ConfirmDialogComponent, ConfirmDialogData } from '../../../shared/ui/confirm.dialog';
 import { BudgetStateManager } from '../state/budgets-state.manager';
-import { Budget, BudgetListQuery } from '../types/budgets.types';
+import { BUDGET_REFERENCES, Budget, BudgetListQuery } from '../types/budgets.types';
 import { BudgetFormDialogComponent, BudgetFormData } from './budgets-form.dialog';
 import { BudgetsImportDialogComponent } from './budgets-import.dialog';
 
@@ -42,6 +43,9 @@ export class BudgetsListComponent {
   private readonly dialog = inject(MatDialog);
   private readonly snackBar = inject(MatSnackBar);
   private readonly state = inject(BudgetStateManager);
+  /** Referenced rows' labels, kept current. */
+  protected readonly labels = inject(ReferenceLabels);
+  protected readonly references = BUDGET_REFERENCES;
   protected readonly rows = this.state.items;
   protected readonly loading = this.state.loading;
   protected readonly total = this.state.total;
