@@ -57,6 +57,9 @@ test('a department picked by typing, shown by name, renamed live, and kept while
 
     // Renamed in tab A, on the departments page: tab B's budget list follows.
     await a.page.getByRole('link', { name: 'Departments' }).click();
+    // The budget's row names the department too: wait for the departments' own list.
+    await a.page.waitForURL('**/departments');
+    await a.page.getByRole('heading', { name: 'Departments' }).waitFor();
     const edit = await openDialog(a, a.row('Harbour works').getByRole('button', { name: 'Edit' }));
     await control(edit, 'name').fill('Port works');
     await edit.getByRole('button', { name: 'Save' }).click();
@@ -69,5 +72,34 @@ test('a department picked by typing, shown by name, renamed live, and kept while
     await a.page.getByText(/referenced by 1 row of budgets/).waitFor();
     await a.row('Port works').waitFor();
     assert.equal((await server.api('GET', `/api/departments/${harbour.id}`)).status, 200);
+  });
+});
+
+test('a rule says what is wrong under its field before anything is sent, and the server agrees', async () => {
+  await scenario('rules', [a], server, async () => {
+    await a.page.getByRole('link', { name: 'Authors' }).click();
+    await a.page.waitForURL('**/authors');
+    await a.page.getByRole('heading', { name: 'Authors' }).waitFor();
+    const dialog = await openDialog(a, a.page.getByRole('button', { name: 'New author' }));
+    const sent = a.requests.length;
+    await control(dialog, 'displayName').fill('A');
+    await control(dialog, 'email').fill('not-an-address');
+    await control(dialog, 'email').blur();
+    await dialog.getByText('Display name must be at least 2 characters').waitFor();
+    await dialog.getByText('Email must be an email address').waitFor();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    assert.equal(
+      a.requests.slice(sent).filter((r) => r.method === 'POST').length,
+      0,
+      'an invalid form sends nothing',
+    );
+    const refused = await server.api('POST', '/api/authors', { displayName: 'A', email: 'not-an-address' });
+    assert.equal(refused.status, 422);
+    assert.deepEqual(
+      refused.body.fields.map((f) => `${f.field} ${f.message}`),
+      ['displayName must be at least 2 characters', 'email must be an email address'],
+    );
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
   });
 });
