@@ -181,26 +181,39 @@ impl Relations {
         user: &str,
         origin: Option<&str>,
     ) -> Result<(), Error> {
-        let mut visited = HashSet::new();
-        visited.insert((meta.module, id.to_string()));
-        self.release(db, change, meta, id, user, origin, &mut visited)
-            .await
+        let mut deleting = Deleting {
+            relations: self,
+            db,
+            user,
+            origin,
+            visited: HashSet::from([(meta.module, id.to_string())]),
+        };
+        deleting.release(change, meta, id).await
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn release<'a>(
-        &'a self,
-        db: &'a Db,
-        change: &'a mut Change,
+/// One delete and the rows it reaches through references.
+struct Deleting<'a> {
+    relations: &'a Relations,
+    db: &'a Db,
+    user: &'a str,
+    origin: Option<&'a str>,
+    /// The rows already handled (module, id), so a cycle of cascades ends.
+    visited: HashSet<(&'static str, String)>,
+}
+
+impl Deleting<'_> {
+    /// Frees the row `id` of `meta` from what references it.
+    fn release<'b>(
+        &'b mut self,
+        change: &'b mut Change,
         meta: &'static ModuleMeta,
-        id: &'a Value,
-        user: &'a str,
-        origin: Option<&'a str>,
-        visited: &'a mut HashSet<(&'static str, String)>,
-    ) -> futures_util::future::BoxFuture<'a, Result<(), Error>> {
+        id: &'b Value,
+    ) -> futures_util::future::BoxFuture<'b, Result<(), Error>> {
+        let (db, user, origin) = (self.db, self.user, self.origin);
         Box::pin(async move {
             // Every restriction first: nothing changes when one holds.
-            for link in self.links_to(meta.module) {
+            for link in self.relations.links_to(meta.module) {
                 if link.on_delete != OnDelete::Restrict {
                     continue;
                 }
@@ -221,7 +234,7 @@ impl Relations {
                     )));
                 }
             }
-            for link in self.links_to(meta.module) {
+            for link in self.relations.links_to(meta.module) {
                 if link.on_delete == OnDelete::Restrict {
                     continue;
                 }
@@ -230,13 +243,12 @@ impl Relations {
                 let id_field = source.id_field();
                 for mut row in rows {
                     let row_id = row.get(id_field.wire_name).cloned().unwrap_or(Value::Null);
-                    if !visited.insert((source.module, row_id.to_string())) {
+                    if !self.visited.insert((source.module, row_id.to_string())) {
                         continue;
                     }
                     match link.on_delete {
                         OnDelete::Cascade => {
-                            self.release(db, change, source, &row_id, user, origin, visited)
-                                .await?;
+                            self.release(change, source, &row_id).await?;
                             delete(db, change.tx(), source, &row_id).await?;
                             if link.source.settings.with_events {
                                 let data = serde_json::json!({ "id": row_id });
