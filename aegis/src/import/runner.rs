@@ -146,12 +146,18 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         let mut entities = Vec::with_capacity(batch.len());
         let mut refused = Vec::new();
         let relations = self.aegis.relations();
+        // Most modules reference nothing: no row is read back as JSON for them.
+        let references = T::meta().fields.iter().any(|f| f.references.is_some());
         for (id, (row, input)) in ids.into_iter().zip(batch.drain(..)) {
             let mut entity = T::from_create(id, input);
             stamp(&mut entity, Moment::Created, &self.user, now)?;
             let mut ctx = HookContext::new(&self.user, &db, &mut tx);
             if let Err(error) = self.hooks.before_create(&mut ctx, &mut entity).await {
                 refused.push(refusal(row, error)?);
+                continue;
+            }
+            if !references {
+                entities.push(entity);
                 continue;
             }
             let object = to_object(&entity)?;
