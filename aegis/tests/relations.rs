@@ -298,3 +298,24 @@ async fn an_import_row_with_an_unknown_reference_is_a_row_error() {
         "refers to department 99, which does not exist"
     );
 }
+
+#[tokio::test]
+async fn a_dry_run_reports_unknown_references_and_writes_nothing() {
+    let app = app().await;
+    let works = create(&app, "departments", json!({ "name": "Works" })).await;
+    let csv = format!("name,department\nRoads,{works}\nParks,99\n");
+    let reply = app.import("budgets", &csv, true).await;
+    assert_eq!(reply.status.as_u16(), 202, "{}", reply.text);
+    let job = app
+        .finished_job("budgets", reply.body["jobId"].as_str().unwrap())
+        .await;
+    assert_eq!(job["successfulRows"], 1, "{job}");
+    assert_eq!(job["failedRows"], 1, "{job}");
+    assert_eq!(job["errors"][0]["row"], 2);
+    assert_eq!(job["errors"][0]["field"], "department");
+    assert_eq!(
+        get(&app, "/api/budgets").await.body["total"],
+        0,
+        "a dry run writes nothing"
+    );
+}

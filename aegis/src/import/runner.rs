@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
+use serde_json::Value;
 
 use super::{PROGRESS_INTERVAL, ROW_ERROR_CHARS, excerpt};
 use crate::Aegis;
@@ -84,6 +85,41 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         }
     }
 
+    /// A dry run's batch: the rows whose references point at no row are
+    /// errors, the others count as importable. It reads from a snapshot,
+    /// never the writer; hooks are not run.
+    async fn check_references(&mut self, batch: &mut Vec<(u64, T::Create)>) -> Result<(), Error> {
+        let references = T::meta().fields.iter().any(|f| f.references.is_some());
+        if !references {
+            self.job.successful_rows += batch.len() as u64;
+            batch.clear();
+            return Ok(());
+        }
+        let db = self.aegis.db().clone();
+        let relations = self.aegis.relations();
+        let mut tx = db.begin_snapshot().await?;
+        for (row, input) in batch.drain(..) {
+            let Ok(Value::Object(object)) = serde_json::to_value(&input) else {
+                return Err(Error::Internal(
+                    "a create input serialises as an object".into(),
+                ));
+            };
+            let missing = relations
+                .missing_targets(&db, &mut tx, T::meta(), &object, &mut self.known_targets)
+                .await?;
+            match missing.into_iter().next() {
+                Some(error) => self.row_error(ImportRowError {
+                    row,
+                    field: Some(error.field),
+                    message: excerpt(&error.message, ROW_ERROR_CHARS),
+                }),
+                None => self.job.successful_rows += 1,
+            }
+        }
+        tx.rollback().await?;
+        Ok(())
+    }
+
     pub(super) async fn run(&mut self, plan: Plan, csv: Bytes) -> Result<(), Error> {
         let slice = self.aegis.limits().import_batch.max(1);
         // Two slices in flight: parsing runs ahead of writing, bounded.
@@ -125,17 +161,16 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         self.finish(true).await
     }
 
-    /// Imports (or, in a dry run, only counts) one batch of rows (with
+    /// Imports (or, in a dry run, only checks) one batch of rows (with
     /// their numbers), in one transaction: stamped, each through the
-    /// `before_create` hook (a refusal is the row's error), then inserted.
+    /// `before_create` hook (a refusal is the row's error), its references
+    /// checked, then inserted.
     async fn flush(&mut self, batch: &mut Vec<(u64, T::Create)>) -> Result<(), Error> {
         if batch.is_empty() {
             return Ok(());
         }
         if self.job.dry_run {
-            self.job.successful_rows += batch.len() as u64;
-            batch.clear();
-            return Ok(());
+            return self.check_references(batch).await;
         }
         // One counter update and a few multi-row inserts: the writer is
         // held as briefly as the rows allow.
