@@ -50,6 +50,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// A 422 naming one field: how a hook refuses a value.
+    pub fn field(field: &str, message: impl Into<String>) -> Error {
+        Error::fields(vec![FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        }])
+    }
+
+    /// A 422 naming each of `fields`, its message saying them all.
+    pub fn fields(fields: Vec<FieldError>) -> Error {
+        let names: Vec<String> = fields
+            .iter()
+            .map(|f| format!("`{}` {}", f.field, f.message))
+            .collect();
+        Error::Unprocessable {
+            message: format!("invalid input: {}", names.join("; ")),
+            fields,
+        }
+    }
+
     fn code(&self) -> (StatusCode, ErrorCode) {
         match self {
             Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),

@@ -45,9 +45,15 @@ impl EventContext {
 /// The entity as the front end sees it: serialised, fields marked
 /// `#[crud(skip)]` removed.
 pub fn entity_data<T: CrudEntity>(entity: &T) -> serde_json::Value {
-    let mut value = serde_json::to_value(entity).unwrap_or(serde_json::Value::Null);
+    let value = serde_json::to_value(entity).unwrap_or(serde_json::Value::Null);
+    sent_data(T::meta(), value)
+}
+
+/// A row of `meta` (as JSON) as the front end sees it: fields marked
+/// `#[crud(skip)]` removed.
+pub fn sent_data(meta: &ModuleMeta, mut value: serde_json::Value) -> serde_json::Value {
     if let serde_json::Value::Object(map) = &mut value {
-        for field in T::meta().fields.iter().filter(|f| f.hidden) {
+        for field in meta.fields.iter().filter(|f| f.hidden) {
             map.remove(field.wire_name);
         }
     }

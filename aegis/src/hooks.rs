@@ -17,7 +17,7 @@ use std::future::Future;
 
 use crate::entity::CrudEntity;
 use crate::error::Error;
-use crate::protocol::{EventAction, FieldError};
+use crate::protocol::EventAction;
 use crate::store::{Db, Tx};
 
 /// Where a `before_*` hook runs: who makes the change, and its transaction.
@@ -111,17 +111,3 @@ pub trait CrudHooks<T: CrudEntity>: Send + Sync + 'static {
 pub struct NoHooks;
 
 impl<T: CrudEntity> CrudHooks<T> for NoHooks {}
-
-impl Error {
-    /// A 422 naming one field: how a hook refuses a value.
-    pub fn field(field: &str, message: impl Into<String>) -> Error {
-        let message = message.into();
-        Error::Unprocessable {
-            message: format!("invalid input: `{field}` {message}"),
-            fields: vec![FieldError {
-                field: field.to_owned(),
-                message,
-            }],
-        }
-    }
-}

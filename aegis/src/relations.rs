@@ -12,9 +12,11 @@ use serde_json::{Map, Value};
 
 use crate::entity::{FieldMeta, ModuleMeta, ModuleSettings, OnDelete};
 use crate::error::Error;
+use crate::events::sent_data;
 use crate::log::Change;
 use crate::protocol::{EventAction, FieldError};
-use crate::store::{Db, SEARCH_COLUMN, Tx, search_text};
+use crate::rows::{delete_by_id, update_object};
+use crate::store::{Db, Tx};
 
 /// A served module, as references see it.
 #[derive(Clone, Copy, Debug)]
@@ -159,14 +161,7 @@ impl Relations {
         if fields.is_empty() {
             return Ok(());
         }
-        let names: Vec<String> = fields
-            .iter()
-            .map(|f| format!("`{}` {}", f.field, f.message))
-            .collect();
-        Err(Error::Unprocessable {
-            message: format!("invalid input: {}", names.join("; ")),
-            fields,
-        })
+        Err(Error::fields(fields))
     }
 
     /// What deleting the row `id` of `meta` does to the rows that
@@ -249,7 +244,7 @@ impl Deleting<'_> {
                     match link.on_delete {
                         OnDelete::Cascade => {
                             self.release(change, source, &row_id).await?;
-                            delete(db, change.tx(), source, &row_id).await?;
+                            delete_by_id(db, change.tx(), source, &row_id).await?;
                             if link.source.settings.with_events {
                                 let data = serde_json::json!({ "id": row_id });
                                 change
@@ -266,9 +261,9 @@ impl Deleting<'_> {
                                     Value::from(next.unwrap_or(0) + 1),
                                 );
                             }
-                            rewrite(db, change.tx(), source, &row).await?;
+                            update_object(db, change.tx(), source, &row, None).await?;
                             if link.source.settings.with_events {
-                                let data = sent(source, row);
+                                let data = sent_data(source, Value::Object(row));
                                 change
                                     .module_event(source, EventAction::Updated, data, user, origin)
                                     .await?;
@@ -337,73 +332,4 @@ async fn referencing_rows(
     let query = db.bind(sqlx::query(&sql), link.field, Some(id));
     let rows = query.fetch_all(&mut **tx).await?;
     rows.iter().map(|row| db.read_row(row, meta)).collect()
-}
-
-async fn delete(db: &Db, tx: &mut Tx, meta: &ModuleMeta, id: &Value) -> Result<(), Error> {
-    let id_field = meta.id_field();
-    let sql = format!(
-        "DELETE FROM {} WHERE {} = {}",
-        db.ident(meta.module),
-        db.ident(id_field.name),
-        db.param(1)
-    );
-    db.bind(sqlx::query(&sql), id_field, Some(id))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Writes every column of a row (and its search text) back.
-async fn rewrite(
-    db: &Db,
-    tx: &mut Tx,
-    meta: &ModuleMeta,
-    row: &Map<String, Value>,
-) -> Result<(), Error> {
-    let id_field = meta.id_field();
-    let written: Vec<&FieldMeta> = meta
-        .fields
-        .iter()
-        .filter(|f| f.name != id_field.name)
-        .collect();
-    let mut assignments: Vec<String> = written
-        .iter()
-        .enumerate()
-        .map(|(n, f)| format!("{} = {}", db.ident(f.name), db.param(n + 1)))
-        .collect();
-    let search = search_text(meta, row);
-    if search.is_some() {
-        assignments.push(format!(
-            "{} = {}",
-            db.ident(SEARCH_COLUMN),
-            db.param(written.len() + 1)
-        ));
-    }
-    let id_param = written.len() + 1 + usize::from(search.is_some());
-    let sql = format!(
-        "UPDATE {} SET {} WHERE {} = {}",
-        db.ident(meta.module),
-        assignments.join(", "),
-        db.ident(id_field.name),
-        db.param(id_param)
-    );
-    let mut query = sqlx::query(&sql);
-    for field in &written {
-        query = db.bind(query, field, row.get(field.wire_name));
-    }
-    if let Some(search) = search {
-        query = query.bind(search);
-    }
-    db.bind(query, id_field, row.get(id_field.wire_name))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// A row as the front end sees it: without its hidden fields.
-fn sent(meta: &ModuleMeta, mut row: Map<String, Value>) -> Value {
-    for field in meta.fields.iter().filter(|f| f.hidden) {
-        row.remove(field.wire_name);
-    }
-    Value::Object(row)
 }

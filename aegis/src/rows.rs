@@ -1,10 +1,11 @@
 //! The rows of a module's table: ids, inserts and reads, as the REST
 //! routes ([`crate::crud`]) and import jobs ([`crate::import`]) write them.
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::Row;
 
-use crate::entity::{CrudEntity, FieldKind, FieldMeta, FieldRole};
+use crate::entity::{CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta};
 use crate::error::Error;
 use crate::store::{Db, SEARCH_COLUMN, Tx, search_text, searchable};
 
@@ -12,8 +13,9 @@ pub(crate) fn id_value<T: CrudEntity>(id: &T::Id) -> Result<Value, Error> {
     serde_json::to_value(id).map_err(|e| Error::Internal(format!("cannot serialise an id: {e}")))
 }
 
-pub(crate) fn to_object<T: CrudEntity>(entity: &T) -> Result<Map<String, Value>, Error> {
-    match serde_json::to_value(entity) {
+/// An entity, or an input, as the JSON object serde makes of it.
+pub(crate) fn to_object(value: &impl Serialize) -> Result<Map<String, Value>, Error> {
+    match serde_json::to_value(value) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::Internal(
             "an entity must serialise as an object".into(),
@@ -162,8 +164,18 @@ pub(crate) async fn update_row<T: CrudEntity>(
     entity: &T,
     base_version: Option<i64>,
 ) -> Result<bool, Error> {
-    let meta = T::meta();
-    let object = to_object(entity)?;
+    update_object(db, tx, T::meta(), &to_object(entity)?, base_version).await
+}
+
+/// [`update_row`] for a row of `meta` as its JSON object (the id in it),
+/// for rows changed without their Rust type at hand.
+pub(crate) async fn update_object(
+    db: &Db,
+    tx: &mut Tx,
+    meta: &ModuleMeta,
+    object: &Map<String, Value>,
+    base_version: Option<i64>,
+) -> Result<bool, Error> {
     let written: Vec<&FieldMeta> = meta
         .fields
         .iter()
@@ -178,7 +190,7 @@ pub(crate) async fn update_row<T: CrudEntity>(
         .iter()
         .map(|f| format!("{} = {}", db.ident(f.name), next()))
         .collect();
-    let search = search_text(meta, &object);
+    let search = search_text(meta, object);
     if search.is_some() {
         assignments.push(format!("{} = {}", db.ident(SEARCH_COLUMN), next()));
     }
@@ -200,7 +212,8 @@ pub(crate) async fn update_row<T: CrudEntity>(
     if let Some(search) = search {
         query = query.bind(search);
     }
-    query = db.bind(query, meta.id_field(), Some(&id_value::<T>(entity.id())?));
+    let id_field = meta.id_field();
+    query = db.bind(query, id_field, object.get(id_field.wire_name));
     if let (Some(version), Some(base)) = (version_field, base_version) {
         query = db.bind(query, version, Some(&Value::from(base)));
     }
@@ -213,17 +226,22 @@ pub(crate) async fn delete_row<T: CrudEntity>(
     tx: &mut Tx,
     id: &T::Id,
 ) -> Result<bool, Error> {
-    let meta = T::meta();
+    delete_by_id(db, tx, T::meta(), &id_value::<T>(id)?).await
+}
+
+/// [`delete_row`] for a row of `meta` by its id as JSON.
+pub(crate) async fn delete_by_id(
+    db: &Db,
+    tx: &mut Tx,
+    meta: &ModuleMeta,
+    id: &Value,
+) -> Result<bool, Error> {
     let sql = format!(
         "DELETE FROM {} WHERE {} = {}",
         db.ident(meta.module),
         db.ident(meta.id_field().name),
         db.param(1)
     );
-    let query = db.bind(
-        sqlx::query(&sql),
-        meta.id_field(),
-        Some(&id_value::<T>(id)?),
-    );
+    let query = db.bind(sqlx::query(&sql), meta.id_field(), Some(id));
     Ok(query.execute(&mut **tx).await?.rows_affected() > 0)
 }

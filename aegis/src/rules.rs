@@ -131,7 +131,7 @@ pub(crate) fn field_errors<T: CrudEntity>(input: &impl Serialize) -> Vec<FieldEr
     if ruled.is_empty() {
         return Vec::new();
     }
-    let Ok(Value::Object(object)) = serde_json::to_value(input) else {
+    let Ok(object) = crate::rows::to_object(input) else {
         return Vec::new();
     };
     ruled
@@ -152,14 +152,7 @@ pub(crate) fn check<T: CrudEntity>(input: &impl Serialize) -> Result<(), Error> 
     if fields.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = fields
-        .iter()
-        .map(|f| format!("`{}` {}", f.field, f.message))
-        .collect();
-    Err(Error::Unprocessable {
-        message: format!("invalid input: {}", names.join("; ")),
-        fields,
-    })
+    Err(Error::fields(fields))
 }
 
 #[cfg(test)]

@@ -31,11 +31,7 @@ pub(crate) fn stamp<T: CrudEntity>(
     if !has_stamps::<T>() {
         return Ok(());
     }
-    let Value::Object(mut object) = serde_json::to_value(&*entity)
-        .map_err(|e| Error::Internal(format!("cannot stamp: {e}")))?
-    else {
-        return Err(Error::Internal("an entity serialises as an object".into()));
-    };
+    let mut object = crate::rows::to_object(&*entity)?;
     let time = Value::String(now.to_rfc3339_opts(SecondsFormat::Millis, true));
     for field in T::meta().fields {
         let value = match (field.stamp, moment) {

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use serde_json::Value;
 
 use super::{PROGRESS_INTERVAL, ROW_ERROR_CHARS, excerpt};
 use crate::Aegis;
@@ -13,8 +12,8 @@ use crate::entity::{CrudEntity, ModuleSettings};
 use crate::error::Error;
 use crate::hooks::CrudHooks;
 use crate::protocol::{
-    EventAction, ImportCompleted, ImportJob, ImportProgress, ImportRowError, ImportStarted,
-    ImportState,
+    EventAction, FieldError, ImportCompleted, ImportJob, ImportProgress, ImportRowError,
+    ImportStarted, ImportState,
 };
 
 use super::parse::{Parsed, Plan, parse_rows};
@@ -99,20 +98,12 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         let relations = self.aegis.relations();
         let mut tx = db.begin_snapshot().await?;
         for (row, input) in batch.drain(..) {
-            let Ok(Value::Object(object)) = serde_json::to_value(&input) else {
-                return Err(Error::Internal(
-                    "a create input serialises as an object".into(),
-                ));
-            };
+            let object = to_object(&input)?;
             let missing = relations
                 .missing_targets(&db, &mut tx, T::meta(), &object, &mut self.known_targets)
                 .await?;
             match missing.into_iter().next() {
-                Some(error) => self.row_error(ImportRowError {
-                    row,
-                    field: Some(error.field),
-                    message: excerpt(&error.message, ROW_ERROR_CHARS),
-                }),
+                Some(error) => self.row_error(field_row_error(row, error)),
                 None => self.job.successful_rows += 1,
             }
         }
@@ -200,11 +191,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
                 .missing_targets(&db, &mut tx, T::meta(), &object, &mut self.known_targets)
                 .await?;
             match missing.into_iter().next() {
-                Some(error) => refused.push(ImportRowError {
-                    row,
-                    field: Some(error.field),
-                    message: excerpt(&error.message, ROW_ERROR_CHARS),
-                }),
+                Some(error) => refused.push(field_row_error(row, error)),
                 None => entities.push(entity),
             }
         }
@@ -280,5 +267,14 @@ pub(super) fn refusal(row: u64, error: Error) -> Result<ImportRowError, Error> {
             message: excerpt(&message, ROW_ERROR_CHARS),
         }),
         other => Err(other),
+    }
+}
+
+/// A field's error as its row's error.
+fn field_row_error(row: u64, error: FieldError) -> ImportRowError {
+    ImportRowError {
+        row,
+        field: Some(error.field),
+        message: excerpt(&error.message, ROW_ERROR_CHARS),
     }
 }
