@@ -214,6 +214,25 @@ pub struct ListResponse<T> {
     pub seq: u64,
 }
 
+/// `POST /api/<feature>/bulk-delete`: which rows to delete, in one
+/// transaction: these ids, or every row of a list's view (its query
+/// string: `q` and filters, as `GET /api/<feature>` takes them).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BulkDelete {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+}
+
+/// What a bulk delete did.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkDeleted {
+    pub deleted: u64,
+}
+
 /// The body of every REST error.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {

@@ -26,7 +26,10 @@ struct Mounted {
 
 fn make_router<T: CrudEntity, H: CrudHooks<T>>(hooks: H) -> MakeRouter {
     let hooks = Arc::new(hooks);
-    Box::new(move |settings| crate::crud::router::<T, H>(settings, hooks.clone()))
+    Box::new(move |settings| {
+        crate::crud::router::<T, H>(settings, hooks.clone())
+            .merge(crate::bulk::router::<T, H>(settings, hooks.clone()))
+    })
 }
 
 /// Every module an app serves, with its settings.

@@ -46,6 +46,8 @@ struct Inner {
     _retention: tokio_util::task::AbortOnDropHandle<()>,
     /// Import jobs running in this instance, per user.
     imports: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    /// Places for the CSV exports streaming at once.
+    exports: Arc<tokio::sync::Semaphore>,
     /// The references between the served modules, set by `Api::install`.
     relations: std::sync::RwLock<Arc<Relations>>,
 }
@@ -74,6 +76,7 @@ impl Aegis {
                 relay,
                 _retention: retention,
                 imports: std::sync::Mutex::default(),
+                exports: Arc::new(tokio::sync::Semaphore::new(limits.exports)),
                 relations: std::sync::RwLock::default(),
                 hub: HubStats::default(),
                 limits,
@@ -165,6 +168,19 @@ impl Aegis {
         Ok(ImportSlot {
             aegis: self.clone(),
             user: user.to_owned(),
+        })
+    }
+}
+
+impl Aegis {
+    /// A place for one more CSV export, within [`Limits::exports`]; free
+    /// again when the permit is dropped.
+    pub(crate) fn claim_export(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        self.inner.exports.clone().try_acquire_owned().map_err(|_| {
+            Error::TooManyRequests(format!(
+                "{} exports are running, the most at once; try again when one has finished",
+                self.inner.limits.exports
+            ))
         })
     }
 }

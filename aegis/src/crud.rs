@@ -3,29 +3,28 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::Value;
 use sqlx::Row;
 
 use crate::Aegis;
 use crate::auth::User;
-use crate::entity::{CrudEntity, FieldKind, FieldMeta, ModuleSettings};
+use crate::entity::{CrudEntity, ModuleSettings};
 use crate::error::{ApiQuery, Error, NoParams, deserialize_input};
 use crate::events::entity_data;
 use crate::hooks::{CrudHooks, HookContext, NoHooks};
-use crate::log::current_seq;
+use crate::log::{Change, current_seq};
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
+use crate::query::{Reads, View};
 use crate::rows::{
     allocate_id, delete_row, fetch_row, from_object, id_value, insert_row, to_object, update_row,
 };
 use crate::stamp::{Moment, stamp};
-use crate::store::{Db, SEARCH_COLUMN, searchable};
 
 /// The routes of `T`, with `settings` deciding events and import, and
 /// `hooks` run around every change.
@@ -98,140 +97,47 @@ pub(crate) fn parse_id<T: CrudEntity>(raw: &str) -> Result<T::Id, Error> {
         .map_err(|_| Error::NotFound(format!("no {} with id `{raw}`", T::meta().entity)))
 }
 
-/// `?page=&pageSize=&sort=&q=`; any other parameter is refused.
-#[derive(Deserialize, Debug, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ListParams {
-    pub page: Option<u32>,
-    pub page_size: Option<u32>,
-    /// A field's JSON name, `-name` for descending.
-    pub sort: Option<String>,
-    /// Text to find in any text field.
-    pub q: Option<String>,
-}
-
-/// The field `name` (its JSON name) when the list sorts by it: one the
-/// settings list, or without a list, one sent and not stored as JSON.
-fn sortable(
-    meta: &crate::entity::ModuleMeta,
-    settings: &ModuleSettings,
-    name: &str,
-) -> Option<&'static FieldMeta> {
-    let field = meta
-        .fields
-        .iter()
-        .find(|f| f.wire_name == name && !f.hidden)?;
-    let sorts = match settings.sortable {
-        Some(listed) => listed.contains(&name),
-        None => field.kind != FieldKind::Json,
-    };
-    sorts.then_some(field)
-}
-
-/// What a list orders by for `field`: the column, or for a point in time
-/// the time it stands for (RFC 3339 text does not sort as time).
-fn sort_key(db: &Db, field: &FieldMeta) -> String {
-    let column = db.ident(field.name);
-    match (field.instant, db.dialect()) {
-        (false, _) => column,
-        (true, crate::store::Dialect::Sqlite) => format!("julianday({column})"),
-        (true, crate::store::Dialect::Postgres) => format!("CAST({column} AS TIMESTAMPTZ)"),
-    }
-}
-
 async fn list<T: CrudEntity>(
     settings: ModuleSettings,
     State(aegis): State<Aegis>,
     user: User,
-    ApiQuery(params): ApiQuery<ListParams>,
+    uri: Uri,
 ) -> Result<Json<ListResponse<Value>>, Error> {
     let meta = T::meta();
     user.require_read(meta.feature)?;
+    let limits = aegis.limits();
+    let view = View::parse(
+        meta,
+        &settings,
+        uri.query(),
+        Reads::Page,
+        limits.max_search_chars,
+    )?;
     let db = aegis.db();
-    let page = params.page.unwrap_or(1).max(1);
-    let page_size = params
-        .page_size
-        .unwrap_or(20)
-        .clamp(1, aegis.limits().max_page_size);
-
-    let order = match params.sort.as_deref().filter(|s| !s.is_empty()) {
-        None => format!("{} ASC", db.ident(meta.id_field().name)),
-        Some(sort) => {
-            let (name, direction) = match sort.strip_prefix('-') {
-                Some(name) => (name, "DESC"),
-                None => (sort, "ASC"),
-            };
-            let field = sortable(meta, &settings, name).ok_or_else(|| {
-                let sortable: Vec<String> = meta
-                    .fields
-                    .iter()
-                    .filter(|f| sortable(meta, &settings, f.wire_name).is_some())
-                    .map(|f| format!("`{}`", f.wire_name))
-                    .collect();
-                Error::BadRequest(format!(
-                    "cannot sort {} by `{name}`; it sorts by {}",
-                    meta.feature,
-                    sortable.join(", ")
-                ))
-            })?;
-            format!(
-                "{} {direction}, {} ASC",
-                sort_key(db, field),
-                db.ident(meta.id_field().name)
-            )
-        }
-    };
-    // Line breaks separate the fields in the search column: not text to find.
-    let q: Option<String> = params
-        .q
-        .as_deref()
-        .map(|q| q.replace(char::is_control, " "));
-    let search = q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let max_search = aegis.limits().max_search_chars;
-    if search.is_some_and(|q| q.chars().count() > max_search) {
-        return Err(Error::BadRequest(format!(
-            "the search text is longer than {max_search} characters"
-        )));
-    }
-    let has_text = searchable(meta).next().is_some();
-    let filter = match search {
-        Some(_) if has_text => format!(
-            " WHERE {} LIKE {} ESCAPE '\\'",
-            db.ident(SEARCH_COLUMN),
-            db.param(1)
-        ),
-        Some(_) => " WHERE 1 = 0".to_owned(),
-        None => String::new(),
-    };
-    // The text itself, not a pattern: `%`, `_` and the escape are escaped.
-    let pattern = search.map(|q| {
-        let escaped = q
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+    let page = view.page.unwrap_or(1).max(1);
+    let page_size = view.page_size.unwrap_or(20).clamp(1, limits.max_page_size);
+    let selection = view.selection(db, meta);
+    let filter = &selection.where_clause;
 
     // One snapshot, so the page, the total and the seq agree.
     let mut tx = db.begin_snapshot().await?;
     let count_sql = format!("SELECT COUNT(*) FROM {}{filter}", db.ident(meta.module));
-    let mut count = sqlx::query(&count_sql);
-    if let Some(pattern) = &pattern {
-        count = count.bind(pattern.clone());
-    }
-    let total: i64 = count.fetch_one(&mut *tx).await?.try_get(0)?;
+    let total: i64 = selection
+        .bind(db, sqlx::query(&count_sql))
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
     let offset = u64::from(page - 1) * u64::from(page_size);
     let select_sql = format!(
-        "SELECT {} FROM {}{filter} ORDER BY {order} LIMIT {page_size} OFFSET {offset}",
+        "SELECT {} FROM {}{filter} ORDER BY {} LIMIT {page_size} OFFSET {offset}",
         db.column_list(meta),
         db.ident(meta.module),
+        selection.order_by,
     );
-    let mut select = sqlx::query(&select_sql);
-    if let Some(pattern) = &pattern {
-        select = select.bind(pattern.clone());
-    }
-    let rows = select.fetch_all(&mut *tx).await?;
+    let rows = selection
+        .bind(db, sqlx::query(&select_sql))
+        .fetch_all(&mut *tx)
+        .await?;
     let seq = current_seq(db, &mut tx, meta.feature).await?;
     tx.commit().await?;
 
@@ -437,41 +343,77 @@ async fn delete<T: CrudEntity, H: CrudHooks<T>>(
         user,
         headers,
     } = request;
-    let meta = T::meta();
-    user.require_write(meta.feature)?;
+    user.require_write(T::meta().feature)?;
     let id = parse_id::<T>(&raw)?;
-    let db = aegis.db();
     let mut change = aegis.change().await?;
-    let not_found = || Error::NotFound(format!("no {} with id `{raw}`", meta.entity));
-    let entity = fetch_row::<T>(db, change.tx(), &id)
-        .await?
-        .ok_or_else(not_found)?;
-    hooks
-        .before_delete(&mut HookContext::new(user.id(), db, change.tx()), &entity)
-        .await?;
     let origin = origin(&headers);
-    aegis
-        .relations()
-        .before_delete(
-            db,
-            &mut change,
-            meta,
-            &id_value::<T>(&id)?,
-            user.id(),
-            origin.as_deref(),
-        )
-        .await?;
-    if !delete_row::<T>(db, change.tx(), &id).await? {
-        return Err(not_found());
-    }
-    if settings.with_events {
-        change
-            .deleted_event::<T>(&id, user.id(), origin.as_deref())
-            .await?;
-    }
+    let deleting = DeleteRequest {
+        aegis: &aegis,
+        settings,
+        user: user.id(),
+        origin: origin.as_deref(),
+    };
+    let entity = deleting.delete(&*hooks, &mut change, &id).await?;
     change.commit().await?;
     hooks
         .after_commit(user.id(), EventAction::Deleted, &entity)
         .await;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who deletes rows, from where: one request's deletes, each in the
+/// caller's change.
+pub(crate) struct DeleteRequest<'a> {
+    pub aegis: &'a Aegis,
+    pub settings: ModuleSettings,
+    pub user: &'a str,
+    pub origin: Option<&'a str>,
+}
+
+impl DeleteRequest<'_> {
+    /// Deletes the row `id` of `T` in `change`: its hook, the references
+    /// to it released (or a 409), the row, its event. Returns what it was.
+    pub async fn delete<T: CrudEntity, H: CrudHooks<T>>(
+        &self,
+        hooks: &H,
+        change: &mut Change,
+        id: &T::Id,
+    ) -> Result<T, Error> {
+        let meta = T::meta();
+        let db = self.aegis.db();
+        let not_found = || {
+            let id = serde_json::to_string(id).unwrap_or_default();
+            Error::NotFound(format!(
+                "no {} with id `{}`",
+                meta.entity,
+                id.trim_matches('"')
+            ))
+        };
+        let entity = fetch_row::<T>(db, change.tx(), id)
+            .await?
+            .ok_or_else(not_found)?;
+        hooks
+            .before_delete(&mut HookContext::new(self.user, db, change.tx()), &entity)
+            .await?;
+        self.aegis
+            .relations()
+            .before_delete(
+                db,
+                change,
+                meta,
+                &id_value::<T>(id)?,
+                self.user,
+                self.origin,
+            )
+            .await?;
+        if !delete_row::<T>(db, change.tx(), id).await? {
+            return Err(not_found());
+        }
+        if self.settings.with_events {
+            change
+                .deleted_event::<T>(id, self.user, self.origin)
+                .await?;
+        }
+        Ok(entity)
+    }
 }

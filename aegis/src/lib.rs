@@ -26,6 +26,7 @@
 mod api;
 mod app;
 pub mod auth;
+mod bulk;
 pub mod crud;
 mod entity;
 pub mod error;
@@ -37,6 +38,7 @@ mod jobs;
 mod limits;
 pub mod log;
 mod notice;
+mod query;
 mod relations;
 mod relay;
 pub mod retention;

@@ -20,6 +20,12 @@ pub struct Limits {
     pub max_page_size: u32,
     /// The longest search text (`q`), in characters; a longer one is a 400.
     pub max_search_chars: usize,
+    /// CSV exports this instance streams at once (each holds a read
+    /// snapshot while its client downloads); one more is answered 429.
+    pub exports: usize,
+    /// Rows one bulk delete may delete (in one transaction, which holds
+    /// the database's writer meanwhile); a larger one is a 400.
+    pub bulk_delete_rows: usize,
     /// Events a WebSocket connection may fall behind before it is told to
     /// resync (the event bus's capacity, shared by all connections).
     pub event_backlog: usize,
@@ -61,6 +67,8 @@ impl Default for Limits {
             imports_per_user: 2,
             max_page_size: 200,
             max_search_chars: 200,
+            exports: 2,
+            bulk_delete_rows: 1_000,
             event_backlog: 4096,
             replay_limit: 10_000,
             max_frame_bytes: 64 * 1024,

@@ -333,26 +333,39 @@ impl Db {
     ) -> Result<Map<String, Value>, Error> {
         let mut object = Map::new();
         for (index, field) in meta.fields.iter().enumerate() {
-            let value = match field.kind {
-                FieldKind::Integer => row.try_get::<Option<i64>, _>(index)?.map(Value::from),
-                FieldKind::Float => row.try_get::<Option<f64>, _>(index)?.map(Value::from),
-                FieldKind::Boolean => match self.dialect {
-                    Dialect::Postgres => row.try_get::<Option<bool>, _>(index)?.map(Value::from),
-                    Dialect::Sqlite => row
-                        .try_get::<Option<i64>, _>(index)?
-                        .map(|n| Value::from(n != 0)),
-                },
-                FieldKind::Text => row.try_get::<Option<String>, _>(index)?.map(Value::from),
-                FieldKind::Json => match row.try_get::<Option<String>, _>(index)? {
-                    Some(text) => Some(Value::from_str(&text).map_err(|e| {
-                        Error::Internal(format!("column `{}` holds bad JSON: {e}", field.name))
-                    })?),
-                    None => None,
-                },
-            };
-            object.insert(field.wire_name.to_owned(), value.unwrap_or(Value::Null));
+            object.insert(
+                field.wire_name.to_owned(),
+                self.read_value(row, index, field)?,
+            );
         }
         Ok(object)
+    }
+
+    /// The first column of a row, read as `meta`'s id.
+    pub(crate) fn read_id(&self, row: &AnyRow, meta: &ModuleMeta) -> Result<Value, Error> {
+        self.read_value(row, 0, meta.id_field())
+    }
+
+    /// Column `index` of a row as `field`'s JSON value.
+    fn read_value(&self, row: &AnyRow, index: usize, field: &FieldMeta) -> Result<Value, Error> {
+        let value = match field.kind {
+            FieldKind::Integer => row.try_get::<Option<i64>, _>(index)?.map(Value::from),
+            FieldKind::Float => row.try_get::<Option<f64>, _>(index)?.map(Value::from),
+            FieldKind::Boolean => match self.dialect {
+                Dialect::Postgres => row.try_get::<Option<bool>, _>(index)?.map(Value::from),
+                Dialect::Sqlite => row
+                    .try_get::<Option<i64>, _>(index)?
+                    .map(|n| Value::from(n != 0)),
+            },
+            FieldKind::Text => row.try_get::<Option<String>, _>(index)?.map(Value::from),
+            FieldKind::Json => match row.try_get::<Option<String>, _>(index)? {
+                Some(text) => Some(Value::from_str(&text).map_err(|e| {
+                    Error::Internal(format!("column `{}` holds bad JSON: {e}", field.name))
+                })?),
+                None => None,
+            },
+        };
+        Ok(value.unwrap_or(Value::Null))
     }
 
     /// `"a", "b", ...`: every column, in field order.

@@ -76,7 +76,7 @@ pub(crate) fn router<T: CrudEntity, H: CrudHooks<T>>(
 }
 
 /// The columns an import reads: the fields a client may set.
-fn columns(fields: &'static [FieldMeta]) -> impl Iterator<Item = &'static FieldMeta> {
+pub(crate) fn columns(fields: &'static [FieldMeta]) -> impl Iterator<Item = &'static FieldMeta> {
     fields
         .iter()
         .filter(|f| f.role == FieldRole::Data && !f.readonly && !f.hidden)

@@ -103,6 +103,15 @@ export interface ListResponse<T> {
   seq: number;
 }
 
+export interface BulkDelete {
+  ids?: JsonValue[] | null;
+  query?: string | null;
+}
+
+export interface BulkDeleted {
+  deleted: number;
+}
+
 export interface ApiError {
   code: ErrorCode;
   message: string;
