@@ -205,6 +205,11 @@ impl Names {
         format!("{}_REFERENCES", self.singular.to_ascii_uppercase())
     }
 
+    /// `USER_ROLE_VIEW_FIELDS`: how the list filters, searches and orders.
+    pub fn view_fields_const(&self) -> String {
+        format!("{}_VIEW_FIELDS", self.singular.to_ascii_uppercase())
+    }
+
     /// Every type or class name this module adds to generated TypeScript.
     pub fn generated_type_names(&self) -> Vec<String> {
         vec![

@@ -58,6 +58,10 @@ pub(crate) struct FieldContext {
     /// Its rules as the runtime's `FieldRules` object, in JSON (which is
     /// also a TypeScript object literal): `{"minLength":1,"email":true}`.
     pub rules_json: String,
+    /// How the list filters, searches and orders it, as the runtime's
+    /// `ViewField` object in JSON (`{"label":"Name","kind":"text",...}`);
+    /// empty for a JSON value, which it does not.
+    pub view_json: String,
     /// The form-values helpers the form dialog's partials call for it.
     #[serde(skip)]
     pub helpers: Vec<&'static str>,
@@ -174,6 +178,7 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
     };
     let is_integer = widget == Widget::Number && field.storage == StorageKind::Integer;
     FieldContext {
+        view_json: view_json(field, widget, nullable, &options),
         name_literal: escape_single_quoted(&name),
         label_html: escape_html(&field.label),
         non_nullable: !matches!(widget, Widget::Number | Widget::Select | Widget::Reference),
@@ -199,6 +204,7 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         options,
         has_rules: !field.rules.is_empty(),
         rules_json: rules_json(&field.rules),
+
         helpers: form_helpers_of(widget, nullable, is_integer),
         name,
     }
@@ -224,6 +230,33 @@ fn escape_html(text: &str) -> String {
         }
     }
     out
+}
+
+/// The runtime's `ViewField` (`list-view.ts`) of a field: its kind follows
+/// how the runtime stores and orders it (an enum is JSON text, a zoned
+/// date-time a time); `search` where the server's `q` looks (text columns).
+fn view_json(field: &Field, widget: Widget, nullable: bool, options: &[String]) -> String {
+    let kind = match widget {
+        Widget::Json => return String::new(),
+        Widget::Text => "text",
+        Widget::Number => "number",
+        Widget::Checkbox => "boolean",
+        Widget::Select => "enum",
+        Widget::Reference => "reference",
+        Widget::Date => "date",
+        Widget::Datetime => "instant",
+        Widget::LocalDatetime => "local-datetime",
+        Widget::Time => "time",
+    };
+    let mut object = serde_json::Map::new();
+    object.insert("label".into(), field.label.clone().into());
+    object.insert("kind".into(), kind.into());
+    object.insert("nullable".into(), nullable.into());
+    object.insert("search".into(), (field.storage == StorageKind::Text).into());
+    if widget == Widget::Select {
+        object.insert("options".into(), options.into());
+    }
+    Value::Object(object).to_string()
 }
 
 /// Rules as the runtime's `FieldRules` (`rules.ts`), keys in its order.

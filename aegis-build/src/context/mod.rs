@@ -59,6 +59,11 @@ pub(crate) struct FeatureContext {
     pub has_inputs: bool,
     /// Table columns, in order.
     pub columns: Vec<FieldContext>,
+    /// The columns the filter panel offers (JSON names): all but the id.
+    pub filter_columns: Vec<String>,
+    /// A TypeScript expression naming `item` for people: its label field
+    /// (`item.name`), or its id where that is empty.
+    pub describe_expr: String,
     pub declarations: Vec<String>,
     pub entity_imports: Vec<EntityImport>,
     pub uses_json_value: bool,
@@ -75,6 +80,8 @@ pub(crate) struct FeatureContext {
     pub has_references: bool,
     /// `BUDGET_REFERENCES`: the constant naming every reference's target.
     pub references_const: String,
+    /// `BUDGET_VIEW_FIELDS`: how the list filters, searches and orders each column.
+    pub view_fields_const: String,
     pub uses_checkbox: bool,
     pub uses_required: bool,
     /// Some input has validation rules (the form dialog imports `rulesValidator`).
@@ -104,6 +111,8 @@ pub(crate) struct FeaturePaths {
     pub realtime: String,
     pub polled: String,
     pub import_tracker: String,
+    pub list_view: String,
+    pub view_filters: String,
     pub reference_labels: String,
     pub reference_input: String,
     pub form_values: String,
@@ -161,6 +170,8 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         realtime: shared("shared/base-realtime-state.manager.ts"),
         polled: shared("shared/base-polled-state.manager.ts"),
         import_tracker: shared("shared/import-tracker.ts"),
+        list_view: shared("shared/list-view.ts"),
+        view_filters: shared("shared/view-filters.ts"),
         reference_labels: shared("shared/reference-labels.ts"),
         reference_input: shared("shared/reference-input.ts"),
         form_values: shared("shared/form-values.ts"),
@@ -306,12 +317,19 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
             })
             .collect(),
         references_const: names.references_const(),
+        view_fields_const: names.view_fields_const(),
         uses_checkbox: inputs.iter().any(|f| f.is_checkbox),
         uses_required: inputs.iter().any(|f| f.required),
         uses_rules: inputs.iter().any(|f| f.has_rules),
         uses_date_pipe: columns.iter().any(|c| c.is_datetime || c.is_local_datetime),
         form_helpers: form_helpers(&inputs),
         has_inputs: !inputs.is_empty(),
+        filter_columns: columns
+            .iter()
+            .filter(|c| c.name != id.wire_name)
+            .map(|c| c.name.clone())
+            .collect(),
+        describe_expr: describe_expr(module),
         fields,
         inputs,
         columns,
@@ -319,6 +337,19 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         entity_imports,
         uses_json_value,
         feature,
+    }
+}
+
+/// `item.<label>`, falling back to the id when the label may be empty.
+fn describe_expr(module: &Module) -> String {
+    let id = &module.id_field().wire_name;
+    let label = module.label_field();
+    if label.wire_name == *id {
+        format!("item.{id}")
+    } else if label.nullable || label.may_be_omitted {
+        format!("item.{} ?? item.{id}", label.wire_name)
+    } else {
+        format!("item.{}", label.wire_name)
     }
 }
 

@@ -120,7 +120,7 @@ async function conflictRound(choice) {
   await dialogB.getByRole('button', { name: 'Save' }).click();
   await dialogB.getByRole('alert').filter({ hasText: 'changed by someone else' }).waitFor();
   await dialogB.getByRole('button', { name: 'Cancel' }).click();
-  const banner = b.page.getByRole('alert').filter({ hasText: 'changed elsewhere' });
+  const banner = b.page.getByRole('alert').filter({ hasText: 'while you were saving yours' });
   await banner.waitFor();
   await banner.getByRole('button', { name: choice === 'mine' ? 'Keep mine' : 'Take theirs' }).click();
   await banner.waitFor({ state: 'detached' });

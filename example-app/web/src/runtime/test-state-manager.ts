@@ -6,6 +6,7 @@ import { HttpErrorResponse } from '@angular/common/http';
 import { EventMessage, JsonObject, ListResponse } from '../app/shared/business/models/aegis-protocol.types';
 import { ListQuery } from '../app/shared/business/services/aegis-api';
 import { BaseRealtimeStateManager } from '../app/shared/business/services/base-realtime-state.manager';
+import { ViewFields } from '../app/shared/business/services/list-view';
 import { ConnectionStatus, FeatureSubscriber } from '../app/shared/business/services/websocket.service';
 
 export interface Item {
@@ -15,6 +16,12 @@ export interface Item {
 }
 
 export type ItemInput = Pick<Item, 'name'>;
+
+/** The items' view fields, as aegis-build would declare them. */
+export const ITEM_FIELDS = {
+  id: { label: 'Id', kind: 'number', nullable: false, search: false },
+  name: { label: 'Name', kind: 'text', nullable: false, search: true },
+} as const satisfies ViewFields;
 export type ItemUpdate = ItemInput & Pick<Item, 'version'>;
 
 /** A request the test settles by hand. */
@@ -63,7 +70,7 @@ export class ItemStateManager extends BaseRealtimeStateManager<Item, number, Ite
   readonly pendingDeletes: Deferred<void>[] = [];
 
   constructor() {
-    super({ feature: 'items', entity: 'item', cacheTtlMs: 60_000 });
+    super({ feature: 'items', entity: 'item', cacheTtlMs: 60_000, fields: ITEM_FIELDS });
   }
 
   protected fetchPage(query: ListQuery): Promise<ListResponse<Item>> {

@@ -12,6 +12,8 @@ export interface AegisConfig {
   readonly websocketUrl: string;
   /** A current bearer token; called again whenever a fresh one is needed. */
   readonly token: () => Promise<string>;
+  /** Logs every WebSocket frame to the console (`console.debug`, tokens left out); off by default. */
+  readonly debug?: boolean;
 }
 
 /** Provide this once, at the application's root. */
@@ -20,12 +22,91 @@ export const AEGIS_CONFIG = new InjectionToken<AegisConfig>('AEGIS_CONFIG');
 /** The header carrying a client mutation id, echoed as the change's `meta.origin`. */
 export const MUTATION_ID_HEADER = 'x-aegis-mutation-id';
 
-/** One page of a feature's list: 1-based `page`; `sort` is a field, `-field` for descending. */
+/** A filter's operator: see the README's "Lists: filters, order, export". */
+export type FilterOp = 'eq' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'empty';
+
+const FILTER_OPS: readonly FilterOp[] = ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'];
+
+/** One filter of a list: `<field>.<op>=<value>` in its query string (`in`: comma-separated). */
+export interface ListFilter {
+  readonly field: string;
+  readonly op: FilterOp;
+  readonly value: string;
+}
+
+/**
+ * One page of a feature's list: 1-based `page`; `sort` is a field,
+ * `-field` for descending; `q` searches the text fields; a row passes
+ * every filter.
+ */
 export interface ListQuery {
   readonly page: number;
   readonly pageSize: number;
   readonly sort?: string;
   readonly q?: string;
+  readonly filters?: readonly ListFilter[];
+}
+
+/**
+ * A query's parameters as the REST API and the page's URL take them;
+ * `paging: false` leaves out the page (an export, a bulk delete).
+ */
+export function queryParams(query: ListQuery, paging = true): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (paging) {
+    params['page'] = String(query.page);
+    params['pageSize'] = String(query.pageSize);
+  }
+  if (query.sort) {
+    params['sort'] = query.sort;
+  }
+  if (query.q) {
+    params['q'] = query.q;
+  }
+  for (const filter of query.filters ?? []) {
+    params[`${filter.field}.${filter.op}`] = filter.value;
+  }
+  return params;
+}
+
+/** A query string (`a=1&b=2`) of the parameters. */
+export function queryString(params: Readonly<Record<string, string>>): string {
+  return new URLSearchParams(params).toString();
+}
+
+/**
+ * The query in a page's URL parameters: what `queryParams` wrote, with
+ * `defaults` for what is missing; parameters that are no filter are left out.
+ */
+export function queryFromParams(
+  params: Readonly<Record<string, unknown>>,
+  defaults: { readonly pageSize: number },
+): ListQuery {
+  const text = (key: string): string | undefined => {
+    const value = params[key];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const whole = (value: string | undefined, fallback: number): number => {
+    const n = Number(value);
+    return value !== undefined && Number.isInteger(n) && n >= 1 ? n : fallback;
+  };
+  const filters: ListFilter[] = [];
+  for (const [key, value] of Object.entries(params)) {
+    const dot = key.lastIndexOf('.');
+    const op = key.slice(dot + 1) as FilterOp;
+    if (dot > 0 && typeof value === 'string' && FILTER_OPS.includes(op)) {
+      filters.push({ field: key.slice(0, dot), op, value });
+    }
+  }
+  const sort = text('sort');
+  const q = text('q');
+  return {
+    page: whole(text('page'), 1),
+    pageSize: whole(text('pageSize'), defaults.pageSize),
+    ...(sort ? { sort } : {}),
+    ...(q ? { q } : {}),
+    ...(filters.length > 0 ? { filters } : {}),
+  };
 }
 
 /** A fresh client mutation id. */

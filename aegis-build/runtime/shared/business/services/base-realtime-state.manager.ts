@@ -2,6 +2,7 @@ import { Signal, computed, inject, signal } from '@angular/core';
 
 import {
   EventMessage,
+  EventMeta,
   ImportCompleted,
   ImportProgress,
   ImportStarted,
@@ -11,6 +12,7 @@ import {
   ResyncReason,
 } from '../models/aegis-protocol.types';
 import { ListQuery, conflictCurrent, newMutationId } from './aegis-api';
+import { ListView, RowChange, ViewFields, applyToPage, compareInView, matchesView } from './list-view';
 import { ConnectionStatus, FeatureSubscriber, WebSocketService } from './websocket.service';
 
 /** An entity's id: a number or a string, as the Rust id serialises. */
@@ -24,6 +26,22 @@ export interface StateManagerConfig {
   readonly entity: string;
   /** How long a loaded page stays fresh while the connection is healthy. */
   readonly cacheTtlMs: number;
+  /** The list's fields: how rows are filtered, searched and ordered. */
+  readonly fields: ViewFields;
+}
+
+/** A row changed elsewhere: by whom, and how. */
+export interface RemoteChange {
+  readonly action: 'created' | 'updated';
+  /** `meta.userId` of the change's event. */
+  readonly userId: string;
+}
+
+/** What a state manager tells listeners of changes made elsewhere. */
+export interface ItemEvents<T, Id> {
+  created: (item: T, meta: EventMeta) => void;
+  updated: (item: T, meta: EventMeta) => void;
+  deleted: (id: Id, meta: EventMeta) => void;
 }
 
 /** A local change that met a different change from elsewhere. */
@@ -33,6 +51,8 @@ export interface Conflict<T> {
   readonly mine: T;
   /** What the server has now. */
   readonly theirs: T;
+  /** Who made their change, when an event said so (a 409 does not). */
+  readonly by?: string;
 }
 
 interface Pending<T> {
@@ -44,21 +64,36 @@ interface Pending<T> {
 /** Own mutation ids remembered for echo suppression, at most. */
 const MAX_OWN_MUTATIONS = 1_000;
 
+/** How long a stale page waits for more events before it is read again. */
+const REFRESH_DELAY_MS = 250;
+
+/** How long a row changed elsewhere stays marked. */
+const HIGHLIGHT_MS = 4_000;
+
 function isJsonObject(value: JsonValue): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function sameQuery(a: ListQuery, b: ListQuery): boolean {
-  return a.page === b.page && a.pageSize === b.pageSize && a.sort === b.sort && a.q === b.q;
+  const filters = (query: ListQuery): string => JSON.stringify(query.filters ?? []);
+  return (
+    a.page === b.page && a.pageSize === b.pageSize && a.sort === b.sort && a.q === b.q && filters(a) === filters(b)
+  );
 }
 
 /**
- * A feature's live list. The store is normalised — a `Map` by id, whose
- * insertion order is the list's order — so applying one event costs O(1).
- * It follows the feature's events, applies local changes optimistically and
+ * A feature's live list: one page of a query (filters, search, sort). The
+ * store is normalised — a `Map` by id, whose insertion order is the page's
+ * order — so a row changed where it stands costs O(1). It follows the
+ * feature's events as a fresh load of the same query would show them
+ * (`list-view.ts`: a matching row enters in order, a row that stops
+ * matching leaves, the total follows; when a row may move through another
+ * page, the page is read again), applies local changes optimistically and
  * restores the exact prior state when the server refuses one, detects
  * conflicting edits (a remote update over a pending local one, or a 409),
- * ignores the echo of its own changes, and caches the last page.
+ * ignores the echo of its own changes, marks rows changed elsewhere with
+ * who changed them, tells listeners (`on`) of changes made elsewhere, and
+ * caches the last page.
  */
 export abstract class BaseRealtimeStateManager<T extends object, Id extends EntityId, C, U>
   implements FeatureSubscriber
@@ -81,6 +116,15 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   /** Events that arrive while a page loads, applied after it. */
   #buffered: EventMessage[] | null = null;
   #stopListening: (() => void) | null = null;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #recent = new Map<Id, RemoteChange>();
+  readonly #recentRevision = signal(0);
+  readonly #highlightTimers = new Map<Id, ReturnType<typeof setTimeout>>();
+  readonly #listeners: { [K in keyof ItemEvents<T, Id>]: Set<ItemEvents<T, Id>[K]> } = {
+    created: new Set(),
+    updated: new Set(),
+    deleted: new Set(),
+  };
 
   /** The current page, in order. */
   readonly items: Signal<readonly T[]> = computed(() => {
@@ -99,6 +143,11 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   readonly total = this.#totalSignal.asReadonly();
   readonly conflicts = this.#conflictsSignal.asReadonly();
   readonly connection: Signal<ConnectionStatus> = this.websocket.status;
+  /** Rows of the page changed elsewhere in the last seconds, and by whom. */
+  readonly recentChanges: Signal<Pick<ReadonlyMap<Id, RemoteChange>, 'get' | 'has'>> = computed(() => {
+    this.#recentRevision();
+    return { get: (id: Id) => this.#recent.get(id), has: (id: Id) => this.#recent.has(id) };
+  });
 
   protected constructor(protected readonly config: StateManagerConfig) {}
 
@@ -172,7 +221,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   async create(input: C): Promise<T> {
     const mutationId = this.#rememberMutation();
     const saved = await this.sendCreate(input, mutationId);
-    this.#upsert(saved, true);
+    this.#place({ kind: 'created', item: saved });
     return saved;
   }
 
@@ -197,10 +246,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     try {
       await this.sendDelete(id, mutationId);
       this.#hidden.delete(id);
-      if (this.#entities.delete(id)) {
-        this.#totalSignal.update((total) => Math.max(0, total - 1));
-      }
-      this.#bump();
+      this.#place({ kind: 'deleted', id });
     } catch (error) {
       this.#ownMutations.delete(mutationId);
       this.#hidden.delete(id);
@@ -235,22 +281,34 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     this.#bump();
   }
 
-  /** Adds an item at the end of the list. */
-  protected addItem(item: T): void {
-    this.#upsert(item, true);
+  /** Applies a created, updated or deleted row to the page, as a fresh load would show it. */
+  protected applyChange(change: RowChange<T>): void {
+    this.#place(change);
   }
 
-  /** Replaces an item where it stands. */
-  protected updateItem(item: T): void {
-    this.#setItem(this.idOf(item), item);
+  /**
+   * Subscribes to changes made elsewhere (other tabs, users, imports):
+   * `created`, `updated` (with the row) or `deleted` (with its id).
+   * Returns the unsubscribe function.
+   */
+  on<K extends keyof ItemEvents<T, Id>>(kind: K, listener: ItemEvents<T, Id>[K]): () => void {
+    this.#listeners[kind].add(listener);
+    return () => this.#listeners[kind].delete(listener);
   }
 
-  /** Removes an item. */
-  protected removeItem(id: Id): void {
-    if (this.#entities.delete(id)) {
-      this.#totalSignal.update((total) => Math.max(0, total - 1));
-      this.#bump();
-    }
+  /** A row created elsewhere reached the feature; calls the `created` listeners. */
+  protected onItemCreated(item: T, meta: EventMeta): void {
+    this.#listeners.created.forEach((listener) => listener(item, meta));
+  }
+
+  /** A row changed elsewhere; calls the `updated` listeners. */
+  protected onItemUpdated(item: T, meta: EventMeta): void {
+    this.#listeners.updated.forEach((listener) => listener(item, meta));
+  }
+
+  /** A row deleted elsewhere; calls the `deleted` listeners. */
+  protected onItemDeleted(id: Id, meta: EventMeta): void {
+    this.#listeners.deleted.forEach((listener) => listener(id, meta));
   }
 
   /**
@@ -270,7 +328,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     try {
       const saved = await request(optimistic, mutationId);
       this.#pending.delete(id);
-      this.#setItem(id, saved);
+      this.#place({ kind: 'updated', item: saved });
       return saved;
     } catch (error) {
       this.#pending.delete(id);
@@ -326,6 +384,9 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   dispose(): void {
     this.#stopListening?.();
     this.#stopListening = null;
+    clearTimeout(this.#refreshTimer);
+    this.#highlightTimers.forEach((timer) => clearTimeout(timer));
+    this.#highlightTimers.clear();
   }
 
   #apply(event: EventMessage): void {
@@ -339,17 +400,20 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       case 'created':
       case 'updated': {
         const item = isJsonObject(event.data) ? this.entityFrom(event.data) : null;
-        if (item !== null) {
-          this.#receive(item, own, event.action === 'created');
+        if (item !== null && !own) {
+          this.#receive(item, event.action, event.meta);
         }
         break;
       }
       case 'deleted': {
         const id = isJsonObject(event.data) ? event.data['id'] : undefined;
-        const known = this.#entityKey(id);
-        if (known !== undefined && !own) {
-          this.#hidden.delete(known);
-          this.removeItem(known);
+        if ((typeof id === 'number' || typeof id === 'string') && !own) {
+          const known = this.#entityKey(id);
+          if (known !== undefined) {
+            this.#hidden.delete(known);
+          }
+          this.#place({ kind: 'deleted', id: known ?? id });
+          this.onItemDeleted(known ?? (id as Id), event.meta);
         }
         break;
       }
@@ -365,20 +429,13 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     }
   }
 
-  /** A created or updated entity from elsewhere (or the echo of ours). */
-  #receive(item: T, own: boolean, created: boolean): void {
+  /** A created or updated entity from elsewhere (the echo of ours is settled by its request). */
+  #receive(item: T, action: 'created' | 'updated', meta: EventMeta): void {
     const id = this.idOf(item);
     const local = this.#entities.get(id);
-    if (own) {
-      // Our own change: the request's answer settles it, unless the event won the race.
-      if (local === undefined && created) {
-        this.#upsert(item, true);
-      }
-      return;
-    }
     const pending = this.#pending.get(id);
     if (pending !== undefined && local !== undefined) {
-      this.#addConflict({ id, mine: local, theirs: item });
+      this.#addConflict({ id, mine: local, theirs: item, by: meta.userId });
       return;
     }
     const localVersion = local === undefined ? null : this.versionOf(local);
@@ -386,7 +443,96 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     if (localVersion !== null && remoteVersion !== null && remoteVersion <= localVersion) {
       return;
     }
-    this.#upsert(item, created);
+    this.#place({ kind: action, item });
+    if (this.#entities.has(id)) {
+      this.#highlight(id, { action, userId: meta.userId });
+    }
+    if (action === 'created') {
+      this.onItemCreated(item, meta);
+    } else {
+      this.onItemUpdated(item, meta);
+    }
+  }
+
+  #view(query: ListQuery): ListView<T> {
+    return { query, fields: this.config.fields, idOf: (item) => this.idOf(item) };
+  }
+
+  /**
+   * A change on the page, as a fresh load of the same query would show it;
+   * a page that may now differ from that is read again shortly.
+   */
+  #place(change: RowChange<T>): void {
+    const query = this.#lastQuery;
+    if (query === null) {
+      return;
+    }
+    const view = this.#view(query);
+    // The common cases, in O(1): a loaded row changed where it stands, or deleted.
+    if (change.kind !== 'deleted') {
+      const id = this.idOf(change.item);
+      const old = this.#entities.get(id);
+      if (
+        old !== undefined &&
+        matchesView(change.item, query, view.fields) === true &&
+        compareInView(old, change.item, view) === 0
+      ) {
+        this.#setItem(id, change.item);
+        return;
+      }
+    } else if (this.#entities.has(change.id as Id)) {
+      const loaded = this.#entities.size;
+      this.#entities.delete(change.id as Id);
+      this.#hidden.delete(change.id as Id);
+      const total = this.#totalSignal();
+      this.#totalSignal.set(Math.max(0, total - 1));
+      this.#bump();
+      if (total > (query.page - 1) * query.pageSize + loaded) {
+        this.#refreshSoon();
+      }
+      return;
+    }
+    const result = applyToPage(view, { items: [...this.#entities.values()], total: this.#totalSignal() }, change);
+    const kept = new Set<Id>();
+    this.#entities.clear();
+    for (const item of result.items) {
+      const id = this.idOf(item);
+      this.#entities.set(id, item);
+      kept.add(id);
+    }
+    for (const id of [...this.#hidden]) {
+      if (!kept.has(id)) {
+        this.#hidden.delete(id);
+      }
+    }
+    this.#totalSignal.set(result.total);
+    this.#bump();
+    if (result.stale) {
+      this.#refreshSoon();
+    }
+  }
+
+  /** Reads the page again once events pause. */
+  #refreshSoon(): void {
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = setTimeout(() => {
+      this.#cacheValid = false;
+      void this.reload();
+    }, REFRESH_DELAY_MS);
+  }
+
+  #highlight(id: Id, change: RemoteChange): void {
+    clearTimeout(this.#highlightTimers.get(id));
+    this.#recent.set(id, change);
+    this.#recentRevision.update((n) => n + 1);
+    this.#highlightTimers.set(
+      id,
+      setTimeout(() => {
+        this.#highlightTimers.delete(id);
+        this.#recent.delete(id);
+        this.#recentRevision.update((n) => n + 1);
+      }, HIGHLIGHT_MS),
+    );
   }
 
   /** The store's key equal to a JSON id. */
@@ -400,16 +546,6 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       }
     }
     return undefined;
-  }
-
-  #upsert(item: T, counts: boolean): void {
-    const id = this.idOf(item);
-    const isNew = !this.#entities.has(id);
-    this.#entities.set(id, item);
-    if (isNew && counts) {
-      this.#totalSignal.update((total) => total + 1);
-    }
-    this.#bump();
   }
 
   #setItem(id: Id, item: T): void {

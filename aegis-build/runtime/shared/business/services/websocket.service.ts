@@ -176,6 +176,9 @@ export class WebSocketService implements OnDestroy {
     socket.onopen = () => void this.authenticate(socket);
     socket.onmessage = (message: MessageEvent<unknown>) => {
       if (typeof message.data === 'string') {
+        if (this.config.debug === true) {
+          console.debug('[aegis] ←', message.data);
+        }
         this.receive(message.data);
       }
     };
@@ -292,6 +295,10 @@ export class WebSocketService implements OnDestroy {
 
   private send(message: ClientMessage): void {
     if (this.socket?.readyState === WebSocket.OPEN) {
+      if (this.config.debug === true) {
+        // Never the token itself.
+        console.debug('[aegis] →', message.type === 'auth' ? { type: 'auth', token: '…' } : message);
+      }
       this.socket.send(JSON.stringify(message));
     }
   }

@@ -8,7 +8,7 @@ import {
 import { ListQuery } from '../../../shared/business/services/aegis-api';
 import { BaseRealtimeStateManager } from '../../../shared/business/services/base-realtime-state.manager';
 import { AuthorService } from '../services/authors.service';
-import { Author, AuthorCreate, AuthorUpdate } from '../types/authors.types';
+import { AUTHOR_VIEW_FIELDS, Author, AuthorCreate, AuthorUpdate } from '../types/authors.types';
 
 /**
  * The live list of Authors: follows the `authors` events, with
@@ -24,7 +24,7 @@ export class AuthorStateManager extends BaseRealtimeStateManager<
   private readonly service = inject(AuthorService);
 
   constructor() {
-    super({ feature: 'authors', entity: 'author', cacheTtlMs: 60_000 });
+    super({ feature: 'authors', entity: 'author', cacheTtlMs: 60_000, fields: AUTHOR_VIEW_FIELDS });
   }
 
   protected fetchPage(query: ListQuery): Promise<ListResponse<Author>> {

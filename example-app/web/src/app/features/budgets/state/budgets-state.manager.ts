@@ -12,7 +12,7 @@ import { ListQuery } from '../../../shared/business/services/aegis-api';
 import { BaseRealtimeStateManager } from '../../../shared/business/services/base-realtime-state.manager';
 import { ImportTracker } from '../../../shared/business/services/import-tracker';
 import { BudgetService } from '../services/budgets.service';
-import { Budget, BudgetCreate, BudgetUpdate } from '../types/budgets.types';
+import { BUDGET_VIEW_FIELDS, Budget, BudgetCreate, BudgetUpdate } from '../types/budgets.types';
 
 /**
  * The live list of Budgets: follows the `budgets` events, with
@@ -30,7 +30,7 @@ export class BudgetStateManager extends BaseRealtimeStateManager<
   readonly importJob = new ImportTracker(this.service);
 
   constructor() {
-    super({ feature: 'budgets', entity: 'budget', cacheTtlMs: 60_000 });
+    super({ feature: 'budgets', entity: 'budget', cacheTtlMs: 60_000, fields: BUDGET_VIEW_FIELDS });
   }
 
   protected override onImportStarted(data: ImportStarted): void {

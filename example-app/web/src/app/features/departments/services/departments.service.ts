@@ -3,8 +3,8 @@ import { HttpClient, HttpHeaders, HttpParams } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import { firstValueFrom } from 'rxjs';
 
-import { ListResponse } from '../../../shared/business/models/aegis-protocol.types';
-import { AEGIS_CONFIG, MUTATION_ID_HEADER } from '../../../shared/business/services/aegis-api';
+import { BulkDeleted, ListResponse } from '../../../shared/business/models/aegis-protocol.types';
+import { AEGIS_CONFIG, MUTATION_ID_HEADER, queryParams, queryString } from '../../../shared/business/services/aegis-api';
 import { Department, DepartmentCreate, DepartmentListQuery, DepartmentUpdate } from '../types/departments.types';
 
 /** The Departments REST API. */
@@ -13,16 +13,25 @@ export class DepartmentService {
   private readonly http = inject(HttpClient);
   private readonly baseUrl = `${inject(AEGIS_CONFIG).apiBaseUrl}/departments`;
 
-  /** One page, and the feature's seq when it was read. */
+  /** One page of the query's view, and the feature's seq when it was read. */
   list(query: DepartmentListQuery): Promise<ListResponse<Department>> {
-    let params = new HttpParams().set('page', query.page).set('pageSize', query.pageSize);
-    if (query.sort) {
-      params = params.set('sort', query.sort);
-    }
-    if (query.q) {
-      params = params.set('q', query.q);
-    }
+    const params = new HttpParams({ fromObject: queryParams(query) });
     return firstValueFrom(this.http.get<ListResponse<Department>>(this.baseUrl, { params }));
+  }
+
+  /** Every row of the query's view (filters, search, sort) as CSV, in the import template's columns. */
+  exportCsv(query: DepartmentListQuery): Promise<Blob> {
+    const params = new HttpParams({ fromObject: queryParams(query, false) });
+    return firstValueFrom(this.http.get(`${this.baseUrl}/export`, { params, responseType: 'blob' }));
+  }
+
+  /** Deletes these rows, or every row of the query's view, in one transaction (all or none). */
+  bulkDelete(target: { readonly ids: readonly number[] } | { readonly query: DepartmentListQuery }): Promise<BulkDeleted> {
+    const body =
+      'ids' in target
+        ? { ids: target.ids }
+        : { query: queryString(queryParams({ ...target.query, sort: undefined }, false)) };
+    return firstValueFrom(this.http.post<BulkDeleted>(`${this.baseUrl}/bulk-delete`, body));
   }
 
   get(id: number): Promise<Department> {

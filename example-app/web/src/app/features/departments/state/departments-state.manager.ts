@@ -8,7 +8,7 @@ import {
 import { ListQuery } from '../../../shared/business/services/aegis-api';
 import { BaseRealtimeStateManager } from '../../../shared/business/services/base-realtime-state.manager';
 import { DepartmentService } from '../services/departments.service';
-import { Department, DepartmentCreate, DepartmentUpdate } from '../types/departments.types';
+import { DEPARTMENT_VIEW_FIELDS, Department, DepartmentCreate, DepartmentUpdate } from '../types/departments.types';
 
 /**
  * The live list of Departments: follows the `departments` events, with
@@ -24,7 +24,7 @@ export class DepartmentStateManager extends BaseRealtimeStateManager<
   private readonly service = inject(DepartmentService);
 
   constructor() {
-    super({ feature: 'departments', entity: 'department', cacheTtlMs: 60_000 });
+    super({ feature: 'departments', entity: 'department', cacheTtlMs: 60_000, fields: DEPARTMENT_VIEW_FIELDS });
   }
 
   protected fetchPage(query: ListQuery): Promise<ListResponse<Department>> {

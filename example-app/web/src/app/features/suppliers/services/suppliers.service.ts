@@ -3,8 +3,8 @@ import { HttpClient, HttpHeaders, HttpParams } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import { firstValueFrom } from 'rxjs';
 
-import { ImportAccepted, ImportJob, ListResponse } from '../../../shared/business/models/aegis-protocol.types';
-import { AEGIS_CONFIG, MUTATION_ID_HEADER } from '../../../shared/business/services/aegis-api';
+import { BulkDeleted, ImportAccepted, ImportJob, ListResponse } from '../../../shared/business/models/aegis-protocol.types';
+import { AEGIS_CONFIG, MUTATION_ID_HEADER, queryParams, queryString } from '../../../shared/business/services/aegis-api';
 import { Supplier, SupplierCreate, SupplierListQuery, SupplierUpdate } from '../types/suppliers.types';
 
 /** The Suppliers REST API. */
@@ -13,16 +13,25 @@ export class SupplierService {
   private readonly http = inject(HttpClient);
   private readonly baseUrl = `${inject(AEGIS_CONFIG).apiBaseUrl}/suppliers`;
 
-  /** One page, and the feature's seq when it was read. */
+  /** One page of the query's view, and the feature's seq when it was read. */
   list(query: SupplierListQuery): Promise<ListResponse<Supplier>> {
-    let params = new HttpParams().set('page', query.page).set('pageSize', query.pageSize);
-    if (query.sort) {
-      params = params.set('sort', query.sort);
-    }
-    if (query.q) {
-      params = params.set('q', query.q);
-    }
+    const params = new HttpParams({ fromObject: queryParams(query) });
     return firstValueFrom(this.http.get<ListResponse<Supplier>>(this.baseUrl, { params }));
+  }
+
+  /** Every row of the query's view (filters, search, sort) as CSV, in the import template's columns. */
+  exportCsv(query: SupplierListQuery): Promise<Blob> {
+    const params = new HttpParams({ fromObject: queryParams(query, false) });
+    return firstValueFrom(this.http.get(`${this.baseUrl}/export`, { params, responseType: 'blob' }));
+  }
+
+  /** Deletes these rows, or every row of the query's view, in one transaction (all or none). */
+  bulkDelete(target: { readonly ids: readonly number[] } | { readonly query: SupplierListQuery }): Promise<BulkDeleted> {
+    const body =
+      'ids' in target
+        ? { ids: target.ids }
+        : { query: queryString(queryParams({ ...target.query, sort: undefined }, false)) };
+    return firstValueFrom(this.http.post<BulkDeleted>(`${this.baseUrl}/bulk-delete`, body));
   }
 
   get(id: number): Promise<Supplier> {

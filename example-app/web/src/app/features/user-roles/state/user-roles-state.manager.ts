@@ -8,7 +8,7 @@ import {
 import { ListQuery } from '../../../shared/business/services/aegis-api';
 import { BaseRealtimeStateManager } from '../../../shared/business/services/base-realtime-state.manager';
 import { UserRoleService } from '../services/user-roles.service';
-import { UserRole, UserRoleCreate, UserRoleUpdate } from '../types/user-roles.types';
+import { USER_ROLE_VIEW_FIELDS, UserRole, UserRoleCreate, UserRoleUpdate } from '../types/user-roles.types';
 
 /**
  * The live list of User roles: follows the `user-roles` events, with
@@ -24,7 +24,7 @@ export class UserRoleStateManager extends BaseRealtimeStateManager<
   private readonly service = inject(UserRoleService);
 
   constructor() {
-    super({ feature: 'user-roles', entity: 'userRole', cacheTtlMs: 60_000 });
+    super({ feature: 'user-roles', entity: 'userRole', cacheTtlMs: 60_000, fields: USER_ROLE_VIEW_FIELDS });
   }
 
   protected fetchPage(query: ListQuery): Promise<ListResponse<UserRole>> {
