@@ -122,11 +122,12 @@ mod tests {
             total_rows: 10,
             successful_rows: 4,
             failed_rows: 1,
+            dry_run: true,
         };
         assert_eq!(
             serde_json::to_value(progress).unwrap(),
             json!({"jobId": "j", "progress": 50, "processedRows": 5, "totalRows": 10,
-                   "successfulRows": 4, "failedRows": 1})
+                   "successfulRows": 4, "failedRows": 1, "dryRun": true})
         );
         let action: EventAction = serde_json::from_value(json!("import_completed")).unwrap();
         assert_eq!(action, EventAction::ImportCompleted);

@@ -136,6 +136,9 @@ pub struct Deleted {
 pub struct ImportStarted {
     pub job_id: String,
     pub total_rows: u64,
+    /// The job only validates: it writes nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// `data` of an `import_progress` event.
@@ -149,6 +152,8 @@ pub struct ImportProgress {
     pub total_rows: u64,
     pub successful_rows: u64,
     pub failed_rows: u64,
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// `data` of an `import_completed` event.
@@ -156,7 +161,11 @@ pub struct ImportProgress {
 #[serde(rename_all = "camelCase")]
 pub struct ImportCompleted {
     pub job_id: String,
+    /// `false` when the job stopped on an error that is not one row's (the
+    /// last of `errors` says which); rows imported before it stay.
     pub success: bool,
+    #[serde(default)]
+    pub dry_run: bool,
     pub total_rows: u64,
     pub successful_rows: u64,
     pub failed_rows: u64,

@@ -123,8 +123,9 @@ impl Api {
     /// tables and columns, renames, nullability; each applied statement is
     /// logged), or fails with [`Error::Schema`] naming every change it
     /// will not make, having changed nothing. Then waits until the runtime
-    /// hears other instances' events ([`Aegis::ready`]). Returns what it
-    /// applied.
+    /// hears other instances' events ([`Aegis::ready`]). On SQLite, import
+    /// jobs the last run left running are failed, with their events.
+    /// Returns what it applied.
     pub async fn install(&self, aegis: &Aegis) -> Result<crate::schema::Plan, Error> {
         let relations = crate::relations::Relations::new(
             self.modules
@@ -139,6 +140,14 @@ impl Api {
             crate::schema::migrate(aegis.db(), &self.table_models(), &self.allow_drop).await?;
         relations.create_indexes(aegis.db()).await?;
         aegis.set_relations(relations);
+        let served: Vec<_> = self.modules.iter().map(|m| (m.meta, m.settings)).collect();
+        let orphans = aegis.fail_orphaned_jobs(&served).await?;
+        if orphans > 0 {
+            tracing::warn!(
+                orphans,
+                "import jobs of the last run failed: the server restarted"
+            );
+        }
         aegis.ready().await?;
         Ok(applied)
     }

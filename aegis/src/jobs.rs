@@ -5,8 +5,10 @@
 use sqlx::Row;
 
 use crate::Aegis;
+use crate::entity::{ModuleMeta, ModuleSettings};
 use crate::error::Error;
-use crate::protocol::{ImportJob, ImportRowError, ImportState};
+use crate::protocol::{EventAction, ImportCompleted, ImportJob, ImportRowError, ImportState};
+use crate::store::Dialect;
 
 impl Aegis {
     /// An import job, as its runner last saved it, whichever instance
@@ -67,6 +69,64 @@ impl Aegis {
             .execute(db.pool())
             .await?;
         Ok(())
+    }
+
+    /// On SQLite, which one instance serves, a job still running when the
+    /// runtime starts lost its server with the last run: it is failed at
+    /// once (not after [`STALE_JOB`]), every row it did not import counted
+    /// as failed, with its `import_completed` event (`success: false`) so
+    /// that every tab hears. Returns how many it failed.
+    pub(crate) async fn fail_orphaned_jobs(
+        &self,
+        modules: &[(&'static ModuleMeta, ModuleSettings)],
+    ) -> Result<usize, Error> {
+        let db = self.db();
+        if db.dialect() != Dialect::Sqlite {
+            return Ok(0);
+        }
+        let rows = sqlx::query("SELECT job FROM aegis_import_jobs WHERE state = 'running'")
+            .fetch_all(db.pool())
+            .await?;
+        let mut failed = 0;
+        for row in rows {
+            let text: String = row.try_get(0)?;
+            let mut job: ImportJob = serde_json::from_str(&text)
+                .map_err(|e| Error::Internal(format!("an import job is stored badly: {e}")))?;
+            job.state = ImportState::Failed;
+            job.progress = 100;
+            job.failed_rows = job.total_rows.saturating_sub(job.successful_rows);
+            job.errors.push(ImportRowError {
+                row: job.processed_rows,
+                field: None,
+                message: "the import stopped: the server restarted".to_owned(),
+            });
+            // Job ids are `<feature>-<uuid>`.
+            let module = modules.iter().find(|(meta, _)| {
+                job.job_id
+                    .strip_prefix(meta.feature)
+                    .is_some_and(|rest| rest.starts_with('-'))
+            });
+            let mut change = self.change().await?;
+            if let Some((meta, _)) = module.filter(|(_, settings)| settings.with_events) {
+                let data = serde_json::to_value(ImportCompleted {
+                    job_id: job.job_id.clone(),
+                    success: false,
+                    dry_run: job.dry_run,
+                    total_rows: job.total_rows,
+                    successful_rows: job.successful_rows,
+                    failed_rows: job.failed_rows,
+                    errors: job.errors.clone(),
+                })
+                .map_err(|e| Error::Internal(format!("cannot serialise an import event: {e}")))?;
+                change
+                    .module_event(meta, EventAction::ImportCompleted, data, "aegis", None)
+                    .await?;
+            }
+            change.commit().await?;
+            self.save_job(&job).await?;
+            failed += 1;
+        }
+        Ok(failed)
     }
 
     /// Forgets the oldest finished import jobs, making room for a new one

@@ -17,6 +17,9 @@ use crate::log::StoredEvent;
 use crate::store::Db;
 use crate::{Aegis, Api, Limits};
 
+/// What [`TestApp::events`] hands out: every event the app publishes.
+pub type EventReceiver = broadcast::Receiver<std::sync::Arc<StoredEvent>>;
+
 /// The secret test tokens are signed with.
 pub const SECRET: &[u8] = b"aegis test secret";
 
@@ -124,7 +127,17 @@ impl TestApp {
     }
 
     /// Every event committed from now on.
-    pub fn events(&self) -> broadcast::Receiver<std::sync::Arc<StoredEvent>> {
+    /// Drops a module's table behind the runtime's back, so that its
+    /// writes fail: how a test sees what a broken database does.
+    pub async fn drop_table(&self, module: &str) {
+        let db = self.aegis.db();
+        sqlx::query(&format!("DROP TABLE {}", db.ident(module)))
+            .execute(db.pool())
+            .await
+            .expect("the table drops");
+    }
+
+    pub fn events(&self) -> EventReceiver {
         self.aegis.bus().subscribe()
     }
 

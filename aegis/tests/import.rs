@@ -126,9 +126,17 @@ async fn a_mixed_file_imports_the_valid_rows_only() {
 #[tokio::test]
 async fn a_dry_run_writes_nothing_and_reports_the_same() {
     let app = app().await;
+    let mut events = app.aegis.bus().subscribe();
     let csv = format!("{HEADER}Rent,1,2026,true,\nBad,x,2026,true,\n");
     let dry = run(&app, &csv, true).await;
     assert_eq!(dry["dryRun"], true);
+    // Its events say so, so that lists do not reload for it.
+    let mut seen = 0;
+    while let Ok(event) = events.try_recv() {
+        assert_eq!(event.message.data["dryRun"], true, "{:?}", event.message);
+        seen += 1;
+    }
+    assert!(seen >= 3, "started, progress, completed: {seen}");
     assert_eq!(
         (dry["successfulRows"].clone(), dry["failedRows"].clone()),
         (json!(1), json!(1))
@@ -166,7 +174,7 @@ async fn events_start_progress_to_100_and_complete() {
     );
     assert_eq!(
         received[0].message.data,
-        json!({"jobId": job["jobId"], "totalRows": 100})
+        json!({"jobId": job["jobId"], "totalRows": 100, "dryRun": false})
     );
     let last_progress = &received[received.len() - 2].message.data;
     assert_eq!(last_progress["progress"], 100);
@@ -368,5 +376,50 @@ async fn a_running_job_whose_server_went_away_reads_as_failed() {
             .unwrap()
             .contains("the server running it went away"),
         "{last_error}"
+    );
+}
+
+#[tokio::test]
+async fn on_sqlite_a_job_left_running_by_the_last_run_fails_at_start_with_its_event() {
+    let app = app().await;
+    let job = run(
+        &app,
+        &format!("{HEADER}Rent,1,2026,true,\nRates,2,2026,true,\n"),
+        false,
+    )
+    .await;
+    // As if the server had stopped a moment ago, before writing a row.
+    let mut running = job.clone();
+    running["state"] = json!("running");
+    running["successfulRows"] = json!(0);
+    running["processedRows"] = json!(0);
+    sqlx::query("UPDATE aegis_import_jobs SET state = 'running', job = $1")
+        .bind(running.to_string())
+        .execute(app.aegis.db().pool())
+        .await
+        .unwrap();
+    let mut events = app.aegis.bus().subscribe();
+    // The restart.
+    api().install(&app.aegis).await.unwrap();
+    let (_, body) = job_status(&app, &job).await;
+    if app.aegis.db().dialect() == aegis::store::Dialect::Postgres {
+        // Several instances share PostgreSQL: another may still run it.
+        assert_eq!(body["state"], "running");
+        assert!(events.try_recv().is_err());
+        return;
+    }
+    assert_eq!(body["state"], "failed");
+    assert_eq!(body["failedRows"], 2, "every row it did not import");
+    let event = events.try_recv().expect("an import_completed event");
+    assert_eq!(event.message.action, EventAction::ImportCompleted);
+    assert_eq!(event.message.data["success"], false);
+    assert_eq!(event.message.data["failedRows"], 2);
+    assert_eq!(
+        event.message.data["errors"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["message"],
+        "the import stopped: the server restarted"
     );
 }

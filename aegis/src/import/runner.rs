@@ -57,6 +57,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
             total_rows: self.job.total_rows,
             successful_rows: self.job.successful_rows,
             failed_rows: self.job.failed_rows,
+            dry_run: self.job.dry_run,
         }
     }
 
@@ -126,6 +127,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
                         &ImportStarted {
                             job_id: self.job.job_id.clone(),
                             total_rows: total,
+                            dry_run: self.job.dry_run,
                         },
                     )
                     .await?;
@@ -223,6 +225,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
                 &ImportCompleted {
                     job_id: self.job.job_id.clone(),
                     success,
+                    dry_run: self.job.dry_run,
                     total_rows: self.job.total_rows,
                     successful_rows: self.job.successful_rows,
                     failed_rows: self.job.failed_rows,
@@ -242,6 +245,8 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
             field: None,
             message: format!("the import stopped: {message}"),
         });
+        // Every row it did not import failed.
+        self.job.failed_rows = self.job.total_rows.saturating_sub(self.job.successful_rows);
         self.job.progress = 100;
         if let Err(error) = self.finish(false).await {
             tracing::error!(%error, "cannot report a failed import");

@@ -29,7 +29,7 @@ pub struct Note {
     pub text: String,
 }
 
-fn api() -> Api {
+pub fn api() -> Api {
     Api::new()
         .module::<Budget>(ModuleSettings {
             module: "budgets",

@@ -170,3 +170,22 @@ test('an exported view deleted in bulk and imported again gives the same rows', 
     assert.equal(await again.text(), exported);
   });
 });
+
+test('an edit dialog shows a change made elsewhere before saving, and can start from it', async () => {
+  await scenario('remote-edit', [a, b], server, async () => {
+    const row = await budget('Watched', 70);
+    await b.page.goto(`${server.base}/budgets?q=Watched`);
+    const dialog = await openDialog(b, b.row('Watched').getByRole('button', { name: 'Edit' }));
+    await update(row, { amount: 71, name: 'Watched elsewhere' });
+    const notice = dialog.getByTestId('remote-change');
+    await notice.waitFor();
+    assert.match(await notice.textContent(), /changed this budget while you were editing it: Name, Amount\./);
+    await notice.getByRole('button', { name: 'Load their version' }).click();
+    assert.equal(await control(dialog, 'name').inputValue(), 'Watched elsewhere');
+    await control(dialog, 'amount').fill('72');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const saved = (await server.api('GET', `/api/budgets/${row.id}`)).body;
+    assert.deepEqual([saved.name, saved.amount, saved.version], ['Watched elsewhere', 72, 3]);
+  });
+});

@@ -100,11 +100,11 @@ describe('BudgetStateManager (generated)', () => {
     expect(state.importJob.status()).toBe('running');
 
     // Another tab's job is not ours.
-    state.onEvent(budgetEvent('import_progress', { jobId: 'job-9', progress: 80, processedRows: 8, totalRows: 10, successfulRows: 8, failedRows: 0 }, 8));
+    state.onEvent(budgetEvent('import_progress', { jobId: 'job-9', progress: 80, processedRows: 8, totalRows: 10, successfulRows: 8, failedRows: 0, dryRun: false }, 8));
     expect(state.importJob.progress()).toBe(0);
-    state.onEvent(budgetEvent('import_progress', { jobId: 'job-1', progress: 50, processedRows: 1, totalRows: 2, successfulRows: 1, failedRows: 0 }, 9));
+    state.onEvent(budgetEvent('import_progress', { jobId: 'job-1', progress: 50, processedRows: 1, totalRows: 2, successfulRows: 1, failedRows: 0, dryRun: false }, 9));
     expect(state.importJob.progress()).toBe(50);
-    const completed = { jobId: 'job-1', success: true, totalRows: 2, successfulRows: 2, failedRows: 0, errors: [] };
+    const completed = { jobId: 'job-1', success: true, dryRun: false, totalRows: 2, successfulRows: 2, failedRows: 0, errors: [] };
     state.onEvent(budgetEvent('import_completed', completed, 10));
     expect(state.importJob.status()).toBe('completed');
     expect(state.importJob.progress()).toBe(100);
@@ -114,5 +114,45 @@ describe('BudgetStateManager (generated)', () => {
     http.expectOne('/api/budgets?page=1&pageSize=20&sort=-amount&q=q').flush({ data: [Q1], total: 3, page: 1, pageSize: 20, seq: 10 });
     await settle();
     expect(state.total()).toBe(3);
+  });
+
+  it("shows every tab's running imports, and how they ended; dry runs neither show nor reload", async () => {
+    const progress = (jobId: string, percent: number, dryRun: boolean): JsonObject => ({
+      jobId, progress: percent, processedRows: percent, totalRows: 100, successfulRows: percent, failedRows: 0, dryRun,
+    });
+    state.onEvent(budgetEvent('import_started', { jobId: 'other', totalRows: 100, dryRun: false }, 8));
+    state.onEvent(budgetEvent('import_started', { jobId: 'check', totalRows: 100, dryRun: true }, 9));
+    state.onEvent(budgetEvent('import_progress', progress('other', 40, false), 10));
+    state.onEvent(budgetEvent('import_progress', progress('check', 40, true), 11));
+    expect(state.imports()).toEqual([{ jobId: 'other', progress: 40, processedRows: 40, totalRows: 100 }]);
+    const done = (jobId: string, dryRun: boolean): JsonObject => ({
+      jobId, success: true, dryRun, totalRows: 100, successfulRows: 100, failedRows: 0, errors: [],
+    });
+    state.onEvent(budgetEvent('import_completed', done('check', true), 12));
+    await settle();
+    http.expectNone('/api/budgets?page=1&pageSize=20&sort=-amount&q=q');
+    expect(state.finishedImport()).toBeNull();
+    state.onEvent(budgetEvent('import_completed', done('other', false), 13));
+    expect(state.imports()).toEqual([]);
+    expect(state.finishedImport()?.jobId).toBe('other');
+    await settle();
+    http.expectOne('/api/budgets?page=1&pageSize=20&sort=-amount&q=q').flush({ data: [Q1], total: 101, page: 1, pageSize: 20, seq: 13 });
+  });
+
+  it('recovers its job from the status endpoint after a resync, and says when it failed', async () => {
+    const file = new File(['name\n'], 'budgets.csv', { type: 'text/csv' });
+    const starting = state.importJob.start(file, false);
+    http.expectOne('/api/budgets/import?dryRun=false').flush({ jobId: 'job-2' });
+    await starting;
+    state.onResync('gap');
+    http.expectOne('/api/budgets?page=1&pageSize=20&sort=-amount&q=q').flush({ data: [Q1], total: 1, page: 1, pageSize: 20, seq: 30 });
+    await settle();
+    http.expectOne('/api/budgets/import/job-2').flush({
+      jobId: 'job-2', state: 'failed', dryRun: false, progress: 100, processedRows: 3, totalRows: 5,
+      successfulRows: 3, failedRows: 2, errors: [{ row: 3, field: null, message: 'the import stopped: the server went away' }],
+    });
+    await settle();
+    expect(state.importJob.status()).toBe('failed');
+    expect(state.importJob.result()?.errors.at(-1)?.message).toContain('server went away');
   });
 });

@@ -30,9 +30,27 @@ export interface StateManagerConfig {
   readonly fields: ViewFields;
 }
 
+/** A feature's import running anywhere (another tab, another user), from its events. */
+export interface RunningImport {
+  readonly jobId: string;
+  /** Percent done. */
+  readonly progress: number;
+  readonly processedRows: number;
+  readonly totalRows: number;
+}
+
 /** A row changed elsewhere: by whom, and how. */
 export interface RemoteChange {
   readonly action: 'created' | 'updated';
+  /** `meta.userId` of the change's event. */
+  readonly userId: string;
+}
+
+/** A row's change made elsewhere, as an open edit dialog hears of it. */
+export interface WatchedChange<T> {
+  readonly action: 'updated' | 'deleted';
+  /** The row as it is now; `null` once deleted. */
+  readonly item: T | null;
   /** `meta.userId` of the change's event. */
   readonly userId: string;
 }
@@ -117,6 +135,9 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   #buffered: EventMessage[] | null = null;
   #stopListening: (() => void) | null = null;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #watchers = new Map<string, Set<(change: WatchedChange<T>) => void>>();
+  readonly #imports = signal<ReadonlyMap<string, RunningImport>>(new Map());
+  readonly #finishedImport = signal<ImportCompleted | null>(null);
   readonly #recent = new Map<Id, RemoteChange>();
   readonly #recentRevision = signal(0);
   readonly #highlightTimers = new Map<Id, ReturnType<typeof setTimeout>>();
@@ -143,6 +164,10 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   readonly total = this.#totalSignal.asReadonly();
   readonly conflicts = this.#conflictsSignal.asReadonly();
   readonly connection: Signal<ConnectionStatus> = this.websocket.status;
+  /** The feature's imports running now (dry runs left out), whoever started them. */
+  readonly imports: Signal<readonly RunningImport[]> = computed(() => [...this.#imports().values()]);
+  /** The last import of the feature that finished (dry runs left out), whoever started it. */
+  readonly finishedImport = this.#finishedImport.asReadonly();
   /** Rows of the page changed elsewhere in the last seconds, and by whom. */
   readonly recentChanges: Signal<Pick<ReadonlyMap<Id, RemoteChange>, 'get' | 'has'>> = computed(() => {
     this.#recentRevision();
@@ -296,6 +321,27 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     return () => this.#listeners[kind].delete(listener);
   }
 
+  /**
+   * Hears of changes made elsewhere to one row, wherever it is (an open
+   * edit dialog, say); returns the unsubscribe function.
+   */
+  watch(id: Id, listener: (change: WatchedChange<T>) => void): () => void {
+    const key = String(id);
+    const listeners = this.#watchers.get(key) ?? new Set();
+    listeners.add(listener);
+    this.#watchers.set(key, listeners);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) {
+        this.#watchers.delete(key);
+      }
+    };
+  }
+
+  #tellWatchers(id: EntityId, change: WatchedChange<T>): void {
+    this.#watchers.get(String(id))?.forEach((listener) => listener(change));
+  }
+
   /** A row created elsewhere reached the feature; calls the `created` listeners. */
   protected onItemCreated(item: T, meta: EventMeta): void {
     this.#listeners.created.forEach((listener) => listener(item, meta));
@@ -342,14 +388,12 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     }
   }
 
-  /** Import hooks, for features with import. */
+  /** Import hooks, for features with import (the state manager tracks the jobs itself). */
   protected onImportStarted(_data: ImportStarted): void {}
   protected onImportProgress(_data: ImportProgress): void {}
-  protected onImportCompleted(data: ImportCompleted): void {
-    if (data.successfulRows > 0) {
-      void this.reload();
-    }
-  }
+  protected onImportCompleted(_data: ImportCompleted): void {}
+  /** The feature's events may have been missed (a reconnect, a resync): what follows jobs reads their status. */
+  protected onRecovering(): void {}
 
   onEvent(event: EventMessage): void {
     if (this.#buffered !== null) {
@@ -363,13 +407,18 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     // A client that had a seq but got no replay missed events.
     if (!recovered && this.#seq !== null) {
       this.#cacheValid = false;
+      this.#imports.set(new Map());
       void this.reload();
     }
+    this.onRecovering();
   }
 
   onResync(_reason: ResyncReason): void {
     this.#cacheValid = false;
+    // Whatever jobs were running, their ends may be lost with the gap.
+    this.#imports.set(new Map());
     void this.reload();
+    this.onRecovering();
   }
 
   onError(message: string): void {
@@ -413,25 +462,61 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
             this.#hidden.delete(known);
           }
           this.#place({ kind: 'deleted', id: known ?? id });
+          this.#tellWatchers(id, { action: 'deleted', item: null, userId: event.meta.userId });
           this.onItemDeleted(known ?? (id as Id), event.meta);
         }
         break;
       }
-      case 'import_started':
-        this.onImportStarted(event.data as unknown as ImportStarted);
+      case 'import_started': {
+        const data = event.data as unknown as ImportStarted;
+        this.#trackImport({ jobId: data.jobId, progress: 0, processedRows: 0, totalRows: data.totalRows }, data.dryRun);
+        this.onImportStarted(data);
         break;
-      case 'import_progress':
-        this.onImportProgress(event.data as unknown as ImportProgress);
+      }
+      case 'import_progress': {
+        const data = event.data as unknown as ImportProgress;
+        this.#trackImport(data, data.dryRun);
+        this.onImportProgress(data);
         break;
-      case 'import_completed':
-        this.onImportCompleted(event.data as unknown as ImportCompleted);
+      }
+      case 'import_completed': {
+        const data = event.data as unknown as ImportCompleted;
+        this.#trackImport(null, data.dryRun, data);
+        this.onImportCompleted(data);
         break;
+      }
+    }
+  }
+
+  /** Follows the feature's (real) imports: running, then finished; a finished one that wrote rows reloads the page. */
+  #trackImport(running: RunningImport | null, dryRun: boolean, completed?: ImportCompleted): void {
+    if (dryRun) {
+      return;
+    }
+    if (running !== null) {
+      const { jobId, progress, processedRows, totalRows } = running;
+      this.#imports.update((all) => new Map(all).set(jobId, { jobId, progress, processedRows, totalRows }));
+    }
+    if (completed !== undefined) {
+      this.#imports.update((all) => {
+        const rest = new Map(all);
+        rest.delete(completed.jobId);
+        return rest;
+      });
+      this.#finishedImport.set(completed);
+      if (completed.successfulRows > 0) {
+        this.#cacheValid = false;
+        void this.reload();
+      }
     }
   }
 
   /** A created or updated entity from elsewhere (the echo of ours is settled by its request). */
   #receive(item: T, action: 'created' | 'updated', meta: EventMeta): void {
     const id = this.idOf(item);
+    if (action === 'updated') {
+      this.#tellWatchers(id, { action, item, userId: meta.userId });
+    }
     const local = this.#entities.get(id);
     const pending = this.#pending.get(id);
     if (pending !== undefined && local !== undefined) {

@@ -43,7 +43,10 @@ export class BudgetStateManager extends BaseRealtimeStateManager<
 
   protected override onImportCompleted(data: ImportCompleted): void {
     this.importJob.onCompleted(data);
-    super.onImportCompleted(data);
+  }
+
+  protected override onRecovering(): void {
+    void this.importJob.recover();
   }
 
   protected fetchPage(query: ListQuery): Promise<ListResponse<Budget>> {

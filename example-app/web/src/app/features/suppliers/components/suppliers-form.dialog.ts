@@ -84,6 +84,15 @@ export interface SupplierFormData {
     .error {
       color: var(--mat-sys-error);
     }
+    .remote {
+      display: flex;
+      flex-direction: column;
+      gap: 4px;
+      padding: 8px 12px;
+      margin-bottom: 8px;
+      border-radius: 8px;
+      background: var(--mat-sys-tertiary-container);
+    }
   `,
 })
 export class SupplierFormDialogComponent {
@@ -91,6 +100,8 @@ export class SupplierFormDialogComponent {
   private readonly dialogRef = inject<MatDialogRef<SupplierFormDialogComponent, Supplier>>(MatDialogRef);
   private readonly state = inject(SupplierStateManager);
   protected readonly saving = signal(false);
+  /** The row as the user started from: its version is what saving is based on. */
+  private basedOn = this.data.item;
   protected readonly error = signal<string | null>(null);
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
 
@@ -104,13 +115,17 @@ export class SupplierFormDialogComponent {
   constructor() {
     const item = this.data.item;
     if (item !== null) {
-      this.form.setValue({
-        name: item.name,
-        country: item.country,
-        active: item.active,
-        rating: item.rating ?? null,
-      });
+      this.fill(item);
     }
+  }
+
+  private fill(item: Supplier): void {
+    this.form.setValue({
+      name: item.name,
+      country: item.country,
+      active: item.active,
+      rating: item.rating ?? null,
+    });
   }
 
   protected serverError(field: string): string {
@@ -133,7 +148,7 @@ export class SupplierFormDialogComponent {
         active: value.active,
         rating: value.rating,
       };
-      const item = this.data.item;
+      const item = this.basedOn;
       const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);
       this.dialogRef.close(saved);
     } catch (error) {

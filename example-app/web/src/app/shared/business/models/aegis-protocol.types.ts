@@ -51,6 +51,7 @@ export interface Deleted {
 export interface ImportStarted {
   jobId: string;
   totalRows: number;
+  dryRun: boolean;
 }
 
 export interface ImportProgress {
@@ -60,11 +61,13 @@ export interface ImportProgress {
   totalRows: number;
   successfulRows: number;
   failedRows: number;
+  dryRun: boolean;
 }
 
 export interface ImportCompleted {
   jobId: string;
   success: boolean;
+  dryRun: boolean;
   totalRows: number;
   successfulRows: number;
   failedRows: number;

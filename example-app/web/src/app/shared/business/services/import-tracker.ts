@@ -47,6 +47,7 @@ export class ImportTracker {
   readonly #result = signal<ImportSummary | null>(null);
   readonly #failure = signal<string | null>(null);
   readonly #dryRun = signal(false);
+  readonly #fileName = signal<string | null>(null);
   readonly #earlyCompletions = new Map<string, ImportCompleted>();
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -60,6 +61,8 @@ export class ImportTracker {
   readonly failure = this.#failure.asReadonly();
   /** Whether the current job only validates. */
   readonly dryRun = this.#dryRun.asReadonly();
+  /** The uploaded file's name. */
+  readonly fileName = this.#fileName.asReadonly();
 
   constructor(
     private readonly source: ImportSource,
@@ -71,6 +74,7 @@ export class ImportTracker {
     this.reset();
     this.#status.set('uploading');
     this.#dryRun.set(dryRun);
+    this.#fileName.set(file.name);
     try {
       const { jobId } = await this.source.importCsv(file, dryRun);
       this.#jobId.set(jobId);
@@ -97,6 +101,29 @@ export class ImportTracker {
     this.#jobId.set(null);
     this.#result.set(null);
     this.#failure.set(null);
+  }
+
+  /**
+   * Reads the running job's status once: after a reconnect or a resync,
+   * when its events may have been missed (its server may even have gone,
+   * and the job then reads as failed).
+   */
+  async recover(): Promise<void> {
+    const jobId = this.jobId();
+    if (jobId === null || this.status() !== 'running') {
+      return;
+    }
+    try {
+      const job = await this.source.importStatus(jobId);
+      if (this.jobId() === jobId && this.status() === 'running') {
+        this.#progress.set(job.progress);
+        if (job.state !== 'running') {
+          this.#finish({ ...job, success: job.state === 'completed' });
+        }
+      }
+    } catch {
+      // The next event, or the next recovery, tells.
+    }
   }
 
   onStarted(data: ImportStarted): void {
