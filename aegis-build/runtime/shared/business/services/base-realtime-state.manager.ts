@@ -12,8 +12,12 @@ import {
   ResyncReason,
 } from '../models/aegis-protocol.types';
 import { ListQuery, conflictCurrent, newMutationId } from './aegis-api';
+import { FeatureImports, RunningImport } from './import-tracker';
+import { ItemEvents, ItemNotices, RemoteChange, WatchedChange } from './item-events';
 import { ListView, RowChange, ViewFields, applyToPage, compareInView, matchesView } from './list-view';
 import { ConnectionStatus, FeatureSubscriber, WebSocketService } from './websocket.service';
+
+export type { ItemEvents, RemoteChange, RunningImport, WatchedChange };
 
 /** An entity's id: a number or a string, as the Rust id serialises. */
 export type EntityId = number | string;
@@ -28,38 +32,6 @@ export interface StateManagerConfig {
   readonly cacheTtlMs: number;
   /** The list's fields: how rows are filtered, searched and ordered. */
   readonly fields: ViewFields;
-}
-
-/** A feature's import running anywhere (another tab, another user), from its events. */
-export interface RunningImport {
-  readonly jobId: string;
-  /** Percent done. */
-  readonly progress: number;
-  readonly processedRows: number;
-  readonly totalRows: number;
-}
-
-/** A row changed elsewhere: by whom, and how. */
-export interface RemoteChange {
-  readonly action: 'created' | 'updated';
-  /** `meta.userId` of the change's event. */
-  readonly userId: string;
-}
-
-/** A row's change made elsewhere, as an open edit dialog hears of it. */
-export interface WatchedChange<T> {
-  readonly action: 'updated' | 'deleted';
-  /** The row as it is now; `null` once deleted. */
-  readonly item: T | null;
-  /** `meta.userId` of the change's event. */
-  readonly userId: string;
-}
-
-/** What a state manager tells listeners of changes made elsewhere. */
-export interface ItemEvents<T, Id> {
-  created: (item: T, meta: EventMeta) => void;
-  updated: (item: T, meta: EventMeta) => void;
-  deleted: (id: Id, meta: EventMeta) => void;
 }
 
 /** A local change that met a different change from elsewhere. */
@@ -135,17 +107,8 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   #buffered: EventMessage[] | null = null;
   #stopListening: (() => void) | null = null;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  readonly #watchers = new Map<string, Set<(change: WatchedChange<T>) => void>>();
-  readonly #imports = signal<ReadonlyMap<string, RunningImport>>(new Map());
-  readonly #finishedImport = signal<ImportCompleted | null>(null);
-  readonly #recent = new Map<Id, RemoteChange>();
-  readonly #recentRevision = signal(0);
-  readonly #highlightTimers = new Map<Id, ReturnType<typeof setTimeout>>();
-  readonly #listeners: { [K in keyof ItemEvents<T, Id>]: Set<ItemEvents<T, Id>[K]> } = {
-    created: new Set(),
-    updated: new Set(),
-    deleted: new Set(),
-  };
+  readonly #notices = new ItemNotices<T, Id>(HIGHLIGHT_MS);
+  readonly #imports = new FeatureImports();
 
   /** The current page, in order. */
   readonly items: Signal<readonly T[]> = computed(() => {
@@ -165,14 +128,11 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   readonly conflicts = this.#conflictsSignal.asReadonly();
   readonly connection: Signal<ConnectionStatus> = this.websocket.status;
   /** The feature's imports running now (dry runs left out), whoever started them. */
-  readonly imports: Signal<readonly RunningImport[]> = computed(() => [...this.#imports().values()]);
+  readonly imports: Signal<readonly RunningImport[]> = this.#imports.running;
   /** The last import of the feature that finished (dry runs left out), whoever started it. */
-  readonly finishedImport = this.#finishedImport.asReadonly();
+  readonly finishedImport = this.#imports.finished;
   /** Rows of the page changed elsewhere in the last seconds, and by whom. */
-  readonly recentChanges: Signal<Pick<ReadonlyMap<Id, RemoteChange>, 'get' | 'has'>> = computed(() => {
-    this.#recentRevision();
-    return { get: (id: Id) => this.#recent.get(id), has: (id: Id) => this.#recent.has(id) };
-  });
+  readonly recentChanges: Signal<Pick<ReadonlyMap<Id, RemoteChange>, 'get' | 'has'>> = this.#notices.recent;
 
   protected constructor(protected readonly config: StateManagerConfig) {}
 
@@ -317,8 +277,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
    * Returns the unsubscribe function.
    */
   on<K extends keyof ItemEvents<T, Id>>(kind: K, listener: ItemEvents<T, Id>[K]): () => void {
-    this.#listeners[kind].add(listener);
-    return () => this.#listeners[kind].delete(listener);
+    return this.#notices.on(kind, listener);
   }
 
   /**
@@ -326,35 +285,22 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
    * edit dialog, say); returns the unsubscribe function.
    */
   watch(id: Id, listener: (change: WatchedChange<T>) => void): () => void {
-    const key = String(id);
-    const listeners = this.#watchers.get(key) ?? new Set();
-    listeners.add(listener);
-    this.#watchers.set(key, listeners);
-    return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0) {
-        this.#watchers.delete(key);
-      }
-    };
-  }
-
-  #tellWatchers(id: EntityId, change: WatchedChange<T>): void {
-    this.#watchers.get(String(id))?.forEach((listener) => listener(change));
+    return this.#notices.watch(id, listener);
   }
 
   /** A row created elsewhere reached the feature; calls the `created` listeners. */
   protected onItemCreated(item: T, meta: EventMeta): void {
-    this.#listeners.created.forEach((listener) => listener(item, meta));
+    this.#notices.created(item, meta);
   }
 
   /** A row changed elsewhere; calls the `updated` listeners. */
   protected onItemUpdated(item: T, meta: EventMeta): void {
-    this.#listeners.updated.forEach((listener) => listener(item, meta));
+    this.#notices.updated(item, meta);
   }
 
   /** A row deleted elsewhere; calls the `deleted` listeners. */
   protected onItemDeleted(id: Id, meta: EventMeta): void {
-    this.#listeners.deleted.forEach((listener) => listener(id, meta));
+    this.#notices.deleted(id, meta);
   }
 
   /**
@@ -407,7 +353,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     // A client that had a seq but got no replay missed events.
     if (!recovered && this.#seq !== null) {
       this.#cacheValid = false;
-      this.#imports.set(new Map());
+      this.#imports.clear();
       void this.reload();
     }
     this.onRecovering();
@@ -416,7 +362,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   onResync(_reason: ResyncReason): void {
     this.#cacheValid = false;
     // Whatever jobs were running, their ends may be lost with the gap.
-    this.#imports.set(new Map());
+    this.#imports.clear();
     void this.reload();
     this.onRecovering();
   }
@@ -434,8 +380,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     this.#stopListening?.();
     this.#stopListening = null;
     clearTimeout(this.#refreshTimer);
-    this.#highlightTimers.forEach((timer) => clearTimeout(timer));
-    this.#highlightTimers.clear();
+    this.#notices.dispose();
   }
 
   #apply(event: EventMessage): void {
@@ -462,7 +407,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
             this.#hidden.delete(known);
           }
           this.#place({ kind: 'deleted', id: known ?? id });
-          this.#tellWatchers(id, { action: 'deleted', item: null, userId: event.meta.userId });
+          this.#notices.tellWatchers(id, { action: 'deleted', item: null, userId: event.meta.userId });
           this.onItemDeleted(known ?? (id as Id), event.meta);
         }
         break;
@@ -488,26 +433,11 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     }
   }
 
-  /** Follows the feature's (real) imports: running, then finished; a finished one that wrote rows reloads the page. */
+  /** Follows the feature's (real) imports; a finished one that wrote rows reloads the page. */
   #trackImport(running: RunningImport | null, dryRun: boolean, completed?: ImportCompleted): void {
-    if (dryRun) {
-      return;
-    }
-    if (running !== null) {
-      const { jobId, progress, processedRows, totalRows } = running;
-      this.#imports.update((all) => new Map(all).set(jobId, { jobId, progress, processedRows, totalRows }));
-    }
-    if (completed !== undefined) {
-      this.#imports.update((all) => {
-        const rest = new Map(all);
-        rest.delete(completed.jobId);
-        return rest;
-      });
-      this.#finishedImport.set(completed);
-      if (completed.successfulRows > 0) {
-        this.#cacheValid = false;
-        void this.reload();
-      }
+    if (this.#imports.track(running, dryRun, completed)) {
+      this.#cacheValid = false;
+      void this.reload();
     }
   }
 
@@ -515,7 +445,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   #receive(item: T, action: 'created' | 'updated', meta: EventMeta): void {
     const id = this.idOf(item);
     if (action === 'updated') {
-      this.#tellWatchers(id, { action, item, userId: meta.userId });
+      this.#notices.tellWatchers(id, { action, item, userId: meta.userId });
     }
     const local = this.#entities.get(id);
     const pending = this.#pending.get(id);
@@ -530,7 +460,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     }
     this.#place({ kind: action, item });
     if (this.#entities.has(id)) {
-      this.#highlight(id, { action, userId: meta.userId });
+      this.#notices.highlight(id, { action, userId: meta.userId });
     }
     if (action === 'created') {
       this.onItemCreated(item, meta);
@@ -604,20 +534,6 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#cacheValid = false;
       void this.reload();
     }, REFRESH_DELAY_MS);
-  }
-
-  #highlight(id: Id, change: RemoteChange): void {
-    clearTimeout(this.#highlightTimers.get(id));
-    this.#recent.set(id, change);
-    this.#recentRevision.update((n) => n + 1);
-    this.#highlightTimers.set(
-      id,
-      setTimeout(() => {
-        this.#highlightTimers.delete(id);
-        this.#recent.delete(id);
-        this.#recentRevision.update((n) => n + 1);
-      }, HIGHLIGHT_MS),
-    );
   }
 
   /** The store's key equal to a JSON id. */

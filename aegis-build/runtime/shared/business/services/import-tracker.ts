@@ -1,4 +1,4 @@
-import { signal } from '@angular/core';
+import { Signal, computed, signal } from '@angular/core';
 
 import {
   ImportAccepted,
@@ -181,5 +181,55 @@ export class ImportTracker {
     if (!this.dryRun() && job.successfulRows > 0) {
       this.options.onImported?.();
     }
+  }
+}
+
+/** A feature's import running anywhere (another tab, another user), from its events. */
+export interface RunningImport {
+  readonly jobId: string;
+  /** Percent done. */
+  readonly progress: number;
+  readonly processedRows: number;
+  readonly totalRows: number;
+}
+
+/**
+ * The imports of a feature as its events tell them, whoever started them:
+ * those running, and the last one that finished. Dry runs are left out.
+ */
+export class FeatureImports {
+  readonly #running = signal<ReadonlyMap<string, RunningImport>>(new Map());
+  readonly #finished = signal<ImportCompleted | null>(null);
+
+  readonly running: Signal<readonly RunningImport[]> = computed(() => [...this.#running().values()]);
+  readonly finished = this.#finished.asReadonly();
+
+  /**
+   * Takes a job's start or progress (`running`) or its end (`completed`);
+   * returns whether rows were imported, so the list reads them.
+   */
+  track(running: RunningImport | null, dryRun: boolean, completed?: ImportCompleted): boolean {
+    if (dryRun) {
+      return false;
+    }
+    if (running !== null) {
+      const { jobId, progress, processedRows, totalRows } = running;
+      this.#running.update((all) => new Map(all).set(jobId, { jobId, progress, processedRows, totalRows }));
+    }
+    if (completed === undefined) {
+      return false;
+    }
+    this.#running.update((all) => {
+      const rest = new Map(all);
+      rest.delete(completed.jobId);
+      return rest;
+    });
+    this.#finished.set(completed);
+    return completed.successfulRows > 0;
+  }
+
+  /** Forgets the running jobs: their ends may be lost with a gap. */
+  clear(): void {
+    this.#running.set(new Map());
   }
 }
