@@ -14,6 +14,9 @@ use crate::diagnostic::{Diagnostics, Location};
 pub const MODULE_FLAGS: [&str; 2] = ["with_events", "with_import"];
 /// The options `#[crud_module]` accepts, each `key = "value"`.
 pub const MODULE_OPTIONS: [&str; 3] = ["name", "singular", "label"];
+/// The front end's switches `#[crud_module]` accepts, each `key = false`
+/// (all on by default).
+pub const MODULE_SWITCHES: [&str; 3] = ["optimistic_updates", "conflict_detection", "cache"];
 /// The flags `#[crud]` accepts on a field.
 pub const FIELD_FLAGS: [&str; 4] = ["id", "version", "skip", "readonly"];
 /// The options `#[crud]` accepts on a field, each `key = "value"`.
@@ -42,6 +45,12 @@ pub struct ModuleArgs {
     pub singular: Option<StringOption>,
     /// `label = "field"`: what shows a row where it is referenced.
     pub label: Option<StringOption>,
+    /// `optimistic_updates = false`: the list shows a change once saved.
+    pub optimistic_updates: Option<(bool, Location)>,
+    /// `conflict_detection = false`: the last save wins.
+    pub conflict_detection: Option<(bool, Location)>,
+    /// `cache = false`: every visit reads the page again.
+    pub cache: Option<(bool, Location)>,
 }
 
 /// What `#[crud(...)]` said on one field.
@@ -106,7 +115,11 @@ pub fn parse_module_args(tokens: TokenStream, diags: &mut Diagnostics) -> Module
             return args;
         }
     };
-    let known: Vec<&'static str> = MODULE_FLAGS.into_iter().chain(MODULE_OPTIONS).collect();
+    let known: Vec<&'static str> = MODULE_FLAGS
+        .into_iter()
+        .chain(MODULE_OPTIONS)
+        .chain(MODULE_SWITCHES)
+        .collect();
     for meta in metas {
         let path = meta.path();
         let key = path
@@ -147,6 +160,49 @@ pub fn parse_module_args(tokens: TokenStream, diags: &mut Diagnostics) -> Module
                 );
             } else {
                 *slot = Some(key_location);
+            }
+        } else if MODULE_SWITCHES.contains(&key.as_str()) {
+            let value = match &meta {
+                Meta::NameValue(pair) => match &pair.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Bool(value),
+                        ..
+                    }) => Some(value.value),
+                    other => {
+                        diags.error(
+                            Location::of(other),
+                            format_args!(
+                                "crud_module switch `{key}` takes `true` or `false`, write \
+                                 `{key} = false` to turn it off"
+                            ),
+                        );
+                        None
+                    }
+                },
+                _ => {
+                    diags.error(
+                        key_location.clone(),
+                        format_args!(
+                            "crud_module switch `{key}` takes `true` or `false`, write \
+                             `{key} = false` to turn it off"
+                        ),
+                    );
+                    None
+                }
+            };
+            let Some(value) = value else { continue };
+            let slot = match key.as_str() {
+                "optimistic_updates" => &mut args.optimistic_updates,
+                "conflict_detection" => &mut args.conflict_detection,
+                _ => &mut args.cache,
+            };
+            if slot.is_some() {
+                diags.error(
+                    key_location,
+                    format_args!("duplicate crud_module switch `{key}`"),
+                );
+            } else {
+                *slot = Some((value, key_location));
             }
         } else if MODULE_OPTIONS.contains(&key.as_str()) {
             let Some(option) = string_option(&meta, "crud_module", &key, diags) else {
@@ -495,7 +551,8 @@ mod tests {
                 "crud_module option `singular` expects a string literal, as in `singular = \"...\"`",
                 "crud_module flag `with_import` takes no value, write `with_import` alone",
                 "unknown crud_module option `colour`, expected one of `with_events`, \
-                 `with_import`, `name`, `singular`, `label`",
+                 `with_import`, `name`, `singular`, `label`, `optimistic_updates`, \
+                 `conflict_detection`, `cache`",
             ]
         );
     }

@@ -150,6 +150,8 @@ pub struct Module {
     pub rust_name: String,
     pub with_events: bool,
     pub with_import: bool,
+    /// The generated front end's switches.
+    pub client: ClientSwitches,
     pub fields: Vec<Field>,
     /// Index of the id field in `fields`.
     pub id: usize,
@@ -185,5 +187,28 @@ impl Module {
     /// Fields of the create and update inputs, in declaration order.
     pub fn input_fields(&self) -> impl Iterator<Item = &Field> {
         self.fields.iter().filter(|f| f.is_input())
+    }
+}
+
+/// How the generated front end treats a module's list (all on unless
+/// `#[crud_module]` or modules.toml turn one off).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientSwitches {
+    /// A change shows at once and is undone if the server refuses it.
+    pub optimistic_updates: bool,
+    /// A save based on an old version is a conflict to settle; off, the
+    /// last save wins.
+    pub conflict_detection: bool,
+    /// A page read recently, on a healthy connection, is not read again.
+    pub cache: bool,
+}
+
+impl Default for ClientSwitches {
+    fn default() -> Self {
+        ClientSwitches {
+            optimistic_updates: true,
+            conflict_detection: true,
+            cache: true,
+        }
     }
 }

@@ -29,7 +29,9 @@ pub mod stamp;
 pub mod ts;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
-pub use ir::{Field, FieldRole, Module, Origin, StorageKind, StoredDefault, ValueFormat};
+pub use ir::{
+    ClientSwitches, Field, FieldRole, Module, Origin, StorageKind, StoredDefault, ValueFormat,
+};
 pub use naming::Names;
 pub use relation::{OnDelete, Reference};
 pub use rules::{RuleValue, Rules};

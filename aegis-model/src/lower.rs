@@ -215,6 +215,19 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
         names,
         with_events: input.args.with_events.is_some(),
         with_import: input.args.with_import.is_some(),
+        client: crate::ir::ClientSwitches {
+            optimistic_updates: input
+                .args
+                .optimistic_updates
+                .as_ref()
+                .is_none_or(|(on, _)| *on),
+            conflict_detection: input
+                .args
+                .conflict_detection
+                .as_ref()
+                .is_none_or(|(on, _)| *on),
+            cache: input.args.cache.as_ref().is_none_or(|(on, _)| *on),
+        },
         fields,
         id,
         version,

@@ -53,6 +53,13 @@ pub struct ModuleEntry {
     /// The field that shows a row where it is referenced.
     #[serde(default)]
     pub label: Option<Spanned<String>>,
+    /// The front end's switches (`false` turns one off).
+    #[serde(default)]
+    pub optimistic_updates: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub conflict_detection: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub cache: Option<Spanned<bool>>,
     /// Fields inline, in order: the module is declared here alone. (Order
     /// survives only when the toml crate reads with `preserve_order`.)
     #[serde(default)]
@@ -326,6 +333,8 @@ impl Module {
         let flag = |value: &Option<Spanned<bool>>| {
             value.as_ref().filter(|flag| *flag.get_ref()).map(location)
         };
+        let switch =
+            |value: &Option<Spanned<bool>>| value.as_ref().map(|on| (*on.get_ref(), location(on)));
         let args = ModuleArgs {
             with_events: flag(&entry.with_events),
             with_import: flag(&entry.with_import),
@@ -338,6 +347,9 @@ impl Module {
                 value: s.get_ref().clone(),
                 location: location(s),
             }),
+            optimistic_updates: switch(&entry.optimistic_updates),
+            conflict_detection: switch(&entry.conflict_detection),
+            cache: switch(&entry.cache),
         };
 
         let mut fields = Vec::new();

@@ -95,6 +95,22 @@ pub(super) fn merge_settings(
             );
         }
     }
+    // A switch modules.toml turns off is off.
+    for (value, current) in [
+        (
+            &entry.optimistic_updates,
+            &mut module.client.optimistic_updates,
+        ),
+        (
+            &entry.conflict_detection,
+            &mut module.client.conflict_detection,
+        ),
+        (&entry.cache, &mut module.client.cache),
+    ] {
+        if value.as_ref().is_some_and(|on| !*on.get_ref()) {
+            *current = false;
+        }
+    }
     if let Some(singular) = &entry.singular {
         let wanted = aegis_model::naming::normalize(singular.get_ref());
         if wanted.as_deref().ok() != Some(module.names.singular_snake()) {

@@ -48,6 +48,10 @@ pub(crate) struct FeatureContext {
     pub paths: FeaturePaths,
     pub with_events: bool,
     pub with_import: bool,
+    /// The front end's switches (`#[crud_module(optimistic_updates = false)]`, ...).
+    pub optimistic_updates: bool,
+    pub conflict_detection: bool,
+    pub cache: bool,
     pub id_field: String,
     pub id_type: String,
     pub has_version: bool,
@@ -289,6 +293,9 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         paths: feature_paths(module),
         with_events: module.with_events,
         with_import: module.with_import,
+        optimistic_updates: module.client.optimistic_updates,
+        conflict_detection: module.client.conflict_detection,
+        cache: module.client.cache,
         id_field: id.wire_name.clone(),
         id_type: if id.storage == StorageKind::Integer {
             "number"

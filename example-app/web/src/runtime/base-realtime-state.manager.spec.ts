@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketService } from '../app/shared/business/services/websocket.service';
 import {
   FakeWebSocketService,
+  ITEM_SWITCHES,
   Item,
   ItemStateManager,
   conflictError,
@@ -253,5 +254,48 @@ describe('BaseRealtimeStateManager', () => {
       vi.advanceTimersByTime(5_000);
       expect(state.recentChanges().has(2)).toBe(false);
     });
+  });
+});
+
+describe('BaseRealtimeStateManager with its switches off', () => {
+  let state: ItemStateManager;
+
+  beforeEach(async () => {
+    TestBed.configureTestingModule({
+      providers: [
+        FakeWebSocketService,
+        { provide: WebSocketService, useExisting: FakeWebSocketService },
+        { provide: ITEM_SWITCHES, useValue: { optimisticUpdates: false, conflictDetection: false } },
+        ItemStateManager,
+      ],
+    });
+    state = TestBed.inject(ItemStateManager);
+    state.pageAnswers.push(page([A, B, C], 10));
+    await state.load(QUERY);
+  });
+
+  it('shows a change once the server has it, not before', async () => {
+    const saving = state.update(2, { name: 'b2' });
+    expect(state.items()[1]).toBe(B);
+    state.pending[0].resolve({ id: 2, name: 'b2', version: 2 });
+    await saving;
+    expect(state.items()[1].name).toBe('b2');
+    const removing = state.remove(3);
+    expect(state.items()).toHaveLength(3);
+    state.pendingDeletes[0].resolve();
+    await removing;
+    expect(state.items().map((i) => i.id)).toEqual([1, 2]);
+  });
+
+  it('lets the last save win: a 409 is sent again on their version, and no conflict is raised', async () => {
+    const saving = state.update(2, { name: 'mine' });
+    state.onEvent(itemEvent('updated', { id: 2, name: 'theirs', version: 2 }, 11));
+    state.pending[0].reject(conflictError({ id: 2, name: 'theirs', version: 2 }));
+    await vi.waitFor(() => expect(state.pending).toHaveLength(2));
+    expect(state.calls.updates[1].input).toEqual({ name: 'mine', version: 2 });
+    state.pending[1].resolve({ id: 2, name: 'mine', version: 3 });
+    expect(await saving).toEqual({ id: 2, name: 'mine', version: 3 });
+    expect(state.conflicts()).toEqual([]);
+    expect(state.items()[1].name).toBe('mine');
   });
 });

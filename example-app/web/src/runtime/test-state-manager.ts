@@ -1,6 +1,6 @@
 // A state manager over an in-memory fake server, for the runtime's specs.
 
-import { Injectable, signal } from '@angular/core';
+import { Injectable, InjectionToken, inject, signal } from '@angular/core';
 import { HttpErrorResponse } from '@angular/common/http';
 
 import { EventMessage, JsonObject, ListResponse } from '../app/shared/business/models/aegis-protocol.types';
@@ -16,6 +16,9 @@ export interface Item {
 }
 
 export type ItemInput = Pick<Item, 'name'>;
+
+/** The switches of the items' state manager, when a spec turns some off. */
+export const ITEM_SWITCHES = new InjectionToken<{ optimisticUpdates?: boolean; conflictDetection?: boolean }>('ITEM_SWITCHES');
 
 /** The items' view fields, as aegis-build would declare them. */
 export const ITEM_FIELDS = {
@@ -70,7 +73,13 @@ export class ItemStateManager extends BaseRealtimeStateManager<Item, number, Ite
   readonly pendingDeletes: Deferred<void>[] = [];
 
   constructor() {
-    super({ feature: 'items', entity: 'item', cacheTtlMs: 60_000, fields: ITEM_FIELDS });
+    super({
+      feature: 'items',
+      entity: 'item',
+      cacheTtlMs: 60_000,
+      fields: ITEM_FIELDS,
+      ...inject(ITEM_SWITCHES, { optional: true }),
+    });
   }
 
   protected fetchPage(query: ListQuery): Promise<ListResponse<Item>> {

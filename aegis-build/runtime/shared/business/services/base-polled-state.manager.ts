@@ -1,7 +1,7 @@
 import { Signal, signal } from '@angular/core';
 
 import { ListResponse } from '../models/aegis-protocol.types';
-import { ListQuery, apiErrorMessage, newMutationId } from './aegis-api';
+import { ListQuery, apiErrorMessage, conflictCurrent, newMutationId } from './aegis-api';
 import { EntityId } from './base-realtime-state.manager';
 
 /**
@@ -33,6 +33,12 @@ export abstract class BasePolledStateManager<T extends object, Id extends Entity
   protected abstract versionOf(item: T): number | null;
   /** The update that saves `item` as it is, based on `version`. */
   protected abstract toUpdate(item: T, version: number | null): U;
+
+  /**
+   * `conflictDetection: false`: a save based on an old version is sent
+   * again on the current one (the last save wins) instead of failing 409.
+   */
+  protected constructor(private readonly options: { readonly conflictDetection?: boolean } = {}) {}
 
   /** Loads a page; an answer to an older query is dropped. */
   async load(query: ListQuery): Promise<void> {
@@ -79,7 +85,14 @@ export abstract class BasePolledStateManager<T extends object, Id extends Entity
       throw new Error(`${String(id)} is not loaded`);
     }
     const input = this.toUpdate({ ...current, ...changes }, this.versionOf(current));
-    const saved = await this.sendUpdate(id, input, newMutationId());
+    const mutationId = newMutationId();
+    const saved = await this.sendUpdate(id, input, mutationId).catch((error: unknown) => {
+      const theirs = conflictCurrent(error, (value): value is T => typeof value === 'object' && value !== null);
+      if (theirs === null || this.options.conflictDetection !== false) {
+        throw error;
+      }
+      return this.sendUpdate(id, this.toUpdate({ ...theirs, ...changes }, this.versionOf(theirs)), mutationId);
+    });
     void this.reload();
     return saved;
   }

@@ -11,8 +11,9 @@ import { AuthorService } from '../services/authors.service';
 import { AUTHOR_VIEW_FIELDS, Author, AuthorCreate, AuthorUpdate } from '../types/authors.types';
 
 /**
- * The live list of Authors: follows the `authors` events, with
- * optimistic updates, rollback, conflict detection and a cache.
+ * The live list of Authors: follows the `authors` events as a fresh
+ * load of its view would show them, with optimistic updates and rollback,
+ * conflict detection and a cache.
  */
 @Injectable({ providedIn: 'root' })
 export class AuthorStateManager extends BaseRealtimeStateManager<
@@ -24,7 +25,14 @@ export class AuthorStateManager extends BaseRealtimeStateManager<
   private readonly service = inject(AuthorService);
 
   constructor() {
-    super({ feature: 'authors', entity: 'author', cacheTtlMs: 60_000, fields: AUTHOR_VIEW_FIELDS });
+    super({
+      feature: 'authors',
+      entity: 'author',
+      cacheTtlMs: 60_000,
+      fields: AUTHOR_VIEW_FIELDS,
+      optimisticUpdates: true,
+      conflictDetection: true,
+    });
   }
 
   protected fetchPage(query: ListQuery): Promise<ListResponse<Author>> {

@@ -15,8 +15,9 @@ import { BudgetService } from '../services/budgets.service';
 import { BUDGET_VIEW_FIELDS, Budget, BudgetCreate, BudgetUpdate } from '../types/budgets.types';
 
 /**
- * The live list of Budgets: follows the `budgets` events, with
- * optimistic updates, rollback, conflict detection and a cache.
+ * The live list of Budgets: follows the `budgets` events as a fresh
+ * load of its view would show them, with optimistic updates and rollback,
+ * conflict detection and a cache.
  */
 @Injectable({ providedIn: 'root' })
 export class BudgetStateManager extends BaseRealtimeStateManager<
@@ -30,7 +31,14 @@ export class BudgetStateManager extends BaseRealtimeStateManager<
   readonly importJob = new ImportTracker(this.service);
 
   constructor() {
-    super({ feature: 'budgets', entity: 'budget', cacheTtlMs: 60_000, fields: BUDGET_VIEW_FIELDS });
+    super({
+      feature: 'budgets',
+      entity: 'budget',
+      cacheTtlMs: 60_000,
+      fields: BUDGET_VIEW_FIELDS,
+      optimisticUpdates: true,
+      conflictDetection: true,
+    });
   }
 
   protected override onImportStarted(data: ImportStarted): void {

@@ -11,8 +11,9 @@ import { DepartmentService } from '../services/departments.service';
 import { DEPARTMENT_VIEW_FIELDS, Department, DepartmentCreate, DepartmentUpdate } from '../types/departments.types';
 
 /**
- * The live list of Departments: follows the `departments` events, with
- * optimistic updates, rollback, conflict detection and a cache.
+ * The live list of Departments: follows the `departments` events as a fresh
+ * load of its view would show them, with optimistic updates and rollback,
+ * conflict detection and a cache.
  */
 @Injectable({ providedIn: 'root' })
 export class DepartmentStateManager extends BaseRealtimeStateManager<
@@ -24,7 +25,14 @@ export class DepartmentStateManager extends BaseRealtimeStateManager<
   private readonly service = inject(DepartmentService);
 
   constructor() {
-    super({ feature: 'departments', entity: 'department', cacheTtlMs: 60_000, fields: DEPARTMENT_VIEW_FIELDS });
+    super({
+      feature: 'departments',
+      entity: 'department',
+      cacheTtlMs: 60_000,
+      fields: DEPARTMENT_VIEW_FIELDS,
+      optimisticUpdates: true,
+      conflictDetection: true,
+    });
   }
 
   protected fetchPage(query: ListQuery): Promise<ListResponse<Department>> {

@@ -20,6 +20,10 @@ export class SupplierStateManager extends BasePolledStateManager<
   SupplierUpdate
 > {
   private readonly service = inject(SupplierService);
+
+  constructor() {
+    super({ conflictDetection: true });
+  }
   /** This tab's import. */
   readonly importJob = new ImportTracker(this.service, { pollIntervalMs: 1_000, onImported: () => void this.reload() });
 

@@ -11,8 +11,9 @@ import { UserRoleService } from '../services/user-roles.service';
 import { USER_ROLE_VIEW_FIELDS, UserRole, UserRoleCreate, UserRoleUpdate } from '../types/user-roles.types';
 
 /**
- * The live list of User roles: follows the `user-roles` events, with
- * optimistic updates, rollback, conflict detection and a cache.
+ * The live list of User roles: follows the `user-roles` events as a fresh
+ * load of its view would show them, with optimistic updates and rollback,
+ * conflict detection and a cache.
  */
 @Injectable({ providedIn: 'root' })
 export class UserRoleStateManager extends BaseRealtimeStateManager<
@@ -24,7 +25,14 @@ export class UserRoleStateManager extends BaseRealtimeStateManager<
   private readonly service = inject(UserRoleService);
 
   constructor() {
-    super({ feature: 'user-roles', entity: 'userRole', cacheTtlMs: 60_000, fields: USER_ROLE_VIEW_FIELDS });
+    super({
+      feature: 'user-roles',
+      entity: 'userRole',
+      cacheTtlMs: 60_000,
+      fields: USER_ROLE_VIEW_FIELDS,
+      optimisticUpdates: true,
+      conflictDetection: true,
+    });
   }
 
   protected fetchPage(query: ListQuery): Promise<ListResponse<UserRole>> {

@@ -33,6 +33,13 @@ export interface StateManagerConfig {
   readonly cacheTtlMs: number;
   /** The list's fields: how rows are filtered, searched and ordered. */
   readonly fields: ViewFields;
+  /** Changes show at once, undone if refused (default); off, once saved. */
+  readonly optimisticUpdates?: boolean;
+  /**
+   * A save based on an old version, or a remote change over a pending
+   * one, is a conflict to settle (default); off, the last save wins.
+   */
+  readonly conflictDetection?: boolean;
 }
 
 /** A local change that met a different change from elsewhere. */
@@ -224,11 +231,21 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     );
   }
 
+  get #optimistic(): boolean {
+    return this.config.optimisticUpdates !== false;
+  }
+
+  get #detectsConflicts(): boolean {
+    return this.config.conflictDetection !== false;
+  }
+
   /** Deletes optimistically: hidden at once, shown again if the server refuses. */
   async remove(id: Id): Promise<void> {
     const mutationId = this.#rememberMutation();
-    this.#hidden.add(id);
-    this.#bump();
+    if (this.#optimistic) {
+      this.#hidden.add(id);
+      this.#bump();
+    }
     try {
       await this.sendDelete(id, mutationId);
       this.#hidden.delete(id);
@@ -317,9 +334,18 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     const mutationId = this.#rememberMutation();
     const optimistic: T = { ...before, ...changes };
     this.#pending.set(id, { before, mutationId });
-    this.#setItem(id, optimistic);
+    if (this.#optimistic) {
+      this.#setItem(id, optimistic);
+    }
     try {
-      const saved = await request(optimistic, mutationId);
+      const saved = await request(optimistic, mutationId).catch((error: unknown) => {
+        const theirs = conflictCurrent(error, (value) => this.isEntity(value));
+        if (theirs === null || this.#detectsConflicts) {
+          throw error;
+        }
+        // The last save wins: the same changes, on their version.
+        return this.sendUpdate(id, this.toUpdate({ ...theirs, ...changes }, this.versionOf(theirs)), mutationId);
+      });
       this.#pending.delete(id);
       this.#place({ kind: 'updated', item: saved });
       return saved;
@@ -328,7 +354,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#ownMutations.delete(mutationId);
       this.#setItem(id, before);
       const theirs = conflictCurrent(error, (value) => this.isEntity(value));
-      if (theirs !== null) {
+      if (theirs !== null && this.#detectsConflicts) {
         this.#addConflict({ id, mine: optimistic, theirs });
       }
       throw error;
@@ -450,7 +476,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     }
     const local = this.#entities.get(id);
     const pending = this.#pending.get(id);
-    if (pending !== undefined && local !== undefined) {
+    if (pending !== undefined && local !== undefined && this.#detectsConflicts) {
       this.#addConflict({ id, mine: local, theirs: item, by: meta.userId });
       return;
     }
