@@ -50,6 +50,22 @@ pub fn run() -> Result<(), String> {
     run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
     typecheck_fixtures(&root, &web)?;
     typecheck_runtime(&root, &web)?;
+    // ESLint (angular-eslint) over the app's hand-written and generated
+    // TypeScript and templates, and every golden fixture's.
+    run_in(
+        &web,
+        &[],
+        "npx",
+        &[
+            "eslint",
+            "--max-warnings",
+            "0",
+            "src",
+            "--no-ignore",
+            ".fixture-typecheck",
+        ],
+    )?;
+    let _ = std::fs::remove_dir_all(web.join(".fixture-typecheck"));
     run_in(&web, &[], "npx", &["ng", "build"])?;
     run_in(&web, &[], "npx", &["ng", "test", "--watch=false"])?;
     // The example app was built by the first steps, the web app just now.
@@ -101,6 +117,7 @@ fn typecheck_fixtures(root: &Path, web: &Path) -> Result<(), String> {
 "#;
     std::fs::write(work.join("tsconfig.json"), tsconfig).map_err(|e| e.to_string())?;
     let tsc = web.join("node_modules/.bin/tsc");
+    // The copy stays for ESLint, which lints it next.
     run_in(&work, &[], &tsc.to_string_lossy(), &["-p", "tsconfig.json"])
 }
 

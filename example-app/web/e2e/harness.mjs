@@ -4,6 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,5 +179,34 @@ export async function scenario(name, tabs, server, body) {
       await tab.page.reload().catch(() => {});
     }
     throw error;
+  }
+}
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/**
+ * The serious and critical accessibility violations axe-core finds on the
+ * tab's page as it is now (an open dialog included), each as
+ * `rule: target (summary)`.
+ */
+export async function accessibilityViolations(tab) {
+  if (!(await tab.page.evaluate(() => 'axe' in window))) {
+    await tab.page.addScriptTag({ path: AXE });
+  }
+  const violations = await tab.page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const results = await axe.run(document, { resultTypes: ['violations'] });
+    return results.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} (${n.failureSummary?.split('\n')[1]?.trim() ?? v.help})`));
+  });
+  return violations;
+}
+
+/** Fails with every serious or critical violation of the page as it is now. */
+export async function assertAccessible(tab, what) {
+  const violations = await accessibilityViolations(tab);
+  if (violations.length > 0) {
+    throw new Error(`${what}: ${violations.length} serious or critical accessibility violations:\n${violations.join('\n')}`);
   }
 }

@@ -70,7 +70,9 @@ class Subscriber implements FeatureSubscriber {
   onResync(reason: ResyncReason): void {
     this.resyncs.push(reason);
   }
-  onError(): void {}
+  onError(): void {
+    // Errors are not what these specs follow.
+  }
 }
 
 function jwt(expiresInSeconds: number): string {

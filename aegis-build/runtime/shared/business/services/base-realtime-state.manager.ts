@@ -361,11 +361,19 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   }
 
   /** Import hooks, for features with import (the state manager tracks the jobs itself). */
-  protected onImportStarted(_data: ImportStarted): void {}
-  protected onImportProgress(_data: ImportProgress): void {}
-  protected onImportCompleted(_data: ImportCompleted): void {}
+  protected onImportStarted(_data: ImportStarted): void {
+    // Nothing by default.
+  }
+  protected onImportProgress(_data: ImportProgress): void {
+    // Nothing by default.
+  }
+  protected onImportCompleted(_data: ImportCompleted): void {
+    // Nothing by default.
+  }
   /** The feature's events may have been missed (a reconnect, a resync): what follows jobs reads their status. */
-  protected onRecovering(): void {}
+  protected onRecovering(): void {
+    // Nothing by default.
+  }
 
   onEvent(event: EventMessage): void {
     if (this.#buffered !== null) {

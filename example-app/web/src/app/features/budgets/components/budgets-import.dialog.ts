@@ -27,8 +27,17 @@ type Step = 'upload' | 'validating' | 'preview' | 'importing' | 'done';
     <mat-dialog-content class="content">
       @switch (step()) {
         @case ('upload') {
-          <p>Choose a CSV file whose first row names the columns.</p>
-          <input type="file" accept=".csv,text/csv" #fileInput (change)="onFile(fileInput.files)" />
+          <p id="budgets-import-hint">Choose a CSV file whose first row names the columns.</p>
+          <label class="file">
+            CSV file
+            <input
+              type="file"
+              accept=".csv,text/csv"
+              aria-describedby="budgets-import-hint"
+              #fileInput
+              (change)="onFile(fileInput.files)"
+            />
+          </label>
           <button mat-button type="button" (click)="downloadTemplate()">Download the template</button>
         }
         @case ('validating') {
@@ -108,6 +117,11 @@ type Step = 'upload' | 'validating' | 'preview' | 'importing' | 'done';
     }
     .percent {
       text-align: right;
+    }
+    .file {
+      display: flex;
+      flex-direction: column;
+      gap: 4px;
     }
     .error {
       color: var(--mat-sys-error);
