@@ -66,6 +66,20 @@ test('a department picked by typing, shown by name, renamed live, and kept while
     await edit.waitFor({ state: 'detached' });
     await b.row('Quay repairs').filter({ hasText: 'Port works' }).waitFor();
 
+    // B filters its budgets by the referenced department, picked by name.
+    const other = await server.api('POST', '/api/budgets', { name: 'Reading room', amount: 5, fiscal_year: 2026, status: 'draft' });
+    assert.equal(other.status, 201);
+    await b.row('Reading room').waitFor();
+    await b.page.getByRole('button', { name: /^Filters/ }).click();
+    const filters = b.page.getByRole('group', { name: 'Filters' });
+    await filters.locator('aegis-reference-input input').fill('port');
+    await b.page.getByRole('option', { name: 'Port works' }).click();
+    await b.page.waitForURL(`**/budgets?department.eq=${harbour.id}`);
+    await b.row('Reading room').waitFor({ state: 'detached' });
+    await b.row('Quay repairs').waitFor();
+    await b.page.goBack();
+    await b.row('Reading room').waitFor();
+
     // A referenced department is not deleted; the user is told why.
     const confirm = await openDialog(a, a.row('Port works').getByRole('button', { name: 'Delete' }));
     await confirm.getByRole('button', { name: 'Delete' }).click();

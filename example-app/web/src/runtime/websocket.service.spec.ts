@@ -252,4 +252,44 @@ describe('WebSocketService', () => {
     expect(socket.readyState).toBe(FakeWebSocket.CLOSED);
     expect(service.status()).toBe('idle');
   });
+
+  it('logs no frame unless the config asks for it', async () => {
+    const debug = vi.spyOn(console, 'debug').mockImplementation(() => undefined);
+    service.subscribe('budgets', new Subscriber());
+    const socket = await connect();
+    socket.receive(event(1));
+    expect(debug).not.toHaveBeenCalled();
+  });
+});
+
+describe('WebSocketService with debug on', () => {
+  it('logs every frame both ways, the token left out', async () => {
+    vi.useFakeTimers();
+    FakeWebSocket.instances = [];
+    vi.stubGlobal('WebSocket', FakeWebSocket);
+    const debug = vi.spyOn(console, 'debug').mockImplementation(() => undefined);
+    TestBed.configureTestingModule({
+      providers: [
+        {
+          provide: AEGIS_CONFIG,
+          useValue: { apiBaseUrl: '/api', websocketUrl: 'ws://server/ws', token: () => Promise.resolve(jwt(3600)), debug: true },
+        },
+      ],
+    });
+    const service = TestBed.inject(WebSocketService);
+    service.subscribe('budgets', new Subscriber());
+    const socket = FakeWebSocket.instances[0];
+    socket.open();
+    await vi.advanceTimersByTimeAsync(0);
+    socket.receive({ type: 'ready', userId: 'u1' });
+    const logged = JSON.stringify(debug.mock.calls);
+    expect(logged).toContain('"type":"auth","token":"…"');
+    expect(logged).not.toContain(jwt(3600).split('.')[1]);
+    expect(logged).toContain('ready');
+    expect(logged).toContain('subscribe');
+    service.ngOnDestroy();
+    vi.unstubAllGlobals();
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
 });
