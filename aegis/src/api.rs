@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
+use crate::access::ReadFilterFn;
 use crate::app::Aegis;
 use crate::entity::{CrudEntity, ModuleMeta, ModuleSettings, Served};
 use crate::error::Error;
@@ -21,15 +22,20 @@ struct Mounted {
     meta: &'static ModuleMeta,
     settings: ModuleSettings,
     router: MakeRouter,
+    /// What its hooks say a user may read.
+    read_filter: ReadFilterFn,
     stored_default: fn(&str) -> Option<serde_json::Value>,
 }
 
-fn make_router<T: CrudEntity, H: CrudHooks<T>>(hooks: H) -> MakeRouter {
+fn make_router<T: CrudEntity, H: CrudHooks<T>>(hooks: H) -> (MakeRouter, ReadFilterFn) {
     let hooks = Arc::new(hooks);
-    Box::new(move |settings| {
+    let filter = hooks.clone();
+    let read_filter: ReadFilterFn = Arc::new(move |user| filter.read_filter(user));
+    let router: MakeRouter = Box::new(move |settings| {
         crate::crud::router::<T, H>(settings, hooks.clone())
             .merge(crate::bulk::router::<T, H>(settings, hooks.clone()))
-    })
+    });
+    (router, read_filter)
 }
 
 /// Every module an app serves, with its settings.
@@ -65,10 +71,12 @@ impl Api {
     /// Serves `T` with `settings`, for a module mounted by hand (tests,
     /// benchmarks); an app serves its modules with [`Api::serve`].
     pub fn module<T: CrudEntity>(mut self, settings: ModuleSettings) -> Self {
+        let (router, read_filter) = make_router::<T, NoHooks>(NoHooks);
         self.modules.push(Mounted {
             meta: T::meta(),
             settings,
-            router: make_router::<T, NoHooks>(NoHooks),
+            router,
+            read_filter,
             stored_default: T::stored_default,
         });
         self
@@ -85,7 +93,7 @@ impl Api {
             .iter_mut()
             .find(|m| m.meta.module == module)
             .unwrap_or_else(|| panic!("hooks for `{module}`, which is not served; serve it first"));
-        mounted.router = make_router::<T, _>(hooks);
+        (mounted.router, mounted.read_filter) = make_router::<T, _>(hooks);
         self
     }
 
@@ -140,6 +148,12 @@ impl Api {
             crate::schema::migrate(aegis.db(), &self.table_models(), &self.allow_drop).await?;
         relations.create_indexes(aegis.db()).await?;
         aegis.set_relations(relations);
+        aegis.set_read_filters(crate::access::ReadFilters::new(
+            self.modules
+                .iter()
+                .map(|m| (m.meta.feature, m.read_filter.clone()))
+                .collect(),
+        ));
         let served: Vec<_> = self.modules.iter().map(|m| (m.meta, m.settings)).collect();
         let orphans = aegis.fail_orphaned_jobs(&served).await?;
         if orphans > 0 {

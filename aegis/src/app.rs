@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::access::{ReadFilters, RowFilter};
 use crate::auth::{Auth, HasAuth};
 use crate::error::Error;
 use crate::limits::Limits;
@@ -50,6 +51,8 @@ struct Inner {
     exports: Arc<tokio::sync::Semaphore>,
     /// The references between the served modules, set by `Api::install`.
     relations: std::sync::RwLock<Arc<Relations>>,
+    /// What each served module's hooks let a user read, set by `Api::install`.
+    read_filters: std::sync::RwLock<ReadFilters>,
 }
 
 /// The runtime: database, auth, event bus and import jobs. Cheap to clone.
@@ -78,6 +81,7 @@ impl Aegis {
                 imports: std::sync::Mutex::default(),
                 exports: Arc::new(tokio::sync::Semaphore::new(limits.exports)),
                 relations: std::sync::RwLock::default(),
+                read_filters: std::sync::RwLock::default(),
                 hub: HubStats::default(),
                 limits,
             }),
@@ -140,6 +144,23 @@ impl Aegis {
             .relations
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(relations);
+    }
+
+    /// The rows of `feature` that `user` may read (`None`: all).
+    pub(crate) fn read_filter(&self, feature: &str, user: &crate::auth::User) -> Option<RowFilter> {
+        self.inner
+            .read_filters
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .of(feature, user)
+    }
+
+    pub(crate) fn set_read_filters(&self, filters: ReadFilters) {
+        *self
+            .inner
+            .read_filters
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = filters;
     }
 
     /// Starts a change: a transaction whose events are published on commit.

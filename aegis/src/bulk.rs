@@ -35,7 +35,10 @@ pub(crate) fn router<T: CrudEntity, H: CrudHooks<T>>(
     Router::new()
         .route(
             &format!("{base}/export"),
-            get(move |state, user, uri| export::<T>(settings, state, user, uri)),
+            get({
+                let hooks = hooks.clone();
+                move |state, user, uri| export::<T, H>(settings, hooks, state, user, uri)
+            }),
         )
         .route(
             &format!("{base}/bulk-delete"),
@@ -49,21 +52,23 @@ pub(crate) fn router<T: CrudEntity, H: CrudHooks<T>>(
 const CHUNK_BYTES: usize = 64 * 1024;
 
 /// `GET /api/<feature>/export?sort=&q=&<filters>`: the view as CSV.
-async fn export<T: CrudEntity>(
+async fn export<T: CrudEntity, H: CrudHooks<T>>(
     settings: ModuleSettings,
+    hooks: Arc<H>,
     State(aegis): State<Aegis>,
     user: User,
     uri: Uri,
 ) -> Result<Response, Error> {
     let meta = T::meta();
     user.require_read(meta.feature)?;
-    let view = View::parse(
+    let mut view = View::parse(
         meta,
         &settings,
         uri.query(),
         Reads::Ordered,
         aegis.limits().max_search_chars,
     )?;
+    view.restrict(meta, hooks.read_filter(&user).as_ref())?;
     let permit = aegis.claim_export()?;
     let db = aegis.db().clone();
     // Read before answering: a database that fails now is still a JSON error.
@@ -168,6 +173,7 @@ async fn bulk_delete<T: CrudEntity, H: CrudHooks<T>>(
     let meta = T::meta();
     user.require_write(meta.feature)?;
     let request: BulkDelete = deserialize_input(&body)?;
+    let access = hooks.read_filter(&user);
     let limit = aegis.limits().bulk_delete_rows;
     let db = aegis.db();
     let mut change = aegis.change().await?;
@@ -181,13 +187,14 @@ async fn bulk_delete<T: CrudEntity, H: CrudHooks<T>>(
             })
             .collect::<Result<_, _>>()?,
         (None, Some(query)) => {
-            let view = View::parse(
+            let mut view = View::parse(
                 meta,
                 &settings,
                 Some(&query),
                 Reads::Rows,
                 aegis.limits().max_search_chars,
             )?;
+            view.restrict(meta, access.as_ref())?;
             // Read in the change itself: exactly the rows it deletes.
             let selection = view.selection(db, meta);
             let sql = format!(
@@ -236,6 +243,7 @@ async fn bulk_delete<T: CrudEntity, H: CrudHooks<T>>(
         settings,
         user: user.id(),
         origin: origin.as_deref(),
+        access: access.as_ref(),
     };
     let mut deleted = Vec::with_capacity(ids.len());
     for id in &ids {

@@ -13,6 +13,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 use crate::Aegis;
+use crate::access::{RowFilter, check_creatable, check_readable};
 use crate::auth::User;
 use crate::entity::{CrudEntity, ModuleSettings};
 use crate::error::{ApiQuery, Error, NoParams, deserialize_input};
@@ -35,18 +36,18 @@ pub fn router<T: CrudEntity, H: CrudHooks<T>>(
     let feature = T::meta().feature;
     let base = format!("/api/{feature}");
     let (on_create, on_update, on_delete) = (hooks.clone(), hooks.clone(), hooks.clone());
+    let (on_list, on_get) = (hooks.clone(), hooks.clone());
     let mut router = Router::new()
         .route(
             &base,
-            get(move |state, user, query| list::<T>(settings, state, user, query)).post(
-                move |state, user, query, headers, body| {
+            get(move |state, user, query| list::<T, H>(settings, on_list, state, user, query))
+                .post(move |state, user, query, headers, body| {
                     create::<T, H>(settings, on_create, state, user, query, headers, body)
-                },
-            ),
+                }),
         )
         .route(
             &format!("{base}/{{id}}"),
-            get(get_one::<T>)
+            get(move |state, user, path, query| get_one::<T, H>(on_get, state, user, path, query))
                 .put(move |state, user, path, query, headers, body| {
                     let change = Request {
                         settings,
@@ -97,8 +98,9 @@ pub(crate) fn parse_id<T: CrudEntity>(raw: &str) -> Result<T::Id, Error> {
         .map_err(|_| Error::NotFound(format!("no {} with id `{raw}`", T::meta().entity)))
 }
 
-async fn list<T: CrudEntity>(
+async fn list<T: CrudEntity, H: CrudHooks<T>>(
     settings: ModuleSettings,
+    hooks: Arc<H>,
     State(aegis): State<Aegis>,
     user: User,
     uri: Uri,
@@ -106,13 +108,14 @@ async fn list<T: CrudEntity>(
     let meta = T::meta();
     user.require_read(meta.feature)?;
     let limits = aegis.limits();
-    let view = View::parse(
+    let mut view = View::parse(
         meta,
         &settings,
         uri.query(),
         Reads::Page,
         limits.max_search_chars,
     )?;
+    view.restrict(meta, hooks.read_filter(&user).as_ref())?;
     let db = aegis.db();
     let page = view.page.unwrap_or(1).max(1);
     let page_size = view.page_size.unwrap_or(20).clamp(1, limits.max_page_size);
@@ -157,7 +160,8 @@ async fn list<T: CrudEntity>(
     }))
 }
 
-async fn get_one<T: CrudEntity>(
+async fn get_one<T: CrudEntity, H: CrudHooks<T>>(
+    hooks: Arc<H>,
     State(aegis): State<Aegis>,
     user: User,
     Path(raw): Path<String>,
@@ -166,12 +170,15 @@ async fn get_one<T: CrudEntity>(
     let meta = T::meta();
     user.require_read(meta.feature)?;
     let id = parse_id::<T>(&raw)?;
+    let not_found = || Error::NotFound(format!("no {} with id `{raw}`", meta.entity));
     let mut tx = aegis.db().begin_snapshot().await?;
     let entity = fetch_row::<T>(aegis.db(), &mut tx, &id)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("no {} with id `{raw}`", meta.entity)))?;
+        .ok_or_else(not_found)?;
     tx.commit().await?;
-    Ok(Json(entity_data(&entity)))
+    let data = entity_data(&entity);
+    check_readable(hooks.read_filter(&user).as_ref(), &data, not_found)?;
+    Ok(Json(data))
 }
 
 /// Creates an entity as the REST `POST` does — its rules checked (422), id,
@@ -184,13 +191,14 @@ pub async fn insert<T: CrudEntity>(
     user: &str,
     origin: Option<&str>,
 ) -> Result<T, Error> {
-    create_entity::<T, NoHooks>(aegis, settings, &NoHooks, input, user, origin).await
+    create_entity::<T, NoHooks>(aegis, settings, &NoHooks, None, input, user, origin).await
 }
 
 async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
     aegis: &Aegis,
     settings: ModuleSettings,
     hooks: &H,
+    access: Option<&RowFilter>,
     input: T::Create,
     user: &str,
     origin: Option<&str>,
@@ -204,6 +212,7 @@ async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
     hooks
         .before_create(&mut HookContext::new(user, db, change.tx()), &mut entity)
         .await?;
+    check_creatable::<T>(access, &entity)?;
     aegis
         .relations()
         .check_targets(db, change.tx(), T::meta(), &to_object(&entity)?)
@@ -240,10 +249,12 @@ async fn create<T: CrudEntity, H: CrudHooks<T>>(
 ) -> Result<Response, Error> {
     user.require_write(T::meta().feature)?;
     let input: T::Create = deserialize_input(&body)?;
+    let access = hooks.read_filter(&user);
     let entity = create_entity::<T, H>(
         &aegis,
         settings,
         &*hooks,
+        access.as_ref(),
         input,
         user.id(),
         origin(&headers).as_deref(),
@@ -272,9 +283,12 @@ async fn update<T: CrudEntity, H: CrudHooks<T>>(
     crate::rules::check::<T>(&input)?;
     let db = aegis.db();
     let mut change = aegis.change().await?;
+    let not_found = || Error::NotFound(format!("no {} with id `{raw}`", meta.entity));
     let mut entity = fetch_row::<T>(db, change.tx(), &id)
         .await?
-        .ok_or_else(|| Error::NotFound(format!("no {} with id `{raw}`", meta.entity)))?;
+        .ok_or_else(not_found)?;
+    let access = hooks.read_filter(&user);
+    check_readable(access.as_ref(), &entity_data(&entity), not_found)?;
     let stale = |current: &T| Error::Conflict {
         message: format!(
             "this {} was changed by someone else; here it is as it is now",
@@ -347,11 +361,13 @@ async fn delete<T: CrudEntity, H: CrudHooks<T>>(
     let id = parse_id::<T>(&raw)?;
     let mut change = aegis.change().await?;
     let origin = origin(&headers);
+    let access = hooks.read_filter(&user);
     let deleting = DeleteRequest {
         aegis: &aegis,
         settings,
         user: user.id(),
         origin: origin.as_deref(),
+        access: access.as_ref(),
     };
     let entity = deleting.delete(&*hooks, &mut change, &id).await?;
     change.commit().await?;
@@ -368,6 +384,8 @@ pub(crate) struct DeleteRequest<'a> {
     pub settings: ModuleSettings,
     pub user: &'a str,
     pub origin: Option<&'a str>,
+    /// The rows the user may read: any other is not found.
+    pub access: Option<&'a RowFilter>,
 }
 
 impl DeleteRequest<'_> {
@@ -392,6 +410,8 @@ impl DeleteRequest<'_> {
         let entity = fetch_row::<T>(db, change.tx(), id)
             .await?
             .ok_or_else(not_found)?;
+        let data = entity_data(&entity);
+        check_readable(self.access, &data, not_found)?;
         hooks
             .before_delete(&mut HookContext::new(self.user, db, change.tx()), &entity)
             .await?;
@@ -411,7 +431,7 @@ impl DeleteRequest<'_> {
         }
         if self.settings.with_events {
             change
-                .deleted_event::<T>(id, self.user, self.origin)
+                .deleted_entity_event(&entity, self.user, self.origin)
                 .await?;
         }
         Ok(entity)

@@ -15,6 +15,8 @@
 
 use std::future::Future;
 
+use crate::access::RowFilter;
+use crate::auth::User;
 use crate::entity::CrudEntity;
 use crate::error::Error;
 use crate::protocol::EventAction;
@@ -91,6 +93,15 @@ pub trait CrudHooks<T: CrudEntity>: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), Error>> + Send {
         let _ = (ctx, entity);
         async { Ok(()) }
+    }
+
+    /// The rows of `T` that `user` may read (`None`, the default: all):
+    /// applied to lists, reads, changes, exports, imports, bulk deletes
+    /// and the events each WebSocket connection receives
+    /// ([`crate::access`]). A row outside it is "not found" to the user.
+    fn read_filter(&self, user: &User) -> Option<RowFilter> {
+        let _ = user;
+        None
     }
 
     /// After a change by `user` is committed: `entity` as stored (as it

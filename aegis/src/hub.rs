@@ -32,10 +32,14 @@ use tokio::sync::broadcast;
 use tokio::time::{Instant, Interval, Sleep};
 
 use crate::Aegis;
-use crate::auth::Claims;
+use crate::access::RowFilter;
+use crate::auth::{Claims, User};
 use crate::error::Error;
 use crate::log::{StoredEvent, replay};
-use crate::protocol::{CLOSE_UNAUTHORIZED, ClientMessage, ErrorCode, ResyncReason, ServerMessage};
+use crate::protocol::{
+    CLOSE_UNAUTHORIZED, ClientMessage, ErrorCode, EventAction, ResyncReason, ServerMessage,
+};
+use serde_json::Value;
 
 /// Close code for a connection silent past the idle timeout (going away).
 const CLOSE_IDLE: u16 = 1001;
@@ -89,6 +93,9 @@ struct Connection {
     claims: Option<Claims>,
     /// Subscribed features and the last seq sent for each.
     subscriptions: HashMap<String, u64>,
+    /// Per subscribed feature, the rows its user may read (absent: all):
+    /// events of other rows are not sent ([`crate::access`]).
+    read_filters: HashMap<String, RowFilter>,
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -116,6 +123,7 @@ impl Connection {
             features,
             claims: None,
             subscriptions: HashMap::new(),
+            read_filters: HashMap::new(),
         }
     }
 
@@ -264,8 +272,14 @@ impl Connection {
             .cloned()
             .collect();
         self.claims = Some(claims);
+        // A refreshed token may read other rows.
+        let features: Vec<String> = self.subscriptions.keys().cloned().collect();
+        for feature in features {
+            self.set_read_filter(&feature);
+        }
         for feature in revoked {
             self.subscriptions.remove(&feature);
+            self.read_filters.remove(&feature);
             self.aegis
                 .hub()
                 .subscriptions
@@ -310,6 +324,7 @@ impl Connection {
             Ok(seq) => seq,
             Err(_) => return self.internal_error(sink, &feature).await,
         };
+        self.set_read_filter(&feature);
         if self
             .subscriptions
             .insert(feature.clone(), current)
@@ -341,10 +356,36 @@ impl Connection {
         if !complete {
             return send(sink, &resync(&feature, ResyncReason::Gap)).await;
         }
-        for event in events {
+        for event in events.iter().filter(|e| self.visible(e)) {
             send_frame(sink, &event.frame).await?;
         }
         Ok(())
+    }
+
+    fn set_read_filter(&mut self, feature: &str) {
+        let filter = self
+            .claims
+            .as_ref()
+            .and_then(|claims| self.aegis.read_filter(feature, &User(claims.clone())));
+        match filter {
+            Some(filter) => self.read_filters.insert(feature.to_owned(), filter),
+            None => self.read_filters.remove(feature),
+        };
+    }
+
+    /// Whether this connection's user may see `event`: an event of a row
+    /// outside its read filter is not sent (a delete is judged by the row
+    /// it kept; one without it is not sent under a filter).
+    fn visible(&self, event: &StoredEvent) -> bool {
+        let Some(filter) = self.read_filters.get(event.feature()) else {
+            return true;
+        };
+        let row = match event.message.action {
+            EventAction::Created | EventAction::Updated => Some(&event.message.data),
+            EventAction::Deleted => event.scope.as_ref(),
+            _ => return true,
+        };
+        matches!(row, Some(Value::Object(row)) if filter.allows(row))
     }
 
     async fn current_seq(&self, feature: &str) -> Result<u64, Error> {
@@ -407,11 +448,14 @@ impl Connection {
                 self.subscriptions.insert(feature.to_owned(), seq);
                 return send(sink, &resync(feature, ResyncReason::Gap)).await;
             }
-            for earlier in missing {
+            for earlier in missing.iter().filter(|e| self.visible(e)) {
                 feed_frame(sink, &earlier.frame).await?;
             }
         }
         self.subscriptions.insert(feature.to_owned(), seq);
+        if !self.visible(event) {
+            return Ok(());
+        }
         feed_frame(sink, &event.frame).await
     }
 

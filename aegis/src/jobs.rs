@@ -119,7 +119,14 @@ impl Aegis {
                 })
                 .map_err(|e| Error::Internal(format!("cannot serialise an import event: {e}")))?;
                 change
-                    .module_event(meta, EventAction::ImportCompleted, data, "aegis", None)
+                    .module_event(
+                        meta,
+                        EventAction::ImportCompleted,
+                        data,
+                        "aegis",
+                        None,
+                        None,
+                    )
                     .await?;
             }
             change.commit().await?;

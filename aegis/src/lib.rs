@@ -23,6 +23,7 @@
 //! assert_eq!((budget.id, budget.version), (7, 1));
 //! ```
 
+pub mod access;
 mod api;
 mod app;
 pub mod auth;

@@ -27,6 +27,10 @@ use crate::store::{Db, Dialect, Tx};
 pub struct StoredEvent {
     pub message: EventMessage,
     pub frame: Utf8Bytes,
+    /// For a `deleted` event, the row as clients saw it: never sent, kept
+    /// so that each connection's read filter can tell whether its user
+    /// could read the row ([`crate::access`]).
+    pub scope: Option<serde_json::Value>,
 }
 
 impl StoredEvent {
@@ -37,6 +41,7 @@ impl StoredEvent {
         Ok(StoredEvent {
             message,
             frame: frame.into(),
+            scope: None,
         })
     }
 
@@ -46,6 +51,7 @@ impl StoredEvent {
             Ok(ServerMessage::Event(message)) => Some(StoredEvent {
                 message,
                 frame: frame.into(),
+                scope: None,
             }),
             _ => None,
         }
@@ -89,6 +95,7 @@ async fn append(
     tx: &mut Tx,
     message: impl FnOnce(u64) -> EventMessage,
     feature: &str,
+    scope: Option<serde_json::Value>,
 ) -> Result<Arc<StoredEvent>, Error> {
     let bump = format!(
         "UPDATE aegis_features SET seq = seq + 1 WHERE feature = {} RETURNING seq",
@@ -104,30 +111,35 @@ async fn append(
             ))
         })?;
     let seq: i64 = row.try_get(0)?;
-    let event = StoredEvent::new(message(seq as u64))?;
-    let insert = "INSERT INTO aegis_events (feature, seq, frame, created_at) VALUES";
+    let mut event = StoredEvent::new(message(seq as u64))?;
+    event.scope = scope;
+    let insert = "INSERT INTO aegis_events (feature, seq, frame, created_at, scope) VALUES";
     let query = match db.dialect() {
-        Dialect::Sqlite => format!("{insert} (?1, ?2, ?3, ?4)"),
+        Dialect::Sqlite => format!("{insert} (?1, ?2, ?3, ?4, ?5)"),
         // The same round trip announces it to the other instances, at
         // commit and in commit order.
         Dialect::Postgres => format!(
-            "WITH event AS ({insert} ($1, $2, $3, $4) RETURNING seq) \
-             SELECT pg_notify($5, $6) FROM event"
+            "WITH event AS ({insert} ($1, $2, $3, $4, $5) RETURNING seq) \
+             SELECT pg_notify($6, $7) FROM event"
         ),
     };
     let mut query = sqlx::query(&query)
         .bind(feature)
         .bind(seq)
         .bind(event.frame.as_str().to_owned())
-        .bind(timestamp_text(event.message.meta.timestamp));
+        .bind(timestamp_text(event.message.meta.timestamp))
+        .bind(event.scope.as_ref().map(serde_json::Value::to_string));
     if db.dialect() == Dialect::Postgres {
+        // An event with a scope is announced without its frame: the other
+        // instances read it, scope and all, from the table.
+        let frame = event.scope.is_none().then_some(event.frame.as_str());
         query = query
             .bind(crate::notice::CHANNEL)
             .bind(crate::notice::payload(
                 db.instance(),
                 feature,
                 seq as u64,
-                &event.frame,
+                frame,
             ));
     }
     query.execute(&mut **tx).await?;
@@ -164,7 +176,7 @@ pub async fn replay(
     limit: u64,
 ) -> Result<Vec<Arc<StoredEvent>>, Error> {
     let query = format!(
-        "SELECT frame FROM aegis_events WHERE feature = {} AND seq > {} ORDER BY seq LIMIT {}",
+        "SELECT frame, scope FROM aegis_events WHERE feature = {} AND seq > {} ORDER BY seq LIMIT {}",
         db.param(1),
         db.param(2),
         db.param(3)
@@ -178,11 +190,14 @@ pub async fn replay(
     rows.iter()
         .map(|row| {
             let frame: String = row.try_get(0)?;
-            StoredEvent::from_frame(&frame)
-                .map(Arc::new)
-                .ok_or_else(|| {
-                    Error::Internal(format!("the event log of `{feature}` holds a bad frame"))
-                })
+            let scope: Option<String> = row.try_get(1)?;
+            let bad = || Error::Internal(format!("the event log of `{feature}` holds a bad frame"));
+            let mut event = StoredEvent::from_frame(&frame).ok_or_else(bad)?;
+            event.scope = scope
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|_| bad())?;
+            Ok(Arc::new(event))
         })
         .collect()
 }
@@ -220,12 +235,14 @@ impl Change {
         build: impl FnOnce(&EventContext) -> EventMessage,
         user: &str,
         origin: Option<&str>,
+        scope: Option<serde_json::Value>,
     ) -> Result<u64, Error> {
         let event = append(
             &self.db,
             &mut self.tx,
             |seq| build(&EventContext::new(seq, user, origin)),
             feature,
+            scope,
         )
         .await?;
         let seq = event.seq();
@@ -235,6 +252,7 @@ impl Change {
 
     /// Records an event of the module `meta` describes, carrying `data`
     /// (the row as the front end sees it, or `{ id }` for a delete).
+    /// A `deleted` one keeps the row as `scope` ([`StoredEvent::scope`]).
     pub(crate) async fn module_event(
         &mut self,
         meta: &'static crate::entity::ModuleMeta,
@@ -242,12 +260,14 @@ impl Change {
         data: serde_json::Value,
         user: &str,
         origin: Option<&str>,
+        scope: Option<serde_json::Value>,
     ) -> Result<u64, Error> {
         self.record(
             meta.feature,
             |ctx| crate::events::module_event(meta, action, data, ctx),
             user,
             origin,
+            scope,
         )
         .await
     }
@@ -265,11 +285,15 @@ impl Change {
             |ctx| entity_event(action, entity, ctx),
             user,
             origin,
+            None,
         )
         .await
     }
 
-    /// Records a `deleted` event carrying `{ id }`.
+    /// Records a `deleted` event carrying `{ id }`. Prefer
+    /// [`Change::deleted_entity_event`]: without the row, a connection whose
+    /// user has a read filter cannot tell the event is theirs, and does
+    /// not get it.
     pub async fn deleted_event<T: CrudEntity>(
         &mut self,
         id: &T::Id,
@@ -281,6 +305,26 @@ impl Change {
             |ctx| deleted_event::<T>(id, ctx),
             user,
             origin,
+            None,
+        )
+        .await
+    }
+
+    /// Records the `deleted` event of `entity` (carrying its `{ id }`),
+    /// keeping the row for the read filters ([`StoredEvent::scope`]).
+    pub async fn deleted_entity_event<T: CrudEntity>(
+        &mut self,
+        entity: &T,
+        user: &str,
+        origin: Option<&str>,
+    ) -> Result<u64, Error> {
+        let scope = crate::events::entity_data(entity);
+        self.record(
+            T::meta().feature,
+            |ctx| deleted_event::<T>(entity.id(), ctx),
+            user,
+            origin,
+            Some(scope),
         )
         .await
     }
@@ -296,6 +340,7 @@ impl Change {
             T::meta().feature,
             |ctx| import_event::<T>(action, payload, ctx),
             user,
+            None,
             None,
         )
         .await

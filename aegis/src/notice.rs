@@ -10,14 +10,13 @@ pub(crate) const CHANNEL: &str = "aegis_events";
 /// read from the table.
 const PAYLOAD_LIMIT: usize = 7900;
 
-/// A notification's payload: `<instance> <feature> <seq>`, then, when it
-/// fits, a newline and the event's frame.
-pub(crate) fn payload(instance: &str, feature: &str, seq: u64, frame: &str) -> String {
+/// A notification's payload: `<instance> <feature> <seq>`, then, when one
+/// is given and it fits, a newline and the event's frame.
+pub(crate) fn payload(instance: &str, feature: &str, seq: u64, frame: Option<&str>) -> String {
     let head = format!("{instance} {feature} {seq}");
-    if head.len() + 1 + frame.len() < PAYLOAD_LIMIT {
-        format!("{head}\n{frame}")
-    } else {
-        head
+    match frame {
+        Some(frame) if head.len() + 1 + frame.len() < PAYLOAD_LIMIT => format!("{head}\n{frame}"),
+        _ => head,
     }
 }
 
@@ -53,7 +52,7 @@ mod tests {
 
     #[test]
     fn payloads_read_back() {
-        let small = payload("a1b2", "user_roles", 42, "{\"type\":\"event\"}");
+        let small = payload("a1b2", "user_roles", 42, Some("{\"type\":\"event\"}"));
         assert_eq!(
             parse(&small),
             Some(Notice {
@@ -65,7 +64,7 @@ mod tests {
         );
         // Too large for NOTIFY: announced without the frame.
         let large_frame = format!("{{\"note\":\"{}\"}}", "x".repeat(PAYLOAD_LIMIT));
-        let large = payload("a1b2", "budgets", 7, &large_frame);
+        let large = payload("a1b2", "budgets", 7, Some(&large_frame));
         assert!(large.len() < PAYLOAD_LIMIT);
         assert_eq!(
             parse(&large),
@@ -75,6 +74,11 @@ mod tests {
                 seq: 7,
                 frame: None,
             })
+        );
+        // None given (an event with a scope): read from the table.
+        assert_eq!(
+            parse(&payload("a1b2", "budgets", 8, None)).unwrap().frame,
+            None
         );
         for bad in ["", "a1b2", "a1b2 budgets", "a1b2 budgets x", "a b 1 extra"] {
             assert_eq!(parse(bad), None, "{bad:?}");

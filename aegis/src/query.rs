@@ -131,6 +131,22 @@ pub enum Reads {
 }
 
 impl View {
+    /// Narrows the view to the rows `access` lets its user read.
+    pub fn restrict(
+        &mut self,
+        meta: &ModuleMeta,
+        access: Option<&crate::access::RowFilter>,
+    ) -> Result<(), Error> {
+        if let Some(access) = access {
+            self.filters.push(Filter {
+                field: access.field_of(meta)?,
+                operator: Operator::In,
+                values: access.values().to_vec(),
+            });
+        }
+        Ok(())
+    }
+
     /// The view a query string asks for, or a 400 naming what is wrong.
     pub fn parse(
         meta: &'static ModuleMeta,
@@ -444,6 +460,7 @@ fn condition(db: &Db, filter: &Filter, binds: &mut Vec<Bind>) -> String {
         Operator::Gte => compare(">=", binds),
         Operator::Lt => compare("<", binds),
         Operator::Lte => compare("<=", binds),
+        Operator::In if filter.values.is_empty() => "1 = 0".to_owned(),
         Operator::In => {
             let params: Vec<String> = filter.values.iter().map(|v| param(v, binds)).collect();
             format!("{column} IN ({})", params.join(", "))

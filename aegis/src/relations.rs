@@ -247,8 +247,16 @@ impl Deleting<'_> {
                             delete_by_id(db, change.tx(), source, &row_id).await?;
                             if link.source.settings.with_events {
                                 let data = serde_json::json!({ "id": row_id });
+                                let scope = sent_data(source, Value::Object(row));
                                 change
-                                    .module_event(source, EventAction::Deleted, data, user, origin)
+                                    .module_event(
+                                        source,
+                                        EventAction::Deleted,
+                                        data,
+                                        user,
+                                        origin,
+                                        Some(scope),
+                                    )
                                     .await?;
                             }
                         }
@@ -265,7 +273,14 @@ impl Deleting<'_> {
                             if link.source.settings.with_events {
                                 let data = sent_data(source, Value::Object(row));
                                 change
-                                    .module_event(source, EventAction::Updated, data, user, origin)
+                                    .module_event(
+                                        source,
+                                        EventAction::Updated,
+                                        data,
+                                        user,
+                                        origin,
+                                        None,
+                                    )
                                     .await?;
                             }
                         }

@@ -273,6 +273,7 @@ impl Db {
                 seq BIGINT NOT NULL, \
                 frame TEXT NOT NULL, \
                 created_at TEXT NOT NULL, \
+                scope TEXT, \
                 PRIMARY KEY (feature, seq))",
             // Import jobs, so every instance answers for every job.
             "CREATE TABLE IF NOT EXISTS aegis_import_jobs (\
@@ -290,6 +291,25 @@ impl Db {
                 applied_at TEXT NOT NULL)",
         ] {
             sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        // Logs written before events carried a scope (`crate::access`).
+        let has_scope = match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT COUNT(*) FROM pragma_table_info('aegis_events') WHERE name = 'scope'"
+            }
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = \
+                 current_schema() AND table_name = 'aegis_events' AND column_name = 'scope'"
+            }
+        };
+        let found: i64 = sqlx::query(has_scope)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if found == 0 {
+            sqlx::query("ALTER TABLE aegis_events ADD COLUMN scope TEXT")
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

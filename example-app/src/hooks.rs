@@ -2,9 +2,11 @@
 //! [`crate::served`], no generated file touched.
 
 use aegis::Error;
+use aegis::access::RowFilter;
+use aegis::auth::User;
 use aegis::hooks::{CrudHooks, HookContext};
 
-use crate::models::{Budget, BudgetStatus};
+use crate::models::{Author, Budget, BudgetStatus};
 
 /// An approved budget is settled: it is not deleted, and its amount does
 /// not change; names are kept without stray spaces.
@@ -48,5 +50,18 @@ impl CrudHooks<Budget> for BudgetHooks {
             )));
         }
         Ok(())
+    }
+}
+
+/// Authors are private: a user reads (and so lists, changes, exports and
+/// hears of) the authors they added; an administrator (a token that may
+/// change every feature, `write: ["*"]`) reads them all.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuthorHooks;
+
+impl CrudHooks<Author> for AuthorHooks {
+    fn read_filter(&self, user: &User) -> Option<RowFilter> {
+        let administrator = user.0.write.iter().any(|feature| feature == "*");
+        (!administrator).then(|| RowFilter::equals("addedBy", user.id()))
     }
 }

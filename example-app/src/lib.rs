@@ -65,7 +65,9 @@ pub fn with_web(router: Router, dir: &std::path::Path) -> Router {
 
 /// Every module, with the app's hooks.
 pub fn served() -> aegis::Api {
-    aegis_modules::api().hooks::<models::Budget>(hooks::BudgetHooks)
+    aegis_modules::api()
+        .hooks::<models::Budget>(hooks::BudgetHooks)
+        .hooks::<models::Author>(hooks::AuthorHooks)
 }
 
 /// Every module, with the drops the configuration allows.

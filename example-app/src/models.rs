@@ -45,7 +45,8 @@ pub enum BudgetStatus {
     Approved,
 }
 
-/// Someone who writes budgets' justifications.
+/// Someone who writes budgets' justifications. Private to whoever added
+/// them (see `hooks::AuthorHooks`).
 #[crud_module(with_events)]
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -59,6 +60,9 @@ pub struct Author {
     #[serde(default)]
     pub tags: Vec<String>,
     pub version: i64,
+    /// Who added the author: only they read it, or an administrator.
+    #[crud(created_by)]
+    pub added_by: Option<String>,
 }
 
 /// A supplier; it has no events, so its front end polls import jobs.

@@ -303,3 +303,31 @@ fn a_department_with_budgets_is_kept() {
         );
     });
 }
+
+#[test]
+fn authors_are_private_to_who_added_them_and_an_administrator() {
+    run(async {
+        let app = TestApp::new(example_app::served()).await;
+        let ada = app.token("ada", &[], &["authors"]);
+        let bo = app.token("bo", &[], &["authors"]);
+        let author = json!({ "displayName": "Ada Lovelace", "email": null, "bornOn": null });
+        let created = app
+            .call("POST", "/api/authors", Some(&ada), Some(author), &[])
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+        assert_eq!(created.body["addedBy"], "ada", "stamped");
+        let path = format!("/api/authors/{}", created.body["id"]);
+        for (token, status, total) in [
+            (&ada, StatusCode::OK, 1),
+            (&bo, StatusCode::NOT_FOUND, 0),
+            (&app.admin(), StatusCode::OK, 1),
+        ] {
+            let one = app.call("GET", &path, Some(token), None, &[]).await;
+            assert_eq!(one.status, status, "{}", one.text);
+            let list = app
+                .call("GET", "/api/authors", Some(token), None, &[])
+                .await;
+            assert_eq!(list.body["total"], total, "{}", list.text);
+        }
+    });
+}

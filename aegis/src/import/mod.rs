@@ -210,6 +210,7 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
     aegis.forget_old_jobs().await?;
     aegis.save_job(&job).await?;
     let user_id = user.id().to_owned();
+    let access = hooks.read_filter(&user);
     tokio::spawn(async move {
         let _slot = slot;
         let mut runner = Runner::<T, H> {
@@ -218,6 +219,7 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
             hooks,
             known_targets: std::collections::HashMap::new(),
             user: user_id,
+            access,
             job,
             last_progress: None,
             marker: std::marker::PhantomData,

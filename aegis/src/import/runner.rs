@@ -28,6 +28,8 @@ pub(super) struct Runner<T, H> {
     /// Whether referenced rows exist, as far as this job has asked.
     pub(super) known_targets: std::collections::HashMap<(&'static str, String), bool>,
     pub(super) user: String,
+    /// The rows the user may read: a row outside it is not imported.
+    pub(super) access: Option<crate::access::RowFilter>,
     pub(super) job: ImportJob,
     pub(super) last_progress: Option<Instant>,
     pub(super) marker: std::marker::PhantomData<fn() -> T>,
@@ -182,6 +184,14 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
             let mut ctx = HookContext::new(&self.user, &db, &mut tx);
             if let Err(error) = self.hooks.before_create(&mut ctx, &mut entity).await {
                 refused.push(refusal(row, error)?);
+                continue;
+            }
+            if let Err(error) = crate::access::check_creatable::<T>(self.access.as_ref(), &entity) {
+                refused.push(ImportRowError {
+                    row,
+                    field: self.access.as_ref().map(|a| a.field().to_owned()),
+                    message: error.to_string(),
+                });
                 continue;
             }
             if !references {

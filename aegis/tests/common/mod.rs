@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod client;
+
 use aegis::{Api, Limits, ModuleSettings, crud_module};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

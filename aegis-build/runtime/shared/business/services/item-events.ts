@@ -2,6 +2,17 @@ import { Signal, computed, signal } from '@angular/core';
 
 import { EventMeta } from '../models/aegis-protocol.types';
 
+/** A local change that met a different change from elsewhere. */
+export interface Conflict<T> {
+  readonly id: number | string;
+  /** What this tab tried to save. */
+  readonly mine: T;
+  /** What the server has now. */
+  readonly theirs: T;
+  /** Who made their change, when an event said so (a 409 does not). */
+  readonly by?: string;
+}
+
 /** A row changed elsewhere: by whom, and how. */
 export interface RemoteChange {
   readonly action: 'created' | 'updated';

@@ -62,8 +62,8 @@ export class AuthorsListComponent {
   protected readonly conflicts = this.state.conflicts;
   protected readonly connection = this.state.connection;
   protected readonly recent = this.state.recentChanges;
-  protected readonly columns: readonly string[] = ['select', 'id', 'displayName', 'email', 'bornOn', 'actions'];
-  protected readonly filterColumns: readonly string[] = ['displayName', 'email', 'bornOn', ];
+  protected readonly columns: readonly string[] = ['select', 'id', 'displayName', 'email', 'bornOn', 'addedBy', 'actions'];
+  protected readonly filterColumns: readonly string[] = ['displayName', 'email', 'bornOn', 'addedBy', ];
   private readonly params = toSignal(this.route.queryParams, { requireSync: true });
   /** The view, as the URL says. */
   protected readonly query = computed<AuthorListQuery>(() =>

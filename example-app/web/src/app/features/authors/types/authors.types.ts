@@ -10,6 +10,7 @@ export interface Author {
   bornOn: string | null;
   tags: string[];
   version: number;
+  addedBy: string | null;
 }
 
 /** What creating a author sends. */
@@ -38,4 +39,5 @@ export const AUTHOR_VIEW_FIELDS = {
   displayName: {"kind":"text","label":"Display name","nullable":false,"search":true},
   email: {"kind":"text","label":"Email","nullable":true,"search":true},
   bornOn: {"kind":"date","label":"Born on","nullable":true,"search":true},
+  addedBy: {"kind":"text","label":"Added by","nullable":true,"search":true},
 } as const satisfies ViewFields;

@@ -3,7 +3,7 @@ import { HttpErrorResponse, HttpInterceptorFn } from '@angular/common/http';
 import { InjectionToken, inject } from '@angular/core';
 import { from, switchMap } from 'rxjs';
 
-import { ApiError, FieldError } from '../models/aegis-protocol.types';
+import { ApiError, FieldError, JsonObject, JsonValue } from '../models/aegis-protocol.types';
 
 /** Where the Aegis back end is, and how to authenticate to it. */
 export interface AegisConfig {
@@ -46,6 +46,19 @@ export interface ListQuery {
   readonly sort?: string;
   readonly q?: string;
   readonly filters?: readonly ListFilter[];
+}
+
+/** Whether two queries ask for the same page of the same view. */
+export function sameListQuery(a: ListQuery, b: ListQuery): boolean {
+  const filters = (query: ListQuery): string => JSON.stringify(query.filters ?? []);
+  return (
+    a.page === b.page && a.pageSize === b.pageSize && a.sort === b.sort && a.q === b.q && filters(a) === filters(b)
+  );
+}
+
+/** Whether a JSON value is an object (not an array, not `null`). */
+export function isJsonObject(value: JsonValue): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -12,13 +12,13 @@ import {
   ListResponse,
   ResyncReason,
 } from '../models/aegis-protocol.types';
-import { ListQuery, conflictCurrent, newMutationId } from './aegis-api';
+import { ListQuery, conflictCurrent, isJsonObject, newMutationId, sameListQuery } from './aegis-api';
 import { FeatureImports, RunningImport } from './import-tracker';
-import { ItemEvents, ItemNotices, RemoteChange, WatchedChange } from './item-events';
+import { Conflict, ItemEvents, ItemNotices, RemoteChange, WatchedChange } from './item-events';
 import { ListView, RowChange, ViewFields, applyToPage, compareInView, matchesView } from './list-view';
 import { ConnectionStatus, FeatureSubscriber, WebSocketService } from './websocket.service';
 
-export type { ItemEvents, RemoteChange, RunningImport, WatchedChange };
+export type { Conflict, ItemEvents, RemoteChange, RunningImport, WatchedChange };
 
 /** An entity's id: a number or a string, as the Rust id serialises. */
 export type EntityId = number | string;
@@ -42,17 +42,6 @@ export interface StateManagerConfig {
   readonly conflictDetection?: boolean;
 }
 
-/** A local change that met a different change from elsewhere. */
-export interface Conflict<T> {
-  readonly id: EntityId;
-  /** What this tab tried to save. */
-  readonly mine: T;
-  /** What the server has now. */
-  readonly theirs: T;
-  /** Who made their change, when an event said so (a 409 does not). */
-  readonly by?: string;
-}
-
 interface Pending<T> {
   /** The exact item before the optimistic change. */
   readonly before: T;
@@ -67,17 +56,6 @@ const REFRESH_DELAY_MS = 250;
 
 /** How long a row changed elsewhere stays marked. */
 const HIGHLIGHT_MS = 4_000;
-
-function isJsonObject(value: JsonValue): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function sameQuery(a: ListQuery, b: ListQuery): boolean {
-  const filters = (query: ListQuery): string => JSON.stringify(query.filters ?? []);
-  return (
-    a.page === b.page && a.pageSize === b.pageSize && a.sort === b.sort && a.q === b.q && filters(a) === filters(b)
-  );
-}
 
 /**
  * A feature's live list: one page of a query (filters, search, sort). The
@@ -172,7 +150,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     const fresh =
       this.#cacheValid &&
       this.#lastQuery !== null &&
-      sameQuery(this.#lastQuery, query) &&
+      sameListQuery(this.#lastQuery, query) &&
       Date.now() - this.#loadedAt < this.config.cacheTtlMs &&
       this.connection() === 'connected';
     if (fresh && !options.force) {

@@ -3,8 +3,8 @@ import { HttpClient, HttpParams } from '@angular/common/http';
 import { Injectable, Signal, WritableSignal, inject, signal } from '@angular/core';
 import { firstValueFrom } from 'rxjs';
 
-import { EventMessage, JsonObject, JsonValue, ListResponse } from '../models/aegis-protocol.types';
-import { AEGIS_CONFIG } from './aegis-api';
+import { EventMessage, JsonObject, ListResponse } from '../models/aegis-protocol.types';
+import { AEGIS_CONFIG, isJsonObject } from './aegis-api';
 import { FeatureSubscriber, WebSocketService } from './websocket.service';
 
 /** The rows a reference points at: another module, by its REST names. */
@@ -27,10 +27,6 @@ export interface ReferenceOption {
 
 /** The most matches a search offers. */
 export const REFERENCE_MATCHES = 20;
-
-function isJsonObject(value: JsonValue): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function optionOf(target: ReferenceTarget, row: JsonObject): ReferenceOption | null {
   const id = row[target.idField];
