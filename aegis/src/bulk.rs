@@ -21,7 +21,7 @@ use crate::entity::{CrudEntity, FieldKind, FieldMeta, ModuleSettings};
 use crate::error::{Error, deserialize_input};
 use crate::events::entity_data;
 use crate::hooks::CrudHooks;
-use crate::protocol::{BulkDelete, BulkDeleted, EventAction, MUTATION_ID_HEADER};
+use crate::protocol::{BulkDelete, BulkDeleted, EventAction};
 use crate::query::{Reads, View};
 use crate::rows::from_object;
 use crate::store::Db;
@@ -234,10 +234,7 @@ async fn bulk_delete<T: CrudEntity, H: CrudHooks<T>>(
             "a bulk delete deletes at most {limit} rows; this one would delete more"
         )));
     }
-    let origin = headers
-        .get(MUTATION_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let origin = crate::crud::origin(&headers);
     let deleting = DeleteRequest {
         aegis: &aegis,
         settings,

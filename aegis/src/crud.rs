@@ -84,7 +84,8 @@ struct Request<H> {
     headers: HeaderMap,
 }
 
-fn origin(headers: &HeaderMap) -> Option<String> {
+/// The request's client mutation id (`x-aegis-mutation-id`), if any.
+pub(crate) fn origin(headers: &HeaderMap) -> Option<String> {
     headers
         .get(MUTATION_ID_HEADER)
         .and_then(|v| v.to_str().ok())

@@ -202,6 +202,19 @@ async fn bulk_deletes_and_imports_stay_inside_the_filter() {
     assert_eq!(texts(&app, "boss", "sort=text").await.0, ["b1", "mine"]);
 }
 
+/// The next `count` events' actions and row ids.
+async fn heard(client: &mut Client, count: usize) -> Vec<(String, i64)> {
+    let mut heard = Vec::new();
+    for _ in 0..count {
+        let frame = client.frame().await;
+        heard.push((
+            frame["action"].as_str().unwrap().to_owned(),
+            frame["data"]["id"].as_i64().unwrap(),
+        ));
+    }
+    heard
+}
+
 /// The next frame, or `None` when nothing comes within a moment.
 async fn quiet(client: &mut Client) -> Option<Value> {
     client.send(json!({"type": "ping"})).await;
@@ -258,17 +271,8 @@ async fn a_connection_hears_only_of_rows_its_user_may_read_deletes_and_replays_t
     let mut again = Client::authed(address, &token(&app, "alice")).await;
     let subscribed = again.subscribe("notes", Some(0)).await;
     assert_eq!(subscribed["recovered"], true, "{subscribed}");
-    let replayed: Vec<(String, i64)> = vec![again.frame().await, again.frame().await]
-        .into_iter()
-        .map(|f| {
-            (
-                f["action"].as_str().unwrap().to_owned(),
-                f["data"]["id"].as_i64().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        replayed,
+        heard(&mut again, 2).await,
         [("created".to_owned(), hers), ("deleted".to_owned(), hers)]
     );
     assert_eq!(quiet(&mut again).await, None);
@@ -316,17 +320,8 @@ async fn across_instances_a_delete_keeps_its_row_for_the_filters() {
         .0,
         204
     );
-    let heard: Vec<(String, i64)> = vec![alice.frame().await, alice.frame().await]
-        .into_iter()
-        .map(|f| {
-            (
-                f["action"].as_str().unwrap().to_owned(),
-                f["data"]["id"].as_i64().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        heard,
+        heard(&mut alice, 2).await,
         [("created".to_owned(), hers), ("deleted".to_owned(), hers)]
     );
     assert_eq!(quiet(&mut alice).await, None);
