@@ -50,6 +50,7 @@ pub fn run_built(root: &Path) -> Result<(), String> {
             "e2e/views.test.mjs",
             "e2e/imports.test.mjs",
             "e2e/accessibility.test.mjs",
+            "e2e/access.test.mjs",
             "e2e/evolution.test.mjs",
         ],
     );

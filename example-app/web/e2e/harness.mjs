@@ -2,7 +2,7 @@
 // fresh data dir, Debian's Chromium through playwright-core, two browser
 // contexts as two users, and artifacts when a scenario fails.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -80,11 +80,17 @@ export class Server {
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  /** A request to the REST API, as the dev user. */
-  async api(method, path, body) {
+  /** A token for `user` that may change `features`, signed with the server's secret. */
+  mint(user, features) {
+    const printed = execFileSync(this.bin, ['token', user, '--write', features.join(','), '--data-dir', this.dataDir]);
+    return printed.toString().trim();
+  }
+
+  /** A request to the REST API, as the dev user or with `token`. */
+  async api(method, path, body, token = this.token) {
     const response = await fetch(`${this.base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -94,8 +100,13 @@ export class Server {
 
 /** One user's browser tab, with its console and requests recorded. */
 export class Tab {
-  static async open(browser, name, url) {
+  /** A tab on `url`; with `token`, the app signs in with it instead of the dev token. */
+  static async open(browser, name, url, token) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    if (token !== undefined) {
+      const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+      await context.route('**/api/dev/token', (route) => route.fulfill({ json: { token, expiresAt } }));
+    }
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
     const tab = new Tab(name, context, page);
