@@ -96,6 +96,9 @@ test('on a 390 px screen the navigation is a menu and the table scrolls in its b
 
     await menu.click();
     await nav.waitFor();
+    // Scanned once open, its focus trap armed.
+    await tab.page.locator('mat-sidenav.mat-drawer-opened').waitFor();
+    await tab.page.waitForTimeout(300);
     await assertAccessible(tab, 'the open menu at 390 px');
     await nav.getByRole('link', { name: 'Departments' }).click();
     await tab.page.getByRole('heading', { name: 'Departments' }).waitFor();

@@ -205,8 +205,11 @@ export async function accessibilityViolations(tab) {
     await tab.page.addScriptTag({ path: AXE });
   }
   const violations = await tab.page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const results = await axe.run(document, { resultTypes: ['violations'] });
+    // The CDK's focus-trap anchors (an open dialog's or menu's) are
+    // aria-hidden sentinels that hand the focus straight back inside the
+    // trap; axe counts them as hidden focusable content.
+    const context = { exclude: [['.cdk-focus-trap-anchor']] };
+    const results = await axe.run(context, { resultTypes: ['violations'] });
     return results.violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} (${n.failureSummary?.split('\n')[1]?.trim() ?? v.help})`));
