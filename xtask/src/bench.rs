@@ -16,6 +16,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     match args {
         ["codegen"] => codegen(),
         ["import"] => crate::bench_import::compare(),
+        ["export"] => crate::bench_export::compare(),
         ["fanout"] => crate::bench_fanout::run(&[100, 1000]),
         ["fanout", "--postgres"] => crate::bench_fanout_pg::run(1000),
         ["fanout", "--postgres", clients] => crate::bench_fanout_pg::run(
@@ -30,8 +31,9 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             crate::bench_fanout::run(&[clients])
         }
         ["import-run", rows] => crate::bench_import::run_one(rows),
+        ["export-run", rows] => crate::bench_export::run_one(rows),
         _ => Err(
-            "usage: cargo xtask bench codegen | import | fanout [clients] | fanout --postgres [clients]"
+            "usage: cargo xtask bench codegen | import | export | fanout [clients] | fanout --postgres [clients]"
                 .to_owned(),
         ),
     }

@@ -9,6 +9,7 @@
 //! - `soak <name>`: long runs that check a bound holds (see [`soak`]).
 
 mod bench;
+mod bench_export;
 mod bench_fanout;
 mod bench_fanout_pg;
 mod bench_import;
@@ -49,6 +50,8 @@ tasks:
   bench codegen     render 500 synthetic modules; time full and unchanged runs
   bench import      import 1,000, 10,000 and 100,000 CSV rows, each in its own
                     process on a file SQLite; time and peak memory side by side
+  bench export      export 10,000, 100,000 and 300,000 rows as CSV over a socket,
+                    each in its own process; time, size, and how much memory grew
   bench fanout [N]  N WebSocket clients (default: 100 then 1,000) on one feature,
                     a writer at 50 changes/s; deliveries/s, latency p50/p99
   bench fanout --postgres [N]
