@@ -51,6 +51,9 @@ pub(crate) struct FieldContext {
     pub is_local_datetime: bool,
     pub is_time: bool,
     pub is_json: bool,
+    /// A JSON value the client may leave out (serde `default`): an empty
+    /// text area sends nothing, and the server fills the default.
+    pub omittable: bool,
     /// The select's options, for literal unions.
     pub options: Vec<String>,
     /// It has validation rules (`#[crud(min, length, email, ...)]`).
@@ -133,8 +136,14 @@ fn widget_for(field: &Field, unit: &Unit) -> (Widget, Vec<String>) {
 /// field (`to-control`, `from-control`, `validators`), so the dialog
 /// imports exactly those. The fixtures' type check (with unused locals an
 /// error) proves the two agree.
-fn form_helpers_of(widget: Widget, nullable: bool, integer: bool) -> Vec<&'static str> {
+fn form_helpers_of(
+    widget: Widget,
+    nullable: bool,
+    integer: bool,
+    omittable: bool,
+) -> Vec<&'static str> {
     match widget {
+        Widget::Json if omittable => vec!["toJsonInput", "fromJsonInputOrOmitted", "jsonValidator"],
         Widget::Text | Widget::Date if nullable => vec!["emptyToNull"],
         Widget::Text | Widget::Date | Widget::Checkbox => Vec::new(),
         Widget::Time if nullable => vec!["toTimeInput", "fromTimeInputOrNull"],
@@ -164,7 +173,8 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
     let ts_type = field.ts.to_string();
     let name = field.wire_name.clone();
     let nullable = field.nullable || field.ts.any(&|t| *t == TsType::Null);
-    let required = !nullable && widget != Widget::Checkbox;
+    let omittable = widget == Widget::Json && field.input_optional;
+    let required = !nullable && widget != Widget::Checkbox && !omittable;
     let base_type = match &field.ts {
         TsType::Union(members) => TsType::Union(
             members
@@ -201,11 +211,12 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         is_local_datetime: widget == Widget::LocalDatetime,
         is_time: widget == Widget::Time,
         is_json: widget == Widget::Json,
+        omittable: widget == Widget::Json && field.input_optional,
         options,
         has_rules: !field.rules.is_empty(),
         rules_json: rules_json(&field.rules),
 
-        helpers: form_helpers_of(widget, nullable, is_integer),
+        helpers: form_helpers_of(widget, nullable, is_integer, omittable),
         name,
     }
 }

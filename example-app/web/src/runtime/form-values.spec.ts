@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   emptyToNull,
+  fromJsonInputOrOmitted,
   fromLocalDateTimeInput,
   fromLocalDateTimeInputOrNull,
   fromTimeInput,
@@ -27,5 +28,11 @@ describe('form values', () => {
     expect(fromTimeInput('10:30')).toBe('10:30:00');
     expect(emptyToNull('  ')).toBeNull();
     expect(emptyToNull('a')).toBe('a');
+  });
+
+  it('leaves out an empty optional JSON value, and reads a typed one', () => {
+    expect(fromJsonInputOrOmitted<string[]>('  ')).toBeUndefined();
+    expect(fromJsonInputOrOmitted<string[]>('["a"]')).toEqual(['a']);
+    expect(JSON.stringify({ name: 'x', tags: fromJsonInputOrOmitted<string[]>('') })).toBe('{"name":"x"}');
   });
 });

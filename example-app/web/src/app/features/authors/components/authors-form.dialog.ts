@@ -6,7 +6,7 @@ import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/materia
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
-import { emptyToNull, fromJsonInput, jsonValidator, toJsonInput } from '../../../shared/business/forms/form-values';
+import { emptyToNull, fromJsonInputOrOmitted, jsonValidator, toJsonInput } from '../../../shared/business/forms/form-values';
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
@@ -79,9 +79,6 @@ export interface AuthorFormData {
         <mat-form-field>
           <mat-label>Tags</mat-label>
           <textarea matInput formControlName="tags" rows="4"></textarea>
-          @if (form.controls.tags.hasError('required')) {
-            <mat-error>Tags is required</mat-error>
-          }
           @if (form.controls.tags.hasError('json')) {
             <mat-error>Tags must be valid JSON</mat-error>
           }
@@ -136,7 +133,7 @@ export class AuthorFormDialogComponent {
     displayName: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":80,"minLength":2})] }),
     email: new FormControl<string>('', { nonNullable: true, validators: [rulesValidator({"email":true,"maxLength":254}, { nullable: true })] }),
     bornOn: new FormControl<string>('', { nonNullable: true, validators: [] }),
-    tags: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, jsonValidator] }),
+    tags: new FormControl<string>('', { nonNullable: true, validators: [jsonValidator] }),
   });
 
   constructor() {
@@ -193,7 +190,7 @@ export class AuthorFormDialogComponent {
         displayName: value.displayName,
         email: emptyToNull(value.email),
         bornOn: emptyToNull(value.bornOn),
-        tags: fromJsonInput<string[]>(value.tags),
+        tags: fromJsonInputOrOmitted<string[]>(value.tags),
       };
       const item = this.basedOn;
       const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);

@@ -82,6 +82,14 @@ export function fromJsonInput<T>(text: string): T {
   return JSON.parse(text) as T;
 }
 
+/**
+ * JSON text typed by a person, for a value the client may leave out: empty
+ * text sends nothing, and the server fills the field's default.
+ */
+export function fromJsonInputOrOmitted<T>(text: string): T | undefined {
+  return text.trim() === '' ? undefined : fromJsonInput<T>(text);
+}
+
 /** Valid when the control holds JSON text. */
 export const jsonValidator: ValidatorFn = (control: AbstractControl): ValidationErrors | null => {
   const value: unknown = control.value;
