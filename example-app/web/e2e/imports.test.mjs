@@ -35,6 +35,16 @@ function listReads(tab) {
   return tab.requests.filter((r) => r.method === 'GET' && /\/api\/budgets\?/.test(r.url)).length;
 }
 
+/** Waits until the tab has stopped reading the list (its first load, and
+ * the reload a subscription that could not replay asks for, are done). */
+async function settled(tab) {
+  let reads = -1;
+  while (reads !== listReads(tab)) {
+    reads = listReads(tab);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 async function live(tab) {
   await tab.page.getByTestId('connection').filter({ hasText: 'Live' }).waitFor({ timeout: 30_000 });
 }
@@ -57,6 +67,7 @@ after(async () => {
 test("an import shows in the feature's other tabs and ends with a notice in both; a dry run reloads nothing", async () => {
   await scenario('import-everywhere', [a, b], server, async () => {
     const rows = 30_000;
+    await settled(b);
     const readsBefore = listReads(b);
     const dialog = await validate(a, 'many.csv', csv(rows, 'Everywhere'));
     // The dry run's end reached B too: it read nothing again.
