@@ -7,11 +7,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aegis::testing::TestApp;
-use aegis::{Api, Limits, ModuleSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::bench_import::{Expense, csv};
+use crate::bench_import::{csv, file_app};
 
 const SIZES: [u64; 3] = [10_000, 100_000, 300_000];
 
@@ -85,21 +83,7 @@ pub fn run_one(rows: &str) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let db = aegis::store::Db::connect(&url)
-            .await
-            .map_err(|e| e.to_string())?;
-        let aegis = aegis::Aegis::new(
-            db,
-            aegis::auth::Auth::new(aegis::testing::SECRET),
-            Limits::default(),
-        );
-        let api = Api::new().module::<Expense>(ModuleSettings {
-            module: "expenses",
-            with_events: false,
-            with_import: true,
-            sortable: None,
-        });
-        let app = TestApp::on(aegis, api).await;
+        let app = file_app(&url, false).await?;
         let reply = app.import("expenses", &csv(rows), false).await;
         let job = reply.body["jobId"].as_str().ok_or(reply.text)?.to_owned();
         app.finished_job("expenses", &job).await;

@@ -51,6 +51,25 @@ pub(crate) fn csv(rows: u64) -> String {
     text
 }
 
+/// The expenses module served on the SQLite file at `url`.
+pub(crate) async fn file_app(url: &str, with_events: bool) -> Result<TestApp, String> {
+    let db = aegis::store::Db::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let aegis = aegis::Aegis::new(
+        db,
+        aegis::auth::Auth::new(aegis::testing::SECRET),
+        Limits::default(),
+    );
+    let api = Api::new().module::<Expense>(ModuleSettings {
+        module: "expenses",
+        with_events,
+        with_import: true,
+        sortable: None,
+    });
+    Ok(TestApp::on(aegis, api).await)
+}
+
 /// One import in this process; prints `rows seconds peak_kib before_kib`.
 pub fn run_one(rows: &str) -> Result<(), String> {
     let rows: u64 = rows
@@ -66,21 +85,7 @@ pub fn run_one(rows: &str) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let db = aegis::store::Db::connect(&url)
-            .await
-            .map_err(|e| e.to_string())?;
-        let aegis = aegis::Aegis::new(
-            db,
-            aegis::auth::Auth::new(aegis::testing::SECRET),
-            Limits::default(),
-        );
-        let api = Api::new().module::<Expense>(ModuleSettings {
-            module: "expenses",
-            with_events: true,
-            with_import: true,
-            sortable: None,
-        });
-        let app = TestApp::on(aegis, api).await;
+        let app = file_app(&url, true).await?;
         let body = csv(rows);
         let before = peak_kib();
         let started = Instant::now();

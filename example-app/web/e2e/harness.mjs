@@ -172,6 +172,15 @@ export async function openDialog(tab, trigger) {
   return dialog;
 }
 
+/** Opens a tab's import dialog, chooses `content` as the file and validates it (a dry run). */
+export async function openImport(tab, name, content) {
+  const dialog = await openDialog(tab, tab.page.getByRole('button', { name: 'Import CSV' }));
+  await dialog.locator('input[type=file]').setInputFiles({ name, mimeType: 'text/csv', buffer: content });
+  await dialog.getByRole('button', { name: 'Validate' }).click();
+  await dialog.getByTestId('import-preview').waitFor({ timeout: 60_000 });
+  return dialog;
+}
+
 /**
  * Runs a scenario; on failure saves both tabs' screenshots and logs, and the
  * server's, then reloads the tabs.

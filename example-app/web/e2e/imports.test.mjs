@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Server, Tab, launch, openDialog, scenario } from './harness.mjs';
+import { Server, Tab, launch, openDialog, openImport, scenario } from './harness.mjs';
 
 let server;
 let browser;
@@ -20,14 +20,6 @@ function csv(rows, prefix) {
     lines.push(`${prefix} ${n},${n % 1000},2026,draft`);
   }
   return Buffer.from(`${lines.join('\n')}\n`);
-}
-
-async function validate(tab, name, content) {
-  const dialog = await openDialog(tab, tab.page.getByRole('button', { name: 'Import CSV' }));
-  await dialog.locator('input[type=file]').setInputFiles({ name, mimeType: 'text/csv', buffer: content });
-  await dialog.getByRole('button', { name: 'Validate' }).click();
-  await dialog.getByTestId('import-preview').waitFor({ timeout: 60_000 });
-  return dialog;
 }
 
 /** How many times the tab has read the budgets list. */
@@ -69,7 +61,7 @@ test("an import shows in the feature's other tabs and ends with a notice in both
     const rows = 30_000;
     await settled(b);
     const readsBefore = listReads(b);
-    const dialog = await validate(a, 'many.csv', csv(rows, 'Everywhere'));
+    const dialog = await openImport(a, 'many.csv', csv(rows, 'Everywhere'));
     // The dry run's end reached B too: it read nothing again.
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.equal(listReads(b), readsBefore, 'a dry run reloads no list');
@@ -100,7 +92,7 @@ test("an import shows in the feature's other tabs and ends with a notice in both
 test('an import whose server died says it failed, in every tab', async () => {
   await scenario('import-failed', [a, b], server, async () => {
     const rows = 150_000;
-    const dialog = await validate(a, 'huge.csv', csv(rows, 'Doomed'));
+    const dialog = await openImport(a, 'huge.csv', csv(rows, 'Doomed'));
     await dialog.getByRole('button', { name: `Import ${rows} rows` }).click();
     await b.page.getByTestId('import-running').waitFor();
     await server.stop();

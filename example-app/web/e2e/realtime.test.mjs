@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Server, Tab, control, launch, openDialog, scenario } from './harness.mjs';
+import { Server, Tab, control, launch, openDialog, openImport, scenario } from './harness.mjs';
 
 let server;
 let browser;
@@ -151,14 +151,6 @@ function csv(rows, bad = 0) {
     lines.push(`Broken ${n},not a number,2026,draft`);
   }
   return Buffer.from(`${lines.join('\n')}\n`);
-}
-
-async function openImport(tab, name, content) {
-  const dialog = await openDialog(tab, tab.page.getByRole('button', { name: 'Import CSV' }));
-  await dialog.locator('input[type=file]').setInputFiles({ name, mimeType: 'text/csv', buffer: content });
-  await dialog.getByRole('button', { name: 'Validate' }).click();
-  await dialog.getByTestId('import-preview').waitFor({ timeout: 60_000 });
-  return dialog;
 }
 
 test('an import shows live progress to done and refreshes the other tab; bad rows are shown', async () => {
