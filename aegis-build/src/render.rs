@@ -65,6 +65,7 @@ const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/import-tracker.ts" => "shared/business/services/import-tracker.ts",
     "shared/list-view.ts" => "shared/business/services/list-view.ts",
     "shared/item-events.ts" => "shared/business/services/item-events.ts",
+    "shared/sign-in.ts" => "shared/business/services/sign-in.ts",
     "shared/view-filters.ts" => "shared/ui/view-filters.ts",
     "shared/reference-labels.ts" => "shared/business/services/reference-labels.ts",
     "shared/reference-input.ts" => "shared/ui/reference-input.ts",

@@ -242,6 +242,38 @@ pub struct BulkDeleted {
     pub deleted: u64,
 }
 
+/// How the web app signs in: `GET /api/auth/config`, read without a
+/// token before anything else. An identity provider when one is
+/// configured, else dev mode's token.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SignIn {
+    /// Dev mode: `GET /api/dev/token` hands out a token for every feature.
+    pub dev_token: bool,
+    /// The OpenID Connect provider to sign in with (authorization code
+    /// with PKCE), and the public client the web app is.
+    pub oidc: Option<OidcClient>,
+}
+
+/// An OpenID Connect public client of the web app.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcClient {
+    pub issuer: String,
+    pub client_id: String,
+    /// Space-separated scopes to ask for.
+    pub scope: String,
+}
+
+/// Dev mode's token: `GET /api/dev/token`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DevToken {
+    pub token: String,
+    /// Seconds since the epoch.
+    pub expires_at: u64,
+}
+
 /// The body of every REST error.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {

@@ -16,8 +16,9 @@ async fn no_route(uri: axum::http::Uri) -> Error {
 }
 
 /// Makes a module's routes, with the hooks it was given.
-type MakeRouter = Box<dyn Fn(ModuleSettings) -> Router<Aegis> + Send + Sync>;
+type MakeRouter = Arc<dyn Fn(ModuleSettings) -> Router<Aegis> + Send + Sync>;
 
+#[derive(Clone)]
 struct Mounted {
     meta: &'static ModuleMeta,
     settings: ModuleSettings,
@@ -31,15 +32,16 @@ fn make_router<T: CrudEntity, H: CrudHooks<T>>(hooks: H) -> (MakeRouter, ReadFil
     let hooks = Arc::new(hooks);
     let filter = hooks.clone();
     let read_filter: ReadFilterFn = Arc::new(move |user| filter.read_filter(user));
-    let router: MakeRouter = Box::new(move |settings| {
+    let router: MakeRouter = Arc::new(move |settings| {
         crate::crud::router::<T, H>(settings, hooks.clone())
             .merge(crate::bulk::router::<T, H>(settings, hooks.clone()))
     });
     (router, read_filter)
 }
 
-/// Every module an app serves, with its settings.
-#[derive(Default)]
+/// Every module an app serves, with its settings. Cheap to clone: the
+/// modules' hooks are shared.
+#[derive(Clone, Default)]
 pub struct Api {
     modules: Vec<Mounted>,
     /// Columns the schema check may drop although they hold data.

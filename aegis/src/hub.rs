@@ -251,7 +251,7 @@ impl Connection {
         sink: &mut Sink,
         deadline: &mut std::pin::Pin<&mut Sleep>,
     ) -> Result<(), End> {
-        let claims = match self.aegis.auth().verify(token) {
+        let claims = match self.aegis.auth().verify(token).await {
             Ok(claims) => claims,
             Err(_) => {
                 return Err(End::Close(

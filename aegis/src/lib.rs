@@ -46,6 +46,8 @@ pub mod retention;
 mod rows;
 pub mod rules;
 pub mod schema;
+#[cfg(feature = "server")]
+pub mod server;
 mod stamp;
 pub mod store;
 #[cfg(feature = "testing")]

@@ -128,20 +128,33 @@ async fn get(router: aegis::axum::Router, uri: &str) -> (StatusCode, Value) {
 #[test]
 fn dev_mode_alone_hands_out_tokens() {
     run(async {
-        let config = example_app::config::Config::from_env_and_args(
-            |name| (name == "DATABASE_URL").then(|| "sqlite::memory:".to_owned()),
-            ["--dev".to_owned()],
-        )
-        .unwrap();
-        let aegis = example_app::start(&config).await.unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let config = |args: &[&str]| {
+            example_app::config::from_env_and_args(
+                |name| match name {
+                    "DATABASE_URL" => Some("sqlite::memory:".to_owned()),
+                    "AEGIS_DATA_DIR" => Some(data.path().display().to_string()),
+                    _ => None,
+                },
+                args.iter().map(|arg| (*arg).to_owned()),
+            )
+            .unwrap()
+        };
+        let (off, on) = (config(&[]), config(&["--dev"]));
+        let server = example_app::server();
+        let aegis = server.start(&off).await.unwrap();
 
-        let (status, _) = get(example_app::app(aegis.clone(), false), "/api/dev/token").await;
+        let (status, _) = get(server.router(aegis.clone(), &off), "/api/dev/token").await;
         assert_eq!(status, StatusCode::NOT_FOUND, "off by default");
+        let (_, sign_in) = get(server.router(aegis.clone(), &off), "/api/auth/config").await;
+        assert_eq!(sign_in, json!({"devToken": false, "oidc": null}));
 
-        let (status, body) = get(example_app::app(aegis.clone(), true), "/api/dev/token").await;
+        let (status, body) = get(server.router(aegis.clone(), &on), "/api/dev/token").await;
         assert_eq!(status, StatusCode::OK);
+        let (_, sign_in) = get(server.router(aegis.clone(), &on), "/api/auth/config").await;
+        assert_eq!(sign_in, json!({"devToken": true, "oidc": null}));
         let token = body["token"].as_str().unwrap();
-        let claims = aegis.auth().verify(token).unwrap();
+        let claims = aegis.auth().verify(token).await.unwrap();
         assert_eq!(claims.sub, "dev");
         assert!(claims.can_write("budgets"));
         assert_eq!(body["expiresAt"], claims.exp);
@@ -159,13 +172,19 @@ fn unknown_api_paths_are_json_404s_beside_the_web_app() {
             "<!doctype html><title>app</title>",
         )
         .unwrap();
-        let config = example_app::config::Config::from_env_and_args(
-            |name| (name == "DATABASE_URL").then(|| "sqlite::memory:".to_owned()),
-            Vec::new(),
+        let data = tempfile::tempdir().unwrap();
+        let config = example_app::config::from_env_and_args(
+            |name| match name {
+                "DATABASE_URL" => Some("sqlite::memory:".to_owned()),
+                "AEGIS_DATA_DIR" => Some(data.path().display().to_string()),
+                _ => None,
+            },
+            ["--web".to_owned(), web.path().display().to_string()],
         )
         .unwrap();
-        let aegis = example_app::start(&config).await.unwrap();
-        let app = example_app::with_web(example_app::app(aegis, false), web.path());
+        let server = example_app::server();
+        let aegis = server.start(&config).await.unwrap();
+        let app = server.router(aegis, &config);
         for path in [
             "/api/nonexistent",
             "/api/user_roles",

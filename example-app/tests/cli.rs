@@ -59,8 +59,8 @@ fn migrate_prints_the_plan_and_applies_it_only_when_asked() {
     assert_eq!(done, "-- every table matches its model; nothing to do\n");
 }
 
-#[test]
-fn token_prints_a_token_the_server_accepts() {
+#[tokio::test]
+async fn token_prints_a_token_the_server_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let token = example_app(dir.path(), &["token", "alice", "--read", "budgets,authors"]);
     assert!(token.status.success(), "{}", text(&token.stderr));
@@ -68,6 +68,7 @@ fn token_prints_a_token_the_server_accepts() {
     let secret = std::fs::read_to_string(dir.path().join("jwt-secret")).unwrap();
     let claims = aegis::auth::Auth::new(secret.trim().as_bytes())
         .verify(token.trim())
+        .await
         .unwrap();
     assert_eq!(claims.sub, "alice");
     assert!(claims.can_read("authors") && !claims.can_write("budgets"));

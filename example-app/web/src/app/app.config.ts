@@ -3,8 +3,8 @@ import { ApplicationConfig, provideBrowserGlobalErrorListeners } from '@angular/
 import { provideRouter, withComponentInputBinding } from '@angular/router';
 
 import { routes } from './app.routes';
-import { devTokenSupplier } from './dev-token';
 import { AEGIS_CONFIG, aegisAuthInterceptor } from './shared/business/services/aegis-api';
+import { signInTokenSupplier } from './shared/business/services/sign-in';
 
 export const appConfig: ApplicationConfig = {
   providers: [
@@ -16,7 +16,9 @@ export const appConfig: ApplicationConfig = {
       useValue: {
         apiBaseUrl: '/api',
         websocketUrl: '/ws',
-        token: devTokenSupplier('/api/dev/token'),
+        // Dev mode's token (the server's `--dev`); the example has no
+        // identity provider of its own.
+        token: signInTokenSupplier('/api'),
       },
     },
   ],

@@ -115,6 +115,22 @@ export interface BulkDeleted {
   deleted: number;
 }
 
+export interface SignIn {
+  devToken: boolean;
+  oidc: OidcClient | null;
+}
+
+export interface OidcClient {
+  issuer: string;
+  clientId: string;
+  scope: string;
+}
+
+export interface DevToken {
+  token: string;
+  expiresAt: number;
+}
+
 export interface ApiError {
   code: ErrorCode;
   message: string;

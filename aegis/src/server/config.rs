@@ -1,0 +1,544 @@
+//! The command line every Aegis app shares (clap) and the configuration
+//! it resolves with the environment; a flag wins over its variable.
+//!
+//! | flag | variable | default |
+//! | --- | --- | --- |
+//! | `--host ADDR` | `HOST` | `127.0.0.1` (`0.0.0.0` to serve other machines) |
+//! | `--port N` | `PORT` | 8080 |
+//! | `--data-dir DIR` | `AEGIS_DATA_DIR` | `./data` (the SQLite file and the token secret live there) |
+//! | `--database-url URL` | `DATABASE_URL` | `sqlite://<data dir>/aegis.db?mode=rwc`; a `postgres://` URL uses PostgreSQL |
+//! | | `AEGIS_JWT_SECRET` | a random secret kept in `<data dir>/jwt-secret`, made at the first start |
+//! | `--dev` | `AEGIS_DEV=1` | off: dev mode hands out tokens at `/api/dev/token` |
+//! | `--web DIR` | `AEGIS_WEB_DIR` | the app's web build, served at `/` when it exists |
+//! | `--allow-drop MODULE.COLUMN` | | none: the schema check refuses to drop a column that holds data |
+//! | `--oidc-issuer URL` | `AEGIS_OIDC_ISSUER` | none: the identity provider whose tokens are accepted (its keys found by discovery) |
+//! | `--oidc-client-id ID` | `AEGIS_OIDC_CLIENT_ID` | none: the web app signs in with this public client |
+//! | `--oidc-scope SCOPES` | `AEGIS_OIDC_SCOPE` | `openid profile` |
+//! | `--jwks-url URL` | `AEGIS_JWKS_URL` | the issuer's `jwks_uri` |
+//! | `--jwt-public-key FILE` | `AEGIS_JWT_PUBLIC_KEYS` (comma-separated) | none: PEM public keys |
+//! | `--jwt-audience AUD` | `AEGIS_JWT_AUDIENCE` (comma-separated) | none: tokens for any audience |
+//! | `--jwt-user-claim CLAIM` | `AEGIS_JWT_USER_CLAIM` | `sub` |
+//! | `--grant GRANT` | `AEGIS_JWT_GRANTS` (`;`-separated) | none: see [`crate::auth::Grant`] |
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::auth::{Auth, Grant};
+
+/// Every flag an Aegis app's command line has; flatten it into the app's
+/// own clap parser (`#[command(flatten)]`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct Options {
+    /// The address to listen on [env: HOST] [default: 127.0.0.1]
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub host: Option<std::net::IpAddr>,
+    /// The port to serve on [env: PORT] [default: 8080]
+    #[arg(long, global = true)]
+    pub port: Option<u16>,
+    /// Where the SQLite file and the token secret live [env: AEGIS_DATA_DIR] [default: data]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite:...` or `postgres://...` [env: DATABASE_URL] [default: SQLite in the data dir]
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Dev mode: GET /api/dev/token hands anyone a token for every feature [env: AEGIS_DEV=1]
+    #[arg(long, global = true)]
+    pub dev: bool,
+    /// The built web app to serve at / [env: AEGIS_WEB_DIR] [default: the app's production build]
+    #[arg(long = "web", global = true, value_name = "DIR")]
+    pub web_dir: Option<PathBuf>,
+    /// Let the schema check drop this column, and the data it holds, once no
+    /// field is stored there (repeatable)
+    #[arg(long, global = true, value_name = "MODULE.COLUMN", value_parser = module_column)]
+    pub allow_drop: Vec<(String, String)>,
+    /// The identity provider (OpenID Connect issuer) whose tokens are accepted
+    /// [env: AEGIS_OIDC_ISSUER]
+    #[arg(long, global = true, value_name = "URL")]
+    pub oidc_issuer: Option<String>,
+    /// The public client the web app signs in with at the issuer [env: AEGIS_OIDC_CLIENT_ID]
+    #[arg(long, global = true, value_name = "ID")]
+    pub oidc_client_id: Option<String>,
+    /// The scopes the web app asks for [env: AEGIS_OIDC_SCOPE] [default: openid profile]
+    #[arg(long, global = true, value_name = "SCOPES")]
+    pub oidc_scope: Option<String>,
+    /// The keys that sign tokens, as a JWKS URL [env: AEGIS_JWKS_URL] [default: the issuer's]
+    #[arg(long, global = true, value_name = "URL")]
+    pub jwks_url: Option<String>,
+    /// A PEM public key that signs tokens (repeatable) [env: AEGIS_JWT_PUBLIC_KEYS, comma-separated]
+    #[arg(long = "jwt-public-key", global = true, value_name = "FILE")]
+    pub jwt_public_keys: Vec<PathBuf>,
+    /// Accept only tokens for this audience (repeatable) [env: AEGIS_JWT_AUDIENCE, comma-separated]
+    #[arg(long = "jwt-audience", global = true, value_name = "AUD")]
+    pub jwt_audience: Vec<String>,
+    /// The claim naming the user [env: AEGIS_JWT_USER_CLAIM] [default: sub]
+    #[arg(long, global = true, value_name = "CLAIM")]
+    pub jwt_user_claim: Option<String>,
+    /// Give features to tokens holding a claim value, as `roles:admin=write:*` (repeatable)
+    /// [env: AEGIS_JWT_GRANTS, `;`-separated]
+    #[arg(long = "grant", global = true, value_name = "GRANT")]
+    pub grants: Vec<Grant>,
+}
+
+fn module_column(text: &str) -> Result<(String, String), String> {
+    match text.split_once('.') {
+        Some((module, column)) if !module.is_empty() && !column.is_empty() => {
+            Ok((module.to_owned(), column.to_owned()))
+        }
+        _ => Err(format!(
+            "expected MODULE.COLUMN, as in budgets.owner, found `{text}`"
+        )),
+    }
+}
+
+/// What an Aegis app's command line can ask for.
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Serve the API, the WebSocket and the web app (the default)
+    Serve,
+    /// Print a 24-hour token signed with the server's secret
+    Token {
+        /// The user the token names
+        user: String,
+        /// Features the token may read (`*` for every feature)
+        #[arg(long, value_delimiter = ',', value_name = "FEATURES")]
+        read: Vec<String>,
+        /// Features the token may change (`*` for every feature)
+        #[arg(long, value_delimiter = ',', value_name = "FEATURES")]
+        write: Vec<String>,
+    },
+    /// Print the schema changes the modules need, as SQL; --apply makes them
+    Migrate {
+        /// Apply the changes (otherwise nothing is changed)
+        #[arg(long)]
+        apply: bool,
+    },
+}
+
+/// The help's note on the environment, for an app's `after_help`.
+pub const ENVIRONMENT: &str = "Environment: HOST, PORT, AEGIS_DATA_DIR, DATABASE_URL, AEGIS_DEV=1, \
+AEGIS_WEB_DIR and the AEGIS_OIDC_* and AEGIS_JWT* variables stand for the flags (a flag wins); \
+AEGIS_JWT_SECRET is the secret of the server's own tokens (default: a random one kept in \
+<data dir>/jwt-secret).";
+
+/// Who signs users in: the identity provider's settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The OpenID Connect issuer; tokens must name it in `iss`.
+    pub issuer: Option<String>,
+    /// The public client of the web app's sign-in.
+    pub client_id: Option<String>,
+    pub scope: String,
+    pub jwks_url: Option<String>,
+    pub public_keys: Vec<PathBuf>,
+    pub audience: Vec<String>,
+    pub user_claim: Option<String>,
+    pub grants: Vec<Grant>,
+}
+
+impl Identity {
+    /// Whether tokens of an identity provider are accepted.
+    pub fn configured(&self) -> bool {
+        self.issuer.is_some() || self.jwks_url.is_some() || !self.public_keys.is_empty()
+    }
+}
+
+/// The resolved configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub host: std::net::IpAddr,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// From `AEGIS_JWT_SECRET`; else [`Config::secret`] keeps one in the data dir.
+    pub jwt_secret: Option<String>,
+    pub dev_mode: bool,
+    /// The built web app to serve at `/`; `None`: the app's default.
+    pub web_dir: Option<PathBuf>,
+    /// Columns (module, column) the schema check may drop with their data.
+    pub allow_drop: Vec<(String, String)>,
+    pub identity: Identity,
+}
+
+fn list(text: Option<String>, separator: char) -> Vec<String> {
+    text.map(|text| {
+        text.split(separator)
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+impl Config {
+    /// Flags over the environment (`env` reads a variable).
+    pub fn resolve(
+        options: Options,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, String> {
+        let env = |name: &str| env(name).filter(|value| !value.is_empty());
+        let host = match (options.host, env("HOST")) {
+            (Some(host), _) => host,
+            (None, Some(host)) => host
+                .parse()
+                .map_err(|_| format!("HOST `{host}` is not an IP address"))?,
+            (None, None) => std::net::IpAddr::from([127, 0, 0, 1]),
+        };
+        let port = match (options.port, env("PORT")) {
+            (Some(port), _) => port,
+            (None, Some(port)) => port
+                .parse()
+                .map_err(|_| format!("PORT `{port}` is not a port number"))?,
+            (None, None) => 8080,
+        };
+        let data_dir = options
+            .data_dir
+            .or_else(|| env("AEGIS_DATA_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = options
+            .database_url
+            .or_else(|| env("DATABASE_URL"))
+            .unwrap_or_else(|| {
+                format!("sqlite://{}?mode=rwc", data_dir.join("aegis.db").display())
+            });
+        let dev_mode = options.dev || env("AEGIS_DEV").is_some_and(|v| v == "1" || v == "true");
+        let grants = if options.grants.is_empty() {
+            list(env("AEGIS_JWT_GRANTS"), ';')
+                .iter()
+                .map(|grant| grant.parse().map_err(|e| format!("AEGIS_JWT_GRANTS: {e}")))
+                .collect::<Result<_, _>>()?
+        } else {
+            options.grants
+        };
+        let or_list = |given: Vec<String>, name: &str| {
+            if given.is_empty() {
+                list(env(name), ',')
+            } else {
+                given
+            }
+        };
+        let public_keys = if options.jwt_public_keys.is_empty() {
+            list(env("AEGIS_JWT_PUBLIC_KEYS"), ',')
+                .into_iter()
+                .map(PathBuf::from)
+                .collect()
+        } else {
+            options.jwt_public_keys
+        };
+        let identity = Identity {
+            issuer: options.oidc_issuer.or_else(|| env("AEGIS_OIDC_ISSUER")),
+            client_id: options
+                .oidc_client_id
+                .or_else(|| env("AEGIS_OIDC_CLIENT_ID")),
+            scope: options
+                .oidc_scope
+                .or_else(|| env("AEGIS_OIDC_SCOPE"))
+                .unwrap_or_else(|| "openid profile".to_owned()),
+            jwks_url: options.jwks_url.or_else(|| env("AEGIS_JWKS_URL")),
+            public_keys,
+            audience: or_list(options.jwt_audience, "AEGIS_JWT_AUDIENCE"),
+            user_claim: options
+                .jwt_user_claim
+                .or_else(|| env("AEGIS_JWT_USER_CLAIM")),
+            grants,
+        };
+        if identity.client_id.is_some() && identity.issuer.is_none() {
+            return Err("an OIDC client id needs its issuer (--oidc-issuer)".to_owned());
+        }
+        Ok(Config {
+            host,
+            port,
+            data_dir,
+            database_url,
+            jwt_secret: env("AEGIS_JWT_SECRET"),
+            dev_mode,
+            web_dir: options
+                .web_dir
+                .or_else(|| env("AEGIS_WEB_DIR").map(PathBuf::from)),
+            allow_drop: options.allow_drop,
+            identity,
+        })
+    }
+
+    /// The token secret: `AEGIS_JWT_SECRET`, or the one kept in the data
+    /// dir, made (random, readable by its owner only) when missing.
+    pub fn secret(&self) -> Result<String, String> {
+        if let Some(secret) = &self.jwt_secret {
+            return Ok(secret.clone());
+        }
+        let path = self.data_dir.join("jwt-secret");
+        match std::fs::read_to_string(&path) {
+            Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
+            Ok(_) => {
+                return Err(format!(
+                    "{} is empty; delete it to make a new one",
+                    path.display()
+                ));
+            }
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!("cannot read {}: {error}", path.display()));
+            }
+            Err(_) => {}
+        }
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        std::io::Write::write_all(&mut file, secret.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(secret)
+    }
+
+    /// The token verifier: the server's own HS256 tokens (its secret),
+    /// and the identity provider's, whose keys come from its discovery
+    /// document unless a JWKS URL or PEM keys are given.
+    pub async fn auth(&self) -> Result<Auth, String> {
+        let identity = &self.identity;
+        let mut builder = Auth::builder().secret(self.secret()?.as_bytes());
+        for path in &identity.public_keys {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read the public key {}: {e}", path.display()))?;
+            builder = builder.public_key_pem(&pem);
+        }
+        let mut issuer = identity.issuer.clone();
+        let jwks_url = match (&identity.jwks_url, &identity.issuer) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(given)) if identity.public_keys.is_empty() => {
+                let found = crate::auth::discover(given).await?;
+                // The document's spelling (a trailing slash or not) is the
+                // one its tokens carry.
+                issuer = Some(found.issuer);
+                Some(found.jwks_uri)
+            }
+            _ => None,
+        };
+        if let Some(url) = jwks_url {
+            builder = builder.jwks_url(url);
+        }
+        if let Some(issuer) = issuer {
+            builder = builder.issuer(issuer);
+        }
+        for audience in &identity.audience {
+            builder = builder.audience(audience);
+        }
+        if let Some(claim) = &identity.user_claim {
+            builder = builder.user_claim(claim);
+        }
+        for grant in &identity.grants {
+            builder = builder.grant(grant.clone());
+        }
+        builder.build().map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    #[command(after_help = ENVIRONMENT)]
+    struct Cli {
+        #[command(flatten)]
+        options: Options,
+        #[command(subcommand)]
+        command: Option<Command>,
+    }
+
+    fn config(vars: &[(&str, &str)], args: &[&str]) -> Result<Config, String> {
+        let cli = Cli::try_parse_from(std::iter::once("app").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        Config::resolve(cli.options, |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults_to_sqlite_in_the_data_dir_on_loopback() {
+        let config = config(&[], &["--dev"]).unwrap();
+        assert_eq!(config.port, 8080);
+        assert_eq!(config.host.to_string(), "127.0.0.1");
+        assert_eq!(config.database_url, "sqlite://data/aegis.db?mode=rwc");
+        assert!(config.dev_mode);
+        assert_eq!(config.jwt_secret, None);
+        assert!(!config.identity.configured());
+        assert_eq!(config.identity.scope, "openid profile");
+    }
+
+    #[test]
+    fn the_secret_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(&[("AEGIS_DATA_DIR", dir.path().to_str().unwrap())], &[]).unwrap();
+        let first = config.secret().unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(
+            config.secret().unwrap(),
+            first,
+            "the same secret after a restart"
+        );
+        let given = Config {
+            jwt_secret: Some("given".into()),
+            ..config
+        };
+        assert_eq!(given.secret().unwrap(), "given");
+    }
+
+    #[test]
+    fn flags_override_the_environment() {
+        let config = config(
+            &[
+                ("PORT", "9000"),
+                ("HOST", "0.0.0.0"),
+                ("AEGIS_JWT_SECRET", "s"),
+                ("DATABASE_URL", "postgres://x/y"),
+                ("AEGIS_JWT_AUDIENCE", "a, b"),
+            ],
+            &["--port", "9100", "--jwt-audience", "c"],
+        )
+        .unwrap();
+        assert_eq!(config.port, 9100);
+        assert_eq!(config.host.to_string(), "0.0.0.0");
+        assert_eq!(config.database_url, "postgres://x/y");
+        assert_eq!(config.identity.audience, ["c"]);
+        assert!(!config.dev_mode);
+        let error = super::tests::config(&[("PORT", "eighty")], &[]).unwrap_err();
+        assert_eq!(error, "PORT `eighty` is not a port number");
+    }
+
+    #[test]
+    fn the_identity_provider_from_flags_or_environment() {
+        let from_env = config(
+            &[
+                ("AEGIS_OIDC_ISSUER", "https://kc.example/realms/shop"),
+                ("AEGIS_OIDC_CLIENT_ID", "shop-web"),
+                ("AEGIS_JWT_AUDIENCE", "shop-api,account"),
+                ("AEGIS_JWT_USER_CLAIM", "preferred_username"),
+                (
+                    "AEGIS_JWT_GRANTS",
+                    "realm_access.roles:admin=write:*; realm_access.roles:clerk=read:orders",
+                ),
+                ("AEGIS_JWT_PUBLIC_KEYS", "a.pem,b.pem"),
+            ],
+            &[],
+        )
+        .unwrap();
+        let identity = &from_env.identity;
+        assert!(identity.configured());
+        assert_eq!(identity.client_id.as_deref(), Some("shop-web"));
+        assert_eq!(identity.audience, ["shop-api", "account"]);
+        assert_eq!(identity.user_claim.as_deref(), Some("preferred_username"));
+        assert_eq!(
+            identity
+                .grants
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            [
+                "realm_access.roles:admin=write:*",
+                "realm_access.roles:clerk=read:orders"
+            ]
+        );
+        assert_eq!(
+            identity.public_keys,
+            [PathBuf::from("a.pem"), PathBuf::from("b.pem")]
+        );
+
+        let from_flags = config(
+            &[("AEGIS_JWT_GRANTS", "roles:x=read:*")],
+            &[
+                "--jwks-url",
+                "https://idp/keys",
+                "--grant",
+                "scope:shop=write:orders",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            from_flags.identity.jwks_url.as_deref(),
+            Some("https://idp/keys")
+        );
+        assert_eq!(
+            from_flags.identity.grants[0].to_string(),
+            "scope:shop=write:orders"
+        );
+
+        let error = config(&[("AEGIS_JWT_GRANTS", "roles=admin")], &[]).unwrap_err();
+        assert!(
+            error.starts_with("AEGIS_JWT_GRANTS: expected `<claim>:<value>="),
+            "{error}"
+        );
+        let error = config(&[], &["--grant", "roles"]).unwrap_err();
+        assert!(error.contains("expected `<claim>:<value>="), "{error}");
+        let error = config(&[("AEGIS_OIDC_CLIENT_ID", "web")], &[]).unwrap_err();
+        assert_eq!(error, "an OIDC client id needs its issuer (--oidc-issuer)");
+    }
+
+    #[test]
+    fn subcommands_and_their_flags() {
+        let cli = Cli::try_parse_from([
+            "app",
+            "token",
+            "alice",
+            "--read",
+            "budgets,authors",
+            "--write",
+            "*",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.command,
+            Some(Command::Token {
+                user: "alice".into(),
+                read: vec!["budgets".into(), "authors".into()],
+                write: vec!["*".into()],
+            })
+        );
+        let cli =
+            Cli::try_parse_from(["app", "migrate", "--apply", "--allow-drop", "budgets.owner"])
+                .unwrap();
+        assert_eq!(cli.command, Some(Command::Migrate { apply: true }));
+        assert_eq!(
+            cli.options.allow_drop,
+            vec![("budgets".to_owned(), "owner".to_owned())]
+        );
+        let error = Cli::try_parse_from(["app", "--allow-drop", "owner"]).unwrap_err();
+        assert!(
+            error.to_string().contains("expected MODULE.COLUMN"),
+            "{error}"
+        );
+        let error = Cli::try_parse_from(["app", "--colour"]).unwrap_err();
+        assert!(
+            error.to_string().contains("unexpected argument '--colour'"),
+            "{error}"
+        );
+        let help = Cli::try_parse_from(["app", "--help"])
+            .unwrap_err()
+            .to_string();
+        for word in [
+            "serve",
+            "token",
+            "migrate",
+            "--allow-drop",
+            "--oidc-issuer",
+            "--grant",
+            "AEGIS_JWT_SECRET",
+            "DATABASE_URL",
+        ] {
+            assert!(help.contains(word), "--help mentions {word}:\n{help}");
+        }
+    }
+}

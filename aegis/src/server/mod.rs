@@ -1,0 +1,307 @@
+//! What an Aegis app's `main` needs (cargo feature `server`): the shared
+//! command line ([`Options`], [`Command`]), resolved with the environment
+//! into a [`Config`], and a [`Server`] that serves the app's modules, its
+//! own routes, the sign-in settings, dev mode's token and the built web
+//! app on one origin; `migrate` and `token` alike.
+//!
+//! ```no_run
+//! # fn api() -> aegis::Api { aegis::Api::new() }
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     aegis::server::Server::new(api())
+//!         .web_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist/shop/browser"))
+//!         .main("shop")
+//!         .await
+//! }
+//! ```
+
+mod config;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use clap::Parser;
+
+pub use config::{Command, Config, ENVIRONMENT, Identity, Options};
+
+use crate::auth::{Auth, Claims};
+use crate::protocol::{DevToken, OidcClient, SignIn};
+use crate::{Aegis, Api, Error, Limits};
+
+/// How long a dev-mode token lasts.
+const DEV_TOKEN_SECONDS: u64 = 3600;
+
+/// The command line of an app that adds nothing of its own.
+#[derive(Parser, Debug)]
+#[command(version, after_help = ENVIRONMENT)]
+pub struct Cli {
+    #[command(flatten)]
+    pub options: Options,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// An app's modules and routes, served by the shared command line.
+#[derive(Debug)]
+pub struct Server {
+    api: Api,
+    routes: Router<Aegis>,
+    web_dir: Option<PathBuf>,
+    limits: Limits,
+}
+
+impl Server {
+    /// Serves `api` (the app's modules, with their hooks).
+    pub fn new(api: Api) -> Self {
+        Server {
+            api,
+            routes: Router::new(),
+            web_dir: None,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Routes of the app's own, beside the modules'.
+    pub fn routes(mut self, routes: Router<Aegis>) -> Self {
+        self.routes = self.routes.merge(routes);
+        self
+    }
+
+    /// Where the app's built web app is when `--web` does not say.
+    pub fn web_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.web_dir = Some(dir.into());
+        self
+    }
+
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Parses the command line, resolves it with the environment and
+    /// runs it; logs to stderr (`RUST_LOG`, default `info`).
+    pub async fn main(self, name: &str) -> ExitCode {
+        init_logging();
+        let cli = Cli::parse_from(
+            std::iter::once(std::ffi::OsString::from(name)).chain(std::env::args_os().skip(1)),
+        );
+        let outcome = match Config::resolve(cli.options, |name| std::env::var(name).ok()) {
+            Ok(config) => {
+                self.run(&config, cli.command.unwrap_or(Command::Serve))
+                    .await
+            }
+            Err(message) => Err(message),
+        };
+        match outcome {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// Runs one command.
+    pub async fn run(&self, config: &Config, command: Command) -> Result<(), String> {
+        match command {
+            Command::Serve => {
+                let aegis = self.start(config).await?;
+                self.serve(config, aegis).await
+            }
+            Command::Token { user, read, write } => {
+                let read: Vec<&str> = read.iter().map(String::as_str).collect();
+                let write: Vec<&str> = write.iter().map(String::as_str).collect();
+                let claims = Claims::new(user, 24 * 3600, &read, &write);
+                let token = Auth::new(config.secret()?.as_bytes())
+                    .issue(&claims)
+                    .map_err(|e| e.to_string())?;
+                println!("{token}");
+                Ok(())
+            }
+            Command::Migrate { apply } => self.migrate(config, apply).await,
+        }
+    }
+
+    /// The modules, with the drops the configuration allows.
+    fn api(&self, config: &Config) -> Api {
+        config
+            .allow_drop
+            .iter()
+            .fold(self.api.clone(), |api, (module, column)| {
+                api.allow_drop(module, column)
+            })
+    }
+
+    /// Connects; the modules' tables are not touched.
+    pub async fn runtime(&self, config: &Config) -> Result<Aegis, String> {
+        if config.database_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&config.data_dir)
+                .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+        }
+        let auth = config.auth().await?;
+        if let Some(loaded) = auth.preload().await {
+            match loaded {
+                Ok(count) => tracing::info!("{count} signing key(s) from the identity provider"),
+                Err(error) => tracing::warn!("the identity provider's keys: {error}"),
+            }
+        }
+        if config.identity.configured() && config.identity.audience.is_empty() {
+            tracing::warn!(
+                "tokens of the identity provider are accepted for any audience; set \
+                 AEGIS_JWT_AUDIENCE to this app's"
+            );
+        }
+        let db = crate::store::Db::connect(&config.database_url)
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        Ok(Aegis::new(db, auth, self.limits))
+    }
+
+    /// Connects and brings the modules' tables to their models (each
+    /// applied statement is logged; a refused change stops the start).
+    pub async fn start(&self, config: &Config) -> Result<Aegis, String> {
+        let aegis = self.runtime(config).await?;
+        self.api(config)
+            .install(&aegis)
+            .await
+            .map_err(|e| format!("cannot start: {e}"))?;
+        Ok(aegis)
+    }
+
+    /// Every route: the modules', the app's, `GET /api/auth/config`,
+    /// dev mode's `GET /api/dev/token`, and the web app at `/`.
+    pub fn router(&self, aegis: Aegis, config: &Config) -> Router {
+        let sign_in = SignIn {
+            dev_token: config.dev_mode,
+            oidc: config
+                .identity
+                .issuer
+                .clone()
+                .zip(config.identity.client_id.clone())
+                .map(|(issuer, client_id)| OidcClient {
+                    issuer,
+                    client_id,
+                    scope: config.identity.scope.clone(),
+                }),
+        };
+        let mut router = self.api.router().merge(self.routes.clone()).route(
+            "/api/auth/config",
+            get(move || std::future::ready(Json(sign_in.clone()))),
+        );
+        if config.dev_mode {
+            router = router.route("/api/dev/token", get(dev_token));
+        }
+        let router = router.with_state(aegis);
+        match self.web(config) {
+            Some(dir) => with_web(router, &dir),
+            None => router,
+        }
+    }
+
+    /// The web build to serve, if there is one.
+    fn web(&self, config: &Config) -> Option<PathBuf> {
+        config
+            .web_dir
+            .clone()
+            .or_else(|| self.web_dir.clone())
+            .filter(|dir| dir.join("index.html").is_file())
+    }
+
+    /// Listens and serves until SIGINT or SIGTERM.
+    pub async fn serve(&self, config: &Config, aegis: Aegis) -> Result<(), String> {
+        let address = std::net::SocketAddr::from((config.host, config.port));
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        if config.dev_mode {
+            tracing::warn!("dev mode: /api/dev/token hands out tokens for every feature");
+        }
+        match self.web(config) {
+            Some(dir) => tracing::info!("serving the web app from {}", dir.display()),
+            None => tracing::warn!(
+                "no web app at {}; build it with `npx ng build` in the app's web folder",
+                config
+                    .web_dir
+                    .as_ref()
+                    .or(self.web_dir.as_ref())
+                    .map_or_else(|| "--web".to_owned(), |dir| dir.display().to_string())
+            ),
+        }
+        tracing::info!("serving on http://{address}");
+        axum::serve(listener, self.router(aegis, config))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| format!("the server stopped: {e}"))
+    }
+
+    /// Prints what the schema check would change (SQL), or with `apply`
+    /// makes the changes; fails when a change is refused.
+    pub async fn migrate(&self, config: &Config, apply: bool) -> Result<(), String> {
+        let aegis = self.runtime(config).await?;
+        let api = self.api(config);
+        let plan = api.plan(&aegis).await.map_err(|e| e.to_string())?;
+        print!("{plan}");
+        if plan.refusals().next().is_some() {
+            return Err("some changes are refused; see REFUSED above".to_owned());
+        }
+        if apply && !plan.is_empty() {
+            let applied = api.install(&aegis).await.map_err(|e| e.to_string())?;
+            println!("-- applied {} statement(s)", applied.statements().count());
+        } else if !plan.is_empty() {
+            println!("-- nothing changed; run `migrate --apply` (or start the server) to apply");
+        }
+        Ok(())
+    }
+}
+
+/// Dev mode only: a token for every feature, without a sign-in.
+async fn dev_token(State(aegis): State<Aegis>) -> Result<Json<DevToken>, Error> {
+    let claims = Claims::new("dev", DEV_TOKEN_SECONDS, &[], &["*"]);
+    let token = aegis.auth().issue(&claims)?;
+    Ok(Json(DevToken {
+        token,
+        expires_at: claims.exp,
+    }))
+}
+
+/// Serves the built web app from `dir` at `/`, every other unknown path
+/// answered with its `index.html` (the app's own routes), so the front
+/// end and the API share one origin.
+pub fn with_web(router: Router, dir: &Path) -> Router {
+    let index = tower_http::services::ServeFile::new(dir.join("index.html"));
+    router.fallback_service(tower_http::services::ServeDir::new(dir).fallback(index))
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`); a second call
+/// does nothing.
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
