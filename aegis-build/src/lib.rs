@@ -45,6 +45,7 @@ mod context;
 mod error;
 mod render;
 mod rust_out;
+pub mod scaffold;
 mod write;
 
 use std::collections::BTreeMap;

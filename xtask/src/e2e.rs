@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::{apt_install, run_in, workspace_root};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Builds what the suite runs (the web app, installing its packages when
 /// missing, and the example app), then runs it.

@@ -20,6 +20,7 @@ mod layout;
 mod postgres;
 mod process;
 mod reliability;
+mod scaffold;
 mod soak;
 mod soak_import;
 mod test;
@@ -39,12 +40,16 @@ tasks:
                     the runtime's tests again on PostgreSQL (installed with apt-get
                     when missing) and the reliability suite on it, then the web
                     app's packages, the fixtures' type check, the web app's
-                    production build, its Vitest specs and the end-to-end suite
+                    production build, its Vitest specs, the end-to-end suite and
+                    the scaffold (see `scaffold`)
   reliability [calm|kill|postgres]
                     two example-app instances on a throwaway PostgreSQL, clients
                     hanging up at random during 10,000 writes, then an instance
                     killed, then PostgreSQL restarted: no event lost
   layout            the code's layout rules alone (see `test`)
+  scaffold          `cargo aegis new` a project under target/scaffold, build and test
+                    it, its web app from its lockfile, Chromium on it in dev mode
+                    and signed in with an identity provider; then `cargo aegis add`
   e2e               the end-to-end suite alone: two users in headless Chromium
                     (installed with apt-get when missing) on the example app
   bench codegen     render 500 synthetic modules; time full and unchanged runs
@@ -76,6 +81,7 @@ fn main() -> ExitCode {
         ["test"] => test::run(),
         ["demo"] => demo::run(),
         ["e2e"] => e2e::run(),
+        ["scaffold"] => scaffold::run(),
         ["layout"] => layout::check(&workspace_root()),
         ["reliability", rest @ ..] => reliability::run(rest),
         ["bench", rest @ ..] => bench::run(rest),

@@ -70,6 +70,8 @@ pub fn run() -> Result<(), String> {
     run_in(&web, &[], "npx", &["ng", "test", "--watch=false"])?;
     // The example app was built by the first steps, the web app just now.
     crate::e2e::run_built(&root)?;
+    // A new project, as a user makes one.
+    crate::scaffold::run()?;
     eprintln!("xtask: every check passed");
     Ok(())
 }
@@ -139,7 +141,7 @@ fn typecheck_runtime(root: &Path, web: &Path) -> Result<(), String> {
     )
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
     let entries =
         std::fs::read_dir(from).map_err(|e| format!("cannot list {}: {e}", from.display()))?;

@@ -230,6 +230,7 @@ impl Server {
                     .map_or_else(|| "--web".to_owned(), |dir| dir.display().to_string())
             ),
         }
+        let address = listener.local_addr().unwrap_or(address);
         tracing::info!("serving on http://{address}");
         axum::serve(listener, self.router(aegis, config))
             .with_graceful_shutdown(shutdown_signal())

@@ -30,16 +30,20 @@ function freePort() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The example app, restartable on the same port and data, also as another
- * build (`bin` and `web` may change between a stop and a start).
+ * The example app (or any app of the shared command line), restartable on
+ * the same port and data, also as another build (`bin` and `web` may
+ * change between a stop and a start). In dev mode unless `dev` is false;
+ * `env` adds variables (an identity provider's, say).
  */
 export class Server {
-  constructor({ bin = BIN, web = WEB } = {}) {
+  constructor({ bin = BIN, web = WEB, dev = true, env = {} } = {}) {
     if (!bin || !web) {
       throw new Error('set AEGIS_E2E_BIN (the example-app binary) and AEGIS_E2E_WEB (its built web app)');
     }
     this.bin = bin;
     this.web = web;
+    this.dev = dev;
+    this.env = env;
     this.dataDir = mkdtempSync(join(tmpdir(), 'aegis-e2e-'));
     this.log = [];
   }
@@ -47,17 +51,19 @@ export class Server {
   async start() {
     this.port ??= await freePort();
     this.base = `http://127.0.0.1:${this.port}`;
-    this.process = spawn(this.bin, ['--dev', '--port', String(this.port), '--data-dir', this.dataDir, '--web', this.web], {
+    const args = ['--port', String(this.port), '--data-dir', this.dataDir, '--web', this.web];
+    this.process = spawn(this.bin, this.dev ? ['--dev', ...args] : args, {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.env },
     });
     const keep = (chunk) => this.log.push(chunk.toString());
     this.process.stdout.on('data', keep);
     this.process.stderr.on('data', keep);
     for (let i = 0; i < 200; i++) {
       try {
-        const response = await fetch(`${this.base}/api/dev/token`);
+        const response = await fetch(`${this.base}/api/${this.dev ? 'dev/token' : 'auth/config'}`);
         if (response.ok) {
-          this.token = (await response.json()).token;
+          this.token = this.dev ? (await response.json()).token : undefined;
           return;
         }
       } catch {
@@ -152,6 +158,24 @@ export async function launch() {
       '--disable-sync',
     ],
   });
+}
+
+/** How many times the tab has read `feature`'s list. */
+export function listReads(tab, feature) {
+  const list = new RegExp(`/api/${feature}(\\?|$)`);
+  return tab.requests.filter((r) => r.method === 'GET' && list.test(r.url)).length;
+}
+
+/**
+ * Waits until the tab has stopped reading `feature`'s list (its first load,
+ * and the reload a subscription that could not replay asks for, are done).
+ */
+export async function settled(tab, feature) {
+  let reads = -1;
+  while (reads !== listReads(tab, feature)) {
+    reads = listReads(tab, feature);
+    await sleep(500);
+  }
 }
 
 /** A form control by its name: labels are for people, and not unique enough. */

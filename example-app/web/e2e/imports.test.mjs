@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { Server, Tab, launch, openDialog, openImport, scenario } from './harness.mjs';
+import { Server, Tab, launch, listReads, openDialog, openImport, scenario, settled } from './harness.mjs';
 
 let server;
 let browser;
@@ -20,21 +20,6 @@ function csv(rows, prefix) {
     lines.push(`${prefix} ${n},${n % 1000},2026,draft`);
   }
   return Buffer.from(`${lines.join('\n')}\n`);
-}
-
-/** How many times the tab has read the budgets list. */
-function listReads(tab) {
-  return tab.requests.filter((r) => r.method === 'GET' && /\/api\/budgets\?/.test(r.url)).length;
-}
-
-/** Waits until the tab has stopped reading the list (its first load, and
- * the reload a subscription that could not replay asks for, are done). */
-async function settled(tab) {
-  let reads = -1;
-  while (reads !== listReads(tab)) {
-    reads = listReads(tab);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
 }
 
 async function live(tab) {
@@ -59,12 +44,12 @@ after(async () => {
 test("an import shows in the feature's other tabs and ends with a notice in both; a dry run reloads nothing", async () => {
   await scenario('import-everywhere', [a, b], server, async () => {
     const rows = 30_000;
-    await settled(b);
-    const readsBefore = listReads(b);
+    await settled(b, 'budgets');
+    const readsBefore = listReads(b, 'budgets');
     const dialog = await openImport(a, 'many.csv', csv(rows, 'Everywhere'));
     // The dry run's end reached B too: it read nothing again.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    assert.equal(listReads(b), readsBefore, 'a dry run reloads no list');
+    assert.equal(listReads(b, 'budgets'), readsBefore, 'a dry run reloads no list');
 
     await dialog.getByRole('button', { name: `Import ${rows} rows` }).click();
     // B follows A's job as it runs.
