@@ -12,17 +12,11 @@ use example_app::config::Cli;
 async fn main() -> ExitCode {
     aegis::server::init_logging();
     let cli = Cli::parse();
-    let outcome = match Config::resolve(cli.options, |name| std::env::var(name).ok()) {
+    let outcome = match Config::from_env(cli.options) {
         Ok(config) => run(&config, cli.command.unwrap_or(Command::Serve), cli.seed).await,
         Err(message) => Err(message),
     };
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    aegis::server::exit_code(outcome)
 }
 
 async fn run(config: &Config, command: Command, seed: bool) -> Result<(), String> {

@@ -261,6 +261,11 @@ impl Config {
         })
     }
 
+    /// Flags over the process's environment.
+    pub fn from_env(options: Options) -> Result<Config, String> {
+        Config::resolve(options, |name| std::env::var(name).ok())
+    }
+
     /// The token secret: `AEGIS_JWT_SECRET`, or the one kept in the data
     /// dir, made (random, readable by its owner only) when missing.
     pub fn secret(&self) -> Result<String, String> {

@@ -88,20 +88,14 @@ impl Server {
         let cli = Cli::parse_from(
             std::iter::once(std::ffi::OsString::from(name)).chain(std::env::args_os().skip(1)),
         );
-        let outcome = match Config::resolve(cli.options, |name| std::env::var(name).ok()) {
+        let outcome = match Config::from_env(cli.options) {
             Ok(config) => {
                 self.run(&config, cli.command.unwrap_or(Command::Serve))
                     .await
             }
             Err(message) => Err(message),
         };
-        match outcome {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("error: {message}");
-                ExitCode::FAILURE
-            }
-        }
+        exit_code(outcome)
     }
 
     /// Runs one command.
@@ -255,6 +249,17 @@ impl Server {
             println!("-- nothing changed; run `migrate --apply` (or start the server) to apply");
         }
         Ok(())
+    }
+}
+
+/// A command's outcome as the process's exit: an error is printed.
+pub fn exit_code(outcome: Result<(), String>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
     }
 }
 
