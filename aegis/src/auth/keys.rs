@@ -101,7 +101,7 @@ pub(super) fn candidates<'k>(
 /// A JWKS URL's keys, cached.
 pub(super) struct Jwks {
     url: String,
-    client: reqwest::Client,
+    client: Client,
     /// The keys, and when they were last fetched or tried.
     cache: std::sync::RwLock<(Arc<Vec<PublicKey>>, Option<Instant>)>,
     /// Held while fetching: one fetch at a time.
@@ -112,13 +112,44 @@ pub(super) struct Jwks {
     max_age: Duration,
 }
 
-/// The HTTP client that reads the provider's documents.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .tls_backend_preconfigured(tls())
-        .build()
-        .expect("a client with a TLS configuration")
+/// The HTTP(S) client that reads the provider's documents.
+type Client = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Empty<axum::body::Bytes>,
+>;
+
+fn client() -> Client {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls())
+        .https_or_http()
+        .enable_http1()
+        .build();
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https)
+}
+
+/// The largest document read from the provider.
+const MAX_DOCUMENT: usize = 1 << 20;
+
+/// GETs `url` and reads its JSON body, within 10 seconds.
+async fn get_json<T: serde::de::DeserializeOwned>(client: &Client, url: &str) -> Result<T, String> {
+    use http_body_util::BodyExt;
+    let uri: axum::http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
+    let fetch = async {
+        let response = client.get(uri).await.map_err(|e| e.to_string())?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!("it answered {status}"));
+        }
+        let body = http_body_util::Limited::new(response.into_body(), MAX_DOCUMENT)
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        serde_json::from_slice(&body).map_err(|e| format!("not the JSON expected: {e}"))
+    };
+    tokio::time::timeout(Duration::from_secs(10), fetch)
+        .await
+        .map_err(|_| "no answer within 10 s".to_owned())?
 }
 
 /// What an OpenID Connect provider's discovery document says of itself.
@@ -137,15 +168,9 @@ pub async fn discover(issuer: &str) -> Result<Discovery, String> {
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    let found: Discovery = client()
-        .get(&url)
-        .send()
+    let found: Discovery = get_json(&client(), &url)
         .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(|e| format!("cannot read {url}: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("{url} is not an OpenID Connect discovery document: {e}"))?;
+        .map_err(|e| format!("cannot read the OpenID Connect discovery document {url}: {e}"))?;
     if found.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
         return Err(format!(
             "{url} names the issuer `{}`, not `{issuer}`",
@@ -235,17 +260,7 @@ impl Jwks {
     }
 
     async fn fetch(&self) -> Result<Vec<PublicKey>, String> {
-        let response = self
-            .client
-            .get(&self.url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| e.to_string())?;
-        let set: JwkSet = response
-            .json()
-            .await
-            .map_err(|e| format!("not a JWKS: {e}"))?;
+        let set: JwkSet = get_json(&self.client, &self.url).await?;
         Ok(set.keys.iter().filter_map(PublicKey::from_jwk).collect())
     }
 }
