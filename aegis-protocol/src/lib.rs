@@ -19,6 +19,10 @@ pub const FEATURE_VERSION: &str = "v1";
 /// The WebSocket close code for missing, bad or expired auth.
 pub const CLOSE_UNAUTHORIZED: u16 = 4401;
 
+/// The WebSocket close code of an instance that is stopping (1012,
+/// "service restart"): reconnect at once, to any instance, with `since`.
+pub const CLOSE_RESTARTING: u16 = 1012;
+
 /// The request header carrying a client's mutation id, echoed as the
 /// event's `meta.origin` so the client can recognise its own changes.
 pub const MUTATION_ID_HEADER: &str = "x-aegis-mutation-id";

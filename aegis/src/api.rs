@@ -165,11 +165,13 @@ impl Api {
             );
         }
         aegis.ready().await?;
+        aegis.lifecycle().installed();
         Ok(applied)
     }
 
-    /// Every module's routes, under `/api/<feature>`, and the WebSocket
-    /// at `/ws` for the features with events. Every error is a JSON
+    /// Every module's routes, under `/api/<feature>`, the WebSocket at
+    /// `/ws` for the features with events, and the probes `/healthz` and
+    /// `/readyz` ([`crate::lifecycle`]). Every error is a JSON
     /// `ApiError`, also for paths under `/api` that are no route (404, so
     /// a web app served beside it never answers them with its page).
     pub fn router(&self) -> Router<Aegis> {
@@ -184,6 +186,7 @@ impl Api {
             .fold(crate::hub::router(features), |router, m| {
                 router.merge((m.router)(m.settings))
             })
+            .merge(crate::lifecycle::router())
             .route("/api", axum::routing::any(no_route))
             .route("/api/", axum::routing::any(no_route))
             .route("/api/{*rest}", axum::routing::any(no_route))

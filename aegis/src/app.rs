@@ -53,6 +53,8 @@ struct Inner {
     relations: std::sync::RwLock<Arc<Relations>>,
     /// What each served module's hooks let a user read, set by `Api::install`.
     read_filters: std::sync::RwLock<ReadFilters>,
+    /// Readiness, and what a graceful stop waits for.
+    lifecycle: crate::lifecycle::Lifecycle,
 }
 
 /// The runtime: database, auth, event bus and import jobs. Cheap to clone.
@@ -82,6 +84,7 @@ impl Aegis {
                 exports: Arc::new(tokio::sync::Semaphore::new(limits.exports)),
                 relations: std::sync::RwLock::default(),
                 read_filters: std::sync::RwLock::default(),
+                lifecycle: crate::lifecycle::Lifecycle::default(),
                 hub: HubStats::default(),
                 limits,
             }),
@@ -121,6 +124,19 @@ impl Aegis {
                 .map_err(|_| Error::Internal("the event relay stopped".to_owned()))?;
         }
         Ok(())
+    }
+
+    /// On PostgreSQL, whether the relay of other instances' events
+    /// listens now; `None` on SQLite.
+    pub(crate) fn relay_listening(&self) -> Option<bool> {
+        self.inner
+            .relay
+            .as_ref()
+            .map(|(_, listening)| *listening.borrow())
+    }
+
+    pub(crate) fn lifecycle(&self) -> &crate::lifecycle::Lifecycle {
+        &self.inner.lifecycle
     }
 
     /// Prunes the event log and the import jobs now, as the background

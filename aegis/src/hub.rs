@@ -37,7 +37,8 @@ use crate::auth::{Claims, User};
 use crate::error::Error;
 use crate::log::{StoredEvent, replay};
 use crate::protocol::{
-    CLOSE_UNAUTHORIZED, ClientMessage, ErrorCode, EventAction, ResyncReason, ServerMessage,
+    CLOSE_RESTARTING, CLOSE_UNAUTHORIZED, ClientMessage, ErrorCode, EventAction, ResyncReason,
+    ServerMessage,
 };
 use serde_json::Value;
 
@@ -135,6 +136,11 @@ impl Connection {
         let mut ping: Interval = tokio::time::interval(limits.ping_interval);
         ping.tick().await;
         let mut last_heard = Instant::now();
+        // A graceful stop waits for this connection, which it closes.
+        let aegis = self.aegis.clone();
+        let _tracked = aegis.track();
+        let stopping = aegis.stopping();
+        tokio::pin!(stopping);
         // The bus is read once authenticated.
         let mut bus: Option<broadcast::Receiver<Arc<StoredEvent>>> = None;
 
@@ -143,6 +149,9 @@ impl Connection {
                 bus = Some(self.aegis.bus().subscribe());
             }
             tokio::select! {
+                () = &mut stopping => {
+                    break End::Close(CLOSE_RESTARTING, "the server is restarting");
+                }
                 () = &mut deadline => {
                     if self.claims.is_none() {
                         break End::Close(CLOSE_UNAUTHORIZED, "authenticate within the time allowed");

@@ -36,6 +36,7 @@ pub mod hooks;
 pub mod hub;
 mod import;
 mod jobs;
+mod lifecycle;
 mod limits;
 pub mod log;
 mod notice;

@@ -55,6 +55,9 @@ pub struct Limits {
     pub prune_interval: std::time::Duration,
     /// Rows a pruning statement deletes at most.
     pub prune_batch: u64,
+    /// How long a graceful stop lets requests in flight, closing
+    /// WebSockets and stopped imports finish before the process ends.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -81,6 +84,7 @@ impl Default for Limits {
             import_job_max_age: std::time::Duration::from_secs(7 * 24 * 3600),
             prune_interval: std::time::Duration::from_secs(30),
             prune_batch: 1_000,
+            shutdown_grace: std::time::Duration::from_secs(10),
         }
     }
 }

@@ -211,7 +211,10 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
     aegis.save_job(&job).await?;
     let user_id = user.id().to_owned();
     let access = hooks.read_filter(&user);
+    let tracked = aegis.track();
     tokio::spawn(async move {
+        // A graceful stop waits until this job has reported how it ended.
+        let _tracked = tracked;
         let _slot = slot;
         let mut runner = Runner::<T, H> {
             aegis,

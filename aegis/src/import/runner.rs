@@ -119,7 +119,17 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         // Two slices in flight: parsing runs ahead of writing, bounded.
         let (sender, mut parsed) = tokio::sync::mpsc::channel(2);
         let parser = tokio::task::spawn_blocking(move || parse_rows::<T>(plan, csv, slice, sender));
-        while let Some(next) = parsed.recv().await {
+        let aegis = self.aegis.clone();
+        loop {
+            // A stop ends the job between slices: what was written stays.
+            let next = tokio::select! {
+                biased;
+                () = aegis.stopping() => {
+                    return Err(Error::Internal("the server shut down".to_owned()));
+                }
+                next = parsed.recv() => next,
+            };
+            let Some(next) = next else { break };
             match next {
                 Parsed::Total(total) => {
                     self.job.total_rows = total;

@@ -204,7 +204,10 @@ impl Server {
             .filter(|dir| dir.join("index.html").is_file())
     }
 
-    /// Listens and serves until SIGINT or SIGTERM.
+    /// Listens and serves until SIGINT or SIGTERM, then stops gracefully:
+    /// no new connection is accepted, `/readyz` fails, WebSockets close
+    /// with 1012, imports running here fail with their events, and
+    /// requests in flight finish, all within [`Limits::shutdown_grace`].
     pub async fn serve(&self, config: &Config, aegis: Aegis) -> Result<(), String> {
         let address = std::net::SocketAddr::from((config.host, config.port));
         let listener = tokio::net::TcpListener::bind(address)
@@ -226,10 +229,47 @@ impl Server {
         }
         let address = listener.local_addr().unwrap_or(address);
         tracing::info!("serving on http://{address}");
-        axum::serve(listener, self.router(aegis, config))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| format!("the server stopped: {e}"))
+        let signalled = aegis.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            signalled.stop();
+        });
+        let stopping = aegis.clone();
+        let server = axum::serve(listener, self.router(aegis.clone(), config))
+            .with_graceful_shutdown(async move { stopping.stopping().await })
+            .into_future();
+        tokio::pin!(server);
+        tokio::select! {
+            served = &mut server => {
+                return served.map_err(|e| format!("the server stopped: {e}"));
+            }
+            () = aegis.stopping() => {}
+        }
+        // Requests in flight, closing WebSockets and stopped imports, all
+        // within one grace period.
+        let grace = self.limits.shutdown_grace;
+        let drained = tokio::time::timeout(grace, async {
+            let served = (&mut server).await;
+            let tasks = aegis.stopped(grace).await;
+            (served, tasks)
+        })
+        .await;
+        match drained {
+            Ok((served, finished)) => {
+                served.map_err(|e| format!("the server stopped: {e}"))?;
+                if !finished {
+                    tracing::warn!(
+                        "WebSockets or imports still running at the end of the grace period"
+                    );
+                }
+            }
+            Err(_) => tracing::warn!(
+                "requests still running {} s after the stop began; ending them",
+                grace.as_secs()
+            ),
+        }
+        tracing::info!("stopped");
+        Ok(())
     }
 
     /// Prints what the schema check would change (SQL), or with `apply`

@@ -20,7 +20,7 @@ class FakeWebSocket {
   readonly sent: unknown[] = [];
   onopen: (() => void) | null = null;
   onmessage: ((message: MessageEvent<unknown>) => void) | null = null;
-  onclose: (() => void) | null = null;
+  onclose: ((event: { code: number }) => void) | null = null;
 
   constructor(readonly url: string) {
     FakeWebSocket.instances.push(this);
@@ -43,10 +43,10 @@ class FakeWebSocket {
     this.onmessage?.(new MessageEvent('message', { data: JSON.stringify(frame) }));
   }
 
-  serverClose(): void {
+  serverClose(code = 1006): void {
     if (this.readyState !== FakeWebSocket.CLOSED) {
       this.readyState = FakeWebSocket.CLOSED;
-      this.onclose?.();
+      this.onclose?.({ code });
     }
   }
 }
@@ -133,6 +133,24 @@ describe('WebSocketService', () => {
     service.ngOnDestroy();
     vi.unstubAllGlobals();
     vi.useRealTimers();
+  });
+
+  it('reconnects at the first backoff step when a stopping instance closes with 1012', async () => {
+    service.subscribe('budgets', new Subscriber());
+    // Three connections that fail before they are ready grow the backoff.
+    for (let i = 0; i < 3; i++) {
+      latest().serverClose();
+      await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.backoffMax);
+    }
+    const grown = FakeWebSocket.instances.length;
+    latest().serverClose();
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.backoffBase);
+    expect(FakeWebSocket.instances.length, 'an ordinary failure waits longer').toBe(grown);
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.backoffMax);
+    const before = FakeWebSocket.instances.length;
+    latest().serverClose(1012);
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.backoffBase);
+    expect(FakeWebSocket.instances.length, 'a restart reconnects within one step').toBe(before + 1);
   });
 
   it('authenticates, then subscribes, then delivers events', async () => {

@@ -39,6 +39,9 @@ export const DEFAULT_TIMINGS: WebSocketTimings = {
 /** The close code the server uses for missing, bad or expired auth. */
 export const CLOSE_UNAUTHORIZED = 4401;
 
+/** The close code of a stopping instance: reconnect at once (to another one). */
+export const CLOSE_RESTARTING = 1012;
+
 type Timer = 'reconnect' | 'heartbeat' | 'pong' | 'refresh' | 'retry';
 
 const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set([
@@ -182,7 +185,7 @@ export class WebSocketService implements OnDestroy {
         this.receive(message.data);
       }
     };
-    socket.onclose = () => this.closed(socket);
+    socket.onclose = (event) => this.closed(socket, event.code);
   }
 
   private async authenticate(socket: WebSocket): Promise<void> {
@@ -314,7 +317,7 @@ export class WebSocketService implements OnDestroy {
     this.timers.heartbeat = setTimeout(beat, this.timings.heartbeat);
   }
 
-  private closed(socket: WebSocket): void {
+  private closed(socket: WebSocket, code: number): void {
     if (this.socket !== socket) {
       return;
     }
@@ -328,6 +331,11 @@ export class WebSocketService implements OnDestroy {
     if (this.subscribers.size === 0) {
       this.statusSignal.set('idle');
       return;
+    }
+    // A stopping instance asks for a reconnect at once: the first step of
+    // the backoff, spread so its clients do not all arrive together.
+    if (code === CLOSE_RESTARTING) {
+      this.attempt = 0;
     }
     // Full jitter: a random wait up to an exponentially growing bound.
     const bound = Math.min(this.timings.backoffMax, this.timings.backoffBase * 2 ** this.attempt);
