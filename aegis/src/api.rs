@@ -181,7 +181,8 @@ impl Api {
             .filter(|m| m.settings.with_events)
             .map(|m| m.meta.feature)
             .collect();
-        self.modules
+        let router = self
+            .modules
             .iter()
             .fold(crate::hub::router(features), |router, m| {
                 router.merge((m.router)(m.settings))
@@ -190,6 +191,7 @@ impl Api {
             .route("/api", axum::routing::any(no_route))
             .route("/api/", axum::routing::any(no_route))
             .route("/api/{*rest}", axum::routing::any(no_route))
-            .layer(axum::middleware::map_response(crate::error::json_errors))
+            .layer(axum::middleware::map_response(crate::error::json_errors));
+        crate::trace::layer(router)
     }
 }

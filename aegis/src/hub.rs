@@ -58,9 +58,20 @@ pub fn router(features: Vec<&'static str>) -> Router<Aegis> {
     Router::new().route(
         "/ws",
         get(
-            move |upgrade: WebSocketUpgrade, State(aegis): State<Aegis>| {
+            move |upgrade: WebSocketUpgrade,
+                  State(aegis): State<Aegis>,
+                  headers: axum::http::HeaderMap| {
                 let features = features.clone();
-                async move { upgrade_connection(upgrade, aegis, features) }
+                // The connection's span outlives the upgrade request's.
+                let span = tracing::info_span!(
+                    "ws",
+                    request_id = headers
+                        .get(crate::trace::REQUEST_ID)
+                        .and_then(|id| id.to_str().ok())
+                        .unwrap_or_default(),
+                    user = tracing::field::Empty,
+                );
+                async move { upgrade_connection(upgrade, aegis, features, span) }
             },
         ),
     )
@@ -70,13 +81,21 @@ fn upgrade_connection(
     upgrade: WebSocketUpgrade,
     aegis: Aegis,
     features: Arc<HashSet<&'static str>>,
+    span: tracing::Span,
 ) -> Response {
     let limit = aegis.limits().max_frame_bytes;
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| async move {
-            Connection::new(aegis, features).run(socket).await;
+        .on_upgrade(move |socket| {
+            tracing::Instrument::instrument(
+                async move {
+                    tracing::debug!("connected");
+                    Connection::new(aegis, features).run(socket).await;
+                    tracing::debug!("disconnected");
+                },
+                span,
+            )
         })
 }
 
@@ -273,6 +292,7 @@ impl Connection {
         deadline.set(sleep_until_expiry(&claims));
         let first = self.claims.is_none();
         let user_id = claims.sub.clone();
+        tracing::Span::current().record("user", user_id.as_str());
         // A refreshed token may allow less: drop what it no longer allows.
         let revoked: Vec<String> = self
             .subscriptions

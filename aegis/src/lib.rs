@@ -53,6 +53,7 @@ mod stamp;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod trace;
 
 pub use aegis_macros::crud_module;
 /// The wire protocol v1 and REST bodies.

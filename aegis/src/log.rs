@@ -347,6 +347,7 @@ impl Change {
     }
 
     /// Commits, then hands the events to subscribers.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(op = "commit"))]
     pub async fn commit(self) -> Result<(), Error> {
         self.tx.commit().await?;
         for event in self.events {

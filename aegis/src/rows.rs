@@ -81,6 +81,7 @@ pub(crate) async fn allocate_ids<T: CrudEntity>(
 const ROWS_PER_INSERT: usize = 100;
 
 /// Inserts an entity's row.
+#[tracing::instrument(level = "debug", name = "db", skip_all, fields(op = "insert_row", module = T::meta().module))]
 pub(crate) async fn insert_row<T: CrudEntity>(
     db: &Db,
     tx: &mut Tx,
@@ -90,6 +91,7 @@ pub(crate) async fn insert_row<T: CrudEntity>(
 }
 
 /// Inserts entities' rows, up to [`ROWS_PER_INSERT`] per statement.
+#[tracing::instrument(level = "debug", name = "db", skip_all, fields(op = "insert_rows", module = T::meta().module))]
 pub(crate) async fn insert_rows<T: CrudEntity>(
     db: &Db,
     tx: &mut Tx,
@@ -131,6 +133,7 @@ pub(crate) async fn insert_rows<T: CrudEntity>(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", name = "db", skip_all, fields(op = "fetch_row", module = T::meta().module))]
 pub(crate) async fn fetch_row<T: CrudEntity>(
     db: &Db,
     tx: &mut Tx,
@@ -158,6 +161,7 @@ pub(crate) async fn fetch_row<T: CrudEntity>(
 /// Writes every column of `entity` but its id; with `base_version`, only
 /// if the row still has that version (the version moves with the write).
 /// `false` when no row was written: none with that id, or another version.
+#[tracing::instrument(level = "debug", name = "db", skip_all, fields(op = "update_row", module = T::meta().module))]
 pub(crate) async fn update_row<T: CrudEntity>(
     db: &Db,
     tx: &mut Tx,
@@ -221,6 +225,7 @@ pub(crate) async fn update_object(
 }
 
 /// Deletes the row of `id`; `false` when there was none.
+#[tracing::instrument(level = "debug", name = "db", skip_all, fields(op = "delete_row", module = T::meta().module))]
 pub(crate) async fn delete_row<T: CrudEntity>(
     db: &Db,
     tx: &mut Tx,

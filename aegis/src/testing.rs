@@ -70,6 +70,7 @@ pub async fn fresh_postgres_database() -> Option<String> {
 #[derive(Debug)]
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
     pub body: Value,
     pub text: String,
 }
@@ -150,6 +151,7 @@ impl TestApp {
             .await
             .expect("the router answers");
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response
             .into_body()
             .collect()
@@ -159,6 +161,7 @@ impl TestApp {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         Reply {
             status,
+            headers,
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
             text,
         }

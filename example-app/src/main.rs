@@ -10,10 +10,12 @@ use example_app::config::Cli;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    aegis::server::init_logging();
     let cli = Cli::parse();
     let outcome = match Config::from_env(cli.options) {
-        Ok(config) => run(&config, cli.command.unwrap_or(Command::Serve), cli.seed).await,
+        Ok(config) => {
+            aegis::server::init_logging(config.log_format);
+            run(&config, cli.command.unwrap_or(Command::Serve), cli.seed).await
+        }
         Err(message) => Err(message),
     };
     aegis::server::exit_code(outcome)

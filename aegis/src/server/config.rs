@@ -19,6 +19,7 @@
 //! | `--jwt-audience AUD` | `AEGIS_JWT_AUDIENCE` (comma-separated) | none: tokens for any audience |
 //! | `--jwt-user-claim CLAIM` | `AEGIS_JWT_USER_CLAIM` | `sub` |
 //! | `--grant GRANT` | `AEGIS_JWT_GRANTS` (`;`-separated) | none: see [`crate::auth::Grant`] |
+//! | `--log-format FORMAT` | `AEGIS_LOG_FORMAT` | `text`; `json`: one object a line |
 
 use std::path::PathBuf;
 
@@ -74,10 +75,24 @@ pub struct Options {
     /// The claim naming the user [env: AEGIS_JWT_USER_CLAIM] [default: sub]
     #[arg(long, global = true, value_name = "CLAIM")]
     pub jwt_user_claim: Option<String>,
+    /// How the log is written: `text`, or `json` (one object a line, with the
+    /// request's span) [env: AEGIS_LOG_FORMAT] [default: text]
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// Give features to tokens holding a claim value, as `roles:admin=write:*` (repeatable)
     /// [env: AEGIS_JWT_GRANTS, `;`-separated]
     #[arg(long = "grant", global = true, value_name = "GRANT")]
     pub grants: Vec<Grant>,
+}
+
+/// How the log is written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people: one line an event.
+    #[default]
+    Text,
+    /// For collectors: one JSON object a line, with the current span's fields.
+    Json,
 }
 
 fn module_column(text: &str) -> Result<(String, String), String> {
@@ -117,7 +132,7 @@ pub enum Command {
 
 /// The help's note on the environment, for an app's `after_help`.
 pub const ENVIRONMENT: &str = "Environment: HOST, PORT, AEGIS_DATA_DIR, DATABASE_URL, AEGIS_DEV=1, \
-AEGIS_WEB_DIR and the AEGIS_OIDC_* and AEGIS_JWT* variables stand for the flags (a flag wins); \
+AEGIS_WEB_DIR, AEGIS_LOG_FORMAT and the AEGIS_OIDC_* and AEGIS_JWT* variables stand for the flags (a flag wins); \
 AEGIS_JWT_SECRET is the secret of the server's own tokens (default: a random one kept in \
 <data dir>/jwt-secret).";
 
@@ -158,6 +173,7 @@ pub struct Config {
     /// Columns (module, column) the schema check may drop with their data.
     pub allow_drop: Vec<(String, String)>,
     pub identity: Identity,
+    pub log_format: LogFormat,
 }
 
 fn list(text: Option<String>, separator: char) -> Vec<String> {
@@ -243,6 +259,13 @@ impl Config {
                 .or_else(|| env("AEGIS_JWT_USER_CLAIM")),
             grants,
         };
+        let log_format = match (options.log_format, env("AEGIS_LOG_FORMAT")) {
+            (Some(format), _) => format,
+            (None, Some(format)) => clap::ValueEnum::from_str(&format, true).map_err(|_| {
+                format!("AEGIS_LOG_FORMAT `{format}` is not a log format: `text` or `json`")
+            })?,
+            (None, None) => LogFormat::Text,
+        };
         if identity.client_id.is_some() && identity.issuer.is_none() {
             return Err("an OIDC client id needs its issuer (--oidc-issuer)".to_owned());
         }
@@ -258,6 +281,7 @@ impl Config {
                 .or_else(|| env("AEGIS_WEB_DIR").map(PathBuf::from)),
             allow_drop: options.allow_drop,
             identity,
+            log_format,
         })
     }
 
@@ -382,6 +406,20 @@ mod tests {
         assert_eq!(config.jwt_secret, None);
         assert!(!config.identity.configured());
         assert_eq!(config.identity.scope, "openid profile");
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn the_log_format_from_flag_or_environment() {
+        let json = config(&[("AEGIS_LOG_FORMAT", "JSON")], &[]).unwrap();
+        assert_eq!(json.log_format, LogFormat::Json);
+        let text = config(&[("AEGIS_LOG_FORMAT", "json")], &["--log-format", "text"]).unwrap();
+        assert_eq!(text.log_format, LogFormat::Text);
+        let error = config(&[("AEGIS_LOG_FORMAT", "xml")], &[]).unwrap_err();
+        assert_eq!(
+            error,
+            "AEGIS_LOG_FORMAT `xml` is not a log format: `text` or `json`"
+        );
     }
 
     #[test]

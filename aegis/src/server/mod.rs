@@ -25,7 +25,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use clap::Parser;
 
-pub use config::{Command, Config, ENVIRONMENT, Identity, Options};
+pub use config::{Command, Config, ENVIRONMENT, Identity, LogFormat, Options};
 
 use crate::auth::{Auth, Claims};
 use crate::protocol::{DevToken, OidcClient, SignIn};
@@ -82,14 +82,14 @@ impl Server {
     }
 
     /// Parses the command line, resolves it with the environment and
-    /// runs it; logs to stderr (`RUST_LOG`, default `info`).
+    /// runs it, logging as [`init_logging`] does.
     pub async fn main(self, name: &str) -> ExitCode {
-        init_logging();
         let cli = Cli::parse_from(
             std::iter::once(std::ffi::OsString::from(name)).chain(std::env::args_os().skip(1)),
         );
         let outcome = match Config::from_env(cli.options) {
             Ok(config) => {
+                init_logging(config.log_format);
                 self.run(&config, cli.command.unwrap_or(Command::Serve))
                     .await
             }
@@ -239,17 +239,27 @@ impl Server {
             .with_graceful_shutdown(async move { stopping.stopping().await })
             .into_future();
         tokio::pin!(server);
+        // The server ends by itself only once a stop began (its shutdown
+        // signal); either may be seen first.
+        let mut served = None;
         tokio::select! {
-            served = &mut server => {
-                return served.map_err(|e| format!("the server stopped: {e}"));
-            }
+            biased;
             () = aegis.stopping() => {}
+            result = &mut server => served = Some(result),
+        }
+        if !aegis.is_stopping() {
+            return served
+                .unwrap_or(Ok(()))
+                .map_err(|e| format!("the server stopped: {e}"));
         }
         // Requests in flight, closing WebSockets and stopped imports, all
         // within one grace period.
         let grace = self.limits.shutdown_grace;
         let drained = tokio::time::timeout(grace, async {
-            let served = (&mut server).await;
+            let served = match served {
+                Some(result) => result,
+                None => (&mut server).await,
+            };
             let tasks = aegis.stopped(grace).await;
             (served, tasks)
         })
@@ -321,14 +331,22 @@ pub fn with_web(router: Router, dir: &Path) -> Router {
     router.fallback_service(tower_http::services::ServeDir::new(dir).fallback(index))
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`); a second call
-/// does nothing.
-pub fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .try_init();
+/// Logs to standard output, filtered by `RUST_LOG` (default `info`), as
+/// text or as one JSON object a line with the current span (a request's
+/// `request_id`, route and method; a WebSocket's user); a second call does
+/// nothing.
+pub fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = match format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).try_init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_env_filter(filter)
+            .try_init(),
+    };
 }
 
 async fn shutdown_signal() {
