@@ -370,7 +370,7 @@ impl Connection {
         let missing = current.saturating_sub(since);
         if since > current || missing > self.aegis.limits().replay_limit {
             send(sink, &subscribed(&feature, current, false)).await?;
-            return send(sink, &resync(&feature, ResyncReason::Gap)).await;
+            return send_resync(sink, &feature, ResyncReason::Gap).await;
         }
         let events = match replay(self.aegis.db(), &feature, since, missing).await {
             Ok(events) => events,
@@ -383,10 +383,11 @@ impl Connection {
                 .all(|(event, seq)| event.seq() == seq);
         send(sink, &subscribed(&feature, current, complete)).await?;
         if !complete {
-            return send(sink, &resync(&feature, ResyncReason::Gap)).await;
+            return send_resync(sink, &feature, ResyncReason::Gap).await;
         }
         for event in events.iter().filter(|e| self.visible(e)) {
             send_frame(sink, &event.frame).await?;
+            crate::metrics::replayed();
         }
         Ok(())
     }
@@ -475,17 +476,20 @@ impl Connection {
                 && missing.iter().zip(last + 1..).all(|(e, s)| e.seq() == s);
             if !contiguous {
                 self.subscriptions.insert(feature.to_owned(), seq);
-                return send(sink, &resync(feature, ResyncReason::Gap)).await;
+                return send_resync(sink, feature, ResyncReason::Gap).await;
             }
             for earlier in missing.iter().filter(|e| self.visible(e)) {
                 feed_frame(sink, &earlier.frame).await?;
+                crate::metrics::delivered(earlier);
             }
         }
         self.subscriptions.insert(feature.to_owned(), seq);
         if !self.visible(event) {
             return Ok(());
         }
-        feed_frame(sink, &event.frame).await
+        feed_frame(sink, &event.frame).await?;
+        crate::metrics::delivered(event);
+        Ok(())
     }
 
     /// The `count` events after `after`, from the log. The database may be
@@ -519,7 +523,7 @@ impl Connection {
             if let Ok(current) = self.current_seq(&feature).await {
                 self.subscriptions.insert(feature.clone(), current);
             }
-            send(sink, &resync(&feature, ResyncReason::Lagging)).await?;
+            send_resync(sink, &feature, ResyncReason::Lagging).await?;
         }
         Ok(())
     }
@@ -547,11 +551,18 @@ fn subscribed(feature: &str, seq: u64, recovered: bool) -> ServerMessage {
     }
 }
 
-fn resync(feature: &str, reason: ResyncReason) -> ServerMessage {
-    ServerMessage::Resync {
+/// Tells a subscriber to reload `feature`, and counts it once sent.
+async fn send_resync(sink: &mut Sink, feature: &str, reason: ResyncReason) -> Result<(), End> {
+    let message = ServerMessage::Resync {
         feature: feature.to_owned(),
         reason,
-    }
+    };
+    send(sink, &message).await?;
+    crate::metrics::resync(match reason {
+        ResyncReason::Gap => "gap",
+        ResyncReason::Lagging => "lagging",
+    });
+    Ok(())
 }
 
 fn error_frame(code: ErrorCode, message: &str, feature: Option<String>) -> ServerMessage {

@@ -39,6 +39,7 @@ mod jobs;
 mod lifecycle;
 mod limits;
 pub mod log;
+pub mod metrics;
 mod notice;
 mod query;
 mod relations;

@@ -168,6 +168,7 @@ impl Relay {
             && event.feature() == notice.feature
             && event.seq() == notice.seq
         {
+            crate::metrics::relayed(&event, "notice");
             self.bus.publish(Arc::new(event));
             self.marks().insert(notice.feature.to_owned(), notice.seq);
             return Ok(());
@@ -185,6 +186,7 @@ impl Relay {
                 break;
             };
             for event in events {
+                crate::metrics::relayed(&event, "table");
                 self.bus.publish(event);
             }
             mark = last;

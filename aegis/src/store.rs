@@ -213,7 +213,10 @@ impl Db {
     }
 
     pub async fn begin(&self) -> Result<Tx, Error> {
-        Ok(self.pool.begin().await?)
+        let asked = std::time::Instant::now();
+        let tx = self.pool.begin().await?;
+        crate::metrics::pool_wait(asked.elapsed());
+        Ok(tx)
     }
 
     /// A read-only transaction whose statements all see one snapshot

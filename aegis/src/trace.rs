@@ -37,11 +37,36 @@ fn span<B>(request: &Request<B>) -> tracing::Span {
     )
 }
 
-/// Adds the request id and the span to every route of `router`.
+/// Counts a request and its time by method, route and status
+/// ([`crate::metrics`]); a path that is no route counts as `unmatched`.
+async fn measure(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::http_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// Adds the request id, the span and the request metrics to every route
+/// of `router`.
 pub(crate) fn layer<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     // Listed innermost first: the id is set (outermost) before the span
     // reads it, and copied to the response inside the span.
     router
+        .layer(axum::middleware::from_fn(measure))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()

@@ -232,6 +232,13 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
     }
 
     async fn finish(&mut self, success: bool) -> Result<(), Error> {
+        if !self.job.dry_run {
+            crate::metrics::import_rows(
+                T::meta().feature,
+                self.job.successful_rows,
+                self.job.failed_rows,
+            );
+        }
         self.job.state = if success {
             ImportState::Completed
         } else {

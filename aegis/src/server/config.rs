@@ -20,6 +20,8 @@
 //! | `--jwt-user-claim CLAIM` | `AEGIS_JWT_USER_CLAIM` | `sub` |
 //! | `--grant GRANT` | `AEGIS_JWT_GRANTS` (`;`-separated) | none: see [`crate::auth::Grant`] |
 //! | `--log-format FORMAT` | `AEGIS_LOG_FORMAT` | `text`; `json`: one object a line |
+//! | `--metrics-listen ADDR:PORT` | `AEGIS_METRICS_LISTEN` | none: `/metrics` alone on that address, open |
+//! | `--metrics-token TOKEN` | `AEGIS_METRICS_TOKEN` | none: `/metrics` beside the API to this bearer token (open in dev mode) |
 
 use std::path::PathBuf;
 
@@ -75,6 +77,14 @@ pub struct Options {
     /// The claim naming the user [env: AEGIS_JWT_USER_CLAIM] [default: sub]
     #[arg(long, global = true, value_name = "CLAIM")]
     pub jwt_user_claim: Option<String>,
+    /// Serve /metrics on this address alone, open (for a scraper inside the
+    /// cluster) [env: AEGIS_METRICS_LISTEN]
+    #[arg(long, global = true, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Serve /metrics beside the API to `Authorization: Bearer <TOKEN>`
+    /// [env: AEGIS_METRICS_TOKEN]
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub metrics_token: Option<String>,
     /// How the log is written: `text`, or `json` (one object a line, with the
     /// request's span) [env: AEGIS_LOG_FORMAT] [default: text]
     #[arg(long, global = true, value_name = "FORMAT")]
@@ -132,7 +142,7 @@ pub enum Command {
 
 /// The help's note on the environment, for an app's `after_help`.
 pub const ENVIRONMENT: &str = "Environment: HOST, PORT, AEGIS_DATA_DIR, DATABASE_URL, AEGIS_DEV=1, \
-AEGIS_WEB_DIR, AEGIS_LOG_FORMAT and the AEGIS_OIDC_* and AEGIS_JWT* variables stand for the flags (a flag wins); \
+AEGIS_WEB_DIR, AEGIS_LOG_FORMAT, AEGIS_METRICS_* and the AEGIS_OIDC_* and AEGIS_JWT* variables stand for the flags (a flag wins); \
 AEGIS_JWT_SECRET is the secret of the server's own tokens (default: a random one kept in \
 <data dir>/jwt-secret).";
 
@@ -174,6 +184,10 @@ pub struct Config {
     pub allow_drop: Vec<(String, String)>,
     pub identity: Identity,
     pub log_format: LogFormat,
+    /// `/metrics` on its own listener, open.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `/metrics` beside the API, to this bearer token.
+    pub metrics_token: Option<String>,
 }
 
 fn list(text: Option<String>, separator: char) -> Vec<String> {
@@ -266,6 +280,13 @@ impl Config {
             })?,
             (None, None) => LogFormat::Text,
         };
+        let metrics_listen = match (options.metrics_listen, env("AEGIS_METRICS_LISTEN")) {
+            (Some(address), _) => Some(address),
+            (None, Some(address)) => Some(address.parse().map_err(|_| {
+                format!("AEGIS_METRICS_LISTEN `{address}` is not an address and port")
+            })?),
+            (None, None) => None,
+        };
         if identity.client_id.is_some() && identity.issuer.is_none() {
             return Err("an OIDC client id needs its issuer (--oidc-issuer)".to_owned());
         }
@@ -282,6 +303,8 @@ impl Config {
             allow_drop: options.allow_drop,
             identity,
             log_format,
+            metrics_listen,
+            metrics_token: options.metrics_token.or_else(|| env("AEGIS_METRICS_TOKEN")),
         })
     }
 

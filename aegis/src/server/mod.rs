@@ -136,6 +136,7 @@ impl Server {
                 .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
         }
         let auth = config.auth().await?;
+        crate::metrics::install();
         if let Some(loaded) = auth.preload().await {
             match loaded {
                 Ok(count) => tracing::info!("{count} signing key(s) from the identity provider"),
@@ -188,6 +189,15 @@ impl Server {
         if config.dev_mode {
             router = router.route("/api/dev/token", get(dev_token));
         }
+        // Beside the API: to its token, or open in dev mode; on its own
+        // listener instead when one is configured.
+        if config.metrics_listen.is_none() && (config.metrics_token.is_some() || config.dev_mode) {
+            let token = config.metrics_token.clone();
+            router = router.route(
+                "/metrics",
+                get(move |state, headers| scrape(state, headers, token.clone())),
+            );
+        }
         let router = router.with_state(aegis);
         match self.web(config) {
             Some(dir) => with_web(router, &dir),
@@ -229,6 +239,28 @@ impl Server {
         }
         let address = listener.local_addr().unwrap_or(address);
         tracing::info!("serving on http://{address}");
+        match config.metrics_listen {
+            Some(metrics) => {
+                let listener = tokio::net::TcpListener::bind(metrics)
+                    .await
+                    .map_err(|e| format!("cannot listen on {metrics} for metrics: {e}"))?;
+                let router = Router::new()
+                    .route(
+                        "/metrics",
+                        get(move |state, headers| scrape(state, headers, None)),
+                    )
+                    .with_state(aegis.clone());
+                tracing::info!(
+                    "metrics on http://{}/metrics",
+                    listener.local_addr().unwrap_or(metrics)
+                );
+                tokio::spawn(async move { axum::serve(listener, router).await });
+            }
+            None if config.metrics_token.is_none() && !config.dev_mode => tracing::info!(
+                "no /metrics: set AEGIS_METRICS_TOKEN, or AEGIS_METRICS_LISTEN for a listener of its own"
+            ),
+            None => {}
+        }
         let signalled = aegis.clone();
         tokio::spawn(async move {
             shutdown_signal().await;
@@ -300,6 +332,33 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// `GET /metrics`: every series in Prometheus's text format; with a
+/// token, only to `Authorization: Bearer <token>`.
+async fn scrape(
+    State(aegis): State<Aegis>,
+    headers: axum::http::HeaderMap,
+    token: Option<String>,
+) -> Result<([(axum::http::HeaderName, &'static str); 1], String), Error> {
+    if let Some(token) = token {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "));
+        if given != Some(token.as_str()) {
+            return Err(Error::Unauthorized(
+                "the metrics need `Authorization: Bearer <metrics token>`".into(),
+            ));
+        }
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&aegis),
+    ))
 }
 
 /// A command's outcome as the process's exit: an error is printed.

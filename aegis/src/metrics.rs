@@ -1,0 +1,118 @@
+//! Metrics, in Prometheus's text format: requests by route and status,
+//! WebSocket connections, subscriptions, deliveries and their lag from the
+//! commit, resyncs, the relay's lag and catch-up reads, import rows, and
+//! the database pool. Recorded through the `metrics` facade (nothing is
+//! kept until [`install`] sets the recorder), rendered by
+//! metrics-exporter-prometheus.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::app::Aegis;
+use crate::log::StoredEvent;
+
+/// Histogram buckets, in seconds: a millisecond to ten seconds.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process's recorder (once; later calls return the same
+/// handle) and its upkeep, which drains histograms every 5 s.
+pub fn install() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let handle = PrometheusBuilder::new()
+            .set_buckets(BUCKETS)
+            .expect("buckets are given")
+            .install_recorder()
+            .expect("no other metrics recorder is installed");
+        let upkeep = handle.clone();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        });
+        handle
+    })
+}
+
+/// Every series, as Prometheus reads them; the gauges read now from
+/// `aegis`. Empty before [`install`].
+pub fn render(aegis: &Aegis) -> String {
+    let Some(handle) = HANDLE.get() else {
+        return String::new();
+    };
+    let hub = aegis.hub();
+    metrics::gauge!("aegis_ws_connections").set(hub.connections() as f64);
+    metrics::gauge!("aegis_ws_subscriptions").set(hub.subscriptions() as f64);
+    let pool = aegis.db().pool();
+    let (size, idle) = (pool.size() as f64, pool.num_idle() as f64);
+    metrics::gauge!("aegis_db_pool_connections", "state" => "idle").set(idle);
+    metrics::gauge!("aegis_db_pool_connections", "state" => "busy").set(size - idle);
+    handle.run_upkeep();
+    handle.render()
+}
+
+/// One HTTP request answered.
+pub(crate) fn http_request(method: &str, route: &str, status: u16, took: Duration) {
+    let (method, route) = (method.to_owned(), route.to_owned());
+    metrics::counter!(
+        "aegis_http_requests_total",
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!(
+        "aegis_http_request_duration_seconds",
+        "method" => method,
+        "route" => route
+    )
+    .record(took.as_secs_f64());
+}
+
+/// How long `event` took from its commit to now.
+fn since_commit(event: &StoredEvent) -> f64 {
+    let lag = chrono::Utc::now() - event.message.meta.timestamp;
+    lag.to_std().unwrap_or_default().as_secs_f64()
+}
+
+/// An event written to a subscriber's socket.
+pub(crate) fn delivered(event: &StoredEvent) {
+    metrics::counter!("aegis_ws_deliveries_total").increment(1);
+    metrics::histogram!("aegis_ws_delivery_lag_seconds").record(since_commit(event));
+}
+
+/// An event sent to a subscriber from the log, for its `since`.
+pub(crate) fn replayed() {
+    metrics::counter!("aegis_ws_replayed_total").increment(1);
+}
+
+/// A subscriber told to reload (`lagging`: the bus overtook it; `gap`).
+pub(crate) fn resync(reason: &'static str) {
+    metrics::counter!("aegis_ws_resyncs_total", "reason" => reason).increment(1);
+}
+
+/// Another instance's event published here: from its notification
+/// (`notice`) or read from the table (`table`, a catch-up read).
+pub(crate) fn relayed(event: &StoredEvent, from: &'static str) {
+    metrics::counter!("aegis_relay_events_total", "from" => from).increment(1);
+    metrics::histogram!("aegis_relay_lag_seconds").record(since_commit(event));
+}
+
+/// Rows an import wrote, or failed.
+pub(crate) fn import_rows(feature: &'static str, imported: u64, failed: u64) {
+    metrics::counter!("aegis_import_rows_total", "feature" => feature, "outcome" => "imported")
+        .increment(imported);
+    metrics::counter!("aegis_import_rows_total", "feature" => feature, "outcome" => "failed")
+        .increment(failed);
+}
+
+/// How long a write transaction waited for its connection.
+pub(crate) fn pool_wait(took: Duration) {
+    metrics::histogram!("aegis_db_pool_wait_seconds").record(took.as_secs_f64());
+}
