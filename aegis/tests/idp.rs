@@ -536,19 +536,8 @@ async fn an_issuer_is_enough_to_find_its_keys_and_tell_the_web_app() {
     );
 
     let app = server.router(aegis, &config);
-    let response = tower::ServiceExt::oneshot(
-        app,
-        aegis::axum::http::Request::get("/api/auth/config")
-            .body(aegis::axum::body::Body::empty())
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    let body = http_body_util::BodyExt::collect(response.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    let sign_in: Value = serde_json::from_slice(&body).unwrap();
+    let (_, body) = common::get_from(app, "/api/auth/config", None).await;
+    let sign_in: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
         sign_in,
         json!({

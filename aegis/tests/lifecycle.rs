@@ -34,20 +34,9 @@ async fn probes_say_alive_and_ready() {
         Limits::default(),
     );
     let router = api().router().with_state(fresh);
-    let reply = tower::ServiceExt::oneshot(
-        router,
-        aegis::axum::http::Request::get("/readyz")
-            .body(aegis::axum::body::Body::empty())
-            .unwrap(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(reply.status(), 503);
-    let body = http_body_util::BodyExt::collect(reply.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let (status, body) = get_from(router, "/readyz", None).await;
+    assert_eq!(status, 503);
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["status"], "unavailable");
     assert_eq!(body["checks"]["schema"], "not installed yet");
 }

@@ -4,9 +4,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use aegis::protocol::{EventAction, EventMessage, EventMeta, FEATURE_VERSION};
 use common::client::Client;
 use common::*;
 use serde_json::json;
@@ -110,28 +107,7 @@ async fn a_scripted_sequence_moves_each_series_by_what_it_did() {
     let before = scrape(&app);
     let mut slow = Client::authed(address, &app.admin()).await;
     slow.subscribe("budgets", None).await;
-    let data = json!({ "pad": "x".repeat(8 * 1024) });
-    for seq in 6..4006u64 {
-        let message = EventMessage {
-            feature: "budgets".into(),
-            entity: "budget".into(),
-            action: EventAction::Updated,
-            data: data.clone(),
-            meta: EventMeta {
-                timestamp: chrono::Utc::now(),
-                feature_version: FEATURE_VERSION.into(),
-                seq,
-                user_id: "u1".into(),
-                origin: None,
-            },
-        };
-        app.aegis
-            .bus()
-            .publish(Arc::new(aegis::log::StoredEvent::new(message).unwrap()));
-        if seq % 200 == 0 {
-            tokio::task::yield_now().await;
-        }
-    }
+    flood(&app, 6..4006).await;
     // Everything queued for it, in rounds of ping and pong until a round
     // brings nothing else: each time it fell behind it was told once, and
     // each telling counts.
@@ -216,22 +192,7 @@ async fn metrics_are_served_to_their_token_or_in_dev_mode_alone() {
     };
     let server = aegis::server::Server::new(api());
     let get = |router: aegis::axum::Router, token: Option<&'static str>| async move {
-        let mut request = aegis::axum::http::Request::get("/metrics");
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let response = tower::ServiceExt::oneshot(
-            router,
-            request.body(aegis::axum::body::Body::empty()).unwrap(),
-        )
-        .await
-        .unwrap();
-        let status = response.status().as_u16();
-        let body = http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .unwrap()
-            .to_bytes();
-        (status, String::from_utf8_lossy(&body).into_owned())
+        get_from(router, "/metrics", token).await
     };
 
     let guarded = config(&[("AEGIS_METRICS_TOKEN", "scrape-me")], false);

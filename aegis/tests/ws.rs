@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aegis::Limits;
-use aegis::protocol::{EventAction, EventMessage, EventMeta, FEATURE_VERSION};
+use aegis::protocol::FEATURE_VERSION;
 use common::*;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
@@ -382,28 +382,7 @@ async fn a_slow_reader_gets_resync_not_unbounded_memory() {
     let mut client = Client::authed(address, &app.admin()).await;
     client.subscribe("budgets", None).await;
     // Far more than the socket buffers hold, while the client reads nothing.
-    let data = json!({ "pad": "x".repeat(8 * 1024) });
-    for seq in 1..=4000u64 {
-        let message = EventMessage {
-            feature: "budgets".into(),
-            entity: "budget".into(),
-            action: EventAction::Updated,
-            data: data.clone(),
-            meta: EventMeta {
-                timestamp: chrono::Utc::now(),
-                feature_version: FEATURE_VERSION.into(),
-                seq,
-                user_id: "u1".into(),
-                origin: None,
-            },
-        };
-        app.aegis
-            .bus()
-            .publish(Arc::new(aegis::log::StoredEvent::new(message).unwrap()));
-        if seq % 200 == 0 {
-            tokio::task::yield_now().await;
-        }
-    }
+    flood(&app, 1..4001).await;
     let mut events = 0;
     let resync = loop {
         let frame = client.frame().await;

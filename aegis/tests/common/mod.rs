@@ -58,3 +58,57 @@ pub async fn app() -> TestApp {
 pub fn budget(name: &str, amount: f64) -> Value {
     serde_json::json!({ "name": name, "amount": amount, "year": 2026, "approved": false, "note": null })
 }
+
+/// GETs `path` from a router of one's own (not a [`TestApp`]'s), with a
+/// bearer token if given: the status and the body's text.
+pub async fn get_from(
+    router: aegis::axum::Router,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, String) {
+    let mut request = aegis::axum::http::Request::get(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = tower::ServiceExt::oneshot(
+        router,
+        request.body(aegis::axum::body::Body::empty()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let status = response.status().as_u16();
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Publishes, on the app's bus alone, an 8 KiB `updated` event of
+/// `budgets` for every seq of `seqs`: far more than a socket buffers, for
+/// a client that reads nothing.
+pub async fn flood(app: &TestApp, seqs: std::ops::Range<u64>) {
+    use aegis::protocol::{EventAction, EventMessage, EventMeta, FEATURE_VERSION};
+    let data = serde_json::json!({ "pad": "x".repeat(8 * 1024) });
+    for seq in seqs {
+        let message = EventMessage {
+            feature: "budgets".into(),
+            entity: "budget".into(),
+            action: EventAction::Updated,
+            data: data.clone(),
+            meta: EventMeta {
+                timestamp: chrono::Utc::now(),
+                feature_version: FEATURE_VERSION.into(),
+                seq,
+                user_id: "u1".into(),
+                origin: None,
+            },
+        };
+        app.aegis.bus().publish(std::sync::Arc::new(
+            aegis::log::StoredEvent::new(message).unwrap(),
+        ));
+        if seq % 200 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+}
