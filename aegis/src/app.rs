@@ -30,6 +30,23 @@ impl HubStats {
     }
 }
 
+/// Readiness, and what a graceful stop waits for ([`crate::lifecycle`]).
+#[derive(Debug, Default)]
+pub(crate) struct Lifecycle {
+    /// Cancelled when the stop begins.
+    pub(crate) stopping: tokio_util::sync::CancellationToken,
+    /// WebSocket connections and import jobs, which a stop lets finish.
+    pub(crate) tasks: tokio_util::task::TaskTracker,
+    /// [`crate::Api::install`] has brought the tables to their models.
+    pub(crate) installed: std::sync::atomic::AtomicBool,
+}
+
+impl Lifecycle {
+    pub(crate) fn installed(&self) {
+        self.installed.store(true, Ordering::SeqCst);
+    }
+}
+
 #[derive(Debug)]
 struct Inner {
     db: Db,
@@ -54,7 +71,7 @@ struct Inner {
     /// What each served module's hooks let a user read, set by `Api::install`.
     read_filters: std::sync::RwLock<ReadFilters>,
     /// Readiness, and what a graceful stop waits for.
-    lifecycle: crate::lifecycle::Lifecycle,
+    lifecycle: Lifecycle,
 }
 
 /// The runtime: database, auth, event bus and import jobs. Cheap to clone.
@@ -84,7 +101,7 @@ impl Aegis {
                 exports: Arc::new(tokio::sync::Semaphore::new(limits.exports)),
                 relations: std::sync::RwLock::default(),
                 read_filters: std::sync::RwLock::default(),
-                lifecycle: crate::lifecycle::Lifecycle::default(),
+                lifecycle: Lifecycle::default(),
                 hub: HubStats::default(),
                 limits,
             }),
@@ -135,7 +152,7 @@ impl Aegis {
             .map(|(_, listening)| *listening.borrow())
     }
 
-    pub(crate) fn lifecycle(&self) -> &crate::lifecycle::Lifecycle {
+    pub(crate) fn lifecycle(&self) -> &Lifecycle {
         &self.inner.lifecycle
     }
 

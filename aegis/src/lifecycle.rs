@@ -1,42 +1,22 @@
-//! The runtime's life: health for probes (`/healthz`, `/readyz`) and a
-//! graceful stop, in which readiness fails at once, every WebSocket is
+//! The runtime's life: health for probes (`/healthz`, `/readyz`), its
+//! metrics' text, and a graceful stop, in which readiness fails at once, every WebSocket is
 //! closed with 1012 (clients reconnect at once, to another instance, and
 //! resume with `since`) and the imports running here are failed and
 //! reported, so no instance shows them running for ever.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::app::Aegis;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-use crate::app::Aegis;
 
 /// How long `/readyz` waits for the database.
 const DATABASE_CHECK: Duration = Duration::from_secs(2);
-
-/// What a stop waits for.
-#[derive(Debug, Default)]
-pub(crate) struct Lifecycle {
-    /// Cancelled when the stop begins.
-    stopping: CancellationToken,
-    /// WebSocket connections and import jobs, which a stop lets finish.
-    tasks: TaskTracker,
-    /// [`crate::Api::install`] has brought the tables to their models.
-    installed: AtomicBool,
-}
-
-impl Lifecycle {
-    pub(crate) fn installed(&self) {
-        self.installed.store(true, Ordering::SeqCst);
-    }
-}
 
 /// A running piece of work a stop waits for; dropped when it ends.
 pub(crate) type Tracked = tokio_util::task::task_tracker::TaskTrackerToken;
@@ -74,6 +54,19 @@ impl Aegis {
     /// Counts a piece of work a stop waits for, until the token drops.
     pub(crate) fn track(&self) -> Tracked {
         self.lifecycle().tasks.token()
+    }
+
+    /// Every metric in Prometheus's text format ([`crate::metrics`]), the
+    /// gauges read now; empty until [`crate::metrics::install`].
+    pub fn metrics(&self) -> String {
+        let hub = self.hub();
+        let pool = self.db().pool();
+        crate::metrics::render(crate::metrics::Now {
+            connections: hub.connections(),
+            subscriptions: hub.subscriptions(),
+            pool_size: pool.size(),
+            pool_idle: pool.num_idle(),
+        })
     }
 }
 

@@ -8,10 +8,8 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-use crate::app::Aegis;
-use crate::log::StoredEvent;
 
 /// Histogram buckets, in seconds: a millisecond to ten seconds.
 const BUCKETS: &[f64] = &[
@@ -40,17 +38,24 @@ pub fn install() -> &'static PrometheusHandle {
     })
 }
 
-/// Every series, as Prometheus reads them; the gauges read now from
-/// `aegis`. Empty before [`install`].
-pub fn render(aegis: &Aegis) -> String {
+/// What the gauges read at a scrape.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Now {
+    pub(crate) connections: usize,
+    pub(crate) subscriptions: usize,
+    pub(crate) pool_size: u32,
+    pub(crate) pool_idle: usize,
+}
+
+/// Every series, as Prometheus reads them, the gauges set to `now`;
+/// empty before [`install`]. `Aegis::metrics` reads `now` and calls it.
+pub(crate) fn render(now: Now) -> String {
     let Some(handle) = HANDLE.get() else {
         return String::new();
     };
-    let hub = aegis.hub();
-    metrics::gauge!("aegis_ws_connections").set(hub.connections() as f64);
-    metrics::gauge!("aegis_ws_subscriptions").set(hub.subscriptions() as f64);
-    let pool = aegis.db().pool();
-    let (size, idle) = (pool.size() as f64, pool.num_idle() as f64);
+    metrics::gauge!("aegis_ws_connections").set(now.connections as f64);
+    metrics::gauge!("aegis_ws_subscriptions").set(now.subscriptions as f64);
+    let (size, idle) = (f64::from(now.pool_size), now.pool_idle as f64);
     metrics::gauge!("aegis_db_pool_connections", "state" => "idle").set(idle);
     metrics::gauge!("aegis_db_pool_connections", "state" => "busy").set(size - idle);
     handle.run_upkeep();
@@ -75,16 +80,18 @@ pub(crate) fn http_request(method: &str, route: &str, status: u16, took: Duratio
     .record(took.as_secs_f64());
 }
 
-/// How long `event` took from its commit to now.
-fn since_commit(event: &StoredEvent) -> f64 {
-    let lag = chrono::Utc::now() - event.message.meta.timestamp;
-    lag.to_std().unwrap_or_default().as_secs_f64()
+/// How long ago `committed` was.
+fn since(committed: DateTime<Utc>) -> f64 {
+    (Utc::now() - committed)
+        .to_std()
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
-/// An event written to a subscriber's socket.
-pub(crate) fn delivered(event: &StoredEvent) {
+/// An event (committed then) written to a subscriber's socket.
+pub(crate) fn delivered(committed: DateTime<Utc>) {
     metrics::counter!("aegis_ws_deliveries_total").increment(1);
-    metrics::histogram!("aegis_ws_delivery_lag_seconds").record(since_commit(event));
+    metrics::histogram!("aegis_ws_delivery_lag_seconds").record(since(committed));
 }
 
 /// An event sent to a subscriber from the log, for its `since`.
@@ -97,11 +104,11 @@ pub(crate) fn resync(reason: &'static str) {
     metrics::counter!("aegis_ws_resyncs_total", "reason" => reason).increment(1);
 }
 
-/// Another instance's event published here: from its notification
+/// Another instance's event (committed then) published here: from its notification
 /// (`notice`) or read from the table (`table`, a catch-up read).
-pub(crate) fn relayed(event: &StoredEvent, from: &'static str) {
+pub(crate) fn relayed(committed: DateTime<Utc>, from: &'static str) {
     metrics::counter!("aegis_relay_events_total", "from" => from).increment(1);
-    metrics::histogram!("aegis_relay_lag_seconds").record(since_commit(event));
+    metrics::histogram!("aegis_relay_lag_seconds").record(since(committed));
 }
 
 /// Rows an import wrote, or failed.

@@ -168,7 +168,7 @@ impl Relay {
             && event.feature() == notice.feature
             && event.seq() == notice.seq
         {
-            crate::metrics::relayed(&event, "notice");
+            crate::metrics::relayed(event.message.meta.timestamp, "notice");
             self.bus.publish(Arc::new(event));
             self.marks().insert(notice.feature.to_owned(), notice.seq);
             return Ok(());
@@ -186,7 +186,7 @@ impl Relay {
                 break;
             };
             for event in events {
-                crate::metrics::relayed(&event, "table");
+                crate::metrics::relayed(event.message.meta.timestamp, "table");
                 self.bus.publish(event);
             }
             mark = last;

@@ -26,7 +26,7 @@ fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 /// The metrics now.
 fn scrape(app: &TestApp) -> String {
-    aegis::metrics::render(&app.aegis)
+    app.aegis.metrics()
 }
 
 #[tokio::test]

@@ -42,10 +42,11 @@ tasks:
                     app's packages, the fixtures' type check, the web app's
                     production build, its Vitest specs, the end-to-end suite and
                     the scaffold (see `scaffold`)
-  reliability [calm|kill|postgres]
+  reliability [calm|kill|rolling|postgres]
                     two example-app instances on a throwaway PostgreSQL, clients
                     hanging up at random during 10,000 writes, then an instance
-                    killed, then PostgreSQL restarted: no event lost
+                    killed, then a rolling restart (SIGTERM, start, in turn),
+                    then PostgreSQL restarted: no event lost
   layout            the code's layout rules alone (see `test`)
   scaffold          `cargo aegis new` a project under target/scaffold, build and test
                     it, its web app from its lockfile, Chromium on it in dev mode

@@ -73,6 +73,28 @@ impl ServerProcess {
         }
     }
 
+    /// Sends SIGTERM and waits (at most `grace`) for the process to end on
+    /// its own; killed after that. Whether it ended on its own.
+    pub fn terminate(&mut self, grace: Duration) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .is_ok_and(|status| status.success());
+        let started = Instant::now();
+        while sent && started.elapsed() < grace {
+            if let Ok(Some(_)) = child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
     /// Waits until the process answers HTTP on its port (with any status).
     pub async fn ready(&self) -> Result<(), String> {
         let http = reqwest::Client::new();

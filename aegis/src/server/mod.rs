@@ -357,7 +357,7 @@ async fn scrape(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::metrics::render(&aegis),
+        aegis.metrics(),
     ))
 }
 

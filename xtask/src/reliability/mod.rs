@@ -6,8 +6,10 @@
 //! instance, with `since`. Writers send 10,000 creates, updates and deletes
 //! through both instances. At the end every client's copy must equal the
 //! database, with no event lost, none twice and none out of order. Three
-//! runs: undisturbed; one instance killed and restarted mid-run; PostgreSQL
-//! restarted mid-run (the instances must recover by themselves).
+//! runs: undisturbed; one instance killed and restarted mid-run; a rolling
+//! restart (each instance stopped with SIGTERM and started again in turn:
+//! its clients are closed with 1012 and must be back within a second);
+//! PostgreSQL restarted mid-run (the instances must recover by themselves).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,11 +18,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aegis::auth::{Auth, Claims};
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+mod clients;
+
+use clients::{ClientReport, client};
 
 use crate::postgres::Postgres;
 use crate::process::example_app;
@@ -41,6 +45,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 enum Fault {
     None,
     KillInstance,
+    RollingRestart,
     RestartPostgres,
 }
 
@@ -49,23 +54,27 @@ impl Fault {
         match self {
             Fault::None => "two instances",
             Fault::KillInstance => "two instances, one killed and restarted mid-run",
+            Fault::RollingRestart => {
+                "two instances, each stopped with SIGTERM and restarted in turn"
+            }
             Fault::RestartPostgres => "two instances, PostgreSQL restarted mid-run",
         }
     }
 }
 
 /// Builds the example app, starts a throwaway PostgreSQL, runs the suite
-/// (or the runs named: `calm`, `kill`, `postgres`).
+/// (or the runs named: `calm`, `kill`, `rolling`, `postgres`).
 pub fn run(args: &[&str]) -> Result<(), String> {
     let mut faults = Vec::new();
     for arg in args {
         faults.push(match *arg {
             "calm" => Fault::None,
             "kill" => Fault::KillInstance,
+            "rolling" => Fault::RollingRestart,
             "postgres" => Fault::RestartPostgres,
             other => {
                 return Err(format!(
-                    "unknown reliability run `{other}`: calm, kill or postgres"
+                    "unknown reliability run `{other}`: calm, kill, rolling or postgres"
                 ));
             }
         });
@@ -79,7 +88,16 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     run_faults(&root, &postgres, &faults)
 }
 
-const ALL: [Fault; 3] = [Fault::None, Fault::KillInstance, Fault::RestartPostgres];
+const ALL: [Fault; 4] = [
+    Fault::None,
+    Fault::KillInstance,
+    Fault::RollingRestart,
+    Fault::RestartPostgres,
+];
+
+/// How soon a client closed with 1012 must be back (ready on an
+/// instance): the web runtime's first backoff step is at most 500 ms.
+const BACK_WITHIN: Duration = Duration::from_secs(1);
 
 /// Runs the suite with the example app already built, on `postgres`
 /// (which it restarts in the last run).
@@ -160,174 +178,6 @@ impl Shared {
             }
         }
         Ok((rows, seq))
-    }
-}
-
-/// What one client saw.
-#[derive(Default)]
-struct ClientReport {
-    rows: BTreeMap<i64, Value>,
-    last_seq: u64,
-    applied: u64,
-    duplicated: u64,
-    out_of_order: u64,
-    /// Events skipped over by an out-of-order one.
-    skipped: u64,
-    resyncs: u64,
-    disconnects: u64,
-    /// Connections the server or the network ended.
-    dropped: u64,
-    errors: Vec<String>,
-}
-
-enum Ended {
-    /// The client hung up, as planned.
-    HungUp,
-    /// The connection ended under it.
-    Dropped,
-    /// It has every event.
-    Done,
-}
-
-async fn client(shared: Arc<Shared>, home: usize) -> ClientReport {
-    let mut report = ClientReport::default();
-    let mut rng = fastrand::Rng::new();
-    let mut instance = home;
-    loop {
-        let target = shared.target.load(Ordering::SeqCst);
-        if target != 0 && report.last_seq >= target {
-            return report;
-        }
-        let url = format!("ws://127.0.0.1:{}/ws", shared.ports[instance]);
-        let connected = tokio::time::timeout(
-            Duration::from_secs(5),
-            tokio_tungstenite::connect_async(url),
-        )
-        .await;
-        let ended = match connected {
-            Ok(Ok((socket, _))) => {
-                let lifetime = Duration::from_millis(rng.u64(100..1000));
-                session(&shared, socket, &mut report, lifetime).await
-            }
-            _ => Ended::Dropped,
-        };
-        match ended {
-            Ended::HungUp => report.disconnects += 1,
-            Ended::Dropped => report.dropped += 1,
-            Ended::Done => return report,
-        }
-        tokio::time::sleep(Duration::from_millis(rng.u64(0..100))).await;
-        instance = rng.usize(0..2);
-    }
-}
-
-async fn send(socket: &mut Socket, frame: Value) -> Result<(), ()> {
-    socket
-        .send(Message::text(frame.to_string()))
-        .await
-        .map_err(|_| ())
-}
-
-fn subscribe(last_seq: u64) -> Value {
-    json!({"type": "subscribe", "features": [FEATURE], "since": {FEATURE: last_seq}})
-}
-
-/// One connection: auth, subscribe with `since`, apply events until the
-/// planned hang-up, the end of the connection, or the target.
-async fn session(
-    shared: &Shared,
-    mut socket: Socket,
-    report: &mut ClientReport,
-    lifetime: Duration,
-) -> Ended {
-    if send(&mut socket, json!({"type": "auth", "token": shared.token}))
-        .await
-        .is_err()
-    {
-        return Ended::Dropped;
-    }
-    let hang_up = tokio::time::sleep(lifetime);
-    tokio::pin!(hang_up);
-    let mut check = tokio::time::interval(Duration::from_millis(50));
-    loop {
-        tokio::select! {
-            _ = &mut hang_up => {
-                let _ = socket.close(None).await;
-                return Ended::HungUp;
-            }
-            _ = check.tick() => {
-                let target = shared.target.load(Ordering::SeqCst);
-                if target != 0 && report.last_seq >= target {
-                    let _ = socket.close(None).await;
-                    return Ended::Done;
-                }
-            }
-            message = socket.next() => {
-                let text = match message {
-                    Some(Ok(Message::Text(text))) => text,
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => return Ended::Dropped,
-                    Some(Ok(_)) => continue,
-                };
-                let Ok(frame) = serde_json::from_str::<Value>(&text) else {
-                    report.errors.push(format!("not JSON: {text}"));
-                    continue;
-                };
-                match frame["type"].as_str() {
-                    Some("ready") => {
-                        if send(&mut socket, subscribe(report.last_seq)).await.is_err() {
-                            return Ended::Dropped;
-                        }
-                    }
-                    Some("event") => apply(report, &frame),
-                    Some("resync") => {
-                        report.resyncs += 1;
-                        report.errors.push(format!("resync: {text}"));
-                        // The copy is reloaded from the database.
-                        match shared.everything(shared.ports[0]).await {
-                            Ok((rows, seq)) => {
-                                report.rows = rows;
-                                report.last_seq = seq;
-                            }
-                            Err(_) => return Ended::Dropped,
-                        }
-                    }
-                    Some("error") if frame["code"] == "internal" => {
-                        // The instance could not read the log just now.
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        if send(&mut socket, subscribe(report.last_seq)).await.is_err() {
-                            return Ended::Dropped;
-                        }
-                    }
-                    Some("subscribed" | "pong") => {}
-                    _ => report.errors.push(format!("unexpected frame: {text}")),
-                }
-            }
-        }
-    }
-}
-
-fn apply(report: &mut ClientReport, frame: &Value) {
-    let seq = frame["meta"]["seq"].as_u64().unwrap_or(0);
-    if seq <= report.last_seq {
-        report.duplicated += 1;
-        return;
-    }
-    if seq > report.last_seq + 1 {
-        report.out_of_order += 1;
-        report.skipped += seq - report.last_seq - 1;
-    }
-    report.last_seq = seq;
-    report.applied += 1;
-    let data = &frame["data"];
-    let id = data["id"].as_i64().unwrap_or(0);
-    match frame["action"].as_str() {
-        Some("created" | "updated") => {
-            report.rows.insert(id, data.clone());
-        }
-        Some("deleted") => {
-            report.rows.remove(&id);
-        }
-        other => report.errors.push(format!("unexpected action {other:?}")),
     }
 }
 
@@ -486,6 +336,22 @@ async fn scenario(
             instances[1].start()?;
             instances[1].ready().await?;
         }
+        Fault::RollingRestart => {
+            for index in [1, 0] {
+                let graceful = tokio::task::block_in_place(|| {
+                    instances[index].terminate(Duration::from_secs(15))
+                });
+                if !graceful {
+                    return Err(format!(
+                        "the instance on port {} did not stop on its own after SIGTERM",
+                        instances[index].port
+                    ));
+                }
+                instances[index].start()?;
+                instances[index].ready().await?;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
         Fault::RestartPostgres => {
             tokio::task::block_in_place(|| postgres.restart())?;
         }
@@ -518,18 +384,32 @@ async fn scenario(
     let disconnects = sum(|r| r.disconnects);
     let dropped = sum(|r| r.dropped);
     let delivered = sum(|r| r.applied);
+    let restarted = sum(|r| r.restarted);
+    let slowest_return = reports
+        .iter()
+        .map(|r| r.slowest_return)
+        .max()
+        .unwrap_or_default();
     let unequal = reports.iter().filter(|r| r.rows != rows).count();
     let errors: Vec<&String> = reports.iter().flat_map(|r| &r.errors).collect();
     let summary = format!(
         "{} writes ({} failed and retried) in {:.1} s, {CLIENTS} clients, {disconnects} hang-ups \
          and {dropped} dropped connections; {last_seq} events, {delivered} delivered; \
          lost {lost}, duplicated {duplicated}, out of order {out_of_order}, resyncs {resyncs}; \
-         {} of {CLIENTS} clients equal the database ({} rows)",
+         {} of {CLIENTS} clients equal the database ({} rows){}",
         shared.writes.load(Ordering::SeqCst),
         shared.failed_writes.load(Ordering::SeqCst),
         writing.as_secs_f64(),
         CLIENTS - unequal,
         rows.len(),
+        if restarted > 0 {
+            format!(
+                "; {restarted} connections closed with 1012, every client back within {} ms",
+                slowest_return.as_millis()
+            )
+        } else {
+            String::new()
+        },
     );
     let mut problems = Vec::new();
     if lost + duplicated + out_of_order + resyncs > 0 {
@@ -545,6 +425,16 @@ async fn scenario(
     }
     if !errors.is_empty() {
         problems.push(format!("clients saw errors: {errors:?}"));
+    }
+    if fault == Fault::RollingRestart && restarted == 0 {
+        problems.push("no connection was closed with 1012".to_owned());
+    }
+    if slowest_return > BACK_WITHIN {
+        problems.push(format!(
+            "a client closed with 1012 took {} ms to be back, more than {} ms",
+            slowest_return.as_millis(),
+            BACK_WITHIN.as_millis()
+        ));
     }
     if problems.is_empty() {
         return Ok(summary);

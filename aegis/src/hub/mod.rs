@@ -42,6 +42,10 @@ use crate::protocol::{
 };
 use serde_json::Value;
 
+mod frames;
+
+use frames::{error_frame, feed_frame, parse, send, send_frame, send_resync, subscribed};
+
 /// Close code for a connection silent past the idle timeout (going away).
 const CLOSE_IDLE: u16 = 1001;
 /// How long a connection waits for the event log to fill a gap (the
@@ -480,7 +484,7 @@ impl Connection {
             }
             for earlier in missing.iter().filter(|e| self.visible(e)) {
                 feed_frame(sink, &earlier.frame).await?;
-                crate::metrics::delivered(earlier);
+                crate::metrics::delivered(earlier.message.meta.timestamp);
             }
         }
         self.subscriptions.insert(feature.to_owned(), seq);
@@ -488,7 +492,7 @@ impl Connection {
             return Ok(());
         }
         feed_frame(sink, &event.frame).await?;
-        crate::metrics::delivered(event);
+        crate::metrics::delivered(event.message.meta.timestamp);
         Ok(())
     }
 
@@ -526,89 +530,5 @@ impl Connection {
             send_resync(sink, &feature, ResyncReason::Lagging).await?;
         }
         Ok(())
-    }
-}
-
-/// A client frame, or what is wrong with it.
-fn parse(text: &str) -> Result<ClientMessage, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("the frame is not JSON: {e}"))?;
-    let kind = value
-        .get("type")
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_owned);
-    serde_json::from_value(value).map_err(|e| match kind {
-        Some(kind) => format!("bad `{kind}` frame: {e}"),
-        None => "a frame needs a string `type`: auth, subscribe, unsubscribe or ping".to_owned(),
-    })
-}
-
-fn subscribed(feature: &str, seq: u64, recovered: bool) -> ServerMessage {
-    ServerMessage::Subscribed {
-        feature: feature.to_owned(),
-        seq,
-        recovered,
-    }
-}
-
-/// Tells a subscriber to reload `feature`, and counts it once sent.
-async fn send_resync(sink: &mut Sink, feature: &str, reason: ResyncReason) -> Result<(), End> {
-    let message = ServerMessage::Resync {
-        feature: feature.to_owned(),
-        reason,
-    };
-    send(sink, &message).await?;
-    crate::metrics::resync(match reason {
-        ResyncReason::Gap => "gap",
-        ResyncReason::Lagging => "lagging",
-    });
-    Ok(())
-}
-
-fn error_frame(code: ErrorCode, message: &str, feature: Option<String>) -> ServerMessage {
-    ServerMessage::Error {
-        code,
-        message: message.to_owned(),
-        feature,
-    }
-}
-
-async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), End> {
-    let text = serde_json::to_string(message).map_err(|_| End::Gone)?;
-    send_frame(sink, &Utf8Bytes::from(text)).await
-}
-
-async fn send_frame(sink: &mut Sink, frame: &Utf8Bytes) -> Result<(), End> {
-    sink.send(Message::Text(frame.clone()))
-        .await
-        .map_err(|_| End::Gone)
-}
-
-/// Queues a frame, to be written by the next flush (or send).
-async fn feed_frame(sink: &mut Sink, frame: &Utf8Bytes) -> Result<(), End> {
-    sink.feed(Message::Text(frame.clone()))
-        .await
-        .map_err(|_| End::Gone)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parse_explains_what_is_wrong() {
-        assert!(parse("{").unwrap_err().starts_with("the frame is not JSON"));
-        assert!(parse("{}").unwrap_err().contains("needs a string `type`"));
-        assert!(
-            parse(r#"{"type":"shout"}"#)
-                .unwrap_err()
-                .starts_with("bad `shout` frame")
-        );
-        assert!(
-            parse(r#"{"type":"subscribe"}"#)
-                .unwrap_err()
-                .contains("missing field `features`")
-        );
-        assert_eq!(parse(r#"{"type":"ping"}"#).unwrap(), ClientMessage::Ping);
     }
 }

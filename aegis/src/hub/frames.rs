@@ -1,0 +1,100 @@
+//! The frames the hub reads and writes: parsing a client's, making and
+//! sending the server's (a resync counted once sent).
+
+use axum::extract::ws::{Message, Utf8Bytes};
+use futures_util::SinkExt;
+
+use super::{End, Sink};
+use crate::protocol::{ClientMessage, ErrorCode, ResyncReason, ServerMessage};
+
+/// A client frame, or what is wrong with it.
+pub(super) fn parse(text: &str) -> Result<ClientMessage, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("the frame is not JSON: {e}"))?;
+    let kind = value
+        .get("type")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    serde_json::from_value(value).map_err(|e| match kind {
+        Some(kind) => format!("bad `{kind}` frame: {e}"),
+        None => "a frame needs a string `type`: auth, subscribe, unsubscribe or ping".to_owned(),
+    })
+}
+
+pub(super) fn subscribed(feature: &str, seq: u64, recovered: bool) -> ServerMessage {
+    ServerMessage::Subscribed {
+        feature: feature.to_owned(),
+        seq,
+        recovered,
+    }
+}
+
+/// Tells a subscriber to reload `feature`, and counts it once sent.
+pub(super) async fn send_resync(
+    sink: &mut Sink,
+    feature: &str,
+    reason: ResyncReason,
+) -> Result<(), End> {
+    let message = ServerMessage::Resync {
+        feature: feature.to_owned(),
+        reason,
+    };
+    send(sink, &message).await?;
+    crate::metrics::resync(match reason {
+        ResyncReason::Gap => "gap",
+        ResyncReason::Lagging => "lagging",
+    });
+    Ok(())
+}
+
+pub(super) fn error_frame(
+    code: ErrorCode,
+    message: &str,
+    feature: Option<String>,
+) -> ServerMessage {
+    ServerMessage::Error {
+        code,
+        message: message.to_owned(),
+        feature,
+    }
+}
+
+pub(super) async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), End> {
+    let text = serde_json::to_string(message).map_err(|_| End::Gone)?;
+    send_frame(sink, &Utf8Bytes::from(text)).await
+}
+
+pub(super) async fn send_frame(sink: &mut Sink, frame: &Utf8Bytes) -> Result<(), End> {
+    sink.send(Message::Text(frame.clone()))
+        .await
+        .map_err(|_| End::Gone)
+}
+
+/// Queues a frame, to be written by the next flush (or send).
+pub(super) async fn feed_frame(sink: &mut Sink, frame: &Utf8Bytes) -> Result<(), End> {
+    sink.feed(Message::Text(frame.clone()))
+        .await
+        .map_err(|_| End::Gone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_explains_what_is_wrong() {
+        assert!(parse("{").unwrap_err().starts_with("the frame is not JSON"));
+        assert!(parse("{}").unwrap_err().contains("needs a string `type`"));
+        assert!(
+            parse(r#"{"type":"shout"}"#)
+                .unwrap_err()
+                .starts_with("bad `shout` frame")
+        );
+        assert!(
+            parse(r#"{"type":"subscribe"}"#)
+                .unwrap_err()
+                .contains("missing field `features`")
+        );
+        assert_eq!(parse(r#"{"type":"ping"}"#).unwrap(), ClientMessage::Ping);
+    }
+}
