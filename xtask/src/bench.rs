@@ -71,6 +71,26 @@ fn synthetic_crate(dir: &Path, count: usize) -> Result<(), String> {
     .map_err(|e| e.to_string())
 }
 
+/// Runs `cargo xtask bench <task> <rows>` in a process of its own (so each
+/// size's memory is its own) and reads the numbers its one line prints.
+pub(crate) fn run_alone(task: &str, rows: u64) -> Result<Vec<f64>, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let output = std::process::Command::new(&exe)
+        .args(["bench", task, &rows.to_string()])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(format!(
+            "the {rows}-row run failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect())
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]

@@ -4,7 +4,6 @@
 //! how much the process's resident memory grew while it streamed: an export
 //! that streams stays flat as it grows.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,26 +27,11 @@ fn resident_kib() -> u64 {
 
 /// Runs each size in its own process and prints the table.
 pub fn compare() -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut results = Vec::new();
     for rows in SIZES {
-        let output = Command::new(&exe)
-            .args(["bench", "export-run", &rows.to_string()])
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !output.status.success() {
-            return Err(format!(
-                "the {rows}-row run failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        let line = String::from_utf8_lossy(&output.stdout);
-        let fields: Vec<f64> = line
-            .split_whitespace()
-            .filter_map(|f| f.parse().ok())
-            .collect();
+        let fields = crate::bench::run_alone("export-run", rows)?;
         let [_, seconds, bytes, before, peak] = fields[..] else {
-            return Err(format!("unexpected output: {line}"));
+            return Err(format!("unexpected output: {fields:?}"));
         };
         results.push((rows, seconds, bytes, before, peak));
     }

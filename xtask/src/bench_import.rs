@@ -3,7 +3,6 @@
 //! embedded default. Prints wall time, rows per second and peak resident
 //! memory, and their ratios to the smallest run.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aegis::testing::TestApp;
@@ -120,26 +119,11 @@ pub fn run_one(rows: &str) -> Result<(), String> {
 }
 
 pub fn compare() -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut results = Vec::new();
     for rows in SIZES {
-        let output = Command::new(&exe)
-            .args(["bench", "import-run", &rows.to_string()])
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !output.status.success() {
-            return Err(format!(
-                "the {rows}-row run failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        let line = String::from_utf8_lossy(&output.stdout);
-        let fields: Vec<f64> = line
-            .split_whitespace()
-            .filter_map(|f| f.parse().ok())
-            .collect();
+        let fields = crate::bench::run_alone("import-run", rows)?;
         let [_, seconds, peak, before] = fields[..] else {
-            return Err(format!("unexpected output: {line}"));
+            return Err(format!("unexpected output: {fields:?}"));
         };
         results.push((rows, seconds, peak, before));
     }
