@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use aegis::axum::body::Body;
 use aegis::axum::http::Request;
@@ -23,6 +23,27 @@ impl std::io::Write for Log {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// The binary's one subscriber, installed as the global default before
+/// either test builds an app. A scoped subscriber (`set_default`) raced
+/// with the other test: whichever thread first reached a callsite fixed
+/// its interest, so the request's lines could go nowhere.
+fn log() -> &'static Log {
+    static LOG: OnceLock<Log> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        log
+    })
 }
 
 impl Log {
@@ -45,6 +66,7 @@ async fn get(app: &TestApp, path: &str, request_id: Option<&str>) -> aegis::axum
 
 #[tokio::test]
 async fn request_ids_are_kept_or_made_and_echoed() {
+    log();
     let app = app().await;
     let kept = get(&app, "/api/budgets", Some("req-42")).await;
     assert_eq!(kept["x-request-id"], "req-42");
@@ -56,18 +78,9 @@ async fn request_ids_are_kept_or_made_and_echoed() {
     assert_eq!(missing["x-request-id"], "req-43");
 }
 
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test]
 async fn the_request_span_carries_its_id_and_route() {
-    let log = Log::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    let log = log();
     let app = app().await;
     get(&app, "/api/budgets/99", Some("req-7")).await;
 
