@@ -43,6 +43,7 @@
 mod collect;
 mod context;
 mod error;
+mod openapi;
 mod render;
 mod rust_out;
 pub mod scaffold;
@@ -60,6 +61,10 @@ pub use write::{WriteReport, write_if_changed};
 pub const MODULES_FILE: &str = "aegis_modules.rs";
 /// The file, in `OUT_DIR`, holding the generated event tests.
 pub const EVENT_TESTS_FILE: &str = "aegis_event_tests.rs";
+/// Where the OpenAPI document of the modules' REST API is written, under
+/// the web root (`aegis_modules::api()` serves the same text at
+/// `GET /api/openapi.json`).
+pub const OPENAPI_PATH: &str = "shared/openapi.json";
 
 /// What to generate from, and where to.
 #[derive(Clone, Debug, Default)]
@@ -83,6 +88,8 @@ pub struct BuildEnv {
     pub manifest_dir: Option<PathBuf>,
     /// `CARGO_PKG_NAME`: the crate the event tests import entities from.
     pub package: Option<String>,
+    /// `CARGO_PKG_VERSION`: the version the OpenAPI document states.
+    pub version: Option<String>,
     /// `OUT_DIR`: where the Rust files go.
     pub out_dir: Option<PathBuf>,
     /// `DOCS_RS` is set: write no web files.
@@ -98,6 +105,7 @@ impl BuildEnv {
         BuildEnv {
             manifest_dir: path("CARGO_MANIFEST_DIR"),
             package: std::env::var("CARGO_PKG_NAME").ok(),
+            version: std::env::var("CARGO_PKG_VERSION").ok(),
             out_dir: path("OUT_DIR"),
             docs_rs: std::env::var_os("DOCS_RS").is_some(),
             check: std::env::var("AEGIS_CHECK").is_ok_and(|v| v == "1" || v == "true"),
@@ -251,7 +259,20 @@ impl Config {
                 .map(|t| manifest_dir.join(t.get_ref())),
         };
         let renderer = render::Renderer::new(templates.as_deref())?;
-        let web = renderer.web_files(&collected.modules)?;
+        let mut web = renderer.web_files(&collected.modules)?;
+        let openapi = openapi::document(
+            &collected.modules,
+            &openapi::AppInfo {
+                name: (self.crate_name.clone())
+                    .or_else(|| self.env.package.clone())
+                    .unwrap_or_else(|| "app".to_owned()),
+                version: self
+                    .env
+                    .version
+                    .clone()
+                    .unwrap_or_else(|| "0.0.0".to_owned()),
+            },
+        )?;
 
         let crate_ident = self
             .crate_name
@@ -263,8 +284,9 @@ impl Config {
         let mut rust = BTreeMap::new();
         rust.insert(
             MODULES_FILE.to_owned(),
-            rust_out::modules_file(&collected.modules),
+            rust_out::modules_file(&collected.modules, &openapi),
         );
+        web.insert(PathBuf::from(OPENAPI_PATH), openapi);
         rust.insert(
             EVENT_TESTS_FILE.to_owned(),
             rust_out::event_tests_file(&collected.modules, &crate_ident, modules_mod),

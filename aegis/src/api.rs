@@ -46,6 +46,8 @@ pub struct Api {
     modules: Vec<Mounted>,
     /// Columns the schema check may drop although they hold data.
     allow_drop: Vec<(String, String)>,
+    /// The modules' OpenAPI document, served at `GET /api/openapi.json`.
+    openapi: Option<&'static str>,
 }
 
 impl std::fmt::Debug for Api {
@@ -56,6 +58,7 @@ impl std::fmt::Debug for Api {
                 &self.modules.iter().map(|m| &m.settings).collect::<Vec<_>>(),
             )
             .field("allow_drop", &self.allow_drop)
+            .field("openapi", &self.openapi.map(str::len))
             .finish()
     }
 }
@@ -63,6 +66,15 @@ impl std::fmt::Debug for Api {
 impl Api {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Serves `document`, the modules' OpenAPI document (aegis-build
+    /// writes it; `aegis_modules::api()` passes it here), at
+    /// `GET /api/openapi.json`, without a token: it says no more than the
+    /// web app's own code does.
+    pub fn openapi(mut self, document: &'static str) -> Self {
+        self.openapi = Some(document);
+        self
     }
 
     /// Serves `T` with the settings aegis-build merged for it.
@@ -170,8 +182,9 @@ impl Api {
     }
 
     /// Every module's routes, under `/api/<feature>`, the WebSocket at
-    /// `/ws` for the features with events, and the probes `/healthz` and
-    /// `/readyz` ([`crate::lifecycle`]). Every error is a JSON
+    /// `/ws` for the features with events, the probes `/healthz` and
+    /// `/readyz` ([`crate::lifecycle`]), and the OpenAPI document when
+    /// one was given ([`Api::openapi`]). Every error is a JSON
     /// `ApiError`, also for paths under `/api` that are no route (404, so
     /// a web app served beside it never answers them with its page).
     pub fn router(&self) -> Router<Aegis> {
@@ -187,7 +200,20 @@ impl Api {
             .fold(crate::hub::router(features), |router, m| {
                 router.merge((m.router)(m.settings))
             })
-            .merge(crate::lifecycle::router())
+            .merge(crate::lifecycle::router());
+        let router = match self.openapi {
+            Some(document) => router.route(
+                "/api/openapi.json",
+                axum::routing::get(move || async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        document,
+                    )
+                }),
+            ),
+            None => router,
+        };
+        let router = router
             .route("/api", axum::routing::any(no_route))
             .route("/api/", axum::routing::any(no_route))
             .route("/api/{*rest}", axum::routing::any(no_route))

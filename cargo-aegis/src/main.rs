@@ -239,8 +239,7 @@ fn check_project(manifest: &Path) -> Result<(), String> {
             manifest_dir: Some(dir),
             package: Some(package),
             out_dir: Some(out_dir),
-            docs_rs: false,
-            check: false,
+            ..aegis_build::BuildEnv::default()
         })
         .manifest(manifest.file_name().map_or(manifest, Path::new))
         .generate()

@@ -52,6 +52,7 @@ pub fn run_built(root: &Path) -> Result<(), String> {
             "e2e/accessibility.test.mjs",
             "e2e/access.test.mjs",
             "e2e/evolution.test.mjs",
+            "e2e/openapi.test.mjs",
         ],
     );
     if result.is_err() && artifacts.is_dir() {

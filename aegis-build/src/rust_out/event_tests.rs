@@ -13,7 +13,7 @@ use crate::collect::Unit;
 
 /// A sample JSON value of a field's type that keeps the field's rules;
 /// `variant` 0 and 1 differ where the rules allow.
-fn sample(field: &Field, unit: &Unit, variant: u8) -> Value {
+pub(crate) fn sample(field: &Field, unit: &Unit, variant: u8) -> Value {
     if let Some(reference) = &field.references {
         // An id that exists only once the test has made its row: a
         // placeholder, replaced at run time (`null` when allowed).

@@ -50,6 +50,11 @@ test('the sample list loads and goes live, beside a hand-written page', async ()
       assert.equal(listed.body.total, 1);
       const invalid = await server.api('POST', '/api/products', product(''));
       assert.equal(invalid.status, 422);
+      // The project serves its own API's description.
+      const openapi = await (await fetch(`${server.base}/api/openapi.json`)).json();
+      assert.equal(openapi.openapi, '3.1.0');
+      assert.equal(openapi.info.title, 'shop API');
+      assert.ok(openapi.paths['/api/products/{id}'].put, Object.keys(openapi.paths).join(', '));
 
       await tab.page.getByRole('link', { name: 'About' }).click();
       await tab.page.getByRole('heading', { name: 'Shop' }).waitFor();

@@ -1,0 +1,438 @@
+//! The routes of one module, as the runtime serves them (`aegis/src/crud.rs`,
+//! `bulk.rs`, `import/`, `query.rs`), with every answer each can give.
+
+use aegis_model::{Field, StorageKind};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, ParameterStyle, PathItem,
+    PathItemBuilder,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{ContentBuilder, RefOr, Required, ResponseBuilder};
+
+use super::entity::create_example;
+use super::responses::{CSV, Failure, csv_response, json_body, json_response, operation};
+use super::schema::{self, component, typed};
+use crate::collect::Unit;
+
+/// Values one `in` filter may list, at most (`aegis/src/query.rs`).
+const MAX_IN_VALUES: usize = 100;
+
+fn query(name: &str, description: String, schema: impl Into<RefOr<Schema>>) -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema))
+}
+
+/// A field the view filters by: what `query.rs` calls viewable.
+fn filterable<'a>(unit: &'a Unit, sortable: &'a [String]) -> impl Iterator<Item = &'a Field> {
+    unit.module.fields.iter().filter(|f| {
+        !f.is_transient()
+            && !f.hidden
+            && (f.storage != StorageKind::Json || sortable.contains(&f.wire_name))
+    })
+}
+
+/// The parameters of a view, as the list and the export read it: `q`,
+/// `sort` over the fields that sort, and one parameter per filter.
+fn view_parameters(unit: &Unit) -> Vec<ParameterBuilder> {
+    let sortable = crate::context::sortable_fields(unit);
+    let mut parameters = vec![query(
+        "q",
+        "Text to find in the text fields, ignoring case (at most `Limits::max_search_chars`, \
+         200 by default)."
+            .into(),
+        typed(Type::String),
+    )];
+    if !sortable.is_empty() {
+        let orders = sortable
+            .iter()
+            .flat_map(|name| [name.clone(), format!("-{name}")]);
+        parameters.push(query(
+            "sort",
+            "The order: a field, ascending, or `-field`, descending; ties by id.".into(),
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(orders))
+                .build(),
+        ));
+    }
+    for field in filterable(unit, &sortable) {
+        let name = &field.wire_name;
+        let value = schema::value(field);
+        let mut ops = vec![("eq", "equal to")];
+        if field.storage != StorageKind::Boolean {
+            ops.push(("in", "equal to one of, comma-separated"));
+        }
+        if matches!(
+            field.storage,
+            StorageKind::Integer | StorageKind::Float | StorageKind::Text
+        ) {
+            ops.extend([
+                ("gt", "greater than"),
+                ("gte", "at least"),
+                ("lt", "less than"),
+                ("lte", "at most"),
+            ]);
+        }
+        if field.storage == StorageKind::Text {
+            ops.push(("contains", "containing this text, ignoring case"));
+        }
+        if field.nullable {
+            ops.push(("empty", "`true`: without a value; `false`: with one"));
+        }
+        for (op, meaning) in ops {
+            let description = format!("Rows whose `{name}` is {meaning}.");
+            let parameter = match op {
+                "in" => query(
+                    &format!("{name}.in"),
+                    description,
+                    ArrayBuilder::new()
+                        .items(value.clone())
+                        .min_items(Some(1))
+                        .max_items(Some(MAX_IN_VALUES))
+                        .build(),
+                )
+                .style(Some(ParameterStyle::Form))
+                .explode(Some(false)),
+                "contains" => query(
+                    &format!("{name}.contains"),
+                    description,
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .build(),
+                ),
+                "empty" => query(&format!("{name}.empty"), description, typed(Type::Boolean)),
+                _ => query(&format!("{name}.{op}"), description, value.clone()),
+            };
+            parameters.push(parameter);
+        }
+    }
+    parameters
+}
+
+fn with_parameters(
+    operation: OperationBuilder,
+    parameters: Vec<ParameterBuilder>,
+) -> OperationBuilder {
+    parameters
+        .into_iter()
+        .fold(operation, |operation, p| operation.parameter(p))
+}
+
+fn path_parameter(name: &str, schema: RefOr<Schema>) -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(schema))
+}
+
+/// Every path of `unit`'s feature, with its operations.
+pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
+    use Failure::*;
+    let module = &unit.module;
+    let names = &module.names;
+    let base = format!("/api/{}", names.feature());
+    let entity = names.entity_type();
+    let plural = names.collection_type();
+    let titles = names.title_plural();
+    let id = path_parameter("id", schema::value(module.id_field())).build();
+    let op = |id: &str, summary: String, failures: &[Failure]| {
+        operation(unit, id.to_owned(), summary, failures)
+    };
+
+    let list = with_parameters(
+        op(
+            &format!("list{plural}"),
+            format!("{titles}: a page of the view"),
+            &[BadRequest],
+        ),
+        [
+            query(
+                "page",
+                "The page, from 1.".into(),
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .build(),
+            ),
+            query(
+                "pageSize",
+                "Rows a page (at most `Limits::max_page_size`, 200 by default).".into(),
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .build(),
+            ),
+        ]
+        .into_iter()
+        .chain(view_parameters(unit))
+        .collect(),
+    )
+    .response(
+        "200",
+        json_response(
+            "The page, the view's `total`, and the feature's `seq` when it was read.",
+            component(&format!("{entity}List")),
+        ),
+    );
+    let create = op(
+        &format!("create{entity}"),
+        format!("{titles}: create one"),
+        &[BadRequest, TooLarge, Unprocessable],
+    )
+    .request_body(Some(json_body(
+        component(&names.create_type()),
+        Some(create_example(unit)),
+    )))
+    .response(
+        "201",
+        json_response("The row, as stored.", component(&entity)),
+    );
+    let get = op(
+        &format!("get{entity}"),
+        format!("{titles}: one by id"),
+        &[NotFound],
+    )
+    .parameter(id.clone())
+    .response("200", json_response("The row.", component(&entity)));
+    let mut update = op(
+        &format!("update{entity}"),
+        format!("{titles}: save one"),
+        &[BadRequest, NotFound, TooLarge, Unprocessable],
+    )
+    .parameter(id.clone())
+    .request_body(Some(json_body(component(&names.update_type()), None)))
+    .response(
+        "200",
+        json_response("The row, as stored.", component(&entity)),
+    );
+    if module.version.is_some() {
+        update = update.response(
+            "409",
+            json_response(
+                "The change was based on an old version: `current` is the row as it is now.",
+                component(&format!("{entity}Conflict")),
+            ),
+        );
+    }
+    let delete = op(
+        &format!("delete{entity}"),
+        format!("{titles}: delete one"),
+        &[NotFound, InUse],
+    )
+    .parameter(id)
+    .response(
+        "204",
+        ResponseBuilder::new().description("Deleted.").build(),
+    );
+    let export = with_parameters(
+        op(
+            &format!("export{plural}"),
+            format!("{titles}: the view as CSV"),
+            &[BadRequest, TooMany],
+        ),
+        view_parameters(unit),
+    )
+    .response(
+        "200",
+        csv_response("Every row of the view, in the import template's columns, streamed."),
+    );
+    let bulk_delete = op(
+        &format!("bulkDelete{plural}"),
+        format!("{titles}: delete many at once"),
+        &[BadRequest, NotFound, InUse, TooLarge, Unprocessable],
+    )
+    .request_body(Some(json_body(component("BulkDelete"), None)))
+    .response(
+        "200",
+        json_response(
+            "How many rows were deleted, in one transaction.",
+            component("BulkDeleted"),
+        ),
+    );
+
+    let mut paths = vec![
+        (
+            base.clone(),
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, list)
+                .operation(HttpMethod::Post, create)
+                .build(),
+        ),
+        (
+            format!("{base}/{{id}}"),
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, get)
+                .operation(HttpMethod::Put, update)
+                .operation(HttpMethod::Delete, delete)
+                .build(),
+        ),
+        (
+            format!("{base}/export"),
+            PathItem::new(HttpMethod::Get, export),
+        ),
+        (
+            format!("{base}/bulk-delete"),
+            PathItem::new(HttpMethod::Post, bulk_delete),
+        ),
+    ];
+    if module.with_import {
+        paths.extend(import_paths(unit, &base));
+    }
+    paths
+}
+
+fn import_paths(unit: &Unit, base: &str) -> Vec<(String, PathItem)> {
+    use Failure::*;
+    let names = &unit.module.names;
+    let plural = names.collection_type();
+    let titles = names.title_plural();
+    let csv_file = || {
+        ContentBuilder::new()
+            .schema(Some(typed(Type::String)))
+            .build()
+    };
+    let start = operation(
+        unit,
+        format!("import{plural}"),
+        format!("{titles}: import a CSV file"),
+        &[BadRequest, TooLarge, TooMany],
+    )
+    .parameter(query(
+        "dryRun",
+        "Check every row and report, writing nothing.".into(),
+        typed(Type::Boolean),
+    ))
+    .request_body(Some(
+        RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content(CSV, csv_file())
+            .content(
+                "multipart/form-data",
+                ContentBuilder::new()
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Object)
+                            .property(
+                                "file",
+                                ObjectBuilder::new()
+                                    .schema_type(Type::String)
+                                    .content_media_type(CSV)
+                                    .build(),
+                            )
+                            .required("file")
+                            .build(),
+                    ))
+                    .build(),
+            )
+            .build(),
+    ))
+    .response(
+        "202",
+        json_response(
+            "The job started; follow it at `import/{jobId}` or by its events.",
+            component("ImportAccepted"),
+        ),
+    );
+    let template = operation(
+        unit,
+        format!("import{plural}Template"),
+        format!("{titles}: the CSV header row an import reads"),
+        &[],
+    )
+    .response("200", csv_response("The header row."));
+    let job = operation(
+        unit,
+        format!("import{plural}Job"),
+        format!("{titles}: an import job's figures and first errors"),
+        &[NotFound],
+    )
+    .parameter(path_parameter("jobId", typed(Type::String).into()))
+    .response("200", json_response("The job.", component("ImportJob")));
+    vec![
+        (
+            format!("{base}/import"),
+            PathItem::new(HttpMethod::Post, start),
+        ),
+        (
+            format!("{base}/import/template"),
+            PathItem::new(HttpMethod::Get, template),
+        ),
+        (
+            format!("{base}/import/{{jobId}}"),
+            PathItem::new(HttpMethod::Get, job),
+        ),
+    ]
+}
+
+/// The probes every app serves beside its modules, without a token:
+/// `{status, checks}` (`aegis/src/lifecycle.rs`).
+pub(super) fn probe_paths() -> Vec<(String, PathItem)> {
+    let health = || {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "status",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["ok", "unavailable"])),
+            )
+            .required("status")
+            .property(
+                "checks",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some("Each part checked: `ok`, or why not."))
+                    .additional_properties(Some(AdditionalProperties::RefOr(
+                        typed(Type::String).into(),
+                    ))),
+            )
+            .required("checks")
+            .build()
+    };
+    let probe = |id: &str, summary: &str| {
+        OperationBuilder::new()
+            .operation_id(Some(id))
+            .tag("probes")
+            .summary(Some(summary))
+            .securities(Some(Vec::new()))
+            .response(
+                "200",
+                json_response("Every check is `ok`.", health().into()),
+            )
+    };
+    vec![
+        (
+            "/healthz".to_owned(),
+            PathItem::new(
+                HttpMethod::Get,
+                probe("alive", "The process is alive").build(),
+            ),
+        ),
+        (
+            "/readyz".to_owned(),
+            PathItem::new(
+                HttpMethod::Get,
+                probe(
+                    "ready",
+                    "The instance takes traffic: database reachable, schema installed, relay \
+                     listening, not stopping",
+                )
+                .response(
+                    "503",
+                    json_response(
+                        "Not ready, or stopping: `checks` says why.",
+                        health().into(),
+                    ),
+                )
+                .build(),
+            ),
+        ),
+    ]
+}
