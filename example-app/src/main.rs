@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use aegis::server::{Command, Config};
+use aegis::server::{Command, Config, Telemetry};
 use clap::Parser;
 use example_app::config::Cli;
 
@@ -13,8 +13,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match Config::from_env(cli.options) {
         Ok(config) => {
-            aegis::server::init_logging(config.log_format);
-            run(&config, cli.command.unwrap_or(Command::Serve), cli.seed).await
+            let command = cli.command.unwrap_or(Command::Serve);
+            Telemetry::around(&config, "example-app", run(&config, command, cli.seed)).await
         }
         Err(message) => Err(message),
     };

@@ -118,13 +118,20 @@ type Client = hyper_util::client::legacy::Client<
     http_body_util::Empty<axum::body::Bytes>,
 >;
 
-fn client() -> Client {
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+/// The connector of Aegis's outbound HTTP: HTTPS with [`tls`], or plain
+/// HTTP (a provider or a collector on the local network).
+pub(crate) fn connector()
+-> hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector> {
+    hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls())
         .https_or_http()
         .enable_http1()
-        .build();
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(https)
+        .build()
+}
+
+fn client() -> Client {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(connector())
 }
 
 /// The largest document read from the provider.
@@ -265,7 +272,7 @@ impl Jwks {
     }
 }
 
-/// TLS for the JWKS client: rustls with the ring provider (built with the
+/// TLS for outbound HTTPS: rustls with the ring provider (built with the
 /// C compiler alone) and the system's trusted roots.
 fn tls() -> rustls::ClientConfig {
     use rustls_platform_verifier::BuilderVerifierExt;

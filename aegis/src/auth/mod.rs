@@ -6,6 +6,9 @@
 mod grants;
 mod keys;
 
+#[cfg(feature = "otel")]
+pub(crate) use keys::connector;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -22,6 +22,8 @@
 //! | `--log-format FORMAT` | `AEGIS_LOG_FORMAT` | `text`; `json`: one object a line |
 //! | `--metrics-listen ADDR:PORT` | `AEGIS_METRICS_LISTEN` | none: `/metrics` alone on that address, open |
 //! | `--metrics-token TOKEN` | `AEGIS_METRICS_TOKEN` | none: `/metrics` beside the API to this bearer token (open in dev mode) |
+//! | `--otlp-endpoint URL` | `OTEL_EXPORTER_OTLP_ENDPOINT` | none: spans exported over OTLP/HTTP to this collector (cargo feature `otel`) |
+//! | | `OTEL_SERVICE_NAME` | the app's name: the spans' `service.name` |
 
 use std::path::PathBuf;
 
@@ -89,6 +91,10 @@ pub struct Options {
     /// request's span) [env: AEGIS_LOG_FORMAT] [default: text]
     #[arg(long, global = true, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Export the spans to this OpenTelemetry collector over OTLP/HTTP, as
+    /// `http://localhost:4318` (cargo feature `otel`) [env: OTEL_EXPORTER_OTLP_ENDPOINT]
+    #[arg(long, global = true, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// Give features to tokens holding a claim value, as `roles:admin=write:*` (repeatable)
     /// [env: AEGIS_JWT_GRANTS, `;`-separated]
     #[arg(long = "grant", global = true, value_name = "GRANT")]
@@ -142,7 +148,8 @@ pub enum Command {
 
 /// The help's note on the environment, for an app's `after_help`.
 pub const ENVIRONMENT: &str = "Environment: HOST, PORT, AEGIS_DATA_DIR, DATABASE_URL, AEGIS_DEV=1, \
-AEGIS_WEB_DIR, AEGIS_LOG_FORMAT, AEGIS_METRICS_* and the AEGIS_OIDC_* and AEGIS_JWT* variables stand for the flags (a flag wins); \
+AEGIS_WEB_DIR, AEGIS_LOG_FORMAT, AEGIS_METRICS_*, OTEL_EXPORTER_OTLP_ENDPOINT and the AEGIS_OIDC_* and AEGIS_JWT* variables stand for the flags (a flag wins); \
+OTEL_SERVICE_NAME names the exported spans' service; \
 AEGIS_JWT_SECRET is the secret of the server's own tokens (default: a random one kept in \
 <data dir>/jwt-secret).";
 
@@ -188,6 +195,10 @@ pub struct Config {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// `/metrics` beside the API, to this bearer token.
     pub metrics_token: Option<String>,
+    /// The OpenTelemetry collector the spans go to, over OTLP/HTTP.
+    pub otlp_endpoint: Option<String>,
+    /// `OTEL_SERVICE_NAME`: the spans' `service.name` (default: the app's).
+    pub service_name: Option<String>,
 }
 
 fn list(text: Option<String>, separator: char) -> Vec<String> {
@@ -305,6 +316,10 @@ impl Config {
             log_format,
             metrics_listen,
             metrics_token: options.metrics_token.or_else(|| env("AEGIS_METRICS_TOKEN")),
+            otlp_endpoint: options
+                .otlp_endpoint
+                .or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT")),
+            service_name: env("OTEL_SERVICE_NAME"),
         })
     }
 

@@ -210,3 +210,23 @@ fn subcommands_and_their_flags() {
         assert!(help.contains(word), "--help mentions {word}:\n{help}");
     }
 }
+
+#[test]
+fn the_otlp_endpoint_from_flag_or_the_standard_variable() {
+    assert_eq!(config(&[], &[]).unwrap().otlp_endpoint, None);
+    let vars = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        ("OTEL_SERVICE_NAME", "shop"),
+    ];
+    let from_env = config(&vars, &[]).unwrap();
+    assert_eq!(
+        from_env.otlp_endpoint.as_deref(),
+        Some("http://collector:4318")
+    );
+    assert_eq!(from_env.service_name.as_deref(), Some("shop"));
+    let flag = config(&vars, &["--otlp-endpoint", "https://otel.example.com"]).unwrap();
+    assert_eq!(
+        flag.otlp_endpoint.as_deref(),
+        Some("https://otel.example.com")
+    );
+}

@@ -16,6 +16,7 @@
 //! ```
 
 mod config;
+mod telemetry;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ use axum::{Json, Router};
 use clap::Parser;
 
 pub use config::{Command, Config, ENVIRONMENT, Identity, LogFormat, Options};
+pub use telemetry::Telemetry;
 
 use crate::auth::{Auth, Claims};
 use crate::protocol::{DevToken, OidcClient, SignIn};
@@ -82,16 +84,15 @@ impl Server {
     }
 
     /// Parses the command line, resolves it with the environment and
-    /// runs it, logging as [`init_logging`] does.
+    /// runs it, logging (and exporting spans) as [`Telemetry::init`] does.
     pub async fn main(self, name: &str) -> ExitCode {
         let cli = Cli::parse_from(
             std::iter::once(std::ffi::OsString::from(name)).chain(std::env::args_os().skip(1)),
         );
         let outcome = match Config::from_env(cli.options) {
             Ok(config) => {
-                init_logging(config.log_format);
-                self.run(&config, cli.command.unwrap_or(Command::Serve))
-                    .await
+                let command = cli.command.unwrap_or(Command::Serve);
+                Telemetry::around(&config, name, self.run(&config, command)).await
             }
             Err(message) => Err(message),
         };
@@ -388,24 +389,6 @@ async fn dev_token(State(aegis): State<Aegis>) -> Result<Json<DevToken>, Error> 
 pub fn with_web(router: Router, dir: &Path) -> Router {
     let index = tower_http::services::ServeFile::new(dir.join("index.html"));
     router.fallback_service(tower_http::services::ServeDir::new(dir).fallback(index))
-}
-
-/// Logs to standard output, filtered by `RUST_LOG` (default `info`), as
-/// text or as one JSON object a line with the current span (a request's
-/// `request_id`, route and method; a WebSocket's user); a second call does
-/// nothing.
-pub fn init_logging(format: LogFormat) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = match format {
-        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).try_init(),
-        LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_env_filter(filter)
-            .try_init(),
-    };
 }
 
 async fn shutdown_signal() {
