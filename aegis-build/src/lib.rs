@@ -65,6 +65,9 @@ pub const EVENT_TESTS_FILE: &str = "aegis_event_tests.rs";
 /// the web root (`aegis_modules::api()` serves the same text at
 /// `GET /api/openapi.json`).
 pub const OPENAPI_PATH: &str = "shared/openapi.json";
+/// The same document in `OUT_DIR`, beside `aegis_modules.rs`, which
+/// includes it (`include_str!`, a path relative to that file).
+pub const OPENAPI_FILE: &str = "aegis_openapi.json";
 
 /// What to generate from, and where to.
 #[derive(Clone, Debug, Default)]
@@ -284,8 +287,9 @@ impl Config {
         let mut rust = BTreeMap::new();
         rust.insert(
             MODULES_FILE.to_owned(),
-            rust_out::modules_file(&collected.modules, &openapi),
+            rust_out::modules_file(&collected.modules),
         );
+        rust.insert(OPENAPI_FILE.to_owned(), openapi.clone());
         web.insert(PathBuf::from(OPENAPI_PATH), openapi);
         rust.insert(
             EVENT_TESTS_FILE.to_owned(),

@@ -23,7 +23,7 @@ fn pretty(tokens: TokenStream) -> String {
 }
 
 /// `aegis_modules.rs`: the app includes it as `mod aegis_modules`.
-pub(crate) fn modules_file(units: &[Unit], openapi: &str) -> String {
+pub(crate) fn modules_file(units: &[Unit]) -> String {
     let structs = units
         .iter()
         .filter(|u| u.module.origin == Origin::Manifest)
@@ -57,6 +57,7 @@ pub(crate) fn modules_file(units: &[Unit], openapi: &str) -> String {
             }
         }
     });
+    let openapi_file = crate::OPENAPI_FILE;
     pretty(quote! {
         #(#structs)*
 
@@ -68,7 +69,7 @@ pub(crate) fn modules_file(units: &[Unit], openapi: &str) -> String {
             &[#(<#paths as ::aegis::Served>::SETTINGS),*];
 
         /// The OpenAPI document of these modules' REST API.
-        pub const OPENAPI: &str = #openapi;
+        pub const OPENAPI: &str = include_str!(#openapi_file);
 
         /// Every module of this crate, served with its merged settings,
         /// and their OpenAPI document at `GET /api/openapi.json`.
