@@ -108,8 +108,9 @@ pub(crate) async fn insert_rows<T: CrudEntity>(
     for chunk in entities.chunks(ROWS_PER_INSERT) {
         let rows: Vec<String> = (0..chunk.len())
             .map(|row| {
-                let params: Vec<String> =
-                    (1..=per_row).map(|n| db.param(row * per_row + n)).collect();
+                let params: Vec<String> = (1..=per_row)
+                    .map(|n| db.positional_param(row * per_row + n))
+                    .collect();
                 format!("({})", params.join(", "))
             })
             .collect();

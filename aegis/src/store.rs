@@ -245,6 +245,19 @@ impl Db {
         }
     }
 
+    /// The `n`th parameter of a statement whose parameters appear in the
+    /// order they are bound, each once: `?` on SQLite, `$n` on PostgreSQL.
+    /// sqlx looks a numbered SQLite parameter (`?NNN`) up by its name, and
+    /// SQLite finds a name by walking the statement's list of them: a
+    /// multi-row insert of 800 numbered parameters spent 60 % of an
+    /// import's time there. Anonymous ones have no name to look up.
+    pub(crate) fn positional_param(&self, n: usize) -> String {
+        match self.dialect {
+            Dialect::Sqlite => "?".to_owned(),
+            Dialect::Postgres => format!("${n}"),
+        }
+    }
+
     /// A schema change, serialised across instances starting together
     /// (PostgreSQL's `CREATE TABLE IF NOT EXISTS` is not safe to race, and
     /// a plan made from what a table looked like must not be applied to

@@ -31,6 +31,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             crate::bench_fanout::run(&[clients])
         }
         ["import-run", rows] => crate::bench_import::run_one(rows),
+        ["import-raw", rows] => crate::bench_import::run_raw(rows),
         ["export-run", rows] => crate::bench_export::run_one(rows),
         _ => Err(
             "usage: cargo xtask bench codegen | import | export | fanout [clients] | fanout --postgres [clients]"

@@ -118,6 +118,57 @@ pub fn run_one(rows: &str) -> Result<(), String> {
     })
 }
 
+/// The database's own rate, for the ratio: the same rows (and the search
+/// column the runtime keeps) inserted into SQLite through its C API
+/// (rusqlite, over the very SQLite sqlx links) with one prepared
+/// statement in one transaction, in WAL mode with `synchronous = NORMAL`
+/// as the runtime runs it. Prints `rows seconds`.
+pub fn run_raw(rows: &str) -> Result<(), String> {
+    let rows: u64 = rows
+        .parse()
+        .map_err(|_| format!("`{rows}` is not a row count"))?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let error = |e: rusqlite::Error| e.to_string();
+    let mut db = rusqlite::Connection::open(dir.path().join("raw.db")).map_err(error)?;
+    db.pragma_update(None, "journal_mode", "WAL")
+        .map_err(error)?;
+    db.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(error)?;
+    db.execute(
+        "CREATE TABLE expenses (id BIGINT NOT NULL PRIMARY KEY, label TEXT NOT NULL, \
+         amount DOUBLE PRECISION NOT NULL, year BIGINT NOT NULL, approved INTEGER NOT NULL, \
+         note TEXT, version BIGINT NOT NULL, aegis_search TEXT)",
+        [],
+    )
+    .map_err(error)?;
+    let started = Instant::now();
+    let tx = db.transaction().map_err(error)?;
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO expenses VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)")
+            .map_err(error)?;
+        for n in 0..rows {
+            let label = format!("expense {n}");
+            let note = (n % 3 != 0).then_some("a note, quoted");
+            let search = format!("{label}\n{}", note.unwrap_or_default());
+            insert
+                .execute(rusqlite::params![
+                    n as i64 + 1,
+                    label,
+                    (n % 1000) as f64 + 0.25,
+                    2026_i64,
+                    n % 2 == 0,
+                    note,
+                    search
+                ])
+                .map_err(error)?;
+        }
+    }
+    tx.commit().map_err(error)?;
+    println!("{rows} {}", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
 pub fn compare() -> Result<(), String> {
     let mut results = Vec::new();
     for rows in SIZES {
@@ -125,22 +176,36 @@ pub fn compare() -> Result<(), String> {
         let [_, seconds, peak, before] = fields[..] else {
             return Err(format!("unexpected output: {fields:?}"));
         };
-        results.push((rows, seconds, peak, before));
+        let raw = crate::bench::run_alone("import-raw", rows)?;
+        let [_, raw_seconds] = raw[..] else {
+            return Err(format!("unexpected output: {raw:?}"));
+        };
+        results.push((rows, seconds, peak, before, raw_seconds));
     }
-    let (_, base_seconds, base_peak, _) = results[0];
+    let (_, base_seconds, base_peak, _, _) = results[0];
     println!("import: one process per size, file SQLite, batches of 500, events on");
+    println!("raw: the same rows into SQLite's C API, one prepared INSERT, one transaction");
     println!(
-        "{:>8} {:>9} {:>10} {:>10} {:>12} {:>10} {:>10}",
-        "rows", "seconds", "rows/s", "peak MiB", "before MiB", "time x", "peak x"
+        "{:>8} {:>9} {:>10} {:>10} {:>12} {:>10} {:>10} {:>9} {:>12}",
+        "rows",
+        "seconds",
+        "rows/s",
+        "peak MiB",
+        "before MiB",
+        "time x",
+        "peak x",
+        "raw s",
+        "import/raw"
     );
-    for (rows, seconds, peak, before) in &results {
+    for (rows, seconds, peak, before, raw) in &results {
         println!(
-            "{rows:>8} {seconds:>9.2} {:>10.0} {:>10.1} {:>12.1} {:>10.1} {:>10.2}",
+            "{rows:>8} {seconds:>9.2} {:>10.0} {:>10.1} {:>12.1} {:>10.1} {:>10.2} {raw:>9.2} {:>11.0} %",
             *rows as f64 / seconds,
             peak / 1024.0,
             before / 1024.0,
             seconds / base_seconds,
-            peak / base_peak
+            peak / base_peak,
+            raw / seconds * 100.0
         );
     }
     Ok(())

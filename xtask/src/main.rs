@@ -55,7 +55,8 @@ tasks:
                     (installed with apt-get when missing) on the example app
   bench codegen     render 500 synthetic modules; time full and unchanged runs
   bench import      import 1,000, 10,000 and 100,000 CSV rows, each in its own
-                    process on a file SQLite; time and peak memory side by side
+                    process on a file SQLite; time and peak memory side by side,
+                    and the ratio to a raw prepared insert of the same rows
   bench export      export 10,000, 100,000 and 300,000 rows as CSV over a socket,
                     each in its own process; time, size, and how much memory grew
   bench fanout [N]  N WebSocket clients (default: 100 then 1,000) on one feature,
