@@ -40,6 +40,7 @@
 //! include!(concat!(env!("OUT_DIR"), "/aegis_event_tests.rs"));
 //! ```
 
+mod cache;
 mod collect;
 mod context;
 mod error;
@@ -52,6 +53,7 @@ mod write;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use cache::CACHE_FILE;
 pub use context::MARKER;
 pub use error::{Drift, Error, Problem};
 pub use render::{MANAGED_DIRS, template_names};
@@ -135,6 +137,21 @@ pub struct Report {
     pub web: WriteReport,
     /// Rust files written to `OUT_DIR` (unchanged ones are not rewritten).
     pub rust_written: Vec<PathBuf>,
+    /// Nothing was rendered: the modules, settings and templates were the
+    /// last run's, and every file it wrote was still as it wrote it.
+    pub cached: bool,
+}
+
+/// The collected modules and where their files go, before rendering.
+#[derive(Debug)]
+struct Prepared {
+    collected: collect::Collected,
+    web_root: PathBuf,
+    templates: Option<PathBuf>,
+    inputs: Vec<PathBuf>,
+    app: openapi::AppInfo,
+    crate_ident: String,
+    modules_mod: String,
 }
 
 impl Config {
@@ -239,6 +256,11 @@ impl Config {
 
     /// Collects and renders, writing nothing.
     pub fn generate(&self) -> Result<Generated, Error> {
+        self.render(self.prepare()?)
+    }
+
+    /// Collects the modules and settles where everything goes.
+    fn prepare(&self) -> Result<Prepared, Error> {
         let manifest = self.manifest_path();
         let sources = self.source_paths();
         // Messages name files relative to modules.toml's folder.
@@ -261,51 +283,60 @@ impl Config {
                 .as_ref()
                 .map(|t| manifest_dir.join(t.get_ref())),
         };
-        let renderer = render::Renderer::new(templates.as_deref())?;
-        let mut web = renderer.web_files(&collected.modules)?;
-        let openapi = openapi::document(
-            &collected.modules,
-            &openapi::AppInfo {
-                name: (self.crate_name.clone())
-                    .or_else(|| self.env.package.clone())
-                    .unwrap_or_else(|| "app".to_owned()),
-                version: self
-                    .env
-                    .version
-                    .clone()
-                    .unwrap_or_else(|| "0.0.0".to_owned()),
-            },
-        )?;
-
+        let mut inputs = collected.inputs.clone();
+        inputs.extend(sources);
+        inputs.extend(templates.clone());
+        inputs.sort();
+        inputs.dedup();
+        let app = openapi::AppInfo {
+            name: (self.crate_name.clone())
+                .or_else(|| self.env.package.clone())
+                .unwrap_or_else(|| "app".to_owned()),
+            version: self
+                .env
+                .version
+                .clone()
+                .unwrap_or_else(|| "0.0.0".to_owned()),
+        };
         let crate_ident = self
             .crate_name
             .clone()
             .or_else(|| self.env.package.clone())
             .unwrap_or_else(|| "crate".to_owned())
             .replace('-', "_");
-        let modules_mod = self.modules_mod.as_deref().unwrap_or("aegis_modules");
+        Ok(Prepared {
+            collected,
+            web_root,
+            templates,
+            inputs,
+            app,
+            crate_ident,
+            modules_mod: self
+                .modules_mod
+                .clone()
+                .unwrap_or_else(|| "aegis_modules".to_owned()),
+        })
+    }
+
+    /// Renders every file.
+    fn render(&self, prepared: Prepared) -> Result<Generated, Error> {
+        let modules = &prepared.collected.modules;
+        let renderer = render::Renderer::new(prepared.templates.as_deref())?;
+        let mut web = renderer.web_files(modules)?;
+        let openapi = openapi::document(modules, &prepared.app)?;
         let mut rust = BTreeMap::new();
-        rust.insert(
-            MODULES_FILE.to_owned(),
-            rust_out::modules_file(&collected.modules),
-        );
+        rust.insert(MODULES_FILE.to_owned(), rust_out::modules_file(modules));
         rust.insert(OPENAPI_FILE.to_owned(), openapi.clone());
         web.insert(PathBuf::from(OPENAPI_PATH), openapi);
         rust.insert(
             EVENT_TESTS_FILE.to_owned(),
-            rust_out::event_tests_file(&collected.modules, &crate_ident, modules_mod),
+            rust_out::event_tests_file(modules, &prepared.crate_ident, &prepared.modules_mod),
         );
-
-        let mut inputs = collected.inputs;
-        inputs.extend(sources);
-        inputs.extend(templates);
-        inputs.sort();
-        inputs.dedup();
         Ok(Generated {
-            web_root,
+            web_root: prepared.web_root,
             web,
             rust,
-            inputs,
+            inputs: prepared.inputs,
         })
     }
 
@@ -321,30 +352,54 @@ impl Config {
         for input in &known {
             println!("cargo:rerun-if-changed={}", input.display());
         }
-        let generated = self.generate()?;
-        for input in generated.inputs.iter().filter(|i| !known.contains(i)) {
+        let prepared = self.prepare()?;
+        for input in prepared.inputs.iter().filter(|i| !known.contains(i)) {
             println!("cargo:rerun-if-changed={}", input.display());
         }
-        self.write_generated(&generated)
+        self.write_prepared(prepared)
     }
 
     /// Generates, writes the Rust files to `OUT_DIR`, and writes the web
     /// files — or, in check mode, fails with the list of web files that
     /// differ. Under `DOCS_RS` it writes no web files.
+    ///
+    /// A run whose modules, settings and templates are the last run's, by
+    /// the cache it keeps in `OUT_DIR`, and whose files are all still as
+    /// that run wrote them, renders nothing ([`Report::cached`]).
     pub fn write(&self) -> Result<Report, Error> {
-        let generated = self.generate()?;
-        self.write_generated(&generated)
+        self.write_prepared(self.prepare()?)
     }
 
-    fn write_generated(&self, generated: &Generated) -> Result<Report, Error> {
-        let mut report = Report::default();
-        let out_dir = self
-            .out_dir
+    fn out_dir_path(&self) -> Result<PathBuf, Error> {
+        self.out_dir
             .clone()
             .or_else(|| self.env.out_dir.clone())
             .ok_or_else(|| {
                 Error::Config("OUT_DIR is not set: run from build.rs, or set out_dir".into())
-            })?;
+            })
+    }
+
+    fn write_prepared(&self, prepared: Prepared) -> Result<Report, Error> {
+        let out_dir = self.out_dir_path()?;
+        let key = cache::key(&prepared, self.env.docs_rs)?;
+        if let Some(files) = cache::fresh(&out_dir, &prepared.web_root, key) {
+            return Ok(Report {
+                web: WriteReport {
+                    unchanged: files,
+                    ..WriteReport::default()
+                },
+                rust_written: Vec::new(),
+                cached: true,
+            });
+        }
+        let generated = self.render(prepared)?;
+        let report = self.write_generated(&generated, &out_dir)?;
+        cache::save(&out_dir, key, &generated, self.env.docs_rs);
+        Ok(report)
+    }
+
+    fn write_generated(&self, generated: &Generated, out_dir: &Path) -> Result<Report, Error> {
+        let mut report = Report::default();
         for (name, contents) in &generated.rust {
             let path = out_dir.join(name);
             if write::write_if_changed(&path, contents)? {
