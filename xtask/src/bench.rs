@@ -15,7 +15,8 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     }
     match args {
         ["codegen"] => codegen(),
-        ["import"] => crate::bench_import::compare(),
+        ["import"] => crate::bench_import::compare(false),
+        ["import", "--postgres"] => crate::bench_import::compare(true),
         ["export"] => crate::bench_export::compare(),
         ["fanout"] => crate::bench_fanout::run(&[100, 1000]),
         ["fanout", "--postgres"] => crate::bench_fanout_pg::run(1000),
@@ -30,11 +31,13 @@ pub fn run(args: &[&str]) -> Result<(), String> {
                 .map_err(|_| format!("`{clients}` is not a number of clients"))?;
             crate::bench_fanout::run(&[clients])
         }
-        ["import-run", rows] => crate::bench_import::run_one(rows),
-        ["import-raw", rows] => crate::bench_import::run_raw(rows),
+        ["import-run", rows] => crate::bench_import::run_one(rows, None),
+        ["import-run", rows, server] => crate::bench_import::run_one(rows, Some(server)),
+        ["import-raw", rows] => crate::bench_import::run_raw(rows, None),
+        ["import-raw", rows, server] => crate::bench_import::run_raw(rows, Some(server)),
         ["export-run", rows] => crate::bench_export::run_one(rows),
         _ => Err(
-            "usage: cargo xtask bench codegen | import | export | fanout [clients] | fanout --postgres [clients]"
+            "usage: cargo xtask bench codegen | import [--postgres] | export | fanout [clients] | fanout --postgres [clients]"
                 .to_owned(),
         ),
     }
@@ -74,10 +77,11 @@ fn synthetic_crate(dir: &Path, count: usize) -> Result<(), String> {
 
 /// Runs `cargo xtask bench <task> <rows>` in a process of its own (so each
 /// size's memory is its own) and reads the numbers its one line prints.
-pub(crate) fn run_alone(task: &str, rows: u64) -> Result<Vec<f64>, String> {
+pub(crate) fn run_alone(task: &str, rows: u64, extra: &[&str]) -> Result<Vec<f64>, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let output = std::process::Command::new(&exe)
         .args(["bench", task, &rows.to_string()])
+        .args(extra)
         .output()
         .map_err(|e| e.to_string())?;
     if !output.status.success() {

@@ -29,7 +29,7 @@ fn resident_kib() -> u64 {
 pub fn compare() -> Result<(), String> {
     let mut results = Vec::new();
     for rows in SIZES {
-        let fields = crate::bench::run_alone("export-run", rows)?;
+        let fields = crate::bench::run_alone("export-run", rows, &[])?;
         let [_, seconds, bytes, before, peak] = fields[..] else {
             return Err(format!("unexpected output: {fields:?}"));
         };

@@ -69,21 +69,47 @@ pub(crate) async fn file_app(url: &str, with_events: bool) -> Result<TestApp, St
     Ok(TestApp::on(aegis, api).await)
 }
 
-/// One import in this process; prints `rows seconds peak_kib before_kib`.
-pub fn run_one(rows: &str) -> Result<(), String> {
+/// A fresh database for one run: a SQLite file in `dir`, or, given a
+/// PostgreSQL server's URL (`postgres://.../`), a new database on it.
+async fn fresh_database(
+    dir: &std::path::Path,
+    server: Option<&str>,
+    name: &str,
+) -> Result<String, String> {
+    let Some(server) = server else {
+        return Ok(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join(format!("{name}.db")).display()
+        ));
+    };
+    use sqlx::Connection as _;
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}postgres"))
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut admin)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{server}{name}"))
+}
+
+/// One import in this process, on SQLite or on the PostgreSQL server
+/// `server`; prints `rows seconds peak_kib before_kib`.
+pub fn run_one(rows: &str, server: Option<&str>) -> Result<(), String> {
     let rows: u64 = rows
         .parse()
         .map_err(|_| format!("`{rows}` is not a row count"))?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("bench.db").display()
-    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        let url = fresh_database(dir.path(), server, &format!("import_{rows}")).await?;
         let app = file_app(&url, true).await?;
         let body = csv(rows);
         let before = peak_kib();
@@ -122,11 +148,15 @@ pub fn run_one(rows: &str) -> Result<(), String> {
 /// column the runtime keeps) inserted into SQLite through its C API
 /// (rusqlite, over the very SQLite sqlx links) with one prepared
 /// statement in one transaction, in WAL mode with `synchronous = NORMAL`
-/// as the runtime runs it. Prints `rows seconds`.
-pub fn run_raw(rows: &str) -> Result<(), String> {
+/// as the runtime runs it. On PostgreSQL, `COPY` of the same rows.
+/// Prints `rows seconds`.
+pub fn run_raw(rows: &str, server: Option<&str>) -> Result<(), String> {
     let rows: u64 = rows
         .parse()
         .map_err(|_| format!("`{rows}` is not a row count"))?;
+    if let Some(server) = server {
+        return copy_raw(rows, server);
+    }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let error = |e: rusqlite::Error| e.to_string();
     let mut db = rusqlite::Connection::open(dir.path().join("raw.db")).map_err(error)?;
@@ -169,22 +199,93 @@ pub fn run_raw(rows: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn compare() -> Result<(), String> {
+/// The rows as `COPY` reads them: every column, the search text too.
+fn copy_csv(rows: u64) -> String {
+    let mut text = String::new();
+    for n in 0..rows {
+        let label = format!("expense {n}");
+        let note = (n % 3 != 0).then_some("a note, quoted");
+        text.push_str(&format!(
+            "{},{label},{}.25,2026,{},{},1,\"{label}\n{}\"\n",
+            n + 1,
+            n % 1000,
+            i32::from(n % 2 == 0),
+            note.map_or(String::new(), |note| format!("\"{note}\"")),
+            note.unwrap_or_default()
+        ));
+    }
+    text
+}
+
+/// PostgreSQL's own rate: `COPY ... FROM STDIN` of the same rows into a
+/// table of the runtime's columns, in one transaction.
+fn copy_raw(rows: u64, server: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        use sqlx::Connection as _;
+        let error = |e: sqlx::Error| e.to_string();
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let url = fresh_database(dir.path(), Some(server), &format!("raw_{rows}")).await?;
+        let mut db = sqlx::PgConnection::connect(&url).await.map_err(error)?;
+        sqlx::query(
+            "CREATE TABLE expenses (id BIGINT NOT NULL PRIMARY KEY, label TEXT NOT NULL, \
+             amount DOUBLE PRECISION NOT NULL, year BIGINT NOT NULL, approved INTEGER NOT NULL, \
+             note TEXT, version BIGINT NOT NULL, aegis_search TEXT)",
+        )
+        .execute(&mut db)
+        .await
+        .map_err(error)?;
+        let data = copy_csv(rows);
+        let started = Instant::now();
+        let mut tx = db.begin().await.map_err(error)?;
+        let mut copy = tx
+            .copy_in_raw("COPY expenses FROM STDIN (FORMAT csv)")
+            .await
+            .map_err(error)?;
+        copy.send(data.as_bytes()).await.map_err(error)?;
+        copy.finish().await.map_err(error)?;
+        tx.commit().await.map_err(error)?;
+        println!("{rows} {}", started.elapsed().as_secs_f64());
+        Ok(())
+    })
+}
+
+pub fn compare(postgres: bool) -> Result<(), String> {
+    let server = postgres
+        .then(crate::postgres::Postgres::start)
+        .transpose()?;
+    let url = server.as_ref().map(|s| s.database_url(""));
+    let extra: Vec<&str> = url.iter().map(String::as_str).collect();
     let mut results = Vec::new();
     for rows in SIZES {
-        let fields = crate::bench::run_alone("import-run", rows)?;
+        let fields = crate::bench::run_alone("import-run", rows, &extra)?;
         let [_, seconds, peak, before] = fields[..] else {
             return Err(format!("unexpected output: {fields:?}"));
         };
-        let raw = crate::bench::run_alone("import-raw", rows)?;
+        let raw = crate::bench::run_alone("import-raw", rows, &extra)?;
         let [_, raw_seconds] = raw[..] else {
             return Err(format!("unexpected output: {raw:?}"));
         };
         results.push((rows, seconds, peak, before, raw_seconds));
     }
     let (_, base_seconds, base_peak, _, _) = results[0];
-    println!("import: one process per size, file SQLite, batches of 500, events on");
-    println!("raw: the same rows into SQLite's C API, one prepared INSERT, one transaction");
+    let database = if postgres {
+        "PostgreSQL"
+    } else {
+        "file SQLite"
+    };
+    println!("import: one process per size, {database}, batches of 500, events on");
+    println!(
+        "raw: the same rows {}",
+        if postgres {
+            "by COPY FROM STDIN, one transaction"
+        } else {
+            "into SQLite's C API, one prepared INSERT, one transaction"
+        }
+    );
     println!(
         "{:>8} {:>9} {:>10} {:>10} {:>12} {:>10} {:>10} {:>9} {:>12}",
         "rows",

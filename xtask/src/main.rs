@@ -57,6 +57,8 @@ tasks:
   bench import      import 1,000, 10,000 and 100,000 CSV rows, each in its own
                     process on a file SQLite; time and peak memory side by side,
                     and the ratio to a raw prepared insert of the same rows
+  bench import --postgres
+                    the same on a throwaway PostgreSQL, against COPY
   bench export      export 10,000, 100,000 and 300,000 rows as CSV over a socket,
                     each in its own process; time, size, and how much memory grew
   bench fanout [N]  N WebSocket clients (default: 100 then 1,000) on one feature,
