@@ -13,6 +13,7 @@ mod bench_export;
 mod bench_fanout;
 mod bench_fanout_pg;
 mod bench_import;
+mod bench_macro;
 mod demo;
 mod e2e;
 mod evolve;
@@ -59,6 +60,8 @@ tasks:
                     and the ratio to a raw prepared insert of the same rows
   bench import --postgres
                     the same on a throwaway PostgreSQL, against COPY
+  bench macro       40 structs rebuilt with serde's derives alone and with
+                    #[crud_module]: debug build times side by side
   bench export      export 10,000, 100,000 and 300,000 rows as CSV over a socket,
                     each in its own process; time, size, and how much memory grew
   bench fanout [N]  N WebSocket clients (default: 100 then 1,000) on one feature,
