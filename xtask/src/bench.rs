@@ -18,6 +18,8 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         ["import"] => crate::bench_import::compare(false),
         ["import", "--postgres"] => crate::bench_import::compare(true),
         ["macro"] => crate::bench_macro::run(),
+        ["rest"] => crate::bench_rest::run(false),
+        ["rest", "--postgres"] => crate::bench_rest::run(true),
         ["export"] => crate::bench_export::compare(),
         ["fanout"] => crate::bench_fanout::run(&[100, 1000]),
         ["fanout", "--postgres"] => crate::bench_fanout_pg::run(1000),
@@ -38,7 +40,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         ["import-raw", rows, server] => crate::bench_import::run_raw(rows, Some(server)),
         ["export-run", rows] => crate::bench_export::run_one(rows),
         _ => Err(
-            "usage: cargo xtask bench codegen | import [--postgres] | macro | export | fanout [clients] | fanout --postgres [clients]"
+            "usage: cargo xtask bench codegen | import [--postgres] | macro | rest [--postgres] | export | fanout [clients] | fanout --postgres [clients]"
                 .to_owned(),
         ),
     }

@@ -71,7 +71,7 @@ pub(crate) async fn file_app(url: &str, with_events: bool) -> Result<TestApp, St
 
 /// A fresh database for one run: a SQLite file in `dir`, or, given a
 /// PostgreSQL server's URL (`postgres://.../`), a new database on it.
-async fn fresh_database(
+pub(crate) async fn fresh_database(
     dir: &std::path::Path,
     server: Option<&str>,
     name: &str,

@@ -14,6 +14,7 @@ mod bench_fanout;
 mod bench_fanout_pg;
 mod bench_import;
 mod bench_macro;
+mod bench_rest;
 mod demo;
 mod e2e;
 mod evolve;
@@ -62,6 +63,9 @@ tasks:
                     the same on a throwaway PostgreSQL, against COPY
   bench macro       40 structs rebuilt with serde's derives alone and with
                     #[crud_module]: debug build times side by side
+  bench rest [--postgres]
+                    50 HTTP clients create 10,000 rows, then read 5,000 pages;
+                    beside, the same inserts and selects straight through sqlx
   bench export      export 10,000, 100,000 and 300,000 rows as CSV over a socket,
                     each in its own process; time, size, and how much memory grew
   bench fanout [N]  N WebSocket clients (default: 100 then 1,000) on one feature,
