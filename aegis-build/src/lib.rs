@@ -288,22 +288,16 @@ impl Config {
         inputs.extend(templates.clone());
         inputs.sort();
         inputs.dedup();
+        let package = self.crate_name.as_ref().or(self.env.package.as_ref());
         let app = openapi::AppInfo {
-            name: (self.crate_name.clone())
-                .or_else(|| self.env.package.clone())
-                .unwrap_or_else(|| "app".to_owned()),
+            name: package.map_or_else(|| "app".to_owned(), String::clone),
             version: self
                 .env
                 .version
                 .clone()
                 .unwrap_or_else(|| "0.0.0".to_owned()),
         };
-        let crate_ident = self
-            .crate_name
-            .clone()
-            .or_else(|| self.env.package.clone())
-            .unwrap_or_else(|| "crate".to_owned())
-            .replace('-', "_");
+        let crate_ident = package.map_or("crate", String::as_str).replace('-', "_");
         Ok(Prepared {
             collected,
             web_root,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use aegis_model::decl::{enum_decl, struct_decl};
+use aegis_model::decl::{TsDecl, enum_decl, struct_decl};
 use handlebars::{Context, Handlebars};
 use serde::Serialize;
 use syn::Item;
@@ -214,19 +214,21 @@ impl Renderer {
     }
 }
 
-/// The TypeScript declarations of aegis-protocol's types, in source order.
-pub(crate) fn protocol_declarations() -> Result<Vec<String>, Error> {
+/// aegis-protocol's types, in source order: each one's declaration, with
+/// the struct it was made from (the OpenAPI document reads its fields'
+/// Rust types).
+pub(crate) fn protocol_types() -> Result<Vec<(TsDecl, Option<syn::ItemStruct>)>, Error> {
     let file = syn::parse_file(aegis_protocol::SOURCE)
         .map_err(|e| Error::Config(format!("aegis-protocol's source does not parse: {e}")))?;
-    let mut declarations = Vec::new();
-    for item in &file.items {
-        let declared = match item {
-            Item::Struct(item) => struct_decl(item),
-            Item::Enum(item) => enum_decl(item),
+    let mut types = Vec::new();
+    for item in file.items {
+        let (declared, item) = match item {
+            Item::Struct(item) => (struct_decl(&item), Some(item)),
+            Item::Enum(item) => (enum_decl(&item), None),
             _ => continue,
         };
         match declared {
-            Ok(decl) => declarations.push(decl.render()),
+            Ok(decl) => types.push((decl, item)),
             Err(diagnostics) => {
                 let messages: Vec<String> = diagnostics.into_iter().map(|d| d.message).collect();
                 return Err(Error::Config(format!(
@@ -236,7 +238,15 @@ pub(crate) fn protocol_declarations() -> Result<Vec<String>, Error> {
             }
         }
     }
-    Ok(declarations)
+    Ok(types)
+}
+
+/// The TypeScript declarations of aegis-protocol's types, in source order.
+pub(crate) fn protocol_declarations() -> Result<Vec<String>, Error> {
+    Ok(protocol_types()?
+        .iter()
+        .map(|(decl, _)| decl.render())
+        .collect())
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ mod schema;
 
 use std::collections::BTreeMap;
 
-use aegis_model::decl::{TsDecl, TsDeclBody, enum_decl, struct_decl};
+use aegis_model::decl::{TsDecl, TsDeclBody};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
@@ -68,29 +68,13 @@ fn integer_properties(item: &syn::ItemStruct, decl: &TsDecl) -> Vec<String> {
 
 /// aegis-protocol's types, by name.
 fn protocol_types() -> Result<BTreeMap<String, ProtocolType>, Error> {
-    let file = syn::parse_file(aegis_protocol::SOURCE)
-        .map_err(|e| Error::Config(format!("aegis-protocol's source does not parse: {e}")))?;
-    let mut decls = BTreeMap::new();
-    for item in &file.items {
-        let (decl, item) = match item {
-            syn::Item::Struct(item) => (struct_decl(item), Some(item)),
-            syn::Item::Enum(item) => (enum_decl(item), None),
-            _ => continue,
-        };
-        let decl = decl.map_err(|diagnostics| {
-            Error::Config(format!(
-                "aegis-protocol's types have no schema: {}",
-                diagnostics
-                    .into_iter()
-                    .map(|d| d.message)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))
-        })?;
-        let integers = item.map_or_else(Vec::new, |item| integer_properties(item, &decl));
-        decls.insert(decl.name.clone(), ProtocolType { decl, integers });
-    }
-    Ok(decls)
+    Ok(crate::render::protocol_types()?
+        .into_iter()
+        .map(|(decl, item)| {
+            let integers = item.map_or_else(Vec::new, |item| integer_properties(&item, &decl));
+            (decl.name.clone(), ProtocolType { decl, integers })
+        })
+        .collect())
 }
 
 /// The protocol types the REST API sends or takes, and the ones they name.

@@ -3,8 +3,8 @@
 
 use aegis_model::{Field, StorageKind};
 use utoipa::openapi::path::{
-    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, ParameterStyle, PathItem,
-    PathItemBuilder,
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, ParameterStyle,
+    PathItem, PathItemBuilder,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, Type};
@@ -38,7 +38,7 @@ fn filterable<'a>(unit: &'a Unit, sortable: &'a [String]) -> impl Iterator<Item 
 
 /// The parameters of a view, as the list and the export read it: `q`,
 /// `sort` over the fields that sort, and one parameter per filter.
-fn view_parameters(unit: &Unit) -> Vec<ParameterBuilder> {
+fn view_parameters(unit: &Unit) -> Vec<Parameter> {
     let sortable = crate::context::sortable_fields(unit);
     let mut parameters = vec![query(
         "q",
@@ -113,11 +113,14 @@ fn view_parameters(unit: &Unit) -> Vec<ParameterBuilder> {
         }
     }
     parameters
+        .into_iter()
+        .map(ParameterBuilder::build)
+        .collect()
 }
 
 fn with_parameters(
     operation: OperationBuilder,
-    parameters: Vec<ParameterBuilder>,
+    parameters: impl IntoIterator<Item = Parameter>,
 ) -> OperationBuilder {
     parameters
         .into_iter()
@@ -142,6 +145,8 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
     let plural = names.collection_type();
     let titles = names.title_plural();
     let id = path_parameter("id", schema::value(module.id_field())).build();
+    // The list and the export read one view: its parameters, made once.
+    let view = view_parameters(unit);
     let op = |id: &str, summary: String, failures: &[Failure]| {
         operation(unit, id.to_owned(), summary, failures)
     };
@@ -171,8 +176,8 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
             ),
         ]
         .into_iter()
-        .chain(view_parameters(unit))
-        .collect(),
+        .map(ParameterBuilder::build)
+        .chain(view.clone()),
     )
     .response(
         "200",
@@ -237,7 +242,7 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
             format!("{titles}: the view as CSV"),
             &[BadRequest, TooMany],
         ),
-        view_parameters(unit),
+        view,
     )
     .response(
         "200",
