@@ -91,7 +91,6 @@ async fn a_scripted_sequence_moves_each_series_by_what_it_did() {
         moved("aegis_http_request_duration_seconds_count", &timed),
         6.0
     );
-    assert_eq!(moved("aegis_ws_deliveries_total", &[]), 5.0);
     assert_eq!(moved("aegis_ws_delivery_lag_seconds_count", &[]), 5.0);
     assert_eq!(value(&after, "aegis_ws_connections", &[]), 1.0);
     assert_eq!(value(&after, "aegis_ws_subscriptions", &[]), 1.0);

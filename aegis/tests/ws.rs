@@ -241,6 +241,19 @@ async fn thirty_kinds_of_malformed_frames_are_answered_and_the_connection_lives(
 }
 
 #[tokio::test]
+async fn a_frame_many_times_the_read_buffer_but_within_the_limit_is_read() {
+    // The hub reads into a small buffer; a larger frame (a long token, a
+    // long feature list) is still read whole.
+    let app = app().await;
+    let address = app.serve().await;
+    let mut client = Client::authed(address, &app.admin()).await;
+    let padded = format!("{{\"type\":\"ping\"}}{}", " ".repeat(60 * 1024));
+    client.text(&padded).await;
+    assert_eq!(client.frame().await, json!({"type": "pong"}));
+    client.in_sync().await;
+}
+
+#[tokio::test]
 async fn a_frame_over_the_size_limit_closes_that_connection_only() {
     let app = app_with(Limits {
         max_frame_bytes: 1024,
