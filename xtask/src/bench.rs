@@ -34,16 +34,35 @@ pub fn run(args: &[&str]) -> Result<(), String> {
                 .map_err(|_| format!("`{clients}` is not a number of clients"))?;
             crate::bench_fanout::run(&[clients])
         }
+        ["ceiling"] => crate::bench_ceiling::ceiling(&[1000, 5000]),
+        ["ceiling", counts @ ..] => crate::bench_ceiling::ceiling(&numbers(counts)?),
+        ["connections"] => crate::bench_ceiling::connections(10_000),
+        ["connections", count] => crate::bench_ceiling::connections(
+            count
+                .parse()
+                .map_err(|_| format!("`{count}` is not a number of connections"))?,
+        ),
         ["import-run", rows] => crate::bench_import::run_one(rows, None),
         ["import-run", rows, server] => crate::bench_import::run_one(rows, Some(server)),
         ["import-raw", rows] => crate::bench_import::run_raw(rows, None),
         ["import-raw", rows, server] => crate::bench_import::run_raw(rows, Some(server)),
         ["export-run", rows] => crate::bench_export::run_one(rows),
         _ => Err(
-            "usage: cargo xtask bench codegen | import [--postgres] | macro | rest [--postgres] | export | fanout [clients] | fanout --postgres [clients]"
+            "usage: cargo xtask bench codegen | import [--postgres] | macro | rest [--postgres] | export | fanout [clients] | fanout --postgres [clients] | ceiling [clients...] | connections [count]"
                 .to_owned(),
         ),
     }
+}
+
+fn numbers(counts: &[&str]) -> Result<Vec<usize>, String> {
+    counts
+        .iter()
+        .map(|count| {
+            count
+                .parse()
+                .map_err(|_| format!("`{count}` is not a number of clients"))
+        })
+        .collect()
 }
 
 /// A crate of `count` modules covering the flag combinations and field kinds.

@@ -9,6 +9,7 @@
 //! - `soak <name>`: long runs that check a bound holds (see [`soak`]).
 
 mod bench;
+mod bench_ceiling;
 mod bench_export;
 mod bench_fanout;
 mod bench_fanout_pg;
@@ -21,6 +22,7 @@ mod evolve;
 mod layout;
 mod postgres;
 mod process;
+mod prom;
 mod reliability;
 mod scaffold;
 mod soak;
@@ -74,6 +76,13 @@ tasks:
                     the same across two instances on a throwaway PostgreSQL, and
                     side by side a Socket.IO v4 baseline (bench/socketio) under
                     the same load; both systems' figures and their ratio
+  bench ceiling [N...]
+                    the offered rate raised ×1.5 per step until p99 > 100 ms or
+                    deliveries fall behind, for N clients (default: 1,000 then
+                    5,000), aegis and socket.io as in fanout --postgres
+  bench connections [N]
+                    N idle subscribed connections (default 10,000) to each
+                    system: memory per connection and setup rate
   soak retention [--postgres]
                     1,000,000 events into one feature with a retention of 10,000:
                     the log's rows and the database's size stay bounded

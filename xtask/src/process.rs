@@ -44,6 +44,34 @@ impl ServerProcess {
         })
     }
 
+    /// Runs the program under `wrapper` (a command and its arguments, such
+    /// as `taskset -c 0`, which then execs it in the same process); nothing
+    /// when empty.
+    pub fn pin(&mut self, wrapper: &[String]) {
+        let Some((command, args)) = wrapper.split_first() else {
+            return;
+        };
+        let program = std::mem::replace(&mut self.program, PathBuf::from(command));
+        let mut all: Vec<String> = args.to_vec();
+        all.push(program.to_string_lossy().into_owned());
+        all.append(&mut self.args);
+        self.args = all;
+    }
+
+    /// The running process's resident memory, in KiB, from `/proc`.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
     pub fn log(&self) -> PathBuf {
         self.dir.path().join("server.log")
     }
@@ -153,6 +181,9 @@ fn clock_ticks() -> f64 {
 }
 
 /// An example-app instance on `database`, with `secret` for its tokens.
+/// The bearer token of the example app's `/metrics` under [`example_app`].
+pub const METRICS_TOKEN: &str = "aegis bench metrics";
+
 pub fn example_app(bin: &Path, database: &str, secret: &str) -> Result<ServerProcess, String> {
     ServerProcess::new(
         bin,
@@ -161,6 +192,7 @@ pub fn example_app(bin: &Path, database: &str, secret: &str) -> Result<ServerPro
             ("DATABASE_URL", database),
             ("AEGIS_JWT_SECRET", secret),
             ("AEGIS_WEB_DIR", "{dir}/no-web"),
+            ("AEGIS_METRICS_TOKEN", METRICS_TOKEN),
             ("RUST_LOG", "warn"),
         ],
     )
