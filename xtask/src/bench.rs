@@ -34,6 +34,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
                 .map_err(|_| format!("`{clients}` is not a number of clients"))?;
             crate::bench_fanout::run(&[clients])
         }
+        ["browser"] => crate::e2e::bench(),
         ["ceiling"] => crate::bench_ceiling::ceiling(&[1000, 5000]),
         ["ceiling", counts @ ..] => crate::bench_ceiling::ceiling(&numbers(counts)?),
         ["connections"] => crate::bench_ceiling::connections(10_000),
@@ -48,7 +49,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         ["import-raw", rows, server] => crate::bench_import::run_raw(rows, Some(server)),
         ["export-run", rows] => crate::bench_export::run_one(rows),
         _ => Err(
-            "usage: cargo xtask bench codegen | import [--postgres] | macro | rest [--postgres] | export | fanout [clients] | fanout --postgres [clients] | ceiling [clients...] | connections [count]"
+            "usage: cargo xtask bench codegen | import [--postgres] | macro | rest [--postgres] | export | fanout [clients] | fanout --postgres [clients] | ceiling [clients...] | connections [count] | browser"
                 .to_owned(),
         ),
     }

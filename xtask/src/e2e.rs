@@ -63,3 +63,37 @@ pub fn run_built(root: &Path) -> Result<(), String> {
     }
     result
 }
+
+/// `cargo xtask bench browser`: the budgets list in Chromium while 1,000
+/// changes a second reach it about a feature of 100,000 rows
+/// (`e2e/bench-browser.mjs`), on the optimised build.
+pub fn bench() -> Result<(), String> {
+    let root = workspace_root();
+    let web = root.join("example-app/web");
+    if !web.join("node_modules").is_dir() {
+        run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
+    }
+    run_in(&web, &[], "npx", &["ng", "build"])?;
+    run_in(
+        &root,
+        &[],
+        &crate::cargo(),
+        &["build", "--release", "--package", "example-app"],
+    )?;
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("xtask: Chromium is not installed; installing it with apt-get");
+        apt_install(&["chromium", "fonts-liberation"])?;
+    }
+    let bin = root.join("target/release/example-app");
+    let built = web.join("dist/web/browser");
+    run_in(
+        &web,
+        &[
+            ("AEGIS_E2E_BIN", &bin.to_string_lossy()),
+            ("AEGIS_E2E_WEB", &built.to_string_lossy()),
+            ("AEGIS_E2E_CHROMIUM", CHROMIUM),
+        ],
+        "node",
+        &["e2e/bench-browser.mjs"],
+    )
+}

@@ -83,6 +83,9 @@ tasks:
   bench connections [N]
                     N idle subscribed connections (default 10,000) to each
                     system: memory per connection and setup rate
+  bench browser     the budgets list in Chromium while 1,000 changes a second are
+                    made to a feature of 100,000 rows: each event's apply time
+                    in the page, long animation frames
   soak retention [--postgres]
                     1,000,000 events into one feature with a retention of 10,000:
                     the log's rows and the database's size stay bounded

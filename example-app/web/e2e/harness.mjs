@@ -144,7 +144,8 @@ export class Tab {
   }
 }
 
-export async function launch() {
+/** Headless Chromium; `args` adds switches. */
+export async function launch(args = []) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -156,6 +157,7 @@ export async function launch() {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...args,
     ],
   });
 }

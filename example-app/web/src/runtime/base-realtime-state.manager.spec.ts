@@ -232,6 +232,27 @@ describe('BaseRealtimeStateManager', () => {
       expect(state.items().map((i) => i.id)).toEqual([10, 8]);
     });
 
+    it('leaves the page as it was for a row off it: the same rows, nothing to render again', async () => {
+      // Page 1 of 2, in id order: rows off it change, arrive and go.
+      state.pageAnswers.push({ data: [A, B], total: 4, page: 1, pageSize: 2, seq: 30 });
+      await state.load({ page: 1, pageSize: 2 });
+      const shown = state.items();
+      state.onEvent(itemEvent('updated', { id: 40, name: 'elsewhere', version: 2 }, 31));
+      expect(state.items()).toBe(shown);
+      expect(state.total()).toBe(4);
+      state.onEvent(itemEvent('created', { id: 41, name: 'later', version: 1 }, 32));
+      expect(state.items()).toBe(shown);
+      expect(state.total()).toBe(5);
+      state.onEvent(itemEvent('deleted', { id: 40 }, 33));
+      expect(state.items()).toBe(shown);
+      expect(state.total()).toBe(4);
+      // A row of the page still changes it.
+      state.onEvent(itemEvent('updated', { id: 2, name: 'b2', version: 2 }, 34));
+      expect(state.items()).not.toBe(shown);
+      expect(state.items().map((i) => i.name)).toEqual(['a', 'b2']);
+      expect(state.calls.pages).toHaveLength(2);
+    });
+
     it('places its own new row by the view too', async () => {
       await state.load({ page: 1, pageSize: 20, q: 'zzz' });
       await state.create({ name: 'not found' });

@@ -520,21 +520,24 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       }
       return;
     }
-    const result = applyToPage(view, { items: [...this.#entities.values()], total: this.#totalSignal() }, change);
-    const kept = new Set<Id>();
-    this.#entities.clear();
-    for (const item of result.items) {
-      const id = this.idOf(item);
-      this.#entities.set(id, item);
-      kept.add(id);
-    }
-    for (const id of [...this.#hidden]) {
-      if (!kept.has(id)) {
-        this.#hidden.delete(id);
+    const items = [...this.#entities.values()];
+    const result = applyToPage(view, { items, total: this.#totalSignal() }, change);
+    // A row off the page that stays off it (most events of a large
+    // feature) leaves the page as it was: nothing to render again.
+    if (result.items !== items) {
+      const kept = new Set<Id>(result.items.map((item) => this.idOf(item)));
+      this.#entities.clear();
+      for (const item of result.items) {
+        this.#entities.set(this.idOf(item), item);
       }
+      for (const id of [...this.#hidden]) {
+        if (!kept.has(id)) {
+          this.#hidden.delete(id);
+        }
+      }
+      this.#bump();
     }
     this.#totalSignal.set(result.total);
-    this.#bump();
     if (result.stale) {
       this.#refreshSoon();
     }
