@@ -1,7 +1,8 @@
 //! The WebSocket hub at `/ws`, speaking protocol v1 (the README's "The protocol").
 //!
-//! One task per connection reads the client's frames and the event bus
-//! with `tokio::select!`. A client authenticates first (within
+//! Each connection has a task that waits on the client's frames (read by
+//! a small task of their own), the event bus and its timers with
+//! `tokio::select!`. A client authenticates first (within
 //! [`Limits::auth_timeout`], else close 4401), may send `auth` again to
 //! refresh, subscribes to the features its token may read, and receives
 //! each feature's events in seq order without gaps: an event that arrives
@@ -207,23 +208,12 @@ impl Connection {
             if bus.is_none() && self.claims.is_some() {
                 bus = Some(self.aegis.bus().subscribe());
             }
-            // Biased: a delivery's wake-up polls the bus alone, not every
-            // timer and the client's channel as well. The others still get
-            // their turn: a busy bus runs out of the task's budget and
-            // yields.
+            // Biased, in this order: stopping, the token's expiry and the
+            // client's frames are always looked at before the bus (a busy bus
+            // never holds a close or a refresh back); the ping comes last,
+            // so a delivery's wake-up does not poll its timer.
             tokio::select! {
                 biased;
-                event = async { bus.as_mut().expect("guarded by the branch condition").recv().await }, if bus.is_some() => {
-                    let receiver = bus.as_mut().expect("guarded by the branch condition");
-                    let outcome = match event {
-                        Ok(event) => self.deliver_waiting(&event, receiver, &mut sink).await,
-                        Err(broadcast::error::RecvError::Lagged(_)) => self.lagged(&mut sink).await,
-                        Err(broadcast::error::RecvError::Closed) => Err(End::Gone),
-                    };
-                    if let Err(end) = outcome {
-                        break end;
-                    }
-                }
                 () = &mut stopping => {
                     break End::Close(CLOSE_RESTARTING, "the server is restarting");
                 }
@@ -232,14 +222,6 @@ impl Connection {
                         break End::Close(CLOSE_UNAUTHORIZED, "authenticate within the time allowed");
                     }
                     break End::Close(CLOSE_UNAUTHORIZED, "the token has expired");
-                }
-                _ = ping.tick() => {
-                    if last_heard.elapsed() >= limits.idle_timeout {
-                        break End::Close(CLOSE_IDLE, "idle");
-                    }
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
-                        break End::Gone;
-                    }
                 }
                 frame = frames.recv() => {
                     last_heard = Instant::now();
@@ -261,6 +243,25 @@ impl Connection {
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break End::Gone,
+                    }
+                }
+                event = async { bus.as_mut().expect("guarded by the branch condition").recv().await }, if bus.is_some() => {
+                    let receiver = bus.as_mut().expect("guarded by the branch condition");
+                    let outcome = match event {
+                        Ok(event) => self.deliver_waiting(&event, receiver, &mut sink).await,
+                        Err(broadcast::error::RecvError::Lagged(_)) => self.lagged(&mut sink).await,
+                        Err(broadcast::error::RecvError::Closed) => Err(End::Gone),
+                    };
+                    if let Err(end) = outcome {
+                        break end;
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= limits.idle_timeout {
+                        break End::Close(CLOSE_IDLE, "idle");
+                    }
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        break End::Gone;
                     }
                 }
             }
