@@ -21,9 +21,36 @@ const WRITES: u64 = 250;
 /// How long ago, in ms, the server stamped an event (its `meta.timestamp`,
 /// taken in the committing transaction).
 pub(crate) fn latency_ms(event: &Value) -> Option<f64> {
-    let sent = chrono::DateTime::parse_from_rfc3339(event["meta"]["timestamp"].as_str()?).ok()?;
+    since_ms(event["meta"]["timestamp"].as_str()?)
+}
+
+/// How long ago, in ms, an RFC 3339 `timestamp` was.
+pub(crate) fn since_ms(timestamp: &str) -> Option<f64> {
+    let sent = chrono::DateTime::parse_from_rfc3339(timestamp).ok()?;
     let delay = chrono::Utc::now().signed_duration_since(sent);
     Some(delay.num_microseconds()? as f64 / 1000.0)
+}
+
+/// Every reader's latencies, sorted, and when the last event arrived
+/// (`started` if none did).
+pub(crate) async fn gather(
+    readers: Vec<tokio::task::JoinHandle<(Vec<f64>, Instant)>>,
+    started: Instant,
+) -> Result<(Vec<f64>, Instant), String> {
+    let mut latencies = Vec::new();
+    let mut finished = started;
+    for reader in readers {
+        let (mut mine, last) = reader.await.map_err(|e| e.to_string())?;
+        latencies.append(&mut mine);
+        finished = finished.max(last);
+    }
+    latencies.sort_by(f64::total_cmp);
+    Ok((latencies, finished))
+}
+
+/// The `q` quantile of sorted, non-empty `values`.
+pub(crate) fn quantile(values: &[f64], q: f64) -> f64 {
+    values[((values.len() as f64 - 1.0) * q).round() as usize]
 }
 
 struct Figures {
@@ -108,21 +135,16 @@ async fn one(clients: usize) -> Result<Figures, String> {
             return Err(reply.text);
         }
     }
-    let mut latencies = Vec::new();
-    let mut finished = started;
-    for reader in readers {
-        let (mut mine, last) = reader.await.map_err(|e| e.to_string())?;
-        latencies.append(&mut mine);
-        finished = finished.max(last);
+    let (latencies, finished) = gather(readers, started).await?;
+    if latencies.is_empty() {
+        return Err("no client received an event".to_owned());
     }
-    latencies.sort_by(f64::total_cmp);
-    let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
     Ok(Figures {
         clients,
         deliveries: latencies.len(),
         seconds: finished.duration_since(started).as_secs_f64(),
-        p50_ms: at(0.50),
-        p99_ms: at(0.99),
+        p50_ms: quantile(&latencies, 0.50),
+        p99_ms: quantile(&latencies, 0.99),
     })
 }
 

@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::bench_fanout::{gather, quantile, since_ms};
 use crate::postgres::Postgres;
 use crate::process::{METRICS_TOKEN, ServerProcess, example_app};
 use crate::prom::Buckets;
@@ -402,13 +403,7 @@ impl Cluster {
         readers: Vec<tokio::task::JoinHandle<Received>>,
         started: Instant,
     ) -> Result<Figures, String> {
-        let mut latencies = Vec::new();
-        let mut finished = started;
-        for reader in readers {
-            let (mut mine, last) = reader.await.map_err(|e| e.to_string())?;
-            latencies.append(&mut mine);
-            finished = finished.max(last);
-        }
+        let (latencies, finished) = gather(readers, started).await?;
         let server_cpu = self.cpu() - self.cpu_at_write;
         if latencies.is_empty() {
             return Err(format!(
@@ -416,14 +411,12 @@ impl Cluster {
                 self.system.name()
             ));
         }
-        latencies.sort_by(f64::total_cmp);
-        let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
         Ok(Figures {
             server_cpu,
             deliveries: latencies.len(),
             seconds: finished.duration_since(started).as_secs_f64(),
-            p50_ms: at(0.50),
-            p99_ms: at(0.99),
+            p50_ms: quantile(&latencies, 0.50),
+            p99_ms: quantile(&latencies, 0.99),
         })
     }
 }
@@ -556,11 +549,10 @@ async fn read(system: System, mut socket: Socket, last: u64) -> Received {
         if kind != "event" {
             continue;
         }
-        let Ok(sent) = chrono::DateTime::parse_from_rfc3339(&meta.timestamp) else {
+        let Some(latency) = since_ms(&meta.timestamp) else {
             continue;
         };
-        let delay = chrono::Utc::now().signed_duration_since(sent);
-        latencies.extend(delay.num_microseconds().map(|us| us as f64 / 1000.0));
+        latencies.push(latency);
         received = Instant::now();
         if meta.seq >= last {
             break;
