@@ -55,9 +55,23 @@ const grants = (list, feature) => Array.isArray(list) && (list.includes('*') || 
 const mayWrite = (user, feature) => grants(user.write, feature);
 const mayRead = (user, feature) => grants(user.read, feature) || mayWrite(user, feature);
 
+// performance.timeOrigin can sit milliseconds off the wall clock, which
+// made this baseline's latencies look shorter than they were (below zero
+// with few clients). The wall clock at the instant Date.now() ticks over,
+// less performance.now() then, anchors the monotonic clock to it within
+// microseconds.
+const WALL_ANCHOR = (() => {
+  const start = Date.now();
+  let tick = start;
+  while (tick === start) {
+    tick = Date.now();
+  }
+  return tick - performance.now();
+})();
+
 /** Now, as RFC 3339 with microseconds (Aegis's precision). */
 function timestamp() {
-  const now = performance.timeOrigin + performance.now();
+  const now = WALL_ANCHOR + performance.now();
   const millis = Math.floor(now);
   const micros = String(Math.floor((now - millis) * 1000)).padStart(3, '0');
   return new Date(millis).toISOString().replace('Z', `${micros}Z`);
