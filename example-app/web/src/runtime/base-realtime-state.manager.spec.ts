@@ -152,6 +152,15 @@ describe('BaseRealtimeStateManager', () => {
       await vi.waitFor(() => expect(state.calls.pages).toHaveLength(2));
     });
 
+    it('takes a subscription live from what the page holds as complete, without a read', async () => {
+      state.onSubscribed(10, false);
+      state.onSubscribed(7, false);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(state.calls.pages).toHaveLength(1);
+      state.onEvent(itemEvent('created', { id: 4, name: 'd', version: 1 }, 11));
+      expect(state.items().map((i) => i.name)).toEqual(['a', 'b', 'c', 'd']);
+    });
+
     it('applies an in-place update or a delete to a 100,000-item page without scanning it', async () => {
       const many: Item[] = Array.from({ length: 100_000 }, (_, i) => ({ id: i + 1, name: `n${i}`, version: 1 }));
       state.pageAnswers.push(page(many, 50));
@@ -318,5 +327,38 @@ describe('BaseRealtimeStateManager with its switches off', () => {
     expect(await saving).toEqual({ id: 2, name: 'mine', version: 3 });
     expect(state.conflicts()).toEqual([]);
     expect(state.items()[1].name).toBe('mine');
+  });
+});
+
+describe('BaseRealtimeStateManager opening its first page', () => {
+  let state: ItemStateManager;
+
+  beforeEach(() => {
+    TestBed.configureTestingModule({
+      providers: [FakeWebSocketService, { provide: WebSocketService, useExisting: FakeWebSocketService }, ItemStateManager],
+    });
+    state = TestBed.inject(ItemStateManager);
+  });
+
+  it('reads the page again when it was read before its subscription went live', async () => {
+    state.pageAnswers.push(page([A], 12), page([A, B], 15));
+    const loading = state.load(QUERY);
+    // Subscribed with nothing to replay while the page is on its way: the
+    // events from 13 to 15 are in neither.
+    state.onSubscribed(15, false);
+    await loading;
+    await vi.waitFor(() => expect(state.calls.pages).toHaveLength(2));
+    await vi.waitFor(() => expect(state.items()).toEqual([A, B]));
+    expect(state.lastSeq()).toBe(15);
+  });
+
+  it('keeps a page read after its subscription went live', async () => {
+    state.pageAnswers.push(page([A], 15));
+    const loading = state.load(QUERY);
+    state.onSubscribed(15, false);
+    await loading;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(state.calls.pages).toHaveLength(1);
+    expect(state.items()).toEqual([A]);
   });
 });

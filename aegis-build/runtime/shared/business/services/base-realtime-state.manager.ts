@@ -11,7 +11,7 @@ import {
   ListResponse,
   ResyncReason,
 } from '../models/aegis-protocol.types';
-import { ListQuery, conflictCurrent, isJsonObject, newMutationId, sameListQuery } from './aegis-api';
+import { ListQuery, OwnMutations, conflictCurrent, isJsonObject, sameListQuery } from './aegis-api';
 import { FeatureImports, RunningImport } from './import-tracker';
 import { Conflict, ItemEvents, ItemNotices, RemoteChange, WatchedChange } from './item-events';
 import { ListView, RowChange, ViewFields, applyToPage, compareInView, matchesView } from './list-view';
@@ -79,7 +79,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   readonly #hidden = new Set<Id>();
   readonly #revision = signal(0);
   readonly #pending = new Map<Id, Pending<T>>();
-  readonly #ownMutations = new Set<string>();
+  readonly #ownMutations = new OwnMutations(MAX_OWN_MUTATIONS);
   readonly #loadingSignal = signal(false);
   readonly #errorSignal = signal<string | null>(null);
   readonly #totalSignal = signal(0);
@@ -90,6 +90,8 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   #cacheValid = false;
   /** Events that arrive while a page loads, applied after it. */
   #buffered: EventMessage[] | null = null;
+  /** Where a subscription that replayed nothing went live, until a page lands: one read before it missed events. */
+  #liveFrom: number | null = null;
   #stopListening: (() => void) | null = null;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #notices = new ItemNotices<T, Id>(HIGHLIGHT_MS);
@@ -159,11 +161,14 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     this.#loadingSignal.set(true);
     this.#errorSignal.set(null);
     this.#buffered ??= [];
+    let behind = false;
     try {
       const page = await this.fetchPage(query);
       if (this.#lastQuery !== query) {
         return;
       }
+      behind = this.#liveFrom !== null && page.seq < this.#liveFrom;
+      this.#liveFrom = null;
       this.setItems(page.data);
       this.#totalSignal.set(page.total);
       this.#seq = Math.max(this.#seq ?? 0, page.seq);
@@ -178,6 +183,9 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
         this.#buffered = null;
         this.#loadingSignal.set(false);
         buffered.forEach((event) => this.#apply(event));
+        if (behind) {
+          this.#recover();
+        }
       }
     }
   }
@@ -189,7 +197,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
 
   /** Creates an entity; it joins the list when the server has it. */
   async create(input: C): Promise<T> {
-    const mutationId = this.#rememberMutation();
+    const mutationId = this.#ownMutations.remember();
     const saved = await this.sendCreate(input, mutationId);
     this.#place({ kind: 'created', item: saved });
     return saved;
@@ -218,7 +226,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
 
   /** Deletes optimistically: hidden at once, shown again if the server refuses. */
   async remove(id: Id): Promise<void> {
-    const mutationId = this.#rememberMutation();
+    const mutationId = this.#ownMutations.remember();
     if (this.#optimistic) {
       this.#hidden.add(id);
       this.#bump();
@@ -228,7 +236,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#hidden.delete(id);
       this.#place({ kind: 'deleted', id });
     } catch (error) {
-      this.#ownMutations.delete(mutationId);
+      this.#ownMutations.take(mutationId);
       this.#hidden.delete(id);
       this.#bump();
       throw error;
@@ -308,7 +316,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     request: (item: T, mutationId: string) => Promise<T>,
   ): Promise<T> {
     const before = this.#current(id);
-    const mutationId = this.#rememberMutation();
+    const mutationId = this.#ownMutations.remember();
     const optimistic: T = { ...before, ...changes };
     this.#pending.set(id, { before, mutationId });
     if (this.#optimistic) {
@@ -328,7 +336,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       return saved;
     } catch (error) {
       this.#pending.delete(id);
-      this.#ownMutations.delete(mutationId);
+      this.#ownMutations.take(mutationId);
       this.#setItem(id, before);
       const theirs = conflictCurrent(error, (value) => this.isEntity(value));
       if (theirs !== null && this.#detectsConflicts) {
@@ -361,22 +369,27 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     }
   }
 
-  onSubscribed(_seq: number, recovered: boolean): void {
-    // A client that had a seq but got no replay missed events.
-    if (!recovered && this.#seq !== null) {
-      this.#cacheValid = false;
-      this.#imports.clear();
-      void this.reload();
+  onSubscribed(seq: number, recovered: boolean): void {
+    // Without a replay, events come from `seq` on: a page that holds less
+    // missed some (one loading now is checked when it lands).
+    this.#liveFrom = recovered ? null : seq;
+    if (!recovered && this.#buffered === null && this.#seq !== null && this.#seq < seq) {
+      this.#recover();
     }
     this.onRecovering();
   }
 
   onResync(_reason: ResyncReason): void {
+    this.#recover();
+    this.onRecovering();
+  }
+
+  /** Reads the page again: events were missed. */
+  #recover(): void {
     this.#cacheValid = false;
     // Whatever jobs were running, their ends may be lost with the gap.
     this.#imports.clear();
     void this.reload();
-    this.onRecovering();
   }
 
   onError(message: string): void {
@@ -401,7 +414,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     }
     this.#seq = event.meta.seq;
     const origin = event.meta.origin;
-    const own = origin !== null && this.#ownMutations.delete(origin);
+    const own = origin !== null && this.#ownMutations.take(origin);
     switch (event.action) {
       case 'created':
       case 'updated': {
@@ -579,18 +592,6 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
 
   #addConflict(conflict: Conflict<T>): void {
     this.#conflictsSignal.update((all) => [...all.filter((c) => c.id !== conflict.id), conflict]);
-  }
-
-  #rememberMutation(): string {
-    const mutationId = newMutationId();
-    this.#ownMutations.add(mutationId);
-    if (this.#ownMutations.size > MAX_OWN_MUTATIONS) {
-      const oldest = this.#ownMutations.values().next().value;
-      if (oldest !== undefined) {
-        this.#ownMutations.delete(oldest);
-      }
-    }
-    return mutationId;
   }
 
   #bump(): void {
