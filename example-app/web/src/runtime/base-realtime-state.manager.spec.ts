@@ -241,6 +241,25 @@ describe('BaseRealtimeStateManager', () => {
       expect(state.items().map((i) => i.id)).toEqual([10, 8]);
     });
 
+    it('reads a stale page again within a second, even while its events never pause', async () => {
+      vi.useFakeTimers();
+      const query = { page: 1, pageSize: 2, sort: '-name' };
+      state.pageAnswers.push({ data: [A, B], total: 9, page: 1, pageSize: 2, seq: 20 });
+      await state.load(query);
+      // Rows not loaded change every 100 ms: each may have moved onto the page.
+      for (let seq = 21; seq <= 45; seq++) {
+        state.onEvent(itemEvent('updated', { id: 50, name: `z${seq}`, version: seq }, seq));
+        await vi.advanceTimersByTimeAsync(100);
+      }
+      // 2.5 s of events: read again at 1 s and 2 s (from the first event after each read).
+      expect(state.calls.pages).toHaveLength(4);
+      // Once they pause, 250 ms after the last.
+      await vi.advanceTimersByTimeAsync(300);
+      expect(state.calls.pages).toHaveLength(5);
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(state.calls.pages).toHaveLength(5);
+    });
+
     it('leaves the page as it was for a row off it: the same rows, nothing to render again', async () => {
       // Page 1 of 2, in id order: rows off it change, arrive and go.
       state.pageAnswers.push({ data: [A, B], total: 4, page: 1, pageSize: 2, seq: 30 });

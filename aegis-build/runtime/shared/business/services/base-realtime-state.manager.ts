@@ -14,7 +14,7 @@ import {
 import { ListQuery, OwnMutations, conflictCurrent, isJsonObject, sameListQuery } from './aegis-api';
 import { FeatureImports, RunningImport } from './import-tracker';
 import { Conflict, ItemEvents, ItemNotices, RemoteChange, WatchedChange } from './item-events';
-import { ListView, RowChange, ViewFields, applyToPage, compareInView, matchesView } from './list-view';
+import { ListView, RowChange, StaleRefresh, ViewFields, applyToPage, compareInView, matchesView } from './list-view';
 import { ConnectionStatus, FeatureSubscriber, WebSocketService } from './websocket.service';
 
 export type { Conflict, ItemEvents, RemoteChange, RunningImport, WatchedChange };
@@ -50,8 +50,9 @@ interface Pending<T> {
 /** Own mutation ids remembered for echo suppression, at most. */
 const MAX_OWN_MUTATIONS = 1_000;
 
-/** How long a stale page waits for more events before it is read again. */
+/** How long a stale page waits for more events before it is read again, and at most. */
 const REFRESH_DELAY_MS = 250;
+const REFRESH_MAX_DELAY_MS = 1_000;
 
 /** How long a row changed elsewhere stays marked. */
 const HIGHLIGHT_MS = 4_000;
@@ -93,7 +94,10 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   /** Where a subscription that replayed nothing went live, until a page lands: one read before it missed events. */
   #liveFrom: number | null = null;
   #stopListening: (() => void) | null = null;
-  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #stale = new StaleRefresh(REFRESH_DELAY_MS, REFRESH_MAX_DELAY_MS, () => {
+    this.#cacheValid = false;
+    void this.reload();
+  });
   readonly #notices = new ItemNotices<T, Id>(HIGHLIGHT_MS);
   readonly #imports = new FeatureImports();
 
@@ -161,6 +165,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     this.#loadingSignal.set(true);
     this.#errorSignal.set(null);
     this.#buffered ??= [];
+    this.#stale.cancel();
     let behind = false;
     try {
       const page = await this.fetchPage(query);
@@ -404,7 +409,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   dispose(): void {
     this.#stopListening?.();
     this.#stopListening = null;
-    clearTimeout(this.#refreshTimer);
+    this.#stale.cancel();
     this.#notices.dispose();
   }
 
@@ -528,7 +533,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#totalSignal.set(Math.max(0, total - 1));
       this.#bump();
       if (total > (query.page - 1) * query.pageSize + loaded) {
-        this.#refreshSoon();
+        this.#stale.mark();
       }
       return;
     }
@@ -551,17 +556,8 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     }
     this.#totalSignal.set(result.total);
     if (result.stale) {
-      this.#refreshSoon();
+      this.#stale.mark();
     }
-  }
-
-  /** Reads the page again once events pause. */
-  #refreshSoon(): void {
-    clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = setTimeout(() => {
-      this.#cacheValid = false;
-      void this.reload();
-    }, REFRESH_DELAY_MS);
   }
 
   /** The store's key equal to a JSON id. */

@@ -346,3 +346,40 @@ export function applyToPage<T>(view: ListView<T>, page: PageState<T>, change: Ro
   const items = [...page.items.slice(0, at), item, ...page.items.slice(at)];
   return { items: items.slice(0, query.pageSize), total, stale: at === page.items.length && hasAfter };
 }
+
+/**
+ * When a page that may be stale is read again: once its changes pause for
+ * `quietMs`, and at the latest `maxMs` after the first of them, so that a
+ * stream that never pauses cannot keep the page stale.
+ */
+export class StaleRefresh {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #deadline: number | null = null;
+
+  constructor(
+    private readonly quietMs: number,
+    private readonly maxMs: number,
+    private readonly refresh: () => void,
+  ) {}
+
+  /** The page may be stale from now. */
+  mark(): void {
+    const now = Date.now();
+    this.#deadline ??= now + this.maxMs;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(
+      () => {
+        this.cancel();
+        this.refresh();
+      },
+      Math.max(0, Math.min(this.quietMs, this.#deadline - now)),
+    );
+  }
+
+  /** A read of the page started: whatever was marked, it will show. */
+  cancel(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#deadline = null;
+  }
+}
