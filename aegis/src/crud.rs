@@ -23,7 +23,8 @@ use crate::log::{Change, current_seq};
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
 use crate::query::{Reads, View};
 use crate::rows::{
-    allocate_id, delete_row, fetch_row, from_object, id_value, insert_row, to_object, update_row,
+    allocate_id, allocate_id_and_seq, delete_row, fetch_row, from_object, id_value, insert_row,
+    to_object, update_row,
 };
 use crate::stamp::{Moment, stamp};
 
@@ -207,7 +208,16 @@ async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
     crate::rules::check::<T>(&input)?;
     let db = aegis.db();
     let mut change = aegis.change().await?;
-    let id = allocate_id::<T>(db, change.tx()).await?;
+    // With events and an integer id, one move of the counter row for both.
+    let reserved = if settings.with_events {
+        allocate_id_and_seq::<T>(db, change.tx()).await?
+    } else {
+        None
+    };
+    let (id, seq) = match reserved {
+        Some((id, seq)) => (id, Some(seq)),
+        None => (allocate_id::<T>(db, change.tx()).await?, None),
+    };
     let mut entity = T::from_create(id, input);
     stamp(&mut entity, Moment::Created, user, chrono::Utc::now())?;
     hooks
@@ -221,7 +231,7 @@ async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
     insert_row(db, change.tx(), &entity).await?;
     if settings.with_events {
         change
-            .entity_event(EventAction::Created, &entity, user, origin)
+            .entity_event_at(seq, EventAction::Created, &entity, user, origin)
             .await?;
     }
     change.commit().await?;

@@ -96,21 +96,23 @@ async fn append(
     message: impl FnOnce(u64) -> EventMessage,
     feature: &str,
     scope: Option<serde_json::Value>,
+    reserved: Option<u64>,
 ) -> Result<Arc<StoredEvent>, Error> {
-    let bump = format!(
-        "UPDATE aegis_features SET seq = seq + 1 WHERE feature = {} RETURNING seq",
-        db.param(1)
-    );
-    let row = sqlx::query(&bump)
-        .bind(feature)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| {
-            Error::Internal(format!(
-                "feature `{feature}` has no table; install it first"
-            ))
-        })?;
-    let seq: i64 = row.try_get(0)?;
+    let seq = match reserved {
+        Some(seq) => seq as i64,
+        None => {
+            let bump = format!(
+                "UPDATE aegis_features SET seq = seq + 1 WHERE feature = {} RETURNING seq",
+                db.param(1)
+            );
+            let row = sqlx::query(&bump)
+                .bind(feature)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or_else(|| no_table(feature))?;
+            row.try_get::<i64, _>(0)?
+        }
+    };
     let mut event = StoredEvent::new(message(seq as u64))?;
     event.scope = scope;
     let insert = "INSERT INTO aegis_events (feature, seq, frame, created_at, scope) VALUES";
@@ -144,6 +146,13 @@ async fn append(
     }
     query.execute(&mut **tx).await?;
     Ok(Arc::new(event))
+}
+
+/// The error for a feature whose counter row is missing.
+pub(crate) fn no_table(feature: &str) -> Error {
+    Error::Internal(format!(
+        "feature `{feature}` has no table; install it first"
+    ))
 }
 
 /// A time as Aegis stores it in its own tables: RFC 3339 in UTC with a
@@ -236,6 +245,7 @@ impl Change {
         user: &str,
         origin: Option<&str>,
         scope: Option<serde_json::Value>,
+        reserved: Option<u64>,
     ) -> Result<u64, Error> {
         let event = append(
             &self.db,
@@ -243,6 +253,7 @@ impl Change {
             |seq| build(&EventContext::new(seq, user, origin)),
             feature,
             scope,
+            reserved,
         )
         .await?;
         let seq = event.seq();
@@ -268,6 +279,7 @@ impl Change {
             user,
             origin,
             scope,
+            None,
         )
         .await
     }
@@ -280,12 +292,28 @@ impl Change {
         user: &str,
         origin: Option<&str>,
     ) -> Result<u64, Error> {
+        self.entity_event_at(None, action, entity, user, origin)
+            .await
+    }
+
+    /// [`Change::entity_event`], at the seq this change took from the
+    /// feature's counter itself if `reserved`
+    /// ([`crate::rows::allocate_id_and_seq`]).
+    pub(crate) async fn entity_event_at<T: CrudEntity>(
+        &mut self,
+        reserved: Option<u64>,
+        action: EventAction,
+        entity: &T,
+        user: &str,
+        origin: Option<&str>,
+    ) -> Result<u64, Error> {
         self.record(
             T::meta().feature,
             |ctx| entity_event(action, entity, ctx),
             user,
             origin,
             None,
+            reserved,
         )
         .await
     }
@@ -306,6 +334,7 @@ impl Change {
             user,
             origin,
             None,
+            None,
         )
         .await
     }
@@ -325,6 +354,7 @@ impl Change {
             user,
             origin,
             Some(scope),
+            None,
         )
         .await
     }
@@ -340,6 +370,7 @@ impl Change {
             T::meta().feature,
             |ctx| import_event::<T>(action, payload, ctx),
             user,
+            None,
             None,
             None,
         )

@@ -164,6 +164,7 @@ async fn stamps_are_the_servers_and_follow_each_change() {
 async fn hooks_change_refuse_write_in_the_transaction_and_hear_commits() {
     let hooks = OrderHooks::default();
     let app = app(hooks.clone()).await;
+    let mut events = app.aegis.bus().subscribe();
     let alice = app.token("alice", &[], &["orders"]);
 
     let created = post(&app, &alice, json!({ "item": "pen", "quantity": 10 })).await;
@@ -190,6 +191,9 @@ async fn hooks_change_refuse_write_in_the_transaction_and_hear_commits() {
     );
 
     let keep = post(&app, &alice, json!({ "item": "keep", "quantity": 1 })).await;
+    // The refused create's id and seq, taken before its hook ran, went back
+    // with its transaction.
+    assert_eq!(keep.body["id"], 2);
     let keep_path = format!("/api/orders/{}", keep.body["id"]);
     let refused = app
         .call("DELETE", &keep_path, Some(&alice), None, &[])
@@ -207,6 +211,24 @@ async fn hooks_change_refuse_write_in_the_transaction_and_hear_commits() {
             "Created PEN by alice",
             "Created KEEP by alice",
             "Deleted PEN by alice"
+        ]
+    );
+    let published: Vec<(u64, String, Value)> = std::iter::from_fn(|| events.try_recv().ok())
+        .map(|e| {
+            let data = serde_json::to_value(&e.message.data).unwrap();
+            (
+                e.seq(),
+                format!("{:?}", e.message.action),
+                data["id"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        published,
+        [
+            (1, "Created".to_owned(), json!(1)),
+            (2, "Created".to_owned(), json!(2)),
+            (3, "Deleted".to_owned(), json!(1))
         ]
     );
 }
