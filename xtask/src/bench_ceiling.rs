@@ -9,7 +9,10 @@
 //! servers' memory per idle authenticated, subscribed connection and how
 //! fast connections are set up. Where the machine has 4 CPUs or more, the
 //! servers run on the lower half and the load generator (this process) on
-//! the upper half.
+//! the upper half. Each step prints the CPU milliseconds per thousand
+//! deliveries of the servers and of the clients: where they share the
+//! CPUs, the clients' share bounds how far apart two systems' ceilings can
+//! be.
 
 use std::time::Instant;
 
@@ -92,8 +95,16 @@ pub fn ceiling(client_counts: &[usize]) -> Result<(), String> {
         let runtime = runtime()?;
         let mut best = Vec::new();
         println!(
-            "{:<14} {:>7} {:>9} {:>12} {:>14} {:>9} {:>9}  sustained",
-            "system", "clients", "creates/s", "offered/s", "deliveries/s", "p50 ms", "p99 ms"
+            "{:<14} {:>7} {:>9} {:>12} {:>14} {:>9} {:>9} {:>9} {:>9}  sustained",
+            "system",
+            "clients",
+            "creates/s",
+            "offered/s",
+            "deliveries/s",
+            "p50 ms",
+            "p99 ms",
+            "server",
+            "clients"
         );
         for &clients in client_counts {
             for system in System::BOTH {
@@ -187,7 +198,7 @@ async fn step(
     };
     let sustained = step.sustained();
     println!(
-        "{:<14} {:>7} {:>9.1} {:>12.0} {:>14.0} {:>9.2} {:>9.2}  {}",
+        "{:<14} {:>7} {:>9.1} {:>12.0} {:>14.0} {:>9.2} {:>9.2} {:>9.1} {:>9.1}  {}",
         system.name(),
         clients,
         step.rate,
@@ -195,6 +206,8 @@ async fn step(
         step.figures.per_second(),
         step.figures.p50_ms,
         step.figures.p99_ms,
+        step.figures.cpu_per_thousand(),
+        step.figures.generator_per_thousand(),
         if sustained { "yes" } else { "no" }
     );
     Ok(sustained.then(|| step.figures.per_second()))

@@ -57,6 +57,8 @@ impl System {
 pub(crate) struct Figures {
     /// CPU time both servers used from the first write to the last receipt.
     pub server_cpu: f64,
+    /// CPU time this process (the clients and the writer) used meanwhile.
+    pub generator_cpu: f64,
     pub deliveries: usize,
     pub seconds: f64,
     pub p50_ms: f64,
@@ -71,6 +73,11 @@ impl Figures {
     /// Server CPU milliseconds per thousand deliveries.
     pub(crate) fn cpu_per_thousand(&self) -> f64 {
         self.server_cpu * 1e6 / self.deliveries as f64
+    }
+
+    /// The load generator's CPU milliseconds per thousand deliveries.
+    pub(crate) fn generator_per_thousand(&self) -> f64 {
+        self.generator_cpu * 1e6 / self.deliveries as f64
     }
 }
 
@@ -119,18 +126,25 @@ pub fn run(clients: usize) -> Result<(), String> {
          {WRITES} creates at {RATE_PER_SECOND}/s through both, one feature"
     );
     println!(
-        "{:<14} {:>11} {:>14} {:>9} {:>9} {:>16}",
-        "system", "deliveries", "deliveries/s", "p50 ms", "p99 ms", "server CPU ms/1k"
+        "{:<14} {:>11} {:>14} {:>9} {:>9} {:>16} {:>17}",
+        "system",
+        "deliveries",
+        "deliveries/s",
+        "p50 ms",
+        "p99 ms",
+        "server CPU ms/1k",
+        "clients CPU ms/1k"
     );
     for (system, f) in &results {
         println!(
-            "{:<14} {:>11} {:>14.0} {:>9.2} {:>9.2} {:>16.1}",
+            "{:<14} {:>11} {:>14.0} {:>9.2} {:>9.2} {:>16.1} {:>17.1}",
             system.name(),
             f.deliveries,
             f.per_second(),
             f.p50_ms,
             f.p99_ms,
-            f.cpu_per_thousand()
+            f.cpu_per_thousand(),
+            f.generator_per_thousand()
         );
     }
     if let (Some((before, after)), Some((_, aegis))) = (&stages, results.first()) {
@@ -213,6 +227,7 @@ pub(crate) struct Cluster {
     written: u64,
     /// The servers' CPU seconds when the last [`Cluster::write`] began.
     cpu_at_write: f64,
+    generator_at_write: f64,
 }
 
 impl Cluster {
@@ -280,6 +295,7 @@ impl Cluster {
             http: reqwest::Client::new(),
             written: 0,
             cpu_at_write: 0.0,
+            generator_at_write: 0.0,
         })
     }
 
@@ -364,6 +380,7 @@ impl Cluster {
     /// When the first was sent.
     pub(crate) async fn write(&mut self, rate: f64, writes: u64) -> Result<Instant, String> {
         self.cpu_at_write = self.cpu();
+        self.generator_at_write = own_cpu();
         let started = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -405,6 +422,7 @@ impl Cluster {
     ) -> Result<Figures, String> {
         let (latencies, finished) = gather(readers, started).await?;
         let server_cpu = self.cpu() - self.cpu_at_write;
+        let generator_cpu = own_cpu() - self.generator_at_write;
         if latencies.is_empty() {
             return Err(format!(
                 "{}: no client received an event",
@@ -413,6 +431,7 @@ impl Cluster {
         }
         Ok(Figures {
             server_cpu,
+            generator_cpu,
             deliveries: latencies.len(),
             seconds: finished.duration_since(started).as_secs_f64(),
             p50_ms: quantile(&latencies, 0.50),
@@ -559,4 +578,9 @@ async fn read(system: System, mut socket: Socket, last: u64) -> Received {
         }
     }
     (latencies, received)
+}
+
+/// The CPU time this process has used, in seconds.
+fn own_cpu() -> f64 {
+    crate::process::cpu_seconds_of("self").unwrap_or_default()
 }

@@ -145,14 +145,7 @@ impl ServerProcess {
     /// The CPU time (user and system) the running process has used, in
     /// seconds, from `/proc`.
     pub fn cpu_seconds(&self) -> Option<f64> {
-        let pid = self.child.as_ref()?.id();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command's closing parenthesis: state is the
-        // first, utime the 12th and stime the 13th.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks: f64 =
-            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        Some(ticks / clock_ticks())
+        cpu_seconds_of(&self.child.as_ref()?.id().to_string())
     }
 
     /// The last `lines` lines of its log.
@@ -196,4 +189,15 @@ pub fn example_app(bin: &Path, database: &str, secret: &str) -> Result<ServerPro
             ("RUST_LOG", "warn"),
         ],
     )
+}
+
+/// The CPU time (user and system) process `pid` (or `self`) has used, in
+/// seconds, from `/proc`.
+pub fn cpu_seconds_of(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command's closing parenthesis: state is the
+    // first, utime the 12th and stime the 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / clock_ticks())
 }
