@@ -67,13 +67,12 @@ pub(crate) async fn allocate_ids<T: CrudEntity>(
             .map(|_| Value::String(uuid::Uuid::new_v4().to_string()))
             .collect()
     };
-    values
-        .into_iter()
-        .map(|value| {
-            serde_json::from_value(value)
-                .map_err(|e| Error::Internal(format!("cannot make an id: {e}")))
-        })
-        .collect()
+    values.into_iter().map(id_from::<T>).collect()
+}
+
+/// A new id, as the entity's id type, from the JSON value allocated for it.
+fn id_from<T: CrudEntity>(value: Value) -> Result<T::Id, Error> {
+    serde_json::from_value(value).map_err(|e| Error::Internal(format!("cannot make an id: {e}")))
 }
 
 /// A new integer id and the feature's next seq, for the `created` event
@@ -98,8 +97,7 @@ pub(crate) async fn allocate_id_and_seq<T: CrudEntity>(
         .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(|| crate::log::no_table(meta.feature))?;
-    let id = serde_json::from_value(Value::from(row.try_get::<i64, _>(0)?))
-        .map_err(|e| Error::Internal(format!("cannot make an id: {e}")))?;
+    let id = id_from::<T>(Value::from(row.try_get::<i64, _>(0)?))?;
     Ok(Some((id, row.try_get::<i64, _>(1)? as u64)))
 }
 
