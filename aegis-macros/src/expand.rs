@@ -3,11 +3,13 @@
 //! `CrudEntity` impl.
 
 use aegis_model::diagnostic::to_syn_error;
-use aegis_model::{Diagnostic, Field, FieldRole, Module, StorageKind, StoredDefault};
+use aegis_model::{Diagnostic, Field, FieldRole, Module, StoredDefault};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Fields, Item};
+
+use crate::{input, meta};
 
 /// The whole expansion: the input back, plus generated items or errors.
 pub fn crud_module(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -77,15 +79,17 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
     let create = format_ident!("{}Create", entity);
     let update = format_ident!("{}Update", entity);
 
-    let input_fields: Vec<&syn::Field> = fields
+    let inputs: Vec<(&Field, &syn::Field)> = fields
         .iter()
         .filter(|(ir, _)| ir.is_input())
-        .map(|(_, field)| *field)
+        .copied()
         .collect();
-    let version = fields
+    let versioned: Option<(&Field, &syn::Field)> = fields
         .iter()
         .find(|(ir, _)| ir.role == FieldRole::Version)
-        .map(|(_, field)| *field);
+        .copied();
+    let update_inputs: Vec<(&Field, &syn::Field)> =
+        inputs.iter().copied().chain(versioned).collect();
     let id = fields
         .iter()
         .find(|(ir, _)| ir.role == FieldRole::Id)
@@ -96,60 +100,63 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
         let rule = rule.as_str();
         quote!(#[serde(rename_all = #rule)])
     });
-    let create_fields = input_fields.iter().map(|field| input_field(field));
-    let update_fields = input_fields
+    // Plain inputs get the small impls of `input`, any other serde's derives.
+    let plain = input::plain(&item, &update_inputs);
+    let create_fields = inputs.iter().map(|(_, field)| input::field(field, plain));
+    let update_fields = update_inputs
         .iter()
-        .chain(version.as_slice())
-        .map(|field| input_field(field));
-    let serde_derive = quote! {
-        #[derive(
-            ::core::clone::Clone,
-            ::core::fmt::Debug,
-            ::aegis::__private::serde::Serialize,
-            ::aegis::__private::serde::Deserialize,
-        )]
-        #[serde(crate = "::aegis::__private::serde")]
-        #rename_all
-    };
+        .map(|(_, field)| input::field(field, plain));
+    let serde_derive = (!plain).then(|| {
+        quote! {
+            #[derive(::aegis::__private::serde::Serialize, ::aegis::__private::serde::Deserialize)]
+            #[serde(crate = "::aegis::__private::serde")]
+            #rename_all
+        }
+    });
+    let serde_impls = plain.then(|| {
+        let create = input::serde_impls(&create, &inputs);
+        let update = input::serde_impls(&update, &update_inputs);
+        quote!(#create #update)
+    });
     let create_doc = format!("What a client sends to create a [`{entity}`].");
     let update_doc = format!(
         "What a client sends to replace a [`{entity}`]: every editable field{}.",
-        if version.is_some() {
+        if versioned.is_some() {
             ", and the version it last saw"
         } else {
             ""
         }
     );
 
-    let meta = module_meta(module);
+    let meta = meta::module(module);
     let id_ident = &id.ident;
     let id_ty = &id.ty;
-    let input_idents: Vec<_> = input_fields.iter().map(|f| &f.ident).collect();
+    let input_idents: Vec<_> = inputs.iter().map(|(_, f)| &f.ident).collect();
     let defaulted = fields
         .iter()
         .filter(|(ir, _)| ir.role == FieldRole::Data && !ir.is_input())
         .map(|(_, field)| {
             let ident = &field.ident;
-            let default = quote_spanned!(field.ty.span()=> ::core::default::Default::default());
+            let default = quote_spanned!(field.ty.span()=> __a::Default::default());
             quote!(#ident: #default)
         });
-    let (version_get, version_set, version_init, update_version) = match version {
-        Some(field) => {
+    let (version_get, version_set, version_init, update_version) = match versioned {
+        Some((_, field)) => {
             let ident = &field.ident;
             (
-                quote!(::core::option::Option::Some(self.#ident)),
+                quote!(__a::Some(self.#ident)),
                 quote!(self.#ident = version;),
                 quote!(#ident: 1,),
-                quote!(::core::option::Option::Some(update.#ident)),
+                quote!(__a::Some(update.#ident)),
             )
         }
         None => (
-            quote!(::core::option::Option::None),
+            quote!(__a::None),
             quote!(let _ = version;),
             quote!(),
             quote!({
                 let _ = update;
-                ::core::option::Option::None
+                __a::None
             }),
         ),
     };
@@ -160,25 +167,31 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
         #item
 
         #[doc = #create_doc]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
         #serde_derive
         #vis struct #create {
             #(#create_fields,)*
         }
 
         #[doc = #update_doc]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
         #serde_derive
         #vis struct #update {
             #(#update_fields,)*
         }
 
         const _: () = {
-            impl ::aegis::CrudEntity for #entity {
+            use ::aegis::__private as __a;
+
+            #serde_impls
+
+            impl __a::CrudEntity for #entity {
                 type Id = #id_ty;
                 type Create = #create;
                 type Update = #update;
 
-                fn meta() -> &'static ::aegis::ModuleMeta {
-                    static META: ::aegis::ModuleMeta = #meta;
+                fn meta() -> &'static __a::ModuleMeta {
+                    static META: __a::ModuleMeta = #meta;
                     &META
                 }
 
@@ -186,7 +199,7 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
                     &self.#id_ident
                 }
 
-                fn version(&self) -> ::core::option::Option<i64> {
+                fn version(&self) -> __a::Option<i64> {
                     #version_get
                 }
 
@@ -207,7 +220,7 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
                     #(self.#input_idents = update.#input_idents;)*
                 }
 
-                fn update_version(update: &Self::Update) -> ::core::option::Option<i64> {
+                fn update_version(update: &Self::Update) -> __a::Option<i64> {
                     #update_version
                 }
 
@@ -230,7 +243,7 @@ fn stored_default(fields: &[(&Field, &syn::Field)]) -> Option<TokenStream> {
                 StoredDefault::TypeDefault => {
                     let ty = &field.ty;
                     quote_spanned!(ty.span()=>
-                        #json::to_value(<#ty as ::core::default::Default>::default()).ok())
+                        #json::to_value(<#ty as __a::Default>::default()).ok())
                 }
                 StoredDefault::Function(path) => {
                     let path: syn::ExprPath = syn::parse_str(path).ok()?;
@@ -244,158 +257,13 @@ fn stored_default(fields: &[(&Field, &syn::Field)]) -> Option<TokenStream> {
         return None;
     }
     Some(quote! {
-        fn stored_default(name: &str) -> ::core::option::Option<::aegis::export::serde_json::Value> {
+        fn stored_default(name: &str) -> __a::Option<::aegis::export::serde_json::Value> {
             match name {
                 #(#arms)*
-                _ => ::core::option::Option::None,
+                _ => __a::None,
             }
         }
     })
-}
-
-/// A field of an input type: the entity's field with its docs and serde
-/// attributes, so it reads the same JSON.
-fn input_field(field: &syn::Field) -> TokenStream {
-    let attrs = field
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("serde") || a.path().is_ident("doc"));
-    let vis = &field.vis;
-    let ident = &field.ident;
-    let ty = &field.ty;
-    quote!(#(#attrs)* #vis #ident: #ty)
-}
-
-fn module_meta(module: &Module) -> TokenStream {
-    let names = &module.names;
-    let module_name = names.module();
-    let feature = names.feature();
-    let entity = names.entity();
-    let entity_type = names.entity_type();
-    let fields = module
-        .fields
-        .iter()
-        .filter(|field| !field.is_transient())
-        .map(field_meta);
-    quote! {
-        ::aegis::ModuleMeta {
-            module: #module_name,
-            feature: #feature,
-            entity: #entity,
-            entity_type: #entity_type,
-            fields: &[#(#fields),*],
-        }
-    }
-}
-
-fn field_meta(field: &Field) -> TokenStream {
-    let name = &field.ident;
-    let wire_name = &field.wire_name;
-    let kind = match field.storage {
-        StorageKind::Integer => quote!(Integer),
-        StorageKind::Float => quote!(Float),
-        StorageKind::Boolean => quote!(Boolean),
-        StorageKind::Text => quote!(Text),
-        StorageKind::Json => quote!(Json),
-    };
-    let role = match field.role {
-        FieldRole::Id => quote!(Id),
-        FieldRole::Version => quote!(Version),
-        FieldRole::Data => quote!(Data),
-    };
-    let nullable = field.nullable;
-    let instant = field.is_instant();
-    let readonly = field.readonly;
-    let hidden = field.hidden;
-    let label = &field.label;
-    let required_input = field.is_input() && !field.input_optional;
-    let renamed_from = match &field.renamed_from {
-        Some(old) => quote!(::core::option::Option::Some(#old)),
-        None => quote!(::core::option::Option::None),
-    };
-    let rules = rules(&field.rules);
-    let stamp = match field.stamp {
-        Some(stamp) => {
-            let variant = match stamp {
-                aegis_model::Stamp::CreatedAt => quote!(CreatedAt),
-                aegis_model::Stamp::UpdatedAt => quote!(UpdatedAt),
-                aegis_model::Stamp::CreatedBy => quote!(CreatedBy),
-                aegis_model::Stamp::UpdatedBy => quote!(UpdatedBy),
-            };
-            quote!(::core::option::Option::Some(::aegis::Stamp::#variant))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    let references = match &field.references {
-        Some(reference) => {
-            let module = &reference.module;
-            let on_delete = match reference.on_delete {
-                aegis_model::OnDelete::Restrict => quote!(Restrict),
-                aegis_model::OnDelete::Cascade => quote!(Cascade),
-                aegis_model::OnDelete::SetNull => quote!(SetNull),
-            };
-            quote!(::core::option::Option::Some(::aegis::Reference {
-                module: #module,
-                on_delete: ::aegis::OnDelete::#on_delete,
-            }))
-        }
-        None => quote!(::core::option::Option::None),
-    };
-    quote! {
-        ::aegis::FieldMeta {
-            name: #name,
-            wire_name: #wire_name,
-            kind: ::aegis::FieldKind::#kind,
-            instant: #instant,
-            nullable: #nullable,
-            role: ::aegis::FieldRole::#role,
-            readonly: #readonly,
-            hidden: #hidden,
-            label: #label,
-            required_input: #required_input,
-            renamed_from: #renamed_from,
-            rules: #rules,
-            stamp: #stamp,
-            references: #references,
-        }
-    }
-}
-
-fn rules(rules: &aegis_model::Rules) -> TokenStream {
-    if rules.is_empty() {
-        return quote!(::aegis::Rules::NONE);
-    }
-    let number = |n: Option<f64>| match n {
-        Some(n) => quote!(::core::option::Option::Some(#n)),
-        None => quote!(::core::option::Option::None),
-    };
-    let length = |n: Option<u32>| match n {
-        Some(n) => quote!(::core::option::Option::Some(#n)),
-        None => quote!(::core::option::Option::None),
-    };
-    let (min, max) = (number(rules.min), number(rules.max));
-    let (min_length, max_length) = (length(rules.min_length), length(rules.max_length));
-    let pattern = match &rules.pattern {
-        Some(p) => quote!(::core::option::Option::Some(#p)),
-        None => quote!(::core::option::Option::None),
-    };
-    let (email, url) = (rules.email, rules.url);
-    let one_of = rules.one_of.iter().map(|v| match v {
-        aegis_model::RuleValue::Text(t) => quote!(::aegis::RuleValue::Text(#t)),
-        aegis_model::RuleValue::Number(n) => quote!(::aegis::RuleValue::Number(#n)),
-    });
-    quote! {
-        ::aegis::Rules {
-            min: #min,
-            max: #max,
-            min_length: #min_length,
-            max_length: #max_length,
-            pattern: #pattern,
-            email: #email,
-            url: #url,
-            one_of: &[#(#one_of),*],
-        }
-    }
 }
 
 #[cfg(test)]

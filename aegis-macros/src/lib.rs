@@ -6,6 +6,8 @@
 //! the token it is about.
 
 mod expand;
+mod input;
+mod meta;
 
 use proc_macro::TokenStream;
 

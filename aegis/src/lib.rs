@@ -35,6 +35,8 @@ pub mod events;
 pub mod hooks;
 pub mod hub;
 mod import;
+#[doc(hidden)]
+pub mod input;
 mod jobs;
 mod lifecycle;
 mod limits;
@@ -78,8 +80,41 @@ pub mod export {
     pub use uuid;
 }
 
-/// What generated code needs; not part of the public API.
+/// What generated code needs; not part of the public API. `#[crud_module]`
+/// reaches all of it through one short path (`use ::aegis::__private as
+/// __a`): every token it emits is a call into the compiler, so short paths
+/// keep the macro cheap.
 #[doc(hidden)]
 pub mod __private {
-    pub use serde;
+    pub use crate::input::{Key, skip, take, value};
+    pub use crate::{
+        CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, OnDelete, Reference, RuleValue,
+        Rules, Stamp,
+    };
+    pub use core::default::Default;
+    pub use core::fmt::{Formatter, Result as FmtResult};
+    pub use core::option::Option::{self, None, Some};
+    pub use core::result::Result::{self, Ok};
+    pub use serde::de::{MapAccess, Visitor};
+    pub use serde::ser::SerializeStruct;
+    pub use serde::{self, Deserialize, Deserializer, Serialize, Serializer};
+
+    /// A data field with every flag off and no rules: what the metadata
+    /// `#[crud_module]` emits starts from, naming only what differs.
+    pub const FIELD: FieldMeta = FieldMeta {
+        name: "",
+        wire_name: "",
+        kind: FieldKind::Text,
+        instant: false,
+        nullable: false,
+        role: FieldRole::Data,
+        readonly: false,
+        hidden: false,
+        label: "",
+        required_input: false,
+        renamed_from: None,
+        rules: Rules::NONE,
+        stamp: None,
+        references: None,
+    };
 }

@@ -2,15 +2,17 @@
 //! Two crates of the same 40 structs, side by side in one run: one with
 //! serde's derives alone, one with `#[crud_module]` besides. Each is
 //! built once to compile the dependencies, then rebuilt after its
-//! `lib.rs` changes (a debug build, as while working), several times;
-//! the medians and their ratio are printed.
+//! `lib.rs` changes (a debug build, as while working), the two in turn,
+//! several times: a machine that is slower for a moment then slows both
+//! sides of a round, not one. The medians, the median of the rounds'
+//! ratios and every round's ratio are printed.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const STRUCTS: usize = 40;
-const RUNS: usize = 5;
+const RUNS: usize = 7;
 const CRUD_MODULE: &str = "#[aegis::crud_module]\n";
 
 /// The 40 structs, with `attribute` above each one's derives.
@@ -40,26 +42,25 @@ fn write_crate(dir: &Path, name: &str, root: &Path) -> Result<(), String> {
     .map_err(|e| e.to_string())
 }
 
-/// Median time of rebuilding `name` after its source changes.
-fn rebuilds(dir: &Path, name: &str, attribute: &str) -> Result<Duration, String> {
-    let build = |run: usize| -> Result<Duration, String> {
-        std::fs::write(dir.join(name).join("src/lib.rs"), source(attribute, run))
-            .map_err(|e| e.to_string())?;
-        let started = Instant::now();
-        let status = Command::new(crate::cargo())
-            .args(["build", "--quiet", "--package", name])
-            .current_dir(dir)
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err(format!("building {name} failed"));
-        }
-        Ok(started.elapsed())
-    };
-    build(0)?;
-    let mut times = (1..=RUNS).map(build).collect::<Result<Vec<_>, _>>()?;
-    times.sort();
-    Ok(times[RUNS / 2])
+/// The time of rebuilding `name` after its source changes (to `run`'s).
+fn rebuild(dir: &Path, name: &str, attribute: &str, run: usize) -> Result<Duration, String> {
+    std::fs::write(dir.join(name).join("src/lib.rs"), source(attribute, run))
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let status = Command::new(crate::cargo())
+        .args(["build", "--quiet", "--package", name])
+        .current_dir(dir)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("building {name} failed"));
+    }
+    Ok(started.elapsed())
+}
+
+fn median<T: PartialOrd + Copy>(mut values: Vec<T>) -> T {
+    values.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    values[values.len() / 2]
 }
 
 pub fn run() -> Result<(), String> {
@@ -79,22 +80,31 @@ pub fn run() -> Result<(), String> {
         std::fs::write(dir.join(name).join("src/lib.rs"), source(attribute, 0))
             .map_err(|e| e.to_string())?;
     }
-    let derives = rebuilds(&dir, "derives", "")?;
-    let modules = rebuilds(&dir, "modules", CRUD_MODULE)?;
+    // The first builds compile the dependencies.
+    rebuild(&dir, "derives", "", 0)?;
+    rebuild(&dir, "modules", CRUD_MODULE, 0)?;
+    let mut rounds = Vec::new();
+    for run in 1..=RUNS {
+        let derives = rebuild(&dir, "derives", "", run)?;
+        let modules = rebuild(&dir, "modules", CRUD_MODULE, run)?;
+        rounds.push((derives.as_secs_f64(), modules.as_secs_f64()));
+    }
+    let derives = median(rounds.iter().map(|r| r.0).collect());
+    let modules = median(rounds.iter().map(|r| r.1).collect());
+    let ratios: Vec<f64> = rounds.iter().map(|(d, m)| m / d).collect();
     println!(
-        "macro: {STRUCTS} structs of 8 fields, a debug rebuild of the crate after its lib.rs changes, median of {RUNS}"
+        "macro: {STRUCTS} structs of 8 fields, a debug rebuild of the crate after its lib.rs changes, {RUNS} rounds of both in turn"
     );
+    println!("  serde derives alone:           {:>8.0} ms", derives * 1e3);
+    println!("  with #[crud_module]:           {:>8.0} ms", modules * 1e3);
     println!(
-        "  serde derives alone:           {:>8.0} ms",
-        derives.as_secs_f64() * 1e3
-    );
-    println!(
-        "  with #[crud_module]:           {:>8.0} ms",
-        modules.as_secs_f64() * 1e3
-    );
-    println!(
-        "  ratio crud_module / serde:     {:>8.2}",
-        modules.as_secs_f64() / derives.as_secs_f64()
+        "  ratio crud_module / serde:     {:>8.2}   (median round; rounds {})",
+        median(ratios.clone()),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }
