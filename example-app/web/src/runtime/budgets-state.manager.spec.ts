@@ -1,17 +1,14 @@
 // The generated state manager of the example's budgets, against the real
 // HTTP client (with its testing backend) and a stand-in socket.
 
-import { provideHttpClient } from '@angular/common/http';
-import { HttpTestingController, provideHttpClientTesting } from '@angular/common/http/testing';
+import { HttpTestingController } from '@angular/common/http/testing';
 import { TestBed } from '@angular/core/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { BudgetStateManager } from '../app/features/budgets/state/budgets-state.manager';
 import { Budget } from '../app/features/budgets/types/budgets.types';
 import { EventMessage, JsonObject } from '../app/shared/business/models/aegis-protocol.types';
-import { AEGIS_CONFIG } from '../app/shared/business/services/aegis-api';
-import { WebSocketService } from '../app/shared/business/services/websocket.service';
-import { FakeWebSocketService } from './test-state-manager';
+import { FakeWebSocketService, httpTestingProviders } from './test-state-manager';
 
 const Q1: Budget = { id: 1, name: 'Q1', amount: 10, fiscal_year: 2026, status: 'draft', version: 1, department: null, created_at: null, updated_by: null };
 
@@ -35,15 +32,7 @@ describe('BudgetStateManager (generated)', () => {
   }
 
   beforeEach(async () => {
-    TestBed.configureTestingModule({
-      providers: [
-        provideHttpClient(),
-        provideHttpClientTesting(),
-        { provide: AEGIS_CONFIG, useValue: { apiBaseUrl: '/api', websocketUrl: '/ws', token: () => Promise.resolve('t') } },
-        FakeWebSocketService,
-        { provide: WebSocketService, useExisting: FakeWebSocketService },
-      ],
-    });
+    TestBed.configureTestingModule({ providers: httpTestingProviders() });
     http = TestBed.inject(HttpTestingController);
     state = TestBed.inject(BudgetStateManager);
     const loading = state.load({ page: 1, pageSize: 20, sort: '-amount', q: 'q' });

@@ -1,13 +1,14 @@
 // A state manager over an in-memory fake server, for the runtime's specs.
 
-import { Injectable, InjectionToken, inject, signal } from '@angular/core';
-import { HttpErrorResponse } from '@angular/common/http';
+import { EnvironmentProviders, Injectable, InjectionToken, Provider, inject, signal } from '@angular/core';
+import { HttpErrorResponse, provideHttpClient } from '@angular/common/http';
+import { provideHttpClientTesting } from '@angular/common/http/testing';
 
 import { EventMessage, JsonObject, ListResponse } from '../app/shared/business/models/aegis-protocol.types';
-import { ListQuery } from '../app/shared/business/services/aegis-api';
+import { AEGIS_CONFIG, ListQuery } from '../app/shared/business/services/aegis-api';
 import { BaseRealtimeStateManager } from '../app/shared/business/services/base-realtime-state.manager';
 import { ViewFields } from '../app/shared/business/services/list-view';
-import { ConnectionStatus, FeatureSubscriber } from '../app/shared/business/services/websocket.service';
+import { ConnectionStatus, FeatureSubscriber, WebSocketService } from '../app/shared/business/services/websocket.service';
 
 export interface Item {
   id: number;
@@ -54,6 +55,20 @@ export class FakeWebSocketService {
     this.subscribers.set(feature, subscriber);
     return () => this.subscribers.delete(feature);
   }
+}
+
+/**
+ * The real HTTP client on its testing backend, the API at `/api`, and the
+ * stand-in socket: what a spec of a generated service needs.
+ */
+export function httpTestingProviders(): (Provider | EnvironmentProviders)[] {
+  return [
+    provideHttpClient(),
+    provideHttpClientTesting(),
+    { provide: AEGIS_CONFIG, useValue: { apiBaseUrl: '/api', websocketUrl: '/ws', token: () => Promise.resolve('t') } },
+    FakeWebSocketService,
+    { provide: WebSocketService, useExisting: FakeWebSocketService },
+  ];
 }
 
 /** What the fake server was asked. */

@@ -36,17 +36,39 @@ function optionOf(target: ReferenceTarget, row: JsonObject): ReferenceOption | n
   return { id, label: label === null || label === undefined ? String(id) : String(label) };
 }
 
+/** The most ids one read asks for: what the list API's `in` filter takes. */
+export const LABEL_READ_BATCH = 100;
+
+/** A row's label, and the feature's seq it is known at (`null`: not known). */
+interface Label {
+  readonly value: WritableSignal<string | null>;
+  at: number | null;
+}
+
 /** One referenced feature's labels, and its events' subscription. */
 class FeatureLabels {
-  readonly labels = new Map<string, WritableSignal<string | null>>();
+  readonly labels = new Map<string, Label>();
+  /** Ids to read, gathered until the current task ends. */
+  readonly wanted = new Set<string>();
+  /** The seq of the last event, where a new subscription resumes. */
   seq: number | null = null;
+  /** Where the subscription went live: reads at an older seq may have missed changes. */
+  liveFrom: number | null = null;
+  /** Ids read before the subscription answered, checked when it does. */
+  readonly early = new Set<string>();
   stop: (() => void) | null = null;
 }
 
 /**
- * The labels of referenced rows, read from their module's REST API once
- * each and, for a module with events, kept current from its events: a
- * renamed department reads anew in every list that shows it.
+ * The labels of referenced rows, read from their module's REST API and,
+ * for a module with events, kept current from its events: a renamed
+ * department reads anew in every list that shows it.
+ *
+ * The ids a page asks for in one task are read together, in one list
+ * request filtered by id (`id.in=`), which answers with its seq. A label
+ * keeps the newest value by seq, so a read that lands after a newer event
+ * does not undo it; and a read older than the subscription's start, which
+ * may have missed changes that will never come as events, is read again.
  */
 @Injectable({ providedIn: 'root' })
 export class ReferenceLabels {
@@ -64,11 +86,11 @@ export class ReferenceLabels {
     const key = String(id);
     let label = feature.labels.get(key);
     if (label === undefined) {
-      label = signal<string | null>(null);
+      label = { value: signal<string | null>(null), at: null };
       feature.labels.set(key, label);
-      void this.read(target, key, label);
+      this.want(target, feature, [key]);
     }
-    return label.asReadonly();
+    return label.value.asReadonly();
   }
 
   /** The rows of `target` whose text contains `text`: a page of at most {@link REFERENCE_MATCHES}. */
@@ -80,12 +102,13 @@ export class ReferenceLabels {
     const page = await firstValueFrom(
       this.http.get<ListResponse<JsonObject>>(`${this.config.apiBaseUrl}/${target.feature}`, { params }),
     );
+    const feature = this.feature(target);
     const options: ReferenceOption[] = [];
     for (const row of page.data) {
       const option = optionOf(target, row);
       if (option !== null) {
         options.push(option);
-        this.feature(target).labels.get(String(option.id))?.set(option.label);
+        this.apply(feature, String(option.id), option.label, page.seq);
       }
     }
     return options;
@@ -103,23 +126,92 @@ export class ReferenceLabels {
     return feature;
   }
 
-  private async read(target: ReferenceTarget, key: string, label: WritableSignal<string | null>): Promise<void> {
+  /** Sets a label, unless what it shows is newer (a later seq). */
+  private apply(feature: FeatureLabels, key: string, value: string | null, at: number | null): void {
+    const label = feature.labels.get(key);
+    if (label === undefined || (label.at !== null && at !== null && at < label.at)) {
+      return;
+    }
+    label.value.set(value);
+    label.at = at;
+  }
+
+  /** Reads these labels with the others asked for in the same task. */
+  private want(target: ReferenceTarget, feature: FeatureLabels, keys: Iterable<string>): void {
+    const idle = feature.wanted.size === 0;
+    for (const key of keys) {
+      feature.wanted.add(key);
+    }
+    if (idle && feature.wanted.size > 0) {
+      queueMicrotask(() => {
+        const keys = [...feature.wanted];
+        feature.wanted.clear();
+        for (let start = 0; start < keys.length; start += LABEL_READ_BATCH) {
+          void this.read(target, feature, keys.slice(start, start + LABEL_READ_BATCH));
+        }
+      });
+    }
+  }
+
+  private async read(target: ReferenceTarget, feature: FeatureLabels, keys: readonly string[]): Promise<void> {
+    // An id with a comma cannot be one value of an `in` filter: read alone.
+    const alone = keys.filter((key) => key.includes(','));
+    for (const key of alone) {
+      void this.readOne(target, feature, key);
+    }
+    const together = keys.filter((key) => !key.includes(','));
+    if (together.length === 0) {
+      return;
+    }
+    const params = new HttpParams()
+      .set('page', 1)
+      .set('pageSize', together.length)
+      .set(`${target.idField}.in`, together.join(','));
+    let page: ListResponse<JsonObject>;
+    try {
+      page = await firstValueFrom(
+        this.http.get<ListResponse<JsonObject>>(`${this.config.apiBaseUrl}/${target.feature}`, { params }),
+      );
+    } catch {
+      for (const key of together) {
+        this.apply(feature, key, null, null);
+      }
+      return;
+    }
+    const found = new Map<string, string>();
+    for (const row of page.data) {
+      const option = optionOf(target, row);
+      if (option !== null) {
+        found.set(String(option.id), option.label);
+      }
+    }
+    for (const key of together) {
+      this.apply(feature, key, found.get(key) ?? null, page.seq);
+    }
+    if (!target.live) {
+      return;
+    }
+    if (feature.liveFrom === null) {
+      for (const key of together) {
+        feature.early.add(key);
+      }
+    } else if (page.seq < feature.liveFrom) {
+      this.want(target, feature, together);
+    }
+  }
+
+  private async readOne(target: ReferenceTarget, feature: FeatureLabels, key: string): Promise<void> {
     try {
       const row = await firstValueFrom(
         this.http.get<JsonObject>(`${this.config.apiBaseUrl}/${target.feature}/${encodeURIComponent(key)}`),
       );
-      label.set(optionOf(target, row)?.label ?? null);
+      this.apply(feature, key, optionOf(target, row)?.label ?? null, null);
     } catch {
-      label.set(null);
+      this.apply(feature, key, null, null);
     }
   }
 
   private subscriber(target: ReferenceTarget, feature: FeatureLabels): FeatureSubscriber {
-    const rereadAll = (): void => {
-      for (const [key, label] of feature.labels) {
-        void this.read(target, key, label);
-      }
-    };
     return {
       lastSeq: () => feature.seq,
       onEvent: (event: EventMessage) => {
@@ -127,28 +219,32 @@ export class ReferenceLabels {
         if (!isJsonObject(event.data)) {
           return;
         }
-        const id = event.data[target.idField] ?? event.data['id'];
-        const label = feature.labels.get(String(id));
-        if (label === undefined) {
-          return;
-        }
+        const key = String(event.data[target.idField] ?? event.data['id']);
         if (event.action === 'deleted') {
-          label.set(null);
+          this.apply(feature, key, null, event.meta.seq);
         } else if (event.action === 'created' || event.action === 'updated') {
-          label.set(optionOf(target, event.data)?.label ?? null);
+          this.apply(feature, key, optionOf(target, event.data)?.label ?? null, event.meta.seq);
         }
       },
       onSubscribed: (seq: number, recovered: boolean) => {
-        if (feature.seq === null || !recovered) {
-          if (feature.seq !== null) {
-            rereadAll();
-          }
-          feature.seq = seq;
+        const first = feature.liveFrom === null;
+        if (!first && recovered) {
+          return;
         }
+        feature.liveFrom = seq;
+        feature.seq = seq;
+        // Back after missing events: every label may be stale.
+        const stale = first
+          ? [...feature.early].filter((key) => (feature.labels.get(key)?.at ?? -1) < seq)
+          : [...feature.labels.keys()];
+        feature.early.clear();
+        this.want(target, feature, stale);
       },
       onResync: () => {
+        // What is read from now on misses nothing that comes after it.
         feature.seq = null;
-        rereadAll();
+        feature.liveFrom = 0;
+        this.want(target, feature, feature.labels.keys());
       },
       onError: () => undefined,
     };
