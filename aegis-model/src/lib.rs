@@ -16,6 +16,7 @@
 pub mod attr;
 pub mod decl;
 pub mod diagnostic;
+mod inflect;
 pub mod ir;
 mod lower;
 pub mod manifest;

@@ -3,7 +3,8 @@
 //!
 //! A module has a singular and a plural noun, each a snake_case phrase
 //! whose last word is inflected (`user_role` / `user_roles`). Casing comes
-//! from heck, inflection from pluralizer.
+//! from heck, inflection from pluralizer (plurals of plain ASCII words from
+//! `inflect`, which gives the same without compiling its regexes).
 
 use heck::{ToKebabCase, ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
 
@@ -57,7 +58,11 @@ fn inflect_last_word(phrase: &str, count: isize) -> String {
         Some((head, last)) => (Some(head), last),
         None => (None, phrase),
     };
-    let inflected = pluralizer::pluralize(last, count, false);
+    let inflected = match count {
+        1 => pluralizer::pluralize(last, count, false),
+        _ => crate::inflect::plural(last)
+            .unwrap_or_else(|| pluralizer::pluralize(last, count, false)),
+    };
     match head {
         Some(head) => format!("{head}_{inflected}"),
         None => inflected,
