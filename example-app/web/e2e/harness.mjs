@@ -129,6 +129,34 @@ export class Tab {
     page.on('console', (message) => this.console.push(`[${message.type()}] ${message.text()}`));
     page.on('pageerror', (error) => this.console.push(`[pageerror] ${error.message}`));
     page.on('request', (request) => this.requests.push({ method: request.method(), url: request.url(), at: Date.now() }));
+    /** The features whose `subscribed` frame this tab has received. */
+    this.subscribed = new Set();
+    page.on('websocket', (socket) =>
+      socket.on('framereceived', ({ payload }) => {
+        try {
+          const frame = JSON.parse(String(payload));
+          if (frame.type === 'subscribed') {
+            this.subscribed.add(frame.feature);
+          }
+        } catch {
+          // not a frame of the protocol
+        }
+      }),
+    );
+  }
+
+  /**
+   * Waits (at most 20 s) until the tab's subscription to `feature` has gone
+   * live: a change made from now on reaches it as an event. One made before
+   * is in the list it reads, but comes as no event (no live mark).
+   */
+  async live(feature) {
+    for (let i = 0; i < 200 && !this.subscribed.has(feature); i++) {
+      await sleep(100);
+    }
+    if (!this.subscribed.has(feature)) {
+      throw new Error(`${this.name}: no subscription to ${feature} went live`);
+    }
   }
 
   row(text) {

@@ -38,6 +38,7 @@ test('the sample list loads and goes live, beside a hand-written page', async ()
     await scenario('scaffold-dev', [tab], server, async () => {
       await tab.page.waitForURL('**/products');
       await tab.page.getByText('No products to show.').waitFor();
+      await tab.live('products');
       await settled(tab, 'products');
       const reads = listReads(tab, 'products');
 
@@ -89,6 +90,7 @@ test('with an identity provider, the app signs in there and the API takes its to
       await tab.page.getByRole('button', { name: 'Sign out' }).waitFor();
       await tab.page.waitForURL(`${server.base}/products`);
       await tab.page.getByText('No products to show.').waitFor();
+      await tab.live('products');
 
       const created = await server.api('POST', '/api/products', product('Teapot'), idp.accessToken());
       assert.equal(created.status, 201, JSON.stringify(created.body));
