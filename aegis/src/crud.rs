@@ -13,8 +13,9 @@ use serde_json::Value;
 use sqlx::Row;
 
 use crate::Aegis;
-use crate::access::{RowFilter, check_creatable, check_readable};
+use crate::access::{RowFilter, check_readable};
 use crate::auth::User;
+use crate::creates::{Create, Creates, create_entity};
 use crate::entity::{CrudEntity, ModuleSettings};
 use crate::error::{ApiQuery, Error, NoParams, deserialize_input};
 use crate::events::entity_data;
@@ -22,10 +23,7 @@ use crate::hooks::{CrudHooks, HookContext, NoHooks};
 use crate::log::{Change, current_seq};
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
 use crate::query::{Reads, View};
-use crate::rows::{
-    allocate_id, allocate_id_and_seq, delete_row, fetch_row, from_object, id_value, insert_row,
-    to_object, update_row,
-};
+use crate::rows::{delete_row, fetch_row, from_object, id_value, to_object, update_row};
 use crate::stamp::{Moment, stamp};
 
 /// The routes of `T`, with `settings` deciding events and import, and
@@ -36,14 +34,15 @@ pub fn router<T: CrudEntity, H: CrudHooks<T>>(
 ) -> Router<Aegis> {
     let feature = T::meta().feature;
     let base = format!("/api/{feature}");
-    let (on_create, on_update, on_delete) = (hooks.clone(), hooks.clone(), hooks.clone());
+    let (on_update, on_delete) = (hooks.clone(), hooks.clone());
     let (on_list, on_get) = (hooks.clone(), hooks.clone());
+    let creates = Creates::new(settings, hooks.clone());
     let mut router = Router::new()
         .route(
             &base,
             get(move |state, user, query| list::<T, H>(settings, on_list, state, user, query))
                 .post(move |state, user, query, headers, body| {
-                    create::<T, H>(settings, on_create, state, user, query, headers, body)
+                    create::<T, H>(creates, state, user, query, headers, body)
                 }),
         )
         .route(
@@ -193,52 +192,8 @@ pub async fn insert<T: CrudEntity>(
     user: &str,
     origin: Option<&str>,
 ) -> Result<T, Error> {
-    create_entity::<T, NoHooks>(aegis, settings, &NoHooks, None, input, user, origin).await
-}
-
-async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
-    aegis: &Aegis,
-    settings: ModuleSettings,
-    hooks: &H,
-    access: Option<&RowFilter>,
-    input: T::Create,
-    user: &str,
-    origin: Option<&str>,
-) -> Result<T, Error> {
     crate::rules::check::<T>(&input)?;
-    let db = aegis.db();
-    let mut change = aegis.change().await?;
-    // With events and an integer id, one move of the counter row for both.
-    let reserved = if settings.with_events {
-        allocate_id_and_seq::<T>(db, change.tx()).await?
-    } else {
-        None
-    };
-    let (id, seq) = match reserved {
-        Some((id, seq)) => (id, Some(seq)),
-        None => (allocate_id::<T>(db, change.tx()).await?, None),
-    };
-    let mut entity = T::from_create(id, input);
-    stamp(&mut entity, Moment::Created, user, chrono::Utc::now())?;
-    hooks
-        .before_create(&mut HookContext::new(user, db, change.tx()), &mut entity)
-        .await?;
-    check_creatable::<T>(access, &entity)?;
-    aegis
-        .relations()
-        .check_targets(db, change.tx(), T::meta(), &to_object(&entity)?)
-        .await?;
-    insert_row(db, change.tx(), &entity).await?;
-    if settings.with_events {
-        change
-            .entity_event_at(seq, EventAction::Created, &entity, user, origin)
-            .await?;
-    }
-    change.commit().await?;
-    hooks
-        .after_commit(user, EventAction::Created, &entity)
-        .await;
-    Ok(entity)
+    create_entity::<T, NoHooks>(aegis, settings, &NoHooks, None, input, user, origin).await
 }
 
 /// How many entities the module has.
@@ -250,8 +205,7 @@ pub async fn count<T: CrudEntity>(aegis: &Aegis) -> Result<u64, Error> {
 }
 
 async fn create<T: CrudEntity, H: CrudHooks<T>>(
-    settings: ModuleSettings,
-    hooks: Arc<H>,
+    creates: Arc<Creates<T, H>>,
     State(aegis): State<Aegis>,
     user: User,
     _: ApiQuery<NoParams>,
@@ -260,17 +214,13 @@ async fn create<T: CrudEntity, H: CrudHooks<T>>(
 ) -> Result<Response, Error> {
     user.require_write(T::meta().feature)?;
     let input: T::Create = deserialize_input(&body)?;
-    let access = hooks.read_filter(&user);
-    let entity = create_entity::<T, H>(
-        &aegis,
-        settings,
-        &*hooks,
-        access.as_ref(),
+    let create = Create {
         input,
-        user.id(),
-        origin(&headers).as_deref(),
-    )
-    .await?;
+        user: user.id().to_owned(),
+        origin: origin(&headers),
+        access: creates.hooks().read_filter(&user),
+    };
+    let entity = creates.create(&aegis, create).await?;
     Ok((StatusCode::CREATED, Json(entity_data(&entity))).into_response())
 }
 

@@ -9,6 +9,11 @@
 //! which rolls everything back. `after_commit` runs once the change is
 //! committed and its events published.
 //!
+//! Concurrent REST creates are written together ([`crate::creates`]): a
+//! batch that one of them fails is rolled back whole and each create made
+//! again alone, so `before_create` may run twice for one create, each time
+//! inside a transaction; an effect outside it belongs in `after_commit`.
+//!
 //! REST create, update and delete run them; so does each row of a CSV
 //! import (a refusal is that row's error; a dry run checks types and rules
 //! only). [`crate::crud::insert`], for hand-written code, runs none.

@@ -28,6 +28,7 @@ mod api;
 mod app;
 pub mod auth;
 mod bulk;
+mod creates;
 pub mod crud;
 mod entity;
 pub mod error;

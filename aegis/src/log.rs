@@ -99,53 +99,98 @@ async fn append(
     reserved: Option<u64>,
 ) -> Result<Arc<StoredEvent>, Error> {
     let seq = match reserved {
-        Some(seq) => seq as i64,
-        None => {
-            let bump = format!(
-                "UPDATE aegis_features SET seq = seq + 1 WHERE feature = {} RETURNING seq",
-                db.param(1)
-            );
-            let row = sqlx::query(&bump)
-                .bind(feature)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or_else(|| no_table(feature))?;
-            row.try_get::<i64, _>(0)?
-        }
+        Some(seq) => seq,
+        None => take_seqs(db, tx, feature, 1).await?,
     };
-    let mut event = StoredEvent::new(message(seq as u64))?;
+    let mut event = StoredEvent::new(message(seq))?;
     event.scope = scope;
-    let insert = "INSERT INTO aegis_events (feature, seq, frame, created_at, scope) VALUES";
-    let query = match db.dialect() {
-        Dialect::Sqlite => format!("{insert} (?1, ?2, ?3, ?4, ?5)"),
-        // The same round trip announces it to the other instances, at
-        // commit and in commit order.
-        Dialect::Postgres => format!(
-            "WITH event AS ({insert} ($1, $2, $3, $4, $5) RETURNING seq) \
-             SELECT pg_notify($6, $7) FROM event"
-        ),
-    };
-    let mut query = sqlx::query(&query)
+    let event = Arc::new(event);
+    write(db, tx, feature, std::slice::from_ref(&event)).await?;
+    Ok(event)
+}
+
+/// The first of the feature's next `count` seqs, taken.
+async fn take_seqs(db: &Db, tx: &mut Tx, feature: &str, count: usize) -> Result<u64, Error> {
+    let bump = format!(
+        "UPDATE aegis_features SET seq = seq + {n} WHERE feature = {} RETURNING seq - {n} + 1",
+        db.param(2),
+        n = db.param(1),
+    );
+    let row = sqlx::query(&bump)
+        .bind(count as i64)
         .bind(feature)
-        .bind(seq)
-        .bind(event.frame.as_str().to_owned())
-        .bind(timestamp_text(event.message.meta.timestamp))
-        .bind(event.scope.as_ref().map(serde_json::Value::to_string));
-    if db.dialect() == Dialect::Postgres {
-        // An event with a scope is announced without its frame: the other
-        // instances read it, scope and all, from the table.
-        let frame = event.scope.is_none().then_some(event.frame.as_str());
-        query = query
-            .bind(crate::notice::CHANNEL)
-            .bind(crate::notice::payload(
-                db.instance(),
-                feature,
-                seq as u64,
-                frame,
-            ));
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| no_table(feature))?;
+    Ok(row.try_get::<i64, _>(0)? as u64)
+}
+
+/// Events one statement writes at most.
+const EVENTS_PER_INSERT: usize = 100;
+
+/// Writes `events` of `feature` to the log, many to a statement. On
+/// PostgreSQL the same round trip announces each to the other instances,
+/// at commit and in this order.
+async fn write(
+    db: &Db,
+    tx: &mut Tx,
+    feature: &str,
+    events: &[Arc<StoredEvent>],
+) -> Result<(), Error> {
+    const COLUMNS: usize = 5;
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let params: Vec<String> = (1..=COLUMNS)
+                    .map(|n| db.positional_param(row * COLUMNS + n))
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let insert = format!(
+            "INSERT INTO aegis_events (feature, seq, frame, created_at, scope) VALUES {}",
+            rows.join(", ")
+        );
+        let sql = match db.dialect() {
+            Dialect::Sqlite => insert,
+            Dialect::Postgres => {
+                let channel = chunk.len() * COLUMNS + 1;
+                let notices: Vec<String> = (0..chunk.len())
+                    .map(|n| format!("(${}, {n})", channel + 1 + n))
+                    .collect();
+                format!(
+                    "WITH event AS ({insert}) SELECT pg_notify(${channel}, notice.payload) \
+                     FROM (VALUES {}) AS notice (payload, n) ORDER BY notice.n",
+                    notices.join(", ")
+                )
+            }
+        };
+        let mut query = sqlx::query(&sql);
+        for event in chunk {
+            query = query
+                .bind(feature)
+                .bind(event.seq() as i64)
+                .bind(event.frame.as_str().to_owned())
+                .bind(timestamp_text(event.message.meta.timestamp))
+                .bind(event.scope.as_ref().map(serde_json::Value::to_string));
+        }
+        if db.dialect() == Dialect::Postgres {
+            query = query.bind(crate::notice::CHANNEL);
+            for event in chunk {
+                // An event with a scope is announced without its frame: the
+                // other instances read it, scope and all, from the table.
+                let frame = event.scope.is_none().then_some(event.frame.as_str());
+                query = query.bind(crate::notice::payload(
+                    db.instance(),
+                    feature,
+                    event.seq(),
+                    frame,
+                ));
+            }
+        }
+        query.execute(&mut **tx).await?;
     }
-    query.execute(&mut **tx).await?;
-    Ok(Arc::new(event))
+    Ok(())
 }
 
 /// The error for a feature whose counter row is missing.
@@ -298,7 +343,7 @@ impl Change {
 
     /// [`Change::entity_event`], at the seq this change took from the
     /// feature's counter itself if `reserved`
-    /// ([`crate::rows::allocate_id_and_seq`]).
+    /// ([`crate::rows::reserve`]).
     pub(crate) async fn entity_event_at<T: CrudEntity>(
         &mut self,
         reserved: Option<u64>,
@@ -316,6 +361,34 @@ impl Change {
             reserved,
         )
         .await
+    }
+
+    /// Records the `created` events of entities one change creates, each
+    /// with who created it and the request's origin, at the seqs from
+    /// `first` on if the change reserved them ([`crate::rows::reserve`]),
+    /// else at the feature's next ones; many to a statement.
+    pub(crate) async fn created_events<'a, T: CrudEntity>(
+        &mut self,
+        first: Option<u64>,
+        created: impl IntoIterator<Item = (&'a T, &'a str, Option<&'a str>)>,
+    ) -> Result<(), Error> {
+        let created: Vec<_> = created.into_iter().collect();
+        let feature = T::meta().feature;
+        let first = match first {
+            Some(first) => first,
+            None => take_seqs(&self.db, &mut self.tx, feature, created.len()).await?,
+        };
+        let events = created
+            .into_iter()
+            .zip(first..)
+            .map(|((entity, user, origin), seq)| {
+                let context = EventContext::new(seq, user, origin);
+                StoredEvent::new(entity_event(EventAction::Created, entity, &context)).map(Arc::new)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        write(&self.db, &mut self.tx, feature, &events).await?;
+        self.events.extend(events);
+        Ok(())
     }
 
     /// Records a `deleted` event carrying `{ id }`. Prefer

@@ -1,9 +1,9 @@
 //! Metrics, in Prometheus's text format: requests by route and status,
 //! WebSocket connections, subscriptions, deliveries and their lag from the
-//! commit, resyncs, the relay's lag and catch-up reads, import rows, and
-//! the database pool. Recorded through the `metrics` facade (nothing is
-//! kept until [`install`] sets the recorder), rendered by
-//! metrics-exporter-prometheus.
+//! commit, resyncs, the relay's lag and catch-up reads, import rows, REST
+//! creates written together or alone, and the database pool. Recorded
+//! through the `metrics` facade (nothing is kept until [`install`] sets
+//! the recorder), rendered by metrics-exporter-prometheus.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -132,6 +132,13 @@ pub(crate) fn import_rows(feature: &'static str, imported: u64, failed: u64) {
         .increment(imported);
     metrics::counter!("aegis_import_rows_total", "feature" => feature, "outcome" => "failed")
         .increment(failed);
+}
+
+/// REST creates committed: `together`, in a batch of several
+/// ([`crate::creates`]), or `alone`.
+pub(crate) fn creates(feature: &'static str, written: &'static str, count: usize) {
+    metrics::counter!("aegis_creates_total", "feature" => feature, "written" => written)
+        .increment(count as u64);
 }
 
 /// How long a write transaction waited for its connection.

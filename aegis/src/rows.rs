@@ -33,13 +33,6 @@ pub(crate) fn from_object<T: CrudEntity>(object: Map<String, Value>) -> Result<T
     })
 }
 
-/// A new id: the feature's counter for integer ids, a v4 UUID otherwise.
-pub(crate) async fn allocate_id<T: CrudEntity>(db: &Db, tx: &mut Tx) -> Result<T::Id, Error> {
-    let mut ids = allocate_ids::<T>(db, tx, 1).await?;
-    ids.pop()
-        .ok_or_else(|| Error::Internal("no id was allocated".to_owned()))
-}
-
 /// `count` new ids, the counter moved once for all of them.
 pub(crate) async fn allocate_ids<T: CrudEntity>(
     db: &Db,
@@ -75,30 +68,39 @@ fn id_from<T: CrudEntity>(value: Value) -> Result<T::Id, Error> {
     serde_json::from_value(value).map_err(|e| Error::Internal(format!("cannot make an id: {e}")))
 }
 
-/// A new integer id and the feature's next seq, for the `created` event
-/// to come: the counter row moved once for both, so a create holds it
-/// for one round trip fewer. `None` for a module whose ids are not
-/// integers: it takes no lock for its id, and takes its seq at the event.
-pub(crate) async fn allocate_id_and_seq<T: CrudEntity>(
+/// Ids for `count` new entities and, for a module with events and
+/// integer ids, the first of the `count` seqs their `created` events take:
+/// the counter row moved once for both, so a create (or a batch of them)
+/// holds it for one round trip fewer. Otherwise the seqs are `None`: a
+/// module whose ids are not integers takes v4 UUIDs and no lock for them,
+/// and its seqs at the events.
+pub(crate) async fn reserve<T: CrudEntity>(
     db: &Db,
     tx: &mut Tx,
-) -> Result<Option<(T::Id, u64)>, Error> {
+    count: usize,
+    with_events: bool,
+) -> Result<(Vec<T::Id>, Option<u64>), Error> {
     let meta = T::meta();
-    if meta.id_field().kind != FieldKind::Integer {
-        return Ok(None);
+    if !with_events || meta.id_field().kind != FieldKind::Integer {
+        return Ok((allocate_ids::<T>(db, tx, count).await?, None));
     }
     let bump = format!(
-        "UPDATE aegis_features SET next_id = next_id + 1, seq = seq + 1 WHERE feature = {} \
-         RETURNING next_id - 1, seq",
-        db.param(1)
+        "UPDATE aegis_features SET next_id = next_id + {n}, seq = seq + {n} WHERE feature = {} \
+         RETURNING next_id - {n}, seq - {n} + 1",
+        db.param(2),
+        n = db.param(1),
     );
     let row = sqlx::query(&bump)
+        .bind(count as i64)
         .bind(meta.feature)
         .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(|| crate::log::no_table(meta.feature))?;
-    let id = id_from::<T>(Value::from(row.try_get::<i64, _>(0)?))?;
-    Ok(Some((id, row.try_get::<i64, _>(1)? as u64)))
+    let first: i64 = row.try_get(0)?;
+    let ids = (first..first + count as i64)
+        .map(|id| id_from::<T>(Value::from(id)))
+        .collect::<Result<_, _>>()?;
+    Ok((ids, Some(row.try_get::<i64, _>(1)? as u64)))
 }
 
 /// Rows one `INSERT` writes at most (bind parameters stay far below

@@ -106,6 +106,29 @@ async fn each_instance_hears_the_others_events_large_ones_too() {
 }
 
 #[tokio::test]
+async fn creates_written_together_reach_the_other_instance_in_order() {
+    let Some((a, b)) = two_instances().await else {
+        return;
+    };
+    let mut heard_by_b = b.events();
+    // Sent at once: one transaction, one statement of events and notices.
+    let large = "x".repeat(20_000);
+    let creates = (0..30).map(|n| {
+        let note = (n == 7).then(|| large.clone());
+        let a = &a;
+        async move { create(a, &format!("Batch {n}"), note).await }
+    });
+    let created = futures_util::future::join_all(creates).await;
+    let events = until_seq(&mut heard_by_b, 1..=30).await;
+    assert_eq!(events.len(), 30);
+    for (n, body) in created.iter().enumerate() {
+        let seq = body["id"].as_u64().unwrap();
+        assert_eq!(events[&seq].message.data, *body, "create {n}");
+    }
+    assert_eq!(events[&8].message.data["note"], large.as_str());
+}
+
+#[tokio::test]
 async fn a_lost_listen_connection_loses_no_event() {
     let Some((a, b)) = two_instances().await else {
         return;

@@ -2,9 +2,10 @@
 //! once, over HTTP on loopback, create 10,000 expenses, then read 5,000
 //! pages of the list; in the same run, 50 tasks insert the same rows and
 //! select the same pages straight through sqlx, each insert its own
-//! transaction as each create is, on pools shaped as the runtime's (on
-//! SQLite one writer and four readers, on PostgreSQL 16 connections): the
-//! database's limit on this machine. The two alternate for three rounds,
+//! transaction, on pools shaped as the runtime's (on SQLite one writer and
+//! four readers, on PostgreSQL 16 connections): the database's limit on
+//! this machine for one row a transaction. (The runtime writes creates
+//! that arrive together in one transaction, so it can pass that limit.) The two alternate for three rounds,
 //! each on fresh databases, so that a disk that is slower for a while
 //! (a checkpoint, a neighbour) weighs on both; prints the rates, p50 and
 //! p99 of the median round, every round's ratios, and their medians.

@@ -1,0 +1,303 @@
+//! REST creates of one module, combined: creates that arrive while the
+//! module's last batch is being written wait, and are then written
+//! together, in one transaction — one move of the feature's counter row,
+//! one multi-row insert, one multi-row write of their events — instead of
+//! one transaction each queueing for that row's lock.
+//!
+//! Each create keeps what it would have alone: its own rules, stamps,
+//! hooks, access and reference checks, its own error, its `created` event
+//! (in arrival order, gap-free), and `after_commit` once it is committed.
+//! A batch that any of its creates fails before the commit is rolled back
+//! whole, and each of its creates is then made alone, as a single create
+//! is: so nothing one create's hook wrote is kept when that create fails,
+//! and a refused create never refuses the others. `before_create` may so
+//! run twice for one create, each time inside its transaction.
+//!
+//! Batches are written by tasks of their own, a few at once: a client
+//! that goes away does not stop a batch other clients' creates are in,
+//! nor the creates queued behind it.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::FutureExt as _;
+use tokio::sync::oneshot;
+
+use crate::Aegis;
+use crate::access::{RowFilter, check_creatable};
+use crate::entity::{CrudEntity, FieldKind, ModuleSettings};
+use crate::error::Error;
+use crate::hooks::{CrudHooks, HookContext};
+use crate::protocol::EventAction;
+use crate::rows::{insert_row, insert_rows, reserve, to_object};
+use crate::stamp::{Moment, stamp};
+
+/// Creates one batch writes at most.
+const MOST: usize = 100;
+
+/// Batches of one module written at once, at most. A module with integer
+/// ids writes one at a time: each batch holds the feature's counter row
+/// from its ids to its commit, so more would only queue for that row,
+/// each holding a connection, in smaller batches (a quarter of the rate,
+/// measured). Other modules take that row only for their events' seqs,
+/// just before the commit: a create whose hook is slow then holds up its
+/// own batch, not every create of the module.
+fn writers<T: CrudEntity>() -> usize {
+    if T::meta().id_field().kind == FieldKind::Integer {
+        1
+    } else {
+        4
+    }
+}
+
+/// One create, waiting for its batch.
+pub(crate) struct Create<T: CrudEntity> {
+    pub(crate) input: T::Create,
+    pub(crate) user: String,
+    pub(crate) origin: Option<String>,
+    pub(crate) access: Option<RowFilter>,
+}
+
+struct Waiting<T: CrudEntity> {
+    create: Create<T>,
+    answer: oneshot::Sender<Result<T, Error>>,
+}
+
+struct Queue<T: CrudEntity> {
+    waiting: Vec<Waiting<T>>,
+    /// Tasks writing this module's creates: each takes the waiting ones
+    /// when its batch is done, and ends when none wait.
+    writers: usize,
+}
+
+/// The creates of one module's REST route.
+pub(crate) struct Creates<T: CrudEntity, H> {
+    settings: ModuleSettings,
+    hooks: Arc<H>,
+    queue: Mutex<Queue<T>>,
+}
+
+impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
+    pub(crate) fn new(settings: ModuleSettings, hooks: Arc<H>) -> Arc<Self> {
+        Arc::new(Creates {
+            settings,
+            hooks,
+            queue: Mutex::new(Queue {
+                waiting: Vec::new(),
+                writers: 0,
+            }),
+        })
+    }
+
+    pub(crate) fn hooks(&self) -> &H {
+        &self.hooks
+    }
+
+    /// Creates an entity with the creates waiting beside it.
+    pub(crate) async fn create(
+        self: &Arc<Self>,
+        aegis: &Aegis,
+        create: Create<T>,
+    ) -> Result<T, Error> {
+        crate::rules::check::<T>(&create.input)?;
+        let (answer, answered) = oneshot::channel();
+        let start = {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.waiting.push(Waiting { create, answer });
+            let start = queue.writers < writers::<T>();
+            queue.writers += usize::from(start);
+            start
+        };
+        if start {
+            tokio::spawn(self.clone().write(aegis.clone()));
+        }
+        answered
+            .await
+            .unwrap_or_else(|_| Err(Error::Internal("the create was interrupted".to_owned())))
+    }
+
+    /// Writes batches while creates wait.
+    async fn write(self: Arc<Self>, aegis: Aegis) {
+        loop {
+            let batch: Vec<Waiting<T>> = {
+                let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                if queue.waiting.is_empty() {
+                    queue.writers -= 1;
+                    return;
+                }
+                let take = queue.waiting.len().min(MOST);
+                queue.waiting.drain(..take).collect()
+            };
+            let (creates, answers): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|w| (w.create, w.answer)).unzip();
+            // A hook that panics fails its batch's creates, not the module's.
+            let written = AssertUnwindSafe(self.batch(&aegis, &creates))
+                .catch_unwind()
+                .await;
+            let results = written.unwrap_or_else(|_| {
+                tracing::error!(feature = T::meta().feature, "a create panicked");
+                creates
+                    .iter()
+                    .map(|_| Err(Error::Internal("the create failed".to_owned())))
+                    .collect()
+            });
+            for (answer, result) in answers.into_iter().zip(results) {
+                // The client may have gone: its create stands all the same.
+                let _ = answer.send(result);
+            }
+        }
+    }
+
+    /// Writes `creates` together, or, if that fails before the commit,
+    /// each alone; every create's result, in order.
+    async fn batch(&self, aegis: &Aegis, creates: &[Create<T>]) -> Vec<Result<T, Error>> {
+        if creates.len() > 1 {
+            match self.together(aegis, creates).await {
+                Ok(entities) => {
+                    let after = entities.iter().zip(creates).map(|(entity, create)| {
+                        self.hooks
+                            .after_commit(&create.user, EventAction::Created, entity)
+                    });
+                    futures_util::future::join_all(after).await;
+                    crate::metrics::creates(T::meta().feature, "together", entities.len());
+                    return entities.into_iter().map(Ok).collect();
+                }
+                Err(Batch::Committing(error)) => {
+                    // The commit may have happened: making them again
+                    // could make them twice.
+                    let message = format!("the create could not be committed: {error}");
+                    return std::iter::once(Err(error))
+                        .chain(
+                            creates[1..]
+                                .iter()
+                                .map(|_| Err(Error::Internal(message.clone()))),
+                        )
+                        .collect();
+                }
+                Err(Batch::Refused(error)) => {
+                    tracing::debug!(%error, size = creates.len(), "a batch of creates is made again one by one");
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(creates.len());
+        for create in creates {
+            results.push(
+                create_entity::<T, H>(
+                    aegis,
+                    self.settings,
+                    &*self.hooks,
+                    create.access.as_ref(),
+                    create.input.clone(),
+                    &create.user,
+                    create.origin.as_deref(),
+                )
+                .await,
+            );
+        }
+        let made = results.iter().filter(|result| result.is_ok()).count();
+        crate::metrics::creates(T::meta().feature, "alone", made);
+        results
+    }
+
+    /// One transaction for every create of the batch.
+    async fn together(&self, aegis: &Aegis, creates: &[Create<T>]) -> Result<Vec<T>, Batch> {
+        let meta = T::meta();
+        let db = aegis.db();
+        let mut change = aegis.change().await?;
+        let (ids, seq) =
+            reserve::<T>(db, change.tx(), creates.len(), self.settings.with_events).await?;
+        let mut entities = Vec::with_capacity(creates.len());
+        for (id, create) in ids.into_iter().zip(creates) {
+            let mut entity = T::from_create(id, create.input.clone());
+            stamp(
+                &mut entity,
+                Moment::Created,
+                &create.user,
+                chrono::Utc::now(),
+            )?;
+            self.hooks
+                .before_create(
+                    &mut HookContext::new(&create.user, db, change.tx()),
+                    &mut entity,
+                )
+                .await?;
+            check_creatable::<T>(create.access.as_ref(), &entity)?;
+            aegis
+                .relations()
+                .check_targets(db, change.tx(), meta, &to_object(&entity)?)
+                .await?;
+            entities.push(entity);
+        }
+        insert_rows(db, change.tx(), &entities).await?;
+        if self.settings.with_events {
+            let created = entities
+                .iter()
+                .zip(creates)
+                .map(|(entity, create)| (entity, create.user.as_str(), create.origin.as_deref()));
+            change.created_events(seq, created).await?;
+        }
+        change.commit().await.map_err(Batch::Committing)?;
+        Ok(entities)
+    }
+}
+
+/// Why a batch was not written.
+enum Batch {
+    /// Before the commit: nothing of it was kept.
+    Refused(Error),
+    /// At the commit.
+    Committing(Error),
+}
+
+impl From<Error> for Batch {
+    fn from(error: Error) -> Self {
+        Batch::Refused(error)
+    }
+}
+
+impl From<sqlx::Error> for Batch {
+    fn from(error: sqlx::Error) -> Self {
+        Batch::Refused(error.into())
+    }
+}
+
+/// One create, its rules already checked, in a transaction of its own:
+/// what a batch of one is, and what each create of a failed batch is made
+/// as.
+pub(crate) async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
+    aegis: &Aegis,
+    settings: ModuleSettings,
+    hooks: &H,
+    access: Option<&RowFilter>,
+    input: T::Create,
+    user: &str,
+    origin: Option<&str>,
+) -> Result<T, Error> {
+    let db = aegis.db();
+    let mut change = aegis.change().await?;
+    let (mut ids, seq) = reserve::<T>(db, change.tx(), 1, settings.with_events).await?;
+    let id = ids
+        .pop()
+        .ok_or_else(|| Error::Internal("no id was allocated".to_owned()))?;
+    let mut entity = T::from_create(id, input);
+    stamp(&mut entity, Moment::Created, user, chrono::Utc::now())?;
+    hooks
+        .before_create(&mut HookContext::new(user, db, change.tx()), &mut entity)
+        .await?;
+    check_creatable::<T>(access, &entity)?;
+    aegis
+        .relations()
+        .check_targets(db, change.tx(), T::meta(), &to_object(&entity)?)
+        .await?;
+    insert_row(db, change.tx(), &entity).await?;
+    if settings.with_events {
+        change
+            .entity_event_at(seq, EventAction::Created, &entity, user, origin)
+            .await?;
+    }
+    change.commit().await?;
+    hooks
+        .after_commit(user, EventAction::Created, &entity)
+        .await;
+    Ok(entity)
+}

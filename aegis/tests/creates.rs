@@ -1,0 +1,308 @@
+//! Concurrent REST creates of one module are written together, in one
+//! transaction, and each keeps what it has alone: its answer, its hooks,
+//! its event (gap-free, in order, with its user and origin), its own
+//! error; a batch one create fails is made again one create at a time,
+//! keeping nothing the failed one's hook wrote. Runs on SQLite, and on
+//! PostgreSQL with `AEGIS_TEST_DATABASE_URL`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aegis::hooks::{CrudHooks, HookContext};
+use aegis::protocol::EventAction;
+use aegis::testing::{Reply, TestApp};
+use aegis::{Api, Error, ModuleSettings, crud_module};
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[crud_module(with_events)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Ticket {
+    pub id: i64,
+    pub title: String,
+    pub seats: i32,
+    #[crud(created_by)]
+    pub created_by: String,
+    pub version: i64,
+}
+
+const SETTINGS: ModuleSettings = ModuleSettings {
+    module: "tickets",
+    with_events: true,
+    with_import: false,
+    sortable: None,
+};
+
+/// An audit row per create, written in its transaction; more than 8
+/// seats refused after that write; every call and commit counted.
+#[derive(Clone, Default)]
+struct TicketHooks {
+    before: Arc<AtomicUsize>,
+    committed: Arc<AtomicUsize>,
+}
+
+impl CrudHooks<Ticket> for TicketHooks {
+    async fn before_create(
+        &self,
+        ctx: &mut HookContext<'_>,
+        ticket: &mut Ticket,
+    ) -> Result<(), Error> {
+        self.before.fetch_add(1, Ordering::SeqCst);
+        let sql = format!("INSERT INTO {} (note) VALUES ($1)", ctx.db().ident("audit"));
+        sqlx::query(&sql)
+            .bind(format!("{} by {}", ticket.title, ctx.user()))
+            .execute(&mut **ctx.tx())
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        if ticket.seats > 8 {
+            return Err(Error::field("seats", "is more than a table has"));
+        }
+        Ok(())
+    }
+
+    async fn after_commit(&self, _user: &str, action: EventAction, _ticket: &Ticket) {
+        assert_eq!(action, EventAction::Created);
+        self.committed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+async fn app(hooks: TicketHooks) -> TestApp {
+    let api = Api::new().module::<Ticket>(SETTINGS).hooks::<Ticket>(hooks);
+    let app = TestApp::new(api).await;
+    let db = app.aegis.db();
+    let sql = format!("CREATE TABLE {} (note TEXT NOT NULL)", db.ident("audit"));
+    sqlx::query(&sql).execute(db.pool()).await.unwrap();
+    app
+}
+
+async fn audit_notes(app: &TestApp) -> Vec<String> {
+    let db = app.aegis.db();
+    let sql = format!("SELECT note FROM {} ORDER BY note", db.ident("audit"));
+    sqlx::query_scalar::<_, String>(&sql)
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+}
+
+/// `count` creates sent at once: ticket `<prefix><n>` by alice or bob in
+/// turn, with mutation id `m<n>`, `seats(n)` seats.
+async fn at_once(
+    app: &TestApp,
+    prefix: &str,
+    count: usize,
+    seats: impl Fn(usize) -> i32,
+) -> Vec<Reply> {
+    let tokens = [
+        app.token("alice", &[], &["tickets"]),
+        app.token("bob", &[], &["tickets"]),
+    ];
+    let creates = (0..count).map(|n| {
+        let body = json!({ "title": format!("{prefix}{n:02}"), "seats": seats(n) });
+        let origin = format!("m{n}");
+        let token = &tokens[n % 2];
+        async move {
+            app.call(
+                "POST",
+                "/api/tickets",
+                Some(token),
+                Some(body),
+                &[(aegis::protocol::MUTATION_ID_HEADER, &origin)],
+            )
+            .await
+        }
+    });
+    join_all(creates).await
+}
+
+/// The metrics' count of tickets created `written` (`together` or `alone`).
+fn created(app: &TestApp, written: &str) -> f64 {
+    let series = format!("aegis_creates_total{{feature=\"tickets\",written=\"{written}\"}} ");
+    app.aegis
+        .metrics()
+        .lines()
+        .find_map(|line| line.strip_prefix(series.as_str()))
+        .map_or(0.0, |value| value.parse().unwrap())
+}
+
+#[tokio::test]
+async fn creates_at_once_are_written_together_each_as_it_would_be_alone() {
+    aegis::metrics::install();
+    let hooks = TicketHooks::default();
+    let app = app(hooks.clone()).await;
+    let mut bus = app.events();
+
+    // Forty at once: one batch, every create answered with its own row.
+    let replies = at_once(&app, "A", 40, |_| 2).await;
+    let mut answered = BTreeMap::new();
+    for (n, reply) in replies.iter().enumerate() {
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
+        assert_eq!(reply.body["title"], format!("A{n:02}"));
+        let user = if n % 2 == 0 { "alice" } else { "bob" };
+        assert_eq!(reply.body["created_by"], user);
+        let id = reply.body["id"].as_i64().unwrap();
+        assert!(
+            answered.insert(id, (n, reply.body.clone())).is_none(),
+            "id {id} twice"
+        );
+    }
+    let ids: Vec<i64> = answered.keys().copied().collect();
+    assert_eq!(ids, (1..=40).collect::<Vec<_>>());
+    assert_eq!(created(&app, "together"), 40.0, "one batch of forty");
+    assert_eq!(created(&app, "alone"), 0.0);
+    assert_eq!(hooks.before.load(Ordering::SeqCst), 40);
+    assert_eq!(hooks.committed.load(Ordering::SeqCst), 40);
+    assert_eq!(audit_notes(&app).await.len(), 40);
+
+    // Their events: seqs 1..=40 in order, each the row it answered, with
+    // its creator and its request's mutation id.
+    for seq in 1..=40 {
+        let event = bus.try_recv().expect("an event per create");
+        assert_eq!(event.seq(), seq);
+        let message = &event.message;
+        assert_eq!(message.action, EventAction::Created);
+        let (n, body) = &answered[&message.data["id"].as_i64().unwrap()];
+        assert_eq!(&message.data, body);
+        assert_eq!(message.meta.user_id, body["created_by"].as_str().unwrap());
+        assert_eq!(
+            message.meta.origin.as_deref(),
+            Some(format!("m{n}").as_str())
+        );
+    }
+    assert!(bus.try_recv().is_err(), "no other event");
+    // In arrival order.
+    let order: Vec<usize> = answered.values().map(|(n, _)| *n).collect();
+    assert_eq!(order, (0..40).collect::<Vec<_>>());
+
+    // Ten at once, the fifth refused by its hook after its audit row: the
+    // batch is rolled back and made again one create at a time.
+    let replies = at_once(&app, "B", 10, |n| if n == 4 { 9 } else { 1 }).await;
+    for (n, reply) in replies.iter().enumerate() {
+        if n == 4 {
+            assert_eq!(reply.status.as_u16(), 422, "{}", reply.text);
+            assert_eq!(reply.body["fields"][0]["field"], "seats");
+            assert_eq!(
+                reply.body["fields"][0]["message"],
+                "is more than a table has"
+            );
+        } else {
+            assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
+        }
+    }
+    assert_eq!(created(&app, "together"), 40.0);
+    assert_eq!(created(&app, "alone"), 9.0);
+    // The batch's hooks ran up to the refusal (five), then each create's
+    // once more: what ran in the batch was rolled back.
+    assert_eq!(hooks.before.load(Ordering::SeqCst), 40 + 5 + 10);
+    assert_eq!(hooks.committed.load(Ordering::SeqCst), 49);
+    let notes = audit_notes(&app).await;
+    assert_eq!(notes.len(), 49, "{notes:?}");
+    assert!(!notes.iter().any(|note| note.starts_with("B04 ")));
+    for n in (0..10).filter(|n| *n != 4) {
+        let note = format!("B{n:02} by {}", if n % 2 == 0 { "alice" } else { "bob" });
+        assert_eq!(
+            notes.iter().filter(|seen| **seen == note).count(),
+            1,
+            "{note}"
+        );
+    }
+    // Nine events, gap-free after the forty; the ids the batch took went
+    // back with it.
+    let mut ids = Vec::new();
+    for seq in 41..=49 {
+        let event = bus.try_recv().expect("an event per made create");
+        assert_eq!(event.seq(), seq);
+        ids.push(event.message.data["id"].as_i64().unwrap());
+    }
+    assert_eq!(ids, (41..=49).collect::<Vec<_>>());
+    assert!(bus.try_recv().is_err(), "nothing of the refused create");
+    let list: Value = app
+        .call(
+            "GET",
+            "/api/tickets?pageSize=100",
+            Some(&app.admin()),
+            None,
+            &[],
+        )
+        .await
+        .body;
+    assert_eq!(list["total"], 49);
+    assert_eq!(list["seq"], 49);
+}
+
+/// Ids that are not integers: a batch takes its seqs at its events.
+#[crud_module(with_events)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Pass {
+    pub id: aegis::export::uuid::Uuid,
+    pub holder: String,
+    pub version: i64,
+}
+
+#[tokio::test]
+async fn creates_of_a_module_with_uuid_ids_are_written_together_too() {
+    aegis::metrics::install();
+    let settings = ModuleSettings {
+        module: "passes",
+        with_events: true,
+        with_import: false,
+        sortable: None,
+    };
+    let app = TestApp::new(Api::new().module::<Pass>(settings)).await;
+    let mut bus = app.events();
+    let admin = app.admin();
+    let creates = (0..12).map(|n| {
+        let body = json!({ "holder": format!("H{n}") });
+        app.call("POST", "/api/passes", Some(&admin), Some(body), &[])
+    });
+    let replies = join_all(creates).await;
+    let mut answered = BTreeMap::new();
+    for (n, reply) in replies.into_iter().enumerate() {
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
+        assert_eq!(reply.body["holder"], format!("H{n}"));
+        let id = reply.body["id"].as_str().unwrap().to_owned();
+        assert!(answered.insert(id, reply.body).is_none());
+    }
+    let series = "aegis_creates_total{feature=\"passes\",written=\"together\"} 12";
+    assert!(app.aegis.metrics().lines().any(|line| line == series));
+    for seq in 1..=12 {
+        let event = bus.try_recv().expect("an event per create");
+        assert_eq!(event.seq(), seq);
+        let id = event.message.data["id"].as_str().unwrap();
+        assert_eq!(event.message.data, answered[id]);
+    }
+    assert!(bus.try_recv().is_err());
+
+    // A client that goes away once its create is queued (the first: the one
+    // that started the batch): its batch, and
+    // the creates queued with it, are written all the same.
+    let creates = (0..5).map(|n| {
+        let body = json!({ "holder": format!("G{n}") });
+        let call = app.call("POST", "/api/passes", Some(&admin), Some(body), &[]);
+        async move {
+            if n == 0 {
+                // Polled once (the create is queued), then dropped.
+                let gone = futures_util::FutureExt::now_or_never(call);
+                assert!(gone.is_none(), "the client left before its answer");
+                None
+            } else {
+                Some(call.await)
+            }
+        }
+    });
+    for reply in join_all(creates).await.into_iter().flatten() {
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
+    }
+    let mut holders = Vec::new();
+    for seq in 13..=17 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), bus.recv())
+            .await
+            .expect("every queued create is written")
+            .unwrap();
+        assert_eq!(event.seq(), seq);
+        holders.push(event.message.data["holder"].as_str().unwrap().to_owned());
+    }
+    holders.sort();
+    assert_eq!(holders, ["G0", "G1", "G2", "G3", "G4"]);
+}
