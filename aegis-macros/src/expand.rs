@@ -101,7 +101,8 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
         quote!(#[serde(rename_all = #rule)])
     });
     // Plain inputs get the small impls of `input`, any other serde's derives.
-    let plain = input::plain(&item, &update_inputs);
+    let plain_attrs = input::plain(&item, &update_inputs);
+    let plain = plain_attrs.is_some();
     let create_fields = inputs.iter().map(|(_, field)| input::field(field, plain));
     let update_fields = update_inputs
         .iter()
@@ -113,9 +114,10 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
             #rename_all
         }
     });
-    let serde_impls = plain.then(|| {
-        let create = input::serde_impls(&create, &inputs);
-        let update = input::serde_impls(&update, &update_inputs);
+    let serde_impls = plain_attrs.map(|attrs| {
+        // The update's fields are the create's, then the version.
+        let create = input::serde_impls(&create, &inputs, &attrs[..inputs.len()]);
+        let update = input::serde_impls(&update, &update_inputs, &attrs);
         quote!(#create #update)
     });
     let create_doc = format!("What a client sends to create a [`{entity}`].");

@@ -27,30 +27,39 @@ pub fn field(field: &syn::Field, plain: bool) -> TokenStream {
     quote!(#(#attrs)* #vis #ident: #ty)
 }
 
-/// Whether the input types of these fields get [`serde_impls`] rather than
+/// The serde attributes of each of these fields when their input types
+/// get [`serde_impls`] rather than serde's derives; `None` when they get
 /// serde's derives.
-pub fn plain(item: &syn::DeriveInput, fields: &[(&Field, &syn::Field)]) -> bool {
-    item.generics.params.is_empty() && fields.iter().all(|(_, field)| attrs(field).is_some())
+pub fn plain(item: &syn::DeriveInput, fields: &[(&Field, &syn::Field)]) -> Option<Vec<Attrs>> {
+    if !item.generics.params.is_empty() {
+        return None;
+    }
+    fields.iter().map(|(_, field)| attrs(field)).collect()
 }
 
-/// `Serialize` and `Deserialize` for input type `name` of plain `fields`.
-pub fn serde_impls(name: &syn::Ident, fields: &[(&Field, &syn::Field)]) -> TokenStream {
-    let serialize = serialize(name, fields);
-    let deserialize = deserialize(name, fields);
+/// `Serialize` and `Deserialize` for input type `name` of plain `fields`,
+/// whose serde attributes are `attrs` (from [`plain`], in the same order).
+pub fn serde_impls(
+    name: &syn::Ident,
+    fields: &[(&Field, &syn::Field)],
+    attrs: &[Attrs],
+) -> TokenStream {
+    let serialize = serialize(name, fields, attrs);
+    let deserialize = deserialize(name, fields, attrs);
     quote!(#serialize #deserialize)
 }
 
 /// What serde's derive writes: each field under its JSON name, one with
 /// `skip_serializing_if` left out (and not counted) when its test holds.
-fn serialize(name: &syn::Ident, fields: &[(&Field, &syn::Field)]) -> TokenStream {
+fn serialize(name: &syn::Ident, fields: &[(&Field, &syn::Field)], attrs: &[Attrs]) -> TokenStream {
     let type_name = name.to_string();
     let mut count = Vec::new();
     let mut writes = Vec::new();
-    for (ir, field) in fields {
+    for ((ir, field), attrs) in fields.iter().zip(attrs) {
         let ident = &field.ident;
         let wire_name = &ir.wire_name;
         let write = quote!(__t.serialize_field(#wire_name, &self.#ident)?;);
-        match attrs(field).and_then(|attrs| attrs.skip_if) {
+        match &attrs.skip_if {
             Some(skip) => {
                 count.push(quote!(if #skip(&self.#ident) { 0 } else { 1 }));
                 writes.push(
@@ -75,22 +84,30 @@ fn serialize(name: &syn::Ident, fields: &[(&Field, &syn::Field)]) -> TokenStream
     }
 }
 
-fn deserialize(name: &syn::Ident, fields: &[(&Field, &syn::Field)]) -> TokenStream {
+fn deserialize(
+    name: &syn::Ident,
+    fields: &[(&Field, &syn::Field)],
+    attrs: &[Attrs],
+) -> TokenStream {
     let expecting = format!("struct {name}");
     let type_name = name.to_string();
     let wire_names: Vec<&str> = fields.iter().map(|(ir, _)| ir.wire_name.as_str()).collect();
     let slots: Vec<syn::Ident> = (0..fields.len()).map(|n| format_ident!("__f{n}")).collect();
     let indices = 0..fields.len();
-    let built = fields.iter().zip(&slots).map(|((ir, field), slot)| {
-        let ident = &field.ident;
-        let wire_name = &ir.wire_name;
-        let value = match attrs(field).map(|attrs| attrs.missing) {
-            Some(Missing::Default) => quote!(#slot.unwrap_or_default()),
-            Some(Missing::Function(path)) => quote!(#slot.unwrap_or_else(#path)),
-            _ => quote!(__a::take(#slot, #wire_name)?),
-        };
-        quote!(#ident: #value)
-    });
+    let built = fields
+        .iter()
+        .zip(attrs)
+        .zip(&slots)
+        .map(|(((ir, field), attrs), slot)| {
+            let ident = &field.ident;
+            let wire_name = &ir.wire_name;
+            let value = match &attrs.missing {
+                Missing::Default => quote!(#slot.unwrap_or_default()),
+                Missing::Function(path) => quote!(#slot.unwrap_or_else(#path)),
+                Missing::Required => quote!(__a::take(#slot, #wire_name)?),
+            };
+            quote!(#ident: #value)
+        });
     quote! {
         impl<'de> __a::Deserialize<'de> for #name {
             fn deserialize<__D: __a::Deserializer<'de>>(__d: __D) -> __a::Result<Self, __D::Error> {
@@ -129,7 +146,7 @@ enum Missing {
 }
 
 /// The serde attributes of a plain field.
-struct Attrs {
+pub struct Attrs {
     missing: Missing,
     /// `#[serde(skip_serializing_if = "path")]`.
     skip_if: Option<syn::ExprPath>,
