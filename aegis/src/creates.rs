@@ -7,11 +7,14 @@
 //! Each create keeps what it would have alone: its own rules, stamps,
 //! hooks, access and reference checks, its own error, its `created` event
 //! (in arrival order, gap-free), and `after_commit` once it is committed.
-//! A batch that any of its creates fails before the commit is rolled back
-//! whole, and each of its creates is then made alone, as a single create
-//! is: so nothing one create's hook wrote is kept when that create fails,
-//! and a refused create never refuses the others. `before_create` may so
-//! run twice for one create, each time inside its transaction.
+//! A batch that one of its creates refuses (its hook, access or reference
+//! check) is rolled back whole; that create is then made alone, for its
+//! own answer, and the others together again. A second refusal, or a
+//! failure that is no one create's, has each create made alone. So
+//! nothing a refused create's hook wrote is kept, a refused create never
+//! refuses the others, and it costs them one more try at most.
+//! `before_create` may so run more than once for one create, each time
+//! inside its transaction.
 //!
 //! Batches are written by tasks of their own, a few at once: a client
 //! that goes away does not stop a batch other clients' creates are in,
@@ -148,84 +151,116 @@ impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
         }
     }
 
-    /// Writes `creates` together, or, if that fails before the commit,
-    /// each alone; every create's result, in order.
+    /// Writes `creates` together; every create's result, in order. When
+    /// one create's own step refuses the batch, that create is made alone
+    /// and the others together again, once; a batch that fails before its
+    /// commit otherwise is made one create at a time. So a refused create
+    /// costs the others one more try, not their batch.
     async fn batch(&self, aegis: &Aegis, creates: &[Create<T>]) -> Vec<Result<T, Error>> {
-        if creates.len() > 1 {
-            match self.together(aegis, creates).await {
+        let mut results: Vec<Option<Result<T, Error>>> = creates.iter().map(|_| None).collect();
+        let mut left: Vec<usize> = (0..creates.len()).collect();
+        let mut tries = 2;
+        while left.len() > 1 && tries > 0 {
+            tries -= 1;
+            let batch: Vec<&Create<T>> = left.iter().map(|&n| &creates[n]).collect();
+            match self.together(aegis, &batch).await {
                 Ok(entities) => {
-                    let after = entities.iter().zip(creates).map(|(entity, create)| {
+                    let after = entities.iter().zip(&batch).map(|(entity, create)| {
                         self.hooks
                             .after_commit(&create.user, EventAction::Created, entity)
                     });
                     futures_util::future::join_all(after).await;
                     crate::metrics::creates(T::meta().feature, "together", entities.len());
-                    return entities.into_iter().map(Ok).collect();
+                    for (n, entity) in left.drain(..).zip(entities) {
+                        results[n] = Some(Ok(entity));
+                    }
                 }
                 Err(Batch::Committing(error)) => {
                     // The commit may have happened: making them again
                     // could make them twice.
                     let message = format!("the create could not be committed: {error}");
-                    return std::iter::once(Err(error))
-                        .chain(
-                            creates[1..]
-                                .iter()
-                                .map(|_| Err(Error::Internal(message.clone()))),
-                        )
-                        .collect();
+                    let mut errors = std::iter::once(error)
+                        .chain(std::iter::repeat_with(|| Error::Internal(message.clone())));
+                    for n in left.drain(..) {
+                        results[n] = errors.next().map(Err);
+                    }
                 }
-                Err(Batch::Refused(error)) => {
-                    tracing::debug!(%error, size = creates.len(), "a batch of creates is made again one by one");
+                Err(Batch::Refused { error, by }) => {
+                    tracing::debug!(%error, size = left.len(), "a batch of creates was refused");
+                    match by {
+                        Some(at) => {
+                            let n = left.remove(at);
+                            results[n] = Some(self.alone(aegis, &creates[n]).await);
+                        }
+                        None => tries = 0,
+                    }
                 }
             }
         }
-        let mut results = Vec::with_capacity(creates.len());
-        for create in creates {
-            results.push(
-                create_entity::<T, H>(
-                    aegis,
-                    self.settings,
-                    &*self.hooks,
-                    create.access.as_ref(),
-                    create.input.clone(),
-                    &create.user,
-                    create.origin.as_deref(),
-                )
-                .await,
-            );
+        for n in left {
+            results[n] = Some(self.alone(aegis, &creates[n]).await);
         }
-        let made = results.iter().filter(|result| result.is_ok()).count();
-        crate::metrics::creates(T::meta().feature, "alone", made);
         results
+            .into_iter()
+            .map(|result| {
+                result.unwrap_or_else(|| Err(Error::Internal("a create was not made".to_owned())))
+            })
+            .collect()
+    }
+
+    /// One create in a transaction of its own.
+    async fn alone(&self, aegis: &Aegis, create: &Create<T>) -> Result<T, Error> {
+        let made = create_entity::<T, H>(
+            aegis,
+            self.settings,
+            &*self.hooks,
+            create.access.as_ref(),
+            create.input.clone(),
+            &create.user,
+            create.origin.as_deref(),
+        )
+        .await;
+        if made.is_ok() {
+            crate::metrics::creates(T::meta().feature, "alone", 1);
+        }
+        made
     }
 
     /// One transaction for every create of the batch.
-    async fn together(&self, aegis: &Aegis, creates: &[Create<T>]) -> Result<Vec<T>, Batch> {
+    async fn together(&self, aegis: &Aegis, creates: &[&Create<T>]) -> Result<Vec<T>, Batch> {
         let meta = T::meta();
         let db = aegis.db();
         let mut change = aegis.change().await?;
         let (ids, seq) =
             reserve::<T>(db, change.tx(), creates.len(), self.settings.with_events).await?;
         let mut entities = Vec::with_capacity(creates.len());
-        for (id, create) in ids.into_iter().zip(creates) {
+        for (at, (id, create)) in ids.into_iter().zip(creates).enumerate() {
+            let refused = |error: Error| Batch::Refused {
+                error,
+                by: Some(at),
+            };
             let mut entity = T::from_create(id, create.input.clone());
             stamp(
                 &mut entity,
                 Moment::Created,
                 &create.user,
                 chrono::Utc::now(),
-            )?;
+            )
+            .map_err(refused)?;
             self.hooks
                 .before_create(
                     &mut HookContext::new(&create.user, db, change.tx()),
                     &mut entity,
                 )
-                .await?;
-            check_creatable::<T>(create.access.as_ref(), &entity)?;
+                .await
+                .map_err(refused)?;
+            check_creatable::<T>(create.access.as_ref(), &entity).map_err(refused)?;
+            let object = to_object(&entity)?;
             aegis
                 .relations()
-                .check_targets(db, change.tx(), meta, &to_object(&entity)?)
-                .await?;
+                .check_targets(db, change.tx(), meta, &object)
+                .await
+                .map_err(refused)?;
             entities.push(entity);
         }
         insert_rows(db, change.tx(), &entities).await?;
@@ -243,21 +278,22 @@ impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
 
 /// Why a batch was not written.
 enum Batch {
-    /// Before the commit: nothing of it was kept.
-    Refused(Error),
+    /// Before the commit, by the create at this place in the batch if it
+    /// was one create's own step: nothing of the batch was kept.
+    Refused { error: Error, by: Option<usize> },
     /// At the commit.
     Committing(Error),
 }
 
 impl From<Error> for Batch {
     fn from(error: Error) -> Self {
-        Batch::Refused(error)
+        Batch::Refused { error, by: None }
     }
 }
 
 impl From<sqlx::Error> for Batch {
     fn from(error: sqlx::Error) -> Self {
-        Batch::Refused(error.into())
+        Error::from(error).into()
     }
 }
 

@@ -10,9 +10,10 @@
 //! committed and its events published.
 //!
 //! Concurrent REST creates are written together ([`crate::creates`]): a
-//! batch that one of them fails is rolled back whole and each create made
-//! again alone, so `before_create` may run twice for one create, each time
-//! inside a transaction; an effect outside it belongs in `after_commit`.
+//! batch that one of them refuses is rolled back whole and made again
+//! without it, so `before_create` may run more than once for one create,
+//! each time inside a transaction; an effect outside it belongs in
+//! `after_commit`.
 //!
 //! REST create, update and delete run them; so does each row of a CSV
 //! import (a refusal is that row's error; a dry run checks types and rules

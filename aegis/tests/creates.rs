@@ -1,9 +1,10 @@
 //! Concurrent REST creates of one module are written together, in one
 //! transaction, and each keeps what it has alone: its answer, its hooks,
 //! its event (gap-free, in order, with its user and origin), its own
-//! error; a batch one create fails is made again one create at a time,
-//! keeping nothing the failed one's hook wrote. Runs on SQLite, and on
-//! PostgreSQL with `AEGIS_TEST_DATABASE_URL`.
+//! error; a batch one create refuses is made again without it (after a
+//! second refusal, one create at a time), keeping nothing the refused
+//! one's hook wrote. Runs on SQLite, and on PostgreSQL with
+//! `AEGIS_TEST_DATABASE_URL`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -176,7 +177,8 @@ async fn creates_at_once_are_written_together_each_as_it_would_be_alone() {
     assert_eq!(order, (0..40).collect::<Vec<_>>());
 
     // Ten at once, the fifth refused by its hook after its audit row: the
-    // batch is rolled back and made again one create at a time.
+    // batch is rolled back, the fifth made alone (refused), the nine
+    // others together again.
     let replies = at_once(&app, "B", 10, |n| if n == 4 { 9 } else { 1 }).await;
     for (n, reply) in replies.iter().enumerate() {
         if n == 4 {
@@ -190,11 +192,11 @@ async fn creates_at_once_are_written_together_each_as_it_would_be_alone() {
             assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
         }
     }
-    assert_eq!(created(&app, "together"), 40.0);
-    assert_eq!(created(&app, "alone"), 9.0);
-    // The batch's hooks ran up to the refusal (five), then each create's
-    // once more: what ran in the batch was rolled back.
-    assert_eq!(hooks.before.load(Ordering::SeqCst), 40 + 5 + 10);
+    assert_eq!(created(&app, "together"), 49.0);
+    assert_eq!(created(&app, "alone"), 0.0);
+    // The batch's hooks ran up to the refusal (five), then the refused
+    // create's alone, then the nine's: what ran first was rolled back.
+    assert_eq!(hooks.before.load(Ordering::SeqCst), 40 + 5 + 1 + 9);
     assert_eq!(hooks.committed.load(Ordering::SeqCst), 49);
     let notes = audit_notes(&app).await;
     assert_eq!(notes.len(), 49, "{notes:?}");
@@ -229,6 +231,34 @@ async fn creates_at_once_are_written_together_each_as_it_would_be_alone() {
         .body;
     assert_eq!(list["total"], 49);
     assert_eq!(list["seq"], 49);
+
+    // Two refused in one batch (the fourth and the eighth): one more try
+    // without the first, then each create alone.
+    let replies = at_once(&app, "C", 10, |n| if n == 3 || n == 7 { 9 } else { 1 }).await;
+    for (n, reply) in replies.iter().enumerate() {
+        let status = if n == 3 || n == 7 { 422 } else { 201 };
+        assert_eq!(reply.status.as_u16(), status, "{n}: {}", reply.text);
+    }
+    assert_eq!(created(&app, "together"), 49.0);
+    assert_eq!(created(&app, "alone"), 8.0);
+    // Four, the fourth alone, seven of the nine, the eighth alone, eight.
+    assert_eq!(hooks.before.load(Ordering::SeqCst), 55 + 4 + 1 + 7 + 1 + 8);
+    assert_eq!(hooks.committed.load(Ordering::SeqCst), 57);
+    let notes = audit_notes(&app).await;
+    let c_notes: Vec<&String> = notes.iter().filter(|note| note.starts_with('C')).collect();
+    let expected: Vec<String> = [0, 1, 2, 4, 5, 6, 8, 9]
+        .iter()
+        .map(|n| format!("C{n:02} by {}", if n % 2 == 0 { "alice" } else { "bob" }))
+        .collect();
+    assert_eq!(c_notes, expected.iter().collect::<Vec<_>>());
+    for seq in 50..=57 {
+        let event = bus.try_recv().expect("an event per made create");
+        assert_eq!(
+            (event.seq(), event.message.data["id"].as_u64()),
+            (seq, Some(seq))
+        );
+    }
+    assert!(bus.try_recv().is_err());
 }
 
 /// Ids that are not integers: a batch takes its seqs at its events.
