@@ -228,7 +228,6 @@ impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
 
     /// One transaction for every create of the batch.
     async fn together(&self, aegis: &Aegis, creates: &[&Create<T>]) -> Result<Vec<T>, Batch> {
-        let meta = T::meta();
         let db = aegis.db();
         let mut change = aegis.change().await?;
         let (ids, seq) =
@@ -255,10 +254,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
                 .await
                 .map_err(refused)?;
             check_creatable::<T>(create.access.as_ref(), &entity).map_err(refused)?;
-            let object = to_object(&entity)?;
-            aegis
-                .relations()
-                .check_targets(db, change.tx(), meta, &object)
+            check_references(aegis, change.tx(), &entity)
                 .await
                 .map_err(refused)?;
             entities.push(entity);
@@ -321,10 +317,7 @@ pub(crate) async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
         .before_create(&mut HookContext::new(user, db, change.tx()), &mut entity)
         .await?;
     check_creatable::<T>(access, &entity)?;
-    aegis
-        .relations()
-        .check_targets(db, change.tx(), T::meta(), &to_object(&entity)?)
-        .await?;
+    check_references(aegis, change.tx(), &entity).await?;
     insert_row(db, change.tx(), &entity).await?;
     if settings.with_events {
         change
@@ -336,4 +329,21 @@ pub(crate) async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
         .after_commit(user, EventAction::Created, &entity)
         .await;
     Ok(entity)
+}
+
+/// 422 for a reference of `entity` to a row that does not exist; nothing
+/// to read, or to serialise, for a module that references none.
+async fn check_references<T: CrudEntity>(
+    aegis: &Aegis,
+    tx: &mut crate::store::Tx,
+    entity: &T,
+) -> Result<(), Error> {
+    let meta = T::meta();
+    if meta.fields.iter().all(|field| field.references.is_none()) {
+        return Ok(());
+    }
+    aegis
+        .relations()
+        .check_targets(aegis.db(), tx, meta, &to_object(entity)?)
+        .await
 }
