@@ -139,17 +139,9 @@ async fn write(
 ) -> Result<(), Error> {
     const COLUMNS: usize = 5;
     for chunk in events.chunks(EVENTS_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let params: Vec<String> = (1..=COLUMNS)
-                    .map(|n| db.positional_param(row * COLUMNS + n))
-                    .collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
         let insert = format!(
             "INSERT INTO aegis_events (feature, seq, frame, created_at, scope) VALUES {}",
-            rows.join(", ")
+            db.values_rows(chunk.len(), COLUMNS)
         );
         let sql = match db.dialect() {
             Dialect::Sqlite => insert,

@@ -133,18 +133,10 @@ pub(crate) async fn insert_rows<T: CrudEntity>(
         per_row += 1;
     }
     for chunk in entities.chunks(ROWS_PER_INSERT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let params: Vec<String> = (1..=per_row)
-                    .map(|n| db.positional_param(row * per_row + n))
-                    .collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO {} ({columns}) VALUES {}",
             db.ident(meta.module),
-            rows.join(", ")
+            db.values_rows(chunk.len(), per_row)
         );
         let objects = chunk.iter().map(to_object).collect::<Result<Vec<_>, _>>()?;
         let mut query = sqlx::query(&sql);

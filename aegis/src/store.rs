@@ -258,6 +258,20 @@ impl Db {
         }
     }
 
+    /// The rows of a multi-row `VALUES`: `rows` of `per_row` parameters
+    /// each, bound row by row ([`Db::positional_param`]).
+    pub(crate) fn values_rows(&self, rows: usize, per_row: usize) -> String {
+        let rows: Vec<String> = (0..rows)
+            .map(|row| {
+                let params: Vec<String> = (1..=per_row)
+                    .map(|n| self.positional_param(row * per_row + n))
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        rows.join(", ")
+    }
+
     /// A schema change, serialised across instances starting together
     /// (PostgreSQL's `CREATE TABLE IF NOT EXISTS` is not safe to race, and
     /// a plan made from what a table looked like must not be applied to

@@ -6,6 +6,8 @@
 //! one's hook wrote. Runs on SQLite, and on PostgreSQL with
 //! `AEGIS_TEST_DATABASE_URL`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +16,7 @@ use aegis::hooks::{CrudHooks, HookContext};
 use aegis::protocol::EventAction;
 use aegis::testing::{Reply, TestApp};
 use aegis::{Api, Error, ModuleSettings, crud_module};
+use common::{audit, audit_notes, create_audit_table};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -51,12 +54,8 @@ impl CrudHooks<Ticket> for TicketHooks {
         ticket: &mut Ticket,
     ) -> Result<(), Error> {
         self.before.fetch_add(1, Ordering::SeqCst);
-        let sql = format!("INSERT INTO {} (note) VALUES ($1)", ctx.db().ident("audit"));
-        sqlx::query(&sql)
-            .bind(format!("{} by {}", ticket.title, ctx.user()))
-            .execute(&mut **ctx.tx())
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        let note = format!("{} by {}", ticket.title, ctx.user());
+        audit(ctx, note).await?;
         if ticket.seats > 8 {
             return Err(Error::field("seats", "is more than a table has"));
         }
@@ -72,19 +71,8 @@ impl CrudHooks<Ticket> for TicketHooks {
 async fn app(hooks: TicketHooks) -> TestApp {
     let api = Api::new().module::<Ticket>(SETTINGS).hooks::<Ticket>(hooks);
     let app = TestApp::new(api).await;
-    let db = app.aegis.db();
-    let sql = format!("CREATE TABLE {} (note TEXT NOT NULL)", db.ident("audit"));
-    sqlx::query(&sql).execute(db.pool()).await.unwrap();
+    create_audit_table(&app).await;
     app
-}
-
-async fn audit_notes(app: &TestApp) -> Vec<String> {
-    let db = app.aegis.db();
-    let sql = format!("SELECT note FROM {} ORDER BY note", db.ident("audit"));
-    sqlx::query_scalar::<_, String>(&sql)
-        .fetch_all(db.pool())
-        .await
-        .unwrap()
 }
 
 /// `count` creates sent at once: ticket `<prefix><n>` by alice or bob in

@@ -5,6 +5,8 @@
 //! each commit; CSV rows go through the same hooks. Runs on SQLite, and on
 //! PostgreSQL with `AEGIS_TEST_DATABASE_URL`.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use aegis::export::chrono::{DateTime, Utc};
@@ -12,6 +14,7 @@ use aegis::hooks::{CrudHooks, HookContext};
 use aegis::protocol::EventAction;
 use aegis::testing::TestApp;
 use aegis::{Api, Error, ModuleSettings, crud_module};
+use common::{audit, audit_notes, create_audit_table};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -44,16 +47,6 @@ const SETTINGS: ModuleSettings = ModuleSettings {
 #[derive(Clone, Default)]
 struct OrderHooks {
     heard: Arc<Mutex<Vec<String>>>,
-}
-
-async fn audit(ctx: &mut HookContext<'_>, note: String) -> Result<(), Error> {
-    let sql = format!("INSERT INTO {} (note) VALUES ($1)", ctx.db().ident("audit"));
-    sqlx::query(&sql)
-        .bind(note)
-        .execute(&mut **ctx.tx())
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(())
 }
 
 impl CrudHooks<Order> for OrderHooks {
@@ -97,19 +90,8 @@ impl CrudHooks<Order> for OrderHooks {
 
 async fn app(hooks: OrderHooks) -> TestApp {
     let app = TestApp::new(Api::new().module::<Order>(SETTINGS).hooks::<Order>(hooks)).await;
-    let db = app.aegis.db();
-    let sql = format!("CREATE TABLE {} (note TEXT NOT NULL)", db.ident("audit"));
-    sqlx::query(&sql).execute(db.pool()).await.unwrap();
+    create_audit_table(&app).await;
     app
-}
-
-async fn audit_notes(app: &TestApp) -> Vec<String> {
-    let db = app.aegis.db();
-    let sql = format!("SELECT note FROM {} ORDER BY note", db.ident("audit"));
-    sqlx::query_scalar::<_, String>(&sql)
-        .fetch_all(db.pool())
-        .await
-        .unwrap()
 }
 
 async fn post(app: &TestApp, token: &str, body: Value) -> aegis::testing::Reply {

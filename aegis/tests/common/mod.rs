@@ -112,3 +112,34 @@ pub async fn flood(app: &TestApp, seqs: std::ops::Range<u64>) {
         }
     }
 }
+
+/// Makes the `audit` table hooks write notes to ([`audit`]).
+pub async fn create_audit_table(app: &TestApp) {
+    let db = app.aegis.db();
+    let sql = format!("CREATE TABLE {} (note TEXT NOT NULL)", db.ident("audit"));
+    sqlx::query(&sql).execute(db.pool()).await.unwrap();
+}
+
+/// Writes `note` to the `audit` table, in the change's transaction.
+pub async fn audit(
+    ctx: &mut aegis::hooks::HookContext<'_>,
+    note: String,
+) -> Result<(), aegis::Error> {
+    let sql = format!("INSERT INTO {} (note) VALUES ($1)", ctx.db().ident("audit"));
+    sqlx::query(&sql)
+        .bind(note)
+        .execute(&mut **ctx.tx())
+        .await
+        .map_err(|e| aegis::Error::Internal(e.to_string()))?;
+    Ok(())
+}
+
+/// The `audit` table's notes, in order.
+pub async fn audit_notes(app: &TestApp) -> Vec<String> {
+    let db = app.aegis.db();
+    let sql = format!("SELECT note FROM {} ORDER BY note", db.ident("audit"));
+    sqlx::query_scalar::<_, String>(&sql)
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+}
