@@ -14,7 +14,8 @@
 //! nothing a refused create's hook wrote is kept, a refused create never
 //! refuses the others, and it costs them one more try at most.
 //! `before_create` may so run more than once for one create, each time
-//! inside its transaction.
+//! inside its transaction. A `before_create` that panics refuses its own
+//! create the same way, which answers 500.
 //!
 //! Batches are written by tasks of their own, a few at once: a client
 //! that goes away does not stop a batch other clients' creates are in,
@@ -133,17 +134,13 @@ impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
             };
             let (creates, answers): (Vec<_>, Vec<_>) =
                 batch.into_iter().map(|w| (w.create, w.answer)).unzip();
-            // A hook that panics fails its batch's creates, not the module's.
+            // A panic no one create's hook caught (`after_commit`, say)
+            // fails its batch's creates, not the module's writer.
             let written = AssertUnwindSafe(self.batch(&aegis, &creates))
                 .catch_unwind()
                 .await;
-            let results = written.unwrap_or_else(|_| {
-                tracing::error!(feature = T::meta().feature, "a create panicked");
-                creates
-                    .iter()
-                    .map(|_| Err(Error::Internal("the create failed".to_owned())))
-                    .collect()
-            });
+            let results =
+                written.unwrap_or_else(|_| creates.iter().map(|_| Err(panicked::<T>())).collect());
             for (answer, result) in answers.into_iter().zip(results) {
                 // The client may have gone: its create stands all the same.
                 let _ = answer.send(result);
@@ -218,8 +215,11 @@ impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
             create.input.clone(),
             &create.user,
             create.origin.as_deref(),
-        )
-        .await;
+        );
+        let made = AssertUnwindSafe(made)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(panicked::<T>()));
         if made.is_ok() {
             crate::metrics::creates(T::meta().feature, "alone", 1);
         }
@@ -246,12 +246,12 @@ impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
                 chrono::Utc::now(),
             )
             .map_err(refused)?;
-            self.hooks
-                .before_create(
-                    &mut HookContext::new(&create.user, db, change.tx()),
-                    &mut entity,
-                )
+            // A hook that panics refuses its own create, not its batch's.
+            let mut ctx = HookContext::new(&create.user, db, change.tx());
+            AssertUnwindSafe(self.hooks.before_create(&mut ctx, &mut entity))
+                .catch_unwind()
                 .await
+                .unwrap_or_else(|_| Err(panicked::<T>()))
                 .map_err(refused)?;
             check_creatable::<T>(create.access.as_ref(), &entity).map_err(refused)?;
             check_references(aegis, change.tx(), &entity)
@@ -346,4 +346,10 @@ async fn check_references<T: CrudEntity>(
         .relations()
         .check_targets(aegis.db(), tx, meta, &to_object(entity)?)
         .await
+}
+
+/// A create whose code panicked: logged, and a 500 for its client.
+fn panicked<T: CrudEntity>() -> Error {
+    tracing::error!(feature = T::meta().feature, "a create panicked");
+    Error::Internal("the create failed".to_owned())
 }

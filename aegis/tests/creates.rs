@@ -324,3 +324,77 @@ async fn creates_of_a_module_with_uuid_ids_are_written_together_too() {
     holders.sort();
     assert_eq!(holders, ["G0", "G1", "G2", "G3", "G4"]);
 }
+
+/// A hook that panics on one name.
+#[crud_module(with_events)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Badge {
+    pub id: i64,
+    pub name: String,
+    pub version: i64,
+}
+
+struct BadgeHooks;
+
+impl CrudHooks<Badge> for BadgeHooks {
+    async fn before_create(
+        &self,
+        _ctx: &mut HookContext<'_>,
+        badge: &mut Badge,
+    ) -> Result<(), Error> {
+        assert_ne!(badge.name, "PANIC", "a hook's bug");
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_hook_that_panics_fails_its_own_create_only() {
+    let settings = ModuleSettings {
+        module: "badges",
+        with_events: true,
+        with_import: false,
+        sortable: None,
+    };
+    let api = Api::new()
+        .module::<Badge>(settings)
+        .hooks::<Badge>(BadgeHooks);
+    let app = TestApp::new(api).await;
+    let admin = app.admin();
+    let names = ["a", "b", "PANIC", "c", "d"];
+    let creates = names.iter().map(|name| {
+        let body = json!({ "name": name });
+        app.call("POST", "/api/badges", Some(&admin), Some(body), &[])
+    });
+    let replies = join_all(creates).await;
+    for (name, reply) in names.iter().zip(&replies) {
+        if *name == "PANIC" {
+            assert_eq!(reply.status.as_u16(), 500, "{}", reply.text);
+            assert_eq!(
+                reply.body["code"], "internal",
+                "an ApiError: {}",
+                reply.text
+            );
+        } else {
+            assert_eq!(reply.status.as_u16(), 201, "{name}: {}", reply.text);
+        }
+    }
+    // The module's writer carries on.
+    let after = app
+        .call(
+            "POST",
+            "/api/badges",
+            Some(&admin),
+            Some(json!({ "name": "e" })),
+            &[],
+        )
+        .await;
+    assert_eq!(after.status.as_u16(), 201, "{}", after.text);
+    let list = app
+        .call("GET", "/api/badges", Some(&admin), None, &[])
+        .await
+        .body;
+    assert_eq!(
+        (list["total"].as_u64(), list["seq"].as_u64()),
+        (Some(5), Some(5))
+    );
+}
