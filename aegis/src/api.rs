@@ -221,3 +221,17 @@ impl Api {
         crate::trace::layer(router)
     }
 }
+
+/// `listener`, each accepted connection with `TCP_NODELAY`: a small write
+/// (an event frame, a response) goes out at once, instead of waiting for
+/// the client to acknowledge the previous one (up to its delayed ACK, 40 ms).
+pub fn nodelay(
+    listener: tokio::net::TcpListener,
+) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = std::net::SocketAddr> {
+    use axum::serve::ListenerExt as _;
+    listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    })
+}

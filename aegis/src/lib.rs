@@ -62,7 +62,7 @@ pub mod trace;
 pub use aegis_macros::crud_module;
 /// The wire protocol v1 and REST bodies.
 pub use aegis_protocol as protocol;
-pub use api::Api;
+pub use api::{Api, nodelay};
 pub use app::Aegis;
 /// The web framework the routers are made with.
 pub use axum;

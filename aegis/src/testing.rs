@@ -120,7 +120,7 @@ impl TestApp {
         let address = listener.local_addr().expect("its address");
         let router = self.router.clone();
         tokio::spawn(async move {
-            axum::serve(listener, router)
+            axum::serve(crate::nodelay(listener), router)
                 .await
                 .expect("the test server");
         });

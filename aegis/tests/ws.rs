@@ -9,7 +9,7 @@ use std::time::Duration;
 use aegis::Limits;
 use aegis::protocol::FEATURE_VERSION;
 use common::*;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -157,6 +157,84 @@ async fn bad_missing_and_expired_auth_close_4401() {
         .unwrap();
     let mut brief = Client::authed(address, &short).await;
     assert_eq!(brief.next().await, Next::Closed(Some(4401)));
+}
+
+/// Every accepted connection has `TCP_NODELAY`: a frame is sent at once,
+/// not held until the client acknowledges the one before.
+#[tokio::test]
+async fn accepted_connections_have_tcp_nodelay() {
+    use aegis::axum::serve::Listener as _;
+    let mut listener = aegis::nodelay(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+    let address = listener.local_addr().unwrap();
+    let (accepted, client) =
+        tokio::join!(listener.accept(), tokio::net::TcpStream::connect(address));
+    client.unwrap();
+    assert!(accepted.0.nodelay().unwrap());
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = plain.local_addr().unwrap();
+    let (accepted, _client) = tokio::join!(plain.accept(), tokio::net::TcpStream::connect(address));
+    assert!(!accepted.unwrap().0.nodelay().unwrap(), "off unless set");
+}
+
+/// `auth` replaces the time allowed to authenticate with the token's
+/// expiry, and a refresh moves that expiry: a connection lives past both
+/// earlier deadlines, and closes 4401 at the one it has.
+#[tokio::test]
+async fn auth_and_refresh_move_the_deadline() {
+    let app = app_with(Limits {
+        auth_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let address = app.serve().await;
+    let issue = |seconds| {
+        aegis::auth::Auth::new(SECRET)
+            .issue(&aegis::auth::Claims::new("u1", seconds, &["*"], &[]))
+            .unwrap()
+    };
+    let mut client = Client::authed(address, &issue(1)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    client.in_sync().await;
+    client
+        .send(json!({"type": "auth", "token": issue(3)}))
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    client.in_sync().await;
+    let closed = tokio::time::timeout(Duration::from_secs(4), client.next())
+        .await
+        .expect("closed at the refreshed token's expiry");
+    assert_eq!(closed, Next::Closed(Some(4401)));
+}
+
+/// A client that answers nothing (not even the server's pings) for the
+/// idle timeout is closed; one that reads (and so answers the pings)
+/// stays. (The close's code, 1001, cannot be read here: the silent
+/// client's late pongs meet a closed socket, whose reset drops the
+/// frame.)
+#[tokio::test]
+async fn a_silent_client_is_closed_as_idle() {
+    let app = app_with(Limits {
+        ping_interval: Duration::from_millis(100),
+        idle_timeout: Duration::from_millis(400),
+        ..Limits::default()
+    })
+    .await;
+    let address = app.serve().await;
+    let mut silent = Client::authed(address, &app.admin()).await;
+    let mut reading = Client::authed(address, &app.admin()).await;
+    let watched = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_millis(900) {
+            let _ = tokio::time::timeout(Duration::from_millis(50), reading.ws.next()).await;
+        }
+        reading
+    });
+    assert_eq!(app.aegis.hub().connections(), 2);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(app.aegis.hub().connections(), 1);
+    assert!(matches!(silent.next().await, Next::Closed(_)));
+    let mut reading = watched.await.unwrap();
+    reading.in_sync().await;
 }
 
 /// Before `auth`, any other frame closes 4401 at once: not JSON, not a

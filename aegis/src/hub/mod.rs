@@ -1,8 +1,9 @@
 //! The WebSocket hub at `/ws`, speaking protocol v1 (the README's "The protocol").
 //!
-//! Each connection has a task that waits on the client's frames (read by
-//! a small task of their own), the event bus and its timers with
-//! `tokio::select!`. A client authenticates first (within
+//! Each connection has a task that waits on two things: the event bus,
+//! and what a second task of its own hears (the client's frames, the
+//! connection's timers, the server stopping: [`control`]). A client
+//! authenticates first (within
 //! [`Limits::auth_timeout`], else close 4401), may send `auth` again to
 //! refresh, subscribes to the features its token may read, and receives
 //! each feature's events in seq order without gaps: an event that arrives
@@ -27,11 +28,10 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{broadcast, mpsc};
-use tokio::time::{Instant, Interval, Sleep};
-use tokio_util::task::AbortOnDropHandle;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
 
 use crate::Aegis;
 use crate::access::RowFilter;
@@ -45,9 +45,11 @@ use crate::protocol::{
 };
 use serde_json::Value;
 
+mod control;
 mod frames;
 
-use frames::{error_frame, feed_frame, parse, send, send_frame, send_resync, subscribed};
+use control::{Control, Signal, until_expiry};
+use frames::{error_frame, feed_frame, parse, send, send_resync, subscribed};
 
 /// Close code for a connection silent past the idle timeout (going away).
 const CLOSE_IDLE: u16 = 1001;
@@ -146,34 +148,6 @@ impl Drop for Connection {
     }
 }
 
-/// The client's frames, read by a task of their own until the socket ends
-/// (or the returned handle drops). The connection's loop waits on the
-/// channel, which costs nothing to look at after each delivery; looking at
-/// the socket itself costs a read attempt, an eighth of the hub's CPU under
-/// fan-out when it was polled in the loop.
-fn read_frames(
-    mut stream: SplitStream<WebSocket>,
-) -> (
-    mpsc::Receiver<Result<Message, axum::Error>>,
-    AbortOnDropHandle<()>,
-) {
-    // A client's frames are few; a full channel holds the reader back.
-    let (sender, receiver) = mpsc::channel(8);
-    let reader = tokio::spawn(async move {
-        while let Some(frame) = stream.next().await {
-            if sender.send(frame).await.is_err() {
-                return;
-            }
-        }
-    });
-    (receiver, AbortOnDropHandle::new(reader))
-}
-
-fn sleep_until_expiry(claims: &Claims) -> Sleep {
-    let now = jsonwebtoken::get_current_timestamp();
-    tokio::time::sleep(Duration::from_secs(claims.exp.saturating_sub(now)))
-}
-
 impl Connection {
     fn new(aegis: Aegis, features: Arc<HashSet<&'static str>>) -> Self {
         aegis.hub().connections.fetch_add(1, Ordering::SeqCst);
@@ -189,18 +163,11 @@ impl Connection {
 
     async fn run(mut self, socket: WebSocket) {
         let (mut sink, stream) = socket.split();
-        let (mut frames, _reader) = read_frames(stream);
         let limits = self.aegis.limits();
-        let deadline = tokio::time::sleep(limits.auth_timeout);
-        tokio::pin!(deadline);
-        let mut ping: Interval = tokio::time::interval(limits.ping_interval);
-        ping.tick().await;
-        let mut last_heard = Instant::now();
+        let mut control = Control::start(stream, &self.aegis, Instant::now() + limits.auth_timeout);
         // A graceful stop waits for this connection, which it closes.
         let aegis = self.aegis.clone();
         let _tracked = aegis.track();
-        let stopping = aegis.stopping();
-        tokio::pin!(stopping);
         // The bus is read once authenticated.
         let mut bus: Option<broadcast::Receiver<Arc<StoredEvent>>> = None;
 
@@ -208,41 +175,15 @@ impl Connection {
             if bus.is_none() && self.claims.is_some() {
                 bus = Some(self.aegis.bus().subscribe());
             }
-            // Biased, in this order: stopping, the token's expiry and the
-            // client's frames are always looked at before the bus (a busy bus
-            // never holds a close or a refresh back); the ping comes last,
-            // so a delivery's wake-up does not poll its timer.
+            // Biased: what the connection hears (the client's frames, its
+            // timers, a stop) is always looked at before the bus, so a busy
+            // bus never holds a close or a refresh back.
             tokio::select! {
                 biased;
-                () = &mut stopping => {
-                    break End::Close(CLOSE_RESTARTING, "the server is restarting");
-                }
-                () = &mut deadline => {
-                    if self.claims.is_none() {
-                        break End::Close(CLOSE_UNAUTHORIZED, "authenticate within the time allowed");
-                    }
-                    break End::Close(CLOSE_UNAUTHORIZED, "the token has expired");
-                }
-                frame = frames.recv() => {
-                    last_heard = Instant::now();
-                    match frame {
-                        Some(Ok(Message::Text(text))) => {
-                            match self.receive(&text, &mut sink, &mut deadline).await {
-                                Ok(()) => {}
-                                Err(end) => break end,
-                            }
-                        }
-                        Some(Ok(Message::Binary(_))) if self.claims.is_none() => {
-                            break End::Close(CLOSE_UNAUTHORIZED, "authenticate first");
-                        }
-                        Some(Ok(Message::Binary(_))) => {
-                            let error = error_frame(ErrorCode::BadRequest, "binary frames are not part of protocol v1", None);
-                            if send(&mut sink, &error).await.is_err() {
-                                break End::Gone;
-                            }
-                        }
-                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                        Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break End::Gone,
+                signal = control.signals.recv() => {
+                    let Some(signal) = signal else { break End::Gone };
+                    if let Err(end) = self.heard(signal, &mut sink, &control).await {
+                        break end;
                     }
                 }
                 event = async { bus.as_mut().expect("guarded by the branch condition").recv().await }, if bus.is_some() => {
@@ -254,14 +195,6 @@ impl Connection {
                     };
                     if let Err(end) = outcome {
                         break end;
-                    }
-                }
-                _ = ping.tick() => {
-                    if last_heard.elapsed() >= limits.idle_timeout {
-                        break End::Close(CLOSE_IDLE, "idle");
-                    }
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
-                        break End::Gone;
                     }
                 }
             }
@@ -276,13 +209,46 @@ impl Connection {
         let _ = sink.close().await;
     }
 
-    /// Handles one text frame from the client.
-    async fn receive(
+    /// Acts on what the connection heard.
+    async fn heard(
         &mut self,
-        text: &str,
+        signal: Signal,
         sink: &mut Sink,
-        deadline: &mut std::pin::Pin<&mut Sleep>,
+        control: &Control,
     ) -> Result<(), End> {
+        match signal {
+            Signal::Stopping => Err(End::Close(CLOSE_RESTARTING, "the server is restarting")),
+            // A deadline that was moved since (a refresh) is not the one now.
+            Signal::Expired(at) if at != control.deadline() => Ok(()),
+            Signal::Expired(_) if self.claims.is_none() => Err(End::Close(
+                CLOSE_UNAUTHORIZED,
+                "authenticate within the time allowed",
+            )),
+            Signal::Expired(_) => Err(End::Close(CLOSE_UNAUTHORIZED, "the token has expired")),
+            Signal::Idle => Err(End::Close(CLOSE_IDLE, "idle")),
+            Signal::Gone => Err(End::Gone),
+            Signal::Ping => sink
+                .send(Message::Ping(Default::default()))
+                .await
+                .map_err(|_| End::Gone),
+            Signal::Frame(Message::Text(text)) => self.receive(&text, sink, control).await,
+            Signal::Frame(Message::Binary(_)) if self.claims.is_none() => {
+                Err(End::Close(CLOSE_UNAUTHORIZED, "authenticate first"))
+            }
+            Signal::Frame(Message::Binary(_)) => {
+                let error = error_frame(
+                    ErrorCode::BadRequest,
+                    "binary frames are not part of protocol v1",
+                    None,
+                );
+                send(sink, &error).await
+            }
+            Signal::Frame(_) => Ok(()),
+        }
+    }
+
+    /// Handles one text frame from the client.
+    async fn receive(&mut self, text: &str, sink: &mut Sink, control: &Control) -> Result<(), End> {
         let message = match parse(text) {
             Ok(message) => message,
             // Before `auth`, anything else closes the connection, as the
@@ -295,7 +261,7 @@ impl Connection {
             }
         };
         match message {
-            ClientMessage::Auth { token } => self.authenticate(&token, sink, deadline).await,
+            ClientMessage::Auth { token } => self.authenticate(&token, sink, control).await,
             _ if self.claims.is_none() => Err(End::Close(CLOSE_UNAUTHORIZED, "authenticate first")),
             ClientMessage::Subscribe { features, since } => {
                 for feature in features {
@@ -323,7 +289,7 @@ impl Connection {
         &mut self,
         token: &str,
         sink: &mut Sink,
-        deadline: &mut std::pin::Pin<&mut Sleep>,
+        control: &Control,
     ) -> Result<(), End> {
         let claims = match self.aegis.auth().verify(token).await {
             Ok(claims) => claims,
@@ -335,7 +301,7 @@ impl Connection {
             }
         };
         // The connection lives until this token expires, unless refreshed.
-        deadline.set(sleep_until_expiry(&claims));
+        control.set_deadline(until_expiry(claims.exp));
         let first = self.claims.is_none();
         let user_id = claims.sub.clone();
         tracing::Span::current().record("user", user_id.as_str());
@@ -431,11 +397,12 @@ impl Connection {
         if !complete {
             return send_resync(sink, &feature, ResyncReason::Gap).await;
         }
+        // Written out together: one write, not one a frame.
         for event in events.iter().filter(|e| self.visible(e)) {
-            send_frame(sink, &event.frame).await?;
+            feed_frame(sink, &event.frame).await?;
             crate::metrics::replayed();
         }
-        Ok(())
+        sink.flush().await.map_err(|_| End::Gone)
     }
 
     fn set_read_filter(&mut self, feature: &str) {

@@ -268,7 +268,7 @@ impl Server {
             signalled.stop();
         });
         let stopping = aegis.clone();
-        let server = axum::serve(listener, self.router(aegis.clone(), config))
+        let server = axum::serve(crate::nodelay(listener), self.router(aegis.clone(), config))
             .with_graceful_shutdown(async move { stopping.stopping().await })
             .into_future();
         tokio::pin!(server);

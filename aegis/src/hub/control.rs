@@ -1,0 +1,141 @@
+//! What a connection hears besides the event bus, gathered by a task of
+//! its own into one channel: the client's frames, its timers (the
+//! deadline, the ping, the idle timeout) and the server stopping.
+//!
+//! The connection's loop then waits on two things, this channel and the
+//! bus, so a delivery's wake-up looks at one channel, not also at two
+//! timers and the stop signal: the connection's task runs 14 % fewer
+//! instructions per delivery (callgrind, `cargo xtask bench fanout 100`:
+//! 3,300 down to 2,840). Nor does it look at the socket: a read attempt
+//! after each delivery was an eighth of the hub's CPU under fan-out.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::task::AbortOnDropHandle;
+
+use crate::Aegis;
+
+/// Something the connection's loop must act on, in the order it happened.
+#[derive(Debug)]
+pub(super) enum Signal {
+    /// A frame from the client (not a close).
+    Frame(Message),
+    /// The client left, or the socket failed.
+    Gone,
+    /// The server is stopping.
+    Stopping,
+    /// The deadline set at this instant passed: the time to authenticate,
+    /// or the token's expiry.
+    Expired(Instant),
+    /// Time to ping the client.
+    Ping,
+    /// The client was silent past the idle timeout.
+    Idle,
+}
+
+impl Signal {
+    /// Whether nothing comes after this signal. A deadline that passed
+    /// may have been moved meanwhile (a refresh), so one does not end it.
+    fn ends(&self) -> bool {
+        matches!(self, Signal::Gone | Signal::Stopping | Signal::Idle)
+    }
+}
+
+/// The connection's side: its signals, and where it moves its deadline
+/// (on `auth`). Dropping it stops the task.
+pub(super) struct Control {
+    pub signals: mpsc::Receiver<Signal>,
+    deadline: watch::Sender<Instant>,
+    _task: AbortOnDropHandle<()>,
+}
+
+impl Control {
+    /// Starts watching `stream`, with `deadline` as the first deadline.
+    pub fn start(stream: SplitStream<WebSocket>, aegis: &Aegis, deadline: Instant) -> Control {
+        // A client's frames are few; a full channel holds the reader back.
+        let (sender, signals) = mpsc::channel(8);
+        let (moved, deadlines) = watch::channel(deadline);
+        let task = tokio::spawn(watch(stream, aegis.clone(), sender, deadlines));
+        Control {
+            signals,
+            deadline: moved,
+            _task: AbortOnDropHandle::new(task),
+        }
+    }
+
+    /// Moves the deadline to `at`.
+    pub fn set_deadline(&self, at: Instant) {
+        self.deadline.send_replace(at);
+    }
+
+    /// The deadline now.
+    pub fn deadline(&self) -> Instant {
+        *self.deadline.borrow()
+    }
+}
+
+async fn watch(
+    mut stream: SplitStream<WebSocket>,
+    aegis: Aegis,
+    signals: mpsc::Sender<Signal>,
+    mut deadlines: watch::Receiver<Instant>,
+) {
+    let limits = aegis.limits();
+    let stopping = aegis.stopping();
+    tokio::pin!(stopping);
+    let mut set_at = *deadlines.borrow_and_update();
+    let deadline = tokio::time::sleep_until(set_at);
+    tokio::pin!(deadline);
+    let mut ping = tokio::time::interval(limits.ping_interval);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    let mut armed = true;
+    loop {
+        let signal = tokio::select! {
+            biased;
+            () = &mut stopping => Signal::Stopping,
+            () = &mut deadline, if armed => {
+                armed = false;
+                Signal::Expired(set_at)
+            }
+            moved = deadlines.changed() => {
+                if moved.is_err() {
+                    return;
+                }
+                set_at = *deadlines.borrow_and_update();
+                deadline.as_mut().reset(set_at);
+                armed = true;
+                continue;
+            }
+            frame = stream.next() => {
+                last_heard = Instant::now();
+                match frame {
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Signal::Gone,
+                    Some(Ok(frame)) => Signal::Frame(frame),
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= limits.idle_timeout {
+                    Signal::Idle
+                } else {
+                    Signal::Ping
+                }
+            }
+        };
+        let ends = signal.ends();
+        if signals.send(signal).await.is_err() || ends {
+            return;
+        }
+    }
+}
+
+/// How long from now until `exp` (seconds since the epoch).
+pub(super) fn until_expiry(exp: u64) -> Instant {
+    let now = jsonwebtoken::get_current_timestamp();
+    Instant::now() + Duration::from_secs(exp.saturating_sub(now))
+}
