@@ -18,9 +18,16 @@ use crate::store::Db;
 pub struct HubStats {
     pub(crate) connections: AtomicUsize,
     pub(crate) subscriptions: AtomicUsize,
+    pub(crate) shards: AtomicUsize,
 }
 
 impl HubStats {
+    /// The tasks writing the bus's events to the connections, each to a
+    /// share of them.
+    pub fn shards(&self) -> usize {
+        self.shards.load(Ordering::SeqCst)
+    }
+
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }

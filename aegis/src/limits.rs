@@ -27,7 +27,8 @@ pub struct Limits {
     /// the database's writer meanwhile); a larger one is a 400.
     pub bulk_delete_rows: usize,
     /// Events a WebSocket connection may fall behind before it is told to
-    /// resync (the event bus's capacity, shared by all connections).
+    /// resync: the event bus's capacity, and the events a connection whose
+    /// socket is full may have held for it (shared, not copied).
     pub event_backlog: usize,
     /// Events a `subscribe` with `since` replays at most; a larger gap is a resync.
     pub replay_limit: u64,

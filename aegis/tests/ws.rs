@@ -10,24 +10,10 @@ use aegis::Limits;
 use aegis::protocol::FEATURE_VERSION;
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 use common::client::{Client, Next};
-
-async fn create(app: &aegis::testing::TestApp, name: &str) -> Value {
-    let reply = app
-        .call(
-            "POST",
-            "/api/budgets",
-            Some(&app.admin()),
-            Some(budget(name, 1.0)),
-            &[],
-        )
-        .await;
-    assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
-    reply.body
-}
 
 #[tokio::test]
 async fn the_whole_protocol() {
@@ -474,17 +460,8 @@ async fn a_slow_reader_gets_resync_not_unbounded_memory() {
     client.subscribe("budgets", None).await;
     // Far more than the socket buffers hold, while the client reads nothing.
     flood(&app, 1..4001).await;
-    let mut events = 0;
-    let resync = loop {
-        let frame = client.frame().await;
-        if frame["type"] == "resync" {
-            break frame;
-        }
-        events += 1;
-        assert!(events < 4000, "the slow reader was never told to resync");
-    };
     assert_eq!(
-        resync,
+        client.until_resync(4000).await,
         json!({"type": "resync", "feature": "budgets", "reason": "lagging"})
     );
 }

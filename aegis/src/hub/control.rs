@@ -2,12 +2,9 @@
 //! its own into one channel: the client's frames, its timers (the
 //! deadline, the ping, the idle timeout) and the server stopping.
 //!
-//! The connection's loop then waits on two things, this channel and the
-//! bus, so a delivery's wake-up looks at one channel, not also at two
-//! timers and the stop signal: the connection's task runs 14 % fewer
-//! instructions per delivery (callgrind, `cargo xtask bench fanout 100`:
-//! 3,300 down to 2,840). Nor does it look at the socket: a read attempt
-//! after each delivery was an eighth of the hub's CPU under fan-out.
+//! The connection's loop then waits on two things, this channel and its
+//! shard leaving it something ([`super::shard`]), not also on two timers,
+//! the stop signal and the socket.
 
 use std::time::Duration;
 
@@ -116,6 +113,8 @@ async fn watch(
                 last_heard = Instant::now();
                 match frame {
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Signal::Gone,
+                    // Answered by the WebSocket library; heard is enough.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(frame)) => Signal::Frame(frame),
                 }
             }

@@ -1,24 +1,26 @@
 //! The WebSocket hub at `/ws`, speaking protocol v1 (the README's "The protocol").
 //!
-//! Each connection has a task that waits on two things: the event bus,
-//! and what a second task of its own hears (the client's frames, the
-//! connection's timers, the server stopping: [`control`]). A client
-//! authenticates first (within
+//! The bus's events reach a connection through its shard ([`shard`]), a
+//! task that writes them to many connections. Each connection also has a
+//! task of its own, which waits on two things: what a second task hears
+//! (the client's frames, the connection's timers, the server stopping:
+//! [`control`]), and its shard leaving it something to catch up on. A
+//! client authenticates first (within
 //! [`Limits::auth_timeout`], else close 4401), may send `auth` again to
 //! refresh, subscribes to the features its token may read, and receives
 //! each feature's events in seq order without gaps: an event that arrives
 //! ahead of the next expected seq is preceded by the missing ones, read
 //! from the event log. `since` replays what a client missed, up to
 //! [`Limits::replay_limit`] events, else `resync`. A client that falls more
-//! than [`Limits::event_backlog`] events behind gets `resync` (the bus is a
-//! bounded ring, so a slow reader costs no memory). Bad frames get an
+//! than [`Limits::event_backlog`] events behind gets `resync` (nothing is
+//! kept for a slow reader but its socket's buffer). Bad frames get an
 //! `error` and the connection lives on.
 //!
 //! [`Limits::auth_timeout`]: crate::Limits::auth_timeout
 //! [`Limits::replay_limit`]: crate::Limits::replay_limit
 //! [`Limits::event_backlog`]: crate::Limits::event_backlog
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -28,35 +30,33 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
-use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::Aegis;
-use crate::access::RowFilter;
 use crate::auth::{Claims, User};
 use crate::error::Error;
 use crate::log::{StoredEvent, replay};
 use crate::metrics::Deliveries;
 use crate::protocol::{
-    CLOSE_RESTARTING, CLOSE_UNAUTHORIZED, ClientMessage, ErrorCode, EventAction, ResyncReason,
-    ServerMessage,
+    CLOSE_RESTARTING, CLOSE_UNAUTHORIZED, ClientMessage, ErrorCode, ResyncReason, ServerMessage,
 };
-use serde_json::Value;
 
 mod control;
 mod frames;
+mod shard;
 
 use control::{Control, Signal, until_expiry};
 use frames::{error_frame, feed_frame, parse, send, send_resync, subscribed};
+use shard::{Member, Shard, Shards, Shared, visible};
 
 /// Close code for a connection silent past the idle timeout (going away).
 const CLOSE_IDLE: u16 = 1001;
 /// How long a connection waits for the event log to fill a gap (the
 /// database restarting) before telling its client to resync.
 const GAP_PATIENCE: Duration = Duration::from_secs(10);
-/// Events a connection writes out together when several are waiting.
+/// Events written to a connection together: what a shard takes from the
+/// bus at once, and what a connection catching up writes before a flush.
 const BATCH: usize = 64;
 /// The read buffer of a connection. Clients send small frames (`auth`,
 /// `subscribe`), and a larger one still fits (its whole length is reserved
@@ -71,6 +71,7 @@ pub use crate::app::HubStats;
 /// The `/ws` route, for these features.
 pub fn router(features: Vec<&'static str>) -> Router<Aegis> {
     let features: Arc<HashSet<&'static str>> = Arc::new(features.into_iter().collect());
+    let shards = Arc::new(Shards::default());
     Router::new().route(
         "/ws",
         get(
@@ -78,6 +79,7 @@ pub fn router(features: Vec<&'static str>) -> Router<Aegis> {
                   State(aegis): State<Aegis>,
                   headers: axum::http::HeaderMap| {
                 let features = features.clone();
+                let shards = shards.clone();
                 // The connection's span outlives the upgrade request's.
                 let span = tracing::info_span!(
                     "ws",
@@ -87,7 +89,7 @@ pub fn router(features: Vec<&'static str>) -> Router<Aegis> {
                         .unwrap_or_default(),
                     user = tracing::field::Empty,
                 );
-                async move { upgrade_connection(upgrade, aegis, features, span) }
+                async move { upgrade_connection(upgrade, aegis, features, shards, span) }
             },
         ),
     )
@@ -97,6 +99,7 @@ fn upgrade_connection(
     upgrade: WebSocketUpgrade,
     aegis: Aegis,
     features: Arc<HashSet<&'static str>>,
+    shards: Arc<Shards>,
     span: tracing::Span,
 ) -> Response {
     let limit = aegis.limits().max_frame_bytes;
@@ -108,7 +111,7 @@ fn upgrade_connection(
             tracing::Instrument::instrument(
                 async move {
                     tracing::debug!("connected");
-                    Connection::new(aegis, features).run(socket).await;
+                    Connection::run(aegis, features, shards, socket).await;
                     tracing::debug!("disconnected");
                 },
                 span,
@@ -128,77 +131,74 @@ struct Connection {
     aegis: Aegis,
     features: Arc<HashSet<&'static str>>,
     claims: Option<Claims>,
-    /// Subscribed features and the last seq sent for each.
-    subscriptions: HashMap<String, u64>,
-    /// Per subscribed feature, the rows its user may read (absent: all):
-    /// events of other rows are not sent ([`crate::access`]).
-    read_filters: HashMap<String, RowFilter>,
+    /// Its shard, and what it and this task share: the write half of the
+    /// socket, and what was sent.
+    shards: Arc<Shards>,
+    shard: Arc<Shard>,
+    member: Arc<Member>,
     deliveries: Deliveries,
 }
 
-type Sink = SplitSink<WebSocket, Message>;
+type Sink = Shared;
 
 impl Drop for Connection {
     fn drop(&mut self) {
+        self.shards
+            .leave(self.aegis.hub(), &self.shard, &self.member);
         let stats = self.aegis.hub();
         stats
             .subscriptions
-            .fetch_sub(self.subscriptions.len(), Ordering::SeqCst);
+            .fetch_sub(self.member.lock().subscriptions.len(), Ordering::SeqCst);
         stats.connections.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
 impl Connection {
-    fn new(aegis: Aegis, features: Arc<HashSet<&'static str>>) -> Self {
+    async fn run(
+        aegis: Aegis,
+        features: Arc<HashSet<&'static str>>,
+        shards: Arc<Shards>,
+        socket: WebSocket,
+    ) {
+        let (sink, stream) = socket.split();
+        let limits = aegis.limits();
+        let mut control = Control::start(stream, &aegis, Instant::now() + limits.auth_timeout);
+        // A graceful stop waits for this connection, which it closes.
+        let _tracked = aegis.track();
         aegis.hub().connections.fetch_add(1, Ordering::SeqCst);
-        Connection {
+        let (shard, member) = shards.join(&aegis, sink);
+        let mut sink = Shared(member.clone());
+        let mut this = Connection {
             aegis,
             features,
             claims: None,
-            subscriptions: HashMap::new(),
-            read_filters: HashMap::new(),
+            shards,
+            shard,
+            member,
             deliveries: Deliveries::new(),
-        }
-    }
-
-    async fn run(mut self, socket: WebSocket) {
-        let (mut sink, stream) = socket.split();
-        let limits = self.aegis.limits();
-        let mut control = Control::start(stream, &self.aegis, Instant::now() + limits.auth_timeout);
-        // A graceful stop waits for this connection, which it closes.
-        let aegis = self.aegis.clone();
-        let _tracked = aegis.track();
-        // The bus is read once authenticated.
-        let mut bus: Option<broadcast::Receiver<Arc<StoredEvent>>> = None;
+        };
 
         let end = loop {
-            if bus.is_none() && self.claims.is_some() {
-                bus = Some(self.aegis.bus().subscribe());
-            }
             // Biased: what the connection hears (the client's frames, its
-            // timers, a stop) is always looked at before the bus, so a busy
-            // bus never holds a close or a refresh back.
+            // timers, a stop) is always looked at first.
             tokio::select! {
                 biased;
                 signal = control.signals.recv() => {
                     let Some(signal) = signal else { break End::Gone };
-                    if let Err(end) = self.heard(signal, &mut sink, &control).await {
+                    if let Err(end) = this.heard(signal, &mut sink, &control).await {
                         break end;
                     }
                 }
-                event = async { bus.as_mut().expect("guarded by the branch condition").recv().await }, if bus.is_some() => {
-                    let receiver = bus.as_mut().expect("guarded by the branch condition");
-                    let outcome = match event {
-                        Ok(event) => self.deliver_waiting(&event, receiver, &mut sink).await,
-                        Err(broadcast::error::RecvError::Lagged(_)) => self.lagged(&mut sink).await,
-                        Err(broadcast::error::RecvError::Closed) => Err(End::Gone),
-                    };
-                    if let Err(end) = outcome {
+                () = this.member.wake.notified() => {
+                    if let Err(end) = this.catch_up(&mut sink).await {
                         break end;
                     }
                 }
             }
         };
+        // Out of its shard first: the close is the last frame.
+        this.shards
+            .leave(this.aegis.hub(), &this.shard, &this.member);
         if let End::Close(code, reason) = end {
             let frame = CloseFrame {
                 code,
@@ -272,7 +272,12 @@ impl Connection {
             }
             ClientMessage::Unsubscribe { features } => {
                 for feature in features {
-                    if self.subscriptions.remove(&feature).is_some() {
+                    let removed = {
+                        let mut outbox = self.member.lock();
+                        outbox.read_filters.remove(&feature);
+                        outbox.subscriptions.remove(&feature).is_some()
+                    };
+                    if removed {
                         self.aegis
                             .hub()
                             .subscriptions
@@ -305,22 +310,26 @@ impl Connection {
         let first = self.claims.is_none();
         let user_id = claims.sub.clone();
         tracing::Span::current().record("user", user_id.as_str());
-        // A refreshed token may allow less: drop what it no longer allows.
-        let revoked: Vec<String> = self
-            .subscriptions
-            .keys()
-            .filter(|feature| !claims.can_read(feature))
-            .cloned()
-            .collect();
         self.claims = Some(claims);
-        // A refreshed token may read other rows.
-        let features: Vec<String> = self.subscriptions.keys().cloned().collect();
-        for feature in features {
-            self.set_read_filter(&feature);
-        }
+        // A refreshed token may allow less: drop what it no longer allows.
+        // And it may read other rows.
+        let revoked = {
+            let mut outbox = self.member.lock();
+            let (revoked, kept): (Vec<String>, Vec<String>) = outbox
+                .subscriptions
+                .keys()
+                .cloned()
+                .partition(|feature| !self.may_read(feature));
+            for feature in &revoked {
+                outbox.subscriptions.remove(feature);
+                outbox.read_filters.remove(feature);
+            }
+            for feature in kept {
+                self.set_read_filter(&mut outbox, &feature);
+            }
+            revoked
+        };
         for feature in revoked {
-            self.subscriptions.remove(&feature);
-            self.read_filters.remove(&feature);
             self.aegis
                 .hub()
                 .subscriptions
@@ -352,8 +361,7 @@ impl Connection {
             )
             .await;
         }
-        let allowed = self.claims.as_ref().is_some_and(|c| c.can_read(&feature));
-        if !allowed {
+        if !self.may_read(&feature) {
             let message = format!("you may not read `{feature}`");
             return send(
                 sink,
@@ -365,70 +373,84 @@ impl Connection {
             Ok(seq) => seq,
             Err(_) => return self.internal_error(sink, &feature).await,
         };
-        self.set_read_filter(&feature);
-        if self
-            .subscriptions
-            .insert(feature.clone(), current)
-            .is_none()
-        {
+        // Until `subscribed` and the replay are written, the shard only
+        // notes what it skips; what it skipped follows them.
+        let added = {
+            let mut outbox = self.member.lock();
+            outbox.take_over();
+            self.set_read_filter(&mut outbox, &feature);
+            outbox
+                .subscriptions
+                .insert(feature.clone(), current)
+                .is_none()
+        };
+        if added {
             self.aegis
                 .hub()
                 .subscriptions
                 .fetch_add(1, Ordering::SeqCst);
         }
+        self.replay(&feature, current, since, sink).await?;
+        self.catch_up(sink).await
+    }
+
+    /// `subscribed`, and the events after `since` up to `current`.
+    async fn replay(
+        &self,
+        feature: &str,
+        current: u64,
+        since: Option<u64>,
+        sink: &mut Sink,
+    ) -> Result<(), End> {
         let Some(since) = since else {
-            return send(sink, &subscribed(&feature, current, false)).await;
+            return send(sink, &subscribed(feature, current, false)).await;
         };
         let missing = current.saturating_sub(since);
         if since > current || missing > self.aegis.limits().replay_limit {
-            send(sink, &subscribed(&feature, current, false)).await?;
-            return send_resync(sink, &feature, ResyncReason::Gap).await;
+            send(sink, &subscribed(feature, current, false)).await?;
+            return send_resync(sink, feature, ResyncReason::Gap).await;
         }
-        let events = match replay(self.aegis.db(), &feature, since, missing).await {
+        let events = match replay(self.aegis.db(), feature, since, missing).await {
             Ok(events) => events,
-            Err(_) => return self.internal_error(sink, &feature).await,
+            Err(_) => return self.internal_error(sink, feature).await,
         };
         let complete = events.len() as u64 == missing
             && events
                 .iter()
                 .zip(since + 1..)
                 .all(|(event, seq)| event.seq() == seq);
-        send(sink, &subscribed(&feature, current, complete)).await?;
+        send(sink, &subscribed(feature, current, complete)).await?;
         if !complete {
-            return send_resync(sink, &feature, ResyncReason::Gap).await;
+            return send_resync(sink, feature, ResyncReason::Gap).await;
         }
+        let visible: Vec<_> = {
+            let outbox = self.member.lock();
+            events
+                .iter()
+                .filter(|e| visible(&outbox.read_filters, e))
+                .collect()
+        };
         // Written out together: one write, not one a frame.
-        for event in events.iter().filter(|e| self.visible(e)) {
+        for event in visible {
             feed_frame(sink, &event.frame).await?;
             crate::metrics::replayed();
         }
         sink.flush().await.map_err(|_| End::Gone)
     }
 
-    fn set_read_filter(&mut self, feature: &str) {
+    fn may_read(&self, feature: &str) -> bool {
+        self.claims.as_ref().is_some_and(|c| c.can_read(feature))
+    }
+
+    fn set_read_filter(&self, outbox: &mut shard::Outbox, feature: &str) {
         let filter = self
             .claims
             .as_ref()
             .and_then(|claims| self.aegis.read_filter(feature, &User(claims.clone())));
         match filter {
-            Some(filter) => self.read_filters.insert(feature.to_owned(), filter),
-            None => self.read_filters.remove(feature),
+            Some(filter) => outbox.read_filters.insert(feature.to_owned(), filter),
+            None => outbox.read_filters.remove(feature),
         };
-    }
-
-    /// Whether this connection's user may see `event`: an event of a row
-    /// outside its read filter is not sent (a delete is judged by the row
-    /// it kept; one without it is not sent under a filter).
-    fn visible(&self, event: &StoredEvent) -> bool {
-        let Some(filter) = self.read_filters.get(event.feature()) else {
-            return true;
-        };
-        let row = match event.message.action {
-            EventAction::Created | EventAction::Updated => Some(&event.message.data),
-            EventAction::Deleted => event.scope.as_ref(),
-            _ => return true,
-        };
-        matches!(row, Some(Value::Object(row)) if filter.allows(row))
     }
 
     async fn current_seq(&self, feature: &str) -> Result<u64, Error> {
@@ -448,63 +470,72 @@ impl Connection {
         .await
     }
 
-    /// Delivers `event` and whatever else the bus already holds for this
-    /// connection (up to [`BATCH`]), then writes them out together.
-    async fn deliver_waiting(
-        &mut self,
-        event: &StoredEvent,
-        bus: &mut broadcast::Receiver<Arc<StoredEvent>>,
-        sink: &mut Sink,
-    ) -> Result<(), End> {
-        self.deliver(event, sink).await?;
-        for _ in 1..BATCH {
-            match bus.try_recv() {
-                Ok(event) => self.deliver(&event, sink).await?,
-                Err(broadcast::error::TryRecvError::Empty) => break,
-                Err(broadcast::error::TryRecvError::Lagged(_)) => return self.lagged(sink).await,
-                Err(broadcast::error::TryRecvError::Closed) => return Err(End::Gone),
+    /// Takes over what the shard left this connection: flushes what it
+    /// wrote, sends in order what it held, and hands the connection back
+    /// to it once nothing is left.
+    async fn catch_up(&mut self, sink: &mut Sink) -> Result<(), End> {
+        loop {
+            sink.flush().await.map_err(|_| End::Gone)?;
+            let Some((held, lost)) = self.member.lock().hand_back() else {
+                return Ok(());
+            };
+            if lost {
+                self.lagged(sink).await?;
             }
-        }
-        sink.flush().await.map_err(|_| End::Gone)
-    }
-
-    /// Queues a committed event for a subscriber of its feature, in order:
-    /// older ones are already sent, missing ones come from the log first.
-    async fn deliver(&mut self, event: &StoredEvent, sink: &mut Sink) -> Result<(), End> {
-        let feature = event.feature();
-        let seq = event.seq();
-        // One lookup for the common case: the next event, marked sent here.
-        let Some(mark) = self.subscriptions.get_mut(feature) else {
-            return Ok(());
-        };
-        let last = *mark;
-        if seq <= last {
-            return Ok(());
-        }
-        *mark = seq;
-        if seq > last + 1 {
-            // Published out of commit order: fetch what comes before it.
-            let missing = self
-                .fill(feature, last, seq - last - 1)
-                .await
-                .unwrap_or_default();
-            let contiguous = missing.len() as u64 == seq - last - 1
-                && missing.iter().zip(last + 1..).all(|(e, s)| e.seq() == s);
-            if !contiguous {
-                return send_resync(sink, feature, ResyncReason::Gap).await;
-            }
-            for earlier in &missing {
-                if self.visible(earlier) {
-                    feed_frame(sink, &earlier.frame).await?;
-                    self.deliveries.delivered(earlier.message.meta.timestamp);
+            // Flushed every [`BATCH`] events: what waits for a slow
+            // client's socket stays small.
+            for (n, event) in held.iter().enumerate() {
+                self.deliver(event, sink).await?;
+                if n % BATCH == BATCH - 1 {
+                    sink.flush().await.map_err(|_| End::Gone)?;
                 }
             }
         }
-        if !self.visible(event) {
-            return Ok(());
+    }
+
+    /// Queues a held event for its subscriber, in order: older ones are
+    /// already sent, missing ones come from the log first.
+    async fn deliver(&mut self, event: &StoredEvent, sink: &mut Sink) -> Result<(), End> {
+        let feature = event.feature();
+        let seq = event.seq();
+        let last = {
+            let mut outbox = self.member.lock();
+            let Some(mark) = outbox.subscriptions.get_mut(feature) else {
+                return Ok(());
+            };
+            let last = *mark;
+            if seq <= last {
+                return Ok(());
+            }
+            *mark = seq;
+            last
+        };
+        let mut earlier = Vec::new();
+        if seq > last + 1 {
+            // Published out of commit order: fetch what comes before it.
+            earlier = self
+                .fill(feature, last, seq - last - 1)
+                .await
+                .unwrap_or_default();
+            let contiguous = earlier.len() as u64 == seq - last - 1
+                && earlier.iter().zip(last + 1..).all(|(e, s)| e.seq() == s);
+            if !contiguous {
+                return send_resync(sink, feature, ResyncReason::Gap).await;
+            }
         }
-        feed_frame(sink, &event.frame).await?;
-        self.deliveries.delivered(event.message.meta.timestamp);
+        let visible: Vec<&StoredEvent> = {
+            let outbox = self.member.lock();
+            earlier
+                .iter()
+                .map(Arc::as_ref)
+                .chain([event])
+                .filter(|e| visible(&outbox.read_filters, e))
+                .collect()
+        };
+        for event in visible {
+            feed_frame(sink, &event.frame).await?;
+            self.deliveries.delivered(event.message.meta.timestamp);
+        }
         Ok(())
     }
 
@@ -531,13 +562,16 @@ impl Connection {
         }
     }
 
-    /// The bus overtook this connection: every subscribed feature may have
-    /// lost events. Each restarts from its current seq, after a resync.
+    /// The bus overtook this connection's shard: every subscribed feature
+    /// may have lost events. Each restarts from its current seq, after a
+    /// resync.
     async fn lagged(&mut self, sink: &mut Sink) -> Result<(), End> {
-        let features: Vec<String> = self.subscriptions.keys().cloned().collect();
+        let features: Vec<String> = self.member.lock().subscriptions.keys().cloned().collect();
         for feature in features {
-            if let Ok(current) = self.current_seq(&feature).await {
-                self.subscriptions.insert(feature.clone(), current);
+            if let Ok(current) = self.current_seq(&feature).await
+                && let Some(last) = self.member.lock().subscriptions.get_mut(&feature)
+            {
+                *last = current;
             }
             send_resync(sink, &feature, ResyncReason::Lagging).await?;
         }

@@ -81,6 +81,18 @@ impl Client {
         assert_eq!(self.frame().await, json!({"type": "pong"}));
     }
 
+    /// Reads events until a `resync`, which it returns; fails after
+    /// `most` events without one.
+    pub async fn until_resync(&mut self, most: usize) -> Value {
+        for _ in 0..=most {
+            let frame = self.frame().await;
+            if frame["type"] == "resync" {
+                return frame;
+            }
+        }
+        panic!("no resync within {most} events");
+    }
+
     pub async fn subscribe(&mut self, feature: &str, since: Option<u64>) -> Value {
         let since = since.map_or(json!({}), |seq| json!({ feature: seq }));
         self.send(json!({"type": "subscribe", "features": [feature], "since": since}))

@@ -143,3 +143,18 @@ pub async fn audit_notes(app: &TestApp) -> Vec<String> {
         .await
         .unwrap()
 }
+
+/// Creates a budget as the admin; the created row.
+pub async fn create(app: &TestApp, name: &str) -> Value {
+    let reply = app
+        .call(
+            "POST",
+            "/api/budgets",
+            Some(&app.admin()),
+            Some(budget(name, 1.0)),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
+    reply.body
+}
