@@ -141,6 +141,7 @@ pub(crate) fn run_in(
 ) -> Result<(), String> {
     let line = format!("{program} {}", args.join(" "));
     eprintln!("xtask: running `{line}` in {}", dir.display());
+    let started = std::time::Instant::now();
     let status = Command::new(program)
         .args(args)
         // The Angular CLI must never stop to ask about analytics.
@@ -149,6 +150,11 @@ pub(crate) fn run_in(
         .current_dir(dir)
         .status()
         .map_err(|error| format!("could not start `{line}`: {error}"))?;
+    // Each step's time, so that a slow CI run shows where it went.
+    eprintln!(
+        "xtask: `{line}` took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     if status.success() {
         Ok(())
     } else {

@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::{cargo, run_in, workspace_root};
 
 pub fn run() -> Result<(), String> {
+    let started = std::time::Instant::now();
     let root = workspace_root();
     let web = root.join("example-app/web");
     let cargo = cargo();
@@ -36,7 +37,7 @@ pub fn run() -> Result<(), String> {
     )?;
     run_in(&root, &[], &cargo, &["test", "--workspace"])?;
     // The runtime's tests again, each on a fresh PostgreSQL database.
-    let postgres = crate::postgres::Postgres::start()?;
+    let postgres = timed("starting PostgreSQL", crate::postgres::Postgres::start)?;
     run_in(
         &root,
         &[("AEGIS_TEST_DATABASE_URL", &postgres.url)],
@@ -44,7 +45,9 @@ pub fn run() -> Result<(), String> {
         &["test", "--package", "aegis", "--package", "example-app"],
     )?;
     // Several instances on that server, which it restarts in its last run.
-    crate::reliability::run_built(&root, &postgres)?;
+    timed("the reliability runs", || {
+        crate::reliability::run_built(&root, &postgres)
+    })?;
     drop(postgres);
 
     run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
@@ -72,8 +75,23 @@ pub fn run() -> Result<(), String> {
     crate::e2e::run_built(&root)?;
     // A new project, as a user makes one.
     crate::scaffold::run()?;
-    eprintln!("xtask: every check passed");
+    eprintln!(
+        "xtask: every check passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
+}
+
+/// Runs one step that is not a command of its own, printing its time as
+/// [`run_in`] does.
+fn timed<T>(what: &str, step: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let started = std::time::Instant::now();
+    let result = step();
+    eprintln!(
+        "xtask: {what} took {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    result
 }
 
 /// Type-checks the golden fixtures' expected TypeScript with the web app's
