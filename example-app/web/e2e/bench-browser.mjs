@@ -5,11 +5,19 @@
 // reaches it: a row of the page changes where it stands, a row elsewhere
 // may move into the page or out of it, the total moves.
 //
-// Measured in the page, without touching the app: an init script wraps the
-// WebSocket's `message` handler, so each event's apply time is the
-// handler's synchronous time (parsing, the state manager, the signals it
-// sets; the render follows in the next frame), and a PerformanceObserver
-// counts long animation frames (Chromium's, over 50 ms) and long tasks.
+// Measured in the page, without touching the app:
+// - an init script wraps the WebSocket's `message` handler: each frame's
+//   receive time (parsing it; an event then waits for the next animation
+//   frame);
+// - a PerformanceObserver keeps the runtime's `aegis: events applied`
+//   measures: each animation frame's application of the events that
+//   waited (the state managers and the signals they set; the render
+//   follows). An event's apply time is its receive time plus its share of
+//   its frame's application;
+// - the same observer counts long animation frames (Chromium's, over
+//   50 ms) and long tasks;
+// - Chromium's own counters (CDP `Performance.getMetrics`) give the main
+//   thread's busy time in all, rendering included, per 1,000 events.
 //
 // Environment: as the end-to-end suite's (AEGIS_E2E_BIN, AEGIS_E2E_WEB,
 // AEGIS_E2E_CHROMIUM); AEGIS_BENCH_ROWS, AEGIS_BENCH_RATE and
@@ -28,7 +36,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs in the page before the app: times every WebSocket message and keeps long frames. */
 function instrument() {
-  const bench = { measuring: false, applies: [], frames: [], tasks: [] };
+  const bench = { measuring: false, applies: [], batches: [], frames: [], tasks: [] };
   window.__bench = bench;
   const timed = (handler) =>
     function (event) {
@@ -82,6 +90,13 @@ function instrument() {
       // an entry type this Chromium does not know
     }
   };
+  new PerformanceObserver((list) => {
+    if (bench.measuring) {
+      for (const entry of list.getEntriesByName('aegis: events applied')) {
+        bench.batches.push([entry.duration, entry.detail.events]);
+      }
+    }
+  }).observe({ type: 'measure' });
   observe('long-animation-frame', bench.frames);
   observe('longtask', bench.tasks);
 }
@@ -239,11 +254,17 @@ try {
     await profiler.send('Profiler.setSamplingInterval', { interval: 100 });
     await profiler.send('Profiler.start');
   }
+  const counters = await context.newCDPSession(page);
+  await counters.send('Performance.enable');
+  const metrics = async () =>
+    Object.fromEntries((await counters.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+  const before = await metrics();
   await page.evaluate(() => {
     window.__bench.measuring = true;
   });
   const written = await write(server, RATE, SECONDS, ROWS);
   await sleep(1000);
+  const after = await metrics();
   if (profiler) {
     const { profile } = await profiler.send('Profiler.stop');
     const self = new Map();
@@ -262,6 +283,12 @@ try {
     return window.__bench;
   });
   const applies = bench.applies.map(([, took]) => took).sort((a, b) => a - b);
+  // Each event's share of its frame's application, in order.
+  const shares = bench.batches.flatMap(([duration, events]) => Array(events).fill(duration / events));
+  const received = bench.applies.filter(([action]) => action !== 'other').map(([, took]) => took);
+  const perEvent = shares.map((share, n) => share + (received[n] ?? 0)).sort((a, b) => a - b);
+  const batchTimes = bench.batches.map(([duration]) => duration).sort((a, b) => a - b);
+  const busy = (name) => ((after[name] - before[name]) * 1000 * 1000) / Math.max(1, received.length);
   const byAction = new Map();
   for (const [action, took] of bench.applies) {
     byAction.set(action, [...(byAction.get(action) ?? []), took]);
@@ -272,7 +299,20 @@ try {
       `to ${ROWS} budgets; the list showing a page of ${shown} rows`,
   );
   console.log(
-    `event apply (ms): n ${applies.length}, p50 ${ms(quantile(applies, 0.5))}, p99 ${ms(quantile(applies, 0.99))}, ` +
+    `event apply (ms, receive + share of its frame): n ${perEvent.length}, p50 ${ms(quantile(perEvent, 0.5))}, ` +
+      `p99 ${ms(quantile(perEvent, 0.99))}, max ${ms(perEvent.at(-1) ?? NaN)}`,
+  );
+  console.log(
+    `frames that applied events: ${batchTimes.length}, ${(shares.length / Math.max(1, batchTimes.length)).toFixed(1)} ` +
+      `events each; apply (ms) p50 ${ms(quantile(batchTimes, 0.5))}, p99 ${ms(quantile(batchTimes, 0.99))}, ` +
+      `max ${ms(batchTimes.at(-1) ?? NaN)}`,
+  );
+  console.log(
+    `main thread per 1,000 events (ms): busy ${busy('TaskDuration').toFixed(0)}, scripts ${busy('ScriptDuration').toFixed(0)}, ` +
+      `style and layout ${(busy('RecalcStyleDuration') + busy('LayoutDuration')).toFixed(0)}`,
+  );
+  console.log(
+    `receive (ms): n ${applies.length}, p50 ${ms(quantile(applies, 0.5))}, p99 ${ms(quantile(applies, 0.99))}, ` +
       `max ${ms(applies.at(-1) ?? NaN)}`,
   );
   for (const [action, times] of byAction) {

@@ -5,6 +5,8 @@ import { EventMessage, ResyncReason } from '../app/shared/business/models/aegis-
 import { AEGIS_CONFIG } from '../app/shared/business/services/aegis-api';
 import {
   DEFAULT_TIMINGS,
+  EVENTS_AT_LATEST_MS,
+  EVENTS_MEASURE,
   FeatureSubscriber,
   WebSocketService,
 } from '../app/shared/business/services/websocket.service';
@@ -56,6 +58,8 @@ class Subscriber implements FeatureSubscriber {
   readonly events: EventMessage[] = [];
   readonly resyncs: ResyncReason[] = [];
   subscribed: [number, boolean][] = [];
+  /** Every call, in order. */
+  readonly calls: string[] = [];
 
   lastSeq(): number | null {
     return this.seq;
@@ -63,12 +67,15 @@ class Subscriber implements FeatureSubscriber {
   onEvent(event: EventMessage): void {
     this.events.push(event);
     this.seq = event.meta.seq;
+    this.calls.push(`event ${event.meta.seq}`);
   }
   onSubscribed(seq: number, recovered: boolean): void {
     this.subscribed.push([seq, recovered]);
+    this.calls.push(`subscribed ${seq}`);
   }
   onResync(reason: ResyncReason): void {
     this.resyncs.push(reason);
+    this.calls.push(`resync ${reason}`);
   }
   onError(): void {
     // Errors are not what these specs follow.
@@ -164,9 +171,53 @@ describe('WebSocketService', () => {
     socket.receive({ type: 'subscribed', feature: 'budgets', seq: 4, recovered: false });
     socket.receive({ type: 'event', ...event(5) });
     socket.receive({ type: 'resync', feature: 'budgets', reason: 'lagging' });
-    expect(budgets.subscribed).toEqual([[4, false]]);
-    expect(budgets.events.map((e) => e.meta.seq)).toEqual([5]);
-    expect(budgets.resyncs).toEqual(['lagging']);
+    expect(budgets.calls).toEqual(['subscribed 4', 'event 5', 'resync lagging']);
+  });
+
+  it('applies the events of a frame together, in order, before the next frame', async () => {
+    const budgets = new Subscriber();
+    service.subscribe('budgets', budgets);
+    const socket = await connect();
+    const measure = vi.spyOn(performance, 'measure');
+    for (let seq = 1; seq <= 3; seq++) {
+      socket.receive({ type: 'event', ...event(seq) });
+    }
+    expect(budgets.events, 'no event is applied as it arrives').toEqual([]);
+    await vi.advanceTimersByTimeAsync(1000 / 60);
+    expect(budgets.calls).toEqual(['event 1', 'event 2', 'event 3']);
+    socket.receive({ type: 'event', ...event(4) });
+    await vi.advanceTimersByTimeAsync(1000 / 60);
+    expect(budgets.calls).toHaveLength(4);
+    const measures = measure.mock.calls.filter(([name]) => name === EVENTS_MEASURE);
+    expect(
+      measures.map(([, options]) => (options as PerformanceMeasureOptions).detail),
+      'one measure per frame, with its count',
+    ).toEqual([{ events: 3 }, { events: 1 }]);
+    expect(performance.getEntriesByName(EVENTS_MEASURE), 'the measures are not kept').toEqual([]);
+  });
+
+  it('applies events in a hidden tab, which runs no animation frame, within the time allowed', async () => {
+    const visibility = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+    const budgets = new Subscriber();
+    service.subscribe('budgets', budgets);
+    const socket = await connect();
+    socket.receive({ type: 'event', ...event(1) });
+    await vi.advanceTimersByTimeAsync(EVENTS_AT_LATEST_MS - 1);
+    expect(budgets.events).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(budgets.calls).toEqual(['event 1']);
+    visibility.mockRestore();
+  });
+
+  it('drops the waiting events when the last subscriber leaves', async () => {
+    const budgets = new Subscriber();
+    const stop = service.subscribe('budgets', budgets);
+    const socket = await connect();
+    socket.receive({ type: 'event', ...event(1) });
+    stop();
+    await vi.advanceTimersByTimeAsync(EVENTS_AT_LATEST_MS);
+    expect(budgets.events).toEqual([]);
+    expect(vi.getTimerCount(), 'nothing left scheduled').toBe(0);
   });
 
   it('registers a subscriber once however often it subscribes', async () => {
@@ -176,6 +227,7 @@ describe('WebSocketService', () => {
     const socket = await connect();
     service.subscribe('budgets', budgets);
     socket.receive({ type: 'event', ...event(1) });
+    await vi.advanceTimersByTimeAsync(EVENTS_AT_LATEST_MS);
     expect(budgets.events).toHaveLength(1);
     expect(socket.sent.filter((f) => (f as { type: string }).type === 'subscribe')).toHaveLength(1);
     expect(FakeWebSocket.instances).toHaveLength(1);
