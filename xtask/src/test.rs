@@ -2,7 +2,10 @@
 //! problems soonest. It installs what it needs (PostgreSQL, the web app's
 //! npm packages, Chromium) itself.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
 
 use crate::{cargo, run_in, workspace_root};
 
@@ -38,12 +41,14 @@ pub fn run() -> Result<(), String> {
     run_in(&root, &[], &cargo, &["test", "--workspace"])?;
     // The runtime's tests again, each on a fresh PostgreSQL database.
     let postgres = timed("starting PostgreSQL", crate::postgres::Postgres::start)?;
-    run_in(
-        &root,
-        &[("AEGIS_TEST_DATABASE_URL", &postgres.url)],
-        &cargo,
-        &["test", "--package", "aegis", "--package", "example-app"],
-    )?;
+    for (dir, test) in built_tests(&root, &["aegis", "example-app"])? {
+        run_in(
+            &dir,
+            &[("AEGIS_TEST_DATABASE_URL", &postgres.url)],
+            &test.to_string_lossy(),
+            &[],
+        )?;
+    }
     // Several instances on that server, which it restarts in its last run.
     timed("the reliability runs", || {
         crate::reliability::run_built(&root, &postgres)
@@ -80,6 +85,49 @@ pub fn run() -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The test executables `cargo test --workspace` built for the packages in
+/// `dirs`, each with its package's folder, to run again as they are: a
+/// narrower `cargo test --package …` would unify the dependencies'
+/// features differently and so compile most of them again.
+fn built_tests(root: &Path, dirs: &[&str]) -> Result<Vec<(PathBuf, PathBuf)>, String> {
+    let output = Command::new(cargo())
+        .args(["test", "--workspace", "--no-run", "--message-format=json"])
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot list the test executables: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "listing the test executables failed ({})",
+            output.status
+        ));
+    }
+    let mut tests = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let (Some(executable), Some(manifest)) = (
+            message["executable"].as_str(),
+            message["manifest_path"].as_str(),
+        ) else {
+            continue;
+        };
+        let package = Path::new(manifest).parent().unwrap_or(root);
+        let wanted = dirs.iter().any(|dir| package == root.join(dir));
+        if message["reason"] == "compiler-artifact" && message["profile"]["test"] == true && wanted
+        {
+            tests.push((package.to_path_buf(), PathBuf::from(executable)));
+        }
+    }
+    if tests.is_empty() {
+        return Err(format!(
+            "`cargo test` built no test executable for {dirs:?}"
+        ));
+    }
+    Ok(tests)
 }
 
 /// Runs one step that is not a command of its own, printing its time as
