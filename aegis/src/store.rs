@@ -86,6 +86,19 @@ pub(crate) fn search_text(meta: &ModuleMeta, object: &Map<String, Value>) -> Opt
     )
 }
 
+/// The value a column of `field` is given for `value`: none (SQL `NULL`)
+/// for a missing value or JSON `null`, but for a JSON field that is not
+/// nullable, whose `null` is a value of its own, stored as the text
+/// `null`.
+fn stored_value<'v>(field: &FieldMeta, value: Option<&'v Value>) -> Option<&'v Value> {
+    const NULL: &Value = &Value::Null;
+    match value {
+        None | Some(Value::Null) if field.kind == FieldKind::Json && !field.nullable => Some(NULL),
+        None | Some(Value::Null) => None,
+        Some(value) => Some(value),
+    }
+}
+
 /// Read-only connections to a SQLite file.
 const READERS: u32 = 4;
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
@@ -362,7 +375,7 @@ impl Db {
         field: &FieldMeta,
         value: Option<&Value>,
     ) -> AnyQuery<'q> {
-        let value = value.filter(|v| !v.is_null());
+        let value = stored_value(field, value);
         match field.kind {
             FieldKind::Integer => query.bind(value.and_then(Value::as_i64)),
             FieldKind::Float => query.bind(value.and_then(Value::as_f64)),
