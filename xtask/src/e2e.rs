@@ -3,6 +3,7 @@
 //! debug binary serving the production web build. Chromium is installed
 //! with apt-get when missing: a test tool cannot download a browser here.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use crate::{apt_install, run_in, workspace_root};
@@ -86,14 +87,51 @@ pub fn bench() -> Result<(), String> {
     }
     let bin = root.join("target/release/example-app");
     let built = web.join("dist/web/browser");
+    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let (chromium, pin) = pinned_chromium(scratch.path())?;
+    let mut command: Vec<&str> = pin.iter().map(String::as_str).collect();
+    command.extend(["node", "e2e/bench-browser.mjs"]);
     run_in(
         &web,
         &[
             ("AEGIS_E2E_BIN", &bin.to_string_lossy()),
             ("AEGIS_E2E_WEB", &built.to_string_lossy()),
-            ("AEGIS_E2E_CHROMIUM", CHROMIUM),
+            ("AEGIS_E2E_CHROMIUM", &chromium),
         ],
-        "node",
-        &["e2e/bench-browser.mjs"],
+        command[0],
+        &command[1..],
     )
+}
+
+/// Chromium on a CPU of its own, the last, and the server and the writer
+/// on the others, where the machine has two or more: the page is measured
+/// as on a user's own machine, not preempted by the server it talks to.
+/// The Chromium to start (a script in `scratch` that pins it and its
+/// children) and the command prefix for the rest; Chromium itself and no
+/// prefix on one CPU.
+fn pinned_chromium(scratch: &Path) -> Result<(String, Vec<String>), String> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    if cpus < 2 {
+        println!("1 CPU: Chromium, the server and the writer share it");
+        return Ok((CHROMIUM.to_owned(), Vec::new()));
+    }
+    let last = cpus - 1;
+    let script = scratch.join("chromium");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nexec taskset -c {last} {CHROMIUM} \"$@\"\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
+    let others = if last == 1 {
+        "0".to_owned()
+    } else {
+        format!("0-{}", last - 1)
+    };
+    println!("{cpus} CPUs: Chromium on {last}, the server and the writer on {others}");
+    Ok((
+        script.to_string_lossy().into_owned(),
+        vec!["taskset".to_owned(), "-c".to_owned(), others],
+    ))
 }

@@ -19,6 +19,9 @@
 // - Chromium's own counters (CDP `Performance.getMetrics`) give the main
 //   thread's busy time in all, rendering included, per 1,000 events.
 //
+// `cargo xtask bench browser` starts it with Chromium on a CPU of its own
+// and the server and this writer on the others, where there are two.
+//
 // Environment: as the end-to-end suite's (AEGIS_E2E_BIN, AEGIS_E2E_WEB,
 // AEGIS_E2E_CHROMIUM); AEGIS_BENCH_ROWS, AEGIS_BENCH_RATE and
 // AEGIS_BENCH_SECONDS change the defaults (100,000, 1,000 and 10).
