@@ -378,7 +378,19 @@ impl Db {
         let value = stored_value(field, value);
         match field.kind {
             FieldKind::Integer => query.bind(value.and_then(Value::as_i64)),
-            FieldKind::Float => query.bind(value.and_then(Value::as_f64)),
+            // sqlx 0.8's `Any` driver sends a null `f64` to PostgreSQL
+            // typed `real`, and a statement is prepared, and kept, with
+            // the types of its first run: one first run with a null
+            // would refuse every number after it on that connection
+            // ("incorrect binary data format"). A run with a null float
+            // is prepared for itself alone, so the kept statement is
+            // always typed by numbers.
+            FieldKind::Float => match value.and_then(Value::as_f64) {
+                None if self.dialect == Dialect::Postgres => {
+                    query.bind(None::<f64>).persistent(false)
+                }
+                number => query.bind(number),
+            },
             FieldKind::Boolean => query.bind(value.and_then(Value::as_bool)),
             FieldKind::Text => query.bind(value.map(|v| match v {
                 Value::String(text) => text.clone(),

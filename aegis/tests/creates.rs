@@ -415,6 +415,13 @@ pub struct Sample {
     pub version: i64,
 }
 
+const SAMPLES: ModuleSettings = ModuleSettings {
+    module: "samples",
+    with_events: true,
+    with_import: false,
+    sortable: None,
+};
+
 /// Values at the edges of each kind of column.
 fn samples() -> Vec<Value> {
     let doc = json!({ "nested": { "list": [1, 2.5, null, true, "\"x\""] }, "": {} });
@@ -439,13 +446,7 @@ fn samples() -> Vec<Value> {
 /// so does what an update writes.
 #[tokio::test]
 async fn every_kind_of_value_is_stored_exactly_in_a_batch_alone_and_updated() {
-    let settings = ModuleSettings {
-        module: "samples",
-        with_events: true,
-        with_import: false,
-        sortable: None,
-    };
-    let app = TestApp::new(Api::new().module::<Sample>(settings)).await;
+    let app = TestApp::new(Api::new().module::<Sample>(SAMPLES)).await;
     let admin = app.admin();
     let post = |body: Value| app.call("POST", "/api/samples", Some(&admin), Some(body), &[]);
     // Together, then each alone.
@@ -496,6 +497,54 @@ async fn every_kind_of_value_is_stored_exactly_in_a_batch_alone_and_updated() {
         for (key, value) in body.as_object().unwrap() {
             if key != "version" {
                 assert_eq!(&read.body[key], value, "{key} as updated");
+            }
+        }
+    }
+}
+
+/// A statement first run with a nullable float's `null` is run again with
+/// a number, on the same pooled connection, for a create alone, an update
+/// and a batch: each is answered, and stores the number it was sent.
+#[tokio::test]
+async fn a_null_float_written_first_leaves_its_statement_fit_for_numbers() {
+    let app = TestApp::new(Api::new().module::<Sample>(SAMPLES)).await;
+    let admin = app.admin();
+    let with_small = |small: Value| {
+        let mut body = samples().remove(0);
+        body["small"] = small;
+        body
+    };
+    let post = |body: Value| app.call("POST", "/api/samples", Some(&admin), Some(body), &[]);
+    let check = |reply: &Reply, small: &Value| {
+        assert!(reply.status.is_success(), "{}", reply.text);
+        assert_eq!(&reply.body["small"], small, "{}", reply.text);
+    };
+    // Enough of each, one after another, that every connection the pool
+    // opens runs each statement with a `null` before it runs it with a
+    // number.
+    let values = [Value::Null, json!(2.5)];
+    let mut ids = Vec::new();
+    for small in &values {
+        for _ in 0..12 {
+            let reply = post(with_small(small.clone())).await;
+            check(&reply, small);
+            ids.push(reply.body["id"].clone());
+        }
+    }
+    for small in &values {
+        for id in &ids {
+            let path = format!("/api/samples/{id}");
+            let mut body = app.call("GET", &path, Some(&admin), None, &[]).await.body;
+            body["small"] = small.clone();
+            let reply = app.call("PUT", &path, Some(&admin), Some(body), &[]).await;
+            check(&reply, small);
+        }
+    }
+    for small in &values {
+        for _ in 0..6 {
+            let replies = join_all((0..3).map(|_| post(with_small(small.clone())))).await;
+            for reply in &replies {
+                check(reply, small);
             }
         }
     }
