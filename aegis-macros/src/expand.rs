@@ -9,6 +9,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Fields, Item};
 
+use crate::text::{Source, emit, rust};
 use crate::{input, meta};
 
 /// The whole expansion: the input back, plus generated items or errors.
@@ -114,12 +115,6 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
             #rename_all
         }
     });
-    let serde_impls = plain_attrs.map(|attrs| {
-        // The update's fields are the create's, then the version.
-        let create = input::serde_impls(&create, &inputs, &attrs[..inputs.len()]);
-        let update = input::serde_impls(&update, &update_inputs, &attrs);
-        quote!(#create #update)
-    });
     let create_doc = format!("What a client sends to create a [`{entity}`].");
     let update_doc = format!(
         "What a client sends to replace a [`{entity}`]: every editable field{}.",
@@ -130,10 +125,20 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
         }
     );
 
-    let meta = meta::module(module);
+    // The impls, as text (see `text`), but for what keeps the user's spans.
+    let mut serde_impls = Source::default();
+    if let Some(attrs) = &plain_attrs {
+        // The update's fields are the create's, then the version.
+        input::serde_impls(&mut serde_impls, &create, &inputs, &attrs[..inputs.len()]);
+        input::serde_impls(&mut serde_impls, &update, &update_inputs, attrs);
+    }
+    let serde_impls = serde_impls.into_tokens();
+    let version = versioned.map(|(_, field)| field);
+    let methods = methods(entity, module, &fields, version).into_tokens();
     let id_ident = &id.ident;
-    let id_ty = &id.ty;
     let input_idents: Vec<_> = inputs.iter().map(|(_, f)| &f.ident).collect();
+    // A skipped or readonly field's `Default`, where an error about it
+    // points at its type.
     let defaulted = fields
         .iter()
         .filter(|(ir, _)| ir.role == FieldRole::Data && !ir.is_input())
@@ -142,27 +147,10 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
             let default = quote_spanned!(field.ty.span()=> __a::Default::default());
             quote!(#ident: #default)
         });
-    let (version_get, version_set, version_init, update_version) = match versioned {
-        Some((_, field)) => {
-            let ident = &field.ident;
-            (
-                quote!(__a::Some(self.#ident)),
-                quote!(self.#ident = version;),
-                quote!(#ident: 1,),
-                quote!(__a::Some(update.#ident)),
-            )
-        }
-        None => (
-            quote!(__a::None),
-            quote!(let _ = version;),
-            quote!(),
-            quote!({
-                let _ = update;
-                __a::None
-            }),
-        ),
-    };
-
+    let version_init = versioned.map(|(_, field)| {
+        let ident = &field.ident;
+        quote!(#ident: 1,)
+    });
     let stored_default = stored_default(&fields);
 
     quote! {
@@ -188,26 +176,7 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
             #serde_impls
 
             impl __a::CrudEntity for #entity {
-                type Id = #id_ty;
-                type Create = #create;
-                type Update = #update;
-
-                fn meta() -> &'static __a::ModuleMeta {
-                    static META: __a::ModuleMeta = #meta;
-                    &META
-                }
-
-                fn id(&self) -> &Self::Id {
-                    &self.#id_ident
-                }
-
-                fn version(&self) -> __a::Option<i64> {
-                    #version_get
-                }
-
-                fn set_version(&mut self, version: i64) {
-                    #version_set
-                }
+                #methods
 
                 fn from_create(id: Self::Id, create: Self::Create) -> Self {
                     Self {
@@ -218,18 +187,62 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
                     }
                 }
 
-                fn apply_update(&mut self, update: Self::Update) {
-                    #(self.#input_idents = update.#input_idents;)*
-                }
-
-                fn update_version(update: &Self::Update) -> __a::Option<i64> {
-                    #update_version
-                }
-
                 #stored_default
             }
         };
     }
+}
+
+/// The `CrudEntity` items that need no span of the user's code: its types,
+/// its `ModuleMeta`, and every method but `from_create` and
+/// `stored_default`.
+fn methods(
+    entity: &syn::Ident,
+    module: &Module,
+    fields: &[(&Field, &syn::Field)],
+    version: Option<&syn::Field>,
+) -> Source {
+    let mut out = Source::default();
+    let (id_ident, id_ty) = fields
+        .iter()
+        .find(|(ir, _)| ir.role == FieldRole::Id)
+        .map(|(_, field)| (rust(&field.ident), rust(&field.ty)))
+        .expect("the model guarantees an id field");
+    emit!(
+        out,
+        "type Id = {id_ty}; type Create = {entity}Create; type Update = {entity}Update;\
+         fn meta() -> &'static __a::ModuleMeta {{ static META: __a::ModuleMeta = "
+    );
+    meta::module(&mut out, module);
+    emit!(
+        out,
+        "; &META }} fn id(&self) -> &Self::Id {{ &self.{id_ident} }}"
+    );
+    match version {
+        Some(field) => {
+            let version = rust(&field.ident);
+            emit!(
+                out,
+                "fn version(&self) -> __a::Option<i64> {{ __a::Some(self.{version}) }}\
+                 fn set_version(&mut self, version: i64) {{ self.{version} = version; }}\
+                 fn update_version(update: &Self::Update) -> __a::Option<i64> {{ __a::Some(update.{version}) }}"
+            );
+        }
+        None => out.push(
+            "fn version(&self) -> __a::Option<i64> { __a::None }\
+             fn set_version(&mut self, version: i64) { let _ = version; }\
+             fn update_version(update: &Self::Update) -> __a::Option<i64> { let _ = update; __a::None }",
+        ),
+    }
+    out.push("fn apply_update(&mut self, update: Self::Update) {");
+    for (ir, field) in fields {
+        if ir.is_input() {
+            let ident = rust(&field.ident);
+            emit!(out, "self.{ident} = update.{ident};");
+        }
+    }
+    out.push("}");
+    out
 }
 
 /// `CrudEntity::stored_default`, when a field has a default: the value as

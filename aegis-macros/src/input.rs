@@ -1,18 +1,26 @@
 //! The input types, `<Struct>Create` and `<Struct>Update`: their fields,
-//! and their `Deserialize`.
+//! and their `Serialize` and `Deserialize`.
 //!
 //! serde's derive writes, per struct, a field enum with its visitor and
 //! visitors for maps and sequences; for two input types per module it was
 //! most of what the macro cost the compiler. When every input field is
-//! plain, this module writes one map visitor instead, over the runtime's
-//! shared functions (`aegis::input`), which read the same JSON with the
-//! same errors. Any other serde attribute, or a generic struct, keeps
-//! serde's derive. Paths go through `__a` (`::aegis::__private`), which
-//! the caller brings into scope: each token emitted costs compile time.
+//! plain, this module writes a `Deserialize` that is one call to the
+//! runtime's `read` with the tuple of the fields' types (the visitor is
+//! compiled once, in `aegis::input`), then takes each field: the same JSON
+//! read, with the same errors. Any other serde attribute, a generic
+//! struct, or more fields than the runtime's tuples hold, keeps serde's
+//! derives. Paths go through `__a` (`::aegis::__private`), which the
+//! caller brings into scope.
 
 use aegis_model::Field;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
+
+use crate::text::{Lit, Source, emit, rust};
+
+/// The most fields of an input type the runtime's `Slots` tuples hold
+/// (`aegis::input::MAX_FIELDS`).
+const MAX_FIELDS: usize = 32;
 
 /// A field of an input type: the entity's field with its docs, and its
 /// serde attributes for serde's derives (`plain` types have none).
@@ -31,7 +39,7 @@ pub fn field(field: &syn::Field, plain: bool) -> TokenStream {
 /// get [`serde_impls`] rather than serde's derives; `None` when they get
 /// serde's derives.
 pub fn plain(item: &syn::DeriveInput, fields: &[(&Field, &syn::Field)]) -> Option<Vec<Attrs>> {
-    if !item.generics.params.is_empty() {
+    if !item.generics.params.is_empty() || fields.len() > MAX_FIELDS {
         return None;
     }
     fields.iter().map(|(_, field)| attrs(field)).collect()
@@ -40,99 +48,94 @@ pub fn plain(item: &syn::DeriveInput, fields: &[(&Field, &syn::Field)]) -> Optio
 /// `Serialize` and `Deserialize` for input type `name` of plain `fields`,
 /// whose serde attributes are `attrs` (from [`plain`], in the same order).
 pub fn serde_impls(
+    out: &mut Source,
     name: &syn::Ident,
     fields: &[(&Field, &syn::Field)],
     attrs: &[Attrs],
-) -> TokenStream {
-    let serialize = serialize(name, fields, attrs);
-    let deserialize = deserialize(name, fields, attrs);
-    quote!(#serialize #deserialize)
+) {
+    let name = name.to_string();
+    serialize(out, &name, fields, attrs);
+    deserialize(out, &name, fields, attrs);
+}
+
+/// A field's name in Rust (`r#type` for a raw one).
+fn ident(field: &syn::Field) -> String {
+    rust(&field.ident)
 }
 
 /// What serde's derive writes: each field under its JSON name, one with
 /// `skip_serializing_if` left out (and not counted) when its test holds.
-fn serialize(name: &syn::Ident, fields: &[(&Field, &syn::Field)], attrs: &[Attrs]) -> TokenStream {
-    let type_name = name.to_string();
-    let mut count = Vec::new();
-    let mut writes = Vec::new();
-    for ((ir, field), attrs) in fields.iter().zip(attrs) {
-        let ident = &field.ident;
-        let wire_name = &ir.wire_name;
-        let write = quote!(__t.serialize_field(#wire_name, &self.#ident)?;);
-        match &attrs.skip_if {
-            Some(skip) => {
-                count.push(quote!(if #skip(&self.#ident) { 0 } else { 1 }));
-                writes.push(
-                    quote!(if #skip(&self.#ident) { __t.skip_field(#wire_name)?; } else { #write }),
-                );
-            }
-            None => {
-                count.push(quote!(1));
-                writes.push(write);
-            }
+fn serialize(out: &mut Source, name: &str, fields: &[(&Field, &syn::Field)], attrs: &[Attrs]) {
+    emit!(
+        out,
+        "impl __a::Serialize for {name} {{\
+         fn serialize<__S: __a::Serializer>(&self, __s: __S) -> __a::Result<__S::Ok, __S::Error> {{\
+         use __a::SerializeStruct as _;\
+         let mut __t = __s.serialize_struct({}, 0",
+        Lit(name)
+    );
+    let skips = fields.iter().zip(attrs).map(|((_, field), attrs)| {
+        let skip = attrs.skip_if.as_ref().map(rust);
+        (ident(field), skip)
+    });
+    let skips: Vec<(String, Option<String>)> = skips.collect();
+    for (ident, skip) in &skips {
+        match skip {
+            Some(skip) => emit!(out, " + if {skip}(&self.{ident}) {{ 0 }} else {{ 1 }}"),
+            None => out.push(" + 1"),
         }
     }
-    quote! {
-        impl __a::Serialize for #name {
-            fn serialize<__S: __a::Serializer>(&self, __s: __S) -> __a::Result<__S::Ok, __S::Error> {
-                use __a::SerializeStruct as _;
-                let mut __t = __s.serialize_struct(#type_name, 0 #(+ #count)*)?;
-                #(#writes)*
-                __t.end()
-            }
+    out.push(")?;");
+    for ((ir, _), (ident, skip)) in fields.iter().zip(&skips) {
+        let wire_name = Lit(&ir.wire_name);
+        match skip {
+            Some(skip) => emit!(
+                out,
+                "if {skip}(&self.{ident}) {{ __t.skip_field({wire_name})?; }} \
+                 else {{ __t.serialize_field({wire_name}, &self.{ident})?; }}"
+            ),
+            None => emit!(out, "__t.serialize_field({wire_name}, &self.{ident})?;"),
         }
     }
+    out.push("__t.end() } }");
 }
 
-fn deserialize(
-    name: &syn::Ident,
-    fields: &[(&Field, &syn::Field)],
-    attrs: &[Attrs],
-) -> TokenStream {
-    let expecting = format!("struct {name}");
-    let type_name = name.to_string();
-    let wire_names: Vec<&str> = fields.iter().map(|(ir, _)| ir.wire_name.as_str()).collect();
-    let slots: Vec<syn::Ident> = (0..fields.len()).map(|n| format_ident!("__f{n}")).collect();
-    let indices = 0..fields.len();
-    let built = fields
-        .iter()
-        .zip(attrs)
-        .zip(&slots)
-        .map(|(((ir, field), attrs), slot)| {
-            let ident = &field.ident;
-            let wire_name = &ir.wire_name;
-            let value = match &attrs.missing {
-                Missing::Default => quote!(#slot.unwrap_or_default()),
-                Missing::Function(path) => quote!(#slot.unwrap_or_else(#path)),
-                Missing::Required => quote!(__a::take(#slot, #wire_name)?),
-            };
-            quote!(#ident: #value)
-        });
-    quote! {
-        impl<'de> __a::Deserialize<'de> for #name {
-            fn deserialize<__D: __a::Deserializer<'de>>(__d: __D) -> __a::Result<Self, __D::Error> {
-                const __F: &[&str] = &[#(#wire_names),*];
-                struct __V;
-                impl<'de> __a::Visitor<'de> for __V {
-                    type Value = #name;
-                    fn expecting(&self, __f: &mut __a::Formatter) -> __a::FmtResult {
-                        __f.write_str(#expecting)
-                    }
-                    fn visit_map<__A: __a::MapAccess<'de>>(self, mut __m: __A) -> __a::Result<#name, __A::Error> {
-                        #(let mut #slots = __a::None;)*
-                        while let __a::Some(__k) = __m.next_key_seed(__a::Key(__F))? {
-                            match __k {
-                                #(#indices => __a::value(&mut __m, &mut #slots, #wire_names)?,)*
-                                _ => __a::skip(&mut __m)?,
-                            }
-                        }
-                        __a::Ok(#name { #(#built,)* })
-                    }
-                }
-                __d.deserialize_struct(#type_name, __F, __V)
+/// One call to `__a::read` with the tuple of the fields' types, and a
+/// closure that takes each field, or fills it when its key was missing.
+fn deserialize(out: &mut Source, name: &str, fields: &[(&Field, &syn::Field)], attrs: &[Attrs]) {
+    let types = fields.iter().map(|(_, field)| rust(&field.ty) + ",");
+    let slots = (0..fields.len()).map(|slot| format!("__f{slot},"));
+    emit!(
+        out,
+        "impl<'de> __a::Deserialize<'de> for {name} {{\
+         fn deserialize<__D: __a::Deserializer<'de>>(__d: __D) -> __a::Result<Self, __D::Error> {{\
+         __a::read::<({}), _, _, _>(__d, {}, &[",
+        types.collect::<String>(),
+        Lit(name),
+    );
+    for (ir, _) in fields {
+        emit!(out, "{},", Lit(&ir.wire_name));
+    }
+    emit!(
+        out,
+        "], |({})| __a::Ok({name} {{",
+        slots.collect::<String>()
+    );
+    for (slot, ((ir, field), attrs)) in fields.iter().zip(attrs).enumerate() {
+        let ident = ident(field);
+        match &attrs.missing {
+            Missing::Default => emit!(out, "{ident}: __f{slot}.unwrap_or_default(),"),
+            Missing::Function(path) => {
+                emit!(out, "{ident}: __f{slot}.unwrap_or_else({}),", rust(path));
             }
+            Missing::Required => emit!(
+                out,
+                "{ident}: __a::take(__f{slot}, {})?,",
+                Lit(&ir.wire_name)
+            ),
         }
     }
+    out.push("})) } }");
 }
 
 /// What a plain input field takes when its key is missing.

@@ -8,6 +8,7 @@
 mod expand;
 mod input;
 mod meta;
+mod text;
 
 use proc_macro::TokenStream;
 

@@ -193,3 +193,60 @@ fn other_serde_attributes_keep_serdes_derives() {
     let create: LabelCreate = serde_json::from_value(json!({"title": "urgent"})).unwrap();
     assert_eq!(create.name, "urgent");
 }
+
+/// No input field: an empty object, or any, reads; a mistyped one does not.
+#[crud_module]
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Tally {
+    pub id: i64,
+    #[crud(readonly)]
+    #[serde(default)]
+    pub count: i64,
+}
+
+#[test]
+fn an_input_of_no_field_reads_any_object() {
+    assert!(serde_json::from_value::<TallyCreate>(json!({})).is_ok());
+    assert!(serde_json::from_value::<TallyCreate>(json!({"count": 3, "x": [1]})).is_ok());
+    let error = serde_json::from_value::<TallyCreate>(json!([1])).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid type: sequence, expected struct TallyCreate"
+    );
+}
+
+/// As many input fields as the runtime's tuples hold, and one more (which
+/// gets serde's derives): both read every field, and name the one missing.
+/// A module of `i64` fields named as given.
+macro_rules! wide {
+    ($name:ident: $($field:ident)*) => {
+        #[crud_module]
+        #[derive(Serialize, Deserialize, Clone, Debug)]
+        pub struct $name {
+            pub id: i64,
+            $(pub $field: i64,)*
+        }
+    };
+}
+
+wide!(Wide: f0 f1 f2 f3 f4 f5 f6 f7 f8 f9 f10 f11 f12 f13 f14 f15 f16 f17 f18 f19 f20 f21 f22 f23 f24 f25 f26 f27 f28 f29 f30 f31);
+wide!(Wider: f0 f1 f2 f3 f4 f5 f6 f7 f8 f9 f10 f11 f12 f13 f14 f15 f16 f17 f18 f19 f20 f21 f22 f23 f24 f25 f26 f27 f28 f29 f30 f31 f32);
+
+fn wide_json(fields: usize, missing: usize) -> Value {
+    let object = (0..fields)
+        .filter(|n| *n != missing)
+        .map(|n| (format!("f{n}"), json!(n)));
+    Value::Object(object.collect())
+}
+
+#[test]
+fn inputs_of_many_fields_read_each_one() {
+    let wide: WideCreate = serde_json::from_value(wide_json(32, usize::MAX)).unwrap();
+    assert_eq!((wide.f0, wide.f31), (0, 31));
+    let wider: WiderCreate = serde_json::from_value(wide_json(33, usize::MAX)).unwrap();
+    assert_eq!((wider.f0, wider.f32), (0, 32));
+    let error = serde_json::from_value::<WideCreate>(wide_json(32, 31)).unwrap_err();
+    assert_eq!(error.to_string(), "missing field `f31`");
+    let error = serde_json::from_value::<WiderCreate>(wide_json(33, 32)).unwrap_err();
+    assert_eq!(error.to_string(), "missing field `f32`");
+}
