@@ -229,8 +229,13 @@ pub(crate) fn parse_rule(
     Ok(())
 }
 
-/// A number literal, negative or not.
+/// A number literal, negative or not, that an `f64` holds (`1e999` reads
+/// as infinity, which no rule can mean and no Rust literal can write).
 fn number_of(expr: &Expr) -> Option<f64> {
+    literal_number(expr).filter(|n| n.is_finite())
+}
+
+fn literal_number(expr: &Expr) -> Option<f64> {
     match expr {
         Expr::Lit(ExprLit {
             lit: Lit::Int(int), ..
@@ -243,7 +248,7 @@ fn number_of(expr: &Expr) -> Option<f64> {
             op: UnOp::Neg(_),
             expr,
             ..
-        }) => number_of(expr).map(|n| -n),
+        }) => literal_number(expr).map(|n| -n),
         _ => None,
     }
 }
@@ -289,6 +294,14 @@ pub(crate) fn decide(
     let kind = kind_of(ts, storage, format);
     let mut rules = Rules::default();
     let numeric = |rule: &str, bound: &Bound, diags: &mut Diagnostics| -> Option<f64> {
+        if !bound.value.is_finite() {
+            // modules.toml's `inf` and `nan`; the attribute has no literal for them.
+            diags.error(
+                bound.location.clone(),
+                format_args!("`{rule}` must be a finite number, found `{}`", bound.value),
+            );
+            return None;
+        }
         match kind {
             Kind::Integer if bound.value.fract() != 0.0 => {
                 diags.error(
@@ -394,6 +407,56 @@ pub(crate) fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bound_of_infinity_or_nan_is_an_error() {
+        let mut diags = Diagnostics::new();
+        let at = Location::Manifest(0..1);
+        let bound = |value| {
+            Some(Bound {
+                value,
+                location: at.clone(),
+            })
+        };
+        let args = RuleArgs {
+            min: bound(f64::NAN),
+            max: bound(f64::INFINITY),
+            ..RuleArgs::default()
+        };
+        let rules = decide(
+            &args,
+            "price",
+            &TsType::Number,
+            StorageKind::Float,
+            None,
+            &mut diags,
+        );
+        let messages: Vec<String> = diags
+            .finish(())
+            .unwrap_err()
+            .into_iter()
+            .map(|d| d.message)
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "`min` must be a finite number, found `NaN`",
+                "`max` must be a finite number, found `inf`",
+            ]
+        );
+        assert!(rules.is_empty());
+    }
+
+    #[test]
+    fn a_bound_is_a_finite_number_literal() {
+        let number = |text: &str| number_of(&syn::parse_str(text).unwrap());
+        assert_eq!(number("3"), Some(3.0));
+        assert_eq!(number("-2.5"), Some(-2.5));
+        assert_eq!(number("1.7976931348623157e308"), Some(f64::MAX));
+        assert_eq!(number("1e999"), None);
+        assert_eq!(number("-1e999"), None);
+        assert_eq!(number("\"zero\""), None);
+    }
 
     #[test]
     fn rules_fit_the_field_type() {
