@@ -7,7 +7,8 @@
 //! plain, this module writes a `Deserialize` that is one call to the
 //! runtime's `read` with the tuple of the fields' types (the visitor is
 //! compiled once, in `aegis::input`), then takes each field: the same JSON
-//! read, with the same errors. Any other serde attribute, a generic
+//! read, with the same errors; and a `Serialize` that is one call to its
+//! `write` with references to the fields. Any other serde attribute, a generic
 //! struct, or more fields than the runtime's tuples hold, keeps serde's
 //! derives. Paths go through `__a` (`::aegis::__private`), which the
 //! caller brings into scope.
@@ -63,41 +64,33 @@ fn ident(field: &syn::Field) -> String {
     rust(&field.ident)
 }
 
-/// What serde's derive writes: each field under its JSON name, one with
-/// `skip_serializing_if` left out (and not counted) when its test holds.
+/// One call to `__a::write` with references to the fields; a field with
+/// `skip_serializing_if` is left out (and not counted) when its test holds.
 fn serialize(out: &mut Source, name: &str, fields: &[(&Field, &syn::Field)], attrs: &[Attrs]) {
     emit!(
         out,
         "impl __a::Serialize for {name} {{\
          fn serialize<__S: __a::Serializer>(&self, __s: __S) -> __a::Result<__S::Ok, __S::Error> {{\
-         use __a::SerializeStruct as _;\
-         let mut __t = __s.serialize_struct({}, 0",
+         __a::write(__s, {}, &[",
         Lit(name)
     );
-    let skips = fields.iter().zip(attrs).map(|((_, field), attrs)| {
-        let skip = attrs.skip_if.as_ref().map(rust);
-        (ident(field), skip)
-    });
-    let skips: Vec<(String, Option<String>)> = skips.collect();
-    for (ident, skip) in &skips {
-        match skip {
-            Some(skip) => emit!(out, " + if {skip}(&self.{ident}) {{ 0 }} else {{ 1 }}"),
-            None => out.push(" + 1"),
+    for (ir, _) in fields {
+        emit!(out, "{},", Lit(&ir.wire_name));
+    }
+    out.push("], &[");
+    if attrs.iter().any(|attrs| attrs.skip_if.is_some()) {
+        for ((_, field), attrs) in fields.iter().zip(attrs) {
+            match &attrs.skip_if {
+                Some(skip) => emit!(out, "{}(&self.{}),", rust(skip), ident(field)),
+                None => out.push("false,"),
+            }
         }
     }
-    out.push(")?;");
-    for ((ir, _), (ident, skip)) in fields.iter().zip(&skips) {
-        let wire_name = Lit(&ir.wire_name);
-        match skip {
-            Some(skip) => emit!(
-                out,
-                "if {skip}(&self.{ident}) {{ __t.skip_field({wire_name})?; }} \
-                 else {{ __t.serialize_field({wire_name}, &self.{ident})?; }}"
-            ),
-            None => emit!(out, "__t.serialize_field({wire_name}, &self.{ident})?;"),
-        }
+    out.push("], (");
+    for (_, field) in fields {
+        emit!(out, "&self.{},", ident(field));
     }
-    out.push("__t.end() } }");
+    out.push(")) } }");
 }
 
 /// One call to `__a::read` with the tuple of the fields' types, and a

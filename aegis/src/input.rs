@@ -1,5 +1,5 @@
 //! What the input types `#[crud_module]` generates (`BudgetCreate`,
-//! `BudgetUpdate`) deserialize with.
+//! `BudgetUpdate`) deserialize and serialize with.
 //!
 //! serde's derive writes, for every struct, a field enum, its visitor (by
 //! name, by bytes, by index), and a visitor for maps and for sequences.
@@ -12,13 +12,16 @@
 //! `Slots` are compiled here, once, rather than once per struct. The JSON
 //! read is the same, and so are the errors: unknown keys are ignored, a
 //! repeated key is a `duplicate field`, a missing one a `missing field`
-//! unless its type is an `Option` or it has a `default`.
+//! unless its type is an `Option` or it has a `default`. Likewise an
+//! input's `Serialize` is one call to [`write`] with references to its
+//! fields ([`Values`]).
 
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::forward_to_deserialize_any;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 /// Reads the map `deserializer` holds, a struct named `name` whose fields
 /// have the JSON names `fields`, into `S`'s `Option`s, each `None` until
@@ -82,8 +85,9 @@ impl<'de> Slots<'de> for () {
     }
 }
 
-/// `Slots` for the tuples of 1 to 32 types: each invocation implements
-/// the tuple of the types done so far plus the next, then recurses.
+/// `Slots` for the tuples of 1 to 32 types, and `Values` for the tuples
+/// of references to them: each invocation implements the tuple of the
+/// types done so far plus the next, then recurses.
 macro_rules! slots {
     ([$($done:ident $index:tt)*]) => {};
     ([$($done:ident $index:tt)*] $next:ident $at:tt $($rest:tt)*) => {
@@ -109,6 +113,18 @@ macro_rules! slots {
                 }
             }
         }
+        impl<$($done: Serialize,)* $next: Serialize> Values for ($(&$done,)* &$next,) {
+            fn write<S: SerializeStruct>(
+                &self,
+                fields: &'static [&'static str],
+                skipped: &[bool],
+                to: &mut S,
+            ) -> Result<(), S::Error> {
+                $(write_field(to, fields[$index], self.$index, skipped.get($index))?;)*
+                write_field(to, fields[$at], self.$at, skipped.get($at))
+            }
+        }
+
         slots!([$($done $index)* $next $at] $($rest)*);
     };
 }
@@ -116,6 +132,57 @@ macro_rules! slots {
 slots!([] T0 0 T1 1 T2 2 T3 3 T4 4 T5 5 T6 6 T7 7 T8 8 T9 9 T10 10 T11 11 T12 12 T13 13
     T14 14 T15 15 T16 16 T17 17 T18 18 T19 19 T20 20 T21 21 T22 22 T23 23 T24 24 T25 25
     T26 26 T27 27 T28 28 T29 29 T30 30 T31 31);
+
+/// Writes an input as serde's derive would: a struct named `name`, each
+/// of `values` under its JSON name in `fields`, but those whose place in
+/// `skipped` is `true` (its `skip_serializing_if` holds), which are left
+/// out and not counted. `skipped` may be shorter than `fields`.
+pub fn write<S: Serializer, V: Values>(
+    serializer: S,
+    name: &'static str,
+    fields: &'static [&'static str],
+    skipped: &[bool],
+    values: V,
+) -> Result<S::Ok, S::Error> {
+    let len = fields.len() - skipped.iter().filter(|skip| **skip).count();
+    let mut to = serializer.serialize_struct(name, len)?;
+    values.write(fields, skipped, &mut to)?;
+    to.end()
+}
+
+/// A tuple of references to an input's fields, `(&T0, &T1, ...)`, as
+/// [`write`] writes them. Implemented for tuples of up to [`MAX_FIELDS`].
+pub trait Values {
+    fn write<S: SerializeStruct>(
+        &self,
+        fields: &'static [&'static str],
+        skipped: &[bool],
+        to: &mut S,
+    ) -> Result<(), S::Error>;
+}
+
+impl Values for () {
+    fn write<S: SerializeStruct>(
+        &self,
+        _: &'static [&'static str],
+        _: &[bool],
+        _: &mut S,
+    ) -> Result<(), S::Error> {
+        Ok(())
+    }
+}
+
+fn write_field<S: SerializeStruct, T: Serialize>(
+    to: &mut S,
+    name: &'static str,
+    value: &T,
+    skipped: Option<&bool>,
+) -> Result<(), S::Error> {
+    match skipped {
+        Some(true) => to.skip_field(name),
+        _ => to.serialize_field(name, value),
+    }
+}
 
 /// The visitor of [`read`].
 struct Fields<S, F> {

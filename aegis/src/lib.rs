@@ -87,7 +87,7 @@ pub mod export {
 /// keep the macro cheap.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::input::{read, take};
+    pub use crate::input::{read, take, write};
     pub use crate::{
         CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, OnDelete, Reference, RuleValue,
         Rules, Stamp,
