@@ -134,7 +134,7 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
     }
     let serde_impls = serde_impls.into_tokens();
     let version = versioned.map(|(_, field)| field);
-    let methods = methods(entity, module, &fields, version).into_tokens();
+    let methods = methods(entity, module, id, &fields, version).into_tokens();
     let id_ident = &id.ident;
     let input_idents: Vec<_> = inputs.iter().map(|(_, f)| &f.ident).collect();
     // A skipped or readonly field's `Default`, where an error about it
@@ -199,15 +199,12 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
 fn methods(
     entity: &syn::Ident,
     module: &Module,
+    id: &syn::Field,
     fields: &[(&Field, &syn::Field)],
     version: Option<&syn::Field>,
 ) -> Source {
     let mut out = Source::default();
-    let (id_ident, id_ty) = fields
-        .iter()
-        .find(|(ir, _)| ir.role == FieldRole::Id)
-        .map(|(_, field)| (rust(&field.ident), rust(&field.ty)))
-        .expect("the model guarantees an id field");
+    let (id_ident, id_ty) = (rust(&id.ident), rust(&id.ty));
     emit!(
         out,
         "type Id = {id_ty}; type Create = {entity}Create; type Update = {entity}Update;\

@@ -408,19 +408,30 @@ pub(crate) fn decide(
 mod tests {
     use super::*;
 
+    fn bound(value: f64, at: &Location) -> Option<Bound> {
+        Some(Bound {
+            value,
+            location: at.clone(),
+        })
+    }
+
+    /// The errors reported, in order.
+    fn messages(diags: Diagnostics) -> Vec<String> {
+        diags
+            .finish(())
+            .unwrap_err()
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
     #[test]
     fn a_bound_of_infinity_or_nan_is_an_error() {
         let mut diags = Diagnostics::new();
         let at = Location::Manifest(0..1);
-        let bound = |value| {
-            Some(Bound {
-                value,
-                location: at.clone(),
-            })
-        };
         let args = RuleArgs {
-            min: bound(f64::NAN),
-            max: bound(f64::INFINITY),
+            min: bound(f64::NAN, &at),
+            max: bound(f64::INFINITY, &at),
             ..RuleArgs::default()
         };
         let rules = decide(
@@ -431,12 +442,7 @@ mod tests {
             None,
             &mut diags,
         );
-        let messages: Vec<String> = diags
-            .finish(())
-            .unwrap_err()
-            .into_iter()
-            .map(|d| d.message)
-            .collect();
+        let messages = messages(diags);
         assert_eq!(
             messages,
             [
@@ -462,15 +468,9 @@ mod tests {
     fn rules_fit_the_field_type() {
         let mut diags = Diagnostics::new();
         let at = Location::Manifest(0..1);
-        let bound = |value| {
-            Some(Bound {
-                value,
-                location: at.clone(),
-            })
-        };
         let args = RuleArgs {
-            min: bound(1.5),
-            max_length: bound(3.0),
+            min: bound(1.5, &at),
+            max_length: bound(3.0, &at),
             ..RuleArgs::default()
         };
         let rules = decide(
@@ -481,12 +481,7 @@ mod tests {
             None,
             &mut diags,
         );
-        let messages: Vec<String> = diags
-            .finish(())
-            .unwrap_err()
-            .into_iter()
-            .map(|d| d.message)
-            .collect();
+        let messages = messages(diags);
         assert_eq!(
             messages,
             [
@@ -498,8 +493,8 @@ mod tests {
 
         let mut diags = Diagnostics::new();
         let args = RuleArgs {
-            min_length: bound(1.0),
-            max_length: bound(80.0),
+            min_length: bound(1.0, &at),
+            max_length: bound(80.0, &at),
             email: Some(at.clone()),
             one_of: Some((vec![RuleValue::Text("a@b.c".into())], at.clone())),
             ..RuleArgs::default()
