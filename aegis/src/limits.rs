@@ -44,6 +44,11 @@ pub struct Limits {
     /// events it has not heard of (a notification lost with its
     /// connection); see the `relay` module.
     pub relay_sweep: std::time::Duration,
+    /// How long a WebSocket connection waits for the event log while the
+    /// database is away (restarting) before giving up: a `subscribe`
+    /// answered with an `internal` error (the feature left unsubscribed),
+    /// or, for a gap in live events, a `resync`.
+    pub event_log_patience: std::time::Duration,
     /// Events the log keeps per feature (`None`: all). Keep it at least
     /// `replay_limit`, so that what a client may replay is still there.
     pub event_retention: Option<u64>,
@@ -80,6 +85,7 @@ impl Default for Limits {
             ping_interval: std::time::Duration::from_secs(20),
             idle_timeout: std::time::Duration::from_secs(60),
             relay_sweep: std::time::Duration::from_secs(2),
+            event_log_patience: std::time::Duration::from_secs(10),
             event_retention: Some(100_000),
             event_max_age: None,
             import_job_max_age: std::time::Duration::from_secs(7 * 24 * 3600),

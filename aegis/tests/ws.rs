@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use aegis::Limits;
@@ -331,121 +330,6 @@ async fn a_frame_over_the_size_limit_closes_that_connection_only() {
     assert!(matches!(client.next().await, Next::Closed(_)));
     let mut other = Client::authed(address, &app.admin()).await;
     other.in_sync().await;
-}
-
-#[tokio::test]
-async fn replay_after_a_disconnect_during_1000_writes_loses_nothing() {
-    let app = Arc::new(app().await);
-    let address = app.serve().await;
-    let writer = {
-        let app = app.clone();
-        tokio::spawn(async move {
-            for n in 0..1000 {
-                create(&app, &format!("b{n}")).await;
-            }
-        })
-    };
-    let mut received: Vec<(u64, i64)> = Vec::new();
-    // From the start: the client has seen nothing (seq 0).
-    let mut since = Some(0);
-    // Three connections, each dropped part way, then one to the end.
-    for stop_after in [150, 300, 200, usize::MAX] {
-        let mut client = Client::authed(address, &app.admin()).await;
-        let subscribed = client.subscribe("budgets", since).await;
-        assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
-        assert_eq!(subscribed["recovered"], true, "{subscribed}");
-        let mut count = 0;
-        while count < stop_after && received.last().is_none_or(|(seq, _)| *seq < 1000) {
-            let frame = client.frame().await;
-            assert_eq!(frame["type"], "event", "{frame}");
-            received.push((
-                frame["meta"]["seq"].as_u64().unwrap(),
-                frame["data"]["id"].as_i64().unwrap(),
-            ));
-            count += 1;
-        }
-        since = received.last().map(|(seq, _)| *seq);
-        if since == Some(1000) {
-            break;
-        }
-        drop(client);
-    }
-    writer.await.unwrap();
-    let seqs: Vec<u64> = received.iter().map(|(seq, _)| *seq).collect();
-    assert_eq!(
-        seqs,
-        (1..=1000).collect::<Vec<_>>(),
-        "every event once, in order"
-    );
-    // And they are exactly the database's: ids 1..=1000 created in order.
-    let ids: Vec<i64> = received.iter().map(|(_, id)| *id).collect();
-    assert_eq!(ids, (1..=1000).collect::<Vec<_>>());
-    let log = aegis::log::replay(app.aegis.db(), "budgets", 0, 2000)
-        .await
-        .unwrap();
-    assert_eq!(log.len(), 1000);
-}
-
-#[tokio::test]
-async fn too_far_behind_is_a_resync() {
-    let app = app_with(Limits {
-        replay_limit: 5,
-        ..Limits::default()
-    })
-    .await;
-    let address = app.serve().await;
-    for n in 0..10 {
-        create(&app, &format!("b{n}")).await;
-    }
-    let mut client = Client::authed(address, &app.admin()).await;
-    let subscribed = client.subscribe("budgets", Some(1)).await;
-    assert_eq!(
-        subscribed,
-        json!({"type": "subscribed", "feature": "budgets", "seq": 10, "recovered": false})
-    );
-    assert_eq!(
-        client.frame().await,
-        json!({"type": "resync", "feature": "budgets", "reason": "gap"})
-    );
-    // Within the bound, the replay recovers everything.
-    let subscribed = client.subscribe("budgets", Some(6)).await;
-    assert_eq!(subscribed["recovered"], true);
-    for seq in 7..=10 {
-        assert_eq!(client.frame().await["meta"]["seq"], seq);
-    }
-    // A client ahead of the server (a database reset) must reload too.
-    let subscribed = client.subscribe("budgets", Some(50)).await;
-    assert_eq!(subscribed["recovered"], false);
-    assert_eq!(client.frame().await["reason"], "gap");
-}
-
-/// A `since` older than what the log keeps is a gap like any other; one
-/// within it replays in full.
-#[tokio::test]
-async fn a_since_older_than_the_retained_log_is_a_resync() {
-    let app = app_with(Limits {
-        event_retention: Some(4),
-        ..Limits::default()
-    })
-    .await;
-    let address = app.serve().await;
-    for n in 0..10 {
-        create(&app, &format!("b{n}")).await;
-    }
-    assert_eq!(app.aegis.prune().await.unwrap().events, 6);
-    let mut client = Client::authed(address, &app.admin()).await;
-    let subscribed = client.subscribe("budgets", Some(5)).await;
-    assert_eq!(subscribed["recovered"], false, "{subscribed}");
-    assert_eq!(
-        client.frame().await,
-        json!({"type": "resync", "feature": "budgets", "reason": "gap"})
-    );
-    let subscribed = client.subscribe("budgets", Some(6)).await;
-    assert_eq!(subscribed["recovered"], true, "{subscribed}");
-    for seq in 7..=10 {
-        assert_eq!(client.frame().await["meta"]["seq"], seq);
-    }
-    client.in_sync().await;
 }
 
 #[tokio::test]

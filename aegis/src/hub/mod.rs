@@ -52,9 +52,6 @@ use shard::{Member, Shard, Shards, Shared, visible};
 
 /// Close code for a connection silent past the idle timeout (going away).
 const CLOSE_IDLE: u16 = 1001;
-/// How long a connection waits for the event log to fill a gap (the
-/// database restarting) before telling its client to resync.
-const GAP_PATIENCE: Duration = Duration::from_secs(10);
 /// Events written to a connection together: what a shard takes from the
 /// bus at once, and what a connection catching up writes before a flush.
 const BATCH: usize = 64;
@@ -272,17 +269,7 @@ impl Connection {
             }
             ClientMessage::Unsubscribe { features } => {
                 for feature in features {
-                    let removed = {
-                        let mut outbox = self.member.lock();
-                        outbox.read_filters.remove(&feature);
-                        outbox.subscriptions.remove(&feature).is_some()
-                    };
-                    if removed {
-                        self.aegis
-                            .hub()
-                            .subscriptions
-                            .fetch_sub(1, Ordering::SeqCst);
-                    }
+                    self.unsubscribe(&feature);
                 }
                 Ok(())
             }
@@ -369,26 +356,33 @@ impl Connection {
             )
             .await;
         }
-        let current = match self.current_seq(&feature).await {
-            Ok(seq) => seq,
-            Err(_) => return self.internal_error(sink, &feature).await,
-        };
-        // Until `subscribed` and the replay are written, the shard only
-        // notes what it skips; what it skipped follows them.
+        // The shard holds this feature's events from now on, before its
+        // current seq is read: one committed in between is held, not
+        // passed by as not subscribed. Until `subscribed` and the replay
+        // are written, what it holds waits; then what follows them is sent.
         let added = {
             let mut outbox = self.member.lock();
             outbox.take_over();
             self.set_read_filter(&mut outbox, &feature);
-            outbox
-                .subscriptions
-                .insert(feature.clone(), current)
-                .is_none()
+            let added = !outbox.subscriptions.contains_key(&feature);
+            outbox.subscriptions.entry(feature.clone()).or_insert(0);
+            added
         };
         if added {
             self.aegis
                 .hub()
                 .subscriptions
                 .fetch_add(1, Ordering::SeqCst);
+        }
+        let Some(current) = self
+            .patiently(&feature, || self.current_seq(&feature))
+            .await
+        else {
+            self.not_now(sink, &feature).await?;
+            return self.catch_up(sink).await;
+        };
+        if let Some(mark) = self.member.lock().subscriptions.get_mut(&feature) {
+            *mark = current;
         }
         self.replay(&feature, current, since, sink).await?;
         self.catch_up(sink).await
@@ -410,9 +404,9 @@ impl Connection {
             send(sink, &subscribed(feature, current, false)).await?;
             return send_resync(sink, feature, ResyncReason::Gap).await;
         }
-        let events = match replay(self.aegis.db(), feature, since, missing).await {
-            Ok(events) => events,
-            Err(_) => return self.internal_error(sink, feature).await,
+        let read = || replay(self.aegis.db(), feature, since, missing);
+        let Some(events) = self.patiently(feature, read).await else {
+            return self.not_now(sink, feature).await;
         };
         let complete = events.len() as u64 == missing
             && events
@@ -461,8 +455,28 @@ impl Connection {
         Ok(seq)
     }
 
-    async fn internal_error(&self, sink: &mut Sink, feature: &str) -> Result<(), End> {
-        let message = format!("cannot read the events of `{feature}` now; try again");
+    /// Ends the subscription to `feature`, if any.
+    fn unsubscribe(&self, feature: &str) {
+        let removed = {
+            let mut outbox = self.member.lock();
+            outbox.read_filters.remove(feature);
+            outbox.subscriptions.remove(feature).is_some()
+        };
+        if removed {
+            self.aegis
+                .hub()
+                .subscriptions
+                .fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The event log stayed unreadable: `feature` is left unsubscribed
+    /// (else the shard would send what follows `current`, and its client
+    /// would miss what came before) and its client told to ask again.
+    async fn not_now(&self, sink: &mut Sink, feature: &str) -> Result<(), End> {
+        self.unsubscribe(feature);
+        let message =
+            format!("cannot read the events of `{feature}` now; not subscribed, subscribe again");
         send(
             sink,
             &error_frame(ErrorCode::Internal, &message, Some(feature.to_owned())),
@@ -513,10 +527,8 @@ impl Connection {
         let mut earlier = Vec::new();
         if seq > last + 1 {
             // Published out of commit order: fetch what comes before it.
-            earlier = self
-                .fill(feature, last, seq - last - 1)
-                .await
-                .unwrap_or_default();
+            let read = || replay(self.aegis.db(), feature, last, seq - last - 1);
+            earlier = self.patiently(feature, read).await.unwrap_or_default();
             let contiguous = earlier.len() as u64 == seq - last - 1
                 && earlier.iter().zip(last + 1..).all(|(e, s)| e.seq() == s);
             if !contiguous {
@@ -539,23 +551,29 @@ impl Connection {
         Ok(())
     }
 
-    /// The `count` events after `after`, from the log. The database may be
-    /// away for a moment (restarting): this connection waits for it, up to
-    /// [`GAP_PATIENCE`], its events held back in order; after that, `None`,
-    /// and the client is told to resync.
-    async fn fill(&self, feature: &str, after: u64, count: u64) -> Option<Vec<Arc<StoredEvent>>> {
+    /// What `read` reads from the database, which may be away for a
+    /// moment (restarting): this connection waits for it, up to
+    /// [`Limits::event_log_patience`], its events held back in order;
+    /// after that, `None`.
+    ///
+    /// [`Limits::event_log_patience`]: crate::Limits::event_log_patience
+    async fn patiently<T, F>(&self, feature: &str, read: impl Fn() -> F) -> Option<T>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        let patience = self.aegis.limits().event_log_patience;
         let started = Instant::now();
         let mut wait = Duration::from_millis(100);
         loop {
-            match replay(self.aegis.db(), feature, after, count).await {
-                Ok(events) => return Some(events),
-                Err(error) if started.elapsed() < GAP_PATIENCE => {
+            match read().await {
+                Ok(value) => return Some(value),
+                Err(error) if started.elapsed() < patience => {
                     tracing::debug!(%error, feature, "cannot read the event log yet; retrying");
-                    tokio::time::sleep(wait).await;
+                    tokio::time::sleep(wait.min(patience)).await;
                     wait = (wait * 2).min(Duration::from_secs(2));
                 }
                 Err(error) => {
-                    tracing::warn!(%error, feature, "cannot read the event log; the client resyncs");
+                    tracing::warn!(%error, feature, "cannot read the event log; giving up");
                     return None;
                 }
             }
