@@ -443,12 +443,26 @@ impl Change {
     }
 
     /// Commits, then hands the events to subscribers.
+    ///
+    /// Both run as a task of their own, which ends whoever stops waiting
+    /// for it: a request dropped while its commit is under way (its client
+    /// hung up) would otherwise leave a committed change whose events were
+    /// never published, and which this instance's subscribers would get
+    /// only with the feature's next event.
     #[tracing::instrument(level = "debug", name = "db", skip_all, fields(op = "commit"))]
     pub async fn commit(self) -> Result<(), Error> {
-        self.tx.commit().await?;
-        for event in self.events {
-            self.bus.publish(event);
-        }
-        Ok(())
+        let Change {
+            tx, bus, events, ..
+        } = self;
+        let commit = async move {
+            tx.commit().await?;
+            for event in events {
+                bus.publish(event);
+            }
+            Ok(())
+        };
+        let task = tokio::spawn(tracing::Instrument::in_current_span(commit));
+        task.await
+            .map_err(|error| Error::Internal(format!("the commit's task failed: {error}")))?
     }
 }

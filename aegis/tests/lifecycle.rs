@@ -1,6 +1,7 @@
 //! Probes and a graceful stop: `/healthz`, `/readyz` (the database, the
-//! installed schema, a stop begun), WebSockets closed with 1012, and the
-//! import running when the stop begins failed and reported.
+//! installed schema, a stop begun), WebSockets closed with 1012, the
+//! import running when the stop begins failed and reported, and a commit
+//! whose caller stops waiting (its client hung up) still published.
 
 mod common;
 
@@ -148,4 +149,32 @@ async fn a_stop_fails_the_running_import_and_reports_it() {
     let completed = completed.expect("an import_completed event");
     assert_eq!(completed["success"], false);
     assert_eq!(completed["jobId"], job);
+}
+
+/// A commit under way completes and publishes its events though its caller
+/// stops waiting for it, as a request's handler is dropped when its client
+/// hangs up: else a committed change would reach this instance's
+/// subscribers only with the feature's next event.
+#[tokio::test]
+async fn a_commit_whose_caller_stops_waiting_still_publishes_its_events() {
+    use futures_util::FutureExt;
+
+    let app = app().await;
+    let mut events = app.events();
+    let mut change = app.aegis.change().await.unwrap();
+    let seq = change
+        .import_event::<Budget>(EventAction::ImportStarted, &json!({"jobId": "j1"}), "u1")
+        .await
+        .unwrap();
+    // Polled once, then dropped.
+    let _ = change.commit().now_or_never();
+    let published = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("the event is published")
+        .unwrap();
+    assert_eq!((published.feature(), published.seq()), ("budgets", seq));
+    let log = aegis::log::replay(app.aegis.db(), "budgets", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(log.iter().map(|e| e.seq()).collect::<Vec<_>>(), [seq]);
 }
