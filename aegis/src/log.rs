@@ -9,11 +9,13 @@
 //! and hand-written code that changes entities can too.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::broadcast;
+use tokio::time::Instant;
 
 use crate::entity::CrudEntity;
 use crate::error::Error;
@@ -448,21 +450,146 @@ impl Change {
     /// for it: a request dropped while its commit is under way (its client
     /// hung up) would otherwise leave a committed change whose events were
     /// never published, and which this instance's subscribers would get
-    /// only with the feature's next event.
+    /// only with the feature's next event. A commit that fails without the
+    /// database refusing it (its connection cut) may have been made all
+    /// the same: its events are published if the log shows it was.
     #[tracing::instrument(level = "debug", name = "db", skip_all, fields(op = "commit"))]
     pub async fn commit(self) -> Result<(), Error> {
         let Change {
-            tx, bus, events, ..
+            db,
+            bus,
+            tx,
+            events,
         } = self;
         let commit = async move {
-            tx.commit().await?;
-            for event in events {
-                bus.publish(event);
+            match tx.commit().await {
+                Ok(()) => {
+                    for event in events {
+                        bus.publish(event);
+                    }
+                    Ok(())
+                }
+                Err(error) => {
+                    // Not refused by the database: the connection failed
+                    // under the commit, which may have been made.
+                    if !matches!(error, sqlx::Error::Database(_)) && !events.is_empty() {
+                        let settling = settle(db, bus, events);
+                        tokio::spawn(tracing::Instrument::in_current_span(settling));
+                    }
+                    Err(error.into())
+                }
             }
-            Ok(())
         };
         let task = tokio::spawn(tracing::Instrument::in_current_span(commit));
         task.await
             .map_err(|error| Error::Internal(format!("the commit's task failed: {error}")))?
+    }
+}
+
+/// How long a commit that may have been made is looked for in the log.
+const SETTLE_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Publishes `events` if the change that wrote them was committed after
+/// all, as a commit whose connection failed under it may have been: if the
+/// log holds the first of them, frame for frame (a rolled-back change's
+/// seq may be another's since). Waits for the database, which may be
+/// restarting, up to [`SETTLE_PATIENCE`].
+async fn settle(db: Db, bus: EventBus, events: Vec<Arc<StoredEvent>>) {
+    let Some(first) = events.first() else {
+        return;
+    };
+    let query = format!(
+        "SELECT frame FROM aegis_events WHERE feature = {} AND seq = {}",
+        db.param(1),
+        db.param(2)
+    );
+    let started = Instant::now();
+    let mut wait = Duration::from_millis(100);
+    loop {
+        let found = sqlx::query(&query)
+            .bind(first.feature())
+            .bind(first.seq() as i64)
+            .fetch_optional(db.pool())
+            .await
+            .and_then(|row| row.map(|row| row.try_get::<String, _>(0)).transpose());
+        match found {
+            Ok(frame) => {
+                if frame.as_deref() == Some(first.frame.as_str()) {
+                    for event in events {
+                        bus.publish(event);
+                    }
+                }
+                return;
+            }
+            Err(error) if started.elapsed() < SETTLE_PATIENCE => {
+                tracing::debug!(%error, "cannot tell whether a commit was made yet; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot tell whether a commit was made; its events wait for the feature's next");
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::EventMeta;
+
+    async fn appended(db: &Db, tx: &mut Tx, name: &str) -> Arc<StoredEvent> {
+        let message = |seq| EventMessage {
+            feature: "things".to_owned(),
+            entity: "thing".to_owned(),
+            action: EventAction::Created,
+            data: serde_json::json!({ "id": seq, "name": name }),
+            meta: EventMeta {
+                timestamp: chrono::Utc::now(),
+                feature_version: crate::protocol::FEATURE_VERSION.to_owned(),
+                seq,
+                user_id: "u1".to_owned(),
+                origin: None,
+            },
+        };
+        append(db, tx, message, "things", None, None).await.unwrap()
+    }
+
+    /// A commit whose outcome is unknown: its events are published if the
+    /// log holds them, and not if it holds another change's at their seq.
+    #[tokio::test]
+    async fn a_change_that_may_be_committed_is_published_only_if_the_log_holds_it() {
+        let db = crate::testing::test_database().await;
+        sqlx::query("INSERT INTO aegis_features (feature) VALUES ('things')")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let bus = EventBus::new(16);
+        let mut heard = bus.subscribe();
+
+        let mut tx = db.begin().await.unwrap();
+        let made = appended(&db, &mut tx, "made").await;
+        tx.commit().await.unwrap();
+        settle(db.clone(), bus.clone(), vec![made]).await;
+        let published = heard.try_recv().unwrap();
+        assert_eq!(
+            (published.seq(), &published.message.data["name"]),
+            (1, &serde_json::json!("made"))
+        );
+
+        let mut tx = db.begin().await.unwrap();
+        let lost = appended(&db, &mut tx, "lost").await;
+        tx.rollback().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        let other = appended(&db, &mut tx, "other").await;
+        tx.commit().await.unwrap();
+        assert_eq!((lost.seq(), other.seq()), (2, 2));
+        settle(db, bus.clone(), vec![lost]).await;
+        let after = heard.try_recv();
+        assert!(
+            matches!(after, Err(broadcast::error::TryRecvError::Empty)),
+            "{after:?}"
+        );
     }
 }
