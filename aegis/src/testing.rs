@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
+use sqlx::Row;
 use tokio::sync::broadcast;
 use tower::ServiceExt;
 
@@ -49,10 +50,18 @@ pub async fn fresh_postgres_database() -> Option<String> {
     let url = std::env::var("AEGIS_TEST_DATABASE_URL")
         .ok()
         .filter(|url| url.starts_with("postgres"))?;
-    let name = format!("aegis_test_{}", uuid::Uuid::new_v4().simple());
+    // Named with the time it was made, so that a later run can tell an
+    // old one from one that a test running beside it uses.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let name = format!("{TEST_DATABASE}{now}_{}", uuid::Uuid::new_v4().simple());
     let admin = Db::connect_only(&url)
         .await
         .expect("the test PostgreSQL server");
+    SWEPT
+        .get_or_init(|| drop_old_test_databases(&admin, now))
+        .await;
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(admin.pool())
         .await
@@ -64,6 +73,39 @@ pub async fn fresh_postgres_database() -> Option<String> {
     let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
     let separator = if query.is_empty() { "" } else { "?" };
     Some(format!("{server}/{name}{separator}{query}"))
+}
+
+/// The start of the name of every database [`fresh_postgres_database`]
+/// makes; the time it was made follows, in seconds since 1970.
+const TEST_DATABASE: &str = "aegis_test_";
+
+/// Whether this process has dropped the test databases earlier runs left.
+static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// Drops the test databases made more than an hour before `now`: nothing
+/// else drops them, and a test server would fill its disk run after run.
+/// One that cannot be dropped (in use) is left for the next run.
+async fn drop_old_test_databases(admin: &Db, now: u64) {
+    let Ok(rows) = sqlx::query("SELECT datname::text FROM pg_database")
+        .fetch_all(admin.pool())
+        .await
+    else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = row.try_get::<String, _>(0) else {
+            continue;
+        };
+        let made = name
+            .strip_prefix(TEST_DATABASE)
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(made, _)| made.parse::<u64>().ok());
+        if made.is_some_and(|made| made + 3600 < now) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(admin.pool())
+                .await;
+        }
+    }
 }
 
 /// A response: status, body text, and the body as JSON (`Null` if it is not).
@@ -225,5 +267,53 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("import job {job} did not finish in 10 s");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn databases(admin: &Db) -> Vec<String> {
+        let rows = sqlx::query("SELECT datname::text FROM pg_database")
+            .fetch_all(admin.pool())
+            .await
+            .unwrap();
+        rows.iter().map(|row| row.try_get(0).unwrap()).collect()
+    }
+
+    /// Test databases over an hour old are dropped; a newer one (a test
+    /// running beside) and any other database stay.
+    #[tokio::test]
+    async fn test_databases_over_an_hour_old_are_dropped() {
+        let Ok(url) = std::env::var("AEGIS_TEST_DATABASE_URL") else {
+            return;
+        };
+        let admin = Db::connect_only(&url).await.unwrap();
+        // The time now: test databases other tests are using stay.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let old = format!("{TEST_DATABASE}{}_{tag}", now - 3601);
+        let new = format!("{TEST_DATABASE}{}_{tag}", now - 3599);
+        let other = format!("kept_{tag}");
+        for name in [&old, &new, &other] {
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(admin.pool())
+                .await
+                .unwrap();
+        }
+        drop_old_test_databases(&admin, now).await;
+        let left = databases(&admin).await;
+        assert!(!left.contains(&old), "{old} is dropped");
+        assert!(left.contains(&new) && left.contains(&other), "{left:?}");
+        for name in [&new, &other] {
+            sqlx::query(&format!("DROP DATABASE {name}"))
+                .execute(admin.pool())
+                .await
+                .unwrap();
+        }
     }
 }
