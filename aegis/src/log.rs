@@ -15,7 +15,6 @@ use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::broadcast;
-use tokio::time::Instant;
 
 use crate::entity::CrudEntity;
 use crate::error::Error;
@@ -503,34 +502,26 @@ async fn settle(db: Db, bus: EventBus, events: Vec<Arc<StoredEvent>>) {
         db.param(1),
         db.param(2)
     );
-    let started = Instant::now();
-    let mut wait = Duration::from_millis(100);
-    loop {
-        let found = sqlx::query(&query)
+    let read = || async {
+        let row = sqlx::query(&query)
             .bind(first.feature())
             .bind(first.seq() as i64)
             .fetch_optional(db.pool())
-            .await
-            .and_then(|row| row.map(|row| row.try_get::<String, _>(0)).transpose());
-        match found {
-            Ok(frame) => {
-                if frame.as_deref() == Some(first.frame.as_str()) {
-                    for event in events {
-                        bus.publish(event);
-                    }
+            .await?;
+        Ok(row.map(|row| row.try_get::<String, _>(0)).transpose()?)
+    };
+    match crate::store::patiently(SETTLE_PATIENCE, read).await {
+        Ok(frame) => {
+            if frame.as_deref() == Some(first.frame.as_str()) {
+                for event in events {
+                    bus.publish(event);
                 }
-                return;
-            }
-            Err(error) if started.elapsed() < SETTLE_PATIENCE => {
-                tracing::debug!(%error, "cannot tell whether a commit was made yet; retrying");
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(2));
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot tell whether a commit was made; its events wait for the feature's next");
-                return;
             }
         }
+        Err(error) => tracing::warn!(
+            %error,
+            "cannot tell whether a commit was made; its events wait for the feature's next"
+        ),
     }
 }
 

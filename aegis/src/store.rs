@@ -59,6 +59,30 @@ impl std::fmt::Debug for Db {
 
 pub type Tx = Transaction<'static, Any>;
 
+/// `read`, tried again until it succeeds or `patience` has passed (after
+/// 100 ms, then twice as long each time, up to 2 s): the database may be
+/// away for a moment, restarting. Past that, the last error.
+pub(crate) async fn patiently<T, F>(
+    patience: std::time::Duration,
+    read: impl Fn() -> F,
+) -> Result<T, Error>
+where
+    F: Future<Output = Result<T, Error>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut wait = std::time::Duration::from_millis(100);
+    loop {
+        match read().await {
+            Err(error) if started.elapsed() < patience => {
+                tracing::debug!(%error, "cannot reach the database yet; trying again");
+                tokio::time::sleep(wait.min(patience)).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(2));
+            }
+            done => return done,
+        }
+    }
+}
+
 /// The column that holds a row's searchable text in Unicode lower case
 /// (see [`search_text`]), kept by the runtime on every write.
 pub const SEARCH_COLUMN: &str = "aegis_search";

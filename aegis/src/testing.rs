@@ -52,9 +52,7 @@ pub async fn fresh_postgres_database() -> Option<String> {
         .filter(|url| url.starts_with("postgres"))?;
     // Named with the time it was made, so that a later run can tell an
     // old one from one that a test running beside it uses.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
+    let now = seconds_now();
     let name = format!("{TEST_DATABASE}{now}_{}", uuid::Uuid::new_v4().simple());
     let admin = Db::connect_only(&url)
         .await
@@ -78,6 +76,13 @@ pub async fn fresh_postgres_database() -> Option<String> {
 /// The start of the name of every database [`fresh_postgres_database`]
 /// makes; the time it was made follows, in seconds since 1970.
 const TEST_DATABASE: &str = "aegis_test_";
+
+/// Seconds since 1970.
+fn seconds_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
 
 /// Whether this process has dropped the test databases earlier runs left.
 static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
@@ -291,10 +296,7 @@ mod tests {
         };
         let admin = Db::connect_only(&url).await.unwrap();
         // The time now: test databases other tests are using stay.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = seconds_now();
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let old = format!("{TEST_DATABASE}{}_{tag}", now - 3601);
         let new = format!("{TEST_DATABASE}{}_{tag}", now - 3599);

@@ -23,7 +23,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -562,20 +561,11 @@ impl Connection {
         F: Future<Output = Result<T, Error>>,
     {
         let patience = self.aegis.limits().event_log_patience;
-        let started = Instant::now();
-        let mut wait = Duration::from_millis(100);
-        loop {
-            match read().await {
-                Ok(value) => return Some(value),
-                Err(error) if started.elapsed() < patience => {
-                    tracing::debug!(%error, feature, "cannot read the event log yet; retrying");
-                    tokio::time::sleep(wait.min(patience)).await;
-                    wait = (wait * 2).min(Duration::from_secs(2));
-                }
-                Err(error) => {
-                    tracing::warn!(%error, feature, "cannot read the event log; giving up");
-                    return None;
-                }
+        match crate::store::patiently(patience, read).await {
+            Ok(value) => Some(value),
+            Err(error) => {
+                tracing::warn!(%error, feature, "cannot read the event log; giving up");
+                None
             }
         }
     }
