@@ -78,6 +78,12 @@ mod tests {
                    "meta": {"timestamp": "2026-01-01T00:00:00Z", "featureVersion": "v1",
                             "seq": 1241, "userId": "u1", "origin": null}})
         );
+        // The web runtime queues a frame that begins so without parsing it.
+        assert!(
+            serde_json::to_string(&event)
+                .unwrap()
+                .starts_with(r#"{"type":"event","#)
+        );
         let frames = [
             (
                 ServerMessage::Ready {

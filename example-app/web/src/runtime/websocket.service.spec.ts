@@ -196,6 +196,79 @@ describe('WebSocketService', () => {
     expect(performance.getEntriesByName(EVENTS_MEASURE), 'the measures are not kept').toEqual([]);
   });
 
+  it('parses an event with its frame, not as it arrives, and keeps the order of other frames', async () => {
+    const budgets = new Subscriber();
+    service.subscribe('budgets', budgets);
+    const socket = await connect();
+    const parse = vi.spyOn(JSON, 'parse');
+    socket.receive({ type: 'event', ...event(1) });
+    socket.receive({ type: 'event', ...event(2) });
+    expect(parse, 'an arriving event is only queued').not.toHaveBeenCalled();
+    // A frame written with its tag elsewhere is parsed as it comes, and waits all the same.
+    socket.onmessage?.(new MessageEvent('message', { data: JSON.stringify({ ...event(3), type: 'event' }) }));
+    expect(budgets.events).toEqual([]);
+    socket.onmessage?.(new MessageEvent('message', { data: '{"type":"event", broken' }));
+    socket.receive({ type: 'resync', feature: 'budgets', reason: 'lagging' });
+    expect(budgets.calls, 'a frame that is not an event applies the waiting ones first').toEqual([
+      'event 1',
+      'event 2',
+      'event 3',
+      'resync lagging',
+    ]);
+    parse.mockRestore();
+  });
+
+  it('asks for the next frame from the frame while events come, and stops when they stop', async () => {
+    const budgets = new Subscriber();
+    service.subscribe('budgets', budgets);
+    const socket = await connect();
+    const idle = vi.getTimerCount();
+    // Frames run by hand; every call into the browser counted.
+    const frames: FrameRequestCallback[] = [];
+    const calls = { frames: 0, timeouts: 0 };
+    vi.stubGlobal('requestAnimationFrame', (callback: FrameRequestCallback) => {
+      calls.frames += 1;
+      return frames.push(callback);
+    });
+    const timeout = globalThis.setTimeout;
+    vi.stubGlobal('setTimeout', (handler: () => void, ms?: number) => {
+      calls.timeouts += 1;
+      return timeout(handler, ms);
+    });
+    const frame = () => frames.splice(0).forEach((callback) => callback(performance.now()));
+    socket.receive({ type: 'event', ...event(1) });
+    expect(calls, 'the first event asks for a frame, and a timer in case none comes').toEqual({ frames: 1, timeouts: 1 });
+    for (let seq = 2; seq <= 5; seq++) {
+      frame();
+      socket.receive({ type: 'event', ...event(seq) });
+    }
+    expect(budgets.calls).toEqual(['event 1', 'event 2', 'event 3', 'event 4']);
+    expect(calls, 'each frame that applied events asked for the next; no event asked').toEqual({ frames: 5, timeouts: 1 });
+    frame();
+    expect(budgets.events).toHaveLength(5);
+    frame();
+    expect(calls.frames, 'a frame without events asks for none').toBe(6);
+    expect(frames).toEqual([]);
+    await vi.advanceTimersByTimeAsync(EVENTS_AT_LATEST_MS);
+    expect(vi.getTimerCount(), 'no timer left for events').toBe(idle);
+  });
+
+  it('applies the waiting events when frames stop while events come', async () => {
+    const budgets = new Subscriber();
+    service.subscribe('budgets', budgets);
+    const socket = await connect();
+    socket.receive({ type: 'event', ...event(1) });
+    await vi.advanceTimersByTimeAsync(1000 / 60);
+    expect(budgets.calls).toEqual(['event 1']);
+    // From here no frame runs but the one already asked for (the tab is hidden).
+    vi.stubGlobal('requestAnimationFrame', () => 0);
+    socket.receive({ type: 'event', ...event(2) });
+    await vi.advanceTimersByTimeAsync(1000 / 60);
+    socket.receive({ type: 'event', ...event(3) });
+    await vi.advanceTimersByTimeAsync(EVENTS_AT_LATEST_MS * 2);
+    expect(budgets.calls).toEqual(['event 1', 'event 2', 'event 3']);
+  });
+
   it('applies events in a hidden tab, which runs no animation frame, within the time allowed', async () => {
     const visibility = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
     const budgets = new Subscriber();
