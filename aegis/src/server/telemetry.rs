@@ -78,7 +78,9 @@ impl Telemetry {
         outcome
     }
 
-    /// Sends the spans not sent yet, and stops exporting.
+    /// Sends the spans not sent yet, and stops exporting. A span still
+    /// open is not sent: a request still in flight, or one whose last
+    /// query's span SQLite's driver thread has not let go of yet.
     pub async fn finish(self) {
         #[cfg(feature = "otel")]
         if let Some(provider) = self.provider {
