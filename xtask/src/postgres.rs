@@ -120,6 +120,13 @@ impl Postgres {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
+    /// The CPU time the server (the postmaster and every process it has
+    /// forked) has used so far, in seconds.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let pid = std::fs::read_to_string(self.data.join("postmaster.pid")).ok()?;
+        crate::process::tree_cpu_seconds(pid.lines().next()?.trim().parse().ok()?)
+    }
+
     /// Stops the server (closing every connection) and starts it again on
     /// the same port and data.
     pub fn restart(&self) -> Result<(), String> {

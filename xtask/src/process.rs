@@ -194,10 +194,49 @@ pub fn example_app(bin: &Path, database: &str, secret: &str) -> Result<ServerPro
 /// The CPU time (user and system) process `pid` (or `self`) has used, in
 /// seconds, from `/proc`.
 pub fn cpu_seconds_of(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command's closing parenthesis: state is the
-    // first, utime the 12th and stime the 13th.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let fields = stat_fields(pid)?;
+    Some(ticks_at(&fields, &[11, 12])? / clock_ticks())
+}
+
+/// The CPU time (user and system) of process `pid`, of the children it
+/// has reaped and of those still running, in seconds, from `/proc`: a
+/// server that forks a process per connection (PostgreSQL) whole.
+pub fn tree_cpu_seconds(pid: u32) -> Option<f64> {
+    let pid = pid.to_string();
+    // utime, stime, then the reaped children's cutime and cstime.
+    let mut ticks = ticks_at(&stat_fields(&pid)?, &[11, 12, 13, 14])?;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        let Some(child) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        // The parent's pid is the 2nd field; a process gone since the
+        // listing is skipped.
+        if let Some(fields) = stat_fields(child).filter(|f| f.get(1) == Some(&pid)) {
+            ticks += ticks_at(&fields, &[11, 12, 13, 14]).unwrap_or(0.0);
+        }
+    }
     Some(ticks / clock_ticks())
+}
+
+/// The fields of `/proc/<pid>/stat` after the command's closing
+/// parenthesis: the state is the first, the parent's pid the 2nd, utime
+/// the 12th, stime the 13th, cutime and cstime the 14th and 15th.
+fn stat_fields(pid: &str) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// The sum of the clock-tick fields at `at`.
+fn ticks_at(fields: &[String], at: &[usize]) -> Option<f64> {
+    at.iter().map(|&n| fields.get(n)?.parse::<f64>().ok()).sum()
 }
