@@ -258,15 +258,17 @@ impl Db {
 
     /// A read-only transaction whose statements all see one snapshot
     /// (PostgreSQL's default, READ COMMITTED, gives each statement its
-    /// own; SQLite's transactions are snapshots already).
+    /// own; SQLite's transactions are snapshots already). On PostgreSQL
+    /// the `BEGIN` itself sets the level: one round trip, not two.
     pub async fn begin_snapshot(&self) -> Result<Tx, Error> {
-        let mut tx = self.reader.begin().await?;
-        if self.dialect == Dialect::Postgres {
-            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(tx)
+        Ok(match self.dialect {
+            Dialect::Postgres => {
+                self.reader
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?
+            }
+            Dialect::Sqlite => self.reader.begin().await?,
+        })
     }
 
     /// An identifier quoted for this database ([`Dialect::ident`]).

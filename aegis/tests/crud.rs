@@ -460,3 +460,51 @@ async fn list_pages_sorts_and_searches() {
             .contains("cannot sort budgets by `secret`")
     );
 }
+
+/// A list's count and page are read in one snapshot: a commit made
+/// between them is seen by neither, and the snapshot writes nothing. On
+/// PostgreSQL when the tests have one, else on a SQLite file (its readers
+/// are connections of their own, as in production).
+#[tokio::test]
+async fn a_snapshot_sees_one_state_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = match aegis::testing::fresh_postgres_database().await {
+        Some(url) => aegis::store::Db::connect(&url).await.unwrap(),
+        None => {
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+            aegis::store::Db::connect(&url).await.unwrap()
+        }
+    };
+    let execute = |sql: &'static str| sqlx::query(sql).execute(db.pool());
+    execute("CREATE TABLE snapshot_rows (n INTEGER)")
+        .await
+        .unwrap();
+    execute("INSERT INTO snapshot_rows VALUES (1)")
+        .await
+        .unwrap();
+    let count = "SELECT COUNT(*) FROM snapshot_rows";
+
+    let mut snapshot = db.begin_snapshot().await.unwrap();
+    let before: i64 = sqlx::query_scalar(count)
+        .fetch_one(&mut *snapshot)
+        .await
+        .unwrap();
+    execute("INSERT INTO snapshot_rows VALUES (2)")
+        .await
+        .unwrap();
+    let after: i64 = sqlx::query_scalar(count)
+        .fetch_one(&mut *snapshot)
+        .await
+        .unwrap();
+    assert_eq!((before, after), (1, 1), "a commit showed in the snapshot");
+    let write = sqlx::query("INSERT INTO snapshot_rows VALUES (3)")
+        .execute(&mut *snapshot)
+        .await;
+    assert!(write.is_err(), "the snapshot wrote a row");
+    drop(snapshot);
+    let outside: i64 = sqlx::query_scalar(count)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(outside, 2);
+}
