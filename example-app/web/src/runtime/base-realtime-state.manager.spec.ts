@@ -152,6 +152,24 @@ describe('BaseRealtimeStateManager', () => {
       await vi.waitFor(() => expect(state.calls.pages).toHaveLength(2));
     });
 
+    it('shows why a subscription was refused until the feature is subscribed', () => {
+      const refused = 'cannot read the events of `items` now; not subscribed, subscribe again';
+      state.onError(refused);
+      expect(state.error()).toBe(refused);
+      state.onSubscribed(10, true);
+      expect(state.error()).toBeNull();
+    });
+
+    it("shows a failed read's error first, and a refused subscription's once a read succeeds", async () => {
+      state.onError('refused');
+      state.pageAnswers.push(new Error('offline'));
+      await state.reload();
+      expect(state.error()).toBe('offline');
+      state.pageAnswers.push(page([A], 12));
+      await state.reload();
+      expect(state.error()).toBe('refused');
+    });
+
     it('takes a subscription live from what the page holds as complete, without a read', async () => {
       state.onSubscribed(10, false);
       state.onSubscribed(7, false);

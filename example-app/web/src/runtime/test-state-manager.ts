@@ -82,8 +82,8 @@ export interface Calls {
 @Injectable()
 export class ItemStateManager extends BaseRealtimeStateManager<Item, number, ItemInput, ItemUpdate> {
   readonly calls: Calls = { pages: [], creates: [], updates: [], deletes: [] };
-  /** The next answers, in order; when empty, requests succeed at once. */
-  readonly pageAnswers: ListResponse<Item>[] = [];
+  /** The next answers, in order (an error fails its read); when empty, requests succeed at once. */
+  readonly pageAnswers: (ListResponse<Item> | Error)[] = [];
   readonly pending: Deferred<Item>[] = [];
   readonly pendingDeletes: Deferred<void>[] = [];
 
@@ -99,8 +99,8 @@ export class ItemStateManager extends BaseRealtimeStateManager<Item, number, Ite
 
   protected fetchPage(query: ListQuery): Promise<ListResponse<Item>> {
     this.calls.pages.push(query);
-    const page = this.pageAnswers.shift() ?? { data: [], total: 0, page: 1, pageSize: 20, seq: 0 };
-    return Promise.resolve(page);
+    const answer = this.pageAnswers.shift() ?? { data: [], total: 0, page: 1, pageSize: 20, seq: 0 };
+    return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
   }
 
   protected sendCreate(input: ItemInput, mutationId: string): Promise<Item> {

@@ -83,7 +83,10 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   readonly #pending = new Map<Id, Pending<T>>();
   readonly #ownMutations = new OwnMutations(MAX_OWN_MUTATIONS);
   readonly #loadingSignal = signal(false);
-  readonly #errorSignal = signal<string | null>(null);
+  /** Why the last page could not be read, until one is. */
+  readonly #loadErrorSignal = signal<string | null>(null);
+  /** Why the server refused the feature's subscription, until it is subscribed. */
+  readonly #subscriptionErrorSignal = signal<string | null>(null);
   readonly #totalSignal = signal(0);
   readonly #conflictsSignal = signal<readonly Conflict<T>[]>([]);
   #seq: number | null = null;
@@ -114,7 +117,8 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     return items;
   });
   readonly loading = this.#loadingSignal.asReadonly();
-  readonly error = this.#errorSignal.asReadonly();
+  /** What keeps the list from being current: its read first, else its subscription. */
+  readonly error: Signal<string | null> = computed(() => this.#loadErrorSignal() ?? this.#subscriptionErrorSignal());
   /** How many entities the feature has in all (for the paginator). */
   readonly total = this.#totalSignal.asReadonly();
   readonly conflicts = this.#conflictsSignal.asReadonly();
@@ -164,7 +168,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     }
     this.#lastQuery = query;
     this.#loadingSignal.set(true);
-    this.#errorSignal.set(null);
+    this.#loadErrorSignal.set(null);
     this.#buffered ??= [];
     this.#stale.cancel();
     let behind = false;
@@ -181,7 +185,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#loadedAt = Date.now();
       this.#cacheValid = true;
     } catch (error) {
-      this.#errorSignal.set(error instanceof Error ? error.message : `Failed to load ${this.config.feature}`);
+      this.#loadErrorSignal.set(error instanceof Error ? error.message : `Failed to load ${this.config.feature}`);
       this.#cacheValid = false;
     } finally {
       if (this.#lastQuery === query) {
@@ -376,6 +380,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   }
 
   onSubscribed(seq: number, recovered: boolean): void {
+    this.#subscriptionErrorSignal.set(null);
     // Without a replay, events come from `seq` on: a page that holds less
     // missed some (one loading now is checked when it lands).
     this.#liveFrom = recovered ? null : seq;
@@ -399,7 +404,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   }
 
   onError(message: string): void {
-    this.#errorSignal.set(message);
+    this.#subscriptionErrorSignal.set(message);
   }
 
   #listen(): void {
