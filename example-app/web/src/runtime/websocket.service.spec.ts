@@ -100,6 +100,8 @@ function event(seq: number): EventMessage {
 describe('WebSocketService', () => {
   let service: WebSocketService;
   let tokens: string[];
+  /** How many of the next token requests fail. */
+  let failures: number;
 
   const latest = () => FakeWebSocket.instances[FakeWebSocket.instances.length - 1];
 
@@ -118,6 +120,7 @@ describe('WebSocketService', () => {
     FakeWebSocket.instances = [];
     vi.stubGlobal('WebSocket', FakeWebSocket);
     tokens = [];
+    failures = 0;
     TestBed.configureTestingModule({
       providers: [
         {
@@ -126,6 +129,10 @@ describe('WebSocketService', () => {
             apiBaseUrl: '/api',
             websocketUrl: 'ws://server/ws',
             token: () => {
+              if (failures > 0) {
+                failures -= 1;
+                return Promise.reject(new Error('the identity provider is away'));
+              }
               tokens.push(jwt(3600));
               return Promise.resolve(tokens[tokens.length - 1]);
             },
@@ -380,6 +387,27 @@ describe('WebSocketService', () => {
     const auths = socket.sent.filter((f) => (f as { type: string }).type === 'auth');
     expect(auths).toHaveLength(2);
     expect(auths[1]).toEqual({ type: 'auth', token: tokens[1] });
+    expect(FakeWebSocket.instances).toHaveLength(1);
+  });
+
+  it('asks again for a token it could not refresh, backing off, and keeps the connection', async () => {
+    // On a whole second, so the token's expiry (in seconds) falls an hour away exactly.
+    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+    service.timings = { ...DEFAULT_TIMINGS, heartbeat: 10 * 3_600_000 };
+    service.subscribe('budgets', new Subscriber());
+    const socket = await connect();
+    const auths = () => socket.sent.filter((f) => (f as { type: string }).type === 'auth');
+    failures = 2;
+    await vi.advanceTimersByTimeAsync(3_540_000);
+    expect(auths(), 'the refresh failed').toHaveLength(1);
+    // Asked again after 0.5 s (failing again), then after 1 s more.
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.backoffBase);
+    expect(failures).toBe(0);
+    await vi.advanceTimersByTimeAsync(2 * DEFAULT_TIMINGS.backoffBase - 1);
+    expect(auths(), 'backing off').toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(auths()).toHaveLength(2);
+    expect(auths()[1]).toEqual({ type: 'auth', token: tokens[1] });
     expect(FakeWebSocket.instances).toHaveLength(1);
   });
 

@@ -149,6 +149,8 @@ export class WebSocketService implements OnDestroy {
   private frame: number | null = null;
   /** Whether an animation frame ran since the `events` timer was set. */
   private framed = false;
+  /** Refreshes in a row whose token could not be had. */
+  private refreshFailures = 0;
 
   /** The connection's state. */
   readonly status = this.statusSignal.asReadonly();
@@ -241,8 +243,10 @@ export class WebSocketService implements OnDestroy {
     }
   }
 
+  /** Refreshes `token` in band before it expires. */
   private scheduleRefresh(token: string): void {
     this.clearTimer('refresh');
+    this.refreshFailures = 0;
     const expiry = tokenExpiry(token);
     if (expiry === null) {
       return;
@@ -257,7 +261,20 @@ export class WebSocketService implements OnDestroy {
     if (socket === null || !this.ready) {
       return;
     }
-    const token = await this.config.token();
+    let token: string;
+    try {
+      token = await this.config.token();
+    } catch {
+      // No token just now (the identity provider away): asked again,
+      // backing off, while the current one lasts. When it ends, the
+      // server closes with 4401 and the reconnect asks again.
+      if (this.socket === socket) {
+        const delay = Math.min(this.timings.backoffMax, this.timings.backoffBase * 2 ** this.refreshFailures);
+        this.refreshFailures += 1;
+        this.timers.refresh = setTimeout(() => void this.refresh(), delay);
+      }
+      return;
+    }
     if (this.socket === socket) {
       this.send({ type: 'auth', token });
       this.scheduleRefresh(token);
