@@ -22,6 +22,9 @@ export const AEGIS_CONFIG = new InjectionToken<AegisConfig>('AEGIS_CONFIG');
 /** The header carrying a client mutation id, echoed as the change's `meta.origin`. */
 export const MUTATION_ID_HEADER = 'x-aegis-mutation-id';
 
+/** An entity's id: a number or a string, as the Rust id serialises. */
+export type EntityId = number | string;
+
 /** A filter's operator: see the README's "Lists: filters, order, export". */
 export type FilterOp = 'eq' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'empty';
 

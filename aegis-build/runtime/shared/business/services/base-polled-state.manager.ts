@@ -1,8 +1,7 @@
 import { Signal, signal } from '@angular/core';
 
 import { ListResponse } from '../models/aegis-protocol.types';
-import { ListQuery, apiErrorMessage, conflictCurrent, newMutationId } from './aegis-api';
-import { EntityId } from './base-realtime-state.manager';
+import { EntityId, ListQuery, apiErrorMessage, conflictCurrent, newMutationId } from './aegis-api';
 
 /**
  * The list of a feature without events: a page read when asked for, and

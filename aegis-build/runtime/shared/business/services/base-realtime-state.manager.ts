@@ -11,16 +11,13 @@ import {
   ListResponse,
   ResyncReason,
 } from '../models/aegis-protocol.types';
-import { ListQuery, OwnMutations, conflictCurrent, isJsonObject, sameListQuery } from './aegis-api';
+import { EntityId, ListQuery, OwnMutations, conflictCurrent, isJsonObject, sameListQuery } from './aegis-api';
 import { FeatureImports, RunningImport } from './import-tracker';
 import { Conflict, ItemEvents, ItemNotices, RemoteChange, WatchedChange } from './item-events';
 import { ListView, RowChange, StaleRefresh, ViewFields, applyToPage, compareInView, matchesView } from './list-view';
 import { ConnectionStatus, FeatureSubscriber, WebSocketService } from './websocket.service';
 
-export type { Conflict, ItemEvents, RemoteChange, RunningImport, WatchedChange };
-
-/** An entity's id: a number or a string, as the Rust id serialises. */
-export type EntityId = number | string;
+export type { Conflict, EntityId, ItemEvents, RemoteChange, RunningImport, WatchedChange };
 
 /** What a state manager is about. */
 export interface StateManagerConfig {
