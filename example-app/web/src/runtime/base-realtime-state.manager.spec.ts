@@ -1,7 +1,7 @@
 import { TestBed } from '@angular/core/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { WebSocketService } from '../app/shared/business/services/websocket.service';
+import { PAUSED, WebSocketService } from '../app/shared/business/services/websocket.service';
 import {
   FakeWebSocketService,
   ITEM_SWITCHES,
@@ -153,9 +153,8 @@ describe('BaseRealtimeStateManager', () => {
     });
 
     it('shows why a subscription was refused until the feature is subscribed', () => {
-      const refused = 'cannot read the events of `items` now; not subscribed, subscribe again';
-      state.onError(refused);
-      expect(state.error()).toBe(refused);
+      state.onError(PAUSED);
+      expect(state.error()).toBe(PAUSED);
       state.onSubscribed(10, true);
       expect(state.error()).toBeNull();
     });

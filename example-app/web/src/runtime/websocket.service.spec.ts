@@ -8,6 +8,7 @@ import {
   EVENTS_AT_LATEST_MS,
   EVENTS_MEASURE,
   FeatureSubscriber,
+  PAUSED,
   WebSocketService,
 } from '../app/shared/business/services/websocket.service';
 
@@ -77,8 +78,9 @@ class Subscriber implements FeatureSubscriber {
     this.resyncs.push(reason);
     this.calls.push(`resync ${reason}`);
   }
-  onError(): void {
-    // Errors are not what these specs follow.
+  readonly errors: string[] = [];
+  onError(message: string): void {
+    this.errors.push(message);
   }
 }
 
@@ -363,6 +365,7 @@ describe('WebSocketService', () => {
       { type: 'subscribe', features: ['budgets'], since: {} },
       { type: 'subscribe', features: ['budgets'], since: { budgets: 7 } },
     ]);
+    expect(budgets.errors, 'told it is asked for again').toEqual([PAUSED]);
     expect(FakeWebSocket.instances).toHaveLength(1);
   });
 

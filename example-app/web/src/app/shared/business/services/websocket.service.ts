@@ -61,6 +61,9 @@ export const EVENTS_AT_LATEST_MS = 100;
  */
 const EVENT_FRAME = '{"type":"event"';
 
+/** What a feature's subscribers are told while its subscription is asked for again. */
+export const PAUSED = "Live updates are paused: the server cannot read this list's changes just now. Trying again.";
+
 /** The User Timing measure each application of received events records, with `detail: { events }`. */
 export const EVENTS_MEASURE = 'aegis: events applied';
 
@@ -318,10 +321,13 @@ export class WebSocketService implements OnDestroy {
         break;
       case 'error':
         if (message.feature) {
-          this.forEach(message.feature, (s) => s.onError(message.message));
-          if (message.code === 'internal') {
-            // The server could not read the feature's events just now
-            // (its database was away): ask again.
+          // `internal`: the server could not read the feature's events
+          // just now (its database was away). Asked again, so the people
+          // reading the list are told that, not to subscribe again.
+          const retried = message.code === 'internal';
+          const text = retried ? PAUSED : message.message;
+          this.forEach(message.feature, (s) => s.onError(text));
+          if (retried) {
             this.retrySubscribe(message.feature);
           }
         } else {
