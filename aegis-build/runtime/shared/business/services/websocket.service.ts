@@ -245,7 +245,7 @@ export class WebSocketService implements OnDestroy {
     }
   }
 
-  /** Refreshes `token` in band before it expires. */
+  /** Sets the in-band refresh of `token` for `refreshBeforeExpiry` before it expires. */
   private scheduleRefresh(token: string): void {
     this.clearTimer('refresh');
     this.refreshFailures = 0;
@@ -271,7 +271,7 @@ export class WebSocketService implements OnDestroy {
       // backing off, while the current one lasts. When it ends, the
       // server closes with 4401 and the reconnect asks again.
       if (this.socket === socket) {
-        const delay = Math.min(this.timings.backoffMax, this.timings.backoffBase * 2 ** this.refreshFailures);
+        const delay = this.backoff(this.refreshFailures);
         this.refreshFailures += 1;
         this.timers.refresh = setTimeout(() => void this.refresh(), delay);
       }
@@ -476,11 +476,16 @@ export class WebSocketService implements OnDestroy {
       this.attempt = 0;
     }
     // Full jitter: a random wait up to an exponentially growing bound.
-    const bound = Math.min(this.timings.backoffMax, this.timings.backoffBase * 2 ** this.attempt);
+    const bound = this.backoff(this.attempt);
     const delay = bound / 2 + Math.random() * (bound / 2);
     this.attempt += 1;
     this.statusSignal.set('reconnecting');
     this.timers.reconnect = setTimeout(() => this.connect(), delay);
+  }
+
+  /** The wait after `attempt` failures in a row: doubling from the base, up to the maximum. */
+  private backoff(attempt: number): number {
+    return Math.min(this.timings.backoffMax, this.timings.backoffBase * 2 ** attempt);
   }
 
   private close(): void {
