@@ -62,12 +62,28 @@ pub(crate) fn render(now: Now) -> String {
     handle.render()
 }
 
-/// One HTTP request answered.
+/// The methods a request is counted under; any other counts as `other`.
+/// A label is never what a client sent: each distinct value is a series
+/// kept for the life of the process.
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// The label of a request's method: one of [`METHODS`], or `other`.
+fn method_label(method: &str) -> &'static str {
+    METHODS
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("other")
+}
+
+/// One HTTP request answered. `route` is the route's template (or
+/// `unmatched`), never a path, so the series are a closed set.
 pub(crate) fn http_request(method: &str, route: &str, status: u16, took: Duration) {
-    let (method, route) = (method.to_owned(), route.to_owned());
+    let (method, route) = (method_label(method), route.to_owned());
     metrics::counter!(
         "aegis_http_requests_total",
-        "method" => method.clone(),
+        "method" => method,
         "route" => route.clone(),
         "status" => status.to_string()
     )

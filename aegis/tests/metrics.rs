@@ -220,3 +220,50 @@ async fn metrics_are_served_to_their_token_or_in_dev_mode_alone() {
     let (status, _) = get(server.router(aegis, &elsewhere), Some("t")).await;
     assert_eq!(status, 404, "on its own listener, not beside the API");
 }
+
+/// The number of series of the request metrics for the routes the test
+/// below asks for (other tests of this process count their own).
+fn request_series(text: &str) -> usize {
+    text.lines()
+        .filter(|line| line.starts_with("aegis_http_request"))
+        .filter(|line| {
+            ["/healthz", "/api/{*rest}", "unmatched"]
+                .iter()
+                .any(|route| line.contains(&format!("route=\"{route}\"")))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn made_up_methods_and_paths_add_no_series() {
+    aegis::metrics::install();
+    let app = app().await;
+    let send = |method: String, path: String| {
+        let request = aegis::axum::http::Request::builder()
+            .method(method.as_str())
+            .uri(path)
+            .body(aegis::axum::body::Body::empty())
+            .unwrap();
+        app.send(request)
+    };
+    // Each kind once: its series exist from then on.
+    send("M0".to_owned(), "/healthz".to_owned()).await;
+    send("GET".to_owned(), "/api/no-such-0".to_owned()).await;
+    send("M0".to_owned(), "/api/no-such-0".to_owned()).await;
+    send("GET".to_owned(), "/no-such-0".to_owned()).await;
+    let before = request_series(&scrape(&app));
+    for n in 1..=100 {
+        let reply = send(format!("M{n}"), "/healthz".to_owned()).await;
+        assert_eq!(reply.status, 405);
+        let reply = send("GET".to_owned(), format!("/api/no-such-{n}/{n}")).await;
+        assert_eq!(reply.status, 404);
+        send(format!("X-{n}"), format!("/api/no-such-{n}")).await;
+        let reply = send("GET".to_owned(), format!("/no-such-{n}")).await;
+        assert_eq!(reply.status, 404);
+    }
+    let after = scrape(&app);
+    assert!(before > 0, "{after}");
+    assert_eq!(request_series(&after), before, "{after}");
+    assert!(after.contains("method=\"other\""), "{after}");
+    assert!(!after.contains("method=\"M1\""), "{after}");
+}
