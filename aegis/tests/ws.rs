@@ -144,6 +144,45 @@ async fn bad_missing_and_expired_auth_close_4401() {
     assert_eq!(brief.next().await, Next::Closed(Some(4401)));
 }
 
+/// A token's times are the client's to choose: `exp` at the largest
+/// number and at 0, over REST and the WebSocket, get an answer (the first
+/// is valid, the second expired), never a panic.
+#[tokio::test]
+async fn tokens_expiring_at_the_extremes_are_answered() {
+    let app = app().await;
+    let address = app.serve().await;
+    let token = |exp: u64| {
+        let mut claims = aegis::auth::Claims::new("u1", 0, &[], &["*"]);
+        claims.exp = exp;
+        aegis::auth::Auth::new(SECRET).issue(&claims).unwrap()
+    };
+    let (forever, never) = (token(u64::MAX), token(0));
+
+    let read = app
+        .call("GET", "/api/budgets", Some(&forever), None, &[])
+        .await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    let refused = app
+        .call("GET", "/api/budgets", Some(&never), None, &[])
+        .await;
+    assert_eq!(refused.status, 401, "{}", refused.text);
+
+    let mut lasting = Client::authed(address, &forever).await;
+    let subscribed = lasting.subscribe("budgets", None).await;
+    assert_eq!(subscribed["type"], "subscribed", "{subscribed}");
+    // A refresh with the same far expiry, then an event: the connection lives.
+    lasting
+        .send(json!({"type": "auth", "token": forever}))
+        .await;
+    create(&app, "after a far refresh").await;
+    assert_eq!(lasting.frame().await["action"], "created");
+    lasting.in_sync().await;
+
+    let mut expired = Client::connect(address).await;
+    expired.send(json!({"type": "auth", "token": never})).await;
+    assert_eq!(expired.next().await, Next::Closed(Some(4401)));
+}
+
 /// Every accepted connection has `TCP_NODELAY`: a frame is sent at once,
 /// not held until the client acknowledges the one before.
 #[tokio::test]

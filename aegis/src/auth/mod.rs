@@ -47,7 +47,7 @@ impl Claims {
     pub fn new(user: impl Into<String>, seconds: u64, read: &[&str], write: &[&str]) -> Self {
         Claims {
             sub: user.into(),
-            exp: jsonwebtoken::get_current_timestamp() + seconds,
+            exp: jsonwebtoken::get_current_timestamp().saturating_add(seconds),
             read: read.iter().map(|s| (*s).to_owned()).collect(),
             write: write.iter().map(|s| (*s).to_owned()).collect(),
         }

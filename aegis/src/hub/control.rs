@@ -133,8 +133,15 @@ async fn watch(
     }
 }
 
-/// How long from now until `exp` (seconds since the epoch).
+/// The longest a connection's token is taken to last: a token's `exp`
+/// is the client's to choose (an identity provider's, say), and one far
+/// in the future must not overflow the clock.
+const LONGEST_TOKEN: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// When a token expiring at `exp` (seconds since the epoch) ends its
+/// connection: then, or [`LONGEST_TOKEN`] from now if that is sooner.
 pub(super) fn until_expiry(exp: u64) -> Instant {
     let now = jsonwebtoken::get_current_timestamp();
-    Instant::now() + Duration::from_secs(exp.saturating_sub(now))
+    let left = Duration::from_secs(exp.saturating_sub(now)).min(LONGEST_TOKEN);
+    Instant::now() + left
 }
