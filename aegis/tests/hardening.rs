@@ -343,3 +343,87 @@ async fn a_user_runs_a_bounded_number_of_imports_at_once() {
     }
     assert_eq!(third.status.as_u16(), 202, "{}", third.text);
 }
+
+/// A dev-mode server serves this machine's pages only: a page that
+/// rebinds its own name to 127.0.0.1 (`Host` names it), or opens a
+/// WebSocket from another site (`Origin` names it), is refused with a
+/// JSON 403, on every route; this machine's names are served.
+#[tokio::test]
+async fn dev_mode_answers_this_machine_only() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().display().to_string();
+    let config = aegis::server::Config::resolve(
+        aegis::server::Options {
+            dev: true,
+            ..Default::default()
+        },
+        |name| match name {
+            "DATABASE_URL" => Some("sqlite::memory:".to_owned()),
+            "AEGIS_DATA_DIR" => Some(dir.clone()),
+            _ => None,
+        },
+    )
+    .unwrap();
+    let server = aegis::server::Server::new(api());
+    let aegis = server.start(&config).await.unwrap();
+    let router = server.router(aegis, &config);
+    let ask = |path: &str, headers: &[(&str, &str)]| {
+        let mut request = Request::get(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Body::empty()).unwrap();
+        tower::ServiceExt::oneshot(router.clone(), request)
+    };
+    let foreign = [
+        [("host", "rebind.attacker.example")],
+        [("host", "rebind.attacker.example:8080")],
+    ];
+    for path in ["/api/dev/token", "/api/budgets", "/healthz", "/metrics"] {
+        for headers in &foreign {
+            let response = ask(path, headers).await.unwrap();
+            assert_eq!(response.status(), 403, "{path} {headers:?}");
+            let body = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(error["code"], "forbidden", "{error}");
+            assert!(
+                error["message"].as_str().unwrap().contains("Host"),
+                "{error}"
+            );
+        }
+    }
+    let page = [
+        ("host", "127.0.0.1:8080"),
+        ("origin", "https://attacker.example"),
+    ];
+    assert_eq!(ask("/api/dev/token", &page).await.unwrap().status(), 403);
+    for host in ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"] {
+        let local = [("host", host), ("origin", "http://localhost:8080")];
+        let response = ask("/api/dev/token", &local).await.unwrap();
+        assert_eq!(response.status(), 200, "{host}");
+    }
+
+    // The WebSocket, over a real socket: another site's page is refused
+    // before the upgrade; this machine's is upgraded.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { aegis::axum::serve(listener, router).await });
+    let open = |origin: &'static str| async move {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{address}/ws").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+        tokio_tungstenite::connect_async(request).await
+    };
+    match open("https://attacker.example").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+        }
+        other => panic!("another site's WebSocket was not refused: {other:?}"),
+    }
+    assert!(open("http://127.0.0.1:8080").await.is_ok());
+}

@@ -16,6 +16,7 @@
 //! ```
 
 mod config;
+mod dev;
 mod telemetry;
 
 use std::path::{Path, PathBuf};
@@ -30,11 +31,8 @@ pub use config::{Command, Config, ENVIRONMENT, Identity, LogFormat, Options};
 pub use telemetry::Telemetry;
 
 use crate::auth::{Auth, Claims};
-use crate::protocol::{DevToken, OidcClient, SignIn};
+use crate::protocol::{OidcClient, SignIn};
 use crate::{Aegis, Api, Error, Limits};
-
-/// How long a dev-mode token lasts.
-const DEV_TOKEN_SECONDS: u64 = 3600;
 
 /// The command line of an app that adds nothing of its own.
 #[derive(Parser, Debug)]
@@ -168,7 +166,9 @@ impl Server {
     }
 
     /// Every route: the modules', the app's, `GET /api/auth/config`,
-    /// dev mode's `GET /api/dev/token`, and the web app at `/`.
+    /// dev mode's `GET /api/dev/token`, and the web app at `/`. In dev
+    /// mode, a request whose `Host` or `Origin` names another machine is
+    /// refused (see `dev.rs`).
     pub fn router(&self, aegis: Aegis, config: &Config) -> Router {
         let sign_in = SignIn {
             dev_token: config.dev_mode,
@@ -188,7 +188,7 @@ impl Server {
             get(move || std::future::ready(Json(sign_in.clone()))),
         );
         if config.dev_mode {
-            router = router.route("/api/dev/token", get(dev_token));
+            router = router.route("/api/dev/token", get(dev::dev_token));
         }
         // Beside the API: to its token, or open in dev mode; on its own
         // listener instead when one is configured.
@@ -200,9 +200,19 @@ impl Server {
             );
         }
         let router = router.with_state(aegis);
-        match self.web(config) {
+        let router = match self.web(config) {
             Some(dir) => with_web(router, &dir),
             None => router,
+        };
+        if config.dev_mode {
+            // Its token is anyone's who asks: asked by this machine only.
+            let machine = dev::ThisMachine::new(config.host);
+            router.layer(axum::middleware::from_fn_with_state(
+                machine,
+                dev::this_machine_only,
+            ))
+        } else {
+            router
         }
     }
 
@@ -371,16 +381,6 @@ pub fn exit_code(outcome: Result<(), String>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// Dev mode only: a token for every feature, without a sign-in.
-async fn dev_token(State(aegis): State<Aegis>) -> Result<Json<DevToken>, Error> {
-    let claims = Claims::new("dev", DEV_TOKEN_SECONDS, &[], &["*"]);
-    let token = aegis.auth().issue(&claims)?;
-    Ok(Json(DevToken {
-        token,
-        expires_at: claims.exp,
-    }))
 }
 
 /// Serves the built web app from `dir` at `/`, every other unknown path
