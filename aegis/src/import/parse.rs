@@ -41,7 +41,8 @@ pub(super) fn plan<T: CrudEntity>(headers: &csv::StringRecord) -> Result<Plan, E
     Ok(Plan { fields })
 }
 
-/// One CSV cell as the JSON value of its field.
+/// One CSV cell as the JSON value of its field; a text cell that an
+/// export wrote behind a `'` (a formula, [`crate::formulas`]) without it.
 pub(super) fn cell_value(field: &FieldMeta, text: &str) -> Result<Option<Value>, String> {
     if text.is_empty() && field.kind != FieldKind::Text {
         return Ok(field.nullable.then_some(Value::Null));
@@ -76,10 +77,11 @@ pub(super) fn cell_value(field: &FieldMeta, text: &str) -> Result<Option<Value>,
                 ));
             }
         },
-        FieldKind::Text => Value::String(text.to_owned()),
+        FieldKind::Text => Value::String(crate::formulas::restore(text).to_owned()),
         // JSON text, or else the cell as a string (an enum's variant, say):
         // the field's type has the last word.
         FieldKind::Json => {
+            let text = crate::formulas::restore(text);
             serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
         }
     };
