@@ -321,6 +321,33 @@ async fn issuer_audience_and_times_are_checked() {
         .unwrap();
 }
 
+/// Beside a provider (with its issuer and audience), the server's own
+/// tokens, which name neither, still pass; a provider's token that lists
+/// features in `read` / `write` claims of its own gets nothing from them.
+#[tokio::test]
+async fn own_tokens_pass_beside_a_provider_whose_own_lists_grant_nothing() {
+    let provider = Provider::default();
+    let signer = Signer::rsa("r1", "rsa-1.pem");
+    provider.publish(&[&signer]);
+    let auth = keycloak(&provider.serve().await)
+        .secret(common::SECRET)
+        .build()
+        .unwrap();
+    let own = auth
+        .issue(&aegis::auth::Claims::new("ops", 60, &[], &["budgets"]))
+        .unwrap();
+    let verified = auth.verify(&own).await.unwrap();
+    assert_eq!(verified.sub, "ops");
+    assert!(verified.can_write("budgets"));
+
+    let mut claims = keycloak_claims("mallory", &[]);
+    claims["read"] = json!(["*"]);
+    claims["write"] = json!(["*"]);
+    let verified = auth.verify(&signer.sign(&claims)).await.unwrap();
+    assert_eq!(verified.sub, "mallory");
+    assert!(!verified.can_read("budgets"), "{verified:?}");
+}
+
 #[tokio::test]
 async fn a_token_cannot_choose_how_it_is_verified() {
     let provider = Provider::default();
@@ -391,14 +418,16 @@ async fn pem_public_keys_verify_without_a_jwks() {
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .user_claim("preferred_username")
+        .grant("realm_access.roles:editor=write:budgets".parse().unwrap())
         .build()
         .unwrap();
-    let mut claims = keycloak_claims("alice", &[]);
-    claims["write"] = json!(["budgets"]);
+    let mut claims = keycloak_claims("alice", &["editor"]);
+    claims["write"] = json!(["authors"]);
     let verified = auth.verify(&rsa.sign(&claims)).await.unwrap();
+    assert!(verified.can_write("budgets"), "its grant counts");
     assert!(
-        verified.can_write("budgets"),
-        "a token's own `write` list counts"
+        !verified.can_read("authors"),
+        "a provider's token's own `write` list does not"
     );
     assert_eq!(
         rejection(&auth, &ec.sign(&claims)).await,
@@ -554,6 +583,7 @@ async fn an_issuer_is_enough_to_find_its_keys_and_tell_the_web_app() {
     let env = |name: &str| match name {
         "AEGIS_DATA_DIR" => Some(data.path().display().to_string()),
         "AEGIS_OIDC_ISSUER" => Some(realm.clone()),
+        "AEGIS_JWT_AUDIENCE" => Some(AUDIENCE.to_owned()),
         _ => None,
     };
     let config = aegis::server::Config::resolve(Default::default(), env).unwrap();

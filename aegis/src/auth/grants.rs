@@ -40,8 +40,14 @@ impl Grant {
         }
     }
 
-    /// Whether `claims` hold this grant's value.
+    /// Whether `claims` hold this grant's value. An address in `email`
+    /// counts only when the provider says it checked it
+    /// (`email_verified: true`): many providers let a user type any
+    /// address into their profile.
     fn holds(&self, claims: &Map<String, Value>) -> bool {
+        if self.claim == ["email"] && claims.get("email_verified") != Some(&Value::Bool(true)) {
+            return false;
+        }
         let mut path = self.claim.iter();
         let Some(first) = path.next() else {
             return false;
@@ -132,10 +138,11 @@ impl Default for Mapping {
 }
 
 impl Mapping {
-    /// The user, the expiry and the permissions of verified `claims`: the
-    /// token's own `read` and `write` lists, if any, and every grant it
-    /// holds. The server's own tokens name their user in `sub` whatever
-    /// `user_claim` says.
+    /// The user, the expiry and the permissions of verified `claims`: in
+    /// the server's own tokens, their `read` and `write` lists; in any
+    /// token, every grant it holds (a provider's token's own `read` and
+    /// `write` claims are its provider's, not grants of ours). The server's
+    /// own tokens name their user in `sub` whatever `user_claim` says.
     pub(super) fn claims(
         &self,
         claims: &Map<String, Value>,
@@ -167,7 +174,11 @@ impl Mapping {
                 })
                 .unwrap_or_default()
         };
-        let (mut read, mut write) = (list("read"), list("write"));
+        let (mut read, mut write) = if own_token {
+            (list("read"), list("write"))
+        } else {
+            (Vec::new(), Vec::new())
+        };
         for grant in self.grants.iter().filter(|grant| grant.holds(claims)) {
             let into = match grant.access {
                 Access::Read => &mut read,
@@ -262,10 +273,47 @@ mod tests {
         .unwrap();
         assert_eq!(claims.sub, "alice");
         assert_eq!(claims.exp, 99);
-        assert_eq!(claims.read, ["suppliers", "*", "authors"]);
+        assert_eq!(
+            claims.read,
+            ["*", "authors"],
+            "a provider's `read` claim grants nothing"
+        );
         assert_eq!(claims.write, ["budgets"], "`operations` is not `ops`");
         let none = mapped(&mapping, json!({ "preferred_username": "bob", "exp": 1 })).unwrap();
         assert!(none.read.is_empty() && none.write.is_empty());
+    }
+
+    #[test]
+    fn read_and_write_claims_count_in_the_servers_own_tokens_only() {
+        let mapping = Mapping::default();
+        let claims = json!({ "sub": "u1", "exp": 9, "read": ["a"], "write": ["*"] });
+        let claims = claims.as_object().unwrap();
+        let own = mapping.claims(claims, true).unwrap();
+        assert_eq!(
+            (own.read, own.write),
+            (vec!["a".to_owned()], vec!["*".to_owned()])
+        );
+        let provider = mapping.claims(claims, false).unwrap();
+        assert!(provider.read.is_empty() && provider.write.is_empty());
+    }
+
+    #[test]
+    fn an_email_grant_needs_a_verified_address() {
+        let mapping = Mapping {
+            user_claim: "email".into(),
+            grants: vec!["email:alice@example.com=write:*".parse().unwrap()],
+        };
+        let token = |verified: Value| {
+            let mut claims = json!({ "email": "alice@example.com", "exp": 9 });
+            if !verified.is_null() {
+                claims["email_verified"] = verified;
+            }
+            mapped(&mapping, claims).unwrap().write
+        };
+        assert_eq!(token(json!(true)), ["*"]);
+        for unverified in [json!(false), json!("true"), Value::Null] {
+            assert!(token(unverified.clone()).is_empty(), "{unverified}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Bearer JWT auth: a token's claims name its user and the features it
-//! may read and write, in the token itself (`read`, `write`, as the
-//! server's own HS256 tokens have them) or mapped from an identity
-//! provider's claims by [`Grant`]s.
+//! may read and write: in the token itself (`read`, `write`) when it is
+//! one of the server's own HS256 tokens, or mapped from an identity
+//! provider's claims by [`Grant`]s (a provider's `read` and `write`
+//! claims mean nothing here: the provider does not know them as ours).
 
 mod grants;
 mod keys;
@@ -325,21 +326,25 @@ impl Auth {
         })
     }
 
+    /// What a token of `alg` must hold: an expiry, and, from the identity
+    /// provider (any algorithm but the server's own HS256), its issuer and
+    /// audience when configured.
     fn validation(&self, alg: Algorithm) -> Validation {
         let inner = &self.inner;
+        let own = alg == Algorithm::HS256;
         let mut validation = Validation::new(alg);
         validation.leeway = inner.leeway;
         // A token that is not valid yet is not valid.
         validation.validate_nbf = true;
         let mut required = vec!["exp"];
         match &inner.issuer {
-            Some(issuer) => {
+            Some(issuer) if !own => {
                 validation.set_issuer(&[issuer]);
                 required.push("iss");
             }
-            None => validation.iss = None,
+            _ => validation.iss = None,
         }
-        if inner.audience.is_empty() {
+        if own || inner.audience.is_empty() {
             validation.validate_aud = false;
         } else {
             validation.set_audience(&inner.audience);

@@ -16,7 +16,8 @@
 //! | `--oidc-scope SCOPES` | `AEGIS_OIDC_SCOPE` | `openid profile` |
 //! | `--jwks-url URL` | `AEGIS_JWKS_URL` | the issuer's `jwks_uri` |
 //! | `--jwt-public-key FILE` | `AEGIS_JWT_PUBLIC_KEYS` (comma-separated) | none: PEM public keys |
-//! | `--jwt-audience AUD` | `AEGIS_JWT_AUDIENCE` (comma-separated) | none: tokens for any audience |
+//! | `--jwt-audience AUD` | `AEGIS_JWT_AUDIENCE` (comma-separated) | none; with an identity provider, one of it or `--jwt-audience-any` is needed |
+//! | `--jwt-audience-any` | `AEGIS_JWT_AUDIENCE_ANY=1` | off: a provider's tokens for any of its clients are accepted only when this says so |
 //! | `--jwt-user-claim CLAIM` | `AEGIS_JWT_USER_CLAIM` | `sub` |
 //! | `--grant GRANT` | `AEGIS_JWT_GRANTS` (`;`-separated) | none: see [`crate::auth::Grant`] |
 //! | `--log-format FORMAT` | `AEGIS_LOG_FORMAT` | `text`; `json`: one object a line |
@@ -76,6 +77,10 @@ pub struct Options {
     /// Accept only tokens for this audience (repeatable) [env: AEGIS_JWT_AUDIENCE, comma-separated]
     #[arg(long = "jwt-audience", global = true, value_name = "AUD")]
     pub jwt_audience: Vec<String>,
+    /// Accept the identity provider's tokens whatever client they were issued
+    /// to (without it, a provider needs --jwt-audience) [env: AEGIS_JWT_AUDIENCE_ANY=1]
+    #[arg(long, global = true)]
+    pub jwt_audience_any: bool,
     /// The claim naming the user [env: AEGIS_JWT_USER_CLAIM] [default: sub]
     #[arg(long, global = true, value_name = "CLAIM")]
     pub jwt_user_claim: Option<String>,
@@ -164,6 +169,8 @@ pub struct Identity {
     pub jwks_url: Option<String>,
     pub public_keys: Vec<PathBuf>,
     pub audience: Vec<String>,
+    /// Tokens for any audience are accepted, said on purpose.
+    pub audience_any: bool,
     pub user_claim: Option<String>,
     pub grants: Vec<Grant>,
 }
@@ -172,6 +179,26 @@ impl Identity {
     /// Whether tokens of an identity provider are accepted.
     pub fn configured(&self) -> bool {
         self.issuer.is_some() || self.jwks_url.is_some() || !self.public_keys.is_empty()
+    }
+
+    /// A provider signs tokens for every application of its realm: without
+    /// an audience, a token issued to any of them would be taken as one
+    /// for this app. So a provider needs the audience of this app's
+    /// tokens, or the explicit choice to take them all.
+    fn check_audience(&self) -> Result<(), String> {
+        match (self.audience.is_empty(), self.audience_any) {
+            (false, true) => Err(
+                "--jwt-audience and --jwt-audience-any say different things; give one".to_owned(),
+            ),
+            (true, false) if self.configured() => Err(
+                "an identity provider's tokens need this app's audience: set --jwt-audience \
+                 (AEGIS_JWT_AUDIENCE) to what its tokens for this app hold in `aud`, or \
+                 --jwt-audience-any (AEGIS_JWT_AUDIENCE_ANY=1) to accept the tokens it issues \
+                 to any of its clients"
+                    .to_owned(),
+            ),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -279,6 +306,8 @@ impl Config {
             jwks_url: options.jwks_url.or_else(|| env("AEGIS_JWKS_URL")),
             public_keys,
             audience: or_list(options.jwt_audience, "AEGIS_JWT_AUDIENCE"),
+            audience_any: options.jwt_audience_any
+                || env("AEGIS_JWT_AUDIENCE_ANY").is_some_and(|v| v == "1" || v == "true"),
             user_claim: options
                 .jwt_user_claim
                 .or_else(|| env("AEGIS_JWT_USER_CLAIM")),
@@ -301,6 +330,7 @@ impl Config {
         if identity.client_id.is_some() && identity.issuer.is_none() {
             return Err("an OIDC client id needs its issuer (--oidc-issuer)".to_owned());
         }
+        identity.check_audience()?;
         Ok(Config {
             host,
             port,

@@ -132,11 +132,13 @@ fn the_identity_provider_from_flags_or_environment() {
         &[
             "--jwks-url",
             "https://idp/keys",
+            "--jwt-audience-any",
             "--grant",
             "scope:shop=write:orders",
         ],
     )
     .unwrap();
+    assert!(from_flags.identity.audience_any);
     assert_eq!(
         from_flags.identity.jwks_url.as_deref(),
         Some("https://idp/keys")
@@ -155,6 +157,24 @@ fn the_identity_provider_from_flags_or_environment() {
     assert!(error.contains("expected `<claim>:<value>="), "{error}");
     let error = config(&[("AEGIS_OIDC_CLIENT_ID", "web")], &[]).unwrap_err();
     assert_eq!(error, "an OIDC client id needs its issuer (--oidc-issuer)");
+}
+
+#[test]
+fn a_provider_needs_an_audience_or_the_choice_of_any() {
+    let issuer = ("AEGIS_OIDC_ISSUER", "https://kc.example/realms/shop");
+    let error = config(&[issuer], &[]).unwrap_err();
+    assert!(
+        error.starts_with("an identity provider's tokens need this app's audience"),
+        "{error}"
+    );
+    let error = config(&[], &["--jwt-public-key", "k.pem"]).unwrap_err();
+    assert!(error.contains("--jwt-audience-any"), "{error}");
+    assert!(config(&[issuer, ("AEGIS_JWT_AUDIENCE", "shop-web")], &[]).is_ok());
+    let any = config(&[issuer, ("AEGIS_JWT_AUDIENCE_ANY", "1")], &[]).unwrap();
+    assert!(any.identity.audience_any && any.identity.audience.is_empty());
+    let both = config(&[issuer], &["--jwt-audience", "a", "--jwt-audience-any"]).unwrap_err();
+    assert!(both.contains("give one"), "{both}");
+    assert!(config(&[], &[]).is_ok(), "no provider, no audience needed");
 }
 
 #[test]

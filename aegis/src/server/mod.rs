@@ -142,10 +142,10 @@ impl Server {
                 Err(error) => tracing::warn!("the identity provider's keys: {error}"),
             }
         }
-        if config.identity.configured() && config.identity.audience.is_empty() {
+        if config.identity.audience_any {
             tracing::warn!(
-                "tokens of the identity provider are accepted for any audience; set \
-                 AEGIS_JWT_AUDIENCE to this app's"
+                "tokens the identity provider issued to any of its clients are accepted \
+                 (--jwt-audience-any)"
             );
         }
         let db = crate::store::Db::connect(&config.database_url)
