@@ -70,13 +70,13 @@ impl ThisMachine {
                 .get(name)
                 .map(|v| v.to_str().unwrap_or("?"))
         };
-        if let Some(host) = header(HOST).or_else(|| request.uri().host()) {
-            if !self.names(without_port(host)) {
-                return Some(format!(
-                    "dev mode answers this machine only, and `Host: {host}` names another; \
-                     open the app at http://localhost or http://127.0.0.1"
-                ));
-            }
+        if let Some(host) = header(HOST).or_else(|| request.uri().host())
+            && !self.names(without_port(host))
+        {
+            return Some(format!(
+                "dev mode answers this machine only, and `Host: {host}` names another; \
+                 open the app at http://localhost or http://127.0.0.1"
+            ));
         }
         let origin = header(ORIGIN)?;
         let host = origin
