@@ -121,6 +121,9 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// A limit on what one user may run at once (import jobs).
     TooManyRequests,
+    /// Not now, but soon: the database took too long, or the server is
+    /// stopping (HTTP 503, with `Retry-After`).
+    Unavailable,
     Internal,
 }
 

@@ -10,6 +10,9 @@ use serde::Serialize;
 
 use crate::protocol::{ApiError, Conflict, ErrorCode, FieldError};
 
+/// When a client told "not now" (503) may try again, in seconds.
+const RETRY_AFTER_SECONDS: &str = "1";
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
@@ -40,6 +43,10 @@ pub enum Error {
     MethodNotAllowed(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// Not now (the database took longer than a statement may, the server
+    /// is stopping): a 503 whose `Retry-After` says when to try again.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// The tables do not match the modules in ways not changed automatically.
@@ -70,6 +77,18 @@ impl Error {
         }
     }
 
+    /// What a client may be told: the message, but for a failure inside
+    /// the server (the database's, say), whose details are for the log
+    /// alone; a REST answer, an import job and its events say this.
+    pub(crate) fn public_message(&self) -> String {
+        match self {
+            Error::Database(_) | Error::Internal(_) | Error::Schema(_) => {
+                "internal error; the server log has the details".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
     fn code(&self) -> (StatusCode, ErrorCode) {
         match self {
             Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
@@ -87,6 +106,7 @@ impl Error {
             Error::TooManyRequests(_) => {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests)
             }
+            Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable),
             Error::Database(_) | Error::Internal(_) | Error::Schema(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal)
             }
@@ -118,7 +138,7 @@ impl IntoResponse for Error {
                 .into_response(),
             Error::Database(_) | Error::Internal(_) | Error::Schema(_) => {
                 tracing::error!(error = %self, "request failed");
-                let message = "internal error; the server log has the details".to_owned();
+                let message = self.public_message();
                 (
                     status,
                     Json(ApiError {
@@ -129,6 +149,16 @@ impl IntoResponse for Error {
                 )
                     .into_response()
             }
+            Error::Unavailable(message) => (
+                status,
+                [(axum::http::header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
+                Json(ApiError {
+                    code,
+                    message,
+                    fields: Vec::new(),
+                }),
+            )
+                .into_response(),
             other => {
                 let message = other.to_string();
                 (
@@ -246,6 +276,7 @@ pub(crate) async fn json_errors(response: Response) -> Response {
             message,
             fields: Vec::new(),
         },
+        StatusCode::SERVICE_UNAVAILABLE => Error::Unavailable(message),
         status if status.is_server_error() => Error::Internal(message),
         _ => Error::BadRequest(message),
     };

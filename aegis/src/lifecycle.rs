@@ -109,7 +109,12 @@ async fn ready(axum::extract::State(aegis): axum::extract::State<Aegis>) -> Heal
         "database",
         match database {
             Ok(Ok(_)) => "ok".to_owned(),
-            Ok(Err(error)) => format!("unreachable: {error}"),
+            // Anyone may ask: the driver's words (host names, users)
+            // go to the log.
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "readiness: the database is unreachable");
+                "unreachable".to_owned()
+            }
             Err(_) => format!("no answer within {} s", DATABASE_CHECK.as_secs()),
         },
     );

@@ -192,6 +192,30 @@ async fn events_start_progress_to_100_and_complete() {
     assert_eq!(seqs, (1..=received.len() as u64).collect::<Vec<_>>());
 }
 
+/// A job that fails inside the server says so, and no more: the
+/// database's own words (its tables, its statements) go to the log, not
+/// to the job's readers or its broadcast `import_completed` event.
+#[tokio::test]
+async fn a_job_failed_by_the_database_tells_clients_no_details() {
+    let app = app().await;
+    let mut events = app.aegis.bus().subscribe();
+    app.drop_table("budgets").await;
+    let job = run(&app, &format!("{HEADER}A,1,2026,true,\n"), false).await;
+    assert_eq!(job["state"], "failed", "{job}");
+    let completed = std::iter::from_fn(|| events.try_recv().ok())
+        .find(|event| event.message.action == EventAction::ImportCompleted)
+        .expect("the completed event");
+    for said in [&job, &completed.message.data] {
+        assert_eq!(
+            said["errors"][0]["message"],
+            "the import stopped: internal error; the server log has the details",
+            "{said}"
+        );
+        assert!(!said.to_string().contains("budgets`"), "{said}");
+        assert!(!said.to_string().contains("table"), "{said}");
+    }
+}
+
 #[tokio::test]
 async fn the_header_is_checked_before_the_job_starts() {
     let app = app().await;

@@ -40,6 +40,13 @@ async fn probes_say_alive_and_ready() {
     let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["status"], "unavailable");
     assert_eq!(body["checks"]["schema"], "not installed yet");
+
+    // A database that is gone: unreachable, and no more (anyone may ask;
+    // the driver's own words are for the log).
+    app.aegis.db().pool().close().await;
+    let ready = app.call("GET", "/readyz", None, None, &[]).await;
+    assert_eq!(ready.status, 503, "{}", ready.text);
+    assert_eq!(ready.body["checks"]["database"], "unreachable");
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! `ApiError` declared once in `components.responses`.
 
 use serde_json::Value;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::OperationBuilder;
 use utoipa::openapi::request_body::{RequestBody, RequestBodyBuilder};
 use utoipa::openapi::schema::{Schema, Type};
@@ -44,10 +45,11 @@ pub(super) enum Failure {
     TooLarge,
     Unprocessable,
     TooMany,
+    Unavailable,
 }
 
 impl Failure {
-    pub(super) const ALL: [Failure; 8] = [
+    pub(super) const ALL: [Failure; 9] = [
         Failure::BadRequest,
         Failure::Unauthorized,
         Failure::Forbidden,
@@ -56,6 +58,7 @@ impl Failure {
         Failure::TooLarge,
         Failure::Unprocessable,
         Failure::TooMany,
+        Failure::Unavailable,
     ];
 
     /// Its name in `components.responses`.
@@ -69,12 +72,25 @@ impl Failure {
             Failure::TooLarge => "TooLarge",
             Failure::Unprocessable => "Unprocessable",
             Failure::TooMany => "TooMany",
+            Failure::Unavailable => "Unavailable",
         }
     }
 
     /// The response, for `components.responses`.
     pub(super) fn response(self) -> Response {
-        json_response(self.description(), component("ApiError"))
+        let response = json_response(self.description(), component("ApiError"));
+        if self != Failure::Unavailable {
+            return response;
+        }
+        let retry_after = HeaderBuilder::new()
+            .schema(typed(Type::Integer))
+            .description(Some("Seconds to wait before trying again."))
+            .build();
+        let mut response = response;
+        response
+            .headers
+            .insert("Retry-After".to_owned(), retry_after);
+        response
     }
 
     fn status(self) -> &'static str {
@@ -87,6 +103,7 @@ impl Failure {
             Failure::TooLarge => "413",
             Failure::Unprocessable => "422",
             Failure::TooMany => "429",
+            Failure::Unavailable => "503",
         }
     }
 
@@ -109,12 +126,17 @@ impl Failure {
                  failing field in `fields`."
             }
             Failure::TooMany => "Too many at once from this user or on this instance; try later.",
+            Failure::Unavailable => {
+                "Not now: the database took longer than a statement may, or the server is \
+                 stopping; `Retry-After` says when to try again."
+            }
         }
     }
 }
 
 /// An operation of `unit`'s feature, answering `failures` as `ApiError`s
-/// and anything else (500) as the default.
+/// (and every operation 401, 403 and 503) and anything else (500) as the
+/// default.
 pub(super) fn operation(
     unit: &Unit,
     id: String,
@@ -122,7 +144,11 @@ pub(super) fn operation(
     failures: &[Failure],
 ) -> OperationBuilder {
     let mut failures = failures.to_vec();
-    failures.extend([Failure::Unauthorized, Failure::Forbidden]);
+    failures.extend([
+        Failure::Unauthorized,
+        Failure::Forbidden,
+        Failure::Unavailable,
+    ]);
     failures.sort_by_key(|f| f.status());
     failures.dedup();
     failures

@@ -229,7 +229,9 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
         };
         if let Err(error) = runner.run(plan, csv).await {
             tracing::error!(%error, job = %runner.job.job_id, "import failed");
-            runner.fail(&error.to_string()).await;
+            // The job and its event are read by clients: the details
+            // of a failure inside the server stay in the log above.
+            runner.fail(&error.public_message()).await;
         }
     });
     Ok((StatusCode::ACCEPTED, Json(ImportAccepted { job_id })))

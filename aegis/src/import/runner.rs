@@ -125,7 +125,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
             let next = tokio::select! {
                 biased;
                 () = aegis.stopping() => {
-                    return Err(Error::Internal("the server shut down".to_owned()));
+                    return Err(Error::Unavailable("the server shut down".to_owned()));
                 }
                 next = parsed.recv() => next,
             };

@@ -42,7 +42,7 @@ export type EventAction = 'created' | 'updated' | 'deleted' | 'import_started' |
 
 export type ResyncReason = 'gap' | 'lagging';
 
-export type ErrorCode = 'unauthorized' | 'forbidden' | 'bad_request' | 'not_found' | 'conflict' | 'unprocessable' | 'too_large' | 'method_not_allowed' | 'too_many_requests' | 'internal';
+export type ErrorCode = 'unauthorized' | 'forbidden' | 'bad_request' | 'not_found' | 'conflict' | 'unprocessable' | 'too_large' | 'method_not_allowed' | 'too_many_requests' | 'unavailable' | 'internal';
 
 export interface Deleted {
   id: JsonValue;
