@@ -113,10 +113,29 @@ pub(crate) fn check_creatable<T: CrudEntity>(
     access: Option<&RowFilter>,
     entity: &T,
 ) -> Result<(), Error> {
+    check_stays_readable(access, entity, "create", "")
+}
+
+/// A changed row must stay one its changer may read, or a user who may
+/// write the filter's field could move rows into another user's view:
+/// a 403 naming the field.
+pub(crate) fn check_changeable<T: CrudEntity>(
+    access: Option<&RowFilter>,
+    entity: &T,
+) -> Result<(), Error> {
+    check_stays_readable(access, entity, "change", " into ones")
+}
+
+fn check_stays_readable<T: CrudEntity>(
+    access: Option<&RowFilter>,
+    entity: &T,
+    verb: &str,
+    into: &str,
+) -> Result<(), Error> {
     match access {
         Some(access) if !matches!(entity_data(entity), Value::Object(row) if access.allows(&row)) => {
             Err(Error::Forbidden(format!(
-                "you may only create {} you can read: `{}` does not allow it",
+                "you may only {verb} {}{into} you can read: `{}` does not allow it",
                 T::meta().feature,
                 access.field()
             )))

@@ -274,6 +274,7 @@ async fn update<T: CrudEntity, H: CrudHooks<T>>(
             &mut entity,
         )
         .await?;
+    crate::access::check_changeable(access.as_ref(), &entity)?;
     let (old, mut new) = (to_object(&before)?, to_object(&entity)?);
     // Only the references that changed: the others were checked when set.
     new.retain(|key, value| old.get(key) != Some(value));

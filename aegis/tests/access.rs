@@ -136,6 +136,20 @@ async fn a_user_lists_reads_changes_and_exports_only_the_rows_they_may_read() {
         body["message"],
         "you may only create notes you can read: `owner` does not allow it"
     );
+    // Nor is one's own row moved into another's view, and it stays as it was.
+    let path = format!("/api/notes/{hers}");
+    let moved = json!({"text": "yours now", "owner": "bob", "version": 1});
+    let (status, body) = call(&app, "alice", "PUT", &path, Some(moved)).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["message"],
+        "you may only change notes into ones you can read: `owner` does not allow it"
+    );
+    assert_eq!(texts(&app, "bob", "").await, (vec!["bob's".into()], 1));
+    assert_eq!(
+        call(&app, "alice", "GET", &path, None).await.1["text"],
+        "alice's"
+    );
 
     let reply = app
         .call(
