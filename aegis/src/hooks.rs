@@ -9,11 +9,12 @@
 //! which rolls everything back. `after_commit` runs once the change is
 //! committed and its events published.
 //!
-//! Concurrent REST creates are written together ([`crate::creates`]): a
-//! batch that one of them refuses is rolled back whole and made again
-//! without it, so `before_create` may run more than once for one create,
-//! each time inside a transaction; an effect outside it belongs in
-//! `after_commit`.
+//! Concurrent REST creates are written together ([`crate::creates`]), and
+//! an import's rows a slice at a time: a batch that one of them refuses
+//! is rolled back whole and made again without it (so nothing a refused
+//! row's hook wrote is kept), and `before_create` may run more than once
+//! for one create, each time inside a transaction; an effect outside it
+//! belongs in `after_commit`.
 //!
 //! REST create, update and delete run them; so does each row of a CSV
 //! import (a refusal is that row's error; a dry run checks types and rules

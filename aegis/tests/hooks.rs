@@ -246,4 +246,9 @@ async fn imported_rows_are_stamped_and_go_through_the_hooks() {
         *hooks.heard.lock().unwrap(),
         ["Created PEN by u1", "Created PAD by u1"]
     );
+    // What the hook wrote for the refused row went with it.
+    assert_eq!(
+        audit_notes(&app).await,
+        ["create pad by u1", "create pen by u1"]
+    );
 }

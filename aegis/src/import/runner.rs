@@ -20,6 +20,7 @@ use super::parse::{Parsed, Plan, parse_rows};
 use crate::hooks::HookContext;
 use crate::rows::{allocate_ids, insert_rows, to_object};
 use crate::stamp::{Moment, stamp};
+use crate::store::{Db, Tx};
 
 pub(super) struct Runner<T, H> {
     pub(super) aegis: Aegis,
@@ -169,7 +170,11 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
     /// Imports (or, in a dry run, only checks) one batch of rows (with
     /// their numbers), in one transaction: stamped, each through the
     /// `before_create` hook (a refusal is the row's error), its references
-    /// checked, then inserted.
+    /// checked, then inserted. A row refused after its hook ran may have
+    /// had the hook write in the transaction, so a batch with a refusal is
+    /// rolled back whole and made again without those rows (as REST
+    /// creates are): what a refused row's hook wrote never commits, and a
+    /// batch without refusals costs nothing more.
     async fn flush(&mut self, batch: &mut Vec<(u64, T::Create)>) -> Result<(), Error> {
         if batch.is_empty() {
             return Ok(());
@@ -177,6 +182,27 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         if self.job.dry_run {
             return self.check_references(batch).await;
         }
+        loop {
+            let refused = self.write(batch).await?;
+            if refused.is_empty() {
+                return Ok(());
+            }
+            batch.retain(|(row, _)| !refused.iter().any(|error| error.row == *row));
+            for error in refused {
+                self.row_error(error);
+            }
+            if batch.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Writes `batch` in one transaction when no row of it is refused, and
+    /// empties it; else rolls it back and returns the refused rows' errors.
+    async fn write(
+        &mut self,
+        batch: &mut Vec<(u64, T::Create)>,
+    ) -> Result<Vec<ImportRowError>, Error> {
         // One counter update and a few multi-row inserts: the writer is
         // held as briefly as the rows allow.
         let db = self.aegis.db().clone();
@@ -185,50 +211,66 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         let now = chrono::Utc::now();
         let mut entities = Vec::with_capacity(batch.len());
         let mut refused = Vec::new();
-        let relations = self.aegis.relations();
-        // Most modules reference nothing: no row is read back as JSON for them.
-        let references = T::meta().fields.iter().any(|f| f.references.is_some());
-        for (id, (row, input)) in ids.into_iter().zip(batch.drain(..)) {
-            let mut entity = T::from_create(id, input);
+        for (id, (row, input)) in ids.into_iter().zip(batch.iter()) {
+            let mut entity = T::from_create(id, input.clone());
             stamp(&mut entity, Moment::Created, &self.user, now)?;
-            let mut ctx = HookContext::new(&self.user, &db, &mut tx);
-            if let Err(error) = self.hooks.before_create(&mut ctx, &mut entity).await {
-                refused.push(refusal(row, error)?);
-                continue;
-            }
-            if let Err(error) = crate::access::check_creatable::<T>(self.access.as_ref(), &entity) {
-                refused.push(ImportRowError {
-                    row,
-                    field: self.access.as_ref().map(|a| a.field().to_owned()),
-                    message: error.to_string(),
-                });
-                continue;
-            }
-            if !references {
-                entities.push(entity);
-                continue;
-            }
-            let object = to_object(&entity)?;
-            let missing = relations
-                .missing_targets(&db, &mut tx, T::meta(), &object, &mut self.known_targets)
-                .await?;
-            match missing.into_iter().next() {
-                Some(error) => refused.push(field_row_error(row, error)),
+            match self.admit(&db, &mut tx, *row, &mut entity).await? {
                 None => entities.push(entity),
+                Some(error) => refused.push(error),
             }
+        }
+        if !refused.is_empty() {
+            tx.rollback().await?;
+            // What the rolled-back hooks wrote may have been looked up.
+            self.known_targets.clear();
+            return Ok(refused);
         }
         insert_rows(&db, &mut tx, &entities).await?;
         tx.commit().await?;
+        batch.clear();
         self.job.successful_rows += entities.len() as u64;
-        for error in refused {
-            self.row_error(error);
-        }
         for entity in &entities {
             self.hooks
                 .after_commit(&self.user, EventAction::Created, entity)
                 .await;
         }
-        Ok(())
+        Ok(Vec::new())
+    }
+
+    /// Runs a row's `before_create` and checks what it made: one its user
+    /// may read, whose references exist. The row's error if it is refused.
+    async fn admit(
+        &mut self,
+        db: &Db,
+        tx: &mut Tx,
+        row: u64,
+        entity: &mut T,
+    ) -> Result<Option<ImportRowError>, Error> {
+        let mut ctx = HookContext::new(&self.user, db, tx);
+        if let Err(error) = self.hooks.before_create(&mut ctx, entity).await {
+            return refusal(row, error).map(Some);
+        }
+        if let Err(error) = crate::access::check_creatable::<T>(self.access.as_ref(), entity) {
+            return Ok(Some(ImportRowError {
+                row,
+                field: self.access.as_ref().map(|a| a.field().to_owned()),
+                message: error.to_string(),
+            }));
+        }
+        // Most modules reference nothing: no row is read back as JSON for them.
+        if !T::meta().fields.iter().any(|f| f.references.is_some()) {
+            return Ok(None);
+        }
+        let object = to_object(&*entity)?;
+        let missing = self
+            .aegis
+            .relations()
+            .missing_targets(db, tx, T::meta(), &object, &mut self.known_targets)
+            .await?;
+        Ok(missing
+            .into_iter()
+            .next()
+            .map(|error| field_row_error(row, error)))
     }
 
     async fn finish(&mut self, success: bool) -> Result<(), Error> {
