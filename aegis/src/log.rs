@@ -138,10 +138,11 @@ async fn write(
     feature: &str,
     events: &[Arc<StoredEvent>],
 ) -> Result<(), Error> {
-    const COLUMNS: usize = 5;
+    const COLUMNS: usize = 6;
     for chunk in events.chunks(EVENTS_PER_INSERT) {
         let insert = format!(
-            "INSERT INTO aegis_events (feature, seq, frame, created_at, scope) VALUES {}",
+            "INSERT INTO aegis_events (feature, seq, frame, created_at, scope, instance) \
+             VALUES {}",
             db.values_rows(chunk.len(), COLUMNS)
         );
         let sql = match db.dialect() {
@@ -165,20 +166,13 @@ async fn write(
                 .bind(event.seq() as i64)
                 .bind(event.frame.as_str().to_owned())
                 .bind(timestamp_text(event.message.meta.timestamp))
-                .bind(event.scope.as_ref().map(serde_json::Value::to_string));
+                .bind(event.scope.as_ref().map(serde_json::Value::to_string))
+                .bind(db.instance());
         }
         if db.dialect() == Dialect::Postgres {
             query = query.bind(crate::notice::CHANNEL);
             for event in chunk {
-                // An event with a scope is announced without its frame: the
-                // other instances read it, scope and all, from the table.
-                let frame = event.scope.is_none().then_some(event.frame.as_str());
-                query = query.bind(crate::notice::payload(
-                    db.instance(),
-                    feature,
-                    event.seq(),
-                    frame,
-                ));
+                query = query.bind(crate::notice::payload(db.instance(), feature, event.seq()));
             }
         }
         query.execute(&mut **tx).await?;
@@ -236,17 +230,25 @@ pub async fn replay(
         .await?;
     rows.iter()
         .map(|row| {
-            let frame: String = row.try_get(0)?;
-            let scope: Option<String> = row.try_get(1)?;
-            let bad = || Error::Internal(format!("the event log of `{feature}` holds a bad frame"));
-            let mut event = StoredEvent::from_frame(&frame).ok_or_else(bad)?;
-            event.scope = scope
-                .map(|text| serde_json::from_str(&text))
-                .transpose()
-                .map_err(|_| bad())?;
+            let event = stored_event(feature, &row.try_get::<String, _>(0)?, row.try_get(1)?)?;
             Ok(Arc::new(event))
         })
         .collect()
+}
+
+/// An event of `feature` as the log keeps it: its frame, and its scope.
+pub(crate) fn stored_event(
+    feature: &str,
+    frame: &str,
+    scope: Option<String>,
+) -> Result<StoredEvent, Error> {
+    let bad = || Error::Internal(format!("the event log of `{feature}` holds a bad frame"));
+    let mut event = StoredEvent::from_frame(frame).ok_or_else(bad)?;
+    event.scope = scope
+        .map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(|_| bad())?;
+    Ok(event)
 }
 
 /// A change in progress: a transaction, and the events it will publish

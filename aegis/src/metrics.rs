@@ -135,8 +135,8 @@ pub(crate) fn resync(reason: &'static str) {
     metrics::counter!("aegis_ws_resyncs_total", "reason" => reason).increment(1);
 }
 
-/// Another instance's event (committed then) published here: from its notification
-/// (`notice`) or read from the table (`table`, a catch-up read).
+/// Another instance's event (committed then) published here, read from
+/// the event log (`table`: a notification only says there is one).
 pub(crate) fn relayed(committed: DateTime<Utc>, from: &'static str) {
     metrics::counter!("aegis_relay_events_total", "from" => from).increment(1);
     metrics::histogram!("aegis_relay_lag_seconds").record(since(committed));

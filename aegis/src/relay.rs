@@ -4,19 +4,23 @@
 //! instance. The commit also delivers a `NOTIFY` on [`CHANNEL`], sent in the
 //! same transaction (so only a committed change is announced, and
 //! announcements arrive in commit order, which per feature is seq order).
-//! Its payload names the instance, the feature and the seq, and carries the
-//! event's frame when it fits; a larger event is announced without it, so
-//! no event is too large for NOTIFY's 8000-byte payload.
+//! Its payload names the instance, the feature and the seq, and no more:
+//! any role that can connect may notify, so a notification is a hint to
+//! read the event log, never an event. The log records which instance
+//! wrote each event.
 //!
 //! Every instance runs a relay that LISTENs and publishes the other
-//! instances' events on its own bus: the next one straight from the
-//! payload, any other (too large, or after a gap) read from the table. It keeps,
-//! per feature, the last seq it has seen published. Whenever it
-//! (re)connects — after LISTEN, so nothing committed in between is missed —
-//! and every [`Limits::relay_sweep`], it compares each feature's seq in the
-//! table with that mark and publishes any difference: a notification lost
-//! with its connection (PostgreSQL restarted, a network cut) loses no
-//! event. The bus may then carry an event twice or late; each WebSocket
+//! instances' events on its own bus, read from the table: on a
+//! notification naming another instance and a feature the table has,
+//! the events after its mark (the last seq it has seen); its own events,
+//! published at their commit, are passed over. A notification naming this
+//! instance, a feature the table does not have, or a seq the table does
+//! not hold moves nothing. Whenever it (re)connects — after LISTEN, so
+//! nothing committed in between is missed — and every
+//! [`Limits::relay_sweep`], it compares each feature's seq in the table
+//! with that mark and publishes any difference: a notification lost with
+//! its connection (PostgreSQL restarted, a network cut) loses no event.
+//! The bus may then carry an event twice or late; each WebSocket
 //! connection drops what it has sent already and fills gaps from the
 //! table, so its clients still get every event once, in order.
 //!
@@ -33,7 +37,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::Error;
-use crate::log::{EventBus, StoredEvent, replay};
+use crate::log::{EventBus, StoredEvent};
 use crate::notice::{CHANNEL, parse};
 use crate::store::Db;
 
@@ -151,49 +155,89 @@ impl Relay {
 
     async fn notified(&mut self, payload: &str) -> Result<(), Error> {
         let Some(notice) = parse(payload) else {
-            tracing::warn!(payload, "event relay: ignoring a malformed notification");
+            tracing::debug!(payload, "event relay: ignoring a malformed notification");
             return Ok(());
         };
-        let mark = self.marks().get(notice.feature).copied().unwrap_or(0);
+        // This instance published its own events at their commit; one
+        // that says it is this instance is no news, or forged.
         if notice.instance == self.db.instance() {
-            // Published at its commit; everything before it was announced
-            // (and so published) before it.
-            self.marks()
-                .insert(notice.feature.to_owned(), mark.max(notice.seq));
             return Ok(());
         }
-        // The next event, carried whole: no need to read it.
-        if notice.seq == mark + 1
-            && let Some(event) = notice.frame.and_then(StoredEvent::from_frame)
-            && event.feature() == notice.feature
-            && event.seq() == notice.seq
-        {
-            crate::metrics::relayed(event.message.meta.timestamp, "notice");
-            self.bus.publish(Arc::new(event));
-            self.marks().insert(notice.feature.to_owned(), notice.seq);
+        if !self.marks().contains_key(notice.feature) && !self.has(notice.feature).await? {
             return Ok(());
         }
         self.advance(notice.feature, notice.seq).await
     }
 
-    /// Publishes `feature`'s events after its mark, up to `seq`.
+    /// Whether the table has `feature`; if so, it is followed from its
+    /// first event (it was made after the relay started).
+    async fn has(&mut self, feature: &str) -> Result<bool, Error> {
+        let found = sqlx::query("SELECT 1 FROM aegis_features WHERE feature = $1")
+            .bind(feature)
+            .fetch_optional(self.db.pool())
+            .await?
+            .is_some();
+        if found {
+            self.marks().insert(feature.to_owned(), 0);
+        }
+        Ok(found)
+    }
+
+    /// Publishes `feature`'s events of other instances after its mark, up
+    /// to `seq` at least (what the table holds of it) and what follows.
     async fn advance(&mut self, feature: &str, seq: u64) -> Result<(), Error> {
         // A feature created after the relay started began at 0.
         let mut mark = self.marks().get(feature).copied().unwrap_or(0);
         while mark < seq {
-            let events = replay(&self.db, feature, mark, (seq - mark).min(CHUNK)).await?;
-            let Some(last) = events.last().map(|e| e.seq()) else {
+            let rows = others_events(&self.db, feature, mark, CHUNK).await?;
+            let Some(last) = rows.last().map(|(seq, _)| *seq) else {
                 break;
             };
-            for event in events {
+            let complete = rows.len() as u64 == CHUNK;
+            for event in rows.into_iter().filter_map(|(_, event)| event) {
                 crate::metrics::relayed(event.message.meta.timestamp, "table");
                 self.bus.publish(event);
             }
             mark = last;
             self.marks().insert(feature.to_owned(), mark);
+            if !complete {
+                break;
+            }
         }
         Ok(())
     }
+}
+
+/// The events of `feature` after `since`, in order, at most `limit`, each
+/// with its seq: those another instance wrote, or `None` for this one's
+/// (published at their commit), read without their frames.
+async fn others_events(
+    db: &Db,
+    feature: &str,
+    since: u64,
+    limit: u64,
+) -> Result<Vec<(u64, Option<Arc<StoredEvent>>)>, Error> {
+    let rows = sqlx::query(
+        "SELECT seq, CASE WHEN instance = $2 THEN NULL ELSE frame END, scope \
+         FROM aegis_events WHERE feature = $1 AND seq > $3 ORDER BY seq LIMIT $4",
+    )
+    .bind(feature)
+    .bind(db.instance())
+    .bind(since as i64)
+    .bind(limit as i64)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let seq = row.try_get::<i64, _>(0)? as u64;
+            let Some(frame) = row.try_get::<Option<String>, _>(1)? else {
+                return Ok((seq, None));
+            };
+            let scope: Option<String> = row.try_get(2)?;
+            let event = crate::log::stored_event(feature, &frame, scope)?;
+            Ok((seq, Some(Arc::new(event))))
+        })
+        .collect()
 }
 
 /// Forwards notifications until the connection is lost.

@@ -343,6 +343,7 @@ impl Db {
                 frame TEXT NOT NULL, \
                 created_at TEXT NOT NULL, \
                 scope TEXT, \
+                instance TEXT, \
                 PRIMARY KEY (feature, seq))",
             // Import jobs, so every instance answers for every job.
             "CREATE TABLE IF NOT EXISTS aegis_import_jobs (\
@@ -361,26 +362,39 @@ impl Db {
         ] {
             sqlx::query(statement).execute(&mut *tx).await?;
         }
-        // Logs written before events carried a scope (`crate::access`).
-        let has_scope = match self.dialect {
+        // Logs written before events carried a scope (`crate::access`), or
+        // the instance that wrote them (`crate::relay`).
+        for column in ["scope", "instance"] {
+            self.add_event_column(&mut tx, column).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds the nullable text column `column` to the event log if it is
+    /// not there yet.
+    async fn add_event_column(&self, tx: &mut Tx, column: &str) -> Result<(), Error> {
+        let has = match self.dialect {
             Dialect::Sqlite => {
-                "SELECT COUNT(*) FROM pragma_table_info('aegis_events') WHERE name = 'scope'"
+                "SELECT COUNT(*) FROM pragma_table_info('aegis_events') WHERE name = ?1"
             }
             Dialect::Postgres => {
                 "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = \
-                 current_schema() AND table_name = 'aegis_events' AND column_name = 'scope'"
+                 current_schema() AND table_name = 'aegis_events' AND column_name = $1"
             }
         };
-        let found: i64 = sqlx::query(has_scope)
-            .fetch_one(&mut *tx)
+        let found: i64 = sqlx::query(has)
+            .bind(column)
+            .fetch_one(&mut **tx)
             .await?
             .try_get(0)?;
         if found == 0 {
-            sqlx::query("ALTER TABLE aegis_events ADD COLUMN scope TEXT")
-                .execute(&mut *tx)
-                .await?;
+            let sql = format!(
+                "ALTER TABLE aegis_events ADD COLUMN {} TEXT",
+                self.ident(column)
+            );
+            sqlx::query(&sql).execute(&mut **tx).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 

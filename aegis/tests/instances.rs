@@ -32,6 +32,11 @@ fn api() -> Api {
 
 /// Two instances on one fresh database, or `None` without PostgreSQL.
 async fn two_instances() -> Option<(TestApp, TestApp)> {
+    two_instances_at().await.map(|(_, a, b)| (a, b))
+}
+
+/// Two instances on one fresh database, and its URL.
+async fn two_instances_at() -> Option<(String, TestApp, TestApp)> {
     let Some(url) = fresh_postgres_database().await else {
         eprintln!("skipped: set AEGIS_TEST_DATABASE_URL to a PostgreSQL server");
         return None;
@@ -44,7 +49,7 @@ async fn two_instances() -> Option<(TestApp, TestApp)> {
     }
     let b = apps.pop()?;
     let a = apps.pop()?;
-    Some((a, b))
+    Some((url, a, b))
 }
 
 async fn create(app: &TestApp, name: &str, note: Option<String>) -> Value {
@@ -151,6 +156,58 @@ async fn a_lost_listen_connection_loses_no_event() {
     }
     let events = until_seq(&mut heard_by_b, 2..=21).await;
     assert_eq!(events[&21].message.data["name"], "After 19");
+}
+
+/// Any role that can connect may notify on the channel: a forged
+/// notification (a frame of its own, this instance's own name with a seq
+/// far ahead, another's with a seq the log does not hold, features that
+/// do not exist) reaches no client, and no instance loses an event.
+#[tokio::test]
+async fn forged_notifications_reach_no_client_and_lose_no_event() {
+    let Some((url, a, b)) = two_instances_at().await else {
+        return;
+    };
+    let address = b.serve().await;
+    let mut client = common::client::Client::authed(address, &b.admin()).await;
+    assert_eq!(
+        client.subscribe("budgets", None).await["type"],
+        "subscribed"
+    );
+    let mut heard_by_b = b.events();
+    let forged_frame = serde_json::json!({
+        "type": "event", "feature": "budgets", "entity": "budget", "action": "created",
+        "data": {"id": 1, "name": "FORGED"},
+        "meta": {"timestamp": "2026-01-01T00:00:00Z", "featureVersion": "1", "seq": 1, "userId": "u1"},
+    });
+    let (own, other) = (b.aegis.db().instance(), a.aegis.db().instance());
+    let mut payloads = vec![
+        format!("{other} budgets 1\n{forged_frame}"),
+        forged_frame.to_string(),
+        format!("{own} budgets 1000000"),
+        "forger budgets 1000000".to_owned(),
+        format!("{other} budgets 1"),
+    ];
+    payloads.extend((0..100).map(|n| format!("forger made_up_{n} 1")));
+    // From a connection of its own, as a stranger would.
+    let stranger = Db::connect_only(&url).await.unwrap();
+    for payload in &payloads {
+        sqlx::query("SELECT pg_notify('aegis_events', $1)")
+            .bind(payload)
+            .execute(stranger.pool())
+            .await
+            .unwrap();
+    }
+    // Then real events, from both instances.
+    create(&a, "Real 1", None).await;
+    create(&b, "Real 2", None).await;
+    let events = until_seq(&mut heard_by_b, 1..=2).await;
+    assert_eq!(events[&1].message.data["name"], "Real 1");
+    assert_eq!(events[&2].message.data["name"], "Real 2");
+    for name in ["Real 1", "Real 2"] {
+        let frame = client.frame().await;
+        assert_eq!(frame["data"]["name"], name, "{frame}");
+    }
+    client.in_sync().await;
 }
 
 #[tokio::test]
