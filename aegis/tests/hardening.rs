@@ -427,3 +427,60 @@ async fn dev_mode_answers_this_machine_only() {
     }
     assert!(open("http://127.0.0.1:8080").await.is_ok());
 }
+
+/// The served web app and the API carry the security headers: a content
+/// security policy (scripts from the app alone; connections to it and to
+/// the identity provider), no framing, `nosniff`, no referrer.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let data = tempfile::tempdir().unwrap();
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(
+        web.path().join("index.html"),
+        "<!doctype html><title>app</title>",
+    )
+    .unwrap();
+    let (dir, web_dir) = (
+        data.path().display().to_string(),
+        web.path().display().to_string(),
+    );
+    let config = aegis::server::Config::resolve(Default::default(), |name| match name {
+        "DATABASE_URL" => Some("sqlite::memory:".to_owned()),
+        "AEGIS_DATA_DIR" => Some(dir.clone()),
+        "AEGIS_WEB_DIR" => Some(web_dir.clone()),
+        "AEGIS_OIDC_ISSUER" => Some("https://kc.example/realms/shop".to_owned()),
+        "AEGIS_JWKS_URL" => Some("https://kc.example/certs".to_owned()),
+        "AEGIS_JWT_AUDIENCE" => Some("shop-web".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let server = aegis::server::Server::new(api());
+    let aegis = server.start(&config).await.unwrap();
+    let router = server.router(aegis, &config);
+    for path in ["/", "/budgets", "/api/budgets", "/api/nowhere", "/healthz"] {
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        let response = tower::ServiceExt::oneshot(router.clone(), request)
+            .await
+            .unwrap();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_else(|| panic!("{path}: no {name}"))
+        };
+        let policy = header("content-security-policy");
+        assert!(policy.contains("script-src 'self';"), "{path}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert!(
+            policy.contains("connect-src 'self' https://kc.example;"),
+            "{path}: {policy}"
+        );
+        assert_eq!(header("x-frame-options"), "DENY");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "no-referrer");
+    }
+}

@@ -17,6 +17,7 @@
 
 mod config;
 mod dev;
+mod headers;
 mod telemetry;
 
 use std::path::{Path, PathBuf};
@@ -168,7 +169,9 @@ impl Server {
     /// Every route: the modules', the app's, `GET /api/auth/config`,
     /// dev mode's `GET /api/dev/token`, and the web app at `/`. In dev
     /// mode, a request whose `Host` or `Origin` names another machine is
-    /// refused (see `dev.rs`).
+    /// refused (see `dev.rs`). Every answer carries the security headers
+    /// (a content security policy, no framing, `nosniff`, no referrer: see
+    /// `headers.rs`).
     pub fn router(&self, aegis: Aegis, config: &Config) -> Router {
         let sign_in = SignIn {
             dev_token: config.dev_mode,
@@ -204,7 +207,7 @@ impl Server {
             Some(dir) => with_web(router, &dir),
             None => router,
         };
-        if config.dev_mode {
+        let router = if config.dev_mode {
             // Its token is anyone's who asks: asked by this machine only.
             let machine = dev::ThisMachine::new(config.host);
             router.layer(axum::middleware::from_fn_with_state(
@@ -213,7 +216,9 @@ impl Server {
             ))
         } else {
             router
-        }
+        };
+        let security = headers::SecurityHeaders::new(config.identity.issuer.as_deref());
+        router.layer(axum::middleware::from_fn_with_state(security, headers::add))
     }
 
     /// The web build to serve, if there is one.

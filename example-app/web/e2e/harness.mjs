@@ -3,7 +3,7 @@
 // contexts as two users, and artifacts when a scenario fails.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -236,12 +236,26 @@ export async function openImport(tab, name, content) {
 }
 
 /**
- * Runs a scenario; on failure saves both tabs' screenshots and logs, and the
- * server's, then reloads the tabs.
+ * What the tab's console says the server's content security policy refused
+ * (Chromium reports each refusal there): a page that needs more than the
+ * policy allows is broken for every user of that build.
+ */
+export function policyViolations(tab) {
+  return tab.console.filter((line) => /Content Security Policy/i.test(line));
+}
+
+/**
+ * Runs a scenario, then checks no tab's page was refused anything by the
+ * content security policy; on failure saves both tabs' screenshots and
+ * logs, and the server's, then reloads the tabs.
  */
 export async function scenario(name, tabs, server, body) {
   try {
     await body();
+    const refused = tabs.flatMap((tab) => policyViolations(tab).map((line) => `${tab.name}: ${line}`));
+    if (refused.length > 0) {
+      throw new Error(`${name}: the content security policy refused:\n${refused.join('\n')}`);
+    }
   } catch (error) {
     for (const tab of tabs) {
       await tab.saveArtifacts(name);
@@ -259,13 +273,33 @@ export async function scenario(name, tabs, server, body) {
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 /**
+ * Waits until no finite animation or transition runs on the tab's page (an
+ * endless one, a spinner's, is not waited for): a scan in the middle of one
+ * (a focused label's colour fading in) reads colours never shown at rest.
+ */
+export async function animationsSettled(tab) {
+  await tab.page.evaluate(async () => {
+    const running = () =>
+      document
+        .getAnimations()
+        .filter((a) => a.playState === 'running' && a.effect?.getComputedTiming().endTime !== Infinity);
+    for (let now = running(); now.length > 0; now = running()) {
+      await Promise.all(now.map((a) => a.finished.catch(() => undefined)));
+    }
+  });
+}
+
+/**
  * The serious and critical accessibility violations axe-core finds on the
- * tab's page as it is now (an open dialog included), each as
- * `rule: target (summary)`.
+ * tab's page as it is now, once its animations have settled (an open dialog
+ * included), each as `rule: target (summary)`.
  */
 export async function accessibilityViolations(tab) {
+  await animationsSettled(tab);
   if (!(await tab.page.evaluate(() => 'axe' in window))) {
-    await tab.page.addScriptTag({ path: AXE });
+    // Evaluated, not added as a <script>: the page's content security
+    // policy refuses inline scripts, as it should.
+    await tab.page.evaluate(readFileSync(AXE, 'utf8'));
   }
   const violations = await tab.page.evaluate(async () => {
     // The CDK's focus-trap anchors (an open dialog's or menu's) are
