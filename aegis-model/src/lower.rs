@@ -202,6 +202,7 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
             ),
         );
     }
+    fields.iter_mut().for_each(crate::rules::bound_text);
 
     let (Some(names), Some(id)) = (names, id) else {
         return Err(diags.into_vec());

@@ -18,6 +18,12 @@ use crate::ts::TsType;
 pub use pattern::pattern_example;
 use pattern::pattern_problem;
 
+/// The most characters a plain text field takes when its declaration sets
+/// no `length(max = ..)`: every request's cost is bounded, and a field
+/// without a bound would let one row hold megabytes that every list, search
+/// and export then reads. A larger `max` says otherwise.
+pub const DEFAULT_MAX_TEXT_CHARS: u32 = 10_000;
+
 /// The rule keys `#[crud]` and modules.toml accept on a field.
 pub const RULE_KEYS: [&str; 7] = ["min", "max", "length", "pattern", "email", "url", "one_of"];
 
@@ -281,6 +287,17 @@ fn kind_of(ts: &TsType, storage: StorageKind, format: Option<ValueFormat>) -> Ki
     }
 }
 
+/// Gives a plain text field that clients send, and whose declaration sets
+/// no longest length, [`DEFAULT_MAX_TEXT_CHARS`] (or its shortest length,
+/// if that is more).
+pub(crate) fn bound_text(field: &mut crate::ir::Field) {
+    let kind = kind_of(&field.ts, field.storage, field.format);
+    if kind == Kind::Text && field.is_input() && field.rules.max_length.is_none() {
+        let least = field.rules.min_length.unwrap_or(0);
+        field.rules.max_length = Some(DEFAULT_MAX_TEXT_CHARS.max(least));
+    }
+}
+
 /// Checks a field's rules against its type; every mistake is reported at
 /// the rule.
 pub(crate) fn decide(
@@ -359,6 +376,7 @@ pub(crate) fn decide(
             format_args!("the longest length ({max}) is below the shortest ({min})"),
         );
     }
+
     if let Some(pattern) = &args.pattern
         && text_rule("pattern", &pattern.location, diags)
     {

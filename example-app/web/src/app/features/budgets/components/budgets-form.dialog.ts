@@ -8,6 +8,7 @@ import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 
 import { integerValidator, requireValue } from '../../../shared/business/forms/form-values';
+import { rulesValidator } from '../../../shared/business/forms/rules';
 import { ReferenceInputComponent } from '../../../shared/ui/reference-input';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
@@ -54,6 +55,9 @@ export interface BudgetFormData {
           <input matInput formControlName="name" />
           @if (form.controls.name.hasError('required')) {
             <mat-error>Name is required</mat-error>
+          }
+          @if (form.controls.name.getError('rule'); as rule) {
+            <mat-error>Name {{ rule }}</mat-error>
           }
           @if (form.controls.name.hasError('server')) {
             <mat-error>{{ serverError('name') }}</mat-error>
@@ -149,7 +153,7 @@ export class BudgetFormDialogComponent {
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
 
   protected readonly form = new FormGroup({
-    name: new FormControl<string>('', { nonNullable: true, validators: [Validators.required] }),
+    name: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":10000})] }),
     amount: new FormControl<number | null>(null, { validators: [Validators.required] }),
     fiscal_year: new FormControl<number | null>(null, { validators: [Validators.required, integerValidator] }),
     status: new FormControl<BudgetStatus | null>(null, { validators: [Validators.required] }),

@@ -8,6 +8,7 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
 import { integerValidator } from '../../../shared/business/forms/form-values';
+import { rulesValidator } from '../../../shared/business/forms/rules';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { SupplierStateManager } from '../state/suppliers-state.manager';
 import { Supplier, SupplierCreate } from '../types/suppliers.types';
@@ -39,6 +40,9 @@ export interface SupplierFormData {
           @if (form.controls.name.hasError('required')) {
             <mat-error>Name is required</mat-error>
           }
+          @if (form.controls.name.getError('rule'); as rule) {
+            <mat-error>Name {{ rule }}</mat-error>
+          }
           @if (form.controls.name.hasError('server')) {
             <mat-error>{{ serverError('name') }}</mat-error>
           }
@@ -48,6 +52,9 @@ export interface SupplierFormData {
           <input matInput formControlName="country" />
           @if (form.controls.country.hasError('required')) {
             <mat-error>Country is required</mat-error>
+          }
+          @if (form.controls.country.getError('rule'); as rule) {
+            <mat-error>Country {{ rule }}</mat-error>
           }
           @if (form.controls.country.hasError('server')) {
             <mat-error>{{ serverError('country') }}</mat-error>
@@ -106,8 +113,8 @@ export class SupplierFormDialogComponent {
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
 
   protected readonly form = new FormGroup({
-    name: new FormControl<string>('', { nonNullable: true, validators: [Validators.required] }),
-    country: new FormControl<string>('', { nonNullable: true, validators: [Validators.required] }),
+    name: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":10000})] }),
+    country: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":10000})] }),
     active: new FormControl<boolean>(false, { nonNullable: true, validators: [] }),
     rating: new FormControl<number | null>(null, { validators: [integerValidator] }),
   });

@@ -7,6 +7,7 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
 import { emptyToNull, fromDateTimeInput, integerValidator, requireValue, toDateTimeInput } from '../../../shared/business/forms/form-values';
+import { rulesValidator } from '../../../shared/business/forms/rules';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
 import { UserRoleStateManager } from '../state/user-roles-state.manager';
@@ -64,6 +65,9 @@ export interface UserRoleFormData {
           @if (form.controls.role.hasError('required')) {
             <mat-error>Role is required</mat-error>
           }
+          @if (form.controls.role.getError('rule'); as rule) {
+            <mat-error>Role {{ rule }}</mat-error>
+          }
           @if (form.controls.role.hasError('server')) {
             <mat-error>{{ serverError('role') }}</mat-error>
           }
@@ -81,6 +85,9 @@ export interface UserRoleFormData {
         <mat-form-field>
           <mat-label>Note</mat-label>
           <input matInput formControlName="note" />
+          @if (form.controls.note.getError('rule'); as rule) {
+            <mat-error>Note {{ rule }}</mat-error>
+          }
           @if (form.controls.note.hasError('server')) {
             <mat-error>{{ serverError('note') }}</mat-error>
           }
@@ -130,9 +137,9 @@ export class UserRoleFormDialogComponent {
 
   protected readonly form = new FormGroup({
     user_id: new FormControl<number | null>(null, { validators: [Validators.required, integerValidator] }),
-    role: new FormControl<string>('', { nonNullable: true, validators: [Validators.required] }),
+    role: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":10000})] }),
     granted_at: new FormControl<string>('', { nonNullable: true, validators: [Validators.required] }),
-    note: new FormControl<string>('', { nonNullable: true, validators: [] }),
+    note: new FormControl<string>('', { nonNullable: true, validators: [rulesValidator({"maxLength":10000}, { nullable: true })] }),
   });
 
   constructor() {
