@@ -52,6 +52,43 @@ fn budget() {
     assert_eq!(fiscal.storage, StorageKind::Integer);
 }
 
+/// Plain text that clients send takes the default longest length unless
+/// the declaration says otherwise; other text (readonly, stamps, dates,
+/// uuids) and numbers take none.
+#[test]
+fn plain_text_takes_the_default_longest_length() {
+    let module = module(
+        quote!(),
+        quote! {
+            pub struct Note {
+                pub id: uuid::Uuid,
+                pub title: String,
+                pub note: Option<String>,
+                #[crud(length(max = 20000))]
+                pub body: String,
+                #[crud(length(min = 12000))]
+                pub essay: String,
+                #[crud(readonly)]
+                pub code: String,
+                pub day: chrono::NaiveDate,
+                pub count: i64,
+            }
+        },
+    );
+    let longest = |name: &str| {
+        let field = module.fields.iter().find(|f| f.ident == name).unwrap();
+        field.rules.max_length
+    };
+    let default = Some(aegis_model::rules::DEFAULT_MAX_TEXT_CHARS);
+    assert_eq!(longest("title"), default);
+    assert_eq!(longest("note"), default);
+    assert_eq!(longest("body"), Some(20_000));
+    assert_eq!(longest("essay"), Some(12_000));
+    for other in ["id", "code", "day", "count"] {
+        assert_eq!(longest(other), None, "{other}");
+    }
+}
+
 #[test]
 fn serde_shapes_the_wire() {
     let module = module(
