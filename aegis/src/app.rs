@@ -70,9 +70,12 @@ struct Inner {
     /// The background pruning of the event log and the import jobs.
     _retention: tokio_util::task::AbortOnDropHandle<()>,
     /// Import jobs running in this instance, per user.
-    imports: std::sync::Mutex<std::collections::HashMap<String, usize>>,
-    /// Places for the CSV exports streaming at once.
+    imports: Arc<UserSlots>,
+    /// The bytes the uploads of running imports may still take.
+    upload_room: Arc<tokio::sync::Semaphore>,
+    /// Places for the CSV exports streaming at once, and per user.
     exports: Arc<tokio::sync::Semaphore>,
+    user_exports: Arc<UserSlots>,
     /// The references between the served modules, set by `Api::install`.
     relations: std::sync::RwLock<Arc<Relations>>,
     /// What each served module's hooks let a user read, set by `Api::install`.
@@ -93,6 +96,7 @@ impl Aegis {
     /// events of other instances sharing the database, so it must be
     /// called inside a tokio runtime.
     pub fn new(db: Db, auth: Auth, limits: Limits) -> Self {
+        let db = db.limited(limits.statement_timeout);
         let bus = EventBus::new(limits.event_backlog);
         let relay = (db.dialect() == crate::store::Dialect::Postgres)
             .then(|| crate::relay::spawn(db.clone(), bus.clone(), limits.relay_sweep));
@@ -104,8 +108,14 @@ impl Aegis {
                 bus,
                 relay,
                 _retention: retention,
-                imports: std::sync::Mutex::default(),
+                imports: Arc::default(),
+                upload_room: Arc::new(tokio::sync::Semaphore::new(
+                    limits
+                        .import_bytes_in_flight
+                        .min(tokio::sync::Semaphore::MAX_PERMITS),
+                )),
                 exports: Arc::new(tokio::sync::Semaphore::new(limits.exports)),
+                user_exports: Arc::default(),
                 relations: std::sync::RwLock::default(),
                 read_filters: std::sync::RwLock::default(),
                 lifecycle: Lifecycle::default(),
@@ -211,54 +221,112 @@ impl Aegis {
     /// A place for one more import job of `user`, within
     /// [`Limits::imports_per_user`]; the place is free again when the
     /// returned slot is dropped.
-    pub(crate) fn claim_import(&self, user: &str) -> Result<ImportSlot, Error> {
+    pub(crate) fn claim_import(&self, user: &str) -> Result<UserSlot, Error> {
         let limit = self.inner.limits.imports_per_user;
-        let mut running = self
+        self.inner.imports.claim(user, limit).ok_or_else(|| {
+            Error::TooManyRequests(format!(
+                "{limit} of your imports are running, the most at once; try again when one has \
+                 finished"
+            ))
+        })
+    }
+
+    /// Room for an upload of `announced` bytes (or, if it does not say,
+    /// the largest an import takes) among the uploads of running imports,
+    /// within [`Limits::import_bytes_in_flight`]; given back when dropped.
+    pub(crate) fn claim_upload_room(
+        &self,
+        announced: Option<u64>,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        let limits = &self.inner.limits;
+        let most = limits.import_bytes as u64;
+        let bytes = announced.unwrap_or(most).min(most);
+        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
+        self.inner
+            .upload_room
+            .clone()
+            .try_acquire_many_owned(bytes)
+            .map_err(|_| {
+                Error::Unavailable(format!(
+                    "the imports running take all the {} bytes uploads may; try again when one \
+                     has finished",
+                    limits.import_bytes_in_flight
+                ))
+            })
+    }
+
+    /// A place for one more CSV export of `user`, within
+    /// [`Limits::exports`] on this instance and
+    /// [`Limits::exports_per_user`]; free again when dropped.
+    pub(crate) fn claim_export(&self, user: &str) -> Result<ExportSlot, Error> {
+        let limits = &self.inner.limits;
+        let mine = self
             .inner
-            .imports
+            .user_exports
+            .claim(user, limits.exports_per_user)
+            .ok_or_else(|| {
+                Error::TooManyRequests(format!(
+                    "{} of your exports are running, the most at once; try again when one has \
+                     finished",
+                    limits.exports_per_user
+                ))
+            })?;
+        let place = self
+            .inner
+            .exports
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                Error::TooManyRequests(format!(
+                    "{} exports are running, the most at once; try again when one has finished",
+                    limits.exports
+                ))
+            })?;
+        Ok(ExportSlot {
+            _mine: mine,
+            _place: place,
+        })
+    }
+}
+
+/// How many of something each user runs at once, on this instance.
+#[derive(Debug, Default)]
+pub(crate) struct UserSlots(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+impl UserSlots {
+    /// One more place for `user`, if it has fewer than `limit`.
+    fn claim(self: &Arc<Self>, user: &str, limit: usize) -> Option<UserSlot> {
+        let mut running = self
+            .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let count = running.entry(user.to_owned()).or_default();
         if *count >= limit {
-            return Err(Error::TooManyRequests(format!(
-                "{count} of your imports are running, the most at once; try again when one has \
-                 finished"
-            )));
+            if *count == 0 {
+                running.remove(user);
+            }
+            return None;
         }
         *count += 1;
-        Ok(ImportSlot {
-            aegis: self.clone(),
+        Some(UserSlot {
+            slots: self.clone(),
             user: user.to_owned(),
         })
     }
 }
 
-impl Aegis {
-    /// A place for one more CSV export, within [`Limits::exports`]; free
-    /// again when the permit is dropped.
-    pub(crate) fn claim_export(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
-        self.inner.exports.clone().try_acquire_owned().map_err(|_| {
-            Error::TooManyRequests(format!(
-                "{} exports are running, the most at once; try again when one has finished",
-                self.inner.limits.exports
-            ))
-        })
-    }
-}
-
-/// One running import's place in its user's limit.
+/// One user's place among [`UserSlots`], given back when dropped.
 #[derive(Debug)]
-pub(crate) struct ImportSlot {
-    aegis: Aegis,
+pub(crate) struct UserSlot {
+    slots: Arc<UserSlots>,
     user: String,
 }
 
-impl Drop for ImportSlot {
+impl Drop for UserSlot {
     fn drop(&mut self) {
         let mut running = self
-            .aegis
-            .inner
-            .imports
+            .slots
+            .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(count) = running.get_mut(&self.user) {
@@ -268,6 +336,13 @@ impl Drop for ImportSlot {
             }
         }
     }
+}
+
+/// A running export's places: its user's and the instance's.
+#[derive(Debug)]
+pub(crate) struct ExportSlot {
+    _mine: UserSlot,
+    _place: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl HasAuth for Aegis {

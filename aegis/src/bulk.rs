@@ -4,6 +4,7 @@
 //! deletes chosen ids, or every row of a view, in one transaction.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -23,6 +24,7 @@ use crate::events::entity_data;
 use crate::hooks::CrudHooks;
 use crate::protocol::{BulkDelete, BulkDeleted, EventAction};
 use crate::query::{Reads, View};
+use crate::reads::ViewRead;
 use crate::rows::from_object;
 use crate::store::Db;
 
@@ -61,28 +63,41 @@ async fn export<T: CrudEntity, H: CrudHooks<T>>(
 ) -> Result<Response, Error> {
     let meta = T::meta();
     user.require_read(meta.feature)?;
-    let mut view = View::parse(
-        meta,
-        &settings,
-        uri.query(),
-        Reads::Ordered,
-        aegis.limits().max_search_chars,
-    )?;
+    let limits = aegis.limits();
+    let mut view = View::parse(meta, &settings, uri.query(), Reads::Ordered, &limits)?;
     view.restrict(meta, hooks.read_filter(&user).as_ref())?;
-    let permit = aegis.claim_export()?;
+    let slot = aegis.claim_export(user.id())?;
     let db = aegis.db().clone();
     // Read before answering: a database that fails now is still a JSON error.
-    let tx = db.begin_snapshot().await?;
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, Error>>(2);
+    let read = ViewRead::begin(&db, limits.export_max_time).await?;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(2);
+    let failed = Arc::new(AtomicBool::new(false));
+    let failing = failed.clone();
     tokio::spawn(async move {
-        let _permit = permit;
-        if let Err(error) = write_csv::<T>(&db, tx, &view, &sender).await {
+        let _slot = slot;
+        let sending = Sending {
+            sender,
+            timeout: limits.export_send_timeout,
+        };
+        if let Err(error) = write_csv::<T>(&db, read, &view, &sending).await {
             tracing::warn!(feature = meta.feature, %error, "export stopped");
-            let _ = sender.send(Err(error)).await;
+            failing.store(true, Ordering::SeqCst);
         }
     });
-    let chunks = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|chunk| (chunk, receiver))
+    // The chunks, and an error at the end of an export that stopped: its
+    // client sees a failed download, never a short file that looks whole.
+    let chunks = futures_util::stream::unfold(Some(receiver), move |receiver| {
+        let failed = failed.clone();
+        async move {
+            let mut receiver = receiver?;
+            match receiver.recv().await {
+                Some(chunk) => Some((Ok(chunk), Some(receiver))),
+                None if failed.load(Ordering::SeqCst) => {
+                    Some((Err(std::io::Error::other("the export stopped")), None))
+                }
+                None => None,
+            }
+        }
     });
     let filename = format!("attachment; filename=\"{}.csv\"", meta.feature);
     Ok((
@@ -95,13 +110,35 @@ async fn export<T: CrudEntity, H: CrudHooks<T>>(
         .into_response())
 }
 
-/// Writes the view's rows to `sender` as CSV, a chunk at a time, from one
+/// Where an export's chunks go, and how long its client may take each.
+struct Sending {
+    sender: tokio::sync::mpsc::Sender<Bytes>,
+    timeout: std::time::Duration,
+}
+
+impl Sending {
+    /// Hands `chunk` to the client; `Ok(false)` when the client has gone,
+    /// an error when it took none for [`Limits::export_send_timeout`].
+    ///
+    /// [`Limits::export_send_timeout`]: crate::Limits::export_send_timeout
+    async fn send(&self, chunk: Vec<u8>) -> Result<bool, Error> {
+        match tokio::time::timeout(self.timeout, self.sender.send(chunk.into())).await {
+            Ok(sent) => Ok(sent.is_ok()),
+            Err(_) => Err(Error::Unavailable(format!(
+                "the client took no data for {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+}
+
+/// Writes the view's rows to `sending` as CSV, a chunk at a time, from one
 /// snapshot; stops when the client has gone.
 async fn write_csv<T: CrudEntity>(
     db: &Db,
-    mut tx: crate::store::Tx,
+    mut read: ViewRead,
     view: &View,
-    sender: &tokio::sync::mpsc::Sender<Result<Bytes, Error>>,
+    sending: &Sending,
 ) -> Result<(), Error> {
     let meta = T::meta();
     let columns: Vec<&FieldMeta> = crate::import::columns(meta.fields).collect();
@@ -117,25 +154,25 @@ async fn write_csv<T: CrudEntity>(
     csv.write_record(columns.iter().map(|f| f.wire_name))
         .map_err(csv_error)?;
     {
-        let mut rows = selection.bind(db, sqlx::query(&sql)).fetch(&mut *tx);
+        let mut rows = read.stream(&sql, &selection, meta);
         while let Some(row) = rows.next().await {
-            let entity: T = from_object(db.read_row(&row?, meta)?)?;
+            let entity: T = from_object(row?)?;
             let data = entity_data(&entity);
             csv.write_record(columns.iter().map(|f| cell(f, data.get(f.wire_name))))
                 .map_err(csv_error)?;
             if csv.get_ref().len() >= CHUNK_BYTES {
                 let full = std::mem::replace(&mut csv, csv::Writer::from_writer(Vec::new()));
                 let chunk = full.into_inner().map_err(|e| csv_error(e.into_error()))?;
-                if sender.send(Ok(chunk.into())).await.is_err() {
+                if !sending.send(chunk).await? {
                     return Ok(());
                 }
             }
         }
     }
-    tx.commit().await?;
+    read.finish().await?;
     let rest = csv.into_inner().map_err(|e| csv_error(e.into_error()))?;
     if !rest.is_empty() {
-        let _ = sender.send(Ok(rest.into())).await;
+        sending.send(rest).await?;
     }
     Ok(())
 }
@@ -167,7 +204,9 @@ fn cell(field: &FieldMeta, value: Option<&Value>) -> String {
 
 /// `POST /api/<feature>/bulk-delete`: [`BulkDelete`]'s ids, or its view's
 /// rows, deleted as one change (every hook, reference check and event of
-/// each row, all or none).
+/// each row, all or none). A view's rows are selected on a snapshot first,
+/// within the statement timeout; the change, which holds the database's
+/// writer, then keeps those of them still in the view and deletes them.
 async fn bulk_delete<T: CrudEntity, H: CrudHooks<T>>(
     settings: ModuleSettings,
     hooks: Arc<H>,
@@ -180,49 +219,19 @@ async fn bulk_delete<T: CrudEntity, H: CrudHooks<T>>(
     user.require_write(meta.feature)?;
     let request: BulkDelete = deserialize_input(&body)?;
     let access = hooks.read_filter(&user);
-    let limit = aegis.limits().bulk_delete_rows;
-    let db = aegis.db();
-    let mut change = aegis.change().await?;
-    let ids: Vec<T::Id> = match (request.ids, request.query) {
-        (Some(ids), None) => ids
-            .into_iter()
-            .map(|id| {
-                serde_json::from_value(id.clone()).map_err(|_| {
-                    Error::BadRequest(format!("`{id}` is not an id of {}", meta.feature))
-                })
-            })
-            .collect::<Result<_, _>>()?,
+    let limits = aegis.limits();
+    let too_many = || {
+        Error::BadRequest(format!(
+            "a bulk delete deletes at most {} rows; this one would delete more",
+            limits.bulk_delete_rows
+        ))
+    };
+    let (ids, view) = match (request.ids, request.query) {
+        (Some(ids), None) => (given_ids::<T>(ids)?, None),
         (None, Some(query)) => {
-            let mut view = View::parse(
-                meta,
-                &settings,
-                Some(&query),
-                Reads::Rows,
-                aegis.limits().max_search_chars,
-            )?;
+            let mut view = View::parse(meta, &settings, Some(&query), Reads::Rows, &limits)?;
             view.restrict(meta, access.as_ref())?;
-            // Read in the change itself: exactly the rows it deletes.
-            let selection = view.selection(db, meta);
-            let sql = format!(
-                "SELECT {} FROM {}{} ORDER BY {} LIMIT {}",
-                db.ident(meta.id_field().name),
-                db.ident(meta.module),
-                selection.where_clause,
-                selection.order_by,
-                limit + 1
-            );
-            let rows = selection
-                .bind(db, sqlx::query(&sql))
-                .fetch_all(&mut **change.tx())
-                .await?;
-            rows.iter()
-                .map(|row| {
-                    let object = db.read_id(row, meta)?;
-                    serde_json::from_value(object).map_err(|e| {
-                        Error::Internal(format!("a stored {} id does not read: {e}", meta.entity))
-                    })
-                })
-                .collect::<Result<_, _>>()?
+            (selected_ids::<T>(&aegis, &view).await?, Some(view))
         }
         _ => {
             return Err(Error::BadRequest(
@@ -230,16 +239,14 @@ async fn bulk_delete<T: CrudEntity, H: CrudHooks<T>>(
             ));
         }
     };
-    let mut seen = std::collections::HashSet::new();
-    let ids: Vec<T::Id> = ids
-        .into_iter()
-        .filter(|id| seen.insert(serde_json::to_string(id).unwrap_or_default()))
-        .collect();
-    if ids.len() > limit {
-        return Err(Error::BadRequest(format!(
-            "a bulk delete deletes at most {limit} rows; this one would delete more"
-        )));
+    if ids.len() > limits.bulk_delete_rows {
+        return Err(too_many());
     }
+    let mut change = aegis.change().await?;
+    let ids = match &view {
+        Some(view) => still_selected::<T>(aegis.db(), change.tx(), view, &ids).await?,
+        None => ids,
+    };
     let origin = crate::crud::origin(&headers);
     let deleting = DeleteRequest {
         aegis: &aegis,
@@ -261,4 +268,81 @@ async fn bulk_delete<T: CrudEntity, H: CrudHooks<T>>(
     Ok(Json(BulkDeleted {
         deleted: deleted.len() as u64,
     }))
+}
+
+/// The ids a request names, each once, in its order.
+fn given_ids<T: CrudEntity>(ids: Vec<Value>) -> Result<Vec<T::Id>, Error> {
+    let mut seen = std::collections::HashSet::new();
+    let mut unique = Vec::with_capacity(ids.len());
+    for id in ids {
+        if seen.insert(id.to_string()) {
+            unique.push(id_of::<T>(id)?);
+        }
+    }
+    Ok(unique)
+}
+
+fn id_of<T: CrudEntity>(id: Value) -> Result<T::Id, Error> {
+    serde_json::from_value(id.clone())
+        .map_err(|_| Error::BadRequest(format!("`{id}` is not an id of {}", T::meta().feature)))
+}
+
+/// The ids of the view's rows (one more than a bulk delete may delete, to
+/// tell it is too many), read on a snapshot within the statement timeout:
+/// a selection a client shapes never holds the writer.
+async fn selected_ids<T: CrudEntity>(aegis: &Aegis, view: &View) -> Result<Vec<T::Id>, Error> {
+    let (db, meta, limits) = (aegis.db(), T::meta(), aegis.limits());
+    let selection = view.selection(db, meta);
+    let sql = format!(
+        "SELECT {} FROM {}{} ORDER BY {} LIMIT {}",
+        db.ident(meta.id_field().name),
+        db.ident(meta.module),
+        selection.where_clause,
+        selection.order_by,
+        limits.bulk_delete_rows + 1
+    );
+    let mut read = ViewRead::begin(db, limits.statement_timeout).await?;
+    let ids = read.ids(&sql, &selection, meta).await?;
+    read.finish().await?;
+    ids.into_iter().map(id_of::<T>).collect()
+}
+
+/// Which of `ids` are still in the view, in the change that deletes them:
+/// a row changed since the snapshot may have left it, or be gone. At most
+/// as many rows as a bulk delete deletes are read, by their ids.
+async fn still_selected<T: CrudEntity>(
+    db: &Db,
+    tx: &mut crate::store::Tx,
+    view: &View,
+    ids: &[T::Id],
+) -> Result<Vec<T::Id>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let meta = T::meta();
+    let id_field = meta.id_field();
+    let selection = view.selection(db, meta);
+    let first = selection.binds.len() + 1;
+    let params: Vec<String> = (first..first + ids.len()).map(|n| db.param(n)).collect();
+    let joiner = if selection.where_clause.is_empty() {
+        " WHERE"
+    } else {
+        " AND"
+    };
+    let sql = format!(
+        "SELECT {id} FROM {}{}{joiner} {id} IN ({}) ORDER BY {}",
+        db.ident(meta.module),
+        selection.where_clause,
+        params.join(", "),
+        selection.order_by,
+        id = db.ident(id_field.name),
+    );
+    let mut query = selection.bind(db, sqlx::query(&sql));
+    for id in ids {
+        query = db.bind(query, id_field, Some(&crate::rows::id_value::<T>(id)?));
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|row| id_of::<T>(db.read_id(row, meta)?))
+        .collect()
 }

@@ -20,9 +20,10 @@ use crate::entity::{CrudEntity, ModuleSettings};
 use crate::error::{ApiQuery, Error, NoParams, deserialize_input};
 use crate::events::entity_data;
 use crate::hooks::{CrudHooks, HookContext, NoHooks};
-use crate::log::{Change, current_seq};
+use crate::log::Change;
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
 use crate::query::{Reads, View};
+use crate::reads::ViewRead;
 use crate::rows::{delete_row, fetch_row, from_object, id_value, to_object, update_row};
 use crate::stamp::{Moment, stamp};
 
@@ -109,13 +110,7 @@ async fn list<T: CrudEntity, H: CrudHooks<T>>(
     let meta = T::meta();
     user.require_read(meta.feature)?;
     let limits = aegis.limits();
-    let mut view = View::parse(
-        meta,
-        &settings,
-        uri.query(),
-        Reads::Page,
-        limits.max_search_chars,
-    )?;
+    let mut view = View::parse(meta, &settings, uri.query(), Reads::Page, &limits)?;
     view.restrict(meta, hooks.read_filter(&user).as_ref())?;
     let db = aegis.db();
     let page = view.page.unwrap_or(1).max(1);
@@ -123,14 +118,11 @@ async fn list<T: CrudEntity, H: CrudHooks<T>>(
     let selection = view.selection(db, meta);
     let filter = &selection.where_clause;
 
-    // One snapshot, so the page, the total and the seq agree.
-    let mut tx = db.begin_snapshot().await?;
+    // One snapshot, so the page, the total and the seq agree; its reads
+    // are a client's to shape, so they have a time.
+    let mut read = ViewRead::begin(db, limits.statement_timeout).await?;
     let count_sql = format!("SELECT COUNT(*) FROM {}{filter}", db.ident(meta.module));
-    let total: i64 = selection
-        .bind(db, sqlx::query(&count_sql))
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+    let total = read.count(&count_sql, &selection).await?;
     let offset = u64::from(page - 1) * u64::from(page_size);
     let select_sql = format!(
         "SELECT {} FROM {}{filter} ORDER BY {} LIMIT {page_size} OFFSET {offset}",
@@ -138,23 +130,20 @@ async fn list<T: CrudEntity, H: CrudHooks<T>>(
         db.ident(meta.module),
         selection.order_by,
     );
-    let rows = selection
-        .bind(db, sqlx::query(&select_sql))
-        .fetch_all(&mut *tx)
-        .await?;
-    let seq = current_seq(db, &mut tx, meta.feature).await?;
-    tx.commit().await?;
+    let rows = read.objects(&select_sql, &selection, meta).await?;
+    let seq = read.current_seq(meta.feature).await?;
+    read.finish().await?;
 
     let data = rows
-        .iter()
+        .into_iter()
         .map(|row| {
-            let entity: T = from_object(db.read_row(row, meta)?)?;
+            let entity: T = from_object(row)?;
             Ok(entity_data(&entity))
         })
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(Json(ListResponse {
         data,
-        total: total as u64,
+        total,
         page,
         page_size,
         seq,

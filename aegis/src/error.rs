@@ -48,12 +48,32 @@ pub enum Error {
     #[error("{0}")]
     Unavailable(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// The tables do not match the modules in ways not changed automatically.
     #[error("{0}")]
     Schema(SchemaError),
     #[error("{0}")]
     Internal(String),
+}
+
+/// PostgreSQL's code for a statement its `statement_timeout` cancelled.
+const QUERY_CANCELED: &str = "57014";
+/// SQLite's code for a statement its progress handler stopped.
+const SQLITE_INTERRUPT: &str = "9";
+
+impl From<sqlx::Error> for Error {
+    /// A database's error; a statement stopped at its time
+    /// ([`crate::Limits::statement_timeout`]) is a 503 that says so.
+    fn from(error: sqlx::Error) -> Self {
+        let code = error.as_database_error().and_then(|e| e.code());
+        if matches!(code.as_deref(), Some(QUERY_CANCELED | SQLITE_INTERRUPT)) {
+            return Error::Unavailable(
+                "the database took longer than a statement may; try again, or narrow the request"
+                    .to_owned(),
+            );
+        }
+        Error::Database(error)
+    }
 }
 
 impl Error {

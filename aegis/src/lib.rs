@@ -46,6 +46,7 @@ pub mod log;
 pub mod metrics;
 mod notice;
 mod query;
+mod reads;
 mod relations;
 mod relay;
 pub mod retention;

@@ -3,8 +3,14 @@
 /// Limits, with defaults fit for the example app.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// The largest CSV an import takes, in bytes.
+    /// The largest CSV an import takes, in bytes; it is streamed to a
+    /// temporary file as it arrives, never held in memory.
     pub import_bytes: usize,
+    /// The bytes all the uploads of this instance's imports may take
+    /// together, claimed before a body is read (its `Content-Length`, or
+    /// [`Limits::import_bytes`] when it gives none) and held while its job
+    /// runs; an upload past it is answered 503.
+    pub import_bytes_in_flight: usize,
     /// Rows inserted per transaction during an import.
     pub import_batch: usize,
     /// Row errors an import keeps.
@@ -20,9 +26,31 @@ pub struct Limits {
     pub max_page_size: u32,
     /// The longest search text (`q`), in characters; a longer one is a 400.
     pub max_search_chars: usize,
+    /// Filters one view may have (`<field>.<op>=`); more is a 400.
+    pub max_filters: usize,
+    /// The most characters a view's texts to find may have together (`q`
+    /// and every `contains`): finding text costs the text's length times
+    /// the pattern's, row by row; more is a 400.
+    pub max_pattern_chars: usize,
+    /// How long one database statement may run: on PostgreSQL every
+    /// statement of a request's transaction (`statement_timeout`), and on
+    /// both databases a view's reads (a list's total and page, the rows a
+    /// bulk delete selects). Past it the statement is stopped, its
+    /// connection freed, and the request answered 503 with `Retry-After`.
+    pub statement_timeout: std::time::Duration,
     /// CSV exports this instance streams at once (each holds a read
     /// snapshot while its client downloads); one more is answered 429.
     pub exports: usize,
+    /// CSV exports one user may stream at once, per instance; one more is
+    /// answered 429.
+    pub exports_per_user: usize,
+    /// How long an export may wait for its client to take the next chunk
+    /// (64 KiB) before it is ended: a client that stops reading frees its
+    /// place and its snapshot.
+    pub export_send_timeout: std::time::Duration,
+    /// How long an export's snapshot may be read, in all; the export ends
+    /// there (its client sees a cut download).
+    pub export_max_time: std::time::Duration,
     /// Rows one bulk delete may delete (in one transaction, which holds
     /// the database's writer meanwhile); a larger one is a 400.
     pub bulk_delete_rows: usize,
@@ -32,6 +60,13 @@ pub struct Limits {
     pub event_backlog: usize,
     /// Events a `subscribe` with `since` replays at most; a larger gap is a resync.
     pub replay_limit: u64,
+    /// The bytes of frames a `subscribe` with `since` replays at most (read
+    /// and written a page at a time); a larger replay is a resync.
+    pub replay_bytes: usize,
+    /// How long a write to a WebSocket may wait for its client to take the
+    /// bytes; past it the connection ends, so a client that stops reading
+    /// holds nothing for long.
+    pub socket_write_timeout: std::time::Duration,
     /// The largest WebSocket frame a client may send, in bytes.
     pub max_frame_bytes: usize,
     /// How long a new connection has to authenticate.
@@ -70,16 +105,25 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             import_bytes: 64 * 1024 * 1024,
+            import_bytes_in_flight: 256 * 1024 * 1024,
             import_batch: 500,
             import_errors: 100,
             import_jobs: 256,
             imports_per_user: 2,
             max_page_size: 200,
             max_search_chars: 200,
+            max_filters: 20,
+            max_pattern_chars: 200,
+            statement_timeout: std::time::Duration::from_secs(5),
             exports: 2,
+            exports_per_user: 1,
+            export_send_timeout: std::time::Duration::from_secs(30),
+            export_max_time: std::time::Duration::from_secs(600),
             bulk_delete_rows: 1_000,
             event_backlog: 4096,
             replay_limit: 10_000,
+            replay_bytes: 8 * 1024 * 1024,
+            socket_write_timeout: std::time::Duration::from_secs(10),
             max_frame_bytes: 64 * 1024,
             auth_timeout: std::time::Duration::from_secs(5),
             ping_interval: std::time::Duration::from_secs(20),

@@ -236,6 +236,36 @@ pub async fn replay(
         .collect()
 }
 
+/// How many events of `feature` the log holds after `since` up to `upto`,
+/// and their frames' bytes: what a replay of them would send.
+pub(crate) async fn replay_size(
+    db: &Db,
+    feature: &str,
+    since: u64,
+    upto: u64,
+) -> Result<(u64, u64), Error> {
+    let bytes = match db.dialect() {
+        Dialect::Sqlite => "LENGTH(CAST(frame AS BLOB))",
+        Dialect::Postgres => "OCTET_LENGTH(frame)",
+    };
+    let query = format!(
+        "SELECT COUNT(*), COALESCE(SUM({bytes}), 0) FROM aegis_events \
+         WHERE feature = {} AND seq > {} AND seq <= {}",
+        db.param(1),
+        db.param(2),
+        db.param(3)
+    );
+    let row = sqlx::query(&query)
+        .bind(feature)
+        .bind(since as i64)
+        .bind(upto as i64)
+        .fetch_one(db.read_pool())
+        .await?;
+    let count = row.try_get::<i64, _>(0)?.max(0) as u64;
+    let bytes = row.try_get::<i64, _>(1)?.max(0) as u64;
+    Ok((count, bytes))
+}
+
 /// An event of `feature` as the log keeps it: its frame, and its scope.
 pub(crate) fn stored_event(
     feature: &str,

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::entity::{FieldKind, FieldMeta, ModuleMeta, ModuleSettings};
 use crate::error::Error;
+use crate::limits::Limits;
 use crate::store::{Db, Dialect, SEARCH_COLUMN, searchable};
 
 /// Values one `in` filter may list, at most.
@@ -147,8 +148,51 @@ impl View {
         Ok(())
     }
 
-    /// The view a query string asks for, or a 400 naming what is wrong.
+    /// The view a query string asks for, within `limits` (a search text,
+    /// the number of filters, the texts to find together), or a 400
+    /// naming what is wrong.
     pub fn parse(
+        meta: &'static ModuleMeta,
+        settings: &ModuleSettings,
+        query: Option<&str>,
+        reads: Reads,
+        limits: &Limits,
+    ) -> Result<View, Error> {
+        let view = View::parse_unbounded(meta, settings, query, reads, limits.max_search_chars)?;
+        view.check_cost(limits)?;
+        Ok(view)
+    }
+
+    /// Refuses a view whose filters, or whose texts to find together, are
+    /// more than `limits` allow: each filter is a condition on every row,
+    /// and finding a text costs its length times the row's.
+    fn check_cost(&self, limits: &Limits) -> Result<(), Error> {
+        if self.filters.len() > limits.max_filters {
+            return Err(Error::BadRequest(format!(
+                "a view takes at most {} filters; this one has {}",
+                limits.max_filters,
+                self.filters.len()
+            )));
+        }
+        let patterns: usize = self
+            .filters
+            .iter()
+            .filter(|f| f.operator == Operator::Contains)
+            .filter_map(|f| f.values[0].as_str())
+            .chain(self.search.as_deref())
+            .map(|text| text.chars().count())
+            .sum();
+        if patterns > limits.max_pattern_chars {
+            return Err(Error::BadRequest(format!(
+                "the texts to find (`q` and every `contains`) may have {} characters together; \
+                 these have {patterns}",
+                limits.max_pattern_chars
+            )));
+        }
+        Ok(())
+    }
+
+    fn parse_unbounded(
         meta: &'static ModuleMeta,
         settings: &ModuleSettings,
         query: Option<&str>,

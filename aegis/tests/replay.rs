@@ -232,3 +232,82 @@ async fn an_event_committed_while_subscribing_is_not_left_behind() {
         client.in_sync().await;
     }
 }
+
+/// Creates `count` budgets whose name and note are as long as a field
+/// takes (each event is about 20 KB).
+async fn create_long(app: &aegis::testing::TestApp, count: usize) {
+    let long = "x".repeat(10_000);
+    for _ in 0..count {
+        let mut body = budget(&long, 1.0);
+        body["note"] = json!(long);
+        let reply = app
+            .call("POST", "/api/budgets", Some(&app.admin()), Some(body), &[])
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+}
+
+/// A replay of more bytes than `Limits::replay_bytes` is a resync, read
+/// from the log as a count and a size, not as the frames.
+#[tokio::test]
+async fn a_replay_of_too_many_bytes_is_a_resync() {
+    let app = app_with(Limits {
+        replay_bytes: 50_000,
+        ..Limits::default()
+    })
+    .await;
+    let address = app.serve().await;
+    create_long(&app, 4).await;
+    let mut client = Client::authed(address, &app.admin()).await;
+    // Two events (about 40 KB) fit; three (about 60 KB) do not.
+    let subscribed = client.subscribe("budgets", Some(2)).await;
+    assert_eq!(subscribed["recovered"], true, "{subscribed}");
+    for seq in 3..=4 {
+        assert_eq!(client.frame().await["meta"]["seq"], seq);
+    }
+    client.in_sync().await;
+    client
+        .send(json!({"type": "unsubscribe", "features": ["budgets"]}))
+        .await;
+    // Nothing missed: `subscribed`, first, with nothing to replay.
+    let subscribed = client.subscribe("budgets", Some(4)).await;
+    assert_eq!(subscribed["recovered"], true, "{subscribed}");
+    client.in_sync().await;
+    client
+        .send(json!({"type": "unsubscribe", "features": ["budgets"]}))
+        .await;
+    let subscribed = client.subscribe("budgets", Some(1)).await;
+    assert_eq!(subscribed["recovered"], false, "{subscribed}");
+    assert_eq!(
+        client.frame().await,
+        json!({"type": "resync", "feature": "budgets", "reason": "gap"})
+    );
+    client.in_sync().await;
+}
+
+/// A client that stops reading while its replay is written is given up
+/// at the write's deadline (`Limits::socket_write_timeout`): its
+/// connection ends, and holds nothing.
+#[tokio::test]
+async fn a_client_that_stops_reading_its_replay_is_given_up() {
+    let app = app_with(Limits {
+        socket_write_timeout: Duration::from_millis(300),
+        replay_bytes: 64 * 1024 * 1024,
+        ..Limits::default()
+    })
+    .await;
+    let address = app.serve().await;
+    // About 10 MB: more than a socket buffers for a reader that reads nothing.
+    create_long(&app, 500).await;
+    let mut client = Client::authed(address, &app.admin()).await;
+    client
+        .send(json!({"type": "subscribe", "features": ["budgets"], "since": {"budgets": 0}}))
+        .await;
+    for _ in 0..2000 {
+        if app.aegis.hub().connections() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the connection of a client that reads nothing is still there");
+}

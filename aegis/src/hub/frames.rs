@@ -1,9 +1,12 @@
 //! The frames the hub reads and writes: parsing a client's, making and
 //! sending the server's (a resync counted once sent).
 
+use std::time::Duration;
+
 use axum::extract::ws::{Message, Utf8Bytes};
 use futures_util::SinkExt;
 
+use super::shard::Shared;
 use super::{End, Sink};
 use crate::protocol::{ClientMessage, ErrorCode, ResyncReason, ServerMessage};
 
@@ -61,20 +64,59 @@ pub(super) fn error_frame(
 
 pub(super) async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), End> {
     let text = serde_json::to_string(message).map_err(|_| End::Gone)?;
-    send_frame(sink, &Utf8Bytes::from(text)).await
-}
-
-pub(super) async fn send_frame(sink: &mut Sink, frame: &Utf8Bytes) -> Result<(), End> {
-    sink.send(Message::Text(frame.clone()))
-        .await
-        .map_err(|_| End::Gone)
+    sink.send(Message::Text(Utf8Bytes::from(text))).await
 }
 
 /// Queues a frame, to be written by the next flush (or send).
 pub(super) async fn feed_frame(sink: &mut Sink, frame: &Utf8Bytes) -> Result<(), End> {
-    sink.feed(Message::Text(frame.clone()))
-        .await
-        .map_err(|_| End::Gone)
+    sink.feed(Message::Text(frame.clone())).await
+}
+
+/// A connection's socket, as its own task writes to it: every write has a
+/// deadline ([`Limits::socket_write_timeout`]), past which the client,
+/// which took nothing for that long, is taken as gone and its connection
+/// ends, so a client that stops reading holds nothing for long.
+///
+/// [`Limits::socket_write_timeout`]: crate::Limits::socket_write_timeout
+pub(super) struct Writer {
+    sink: Shared,
+    timeout: Duration,
+}
+
+impl Writer {
+    pub(super) fn new(sink: Shared, timeout: Duration) -> Self {
+        Writer { sink, timeout }
+    }
+
+    async fn within<F: Future<Output = Result<(), axum::Error>>>(
+        timeout: Duration,
+        write: F,
+    ) -> Result<(), End> {
+        match tokio::time::timeout(timeout, write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(End::Gone),
+        }
+    }
+
+    /// Writes `message` at once.
+    pub(super) async fn send(&mut self, message: Message) -> Result<(), End> {
+        Self::within(self.timeout, self.sink.send(message)).await
+    }
+
+    /// Queues `message`, for the next flush or send.
+    pub(super) async fn feed(&mut self, message: Message) -> Result<(), End> {
+        Self::within(self.timeout, self.sink.feed(message)).await
+    }
+
+    /// Writes what is queued.
+    pub(super) async fn flush(&mut self) -> Result<(), End> {
+        Self::within(self.timeout, self.sink.flush()).await
+    }
+
+    /// Closes the socket, within the deadline.
+    pub(super) async fn close(&mut self) {
+        let _ = Self::within(self.timeout, self.sink.close()).await;
+    }
 }
 
 #[cfg(test)]

@@ -29,13 +29,13 @@ use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::time::Instant;
 
 use crate::Aegis;
 use crate::auth::{Claims, User};
 use crate::error::Error;
-use crate::log::{StoredEvent, replay};
+use crate::log::{StoredEvent, replay, replay_size};
 use crate::metrics::Deliveries;
 use crate::protocol::{
     CLOSE_RESTARTING, CLOSE_UNAUTHORIZED, ClientMessage, ErrorCode, ResyncReason, ServerMessage,
@@ -46,7 +46,7 @@ mod frames;
 mod shard;
 
 use control::{Control, Signal, until_expiry};
-use frames::{error_frame, feed_frame, parse, send, send_resync, subscribed};
+use frames::{Writer, error_frame, feed_frame, parse, send, send_resync, subscribed};
 use shard::{Member, Shard, Shards, Shared, visible};
 
 /// Close code for a connection silent past the idle timeout (going away).
@@ -54,6 +54,8 @@ const CLOSE_IDLE: u16 = 1001;
 /// Events written to a connection together: what a shard takes from the
 /// bus at once, and what a connection catching up writes before a flush.
 const BATCH: usize = 64;
+/// Events a replay reads and writes at a time.
+const REPLAY_PAGE: u64 = 256;
 /// The read buffer of a connection. Clients send small frames (`auth`,
 /// `subscribe`), and a larger one still fits (its whole length is reserved
 /// when its header is read). The WebSocket library's default, 128 KiB, is
@@ -135,7 +137,7 @@ struct Connection {
     deliveries: Deliveries,
 }
 
-type Sink = Shared;
+type Sink = Writer;
 
 impl Drop for Connection {
     fn drop(&mut self) {
@@ -163,7 +165,7 @@ impl Connection {
         let _tracked = aegis.track();
         aegis.hub().connections.fetch_add(1, Ordering::SeqCst);
         let (shard, member) = shards.join(&aegis, sink);
-        let mut sink = Shared(member.clone());
+        let mut sink = Writer::new(Shared(member.clone()), limits.socket_write_timeout);
         let mut this = Connection {
             aegis,
             features,
@@ -202,7 +204,7 @@ impl Connection {
             };
             let _ = sink.send(Message::Close(Some(frame))).await;
         }
-        let _ = sink.close().await;
+        sink.close().await;
     }
 
     /// Acts on what the connection heard.
@@ -223,10 +225,7 @@ impl Connection {
             Signal::Expired(_) => Err(End::Close(CLOSE_UNAUTHORIZED, "the token has expired")),
             Signal::Idle => Err(End::Close(CLOSE_IDLE, "idle")),
             Signal::Gone => Err(End::Gone),
-            Signal::Ping => sink
-                .send(Message::Ping(Default::default()))
-                .await
-                .map_err(|_| End::Gone),
+            Signal::Ping => sink.send(Message::Ping(Default::default())).await,
             Signal::Frame(Message::Text(text)) => self.receive(&text, sink, control).await,
             Signal::Frame(Message::Binary(_)) if self.claims.is_none() => {
                 Err(End::Close(CLOSE_UNAUTHORIZED, "authenticate first"))
@@ -387,7 +386,14 @@ impl Connection {
         self.catch_up(sink).await
     }
 
-    /// `subscribed`, and the events after `since` up to `current`.
+    /// `subscribed`, and the events after `since` up to `current`, read
+    /// and sent a page at a time. A replay longer than
+    /// [`Limits::replay_limit`] events or [`Limits::replay_bytes`] bytes,
+    /// or one the log no longer holds whole, is a `resync` instead: its
+    /// client reloads.
+    ///
+    /// [`Limits::replay_limit`]: crate::Limits::replay_limit
+    /// [`Limits::replay_bytes`]: crate::Limits::replay_bytes
     async fn replay(
         &self,
         feature: &str,
@@ -398,24 +404,76 @@ impl Connection {
         let Some(since) = since else {
             return send(sink, &subscribed(feature, current, false)).await;
         };
+        let limits = self.aegis.limits();
         let missing = current.saturating_sub(since);
-        if since > current || missing > self.aegis.limits().replay_limit {
+        if since > current || missing > limits.replay_limit {
             send(sink, &subscribed(feature, current, false)).await?;
             return send_resync(sink, feature, ResyncReason::Gap).await;
         }
-        let read = || replay(self.aegis.db(), feature, since, missing);
-        let Some(events) = self.patiently(feature, read).await else {
+        let size = || replay_size(self.aegis.db(), feature, since, current);
+        let Some((count, bytes)) = self.patiently(feature, size).await else {
             return self.not_now(sink, feature).await;
         };
-        let complete = events.len() as u64 == missing
-            && events
-                .iter()
-                .zip(since + 1..)
-                .all(|(event, seq)| event.seq() == seq);
-        send(sink, &subscribed(feature, current, complete)).await?;
+        let complete = count == missing && bytes <= limits.replay_bytes as u64;
         if !complete {
+            send(sink, &subscribed(feature, current, false)).await?;
             return send_resync(sink, feature, ResyncReason::Gap).await;
         }
+        if missing == 0 {
+            return send(sink, &subscribed(feature, current, true)).await;
+        }
+        // The first page is read before `subscribed` is sent: a log that
+        // cannot be read leaves the feature unsubscribed, as it says.
+        let mut last = since;
+        let mut page = self.replay_page(feature, last, current).await;
+        let mut told = false;
+        while last < current {
+            let Some(events) = page.take() else {
+                return self.not_now(sink, feature).await;
+            };
+            if !told {
+                send(sink, &subscribed(feature, current, true)).await?;
+                told = true;
+            }
+            let contiguous =
+                !events.is_empty() && events.iter().zip(last + 1..).all(|(e, s)| e.seq() == s);
+            if !contiguous {
+                // Pruned since it was counted.
+                return send_resync(sink, feature, ResyncReason::Gap).await;
+            }
+            last = events.last().map_or(last, |event| event.seq());
+            self.write_replayed(&events, sink).await?;
+            if last < current {
+                page = self.replay_page(feature, last, current).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// The next page of a replay: the events after `last`, up to `current`.
+    async fn replay_page(
+        &self,
+        feature: &str,
+        last: u64,
+        current: u64,
+    ) -> Option<Vec<Arc<StoredEvent>>> {
+        let read = || {
+            replay(
+                self.aegis.db(),
+                feature,
+                last,
+                (current - last).min(REPLAY_PAGE),
+            )
+        };
+        self.patiently(feature, read).await
+    }
+
+    /// Writes the events of a replay that its user may read, as one write.
+    async fn write_replayed(
+        &self,
+        events: &[Arc<StoredEvent>],
+        sink: &mut Sink,
+    ) -> Result<(), End> {
         let visible: Vec<_> = {
             let outbox = self.member.lock();
             events
@@ -423,12 +481,11 @@ impl Connection {
                 .filter(|e| visible(&outbox.read_filters, e))
                 .collect()
         };
-        // Written out together: one write, not one a frame.
         for event in visible {
             feed_frame(sink, &event.frame).await?;
             crate::metrics::replayed();
         }
-        sink.flush().await.map_err(|_| End::Gone)
+        sink.flush().await
     }
 
     fn may_read(&self, feature: &str) -> bool {
@@ -488,7 +545,7 @@ impl Connection {
     /// to it once nothing is left.
     async fn catch_up(&mut self, sink: &mut Sink) -> Result<(), End> {
         loop {
-            sink.flush().await.map_err(|_| End::Gone)?;
+            sink.flush().await?;
             let Some((held, lost)) = self.member.lock().hand_back() else {
                 return Ok(());
             };
@@ -500,7 +557,7 @@ impl Connection {
             for (n, event) in held.iter().enumerate() {
                 self.deliver(event, sink).await?;
                 if n % BATCH == BATCH - 1 {
-                    sink.flush().await.map_err(|_| End::Gone)?;
+                    sink.flush().await?;
                 }
             }
         }

@@ -18,8 +18,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -35,9 +34,11 @@ use crate::protocol::{ImportAccepted, ImportJob, ImportState};
 
 mod parse;
 mod runner;
+mod upload;
 
-use parse::{check_file, plan};
+use parse::{Plan, check_file, plan};
 use runner::Runner;
+use upload::Upload;
 
 /// Progress events at most this often (the last one always goes).
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
@@ -117,50 +118,26 @@ async fn status<T: CrudEntity>(
         .ok_or_else(|| Error::NotFound(format!("no import job `{job}`")))
 }
 
+/// The upload's header read into a plan, and the file checked to hold a
+/// row and every column a row needs; the file, from its start.
+fn checked<T: CrudEntity>(mut upload: Upload) -> Result<(Plan, std::fs::File), Error> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(std::io::BufReader::new(upload.rewound()?));
+    let headers = reader
+        .headers()
+        .map_err(|e| Error::BadRequest(format!("cannot read the CSV header: {e}")))?
+        .clone();
+    let plan = plan::<T>(&headers)?;
+    check_file::<T, _>(&mut reader, &plan)?;
+    Ok((plan, upload.into_file()?))
+}
+
 #[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ImportParams {
     #[serde(default)]
     dry_run: bool,
-}
-
-/// The CSV bytes of a request: its body, or the first file of a multipart form.
-async fn read_csv(aegis: &Aegis, request: Request) -> Result<Bytes, Error> {
-    let limit = aegis.limits().import_bytes;
-    let too_large = || Error::TooLarge(format!("the file is larger than the {limit}-byte limit"));
-    let multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if multipart {
-        let request =
-            request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
-        let mut form = Multipart::from_request(request, &())
-            .await
-            .map_err(|e| Error::BadRequest(format!("bad multipart body: {e}")))?;
-        while let Some(field) = form.next_field().await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                Error::BadRequest(format!("bad multipart body: {e}"))
-            }
-        })? {
-            if field.file_name().is_some() || field.name() == Some("file") {
-                return field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_large()
-                    } else {
-                        Error::BadRequest(format!("bad multipart body: {e}"))
-                    }
-                });
-            }
-        }
-        return Err(Error::BadRequest("the multipart body has no file".into()));
-    }
-    axum::body::to_bytes(request.into_body(), limit)
-        .await
-        .map_err(|_| too_large())
 }
 
 async fn start<T: CrudEntity, H: CrudHooks<T>>(
@@ -173,8 +150,13 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
 ) -> Result<impl IntoResponse, Error> {
     let meta = T::meta();
     user.require_write(meta.feature)?;
-    let csv = read_csv(&aegis, request).await?;
-    if csv.iter().all(u8::is_ascii_whitespace) {
+    // The user's place and the room for the file, before a byte is read:
+    // uploads beyond them cost nothing.
+    let slot = aegis.claim_import(user.id())?;
+    let limits = aegis.limits();
+    let room = aegis.claim_upload_room(upload::announced_size(&request))?;
+    let upload = upload::receive(request, limits.import_bytes).await?;
+    if upload.blank {
         return Err(Error::BadRequest(format!(
             "the file is empty; expected a header row ({}) and then rows",
             columns(meta.fields)
@@ -183,16 +165,9 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
                 .join(",")
         )));
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(csv.as_ref());
-    let headers = reader
-        .headers()
-        .map_err(|e| Error::BadRequest(format!("cannot read the CSV header: {e}")))?
-        .clone();
-    let plan = plan::<T>(&headers)?;
-    check_file::<T>(&csv, &plan)?;
-    let slot = aegis.claim_import(user.id())?;
+    let (plan, file) = tokio::task::spawn_blocking(move || checked::<T>(upload))
+        .await
+        .map_err(|e| Error::Internal(format!("the CSV check stopped: {e}")))??;
 
     let job_id = format!("{}-{}", meta.feature, uuid::Uuid::new_v4());
     let job = ImportJob {
@@ -215,7 +190,7 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
     tokio::spawn(async move {
         // A graceful stop waits until this job has reported how it ended.
         let _tracked = tracked;
-        let _slot = slot;
+        let (_slot, _room) = (slot, room);
         let mut runner = Runner::<T, H> {
             aegis,
             settings,
@@ -227,7 +202,7 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
             last_progress: None,
             marker: std::marker::PhantomData,
         };
-        if let Err(error) = runner.run(plan, csv).await {
+        if let Err(error) = runner.run(plan, file).await {
             tracing::error!(%error, job = %runner.job.job_id, "import failed");
             // The job and its event are read by clients: the details
             // of a failure inside the server stay in the log above.

@@ -2,7 +2,6 @@
 //! field's value, each row as a create input or its error, on a blocking
 //! thread a slice at a time.
 
-use axum::body::Bytes;
 use serde_json::{Map, Value};
 
 use super::{CELL_EXCERPT, ROW_ERROR_CHARS, columns, excerpt};
@@ -132,8 +131,11 @@ pub(super) fn parse_row<T: CrudEntity>(
 }
 
 /// Refuses, before a job starts, a file that could import nothing: no
-/// rows, or no column that every row needs.
-pub(super) fn check_file<T: CrudEntity>(csv: &[u8], plan: &Plan) -> Result<(), Error> {
+/// rows, or no column that every row needs. `reader` is past the header.
+pub(super) fn check_file<T: CrudEntity, R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+    plan: &Plan,
+) -> Result<(), Error> {
     let meta = T::meta();
     let missing: Vec<String> = columns(meta.fields)
         .filter(|f| f.required_input && !plan.fields.iter().any(|p| p.name == f.name))
@@ -146,7 +148,6 @@ pub(super) fn check_file<T: CrudEntity>(csv: &[u8], plan: &Plan) -> Result<(), E
             meta.entity
         )));
     }
-    let mut reader = csv::ReaderBuilder::new().from_reader(csv);
     let mut record = csv::StringRecord::new();
     match reader.read_record(&mut record) {
         Ok(false) => Err(Error::BadRequest(
@@ -164,22 +165,24 @@ pub(super) enum Parsed<C> {
     Slice(Vec<Result<(u64, C), ImportRowError>>),
 }
 
-/// Counts, then parses, the rows on a blocking thread, a slice at a time;
-/// stops when the job stops listening.
+/// Counts, then parses, the rows of the file on a blocking thread, a slice
+/// at a time; stops when the job stops listening.
 pub(super) fn parse_rows<T: CrudEntity>(
     plan: Plan,
-    csv: Bytes,
+    mut file: std::fs::File,
     slice: usize,
     out: tokio::sync::mpsc::Sender<Parsed<T::Create>>,
-) {
+) -> Result<(), Error> {
     let total = csv::ReaderBuilder::new()
-        .from_reader(csv.as_ref())
+        .from_reader(std::io::BufReader::new(&file))
         .records()
         .count() as u64;
     if out.blocking_send(Parsed::Total(total)).is_err() {
-        return;
+        return Ok(());
     }
-    let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_ref());
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0))
+        .map_err(|e| Error::Internal(format!("cannot read the upload back: {e}")))?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(std::io::BufReader::new(file));
     let mut record = csv::StringRecord::new();
     let mut row = 0;
     let mut rows = Vec::with_capacity(slice);
@@ -204,11 +207,11 @@ pub(super) fn parse_rows<T: CrudEntity>(
         if (rows.len() >= slice || !more) && !rows.is_empty() {
             let full = std::mem::replace(&mut rows, Vec::with_capacity(slice));
             if out.blocking_send(Parsed::Slice(full)).is_err() {
-                return;
+                return Ok(());
             }
         }
         if !more {
-            return;
+            return Ok(());
         }
     }
 }

@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
-
 use super::{PROGRESS_INTERVAL, ROW_ERROR_CHARS, excerpt};
 use crate::Aegis;
 use crate::entity::{CrudEntity, ModuleSettings};
@@ -115,7 +113,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         Ok(())
     }
 
-    pub(super) async fn run(&mut self, plan: Plan, csv: Bytes) -> Result<(), Error> {
+    pub(super) async fn run(&mut self, plan: Plan, csv: std::fs::File) -> Result<(), Error> {
         let slice = self.aegis.limits().import_batch.max(1);
         // Two slices in flight: parsing runs ahead of writing, bounded.
         let (sender, mut parsed) = tokio::sync::mpsc::channel(2);
@@ -162,7 +160,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         }
         parser
             .await
-            .map_err(|e| Error::Internal(format!("the CSV parser stopped: {e}")))?;
+            .map_err(|e| Error::Internal(format!("the CSV parser stopped: {e}")))??;
         self.report(true).await?;
         self.finish(true).await
     }

@@ -11,14 +11,17 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyPool, Row, SqlitePool, Transaction};
 
 use crate::entity::{FieldKind, FieldMeta, ModuleMeta};
 use crate::error::Error;
+
+pub(crate) mod values;
 
 /// Which SQL the database speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +43,14 @@ pub struct Db {
     pool: AnyPool,
     /// Reads on their own.
     reader: AnyPool,
+    /// On a SQLite file, the read-only connections a view's reads run on
+    /// ([`crate::reads`]): native ones, since a statement past its time
+    /// can be stopped only through the native connection (sqlx's `Any`
+    /// ones give no way to it).
+    views: Option<SqlitePool>,
+    /// How long a statement may run ([`crate::Limits::statement_timeout`];
+    /// set by [`crate::Aegis::new`]), on PostgreSQL and a view's reads.
+    statement_timeout: Option<Duration>,
     dialect: Dialect,
     /// For the connections the pool does not make (PostgreSQL's LISTEN).
     url: Arc<str>,
@@ -110,21 +121,50 @@ pub(crate) fn search_text(meta: &ModuleMeta, object: &Map<String, Value>) -> Opt
     )
 }
 
-/// The value a column of `field` is given for `value`: none (SQL `NULL`)
-/// for a missing value or JSON `null`, but for a JSON field that is not
-/// nullable, whose `null` is a value of its own, stored as the text
-/// `null`.
-fn stored_value<'v>(field: &FieldMeta, value: Option<&'v Value>) -> Option<&'v Value> {
-    const NULL: &Value = &Value::Null;
-    match value {
-        None | Some(Value::Null) if field.kind == FieldKind::Json && !field.nullable => Some(NULL),
-        None | Some(Value::Null) => None,
-        Some(value) => Some(value),
-    }
-}
-
-/// Read-only connections to a SQLite file.
+/// Read-only connections to a SQLite file, of each kind (`Any` ones, and
+/// native ones for views).
 const READERS: u32 = 4;
+
+/// A SQLite file's connections: the one writer, its `Any` readers, and the
+/// native readers of views.
+async fn sqlite_file_pools(url: &str) -> Result<(AnyPool, AnyPool, Option<SqlitePool>), Error> {
+    let writer = AnyPoolOptions::new()
+        .max_connections(1)
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                // WAL is kept in the file; synchronous NORMAL is
+                // durable across application crashes in WAL mode.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&mut *connection)
+                    .await?;
+                sqlx::query("PRAGMA synchronous = NORMAL")
+                    .execute(&mut *connection)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    let reader = AnyPoolOptions::new()
+        .max_connections(READERS)
+        .after_connect(|connection, _| {
+            Box::pin(async move {
+                sqlx::query("PRAGMA query_only = ON")
+                    .execute(&mut *connection)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+        .pragma("query_only", "ON")
+        .create_if_missing(false);
+    let views = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(READERS)
+        .connect_lazy_with(options);
+    Ok((writer, reader, Some(views)))
+}
 type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
 
 impl Dialect {
@@ -161,13 +201,13 @@ impl Db {
                 "unsupported database URL `{url}`: use sqlite: or postgres://"
             )));
         };
-        let (pool, reader) = match dialect {
+        let pools = match dialect {
             Dialect::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .connect(url)
                     .await?;
-                (pool.clone(), pool)
+                (pool.clone(), pool, None)
             }
             // One connection makes an in-memory database one database.
             Dialect::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
@@ -175,48 +215,32 @@ impl Db {
                     .max_connections(1)
                     .connect(url)
                     .await?;
-                (pool.clone(), pool)
+                (pool.clone(), pool, None)
             }
-            Dialect::Sqlite => {
-                let writer = AnyPoolOptions::new()
-                    .max_connections(1)
-                    .after_connect(|connection, _| {
-                        Box::pin(async move {
-                            // WAL is kept in the file; synchronous NORMAL is
-                            // durable across application crashes in WAL mode.
-                            sqlx::query("PRAGMA journal_mode = WAL")
-                                .execute(&mut *connection)
-                                .await?;
-                            sqlx::query("PRAGMA synchronous = NORMAL")
-                                .execute(&mut *connection)
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(url)
-                    .await?;
-                let reader = AnyPoolOptions::new()
-                    .max_connections(READERS)
-                    .after_connect(|connection, _| {
-                        Box::pin(async move {
-                            sqlx::query("PRAGMA query_only = ON")
-                                .execute(&mut *connection)
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(url)
-                    .await?;
-                (writer, reader)
-            }
+            Dialect::Sqlite => sqlite_file_pools(url).await?,
         };
+        let (pool, reader, views) = pools;
         Ok(Db {
             pool,
             reader,
+            views,
+            statement_timeout: None,
             dialect,
             url: url.into(),
             instance: uuid::Uuid::new_v4().simple().to_string().into(),
         })
+    }
+
+    /// This database with statements that may run for `timeout` at most
+    /// (see [`crate::Limits::statement_timeout`]).
+    pub(crate) fn limited(mut self, timeout: Duration) -> Db {
+        self.statement_timeout = Some(timeout);
+        self
+    }
+
+    /// On a SQLite file, the native read-only connections of views' reads.
+    pub(crate) fn views(&self) -> Option<&SqlitePool> {
+        self.views.as_ref()
     }
 
     /// A private in-memory SQLite database, for tests.
@@ -251,9 +275,26 @@ impl Db {
 
     pub async fn begin(&self) -> Result<Tx, Error> {
         let asked = std::time::Instant::now();
-        let tx = self.pool.begin().await?;
+        let tx = match self.timed_begin("BEGIN", self.statement_timeout) {
+            Some(begin) => self.pool.begin_with(begin).await?,
+            None => self.pool.begin().await?,
+        };
         crate::metrics::pool_wait(asked.elapsed());
         Ok(tx)
+    }
+
+    /// On PostgreSQL with a statement timeout, `begin` followed by the
+    /// timeout for the transaction's statements (one round trip: a simple
+    /// query of two statements). A statement past it is cancelled, its
+    /// transaction fails, and the request is answered 503.
+    fn timed_begin(&self, begin: &str, timeout: Option<Duration>) -> Option<String> {
+        let timeout = timeout?;
+        (self.dialect == Dialect::Postgres).then(|| {
+            format!(
+                "{begin}; SET LOCAL statement_timeout = {}",
+                timeout.as_millis().max(1)
+            )
+        })
     }
 
     /// A read-only transaction whose statements all see one snapshot
@@ -261,10 +302,21 @@ impl Db {
     /// own; SQLite's transactions are snapshots already). On PostgreSQL
     /// the `BEGIN` itself sets the level: one round trip, not two.
     pub async fn begin_snapshot(&self) -> Result<Tx, Error> {
+        self.begin_snapshot_within(self.statement_timeout).await
+    }
+
+    /// A snapshot ([`Db::begin_snapshot`]) whose statements may each run
+    /// for `timeout` on PostgreSQL (none: without a bound).
+    pub(crate) async fn begin_snapshot_within(
+        &self,
+        timeout: Option<Duration>,
+    ) -> Result<Tx, Error> {
+        const SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
         Ok(match self.dialect {
             Dialect::Postgres => {
+                let begin = self.timed_begin(SNAPSHOT, timeout);
                 self.reader
-                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .begin_with(begin.unwrap_or_else(|| SNAPSHOT.to_owned()))
                     .await?
             }
             Dialect::Sqlite => self.reader.begin().await?,
@@ -317,8 +369,10 @@ impl Db {
     /// what another instance has made of it since).
     pub(crate) async fn schema_tx(&self) -> Result<Tx, Error> {
         match self.dialect {
+            // No statement timeout: a schema change of a large table may
+            // take longer than any request should.
             Dialect::Postgres => {
-                let mut tx = self.begin().await?;
+                let mut tx = self.pool.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock(7411203)")
                     .execute(&mut *tx)
                     .await?;
@@ -415,28 +469,22 @@ impl Db {
         field: &FieldMeta,
         value: Option<&Value>,
     ) -> AnyQuery<'q> {
-        let value = stored_value(field, value);
-        match field.kind {
-            FieldKind::Integer => query.bind(value.and_then(Value::as_i64)),
-            // sqlx 0.8's `Any` driver sends a null `f64` to PostgreSQL
-            // typed `real`, and a statement is prepared, and kept, with
-            // the types of its first run: one first run with a null
-            // would refuse every number after it on that connection
-            // ("incorrect binary data format"). A run with a null float
-            // is prepared for itself alone, so the kept statement is
-            // always typed by numbers.
-            FieldKind::Float => match value.and_then(Value::as_f64) {
-                None if self.dialect == Dialect::Postgres => {
-                    query.bind(None::<f64>).persistent(false)
-                }
-                number => query.bind(number),
-            },
-            FieldKind::Boolean => query.bind(value.and_then(Value::as_bool)),
-            FieldKind::Text => query.bind(value.map(|v| match v {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            })),
-            FieldKind::Json => query.bind(value.map(Value::to_string)),
+        // sqlx 0.8's `Any` driver sends a null `f64` to PostgreSQL typed
+        // `real`, and a statement is prepared, and kept, with the types of
+        // its first run: one first run with a null would refuse every
+        // number after it on that connection ("incorrect binary data
+        // format"). A run with a null float is prepared for itself alone,
+        // so the kept statement is always typed by numbers.
+        let null_float = field.kind == FieldKind::Float
+            && self.dialect == Dialect::Postgres
+            && values::stored(field, value)
+                .and_then(Value::as_f64)
+                .is_none();
+        let query = values::bind(query, field, value);
+        if null_float {
+            query.persistent(false)
+        } else {
+            query
         }
     }
 
@@ -446,41 +494,12 @@ impl Db {
         row: &AnyRow,
         meta: &ModuleMeta,
     ) -> Result<Map<String, Value>, Error> {
-        let mut object = Map::new();
-        for (index, field) in meta.fields.iter().enumerate() {
-            object.insert(
-                field.wire_name.to_owned(),
-                self.read_value(row, index, field)?,
-            );
-        }
-        Ok(object)
+        values::read_row(self.dialect, row, meta)
     }
 
     /// The first column of a row, read as `meta`'s id.
     pub(crate) fn read_id(&self, row: &AnyRow, meta: &ModuleMeta) -> Result<Value, Error> {
-        self.read_value(row, 0, meta.id_field())
-    }
-
-    /// Column `index` of a row as `field`'s JSON value.
-    fn read_value(&self, row: &AnyRow, index: usize, field: &FieldMeta) -> Result<Value, Error> {
-        let value = match field.kind {
-            FieldKind::Integer => row.try_get::<Option<i64>, _>(index)?.map(Value::from),
-            FieldKind::Float => row.try_get::<Option<f64>, _>(index)?.map(Value::from),
-            FieldKind::Boolean => match self.dialect {
-                Dialect::Postgres => row.try_get::<Option<bool>, _>(index)?.map(Value::from),
-                Dialect::Sqlite => row
-                    .try_get::<Option<i64>, _>(index)?
-                    .map(|n| Value::from(n != 0)),
-            },
-            FieldKind::Text => row.try_get::<Option<String>, _>(index)?.map(Value::from),
-            FieldKind::Json => match row.try_get::<Option<String>, _>(index)? {
-                Some(text) => Some(Value::from_str(&text).map_err(|e| {
-                    Error::Internal(format!("column `{}` holds bad JSON: {e}", field.name))
-                })?),
-                None => None,
-            },
-        };
-        Ok(value.unwrap_or(Value::Null))
+        values::read_value(self.dialect, row, 0, meta.id_field())
     }
 
     /// `"a", "b", ...`: every column, in field order.

@@ -1,0 +1,233 @@
+//! A view's reads — a list's total and page, an export's rows, the rows a
+//! bulk delete selects — on one read-only snapshot, within a time: a read
+//! that a client shapes (a long `contains` over long text, say) is stopped
+//! when its time is up, its connection is freed, and the request is
+//! answered 503 ([`Error::Unavailable`]) with a retry hint.
+//!
+//! On PostgreSQL the transaction's `statement_timeout` stops it. On a
+//! SQLite file the reads run on a native read-only connection whose
+//! progress handler stops a statement past its deadline (sqlx's `Any`
+//! connections give no way to it). An in-memory SQLite, one connection
+//! for tests, has no deadline.
+
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{BoxStream, StreamExt};
+use serde_json::{Map, Value};
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::entity::ModuleMeta;
+use crate::error::Error;
+use crate::query::{Bind, Selection};
+use crate::store::{Db, Dialect, Tx, values};
+
+/// SQLite virtual machine instructions between two looks at the clock: a
+/// few per row, so a statement stops within a few rows of its deadline (a
+/// row's own cost is bounded by the longest text and pattern).
+const PROGRESS_STEPS: i32 = 100;
+
+/// One snapshot of a view's reads.
+pub(crate) struct ViewRead {
+    tx: Snapshot,
+    db: Db,
+    dialect: Dialect,
+    /// How long the reads may take, to say so when they took longer.
+    allowed: Duration,
+    deadline: Instant,
+}
+
+enum Snapshot {
+    Any(Tx),
+    Sqlite(Transaction<'static, Sqlite>),
+}
+
+impl ViewRead {
+    /// A snapshot whose reads may take `allowed` (the statement timeout,
+    /// or an export's longer time).
+    pub(crate) async fn begin(db: &Db, allowed: Duration) -> Result<ViewRead, Error> {
+        let deadline = Instant::now() + allowed;
+        let tx = match db.views() {
+            Some(pool) => {
+                let mut tx = pool.begin().await?;
+                tx.lock_handle()
+                    .await?
+                    .set_progress_handler(PROGRESS_STEPS, move || Instant::now() < deadline);
+                Snapshot::Sqlite(tx)
+            }
+            None => Snapshot::Any(db.begin_snapshot_within(Some(allowed)).await?),
+        };
+        Ok(ViewRead {
+            tx,
+            db: db.clone(),
+            dialect: db.dialect(),
+            allowed,
+            deadline,
+        })
+    }
+
+    /// An error of a read: past the deadline, a 503 saying so.
+    fn failed(&self, error: sqlx::Error) -> Error {
+        if Instant::now() >= self.deadline {
+            return too_long(self.allowed);
+        }
+        Error::from(error)
+    }
+
+    /// The first column of `sql`'s one row, a count.
+    pub(crate) async fn count(&mut self, sql: &str, selection: &Selection) -> Result<u64, Error> {
+        let row = match &mut self.tx {
+            Snapshot::Any(tx) => selection
+                .bind(&self.db, sqlx::query(sql))
+                .fetch_one(&mut **tx)
+                .await
+                .and_then(|row| row.try_get::<i64, _>(0)),
+            Snapshot::Sqlite(tx) => bind_sqlite(sql, selection)
+                .fetch_one(&mut **tx)
+                .await
+                .and_then(|row| row.try_get::<i64, _>(0)),
+        };
+        row.map(|count| count.max(0) as u64)
+            .map_err(|e| self.failed(e))
+    }
+
+    /// `sql`'s rows, each a row of `meta` as its JSON object.
+    pub(crate) async fn objects(
+        &mut self,
+        sql: &str,
+        selection: &Selection,
+        meta: &ModuleMeta,
+    ) -> Result<Vec<Map<String, Value>>, Error> {
+        let dialect = self.dialect;
+        let rows = match &mut self.tx {
+            Snapshot::Any(tx) => match selection
+                .bind(&self.db, sqlx::query(sql))
+                .fetch_all(&mut **tx)
+                .await
+            {
+                Ok(rows) => Ok(rows
+                    .iter()
+                    .map(|row| values::read_row(dialect, row, meta))
+                    .collect::<Result<Vec<_>, _>>()?),
+                Err(error) => Err(error),
+            },
+            Snapshot::Sqlite(tx) => match bind_sqlite(sql, selection).fetch_all(&mut **tx).await {
+                Ok(rows) => Ok(rows
+                    .iter()
+                    .map(|row| values::read_row(dialect, row, meta))
+                    .collect::<Result<Vec<_>, _>>()?),
+                Err(error) => Err(error),
+            },
+        };
+        rows.map_err(|e| self.failed(e))
+    }
+
+    /// `sql`'s rows as they come, each a row of `meta` as its JSON object;
+    /// a read past the deadline ends the stream with its 503.
+    pub(crate) fn stream<'a>(
+        &'a mut self,
+        sql: &'a str,
+        selection: &'a Selection,
+        meta: &'a ModuleMeta,
+    ) -> BoxStream<'a, Result<Map<String, Value>, Error>> {
+        let (dialect, allowed, deadline) = (self.dialect, self.allowed, self.deadline);
+        let failed = move |error: sqlx::Error| {
+            if Instant::now() >= deadline {
+                too_long(allowed)
+            } else {
+                Error::from(error)
+            }
+        };
+        match &mut self.tx {
+            Snapshot::Any(tx) => selection
+                .bind(&self.db, sqlx::query(sql))
+                .fetch(&mut **tx)
+                .map(move |row| values::read_row(dialect, &row.map_err(failed)?, meta))
+                .boxed(),
+            Snapshot::Sqlite(tx) => bind_sqlite(sql, selection)
+                .fetch(&mut **tx)
+                .map(move |row| values::read_row(dialect, &row.map_err(failed)?, meta))
+                .boxed(),
+        }
+    }
+
+    /// `sql`'s rows' first column, each an id of `meta`.
+    pub(crate) async fn ids(
+        &mut self,
+        sql: &str,
+        selection: &Selection,
+        meta: &ModuleMeta,
+    ) -> Result<Vec<Value>, Error> {
+        let dialect = self.dialect;
+        let id = meta.id_field();
+        let ids = match &mut self.tx {
+            Snapshot::Any(tx) => match selection
+                .bind(&self.db, sqlx::query(sql))
+                .fetch_all(&mut **tx)
+                .await
+            {
+                Ok(rows) => Ok(rows
+                    .iter()
+                    .map(|row| values::read_value(dialect, row, 0, id))
+                    .collect::<Result<Vec<_>, _>>()?),
+                Err(error) => Err(error),
+            },
+            Snapshot::Sqlite(tx) => match bind_sqlite(sql, selection).fetch_all(&mut **tx).await {
+                Ok(rows) => Ok(rows
+                    .iter()
+                    .map(|row| values::read_value(dialect, row, 0, id))
+                    .collect::<Result<Vec<_>, _>>()?),
+                Err(error) => Err(error),
+            },
+        };
+        ids.map_err(|e| self.failed(e))
+    }
+
+    /// The feature's last seq, as this snapshot sees it.
+    pub(crate) async fn current_seq(&mut self, feature: &str) -> Result<u64, Error> {
+        let seq = match &mut self.tx {
+            Snapshot::Any(tx) => return crate::log::current_seq(&self.db, tx, feature).await,
+            Snapshot::Sqlite(tx) => {
+                sqlx::query("SELECT seq FROM aegis_features WHERE feature = ?1")
+                    .bind(feature)
+                    .fetch_optional(&mut **tx)
+                    .await
+            }
+        };
+        match seq.map_err(|e| self.failed(e))? {
+            Some(row) => Ok(row.try_get::<i64, _>(0)? as u64),
+            None => Ok(0),
+        }
+    }
+
+    /// Ends the snapshot.
+    pub(crate) async fn finish(self) -> Result<(), Error> {
+        match self.tx {
+            Snapshot::Any(tx) => tx.commit().await?,
+            Snapshot::Sqlite(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// The 503 of a read that took longer than it may.
+fn too_long(allowed: Duration) -> Error {
+    Error::Unavailable(format!(
+        "the database took longer than the {} ms a read may; try again, or narrow the view",
+        allowed.as_millis()
+    ))
+}
+
+/// `sql` with `selection`'s values bound, on a native SQLite connection.
+fn bind_sqlite<'q>(
+    sql: &'q str,
+    selection: &Selection,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    let mut query = sqlx::query(sql);
+    for bind in &selection.binds {
+        query = match bind {
+            Bind::Field(field, value) => values::bind(query, field, Some(value)),
+            Bind::Text(text) => query.bind(text.clone()),
+        };
+    }
+    query
+}
