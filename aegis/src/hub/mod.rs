@@ -35,7 +35,7 @@ use tokio::time::Instant;
 use crate::Aegis;
 use crate::auth::{Claims, User};
 use crate::error::Error;
-use crate::log::{StoredEvent, replay, replay_size};
+use crate::log::{StoredEvent, replay};
 use crate::metrics::Deliveries;
 use crate::protocol::{
     CLOSE_RESTARTING, CLOSE_UNAUTHORIZED, ClientMessage, ErrorCode, ResyncReason, ServerMessage,
@@ -43,10 +43,11 @@ use crate::protocol::{
 
 mod control;
 mod frames;
+mod replay;
 mod shard;
 
 use control::{Control, Signal, until_expiry};
-use frames::{Writer, error_frame, feed_frame, parse, send, send_resync, subscribed};
+use frames::{Writer, error_frame, feed_frame, parse, send, send_resync};
 use shard::{Member, Shard, Shards, Shared, visible};
 
 /// Close code for a connection silent past the idle timeout (going away).
@@ -384,108 +385,6 @@ impl Connection {
         }
         self.replay(&feature, current, since, sink).await?;
         self.catch_up(sink).await
-    }
-
-    /// `subscribed`, and the events after `since` up to `current`, read
-    /// and sent a page at a time. A replay longer than
-    /// [`Limits::replay_limit`] events or [`Limits::replay_bytes`] bytes,
-    /// or one the log no longer holds whole, is a `resync` instead: its
-    /// client reloads.
-    ///
-    /// [`Limits::replay_limit`]: crate::Limits::replay_limit
-    /// [`Limits::replay_bytes`]: crate::Limits::replay_bytes
-    async fn replay(
-        &self,
-        feature: &str,
-        current: u64,
-        since: Option<u64>,
-        sink: &mut Sink,
-    ) -> Result<(), End> {
-        let Some(since) = since else {
-            return send(sink, &subscribed(feature, current, false)).await;
-        };
-        let limits = self.aegis.limits();
-        let missing = current.saturating_sub(since);
-        if since > current || missing > limits.replay_limit {
-            send(sink, &subscribed(feature, current, false)).await?;
-            return send_resync(sink, feature, ResyncReason::Gap).await;
-        }
-        let size = || replay_size(self.aegis.db(), feature, since, current);
-        let Some((count, bytes)) = self.patiently(feature, size).await else {
-            return self.not_now(sink, feature).await;
-        };
-        let complete = count == missing && bytes <= limits.replay_bytes as u64;
-        if !complete {
-            send(sink, &subscribed(feature, current, false)).await?;
-            return send_resync(sink, feature, ResyncReason::Gap).await;
-        }
-        if missing == 0 {
-            return send(sink, &subscribed(feature, current, true)).await;
-        }
-        // The first page is read before `subscribed` is sent: a log that
-        // cannot be read leaves the feature unsubscribed, as it says.
-        let mut last = since;
-        let mut page = self.replay_page(feature, last, current).await;
-        let mut told = false;
-        while last < current {
-            let Some(events) = page.take() else {
-                return self.not_now(sink, feature).await;
-            };
-            if !told {
-                send(sink, &subscribed(feature, current, true)).await?;
-                told = true;
-            }
-            let contiguous =
-                !events.is_empty() && events.iter().zip(last + 1..).all(|(e, s)| e.seq() == s);
-            if !contiguous {
-                // Pruned since it was counted.
-                return send_resync(sink, feature, ResyncReason::Gap).await;
-            }
-            last = events.last().map_or(last, |event| event.seq());
-            self.write_replayed(&events, sink).await?;
-            if last < current {
-                page = self.replay_page(feature, last, current).await;
-            }
-        }
-        Ok(())
-    }
-
-    /// The next page of a replay: the events after `last`, up to `current`.
-    async fn replay_page(
-        &self,
-        feature: &str,
-        last: u64,
-        current: u64,
-    ) -> Option<Vec<Arc<StoredEvent>>> {
-        let read = || {
-            replay(
-                self.aegis.db(),
-                feature,
-                last,
-                (current - last).min(REPLAY_PAGE),
-            )
-        };
-        self.patiently(feature, read).await
-    }
-
-    /// Writes the events of a replay that its user may read, as one write.
-    async fn write_replayed(
-        &self,
-        events: &[Arc<StoredEvent>],
-        sink: &mut Sink,
-    ) -> Result<(), End> {
-        let visible: Vec<_> = {
-            let outbox = self.member.lock();
-            events
-                .iter()
-                .filter(|e| visible(&outbox.read_filters, e))
-                .collect()
-        };
-        for event in visible {
-            feed_frame(sink, &event.frame).await?;
-            crate::metrics::replayed();
-        }
-        sink.flush().await
     }
 
     fn may_read(&self, feature: &str) -> bool {
