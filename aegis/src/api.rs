@@ -10,6 +10,7 @@ use crate::app::Aegis;
 use crate::entity::{CrudEntity, ModuleMeta, ModuleSettings, Served};
 use crate::error::Error;
 use crate::hooks::{CrudHooks, NoHooks};
+use crate::relations::{ModuleRows, Rows};
 
 async fn no_route(uri: axum::http::Uri) -> Error {
     Error::NotFound(format!("no API at `{}`", uri.path()))
@@ -22,21 +23,39 @@ type MakeRouter = Arc<dyn Fn(ModuleSettings) -> Router<Aegis> + Send + Sync>;
 struct Mounted {
     meta: &'static ModuleMeta,
     settings: ModuleSettings,
-    router: MakeRouter,
-    /// What its hooks say a user may read.
-    read_filter: ReadFilterFn,
+    /// Its routes, its read filter and its rows as other modules' deletes
+    /// touch them, all through its hooks.
+    served: ServedWith,
     stored_default: fn(&str) -> Option<serde_json::Value>,
 }
 
-fn make_router<T: CrudEntity, H: CrudHooks<T>>(hooks: H) -> (MakeRouter, ReadFilterFn) {
+/// What a module is served with, made over its entity type and its hooks.
+#[derive(Clone)]
+struct ServedWith {
+    router: MakeRouter,
+    /// What its hooks say a user may read.
+    read_filter: ReadFilterFn,
+    rows: Arc<dyn ModuleRows>,
+}
+
+fn served_with<T: CrudEntity, H: CrudHooks<T>>(hooks: H, settings: ModuleSettings) -> ServedWith {
     let hooks = Arc::new(hooks);
     let filter = hooks.clone();
     let read_filter: ReadFilterFn = Arc::new(move |user| filter.read_filter(user));
+    let rows: Arc<dyn ModuleRows> = Arc::new(Rows::<T, H> {
+        hooks: hooks.clone(),
+        settings,
+        marker: std::marker::PhantomData,
+    });
     let router: MakeRouter = Arc::new(move |settings| {
         crate::crud::router::<T, H>(settings, hooks.clone())
             .merge(crate::bulk::router::<T, H>(settings, hooks.clone()))
     });
-    (router, read_filter)
+    ServedWith {
+        router,
+        read_filter,
+        rows,
+    }
 }
 
 /// Every module an app serves, with its settings. Cheap to clone: the
@@ -85,12 +104,10 @@ impl Api {
     /// Serves `T` with `settings`, for a module mounted by hand (tests,
     /// benchmarks); an app serves its modules with [`Api::serve`].
     pub fn module<T: CrudEntity>(mut self, settings: ModuleSettings) -> Self {
-        let (router, read_filter) = make_router::<T, NoHooks>(NoHooks);
         self.modules.push(Mounted {
             meta: T::meta(),
             settings,
-            router,
-            read_filter,
+            served: served_with::<T, NoHooks>(NoHooks, settings),
             stored_default: T::stored_default,
         });
         self
@@ -107,7 +124,7 @@ impl Api {
             .iter_mut()
             .find(|m| m.meta.module == module)
             .unwrap_or_else(|| panic!("hooks for `{module}`, which is not served; serve it first"));
-        (mounted.router, mounted.read_filter) = make_router::<T, _>(hooks);
+        mounted.served = served_with::<T, _>(hooks, mounted.settings);
         self
     }
 
@@ -154,7 +171,7 @@ impl Api {
                 .iter()
                 .map(|m| crate::relations::Served {
                     meta: m.meta,
-                    settings: m.settings,
+                    rows: m.served.rows.clone(),
                 })
                 .collect(),
         )?;
@@ -165,7 +182,7 @@ impl Api {
         aegis.set_read_filters(crate::access::ReadFilters::new(
             self.modules
                 .iter()
-                .map(|m| (m.meta.feature, m.read_filter.clone()))
+                .map(|m| (m.meta.feature, m.served.read_filter.clone()))
                 .collect(),
         ));
         let served: Vec<_> = self.modules.iter().map(|m| (m.meta, m.settings)).collect();
@@ -198,7 +215,7 @@ impl Api {
             .modules
             .iter()
             .fold(crate::hub::router(features), |router, m| {
-                router.merge((m.router)(m.settings))
+                router.merge((m.served.router)(m.settings))
             })
             .merge(crate::lifecycle::router());
         let router = match self.openapi {

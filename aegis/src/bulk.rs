@@ -251,19 +251,24 @@ async fn bulk_delete<T: CrudEntity, H: CrudHooks<T>>(
     let deleting = DeleteRequest {
         aegis: &aegis,
         settings,
-        user: user.id(),
+        user: &user,
         origin: origin.as_deref(),
         access: access.as_ref(),
     };
-    let mut deleted = Vec::with_capacity(ids.len());
+    let (mut deleted, mut touched) = (Vec::with_capacity(ids.len()), Vec::new());
     for id in &ids {
-        deleted.push(deleting.delete(&*hooks, &mut change, id).await?);
+        let (entity, after) = deleting.delete(&*hooks, &mut change, id).await?;
+        deleted.push(entity);
+        touched.extend(after);
     }
     change.commit().await?;
     for entity in &deleted {
         hooks
             .after_commit(user.id(), EventAction::Deleted, entity)
             .await;
+    }
+    for after in touched {
+        after().await;
     }
     Ok(Json(BulkDeleted {
         deleted: deleted.len() as u64,

@@ -33,6 +33,7 @@ use crate::entity::{CrudEntity, FieldKind, ModuleSettings};
 use crate::error::Error;
 use crate::hooks::{CrudHooks, HookContext};
 use crate::protocol::EventAction;
+use crate::relations::Sight;
 use crate::rows::{insert_row, insert_rows, reserve, to_object};
 use crate::stamp::{Moment, stamp};
 
@@ -60,6 +61,9 @@ pub(crate) struct Create<T: CrudEntity> {
     pub(crate) user: String,
     pub(crate) origin: Option<String>,
     pub(crate) access: Option<RowFilter>,
+    /// What the user may point the module's references at (`None`: every
+    /// row, for hand-written code; and for a module that references none).
+    pub(crate) sight: Option<Sight>,
 }
 
 struct Waiting<T: CrudEntity> {
@@ -207,15 +211,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
 
     /// One create in a transaction of its own.
     async fn alone(&self, aegis: &Aegis, create: &Create<T>) -> Result<T, Error> {
-        let made = create_entity::<T, H>(
-            aegis,
-            self.settings,
-            &*self.hooks,
-            create.access.as_ref(),
-            create.input.clone(),
-            &create.user,
-            create.origin.as_deref(),
-        );
+        let made = create_entity::<T, H>(aegis, self.settings, &*self.hooks, create);
         let made = AssertUnwindSafe(made)
             .catch_unwind()
             .await
@@ -254,7 +250,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
                 .unwrap_or_else(|_| Err(panicked::<T>()))
                 .map_err(refused)?;
             check_creatable::<T>(create.access.as_ref(), &entity).map_err(refused)?;
-            check_references(aegis, change.tx(), &entity)
+            check_references(aegis, change.tx(), &entity, create.sight.as_ref())
                 .await
                 .map_err(refused)?;
             entities.push(entity);
@@ -300,11 +296,10 @@ pub(crate) async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
     aegis: &Aegis,
     settings: ModuleSettings,
     hooks: &H,
-    access: Option<&RowFilter>,
-    input: T::Create,
-    user: &str,
-    origin: Option<&str>,
+    create: &Create<T>,
 ) -> Result<T, Error> {
+    let (user, origin) = (create.user.as_str(), create.origin.as_deref());
+    let input = create.input.clone();
     let db = aegis.db();
     let mut change = aegis.change().await?;
     let (mut ids, seq) = reserve::<T>(db, change.tx(), 1, settings.with_events).await?;
@@ -316,8 +311,8 @@ pub(crate) async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
     hooks
         .before_create(&mut HookContext::new(user, db, change.tx()), &mut entity)
         .await?;
-    check_creatable::<T>(access, &entity)?;
-    check_references(aegis, change.tx(), &entity).await?;
+    check_creatable::<T>(create.access.as_ref(), &entity)?;
+    check_references(aegis, change.tx(), &entity, create.sight.as_ref()).await?;
     insert_row(db, change.tx(), &entity).await?;
     if settings.with_events {
         change
@@ -337,6 +332,7 @@ async fn check_references<T: CrudEntity>(
     aegis: &Aegis,
     tx: &mut crate::store::Tx,
     entity: &T,
+    sight: Option<&Sight>,
 ) -> Result<(), Error> {
     let meta = T::meta();
     if meta.fields.iter().all(|field| field.references.is_none()) {
@@ -344,7 +340,7 @@ async fn check_references<T: CrudEntity>(
     }
     aegis
         .relations()
-        .check_targets(aegis.db(), tx, meta, &to_object(entity)?)
+        .check_targets(aegis.db(), tx, meta, &to_object(entity)?, sight)
         .await
 }
 

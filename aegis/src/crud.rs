@@ -24,6 +24,7 @@ use crate::log::Change;
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
 use crate::query::{Reads, View};
 use crate::reads::ViewRead;
+use crate::relations::{AfterCommit, Sight, Touch};
 use crate::rows::{delete_row, fetch_row, from_object, id_value, to_object, update_row};
 use crate::stamp::{Moment, stamp};
 
@@ -182,7 +183,20 @@ pub async fn insert<T: CrudEntity>(
     origin: Option<&str>,
 ) -> Result<T, Error> {
     crate::rules::check::<T>(&input)?;
-    create_entity::<T, NoHooks>(aegis, settings, &NoHooks, None, input, user, origin).await
+    let create = Create {
+        input,
+        user: user.to_owned(),
+        origin: origin.map(str::to_owned),
+        access: None,
+        sight: None,
+    };
+    create_entity::<T, NoHooks>(aegis, settings, &NoHooks, &create).await
+}
+
+/// What `user` may point `T`'s references at; `None` when it has none.
+pub(crate) fn sight<T: CrudEntity>(aegis: &Aegis, user: &User) -> Option<Sight> {
+    let references = T::meta().fields.iter().any(|f| f.references.is_some());
+    references.then(|| aegis.relations().sight(user))
 }
 
 /// How many entities the module has.
@@ -208,6 +222,7 @@ async fn create<T: CrudEntity, H: CrudHooks<T>>(
         user: user.id().to_owned(),
         origin: origin(&headers),
         access: creates.hooks().read_filter(&user),
+        sight: sight::<T>(&aegis, &user),
     };
     let entity = creates.create(&aegis, create).await?;
     Ok((StatusCode::CREATED, Json(entity_data(&entity))).into_response())
@@ -269,7 +284,13 @@ async fn update<T: CrudEntity, H: CrudHooks<T>>(
     new.retain(|key, value| old.get(key) != Some(value));
     aegis
         .relations()
-        .check_targets(db, change.tx(), meta, &new)
+        .check_targets(
+            db,
+            change.tx(),
+            meta,
+            &new,
+            sight::<T>(&aegis, &user).as_ref(),
+        )
         .await?;
 
     if !update_row(db, change.tx(), &entity, base_version).await? {
@@ -316,15 +337,18 @@ async fn delete<T: CrudEntity, H: CrudHooks<T>>(
     let deleting = DeleteRequest {
         aegis: &aegis,
         settings,
-        user: user.id(),
+        user: &user,
         origin: origin.as_deref(),
         access: access.as_ref(),
     };
-    let entity = deleting.delete(&*hooks, &mut change, &id).await?;
+    let (entity, touched) = deleting.delete(&*hooks, &mut change, &id).await?;
     change.commit().await?;
     hooks
         .after_commit(user.id(), EventAction::Deleted, &entity)
         .await;
+    for after in touched {
+        after().await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -333,7 +357,7 @@ async fn delete<T: CrudEntity, H: CrudHooks<T>>(
 pub(crate) struct DeleteRequest<'a> {
     pub aegis: &'a Aegis,
     pub settings: ModuleSettings,
-    pub user: &'a str,
+    pub user: &'a User,
     pub origin: Option<&'a str>,
     /// The rows the user may read: any other is not found.
     pub access: Option<&'a RowFilter>,
@@ -341,13 +365,14 @@ pub(crate) struct DeleteRequest<'a> {
 
 impl DeleteRequest<'_> {
     /// Deletes the row `id` of `T` in `change`: its hook, the references
-    /// to it released (or a 409), the row, its event. Returns what it was.
+    /// to it released (or a 409), the row, its event. Returns what it was,
+    /// and the `after_commit` hooks of the rows its references touched.
     pub async fn delete<T: CrudEntity, H: CrudHooks<T>>(
         &self,
         hooks: &H,
         change: &mut Change,
         id: &T::Id,
-    ) -> Result<T, Error> {
+    ) -> Result<(T, Vec<AfterCommit>), Error> {
         let meta = T::meta();
         let db = self.aegis.db();
         let not_found = || {
@@ -363,28 +388,29 @@ impl DeleteRequest<'_> {
             .ok_or_else(not_found)?;
         let data = entity_data(&entity);
         check_readable(self.access, &data, not_found)?;
+        let user = self.user.id();
         hooks
-            .before_delete(&mut HookContext::new(self.user, db, change.tx()), &entity)
+            .before_delete(&mut HookContext::new(user, db, change.tx()), &entity)
             .await?;
-        self.aegis
+        let touch = Touch {
+            db,
+            user: self.user,
+            origin: self.origin,
+        };
+        let cap = self.aegis.limits().cascade_rows;
+        let touched = self
+            .aegis
             .relations()
-            .before_delete(
-                db,
-                change,
-                meta,
-                &id_value::<T>(id)?,
-                self.user,
-                self.origin,
-            )
+            .before_delete(touch, change, meta, &id_value::<T>(id)?, cap)
             .await?;
         if !delete_row::<T>(db, change.tx(), id).await? {
             return Err(not_found());
         }
         if self.settings.with_events {
             change
-                .deleted_entity_event(&entity, self.user, self.origin)
+                .deleted_entity_event(&entity, user, self.origin)
                 .await?;
         }
-        Ok(entity)
+        Ok((entity, touched))
     }
 }

@@ -54,6 +54,10 @@ pub struct Limits {
     /// Rows one bulk delete may delete (in one transaction, which holds
     /// the database's writer meanwhile); a larger one is a 400.
     pub bulk_delete_rows: usize,
+    /// Rows of other modules one delete may change through references
+    /// (`cascade` deletes, `set_null` emptied fields, all the way down);
+    /// more is a 409 naming this bound, and nothing is changed.
+    pub cascade_rows: usize,
     /// Events a WebSocket connection may fall behind before it is told to
     /// resync: the event bus's capacity, and the events a connection whose
     /// socket is full may have held for it (shared, not copied).
@@ -120,6 +124,7 @@ impl Default for Limits {
             export_send_timeout: std::time::Duration::from_secs(30),
             export_max_time: std::time::Duration::from_secs(600),
             bulk_delete_rows: 1_000,
+            cascade_rows: 1_000,
             event_backlog: 4096,
             replay_limit: 10_000,
             replay_bytes: 8 * 1024 * 1024,

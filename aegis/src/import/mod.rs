@@ -186,6 +186,7 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
     aegis.save_job(&job).await?;
     let user_id = user.id().to_owned();
     let access = hooks.read_filter(&user);
+    let sight = crate::crud::sight::<T>(&aegis, &user);
     let tracked = aegis.track();
     tokio::spawn(async move {
         // A graceful stop waits until this job has reported how it ended.
@@ -198,6 +199,7 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
             known_targets: std::collections::HashMap::new(),
             user: user_id,
             access,
+            sight,
             job,
             last_progress: None,
             marker: std::marker::PhantomData,

@@ -29,6 +29,8 @@ pub(super) struct Runner<T, H> {
     pub(super) user: String,
     /// The rows the user may read: a row outside it is not imported.
     pub(super) access: Option<crate::access::RowFilter>,
+    /// What the user may point references at ([`crate::relations::Sight`]).
+    pub(super) sight: Option<crate::relations::Sight>,
     pub(super) job: ImportJob,
     pub(super) last_progress: Option<Instant>,
     pub(super) marker: std::marker::PhantomData<fn() -> T>,
@@ -102,7 +104,14 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         for (row, input) in batch.drain(..) {
             let object = to_object(&input)?;
             let missing = relations
-                .missing_targets(&db, &mut tx, T::meta(), &object, &mut self.known_targets)
+                .missing_targets(
+                    &db,
+                    &mut tx,
+                    T::meta(),
+                    &object,
+                    self.sight.as_ref(),
+                    &mut self.known_targets,
+                )
                 .await?;
             match missing.into_iter().next() {
                 Some(error) => self.row_error(field_row_error(row, error)),
@@ -263,7 +272,14 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
         let missing = self
             .aegis
             .relations()
-            .missing_targets(db, tx, T::meta(), &object, &mut self.known_targets)
+            .missing_targets(
+                db,
+                tx,
+                T::meta(),
+                &object,
+                self.sight.as_ref(),
+                &mut self.known_targets,
+            )
             .await?;
         Ok(missing
             .into_iter()

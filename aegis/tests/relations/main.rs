@@ -319,3 +319,5 @@ async fn a_dry_run_reports_unknown_references_and_writes_nothing() {
         "a dry run writes nothing"
     );
 }
+
+mod access;
