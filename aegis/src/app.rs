@@ -188,6 +188,15 @@ impl Aegis {
             .clone()
     }
 
+    /// What `user` may point `T`'s references at; `None` when it has none.
+    pub(crate) fn sight<T: crate::CrudEntity>(
+        &self,
+        user: &crate::auth::User,
+    ) -> Option<crate::relations::Sight> {
+        let references = T::meta().fields.iter().any(|f| f.references.is_some());
+        references.then(|| self.relations().sight(user))
+    }
+
     pub(crate) fn set_relations(&self, relations: Relations) {
         *self
             .inner

@@ -24,7 +24,7 @@ use crate::log::Change;
 use crate::protocol::{EventAction, ListResponse, MUTATION_ID_HEADER};
 use crate::query::{Reads, View};
 use crate::reads::ViewRead;
-use crate::relations::{AfterCommit, Sight, Touch};
+use crate::relations::{AfterCommit, Touch};
 use crate::rows::{delete_row, fetch_row, from_object, id_value, to_object, update_row};
 use crate::stamp::{Moment, stamp};
 
@@ -193,12 +193,6 @@ pub async fn insert<T: CrudEntity>(
     create_entity::<T, NoHooks>(aegis, settings, &NoHooks, &create).await
 }
 
-/// What `user` may point `T`'s references at; `None` when it has none.
-pub(crate) fn sight<T: CrudEntity>(aegis: &Aegis, user: &User) -> Option<Sight> {
-    let references = T::meta().fields.iter().any(|f| f.references.is_some());
-    references.then(|| aegis.relations().sight(user))
-}
-
 /// How many entities the module has.
 pub async fn count<T: CrudEntity>(aegis: &Aegis) -> Result<u64, Error> {
     let db = aegis.db();
@@ -222,7 +216,7 @@ async fn create<T: CrudEntity, H: CrudHooks<T>>(
         user: user.id().to_owned(),
         origin: origin(&headers),
         access: creates.hooks().read_filter(&user),
-        sight: sight::<T>(&aegis, &user),
+        sight: aegis.sight::<T>(&user),
     };
     let entity = creates.create(&aegis, create).await?;
     Ok((StatusCode::CREATED, Json(entity_data(&entity))).into_response())
@@ -289,7 +283,7 @@ async fn update<T: CrudEntity, H: CrudHooks<T>>(
             change.tx(),
             meta,
             &new,
-            sight::<T>(&aegis, &user).as_ref(),
+            aegis.sight::<T>(&user).as_ref(),
         )
         .await?;
 

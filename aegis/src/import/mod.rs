@@ -186,7 +186,7 @@ async fn start<T: CrudEntity, H: CrudHooks<T>>(
     aegis.save_job(&job).await?;
     let user_id = user.id().to_owned();
     let access = hooks.read_filter(&user);
-    let sight = crate::crud::sight::<T>(&aegis, &user);
+    let sight = aegis.sight::<T>(&user);
     let tracked = aegis.track();
     tokio::spawn(async move {
         // A graceful stop waits until this job has reported how it ended.
