@@ -84,6 +84,9 @@ pub struct Field {
     pub storage: StorageKind,
     /// What the text of a string-valued field holds, when the type says.
     pub format: Option<ValueFormat>,
+    /// An integer field's least and greatest value (its Rust type's, within
+    /// the column's `i64`).
+    pub range: Option<(i64, i64)>,
     /// The Rust type is an `Option`.
     pub nullable: bool,
     pub role: FieldRole,

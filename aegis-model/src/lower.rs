@@ -315,11 +315,10 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
 
     let mapped = mapping::map_type(&field.ty, &field.ident);
     let nullable = mapping::option_inner(&field.ty).is_some();
-    let format = mapped
-        .as_ref()
-        .ok()
-        .and_then(|m| m.format)
-        .filter(|_| !transient);
+    let (format, range) = match mapped.as_ref() {
+        Ok(m) if !transient => (m.format, m.range.filter(|_| field.crud.ts_type.is_none())),
+        _ => (None, None),
+    };
     let (ts, storage) = match (&field.crud.ts_type, mapped) {
         _ if transient => (TsType::Null, StorageKind::Json),
         (Some(ts_type), mapped) => (
@@ -403,6 +402,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         ts,
         storage,
         format,
+        range,
         nullable,
         role: FieldRole::Data,
         readonly: field.crud.readonly.is_some() || field.crud.stamp.is_some(),

@@ -22,6 +22,9 @@ pub struct Mapped {
     /// What the text of a string-valued type holds (a date, a point in
     /// time, a uuid...), for the types this mapping knows.
     pub format: Option<ValueFormat>,
+    /// The least and the greatest value of an integer type, within what
+    /// its column stores (`i64`): what serde reads into it.
+    pub range: Option<(i64, i64)>,
 }
 
 /// Maps the type of field `field`.
@@ -36,7 +39,29 @@ pub fn map_type(ty: &Type, field: &str) -> Result<Mapped, Diagnostic> {
         storage,
         nullable,
         format: format_of(option_inner(ty).unwrap_or(ty)),
+        range: range_of(option_inner(ty).unwrap_or(ty)),
     })
+}
+
+/// The values an integer type holds, clamped to the column's `i64`.
+fn range_of(ty: &Type) -> Option<(i64, i64)> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let name = last_segment_name(path)?;
+    let (least, most): (i128, i128) = match name.as_str() {
+        "i8" => (i8::MIN.into(), i8::MAX.into()),
+        "i16" => (i16::MIN.into(), i16::MAX.into()),
+        "i32" => (i32::MIN.into(), i32::MAX.into()),
+        "u8" => (0, u8::MAX.into()),
+        "u16" => (0, u16::MAX.into()),
+        "u32" => (0, u32::MAX.into()),
+        "u64" | "u128" | "usize" => (0, i64::MAX.into()),
+        "i64" | "i128" | "isize" => (i64::MIN.into(), i64::MAX.into()),
+        _ => return None,
+    };
+    let clamp = |n: i128| n.clamp(i64::MIN.into(), i64::MAX.into()) as i64;
+    Some((clamp(least), clamp(most)))
 }
 
 /// Prints a type the way a person writes it (`&'static str`, `Vec<u8>`).
@@ -357,6 +382,21 @@ mod tests {
 
     fn error(ty: Type) -> String {
         map_type(&ty, "f").expect_err("refused").message
+    }
+
+    #[test]
+    fn integer_ranges_are_the_types_within_the_column() {
+        let range = |ty: &str| {
+            let ty: syn::Type = syn::parse_str(ty).unwrap();
+            map_type(&ty, "f").unwrap().range
+        };
+        assert_eq!(range("i8"), Some((-128, 127)));
+        assert_eq!(range("Option<u16>"), Some((0, 65_535)));
+        assert_eq!(range("i32"), Some((i32::MIN.into(), i32::MAX.into())));
+        assert_eq!(range("u64"), Some((0, i64::MAX)), "within the column's i64");
+        assert_eq!(range("i128"), Some((i64::MIN, i64::MAX)));
+        assert_eq!(range("f64"), None);
+        assert_eq!(range("String"), None);
     }
 
     #[test]

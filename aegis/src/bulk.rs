@@ -288,8 +288,15 @@ fn given_ids<T: CrudEntity>(ids: Vec<Value>) -> Result<Vec<T::Id>, Error> {
 }
 
 fn id_of<T: CrudEntity>(id: Value) -> Result<T::Id, Error> {
-    serde_json::from_value(id.clone())
-        .map_err(|_| Error::BadRequest(format!("`{id}` is not an id of {}", T::meta().feature)))
+    let not_id = || Error::BadRequest(format!("`{id}` is not an id of {}", T::meta().feature));
+    serde_json::from_value(id.clone()).or_else(|_| {
+        // `120.0` is the id 120, as JSON Schema counts whole numbers.
+        let mut whole = id.clone();
+        crate::error::whole_floats_to_integers(&mut whole)
+            .then(|| serde_json::from_value(whole).ok())
+            .flatten()
+            .ok_or_else(not_id)
+    })
 }
 
 /// The ids of the view's rows (one more than a bulk delete may delete, to

@@ -211,18 +211,60 @@ fn field_of(path: &str, message: &str) -> String {
 }
 
 /// Deserialises JSON, turning a failure into a 422 naming the field.
+///
+/// JSON Schema, which the OpenAPI document speaks, and JavaScript count
+/// `5.0` a whole number; serde refuses it for an integer. A body that
+/// failed is read once more with its whole floats written as integers, so
+/// the API takes what its document allows (a float field takes `5` as
+/// well as `5.0`).
 pub fn deserialize_input<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let message = error.inner().to_string();
-        Error::Unprocessable {
-            message: format!("invalid input: {message}"),
-            fields: vec![FieldError {
-                field: field_of(&error.path().to_string(), &message),
-                message,
-            }],
-        }
+    let error = match serde_path_to_error::deserialize(deserializer) {
+        Ok(input) => return Ok(input),
+        Err(error) => error,
+    };
+    if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body)
+        && whole_floats_to_integers(&mut value)
+        && let Ok(input) = serde_path_to_error::deserialize(value)
+    {
+        return Ok(input);
+    }
+    let message = error.inner().to_string();
+    Err(Error::Unprocessable {
+        message: format!("invalid input: {message}"),
+        fields: vec![FieldError {
+            field: field_of(&error.path().to_string(), &message),
+            message,
+        }],
     })
+}
+
+/// [`whole_floats_to_integers`] of each of `values`, every one visited.
+fn every<'a>(values: impl Iterator<Item = &'a mut serde_json::Value>) -> bool {
+    let mut any = false;
+    for value in values {
+        any |= whole_floats_to_integers(value);
+    }
+    any
+}
+
+/// Writes every float of `value` with no fraction, within `i64`, as an
+/// integer; whether there was one.
+pub(crate) fn whole_floats_to_integers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            let float = number.as_f64().unwrap_or(f64::NAN);
+            let whole = float.fract() == 0.0 && float.abs() < 9.2e18;
+            if whole {
+                *value = Value::from(float as i64);
+            }
+            whole
+        }
+        Value::Array(items) => every(items.iter_mut()),
+        Value::Object(map) => every(map.values_mut()),
+        _ => false,
+    }
 }
 
 /// The same as [`deserialize_input`], from a JSON value.

@@ -419,8 +419,9 @@ fn parse_filter(
             vec![Value::String(raw.to_owned())]
         }
         Operator::In => {
+            // `name.in=` lists one value, the empty text.
             let items: Vec<&str> = raw.split(',').collect();
-            if raw.is_empty() || items.len() > MAX_IN_VALUES {
+            if items.len() > MAX_IN_VALUES {
                 return Err(Error::BadRequest(format!(
                     "`{key}` takes 1 to {MAX_IN_VALUES} comma-separated values"
                 )));

@@ -218,6 +218,10 @@ async fn bad_input_is_422_naming_the_field() {
             json!({"name": 5, "amount": 1.0, "year": 2026, "approved": false}),
             "name",
         ),
+        (
+            json!({"name": "Q1", "amount": 1.0, "year": 2026.5, "approved": false}),
+            "year",
+        ),
     ];
     for (body, field) in cases {
         let reply = app
@@ -507,4 +511,32 @@ async fn a_snapshot_sees_one_state_and_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(outside, 2);
+}
+
+/// A whole number written with a fraction is a whole number, as JSON
+/// Schema (the OpenAPI document) and JavaScript count it: in a create
+/// and in a bulk delete's ids.
+#[tokio::test]
+async fn a_whole_number_with_a_fraction_is_a_whole_number() {
+    let app = app().await;
+    let whole = json!({"name": "Q2", "amount": 3, "year": 2026.0, "approved": false});
+    let created = app
+        .call("POST", "/api/budgets", Some(&app.admin()), Some(whole), &[])
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(
+        (created.body["year"].clone(), created.body["amount"].clone()),
+        (json!(2026), json!(3.0))
+    );
+    let ids = json!({ "ids": [created.body["id"].as_f64().unwrap()] });
+    let deleted = app
+        .call(
+            "POST",
+            "/api/budgets/bulk-delete",
+            Some(&app.admin()),
+            Some(ids),
+            &[],
+        )
+        .await;
+    assert_eq!(deleted.body["deleted"], 1, "{}", deleted.text);
 }

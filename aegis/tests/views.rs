@@ -186,6 +186,9 @@ async fn each_operator_filters_by_its_type() {
     );
     assert_eq!(ok(&app, "count.lte=2").await, ["Banana", "ÉCLAIR"]);
     assert_eq!(ok(&app, "count.in=1,7,99").await, ["Banana", "date"]);
+    // An empty list is one value, the empty text: no name is empty.
+    assert!(ok(&app, "name.in=").await.is_empty());
+    assert_eq!(ok(&app, "name.in=,apple").await, ["apple"]);
     assert_eq!(ok(&app, "done.eq=true").await, ["Banana", "ÉCLAIR"]);
     // Zoned times compare as times, whatever their text.
     assert_eq!(
@@ -302,6 +305,14 @@ async fn a_bad_view_is_a_400_naming_what_is_wrong() {
     );
     assert_eq!(
         refused(&app, "count.in=").await,
+        "`count.in` must be a whole number, found ``"
+    );
+    let many = (0..101)
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    assert_eq!(
+        refused(&app, &format!("count.in={many}")).await,
         "`count.in` takes 1 to 100 comma-separated values"
     );
     assert_eq!(

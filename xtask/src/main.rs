@@ -16,6 +16,7 @@ mod bench_fanout_pg;
 mod bench_import;
 mod bench_macro;
 mod bench_rest;
+mod contract;
 mod demo;
 mod e2e;
 mod evolve;
@@ -44,8 +45,9 @@ tasks:
                     the runtime's tests again on PostgreSQL (installed with apt-get
                     when missing) and the reliability suite on it, then the web
                     app's packages, the fixtures' type check, the web app's
-                    production build, its Vitest specs, the end-to-end suite and
-                    the scaffold (see `scaffold`)
+                    production build, its Vitest specs, the end-to-end suite, the
+                    API against its OpenAPI document (see `contract`) and the
+                    scaffold (see `scaffold`)
   reliability [calm|kill|rolling|postgres]
                     two example-app instances on a throwaway PostgreSQL, clients
                     hanging up at random during 10,000 writes, then an instance
@@ -57,6 +59,9 @@ tasks:
                     and signed in with an identity provider; then `cargo aegis add`
   e2e               the end-to-end suite alone: two users in headless Chromium
                     (installed with apt-get when missing) on the example app
+  contract          schemathesis (PyPI) against the example app's OpenAPI document:
+                    every check, a fixed seed, its exceptions with their reasons in
+                    example-app/schemathesis.toml
   bench codegen     render 500 synthetic modules; time full and unchanged runs
   bench import      import 1,000, 10,000 and 100,000 CSV rows, each in its own
                     process on a file SQLite; time and peak memory side by side,
@@ -104,6 +109,7 @@ fn main() -> ExitCode {
         ["test"] => test::run(),
         ["demo"] => demo::run(),
         ["e2e"] => e2e::run(),
+        ["contract"] => contract::run(),
         ["scaffold"] => scaffold::run(),
         ["layout"] => layout::check(&workspace_root()),
         ["reliability", rest @ ..] => reliability::run(rest),

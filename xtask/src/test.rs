@@ -78,6 +78,8 @@ pub fn run() -> Result<(), String> {
     run_in(&web, &[], "npx", &["ng", "test", "--watch=false"])?;
     // The example app was built by the first steps, the web app just now.
     crate::e2e::run_built(&root)?;
+    // The REST API against its own OpenAPI document.
+    crate::contract::run_built(&root)?;
     // A new project, as a user makes one.
     crate::scaffold::run()?;
     eprintln!(

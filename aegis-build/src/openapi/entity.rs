@@ -44,6 +44,9 @@ pub(super) fn entity_schemas(unit: &Unit) -> Vec<(String, RefOr<Schema>)> {
     )))
     .build();
     let inputs = || module.input_fields().map(|f| (f, !f.input_optional));
+    // Other keys are allowed: the server reads a create or an update's
+    // fields and leaves any other key alone (a client may send the whole
+    // row it holds, its id and stamps included).
     let create = object(&mut inputs(), Side::Input)
         .description(Some(format!(
             "{}: what creating one sends.",

@@ -7,7 +7,9 @@ use utoipa::openapi::path::{
     PathItem, PathItemBuilder,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type,
+};
 use utoipa::openapi::{ContentBuilder, RefOr, Required, ResponseBuilder};
 
 use super::entity::create_example;
@@ -17,6 +19,8 @@ use crate::collect::Unit;
 
 /// Values one `in` filter may list, at most (`aegis/src/query.rs`).
 const MAX_IN_VALUES: usize = 100;
+/// Rows one bulk delete deletes at most, by default (`aegis::Limits`).
+const BULK_DELETE_ROWS: usize = 1_000;
 
 fn query(name: &str, description: String, schema: impl Into<RefOr<Schema>>) -> ParameterBuilder {
     ParameterBuilder::new()
@@ -48,9 +52,12 @@ fn view_parameters(unit: &Unit) -> Vec<Parameter> {
         typed(Type::String),
     )];
     if !sortable.is_empty() {
-        let orders = sortable
-            .iter()
-            .flat_map(|name| [name.clone(), format!("-{name}")]);
+        // Empty: the default order, by id.
+        let orders = std::iter::once(String::new()).chain(
+            sortable
+                .iter()
+                .flat_map(|name| [name.clone(), format!("-{name}")]),
+        );
         parameters.push(query(
             "sort",
             "The order: a field, ascending, or `-field`, descending; ties by id.".into(),
@@ -62,7 +69,7 @@ fn view_parameters(unit: &Unit) -> Vec<Parameter> {
     }
     for field in filterable(unit, &sortable) {
         let name = &field.wire_name;
-        let value = schema::value(field);
+        let value = schema::filter_value(field);
         let mut ops = vec![("eq", "equal to")];
         if field.storage != StorageKind::Boolean {
             ops.push(("in", "equal to one of, comma-separated"));
@@ -160,18 +167,22 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
         [
             query(
                 "page",
-                "The page, from 1.".into(),
+                "The page, from 1 (0 reads as 1).".into(),
                 ObjectBuilder::new()
                     .schema_type(Type::Integer)
-                    .minimum(Some(1))
+                    .minimum(Some(0))
+                    .maximum(Some(u32::MAX))
                     .build(),
             ),
             query(
                 "pageSize",
-                "Rows a page (at most `Limits::max_page_size`, 200 by default).".into(),
+                "Rows a page: 1 to `Limits::max_page_size` (200 by default); 0 reads as 1, \
+                 and more as the most."
+                    .into(),
                 ObjectBuilder::new()
                     .schema_type(Type::Integer)
-                    .minimum(Some(1))
+                    .minimum(Some(0))
+                    .maximum(Some(u32::MAX))
                     .build(),
             ),
         ]
@@ -253,7 +264,7 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
         format!("{titles}: delete many at once"),
         &[BadRequest, NotFound, InUse, TooLarge, Unprocessable],
     )
-    .request_body(Some(json_body(component("BulkDelete"), None)))
+    .request_body(Some(json_body(bulk_delete_body(unit), None)))
     .response(
         "200",
         json_response(
@@ -293,14 +304,68 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
     paths
 }
 
+/// What a bulk delete of `unit` takes (`BulkDelete`, as the server reads
+/// it): exactly one of `ids` (the module's ids, at most
+/// `Limits::bulk_delete_rows` by default) and `query` (a list's query
+/// string), the other absent or `null`, and no other key.
+fn bulk_delete_body(unit: &Unit) -> RefOr<Schema> {
+    let ids = ArrayBuilder::new()
+        .items(schema::value(unit.module.id_field()))
+        .max_items(Some(BULK_DELETE_ROWS))
+        .description(Some("These rows."))
+        .build();
+    let query = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(
+            "Every row of this view: a list's query string, `q` and filters.",
+        ))
+        .build();
+    let given = |name: &str, schema: RefOr<Schema>| {
+        ObjectBuilder::new()
+            .property(name, schema)
+            .required(name)
+            .build()
+    };
+    let mut body = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "ids",
+            schema::nullable(RefOr::T(Schema::Array(ids.clone()))),
+        )
+        .property(
+            "query",
+            schema::nullable(RefOr::T(Schema::Object(query.clone()))),
+        )
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .description(Some("Either `ids` or `query`."))
+        .build();
+    body.title = Some("BulkDelete".to_owned());
+    let one_of = OneOfBuilder::new()
+        .item(given("ids", RefOr::T(Schema::Array(ids))))
+        .item(given("query", RefOr::T(Schema::Object(query))))
+        .build();
+    RefOr::T(Schema::AllOf(
+        AllOfBuilder::new()
+            .item(RefOr::T(Schema::Object(body)))
+            .item(RefOr::T(Schema::OneOf(one_of)))
+            .build(),
+    ))
+}
+
 fn import_paths(unit: &Unit, base: &str) -> Vec<(String, PathItem)> {
     use Failure::*;
     let names = &unit.module.names;
     let plural = names.collection_type();
     let titles = names.title_plural();
+    // An empty file is refused (400): a file has at least a header row.
     let csv_file = || {
         ContentBuilder::new()
-            .schema(Some(typed(Type::String)))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .build(),
+            ))
             .build()
     };
     let start = operation(
@@ -329,6 +394,7 @@ fn import_paths(unit: &Unit, base: &str) -> Vec<(String, PathItem)> {
                                 ObjectBuilder::new()
                                     .schema_type(Type::String)
                                     .content_media_type(CSV)
+                                    .min_length(Some(1))
                                     .build(),
                             )
                             .required("file")

@@ -279,6 +279,26 @@ pub(crate) fn value(field: &Field) -> RefOr<Schema> {
     value_schema(field, &without_null(field))
 }
 
+/// What a filter of a field takes (`aegis/src/query.rs`): its value as
+/// the view reads it. A date, a time, a uuid, a decimal or an enum is
+/// compared as its text, so any text will do (one that is no value finds
+/// no row); a point in time is read as one (RFC 3339); an integer as a
+/// 64-bit one, whatever the field's own type.
+pub(crate) fn filter_value(field: &Field) -> RefOr<Schema> {
+    match field.format {
+        Some(ValueFormat::Instant) | Some(ValueFormat::Char) => value(field),
+        Some(_) => object(typed(Type::String)),
+        None if field.storage == StorageKind::Json => object(typed(Type::String)),
+        None if field.storage == StorageKind::Integer => {
+            let mut integer = ObjectBuilder::new().schema_type(Type::Integer).build();
+            integer.minimum = Some(utoipa::Number::Int(i64::MIN as isize));
+            integer.maximum = Some(utoipa::Number::Int(i64::MAX as isize));
+            object(integer)
+        }
+        None => value(field),
+    }
+}
+
 /// The field's TypeScript type without `null`.
 fn without_null(field: &Field) -> TsType {
     match &field.ts {
@@ -309,10 +329,20 @@ fn value_schema(field: &Field, base: &TsType) -> RefOr<Schema> {
             .build(),
         )
     };
+    // A format is an annotation to a JSON Schema validator; the pattern
+    // says what the server reads (an empty text is no date).
+    let patterned = |format: &str, pattern: String| {
+        let mut schema = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom(format.to_owned())))
+            .build();
+        schema.pattern = Some(pattern);
+        object(schema)
+    };
     match field.format {
-        Some(ValueFormat::Date) => return string(Some("date")),
-        Some(ValueFormat::Instant) => return string(Some("date-time")),
-        Some(ValueFormat::Uuid) => return string(Some("uuid")),
+        Some(ValueFormat::Date) => return patterned("date", date_pattern()),
+        Some(ValueFormat::Instant) => return patterned("date-time", date_time_pattern()),
+        Some(ValueFormat::Uuid) => return patterned("uuid", UUID_PATTERN.to_owned()),
         Some(ValueFormat::LocalDateTime | ValueFormat::Time | ValueFormat::Decimal) => {
             return string(None);
         }
@@ -328,17 +358,56 @@ fn value_schema(field: &Field, base: &TsType) -> RefOr<Schema> {
         None => {}
     }
     match (field.storage, base) {
-        (StorageKind::Integer, TsType::Number) => object(typed(Type::Integer)),
+        (StorageKind::Integer, TsType::Number) => {
+            let mut integer = ObjectBuilder::new().schema_type(Type::Integer).build();
+            if let Some((least, most)) = field.range {
+                integer.minimum = Some(utoipa::Number::Int(least as isize));
+                integer.maximum = Some(utoipa::Number::Int(most as isize));
+            }
+            object(integer)
+        }
         _ => of_ts(base),
     }
 }
 
+/// A month and a day of it (February up to the 29th: whether the year
+/// has one is beyond a pattern).
+const MONTH_DAY: &str = "((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-9]))";
+
+/// A calendar date, as chrono reads one: `2026-01-31`.
+fn date_pattern() -> String {
+    format!("^[0-9]{{4}}-{MONTH_DAY}$")
+}
+
+/// A point in time, RFC 3339 with its offset.
+fn date_time_pattern() -> String {
+    format!(
+        "^[0-9]{{4}}-{MONTH_DAY}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{{1,9}})?\
+         (Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+    )
+}
+
+/// A uuid, hyphenated.
+const UUID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
 fn apply_rules(schema: &mut Object, rules: &Rules) {
-    schema.minimum = rules.min.map(number);
-    schema.maximum = rules.max.map(number);
-    schema.min_length = rules.min_length.map(|n| n as usize);
-    schema.max_length = rules.max_length.map(|n| n as usize);
-    schema.pattern = rules.pattern.as_ref().map(|p| format!("^(?:{p})$"));
+    // A rule narrows what the type holds; without one, the type's bounds stay.
+    if let Some(min) = rules.min {
+        schema.minimum = Some(number(min));
+    }
+    if let Some(max) = rules.max {
+        schema.maximum = Some(number(max));
+    }
+    if let Some(least) = rules.min_length {
+        schema.min_length = Some(least as usize);
+    }
+    if let Some(most) = rules.max_length {
+        schema.max_length = Some(most as usize);
+    }
+    if let Some(pattern) = &rules.pattern {
+        schema.pattern = Some(format!("^(?:{pattern})$"));
+    }
     if rules.email {
         schema.format = Some(SchemaFormat::Custom("email".into()));
     }
