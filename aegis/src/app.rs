@@ -73,6 +73,8 @@ struct Inner {
     imports: Arc<UserSlots>,
     /// The bytes the uploads of running imports may still take.
     upload_room: Arc<tokio::sync::Semaphore>,
+    /// Each user's turns at reading views.
+    read_turns: ReadTurns,
     /// Places for the CSV exports streaming at once, and per user.
     exports: Arc<tokio::sync::Semaphore>,
     user_exports: Arc<UserSlots>,
@@ -116,6 +118,7 @@ impl Aegis {
                 )),
                 exports: Arc::new(tokio::sync::Semaphore::new(limits.exports)),
                 user_exports: Arc::default(),
+                read_turns: ReadTurns::default(),
                 relations: std::sync::RwLock::default(),
                 read_filters: std::sync::RwLock::default(),
                 lifecycle: Lifecycle::default(),
@@ -295,6 +298,52 @@ impl Aegis {
             _mine: mine,
             _place: place,
         })
+    }
+}
+
+impl Aegis {
+    /// One of `user`'s [`Limits::reads_per_user`] turns at reading a view,
+    /// waited for until `deadline` (then a 503): a user's reads beyond them
+    /// wait, never taking the connections every user reads on.
+    pub(crate) async fn read_turn(
+        &self,
+        user: &str,
+        deadline: tokio::time::Instant,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        let limit = self.inner.limits.reads_per_user;
+        let gate = self.inner.read_turns.gate(user, limit);
+        match tokio::time::timeout_at(deadline, gate.acquire_owned()).await {
+            Ok(Ok(turn)) => Ok(turn),
+            _ => Err(Error::Unavailable(format!(
+                "your other reads take your {limit} turns at reading lists; try again"
+            ))),
+        }
+    }
+}
+
+/// Each user's turns at reading views: a semaphore per user, kept while
+/// anyone holds or waits for one of its turns.
+#[derive(Debug, Default)]
+pub(crate) struct ReadTurns(
+    std::sync::Mutex<std::collections::HashMap<String, std::sync::Weak<tokio::sync::Semaphore>>>,
+);
+
+impl ReadTurns {
+    fn gate(&self, user: &str, limit: usize) -> Arc<tokio::sync::Semaphore> {
+        let mut gates = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(gate) = gates.get(user).and_then(std::sync::Weak::upgrade) {
+            return gate;
+        }
+        // Users who read no more are forgotten, a few at a time.
+        if gates.len() >= 256 {
+            gates.retain(|_, gate| gate.strong_count() > 0);
+        }
+        let gate = Arc::new(tokio::sync::Semaphore::new(limit.max(1)));
+        gates.insert(user.to_owned(), Arc::downgrade(&gate));
+        gate
     }
 }
 

@@ -69,7 +69,7 @@ async fn export<T: CrudEntity, H: CrudHooks<T>>(
     let slot = aegis.claim_export(user.id())?;
     let db = aegis.db().clone();
     // Read before answering: a database that fails now is still a JSON error.
-    let read = ViewRead::begin(&db, limits.export_max_time).await?;
+    let read = ViewRead::begin(&aegis, user.id(), limits.export_max_time).await?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(2);
     let failed = Arc::new(AtomicBool::new(false));
     let failing = failed.clone();
@@ -231,7 +231,7 @@ async fn bulk_delete<T: CrudEntity, H: CrudHooks<T>>(
         (None, Some(query)) => {
             let mut view = View::parse(meta, &settings, Some(&query), Reads::Rows, &limits)?;
             view.restrict(meta, access.as_ref())?;
-            (selected_ids::<T>(&aegis, &view).await?, Some(view))
+            (selected_ids::<T>(&aegis, &user, &view).await?, Some(view))
         }
         _ => {
             return Err(Error::BadRequest(
@@ -302,7 +302,11 @@ fn id_of<T: CrudEntity>(id: Value) -> Result<T::Id, Error> {
 /// The ids of the view's rows (one more than a bulk delete may delete, to
 /// tell it is too many), read on a snapshot within the statement timeout:
 /// a selection a client shapes never holds the writer.
-async fn selected_ids<T: CrudEntity>(aegis: &Aegis, view: &View) -> Result<Vec<T::Id>, Error> {
+async fn selected_ids<T: CrudEntity>(
+    aegis: &Aegis,
+    user: &User,
+    view: &View,
+) -> Result<Vec<T::Id>, Error> {
     let (db, meta, limits) = (aegis.db(), T::meta(), aegis.limits());
     let selection = view.selection(db, meta);
     let sql = format!(
@@ -313,7 +317,7 @@ async fn selected_ids<T: CrudEntity>(aegis: &Aegis, view: &View) -> Result<Vec<T
         selection.order_by,
         limits.bulk_delete_rows + 1
     );
-    let mut read = ViewRead::begin(db, limits.statement_timeout).await?;
+    let mut read = ViewRead::begin(aegis, user.id(), limits.statement_timeout).await?;
     let ids = read.ids(&sql, &selection, meta).await?;
     read.finish().await?;
     ids.into_iter().map(id_of::<T>).collect()

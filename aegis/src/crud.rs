@@ -121,7 +121,7 @@ async fn list<T: CrudEntity, H: CrudHooks<T>>(
 
     // One snapshot, so the page, the total and the seq agree; its reads
     // are a client's to shape, so they have a time.
-    let mut read = ViewRead::begin(db, limits.statement_timeout).await?;
+    let mut read = ViewRead::begin(&aegis, user.id(), limits.statement_timeout).await?;
     let count_sql = format!("SELECT COUNT(*) FROM {}{filter}", db.ident(meta.module));
     let total = read.count(&count_sql, &selection).await?;
     let offset = u64::from(page - 1) * u64::from(page_size);

@@ -16,6 +16,7 @@ use futures_util::stream::{BoxStream, StreamExt};
 use serde_json::{Map, Value};
 use sqlx::{Row, Sqlite, Transaction};
 
+use crate::Aegis;
 use crate::entity::ModuleMeta;
 use crate::error::Error;
 use crate::query::{Bind, Selection};
@@ -29,6 +30,8 @@ const PROGRESS_STEPS: i32 = 100;
 /// One snapshot of a view's reads.
 pub(crate) struct ViewRead {
     tx: Snapshot,
+    /// The user's turn at reading, held while the snapshot is.
+    _turn: tokio::sync::OwnedSemaphorePermit,
     db: Db,
     dialect: Dialect,
     /// How long the reads may take, to say so when they took longer.
@@ -42,10 +45,18 @@ enum Snapshot {
 }
 
 impl ViewRead {
-    /// A snapshot whose reads may take `allowed` (the statement timeout,
-    /// or an export's longer time).
-    pub(crate) async fn begin(db: &Db, allowed: Duration) -> Result<ViewRead, Error> {
+    /// A snapshot of `user`'s whose reads may take `allowed` (the
+    /// statement timeout, or an export's longer time), the wait for one of
+    /// the user's turns at reading ([`crate::Limits::reads_per_user`])
+    /// included.
+    pub(crate) async fn begin(
+        aegis: &Aegis,
+        user: &str,
+        allowed: Duration,
+    ) -> Result<ViewRead, Error> {
         let deadline = Instant::now() + allowed;
+        let turn = aegis.read_turn(user, deadline.into()).await?;
+        let db = aegis.db();
         let tx = match db.views() {
             Some(pool) => {
                 let mut tx = pool.begin().await?;
@@ -58,6 +69,7 @@ impl ViewRead {
         };
         Ok(ViewRead {
             tx,
+            _turn: turn,
             db: db.clone(),
             dialect: db.dialect(),
             allowed,

@@ -66,9 +66,14 @@ async fn a_costly_view_is_stopped_at_the_timeout_and_frees_its_connection() {
     let (app, _dir) = app_with_long_rows(quick(), 500).await;
     let admin = app.admin();
     let costly = format!("/api/budgets?name.contains={}", costly_pattern());
-    // More at once than there are connections to read with: each is
-    // stopped, none waits for ever, and the next read is served.
-    let reads = (0..8).map(|_| app.call("GET", &costly, Some(&admin), None, &[]));
+    // As many users at once as there are connections to read views with:
+    // each read is stopped, none waits for ever, and the next is served.
+    let tokens: Vec<String> = (0..8)
+        .map(|n| app.token(&format!("reader {n}"), &["budgets"], &[]))
+        .collect();
+    let reads = tokens
+        .iter()
+        .map(|token| app.call("GET", &costly, Some(token), None, &[]));
     for reply in futures_util::future::join_all(reads).await {
         assert_eq!(reply.status, 503, "{}", reply.text);
         assert_eq!(reply.body["code"], "unavailable", "{}", reply.text);
@@ -342,4 +347,44 @@ async fn an_import_past_its_place_or_the_room_for_uploads_is_refused_unread() {
     assert!(!read.load(std::sync::atomic::Ordering::SeqCst));
     app.finished_job("budgets", running.body["jobId"].as_str().unwrap())
         .await;
+}
+
+/// A user's reads of lists beyond `Limits::reads_per_user` wait their
+/// turn, within their time: one user's costly reads never take the
+/// connections another's reads run on.
+#[tokio::test]
+async fn a_user_reads_within_their_own_turns() {
+    let limits = Limits {
+        reads_per_user: 1,
+        statement_timeout: Duration::from_millis(500),
+        ..Limits::default()
+    };
+    let (app, _dir) = app_with_long_rows(limits, 500).await;
+    let (mallory, alice) = (
+        app.token("mallory", &["budgets"], &[]),
+        app.token("alice", &["budgets"], &[]),
+    );
+    let costly = format!("/api/budgets?name.contains={}", costly_pattern());
+    let first = app.call("GET", &costly, Some(&mallory), None, &[]);
+    let second = app.call("GET", "/api/budgets?pageSize=1", Some(&mallory), None, &[]);
+    let other = app.call("GET", "/api/budgets?pageSize=1", Some(&alice), None, &[]);
+    let (first, second, other) = tokio::join!(first, second, other);
+    assert_eq!(first.status, 503, "{}", first.text);
+    assert_eq!(
+        other.status, 200,
+        "another user reads at once: {}",
+        other.text
+    );
+    // Mallory's second read waited for her one turn, which the costly one
+    // held until its time was up: it is either served after it or, its own
+    // time spent waiting, told to try again.
+    match second.status.as_u16() {
+        200 => {}
+        503 => assert!(
+            second.body["message"].as_str().unwrap().contains("turns"),
+            "{}",
+            second.text
+        ),
+        other => panic!("{other}: {}", second.text),
+    }
 }

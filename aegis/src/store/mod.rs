@@ -121,9 +121,12 @@ pub(crate) fn search_text(meta: &ModuleMeta, object: &Map<String, Value>) -> Opt
     )
 }
 
-/// Read-only connections to a SQLite file, of each kind (`Any` ones, and
-/// native ones for views).
+/// Read-only connections to a SQLite file: `Any` ones, for reads by id
+/// and of the event log.
 const READERS: u32 = 4;
+/// Native read-only connections to a SQLite file, for views: each user
+/// reads on at most `Limits::reads_per_user` at once.
+const VIEW_READERS: u32 = 8;
 
 /// A SQLite file's connections: the one writer, its `Any` readers, and the
 /// native readers of views.
@@ -161,7 +164,7 @@ async fn sqlite_file_pools(url: &str) -> Result<(AnyPool, AnyPool, Option<Sqlite
         .pragma("query_only", "ON")
         .create_if_missing(false);
     let views = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(READERS)
+        .max_connections(VIEW_READERS)
         .connect_lazy_with(options);
     Ok((writer, reader, Some(views)))
 }
