@@ -273,20 +273,7 @@ async fn update<T: CrudEntity, H: CrudHooks<T>>(
         )
         .await?;
     crate::access::check_changeable(access.as_ref(), &entity)?;
-    let (old, mut new) = (to_object(&before)?, to_object(&entity)?);
-    // Only the references that changed: the others were checked when set.
-    new.retain(|key, value| old.get(key) != Some(value));
-    aegis
-        .relations()
-        .check_targets(
-            db,
-            change.tx(),
-            meta,
-            &new,
-            aegis.sight::<T>(&user).as_ref(),
-        )
-        .await?;
-
+    check_changed_references(&aegis, &user, change.tx(), &before, &entity).await?;
     if !update_row(db, change.tx(), &entity, base_version).await? {
         // Another writer got there between our read and our write.
         let current = fetch_row::<T>(db, change.tx(), &id)
@@ -309,6 +296,24 @@ async fn update<T: CrudEntity, H: CrudHooks<T>>(
         .after_commit(user.id(), EventAction::Updated, &entity)
         .await;
     Ok(Json(entity_data(&entity)))
+}
+
+/// A 422 for a reference that `after` changes to a row that does not
+/// exist or `user` may not read; the others were checked when set.
+async fn check_changed_references<T: CrudEntity>(
+    aegis: &Aegis,
+    user: &User,
+    tx: &mut crate::store::Tx,
+    before: &T,
+    after: &T,
+) -> Result<(), Error> {
+    let (old, mut new) = (to_object(before)?, to_object(after)?);
+    new.retain(|key, value| old.get(key) != Some(value));
+    let sight = aegis.sight::<T>(user);
+    aegis
+        .relations()
+        .check_targets(aegis.db(), tx, T::meta(), &new, sight.as_ref())
+        .await
 }
 
 async fn delete<T: CrudEntity, H: CrudHooks<T>>(

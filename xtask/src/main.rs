@@ -27,6 +27,8 @@ mod prom;
 mod reliability;
 mod scaffold;
 mod soak;
+mod soak_attack;
+mod soak_hostile;
 mod soak_import;
 mod test;
 
@@ -96,7 +98,11 @@ tasks:
                     the log's rows and the database's size stay bounded
   soak import       20 readers and 5 writers with no import, then while a 50 MB
                     all-invalid import and a 100,000-row import run: latencies
-                    side by side; fails on any error";
+                    side by side; fails on any error
+  soak hostile      the same load calm, then while another process attacks (long
+                    patterns on long rows, a bulk delete by one, made-up methods,
+                    never-read replays, slow exports, large uploads): every attack
+                    bounded, memory within 2x and p99 within 3x of calm";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

@@ -38,7 +38,9 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         ["retention"] => retention(false),
         ["retention", "--postgres"] => retention(true),
         ["import"] => crate::soak_import::run(),
-        _ => Err("usage: cargo xtask soak retention [--postgres] | import".to_owned()),
+        ["hostile"] => crate::soak_hostile::run(),
+        ["attack", base, seconds] => crate::soak_attack::run(base, seconds),
+        _ => Err("usage: cargo xtask soak retention [--postgres] | import | hostile".to_owned()),
     }
 }
 

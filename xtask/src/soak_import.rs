@@ -14,22 +14,22 @@ use tokio::sync::Mutex;
 use crate::process::{ServerProcess, example_app};
 use crate::{cargo, run_in, workspace_root};
 
-const SECRET: &str = "aegis soak secret";
-const READERS: usize = 20;
-const WRITERS: usize = 5;
-const RUN: Duration = Duration::from_secs(20);
+pub(crate) const SECRET: &str = "aegis soak secret";
+pub(crate) const READERS: usize = 20;
+pub(crate) const WRITERS: usize = 5;
+pub(crate) const RUN: Duration = Duration::from_secs(20);
 const VALID_ROWS: usize = 100_000;
 const INVALID_BYTES: usize = 50 * 1024 * 1024;
 
 #[derive(Default)]
-struct Figures {
-    reads: Vec<Duration>,
-    writes: Vec<Duration>,
-    errors: Vec<String>,
+pub(crate) struct Figures {
+    pub(crate) reads: Vec<Duration>,
+    pub(crate) writes: Vec<Duration>,
+    pub(crate) errors: Vec<String>,
 }
 
 impl Figures {
-    fn line(&self, label: &str) -> String {
+    pub(crate) fn line(&self, label: &str) -> String {
         let (r50, r99) = percentiles(&self.reads);
         let (w50, w99) = percentiles(&self.writes);
         format!(
@@ -46,7 +46,7 @@ impl Figures {
 }
 
 /// p50 and p99 in milliseconds.
-fn percentiles(samples: &[Duration]) -> (f64, f64) {
+pub(crate) fn percentiles(samples: &[Duration]) -> (f64, f64) {
     let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| {
@@ -218,7 +218,7 @@ async fn finished(
 }
 
 /// Readers list a page of authors; writers create authors; for [`RUN`].
-async fn load(http: &reqwest::Client, base: &str, token: &str) -> Figures {
+pub(crate) async fn load(http: &reqwest::Client, base: &str, token: &str) -> Figures {
     let figures = Arc::new(Mutex::new(Figures::default()));
     let until = Instant::now() + RUN;
     let mut tasks = Vec::new();

@@ -40,6 +40,24 @@ fn filterable<'a>(unit: &'a Unit, sortable: &'a [String]) -> impl Iterator<Item 
     })
 }
 
+/// `sort`: a field that sorts, ascending or `-field` descending, or
+/// nothing (the default order, by id).
+fn sort_parameter(sortable: &[String]) -> ParameterBuilder {
+    let orders = std::iter::once(String::new()).chain(
+        sortable
+            .iter()
+            .flat_map(|name| [name.clone(), format!("-{name}")]),
+    );
+    query(
+        "sort",
+        "The order: a field, ascending, or `-field`, descending; ties by id.".into(),
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(orders))
+            .build(),
+    )
+}
+
 /// The parameters of a view, as the list and the export read it: `q`,
 /// `sort` over the fields that sort, and one parameter per filter.
 fn view_parameters(unit: &Unit) -> Vec<Parameter> {
@@ -52,20 +70,7 @@ fn view_parameters(unit: &Unit) -> Vec<Parameter> {
         typed(Type::String),
     )];
     if !sortable.is_empty() {
-        // Empty: the default order, by id.
-        let orders = std::iter::once(String::new()).chain(
-            sortable
-                .iter()
-                .flat_map(|name| [name.clone(), format!("-{name}")]),
-        );
-        parameters.push(query(
-            "sort",
-            "The order: a field, ascending, or `-field`, descending; ties by id.".into(),
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some(orders))
-                .build(),
-        ));
+        parameters.push(sort_parameter(&sortable));
     }
     for field in filterable(unit, &sortable) {
         let name = &field.wire_name;
