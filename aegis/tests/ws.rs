@@ -136,9 +136,11 @@ async fn bad_missing_and_expired_auth_close_4401() {
         .await;
     assert_eq!(eager.next().await, Next::Closed(Some(4401)));
 
-    // A token that expires while connected ends the connection.
+    // A token that expires while connected ends the connection (two
+    // seconds, counted in whole ones: at least one, so it is still valid
+    // when the server reads it).
     let short = aegis::auth::Auth::new(SECRET)
-        .issue(&aegis::auth::Claims::new("u1", 1, &["*"], &[]))
+        .issue(&aegis::auth::Claims::new("u1", 2, &["*"], &[]))
         .unwrap();
     let mut brief = Client::authed(address, &short).await;
     assert_eq!(brief.next().await, Next::Closed(Some(4401)));
@@ -211,20 +213,27 @@ async fn auth_and_refresh_move_the_deadline() {
     })
     .await;
     let address = app.serve().await;
-    let issue = |seconds| {
-        aegis::auth::Auth::new(SECRET)
-            .issue(&aegis::auth::Claims::new("u1", seconds, &["*"], &[]))
-            .unwrap()
+    // Expiries in whole seconds from now, with seconds to spare, so that a
+    // slow machine cannot pass one before the test looks.
+    let start = jsonwebtoken::get_current_timestamp();
+    let expiring_at = |exp| {
+        let mut claims = aegis::auth::Claims::new("u1", 0, &["*"], &[]);
+        claims.exp = exp;
+        aegis::auth::Auth::new(SECRET).issue(&claims).unwrap()
     };
-    let mut client = Client::authed(address, &issue(1)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut client = Client::authed(address, &expiring_at(start + 3)).await;
+    // Past the time allowed to authenticate (300 ms): still there.
+    tokio::time::sleep(Duration::from_millis(600)).await;
     client.in_sync().await;
     client
-        .send(json!({"type": "auth", "token": issue(3)}))
+        .send(json!({"type": "auth", "token": expiring_at(start + 7)}))
         .await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Past the first token's expiry: still there.
+    while jsonwebtoken::get_current_timestamp() <= start + 3 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     client.in_sync().await;
-    let closed = tokio::time::timeout(Duration::from_secs(4), client.next())
+    let closed = tokio::time::timeout(Duration::from_secs(8), client.next())
         .await
         .expect("closed at the refreshed token's expiry");
     assert_eq!(closed, Next::Closed(Some(4401)));
