@@ -69,7 +69,7 @@ async fn export<T: CrudEntity, H: CrudHooks<T>>(
     let slot = aegis.claim_export(user.id())?;
     let db = aegis.db().clone();
     // Read before answering: a database that fails now is still a JSON error.
-    let read = ViewRead::begin(&aegis, user.id(), limits.export_max_time).await?;
+    let read = ViewRead::begin_export(&aegis, limits.export_max_time).await?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(2);
     let failed = Arc::new(AtomicBool::new(false));
     let failing = failed.clone();

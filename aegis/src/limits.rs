@@ -32,10 +32,11 @@ pub struct Limits {
     /// and every `contains`): finding text costs the text's length times
     /// the pattern's, row by row; more is a 400.
     pub max_pattern_chars: usize,
-    /// Reads of views (a list's page, an export, a bulk delete's
-    /// selection) one user runs at once, per instance; more wait their
-    /// turn, within their time (then 503): a user cannot take every
-    /// connection reads run on.
+    /// Reads of views (a list's page and total, a bulk delete's selection)
+    /// one user runs at once, per instance; more wait their turn, within
+    /// their time (then 503): a user's costly reads take one connection
+    /// and one core at a time, never every one reads run on. (Exports have
+    /// places of their own, [`Limits::exports_per_user`].)
     pub reads_per_user: usize,
     /// How long one database statement may run: on PostgreSQL every
     /// statement of a request's transaction (`statement_timeout`), and on
@@ -123,7 +124,7 @@ impl Default for Limits {
             max_search_chars: 200,
             max_filters: 20,
             max_pattern_chars: 200,
-            reads_per_user: 2,
+            reads_per_user: 1,
             statement_timeout: std::time::Duration::from_secs(5),
             exports: 2,
             exports_per_user: 1,

@@ -30,8 +30,9 @@ const PROGRESS_STEPS: i32 = 100;
 /// One snapshot of a view's reads.
 pub(crate) struct ViewRead {
     tx: Snapshot,
-    /// The user's turn at reading, held while the snapshot is.
-    _turn: tokio::sync::OwnedSemaphorePermit,
+    /// The user's turn at reading, held while the snapshot is (an export
+    /// has a place of its own instead).
+    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
     db: Db,
     dialect: Dialect,
     /// How long the reads may take, to say so when they took longer.
@@ -56,6 +57,22 @@ impl ViewRead {
     ) -> Result<ViewRead, Error> {
         let deadline = Instant::now() + allowed;
         let turn = aegis.read_turn(user, deadline.into()).await?;
+        ViewRead::begin_with(aegis, Some(turn), allowed, deadline).await
+    }
+
+    /// An export's snapshot, whose reads may take `allowed`: its place
+    /// among exports ([`crate::Limits::exports_per_user`]) bounds it, not
+    /// a turn, so its user reads lists meanwhile.
+    pub(crate) async fn begin_export(aegis: &Aegis, allowed: Duration) -> Result<ViewRead, Error> {
+        ViewRead::begin_with(aegis, None, allowed, Instant::now() + allowed).await
+    }
+
+    async fn begin_with(
+        aegis: &Aegis,
+        turn: Option<tokio::sync::OwnedSemaphorePermit>,
+        allowed: Duration,
+        deadline: Instant,
+    ) -> Result<ViewRead, Error> {
         let db = aegis.db();
         let tx = match db.views() {
             Some(pool) => {

@@ -70,7 +70,8 @@ async fn soak(server: &ServerProcess) -> Result<(), String> {
         crate::soak_import::WRITERS,
         RUN.as_secs()
     );
-    let calm = measured(server, load(&http, &base, &token)).await;
+    let tokens = crate::soak_import::load_tokens()?;
+    let calm = measured(server, load(&http, &base, &tokens)).await;
     let series_before = request_series(&http, &base).await?;
     let attacker = std::process::Command::new(
         std::env::current_exe().map_err(|e| format!("cannot find xtask: {e}"))?,
@@ -79,7 +80,7 @@ async fn soak(server: &ServerProcess) -> Result<(), String> {
     .stdout(std::process::Stdio::piped())
     .spawn()
     .map_err(|e| format!("cannot start the attacker: {e}"))?;
-    let busy = measured(server, load(&http, &base, &token)).await;
+    let busy = measured(server, load(&http, &base, &tokens)).await;
     let attacked = tokio::task::spawn_blocking(move || attacker.wait_with_output())
         .await
         .map_err(|e| e.to_string())?

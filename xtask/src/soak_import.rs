@@ -92,7 +92,8 @@ async fn soak(server: &ServerProcess) -> Result<(), String> {
     };
     let http = reqwest::Client::new();
 
-    let quiet = load(&http, &base, &token("load")?).await;
+    let tokens = load_tokens()?;
+    let quiet = load(&http, &base, &tokens).await;
     let importer = token("importer")?;
     let invalid = invalid_csv();
     let valid = valid_csv();
@@ -106,7 +107,7 @@ async fn soak(server: &ServerProcess) -> Result<(), String> {
     let started = Instant::now();
     let invalid_job = start_import(&http, &base, &importer, "budgets", invalid).await?;
     let valid_job = start_import(&http, &base, &importer, "suppliers", valid).await?;
-    let busy = load(&http, &base, &token("load")?).await;
+    let busy = load(&http, &base, &tokens).await;
     let invalid_done = finished(&http, &base, &importer, "budgets", &invalid_job).await?;
     let valid_done = finished(&http, &base, &importer, "suppliers", &valid_job).await?;
     let imports_took = started.elapsed();
@@ -217,15 +218,27 @@ async fn finished(
     Err(format!("the {feature} import did not finish in 10 minutes"))
 }
 
-/// Readers list a page of authors; writers create authors; for [`RUN`].
-pub(crate) async fn load(http: &reqwest::Client, base: &str, token: &str) -> Figures {
+/// The tokens of the load's clients: one user each, as people are.
+pub(crate) fn load_tokens() -> Result<Vec<String>, String> {
+    let auth = Auth::new(SECRET.as_bytes());
+    (0..READERS + WRITERS)
+        .map(|n| {
+            auth.issue(&Claims::new(format!("load {n}"), 3600, &[], &["*"]))
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// Readers list a page of authors; writers create authors; for [`RUN`];
+/// each as a user of its own (`tokens`, [`load_tokens`]).
+pub(crate) async fn load(http: &reqwest::Client, base: &str, tokens: &[String]) -> Figures {
     let figures = Arc::new(Mutex::new(Figures::default()));
     let until = Instant::now() + RUN;
     let mut tasks = Vec::new();
     for n in 0..READERS + WRITERS {
         let http = http.clone();
         let figures = figures.clone();
-        let token = token.to_owned();
+        let token = tokens[n % tokens.len()].clone();
         let base = base.to_owned();
         tasks.push(tokio::spawn(async move {
             let writer = n >= READERS;

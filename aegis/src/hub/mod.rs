@@ -57,6 +57,10 @@ const CLOSE_IDLE: u16 = 1001;
 const BATCH: usize = 64;
 /// Events a replay reads and writes at a time.
 const REPLAY_PAGE: u64 = 256;
+/// The bytes of frames a replay reads and writes at a time, about: a page
+/// of large events is fewer events, so that a client that stops reading
+/// holds little while its write waits.
+const REPLAY_PAGE_BYTES: u64 = 64 * 1024;
 /// The read buffer of a connection. Clients send small frames (`auth`,
 /// `subscribe`), and a larger one still fits (its whole length is reserved
 /// when its header is read). The WebSocket library's default, 128 KiB, is

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::frames::{feed_frame, send, send_resync, subscribed};
 use super::shard::visible;
-use super::{Connection, End, REPLAY_PAGE, Sink};
+use super::{Connection, End, REPLAY_PAGE, REPLAY_PAGE_BYTES, Sink};
 use crate::log::{StoredEvent, replay, replay_size};
 use crate::protocol::ResyncReason;
 
@@ -49,8 +49,10 @@ impl Connection {
         }
         // The first page is read before `subscribed` is sent: a log that
         // cannot be read leaves the feature unsubscribed, as it says.
+        // Events a page, by their average size: about REPLAY_PAGE_BYTES.
+        let per_page = (REPLAY_PAGE_BYTES * count / bytes.max(1)).clamp(1, REPLAY_PAGE);
         let mut last = since;
-        let mut page = self.replay_page(feature, last, current).await;
+        let mut page = self.replay_page(feature, last, current, per_page).await;
         let mut told = false;
         while last < current {
             let Some(events) = page.take() else {
@@ -69,7 +71,7 @@ impl Connection {
             last = events.last().map_or(last, |event| event.seq());
             self.write_replayed(&events, sink).await?;
             if last < current {
-                page = self.replay_page(feature, last, current).await;
+                page = self.replay_page(feature, last, current, per_page).await;
             }
         }
         Ok(())
@@ -81,13 +83,14 @@ impl Connection {
         feature: &str,
         last: u64,
         current: u64,
+        per_page: u64,
     ) -> Option<Vec<Arc<StoredEvent>>> {
         let read = || {
             replay(
                 self.aegis.db(),
                 feature,
                 last,
-                (current - last).min(REPLAY_PAGE),
+                (current - last).min(per_page),
             )
         };
         self.patiently(feature, read).await

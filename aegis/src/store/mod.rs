@@ -124,6 +124,11 @@ pub(crate) fn search_text(meta: &ModuleMeta, object: &Map<String, Value>) -> Opt
 /// Read-only connections to a SQLite file: `Any` ones, for reads by id
 /// and of the event log.
 const READERS: u32 = 4;
+/// The page cache of each read-only connection, in KiB (SQLite's default
+/// is 2 MiB a connection): a dozen of them each filled by a scan of large
+/// rows held that much for good. The OS's page cache keeps the file.
+const READER_CACHE_KIB: &str = "-512";
+const READER_CACHE: &str = "PRAGMA cache_size = -512";
 /// Native read-only connections to a SQLite file, for views: each user
 /// reads on at most `Limits::reads_per_user` at once.
 const VIEW_READERS: u32 = 8;
@@ -155,6 +160,7 @@ async fn sqlite_file_pools(url: &str) -> Result<(AnyPool, AnyPool, Option<Sqlite
                 sqlx::query("PRAGMA query_only = ON")
                     .execute(&mut *connection)
                     .await?;
+                sqlx::query(READER_CACHE).execute(&mut *connection).await?;
                 Ok(())
             })
         })
@@ -162,6 +168,7 @@ async fn sqlite_file_pools(url: &str) -> Result<(AnyPool, AnyPool, Option<Sqlite
         .await?;
     let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
         .pragma("query_only", "ON")
+        .pragma("cache_size", READER_CACHE_KIB)
         .create_if_missing(false);
     let views = sqlx::sqlite::SqlitePoolOptions::new()
         .max_connections(VIEW_READERS)
