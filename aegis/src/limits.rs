@@ -35,8 +35,11 @@ pub struct Limits {
     /// Reads of views (a list's page and total, a bulk delete's selection)
     /// one user runs at once, per instance; more wait their turn, within
     /// their time (then 503): a user's costly reads take one connection
-    /// and one core at a time, never every one reads run on. (Exports have
-    /// places of their own, [`Limits::exports_per_user`].)
+    /// and one core at a time, never every one reads run on. A read that
+    /// ran until the statement timeout keeps its turn as long again, so
+    /// costly reads sent one after another have the database for half the
+    /// time at most. (Exports have places of their own,
+    /// [`Limits::exports_per_user`].)
     pub reads_per_user: usize,
     /// How long one database statement may run: on PostgreSQL every
     /// statement of a request's transaction (`statement_timeout`), and on

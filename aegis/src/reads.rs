@@ -32,7 +32,7 @@ pub(crate) struct ViewRead {
     tx: Snapshot,
     /// The user's turn at reading, held while the snapshot is (an export
     /// has a place of its own instead).
-    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
+    _turn: Turn,
     db: Db,
     dialect: Dialect,
     /// How long the reads may take, to say so when they took longer.
@@ -43,6 +43,35 @@ pub(crate) struct ViewRead {
 enum Snapshot {
     Any(Tx),
     Sqlite(Transaction<'static, Sqlite>),
+}
+
+/// A user's turn at reading. A read that ran until its deadline (stopped
+/// there, or just in time) keeps its user's turn as long again once it
+/// ends: whoever sends costly reads one after another has the database
+/// for half the time at most, and a user whose reads are quick never
+/// notices.
+struct Turn {
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    deadline: Instant,
+    allowed: Duration,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let Some(permit) = self.permit.take() else {
+            return;
+        };
+        if Instant::now() < self.deadline {
+            return;
+        }
+        let held = self.allowed;
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::sleep(held).await;
+                drop(permit);
+            });
+        }
+    }
 }
 
 impl ViewRead {
@@ -86,7 +115,11 @@ impl ViewRead {
         };
         Ok(ViewRead {
             tx,
-            _turn: turn,
+            _turn: Turn {
+                permit: turn,
+                deadline,
+                allowed,
+            },
             db: db.clone(),
             dialect: db.dialect(),
             allowed,
@@ -259,4 +292,34 @@ fn bind_sqlite<'q>(
         };
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(gate: &std::sync::Arc<tokio::sync::Semaphore>, deadline: Instant) -> Turn {
+        Turn {
+            permit: Some(gate.clone().try_acquire_owned().unwrap()),
+            deadline,
+            allowed: Duration::from_millis(200),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_that_ran_to_its_deadline_keeps_its_turn_as_long_again() {
+        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        drop(turn(&gate, Instant::now() + Duration::from_secs(60)));
+        assert_eq!(
+            gate.available_permits(),
+            1,
+            "a quick read gives it back at once"
+        );
+
+        drop(turn(&gate, Instant::now()));
+        let dropped = Instant::now();
+        assert_eq!(gate.available_permits(), 0, "kept");
+        let _again = gate.clone().acquire_owned().await.unwrap();
+        assert!(dropped.elapsed() >= Duration::from_millis(200));
+    }
 }
