@@ -141,6 +141,40 @@ async fn a_costly_bulk_delete_selects_beside_the_writer_and_deletes_nothing() {
 }
 
 #[tokio::test]
+async fn a_text_takes_the_default_longest_length_by_rest_and_import() {
+    let app = app().await;
+    let admin = app.admin();
+    let create = |name: String| {
+        app.call(
+            "POST",
+            "/api/budgets",
+            Some(&admin),
+            Some(budget(&name, 1.0)),
+            &[],
+        )
+    };
+    assert_eq!(create("a".repeat(LONGEST)).await.status, 201);
+    let over = create("a".repeat(LONGEST + 1)).await;
+    assert_eq!(over.status, 422, "{}", over.text);
+    let field = &over.body["fields"][0];
+    assert_eq!(field["field"], "name", "{}", over.text);
+    assert_eq!(field["message"], "must be at most 10000 characters");
+    let csv = format!(
+        "name,amount,year,approved,note\nkept,1,2026,false,\nrefused,1,2026,false,{}\n",
+        "n".repeat(LONGEST + 1)
+    );
+    let job = app.import("budgets", &csv, false).await;
+    assert_eq!(job.status, 202, "{}", job.text);
+    let done = app
+        .finished_job("budgets", job.body["jobId"].as_str().unwrap())
+        .await;
+    assert_eq!(done["successfulRows"], 1, "{done}");
+    assert_eq!(done["failedRows"], 1, "{done}");
+    let error = done["errors"][0]["message"].as_str().unwrap();
+    assert!(error.contains("must be at most 10000 characters"), "{done}");
+}
+
+#[tokio::test]
 async fn a_view_counts_its_filters_and_its_texts_to_find() {
     let app = app_with(Limits {
         max_filters: 3,
