@@ -589,6 +589,11 @@ async fn an_issuer_is_enough_to_find_its_keys_and_tell_the_web_app() {
     let config = aegis::server::Config::resolve(Default::default(), env).unwrap();
     let error = config.auth().await.unwrap_err();
     assert!(
+        matches!(error, aegis::server::ServerError::Discovery(_)),
+        "{error}"
+    );
+    let error = error.to_string();
+    assert!(
         error.ends_with(&format!(
             "names the issuer `https://elsewhere.test`, not `{realm}`"
         )),

@@ -2,7 +2,7 @@
 //! ([`aegis::server::Options`], whose docs list them with their
 //! environment variables), and `--seed`. `example-app --help` lists it all.
 
-use aegis::server::{Command, Config, ENVIRONMENT, Options};
+use aegis::server::{Command, Config, ENVIRONMENT, Options, ServerError};
 use clap::Parser;
 
 /// The Aegis example app: budgets, authors, suppliers and user roles,
@@ -27,8 +27,8 @@ pub const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist
 pub fn from_env_and_args(
     env: impl Fn(&str) -> Option<String>,
     args: impl IntoIterator<Item = String>,
-) -> Result<Config, String> {
+) -> Result<Config, ServerError> {
     let cli = Cli::try_parse_from(std::iter::once("example-app".to_owned()).chain(args))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ServerError::Setting(e.to_string()))?;
     Config::resolve(cli.options, env)
 }

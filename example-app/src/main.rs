@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use aegis::server::{Command, Config, Telemetry};
+use aegis::server::{Command, Config, ServerError, Telemetry};
 use clap::Parser;
 use example_app::config::Cli;
 
@@ -16,12 +16,12 @@ async fn main() -> ExitCode {
             let command = cli.command.unwrap_or(Command::Serve);
             Telemetry::around(&config, "example-app", run(&config, command, cli.seed)).await
         }
-        Err(message) => Err(message),
+        Err(error) => Err(error),
     };
     aegis::server::exit_code(outcome)
 }
 
-async fn run(config: &Config, command: Command, seed: bool) -> Result<(), String> {
+async fn run(config: &Config, command: Command, seed: bool) -> Result<(), ServerError> {
     let server = example_app::server();
     if command != Command::Serve {
         return server.run(config, command).await;
@@ -30,7 +30,7 @@ async fn run(config: &Config, command: Command, seed: bool) -> Result<(), String
     if seed {
         example_app::seed::seed(&aegis)
             .await
-            .map_err(|e| format!("cannot seed the demo data: {e}"))?;
+            .map_err(|e| ServerError::app("cannot seed the demo data", e))?;
     }
     server.serve(config, aegis).await
 }

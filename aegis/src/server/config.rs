@@ -30,6 +30,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use super::ServerError;
 use crate::auth::{Auth, Grant};
 
 /// Every flag an Aegis app's command line has; flatten it into the app's
@@ -176,6 +177,60 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The identity settings of `options` over the environment's.
+    fn resolve(
+        options: &Options,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Identity, ServerError> {
+        let grants = if options.grants.is_empty() {
+            list(env("AEGIS_JWT_GRANTS"), ';')
+                .iter()
+                .map(|grant| {
+                    grant
+                        .parse()
+                        .map_err(|e| ServerError::Setting(format!("AEGIS_JWT_GRANTS: {e}")))
+                })
+                .collect::<Result<_, _>>()?
+        } else {
+            options.grants.clone()
+        };
+        let or_list = |given: &[String], name: &str| {
+            if given.is_empty() {
+                list(env(name), ',')
+            } else {
+                given.to_vec()
+            }
+        };
+        let public_keys = if options.jwt_public_keys.is_empty() {
+            list(env("AEGIS_JWT_PUBLIC_KEYS"), ',')
+                .into_iter()
+                .map(PathBuf::from)
+                .collect()
+        } else {
+            options.jwt_public_keys.clone()
+        };
+        let flag = |given: &Option<String>, name: &str| given.clone().or_else(|| env(name));
+        let identity = Identity {
+            issuer: flag(&options.oidc_issuer, "AEGIS_OIDC_ISSUER"),
+            client_id: flag(&options.oidc_client_id, "AEGIS_OIDC_CLIENT_ID"),
+            scope: flag(&options.oidc_scope, "AEGIS_OIDC_SCOPE")
+                .unwrap_or_else(|| "openid profile".to_owned()),
+            jwks_url: flag(&options.jwks_url, "AEGIS_JWKS_URL"),
+            public_keys,
+            audience: or_list(&options.jwt_audience, "AEGIS_JWT_AUDIENCE"),
+            audience_any: options.jwt_audience_any || is_on(env("AEGIS_JWT_AUDIENCE_ANY")),
+            user_claim: flag(&options.jwt_user_claim, "AEGIS_JWT_USER_CLAIM"),
+            grants,
+        };
+        if identity.client_id.is_some() && identity.issuer.is_none() {
+            return Err(ServerError::Setting(
+                "an OIDC client id needs its issuer (--oidc-issuer)".to_owned(),
+            ));
+        }
+        identity.check_audience()?;
+        Ok(identity)
+    }
+
     /// Whether tokens of an identity provider are accepted.
     pub fn configured(&self) -> bool {
         self.issuer.is_some() || self.jwks_url.is_some() || !self.public_keys.is_empty()
@@ -185,18 +240,18 @@ impl Identity {
     /// an audience, a token issued to any of them would be taken as one
     /// for this app. So a provider needs the audience of this app's
     /// tokens, or the explicit choice to take them all.
-    fn check_audience(&self) -> Result<(), String> {
+    fn check_audience(&self) -> Result<(), ServerError> {
         match (self.audience.is_empty(), self.audience_any) {
-            (false, true) => Err(
+            (false, true) => Err(ServerError::Setting(
                 "--jwt-audience and --jwt-audience-any say different things; give one".to_owned(),
-            ),
-            (true, false) if self.configured() => Err(
+            )),
+            (true, false) if self.configured() => Err(ServerError::Setting(
                 "an identity provider's tokens need this app's audience: set --jwt-audience \
                  (AEGIS_JWT_AUDIENCE) to what its tokens for this app hold in `aud`, or \
                  --jwt-audience-any (AEGIS_JWT_AUDIENCE_ANY=1) to accept the tokens it issues \
                  to any of its clients"
                     .to_owned(),
-            ),
+            )),
             _ => Ok(()),
         }
     }
@@ -228,6 +283,28 @@ pub struct Config {
     pub service_name: Option<String>,
 }
 
+/// Whether a variable says yes (`1` or `true`).
+fn is_on(value: Option<String>) -> bool {
+    value.is_some_and(|v| v == "1" || v == "true")
+}
+
+/// The flag's value, or the variable `name`'s parsed (`what` it must be).
+fn flag_or_parsed<T: std::str::FromStr>(
+    flag: Option<T>,
+    variable: Option<String>,
+    name: &str,
+    what: &str,
+) -> Result<Option<T>, ServerError> {
+    match (flag, variable) {
+        (Some(given), _) => Ok(Some(given)),
+        (None, Some(text)) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| ServerError::Setting(format!("{name} `{text}` is not {what}"))),
+        (None, None) => Ok(None),
+    }
+}
+
 fn list(text: Option<String>, separator: char) -> Vec<String> {
     text.map(|text| {
         text.split(separator)
@@ -244,100 +321,45 @@ impl Config {
     pub fn resolve(
         options: Options,
         env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, String> {
+    ) -> Result<Config, ServerError> {
         let env = |name: &str| env(name).filter(|value| !value.is_empty());
-        let host = match (options.host, env("HOST")) {
-            (Some(host), _) => host,
-            (None, Some(host)) => host
-                .parse()
-                .map_err(|_| format!("HOST `{host}` is not an IP address"))?,
-            (None, None) => std::net::IpAddr::from([127, 0, 0, 1]),
-        };
-        let port = match (options.port, env("PORT")) {
-            (Some(port), _) => port,
-            (None, Some(port)) => port
-                .parse()
-                .map_err(|_| format!("PORT `{port}` is not a port number"))?,
-            (None, None) => 8080,
-        };
+        let host = flag_or_parsed(options.host, env("HOST"), "HOST", "an IP address")?;
+        let port = flag_or_parsed(options.port, env("PORT"), "PORT", "a port number")?;
         let data_dir = options
             .data_dir
+            .clone()
             .or_else(|| env("AEGIS_DATA_DIR").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("data"));
         let database_url = options
             .database_url
+            .clone()
             .or_else(|| env("DATABASE_URL"))
             .unwrap_or_else(|| {
                 format!("sqlite://{}?mode=rwc", data_dir.join("aegis.db").display())
             });
-        let dev_mode = options.dev || env("AEGIS_DEV").is_some_and(|v| v == "1" || v == "true");
-        let grants = if options.grants.is_empty() {
-            list(env("AEGIS_JWT_GRANTS"), ';')
-                .iter()
-                .map(|grant| grant.parse().map_err(|e| format!("AEGIS_JWT_GRANTS: {e}")))
-                .collect::<Result<_, _>>()?
-        } else {
-            options.grants
-        };
-        let or_list = |given: Vec<String>, name: &str| {
-            if given.is_empty() {
-                list(env(name), ',')
-            } else {
-                given
-            }
-        };
-        let public_keys = if options.jwt_public_keys.is_empty() {
-            list(env("AEGIS_JWT_PUBLIC_KEYS"), ',')
-                .into_iter()
-                .map(PathBuf::from)
-                .collect()
-        } else {
-            options.jwt_public_keys
-        };
-        let identity = Identity {
-            issuer: options.oidc_issuer.or_else(|| env("AEGIS_OIDC_ISSUER")),
-            client_id: options
-                .oidc_client_id
-                .or_else(|| env("AEGIS_OIDC_CLIENT_ID")),
-            scope: options
-                .oidc_scope
-                .or_else(|| env("AEGIS_OIDC_SCOPE"))
-                .unwrap_or_else(|| "openid profile".to_owned()),
-            jwks_url: options.jwks_url.or_else(|| env("AEGIS_JWKS_URL")),
-            public_keys,
-            audience: or_list(options.jwt_audience, "AEGIS_JWT_AUDIENCE"),
-            audience_any: options.jwt_audience_any
-                || env("AEGIS_JWT_AUDIENCE_ANY").is_some_and(|v| v == "1" || v == "true"),
-            user_claim: options
-                .jwt_user_claim
-                .or_else(|| env("AEGIS_JWT_USER_CLAIM")),
-            grants,
-        };
         let log_format = match (options.log_format, env("AEGIS_LOG_FORMAT")) {
             (Some(format), _) => format,
             (None, Some(format)) => clap::ValueEnum::from_str(&format, true).map_err(|_| {
-                format!("AEGIS_LOG_FORMAT `{format}` is not a log format: `text` or `json`")
+                ServerError::Setting(format!(
+                    "AEGIS_LOG_FORMAT `{format}` is not a log format: `text` or `json`"
+                ))
             })?,
             (None, None) => LogFormat::Text,
         };
-        let metrics_listen = match (options.metrics_listen, env("AEGIS_METRICS_LISTEN")) {
-            (Some(address), _) => Some(address),
-            (None, Some(address)) => Some(address.parse().map_err(|_| {
-                format!("AEGIS_METRICS_LISTEN `{address}` is not an address and port")
-            })?),
-            (None, None) => None,
-        };
-        if identity.client_id.is_some() && identity.issuer.is_none() {
-            return Err("an OIDC client id needs its issuer (--oidc-issuer)".to_owned());
-        }
-        identity.check_audience()?;
+        let metrics_listen = flag_or_parsed(
+            options.metrics_listen,
+            env("AEGIS_METRICS_LISTEN"),
+            "AEGIS_METRICS_LISTEN",
+            "an address and port",
+        )?;
+        let identity = Identity::resolve(&options, &env)?;
         Ok(Config {
-            host,
-            port,
+            host: host.unwrap_or(std::net::IpAddr::from([127, 0, 0, 1])),
+            port: port.unwrap_or(8080),
             data_dir,
             database_url,
             jwt_secret: env("AEGIS_JWT_SECRET"),
-            dev_mode,
+            dev_mode: options.dev || is_on(env("AEGIS_DEV")),
             web_dir: options
                 .web_dir
                 .or_else(|| env("AEGIS_WEB_DIR").map(PathBuf::from)),
@@ -354,27 +376,22 @@ impl Config {
     }
 
     /// Flags over the process's environment.
-    pub fn from_env(options: Options) -> Result<Config, String> {
+    pub fn from_env(options: Options) -> Result<Config, ServerError> {
         Config::resolve(options, |name| std::env::var(name).ok())
     }
 
     /// The token secret: `AEGIS_JWT_SECRET`, or the one kept in the data
     /// dir, made (random, readable by its owner only) when missing.
-    pub fn secret(&self) -> Result<String, String> {
+    pub fn secret(&self) -> Result<String, ServerError> {
         if let Some(secret) = &self.jwt_secret {
             return Ok(secret.clone());
         }
         let path = self.data_dir.join("jwt-secret");
         match std::fs::read_to_string(&path) {
             Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
-            Ok(_) => {
-                return Err(format!(
-                    "{} is empty; delete it to make a new one",
-                    path.display()
-                ));
-            }
+            Ok(_) => return Err(ServerError::EmptySecret(path)),
             Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-                return Err(format!("cannot read {}: {error}", path.display()));
+                return Err(ServerError::file("read", &path)(error));
             }
             Err(_) => {}
         }
@@ -384,35 +401,37 @@ impl Config {
             uuid::Uuid::new_v4().simple()
         );
         std::fs::create_dir_all(&self.data_dir)
-            .map_err(|e| format!("cannot create {}: {e}", self.data_dir.display()))?;
+            .map_err(ServerError::file("create", &self.data_dir))?;
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options
             .open(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            .map_err(ServerError::file("create", &path))?;
         std::io::Write::write_all(&mut file, secret.as_bytes())
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            .map_err(ServerError::file("write", &path))?;
         Ok(secret)
     }
 
     /// The token verifier: the server's own HS256 tokens (its secret),
     /// and the identity provider's, whose keys come from its discovery
     /// document unless a JWKS URL or PEM keys are given.
-    pub async fn auth(&self) -> Result<Auth, String> {
+    pub async fn auth(&self) -> Result<Auth, ServerError> {
         let identity = &self.identity;
         let mut builder = Auth::builder().secret(self.secret()?.as_bytes());
         for path in &identity.public_keys {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read the public key {}: {e}", path.display()))?;
+            let pem =
+                std::fs::read(path).map_err(ServerError::file("read the public key", path))?;
             builder = builder.public_key_pem(&pem);
         }
         let mut issuer = identity.issuer.clone();
         let jwks_url = match (&identity.jwks_url, &identity.issuer) {
             (Some(url), _) => Some(url.clone()),
             (None, Some(given)) if identity.public_keys.is_empty() => {
-                let found = crate::auth::discover(given).await?;
+                let found = crate::auth::discover(given)
+                    .await
+                    .map_err(ServerError::Discovery)?;
                 // The document's spelling (a trailing slash or not) is the
                 // one its tokens carry.
                 issuer = Some(found.issuer);
@@ -435,7 +454,7 @@ impl Config {
         for grant in &identity.grants {
             builder = builder.grant(grant.clone());
         }
-        builder.build().map_err(|e| e.to_string())
+        Ok(builder.build()?)
     }
 }
 

@@ -21,6 +21,7 @@ fn config(vars: &[(&str, &str)], args: &[&str]) -> Result<Config, String> {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| (*v).to_owned())
     })
+    .map_err(|e| e.to_string())
 }
 
 #[test]

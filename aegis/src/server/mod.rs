@@ -17,6 +17,7 @@
 
 mod config;
 mod dev;
+mod error;
 mod headers;
 mod telemetry;
 
@@ -29,6 +30,7 @@ use axum::{Json, Router};
 use clap::Parser;
 
 pub use config::{Command, Config, ENVIRONMENT, Identity, LogFormat, Options};
+pub use error::ServerError;
 pub use telemetry::Telemetry;
 
 use crate::auth::{Auth, Claims};
@@ -93,13 +95,13 @@ impl Server {
                 let command = cli.command.unwrap_or(Command::Serve);
                 Telemetry::around(&config, name, self.run(&config, command)).await
             }
-            Err(message) => Err(message),
+            Err(error) => Err(error),
         };
         exit_code(outcome)
     }
 
     /// Runs one command.
-    pub async fn run(&self, config: &Config, command: Command) -> Result<(), String> {
+    pub async fn run(&self, config: &Config, command: Command) -> Result<(), ServerError> {
         match command {
             Command::Serve => {
                 let aegis = self.start(config).await?;
@@ -109,9 +111,7 @@ impl Server {
                 let read: Vec<&str> = read.iter().map(String::as_str).collect();
                 let write: Vec<&str> = write.iter().map(String::as_str).collect();
                 let claims = Claims::new(user, 24 * 3600, &read, &write);
-                let token = Auth::new(config.secret()?.as_bytes())
-                    .issue(&claims)
-                    .map_err(|e| e.to_string())?;
+                let token = Auth::new(config.secret()?.as_bytes()).issue(&claims)?;
                 println!("{token}");
                 Ok(())
             }
@@ -130,10 +130,10 @@ impl Server {
     }
 
     /// Connects; the modules' tables are not touched.
-    pub async fn runtime(&self, config: &Config) -> Result<Aegis, String> {
+    pub async fn runtime(&self, config: &Config) -> Result<Aegis, ServerError> {
         if config.database_url.starts_with("sqlite:") {
             std::fs::create_dir_all(&config.data_dir)
-                .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+                .map_err(ServerError::file("create", &config.data_dir))?;
         }
         let auth = config.auth().await?;
         crate::metrics::install();
@@ -151,18 +151,18 @@ impl Server {
         }
         let db = crate::store::Db::connect(&config.database_url)
             .await
-            .map_err(|e| format!("cannot connect: {e}"))?;
+            .map_err(ServerError::Connect)?;
         Ok(Aegis::new(db, auth, self.limits))
     }
 
     /// Connects and brings the modules' tables to their models (each
     /// applied statement is logged; a refused change stops the start).
-    pub async fn start(&self, config: &Config) -> Result<Aegis, String> {
+    pub async fn start(&self, config: &Config) -> Result<Aegis, ServerError> {
         let aegis = self.runtime(config).await?;
         self.api(config)
             .install(&aegis)
             .await
-            .map_err(|e| format!("cannot start: {e}"))?;
+            .map_err(ServerError::Install)?;
         Ok(aegis)
     }
 
@@ -234,48 +234,24 @@ impl Server {
     /// no new connection is accepted, `/readyz` fails, WebSockets close
     /// with 1012, imports running here fail with their events, and
     /// requests in flight finish, all within [`Limits::shutdown_grace`].
-    pub async fn serve(&self, config: &Config, aegis: Aegis) -> Result<(), String> {
+    pub async fn serve(&self, config: &Config, aegis: Aegis) -> Result<(), ServerError> {
         let address = std::net::SocketAddr::from((config.host, config.port));
         let listener = tokio::net::TcpListener::bind(address)
             .await
-            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-        if config.dev_mode {
-            tracing::warn!("dev mode: /api/dev/token hands out tokens for every feature");
-        }
-        match self.web(config) {
-            Some(dir) => tracing::info!("serving the web app from {}", dir.display()),
-            None => tracing::warn!(
-                "no web app at {}; build it with `npx ng build` in the app's web folder",
-                config
-                    .web_dir
-                    .as_ref()
-                    .or(self.web_dir.as_ref())
-                    .map_or_else(|| "--web".to_owned(), |dir| dir.display().to_string())
-            ),
-        }
+            .map_err(|source| ServerError::Listen {
+                address,
+                what: "",
+                source,
+            })?;
+        self.announce(config);
         let address = listener.local_addr().unwrap_or(address);
         tracing::info!("serving on http://{address}");
-        match config.metrics_listen {
-            Some(metrics) => {
-                let listener = tokio::net::TcpListener::bind(metrics)
-                    .await
-                    .map_err(|e| format!("cannot listen on {metrics} for metrics: {e}"))?;
-                let router = Router::new()
-                    .route(
-                        "/metrics",
-                        get(move |state, headers| scrape(state, headers, None)),
-                    )
-                    .with_state(aegis.clone());
-                tracing::info!(
-                    "metrics on http://{}/metrics",
-                    listener.local_addr().unwrap_or(metrics)
-                );
-                tokio::spawn(async move { axum::serve(listener, router).await });
-            }
-            None if config.metrics_token.is_none() && !config.dev_mode => tracing::info!(
+        if let Some(metrics) = config.metrics_listen {
+            serve_metrics(metrics, aegis.clone()).await?;
+        } else if config.metrics_token.is_none() && !config.dev_mode {
+            tracing::info!(
                 "no /metrics: set AEGIS_METRICS_TOKEN, or AEGIS_METRICS_LISTEN for a listener of its own"
-            ),
-            None => {}
+            );
         }
         let signalled = aegis.clone();
         tokio::spawn(async move {
@@ -296,17 +272,45 @@ impl Server {
             result = &mut server => served = Some(result),
         }
         if !aegis.is_stopping() {
-            return served
-                .unwrap_or(Ok(()))
-                .map_err(|e| format!("the server stopped: {e}"));
+            return served.unwrap_or(Ok(())).map_err(ServerError::Stopped);
         }
-        // Requests in flight, closing WebSockets and stopped imports, all
-        // within one grace period.
+        self.drain(&aegis, served, server).await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    /// Says in the log what is served: dev mode, the web app or its absence.
+    fn announce(&self, config: &Config) {
+        if config.dev_mode {
+            tracing::warn!("dev mode: /api/dev/token hands out tokens for every feature");
+        }
+        match self.web(config) {
+            Some(dir) => tracing::info!("serving the web app from {}", dir.display()),
+            None => tracing::warn!(
+                "no web app at {}; build it with `npx ng build` in the app's web folder",
+                config
+                    .web_dir
+                    .as_ref()
+                    .or(self.web_dir.as_ref())
+                    .map_or_else(|| "--web".to_owned(), |dir| dir.display().to_string())
+            ),
+        }
+    }
+
+    /// Once a stop began: lets requests in flight, closing WebSockets and
+    /// stopped imports end, all within one grace period (`served`: the
+    /// server's end, if it was seen first).
+    async fn drain<F: Future<Output = std::io::Result<()>>>(
+        &self,
+        aegis: &Aegis,
+        served: Option<std::io::Result<()>>,
+        server: std::pin::Pin<&mut F>,
+    ) -> Result<(), ServerError> {
         let grace = self.limits.shutdown_grace;
         let drained = tokio::time::timeout(grace, async {
             let served = match served {
                 Some(result) => result,
-                None => (&mut server).await,
+                None => server.await,
             };
             let tasks = aegis.stopped(grace).await;
             (served, tasks)
@@ -314,7 +318,7 @@ impl Server {
         .await;
         match drained {
             Ok((served, finished)) => {
-                served.map_err(|e| format!("the server stopped: {e}"))?;
+                served.map_err(ServerError::Stopped)?;
                 if !finished {
                     tracing::warn!(
                         "WebSockets or imports still running at the end of the grace period"
@@ -326,28 +330,50 @@ impl Server {
                 grace.as_secs()
             ),
         }
-        tracing::info!("stopped");
         Ok(())
     }
 
     /// Prints what the schema check would change (SQL), or with `apply`
     /// makes the changes; fails when a change is refused.
-    pub async fn migrate(&self, config: &Config, apply: bool) -> Result<(), String> {
+    pub async fn migrate(&self, config: &Config, apply: bool) -> Result<(), ServerError> {
         let aegis = self.runtime(config).await?;
         let api = self.api(config);
-        let plan = api.plan(&aegis).await.map_err(|e| e.to_string())?;
+        let plan = api.plan(&aegis).await?;
         print!("{plan}");
         if plan.refusals().next().is_some() {
-            return Err("some changes are refused; see REFUSED above".to_owned());
+            return Err(ServerError::Refused);
         }
         if apply && !plan.is_empty() {
-            let applied = api.install(&aegis).await.map_err(|e| e.to_string())?;
+            let applied = api.install(&aegis).await?;
             println!("-- applied {} statement(s)", applied.statements().count());
         } else if !plan.is_empty() {
             println!("-- nothing changed; run `migrate --apply` (or start the server) to apply");
         }
         Ok(())
     }
+}
+
+/// `/metrics` alone on a listener of its own at `address`, open.
+async fn serve_metrics(address: std::net::SocketAddr, aegis: Aegis) -> Result<(), ServerError> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|source| ServerError::Listen {
+            address,
+            what: " for metrics",
+            source,
+        })?;
+    let router = Router::new()
+        .route(
+            "/metrics",
+            get(move |state, headers| scrape(state, headers, None)),
+        )
+        .with_state(aegis);
+    tracing::info!(
+        "metrics on http://{}/metrics",
+        listener.local_addr().unwrap_or(address)
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(())
 }
 
 /// `GET /metrics`: every series in Prometheus's text format; with a
@@ -378,11 +404,11 @@ async fn scrape(
 }
 
 /// A command's outcome as the process's exit: an error is printed.
-pub fn exit_code(outcome: Result<(), String>) -> ExitCode {
+pub fn exit_code(outcome: Result<(), ServerError>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }

@@ -12,7 +12,7 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
-use super::{Config, LogFormat};
+use super::{Config, LogFormat, ServerError};
 
 /// What [`Telemetry::init`] set up; finish it when `main` ends.
 #[derive(Debug)]
@@ -26,7 +26,7 @@ impl Telemetry {
     /// (default `info`); with an OTLP endpoint, also exports the spans,
     /// named after `OTEL_SERVICE_NAME` or `service`. A second call sets up
     /// nothing. An endpoint without the `otel` feature is an error.
-    pub fn init(config: &Config, service: &str) -> Result<Telemetry, String> {
+    pub fn init(config: &Config, service: &str) -> Result<Telemetry, ServerError> {
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
         let log = match config.log_format {
             LogFormat::Text => tracing_subscriber::fmt::layer().boxed(),
@@ -42,7 +42,8 @@ impl Telemetry {
             let service = config.service_name.as_deref().unwrap_or(service);
             let (layer, provider) = match &config.otlp_endpoint {
                 Some(endpoint) => {
-                    let (layer, provider) = otel::layer(endpoint, service)?;
+                    let (layer, provider) =
+                        otel::layer(endpoint, service).map_err(ServerError::Telemetry)?;
                     (Some(layer), Some(provider))
                 }
                 None => (None, None),
@@ -54,11 +55,11 @@ impl Telemetry {
         {
             let _ = service;
             if config.otlp_endpoint.is_some() {
-                return Err(
+                return Err(ServerError::Telemetry(
                     "this build exports no spans: build it with aegis's `otel` feature to use \
                      --otlp-endpoint (OTEL_EXPORTER_OTLP_ENDPOINT)"
                         .into(),
-                );
+                ));
             }
             let _ = registry.try_init();
             Ok(Telemetry {})
@@ -70,8 +71,8 @@ impl Telemetry {
     pub async fn around(
         config: &Config,
         service: &str,
-        work: impl Future<Output = Result<(), String>>,
-    ) -> Result<(), String> {
+        work: impl Future<Output = Result<(), ServerError>>,
+    ) -> Result<(), ServerError> {
         let telemetry = Telemetry::init(config, service)?;
         let outcome = work.await;
         telemetry.finish().await;
