@@ -31,7 +31,7 @@ pub fn run() -> Result<(), String> {
 pub fn run_built(root: &Path) -> Result<(), String> {
     let schemathesis = install(root)?;
     let mut server = ServerProcess::new(
-        &root.join("target/debug/example-app"),
+        &crate::binary("debug", "example-app")?,
         &["--dev", "--seed", "--port", "{port}", "--data-dir", "{dir}"],
         &[("AEGIS_WEB_DIR", "{dir}/no-web"), ("RUST_LOG", "warn")],
     )?;
@@ -62,7 +62,7 @@ pub fn run_built(root: &Path) -> Result<(), String> {
 /// The schemathesis command, installed in `target/schemathesis` when it
 /// is not there yet (or is another release).
 fn install(root: &Path) -> Result<String, String> {
-    let venv = root.join("target/schemathesis");
+    let venv = crate::target_dir()?.join("schemathesis");
     let stamp = venv.join("installed");
     let command = venv.join("bin/schemathesis");
     let installed = std::fs::read_to_string(&stamp).unwrap_or_default();

@@ -11,12 +11,12 @@ pub fn run() -> Result<(), String> {
     let root = workspace_root();
     crate::build_web_and_app(&root)?;
     let port = std::env::var("PORT").unwrap_or_else(|_| "8080".to_owned());
-    let data = root.join("target/demo-data");
+    let data = crate::target_dir()?.join("demo-data");
     let data = data.to_string_lossy();
     println!();
     println!("Aegis demo: http://127.0.0.1:{port}/  (open it in two tabs; Ctrl-C stops it)");
     println!();
-    let status = Command::new(root.join("target/debug/example-app"))
+    let status = Command::new(crate::binary("debug", "example-app")?)
         .args(["--dev", "--seed", "--data-dir", &data, "--port", &port])
         .current_dir(&root)
         .status()

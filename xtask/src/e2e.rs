@@ -85,7 +85,7 @@ pub fn bench() -> Result<(), String> {
         eprintln!("xtask: Chromium is not installed; installing it with apt-get");
         apt_install(&["chromium", "fonts-liberation"])?;
     }
-    let bin = root.join("target/release/example-app");
+    let bin = crate::binary("release", "example-app")?;
     let built = web.join("dist/web/browser");
     let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
     let (chromium, pin) = pinned_chromium(scratch.path())?;

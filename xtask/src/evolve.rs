@@ -28,13 +28,13 @@ const NEW_FIELDS: &str = "    pub status: BudgetStatus,
 /// Keeps the original build where the evolved one cannot overwrite it,
 /// then makes and builds the evolved copy. Both live under `target/e2e`.
 pub fn build(root: &Path) -> Result<(Build, Build), String> {
-    let work = root.join("target/e2e");
+    let work = crate::target_dir()?.join("e2e");
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let original = Build {
         bin: work.join("example-app"),
         web: root.join("example-app/web/dist/web/browser"),
     };
-    std::fs::copy(root.join("target/debug/example-app"), &original.bin)
+    std::fs::copy(crate::binary("debug", "example-app")?, &original.bin)
         .map_err(|e| format!("cannot keep the example app's binary: {e}"))?;
 
     let scratch = work.join("evolved");
@@ -67,7 +67,7 @@ pub fn build(root: &Path) -> Result<(Build, Build), String> {
     .map_err(|e| format!("cannot link the web app's packages: {e}"))?;
 
     // The shared target dir reuses every compiled dependency.
-    let target = root.join("target");
+    let target = crate::target_dir()?;
     run_in(
         &scratch,
         &[("CARGO_TARGET_DIR", &target.to_string_lossy())],

@@ -18,10 +18,10 @@ pub fn run() -> Result<(), String> {
 }
 
 fn scaffold(root: &Path) -> Result<(), String> {
-    let work = root.join("target/scaffold");
+    let work = crate::target_dir()?.join("scaffold");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
-    let cargo_aegis = root.join("target/debug/cargo-aegis");
+    let cargo_aegis = crate::binary("debug", "cargo-aegis")?;
     let cargo_aegis = cargo_aegis.to_string_lossy();
     let project = work.join("shop");
     run_in(
@@ -41,7 +41,7 @@ fn scaffold(root: &Path) -> Result<(), String> {
     // resolves its own).
     std::fs::copy(root.join("Cargo.lock"), project.join("Cargo.lock"))
         .map_err(|e| format!("cannot copy Cargo.lock: {e}"))?;
-    let target = root.join("target");
+    let target = crate::target_dir()?;
     let target = target.to_string_lossy();
     let env = [("CARGO_TARGET_DIR", target.as_ref())];
     let cargo = cargo();

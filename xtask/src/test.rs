@@ -51,7 +51,7 @@ pub fn run() -> Result<(), String> {
     }
     // Several instances on that server, which it restarts in its last run.
     timed("the reliability runs", || {
-        crate::reliability::run_built(&root, &postgres)
+        crate::reliability::run_built(&postgres)
     })?;
     drop(postgres);
 

@@ -16,7 +16,7 @@
 
 use std::time::Instant;
 
-use crate::bench_fanout_pg::{Cluster, Figures, System, prepare};
+use crate::bench::fanout_pg::{Cluster, Figures, System, prepare};
 use crate::postgres::Postgres;
 use crate::workspace_root;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::bench_import::{csv, file_app};
+use crate::bench::import::{csv, file_app};
 
 const SIZES: [u64; 3] = [10_000, 100_000, 300_000];
 

@@ -13,7 +13,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::bench_import::Expense;
+use crate::bench::import::Expense;
+use crate::measure::quantile;
 
 const RATE_PER_SECOND: u64 = 50;
 const WRITES: u64 = 250;
@@ -46,11 +47,6 @@ pub(crate) async fn gather(
     }
     latencies.sort_by(f64::total_cmp);
     Ok((latencies, finished))
-}
-
-/// The `q` quantile of sorted, non-empty `values`.
-pub(crate) fn quantile(values: &[f64], q: f64) -> f64 {
-    values[((values.len() as f64 - 1.0) * q).round() as usize]
 }
 
 struct Figures {

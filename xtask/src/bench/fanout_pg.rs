@@ -22,7 +22,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::bench_fanout::{gather, quantile, since_ms};
+use crate::bench::fanout::{gather, since_ms};
+use crate::measure::quantile;
 use crate::postgres::Postgres;
 use crate::process::{METRICS_TOKEN, ServerProcess, example_app};
 use crate::prom::Buckets;
@@ -263,7 +264,7 @@ impl Cluster {
         for _ in 0..2 {
             let mut server = match system {
                 System::Aegis => {
-                    example_app(&root.join("target/release/example-app"), &database, SECRET)?
+                    example_app(&crate::binary("release", "example-app")?, &database, SECRET)?
                 }
                 System::SocketIo => {
                     let script = root.join("bench/socketio/server.mjs");

@@ -11,6 +11,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::measure::median;
+
 const STRUCTS: usize = 40;
 const RUNS: usize = 7;
 const CRUD_MODULE: &str = "#[aegis::crud_module]\n";
@@ -58,14 +60,9 @@ fn rebuild(dir: &Path, name: &str, attribute: &str, run: usize) -> Result<Durati
     Ok(started.elapsed())
 }
 
-fn median<T: PartialOrd + Copy>(mut values: Vec<T>) -> T {
-    values.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
-    values[values.len() / 2]
-}
-
 pub fn run() -> Result<(), String> {
     let root = crate::workspace_root();
-    let dir = root.join("target/bench-macro");
+    let dir = crate::target_dir()?.join("bench-macro");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(
         dir.join("Cargo.toml"),

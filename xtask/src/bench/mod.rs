@@ -1,12 +1,16 @@
 //! `cargo xtask bench <name>`: benchmarks print figures; they assert
-//! nothing about speed, which the shared machines make noisy.
+//! nothing about speed, which the shared machines make noisy. Each bench
+//! is a module of its own; what several share (a process of its own per
+//! run, quantiles) is here and in [`crate::measure`].
 
-use std::fmt::Write as _;
-use std::path::Path;
-use std::time::{Duration, Instant};
-
-const MODULES: usize = 500;
-const RUNS: usize = 5;
+mod ceiling;
+mod codegen;
+mod export;
+mod fanout;
+pub(crate) mod fanout_pg;
+pub(crate) mod import;
+mod macros;
+mod rest;
 
 pub fn run(args: &[&str]) -> Result<(), String> {
     if cfg!(debug_assertions) {
@@ -14,16 +18,16 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         return crate::run_optimised("bench", args);
     }
     match args {
-        ["codegen"] => codegen(),
-        ["import"] => crate::bench_import::compare(false),
-        ["import", "--postgres"] => crate::bench_import::compare(true),
-        ["macro"] => crate::bench_macro::run(),
-        ["rest"] => crate::bench_rest::run(false),
-        ["rest", "--postgres"] => crate::bench_rest::run(true),
-        ["export"] => crate::bench_export::compare(),
-        ["fanout"] => crate::bench_fanout::run(&[100, 1000]),
-        ["fanout", "--postgres"] => crate::bench_fanout_pg::run(1000),
-        ["fanout", "--postgres", clients] => crate::bench_fanout_pg::run(
+        ["codegen"] => codegen::run(),
+        ["import"] => crate::bench::import::compare(false),
+        ["import", "--postgres"] => crate::bench::import::compare(true),
+        ["macro"] => crate::bench::macros::run(),
+        ["rest"] => crate::bench::rest::run(false),
+        ["rest", "--postgres"] => crate::bench::rest::run(true),
+        ["export"] => crate::bench::export::compare(),
+        ["fanout"] => crate::bench::fanout::run(&[100, 1000]),
+        ["fanout", "--postgres"] => crate::bench::fanout_pg::run(1000),
+        ["fanout", "--postgres", clients] => crate::bench::fanout_pg::run(
             clients
                 .parse()
                 .map_err(|_| format!("`{clients}` is not a number of clients"))?,
@@ -32,22 +36,22 @@ pub fn run(args: &[&str]) -> Result<(), String> {
             let clients = clients
                 .parse()
                 .map_err(|_| format!("`{clients}` is not a number of clients"))?;
-            crate::bench_fanout::run(&[clients])
+            crate::bench::fanout::run(&[clients])
         }
         ["browser"] => crate::e2e::bench(),
-        ["ceiling"] => crate::bench_ceiling::ceiling(&[1000, 5000]),
-        ["ceiling", counts @ ..] => crate::bench_ceiling::ceiling(&numbers(counts)?),
-        ["connections"] => crate::bench_ceiling::connections(10_000),
-        ["connections", count] => crate::bench_ceiling::connections(
+        ["ceiling"] => crate::bench::ceiling::ceiling(&[1000, 5000]),
+        ["ceiling", counts @ ..] => crate::bench::ceiling::ceiling(&numbers(counts)?),
+        ["connections"] => crate::bench::ceiling::connections(10_000),
+        ["connections", count] => crate::bench::ceiling::connections(
             count
                 .parse()
                 .map_err(|_| format!("`{count}` is not a number of connections"))?,
         ),
-        ["import-run", rows] => crate::bench_import::run_one(rows, None),
-        ["import-run", rows, server] => crate::bench_import::run_one(rows, Some(server)),
-        ["import-raw", rows] => crate::bench_import::run_raw(rows, None),
-        ["import-raw", rows, server] => crate::bench_import::run_raw(rows, Some(server)),
-        ["export-run", rows] => crate::bench_export::run_one(rows),
+        ["import-run", rows] => crate::bench::import::run_one(rows, None),
+        ["import-run", rows, server] => crate::bench::import::run_one(rows, Some(server)),
+        ["import-raw", rows] => crate::bench::import::run_raw(rows, None),
+        ["import-raw", rows, server] => crate::bench::import::run_raw(rows, Some(server)),
+        ["export-run", rows] => crate::bench::export::run_one(rows),
         _ => Err(
             "usage: cargo xtask bench codegen | import [--postgres] | macro | rest [--postgres] | export | fanout [clients] | fanout --postgres [clients] | ceiling [clients...] | connections [count] | browser"
                 .to_owned(),
@@ -64,38 +68,6 @@ fn numbers(counts: &[&str]) -> Result<Vec<usize>, String> {
                 .map_err(|_| format!("`{count}` is not a number of clients"))
         })
         .collect()
-}
-
-/// A crate of `count` modules covering the flag combinations and field kinds.
-fn synthetic_crate(dir: &Path, count: usize) -> Result<(), String> {
-    let mut source = String::from(
-        "use aegis::crud_module;\nuse serde::{Deserialize, Serialize};\n\n\
-         #[derive(Serialize, Deserialize, Clone, Copy, Debug)]\n\
-         #[serde(rename_all = \"snake_case\")]\npub enum Level { Low, Medium, High }\n\n",
-    );
-    for index in 0..count {
-        let flags = match index % 4 {
-            0 => "with_events, with_import",
-            1 => "with_events",
-            2 => "with_import",
-            _ => "",
-        };
-        let _ = write!(
-            source,
-            "#[crud_module({flags})]\n#[derive(Serialize, Deserialize, Clone, Debug)]\n\
-             #[serde(rename_all = \"camelCase\")]\npub struct Item{index} {{\n    pub id: i64,\n    \
-             pub name: String,\n    pub amount: f64,\n    pub quantity: i32,\n    pub active: bool,\n    \
-             pub level: Level,\n    pub note: Option<String>,\n    pub due_on: Option<chrono::NaiveDate>,\n    \
-             pub tags: Vec<String>,\n    pub version: i64,\n}}\n\n"
-        );
-    }
-    std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("src/lib.rs"), source).map_err(|e| e.to_string())?;
-    std::fs::write(
-        dir.join("modules.toml"),
-        "[generator]\nweb_root = \"web/src/app\"\n",
-    )
-    .map_err(|e| e.to_string())
 }
 
 /// Runs `cargo xtask bench <task> <rows>` in a process of its own (so each
@@ -117,84 +89,4 @@ pub(crate) fn run_alone(task: &str, rows: u64, extra: &[&str]) -> Result<Vec<f64
         .split_whitespace()
         .filter_map(|f| f.parse().ok())
         .collect())
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn codegen() -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    synthetic_crate(dir.path(), MODULES)?;
-    let config = aegis_build::Config::new()
-        .manifest(dir.path().join("modules.toml"))
-        .source(dir.path().join("src"))
-        .out_dir(dir.path().join("out"))
-        .crate_name("bench")
-        .check(false);
-    std::fs::create_dir_all(dir.path().join("out")).map_err(|e| e.to_string())?;
-
-    let mut full = Vec::new();
-    let mut files = 0;
-    for _ in 0..RUNS {
-        let _ = std::fs::remove_dir_all(dir.path().join("web"));
-        let started = Instant::now();
-        let report = config.write().map_err(|e| e.to_string())?;
-        full.push(started.elapsed());
-        files = report.web.written.len();
-    }
-    let mut unchanged = Vec::new();
-    let mut rewritten = 0;
-    let mut cached = 0;
-    for _ in 0..RUNS {
-        let started = Instant::now();
-        let report = config.write().map_err(|e| e.to_string())?;
-        unchanged.push(started.elapsed());
-        rewritten +=
-            report.web.written.len() + report.web.deleted.len() + report.rust_written.len();
-        cached += usize::from(report.cached);
-    }
-    // The same unchanged run without the cache: rendered, then compared.
-    let mut rendered = Vec::new();
-    for _ in 0..RUNS {
-        std::fs::remove_file(dir.path().join("out").join(aegis_build::CACHE_FILE))
-            .map_err(|e| e.to_string())?;
-        let started = Instant::now();
-        config.write().map_err(|e| e.to_string())?;
-        rendered.push(started.elapsed());
-    }
-    let rendered = median(rendered);
-    let full = median(full);
-    let unchanged = median(unchanged);
-    println!("codegen: {MODULES} modules, {files} web files, median of {RUNS} runs each");
-    println!(
-        "  full run (empty web root):     {:>8.1} ms",
-        full.as_secs_f64() * 1e3
-    );
-    println!(
-        "  per module:                    {:>8.3} ms",
-        full.as_secs_f64() * 1e3 / MODULES as f64
-    );
-    println!(
-        "  run over unchanged inputs:     {:>8.1} ms",
-        unchanged.as_secs_f64() * 1e3
-    );
-    println!(
-        "  ratio unchanged / full:        {:>8.2}",
-        unchanged.as_secs_f64() / full.as_secs_f64()
-    );
-    println!("  unchanged runs the cache served: {cached} of {RUNS}");
-    println!(
-        "  unchanged, cache removed:      {:>8.1} ms (x{:.1} the cached run)",
-        rendered.as_secs_f64() * 1e3,
-        rendered.as_secs_f64() / unchanged.as_secs_f64()
-    );
-    println!("  files written by unchanged runs: {rewritten}");
-    if rewritten != 0 {
-        return Err(format!(
-            "runs over unchanged inputs wrote {rewritten} files; expected 0"
-        ));
-    }
-    Ok(())
 }

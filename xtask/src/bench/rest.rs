@@ -188,7 +188,7 @@ async fn through_aegis(
     database: Option<&crate::postgres::Postgres>,
     url: &str,
 ) -> Result<(Load, Load), String> {
-    let app = crate::bench_import::file_app(url, true).await?;
+    let app = crate::bench::import::file_app(url, true).await?;
     let address = app.serve().await;
     let clients = Arc::new(Clients::connect(address, &app.admin()).await?);
     let creators = clients.clone();
@@ -363,7 +363,7 @@ pub fn run(postgres: bool) -> Result<(), String> {
                 let dir = dir.path().to_owned();
                 let server_url = server_url.clone();
                 async move {
-                    crate::bench_import::fresh_database(&dir, server_url.as_deref(), &name).await
+                    crate::bench::import::fresh_database(&dir, server_url.as_deref(), &name).await
                 }
             };
             let (creates, reads) = through_aegis(server.as_ref(), &fresh(format!("rest_{round}")).await?).await?;

@@ -85,7 +85,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     let root = workspace_root();
     run_in(&root, &[], &cargo(), &["build", "--package", "example-app"])?;
     let postgres = Postgres::start()?;
-    run_faults(&root, &postgres, &faults)
+    run_faults(&postgres, &faults)
 }
 
 const ALL: [Fault; 4] = [
@@ -101,16 +101,16 @@ const BACK_WITHIN: Duration = Duration::from_secs(1);
 
 /// Runs the suite with the example app already built, on `postgres`
 /// (which it restarts in the last run).
-pub fn run_built(root: &Path, postgres: &Postgres) -> Result<(), String> {
-    run_faults(root, postgres, &ALL)
+pub fn run_built(postgres: &Postgres) -> Result<(), String> {
+    run_faults(postgres, &ALL)
 }
 
-fn run_faults(root: &Path, postgres: &Postgres, faults: &[Fault]) -> Result<(), String> {
+fn run_faults(postgres: &Postgres, faults: &[Fault]) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start a tokio runtime: {e}"))?;
-    let bin = root.join("target/debug/example-app");
+    let bin = crate::binary("debug", "example-app")?;
     for (n, fault) in faults.iter().copied().enumerate() {
         let report = runtime.block_on(scenario(&bin, postgres, fault, n))?;
         println!("reliability ({}): {report}", fault.describe());

@@ -10,7 +10,7 @@ use aegis::auth::{Auth, Claims};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::soak_import::SECRET;
+use crate::soak::import::SECRET;
 
 /// One attack's answers, and the ones it may get.
 struct Tally {

@@ -1,7 +1,7 @@
 //! `cargo xtask soak hostile`: what a hostile client can cost everyone
 //! else. The example app (release, on a file SQLite, the embedded default)
 //! serves 20 readers and 5 writers as `soak import` does, first calm, then
-//! while a separate process ([`crate::soak_attack`]) runs the attacks of
+//! while a separate process ([`super::attack`]) runs the attacks of
 //! issue 33 against it: long `contains` patterns on rows as long as a
 //! field takes, a bulk delete by such a query, made-up methods and paths,
 //! 20 WebSocket replays of large frames that are never read, slow exports,
@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use aegis::auth::{Auth, Claims};
 
+use crate::measure::percentiles;
 use crate::process::{ServerProcess, example_app};
-use crate::soak_import::{Figures, RUN, SECRET, load, percentiles};
+use crate::soak::import::{Figures, RUN, SECRET, load};
 use crate::{cargo, run_in, workspace_root};
 
 /// Budgets whose name is as long as a text field takes (their events are
@@ -33,7 +34,7 @@ pub fn run() -> Result<(), String> {
         &["build", "--release", "--package", "example-app"],
     )?;
     let mut server = example_app(
-        &root.join("target/release/example-app"),
+        &crate::binary("release", "example-app")?,
         "sqlite://{dir}/soak.db?mode=rwc",
         SECRET,
     )?;
@@ -66,11 +67,11 @@ async fn soak(server: &ServerProcess) -> Result<(), String> {
     println!(
         "soak hostile: {} readers and {} writers for {} s each run; the second while another \
          process attacks; {LONG_ROWS} budgets of {LONGEST}-character names",
-        crate::soak_import::READERS,
-        crate::soak_import::WRITERS,
+        crate::soak::import::READERS,
+        crate::soak::import::WRITERS,
         RUN.as_secs()
     );
-    let tokens = crate::soak_import::load_tokens()?;
+    let tokens = crate::soak::import::load_tokens()?;
     let calm = measured(server, load(&http, &base, &tokens)).await;
     let series_before = request_series(&http, &base).await?;
     let attacker = std::process::Command::new(

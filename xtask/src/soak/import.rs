@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use aegis::auth::{Auth, Claims};
 use tokio::sync::Mutex;
 
+use crate::measure::percentiles;
 use crate::process::{ServerProcess, example_app};
 use crate::{cargo, run_in, workspace_root};
 
@@ -45,18 +46,6 @@ impl Figures {
     }
 }
 
-/// p50 and p99 in milliseconds.
-pub(crate) fn percentiles(samples: &[Duration]) -> (f64, f64) {
-    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-    ms.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        ms.get(((ms.len().saturating_sub(1)) as f64 * q).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
-    (at(0.5), at(0.99))
-}
-
 pub fn run() -> Result<(), String> {
     let root = workspace_root();
     run_in(
@@ -66,7 +55,7 @@ pub fn run() -> Result<(), String> {
         &["build", "--release", "--package", "example-app"],
     )?;
     let mut server = example_app(
-        &root.join("target/release/example-app"),
+        &crate::binary("release", "example-app")?,
         "sqlite://{dir}/soak.db?mode=rwc",
         SECRET,
     )?;

@@ -1,176 +1,25 @@
-//! `cargo xtask soak import`: see [`crate::soak_import`].
+//! `cargo xtask soak <name>`: long runs that check a bound holds.
 //!
-//! `cargo xtask soak retention [--postgres]`: 1,000,000 events into one
-//! feature with a retention of 10,000 while the background pruning runs
-//! every second. Prints the log's row count and the database's size every
-//! 100,000 events; fails unless the log ends at exactly the retention and
-//! the size has stopped growing (the last sample within 1.5 times the one
-//! at 300,000: freed pages are reused).
+//! - `retention [--postgres]`: see [`retention`].
+//! - `import`: see [`import`].
+//! - `hostile`: see [`hostile`] (its attacks run as `soak attack`, in a
+//!   process of their own: [`attack`]).
 
-use std::time::{Duration, Instant};
-
-use aegis::protocol::EventAction;
-use aegis::store::{Db, Dialect};
-use aegis::{Aegis, Api, Limits, ModuleSettings, crud_module};
-use serde::{Deserialize, Serialize};
-use sqlx::Row;
-
-#[crud_module(with_events)]
-#[derive(Serialize, Deserialize, Clone, Debug)]
-pub struct Reading {
-    pub id: i64,
-    pub sensor: String,
-    pub value: f64,
-    pub version: i64,
-}
-
-const EVENTS: u64 = 1_000_000;
-const RETENTION: u64 = 10_000;
-/// Events per transaction.
-const PER_CHANGE: u64 = 100;
-const SAMPLE_EVERY: u64 = 100_000;
+mod attack;
+mod hostile;
+mod import;
+mod retention;
 
 pub fn run(args: &[&str]) -> Result<(), String> {
     if cfg!(debug_assertions) {
         return crate::run_optimised("soak", args);
     }
     match args {
-        ["retention"] => retention(false),
-        ["retention", "--postgres"] => retention(true),
-        ["import"] => crate::soak_import::run(),
-        ["hostile"] => crate::soak_hostile::run(),
-        ["attack", base, seconds] => crate::soak_attack::run(base, seconds),
+        ["retention"] => retention::run(false),
+        ["retention", "--postgres"] => retention::run(true),
+        ["import"] => crate::soak::import::run(),
+        ["hostile"] => crate::soak::hostile::run(),
+        ["attack", base, seconds] => crate::soak::attack::run(base, seconds),
         _ => Err("usage: cargo xtask soak retention [--postgres] | import | hostile".to_owned()),
-    }
-}
-
-fn retention(postgres: bool) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let server = postgres
-        .then(crate::postgres::Postgres::start)
-        .transpose()?;
-    let file = dir.path().join("soak.db");
-    let url = match &server {
-        Some(server) => server.database_url("postgres"),
-        None => format!("sqlite://{}?mode=rwc", file.display()),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let db = Db::connect(&url).await.map_err(|e| e.to_string())?;
-        let limits = Limits {
-            event_retention: Some(RETENTION),
-            prune_interval: Duration::from_secs(1),
-            ..Limits::default()
-        };
-        let aegis = Aegis::new(
-            db.clone(),
-            aegis::auth::Auth::new(aegis::testing::SECRET),
-            limits,
-        );
-        Api::new()
-            .module::<Reading>(ModuleSettings {
-                module: "readings",
-                with_events: true,
-                with_import: false,
-                sortable: None,
-            })
-            .install(&aegis)
-            .await
-            .map_err(|e| e.to_string())?;
-
-        println!(
-            "soak retention ({}): {EVENTS} events into one feature, retention {RETENTION}, \
-             pruning every second",
-            if postgres {
-                "PostgreSQL"
-            } else {
-                "file SQLite"
-            }
-        );
-        println!(
-            "{:>10} {:>12} {:>12} {:>9}",
-            "events", "log rows", "size KiB", "seconds"
-        );
-        let started = Instant::now();
-        let mut samples = Vec::new();
-        let mut written = 0;
-        let mut most_rows = 0;
-        while written < EVENTS {
-            let mut change = aegis.change().await.map_err(|e| e.to_string())?;
-            for _ in 0..PER_CHANGE {
-                written += 1;
-                let reading = Reading {
-                    id: written as i64,
-                    sensor: format!("sensor {}", written % 97),
-                    value: written as f64 / 7.0,
-                    version: 1,
-                };
-                change
-                    .entity_event(EventAction::Created, &reading, "soak", None)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            change.commit().await.map_err(|e| e.to_string())?;
-            if written % SAMPLE_EVERY == 0 {
-                let rows = log_rows(&db).await?;
-                let size = size_kib(&db, &file).await?;
-                most_rows = most_rows.max(rows);
-                println!(
-                    "{written:>10} {rows:>12} {size:>12} {:>9.1}",
-                    started.elapsed().as_secs_f64()
-                );
-                samples.push((written, rows, size));
-            }
-        }
-        aegis.prune().await.map_err(|e| e.to_string())?;
-        let rows = log_rows(&db).await?;
-        let size = size_kib(&db, &file).await?;
-        println!("after a last pass: {rows} log rows, {size} KiB; most rows seen {most_rows}");
-        if rows != RETENTION {
-            return Err(format!("the log holds {rows} events, not {RETENTION}"));
-        }
-        let at_300k = samples
-            .iter()
-            .find(|(written, _, _)| *written == 300_000)
-            .map_or(size, |(_, _, size)| *size);
-        if size as f64 > 1.5 * at_300k as f64 {
-            return Err(format!(
-                "the database kept growing: {at_300k} KiB at 300,000 events, {size} KiB at the end"
-            ));
-        }
-        Ok(())
-    })
-}
-
-async fn log_rows(db: &Db) -> Result<u64, String> {
-    let row = sqlx::query("SELECT COUNT(*) FROM aegis_events")
-        .fetch_one(db.pool())
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(row.try_get::<i64, _>(0).map_err(|e| e.to_string())? as u64)
-}
-
-/// The database's size: the SQLite file and its journal, or PostgreSQL's
-/// whole database.
-async fn size_kib(db: &Db, file: &std::path::Path) -> Result<u64, String> {
-    match db.dialect() {
-        Dialect::Sqlite => {
-            let mut bytes = 0;
-            for suffix in ["", "-wal", "-journal"] {
-                let path = format!("{}{suffix}", file.display());
-                bytes += std::fs::metadata(path).map_or(0, |m| m.len());
-            }
-            Ok(bytes / 1024)
-        }
-        Dialect::Postgres => {
-            let row = sqlx::query("SELECT pg_database_size(current_database())")
-                .fetch_one(db.pool())
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(row.try_get::<i64, _>(0).map_err(|e| e.to_string())? as u64 / 1024)
-        }
     }
 }
