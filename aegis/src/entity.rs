@@ -26,6 +26,72 @@ pub enum FieldRole {
     Data,
 }
 
+impl FieldKind {
+    /// Every kind.
+    pub const ALL: [FieldKind; 5] = [
+        FieldKind::Integer,
+        FieldKind::Float,
+        FieldKind::Boolean,
+        FieldKind::Text,
+        FieldKind::Json,
+    ];
+
+    /// The kind's name as the schema catalog (`aegis_schema`) stores it.
+    /// Stored names outlive the code: a variant may be renamed, its name
+    /// here never.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldKind::Integer => "integer",
+            FieldKind::Float => "float",
+            FieldKind::Boolean => "boolean",
+            FieldKind::Text => "text",
+            FieldKind::Json => "json",
+        }
+    }
+
+    /// The kind stored as `name`.
+    pub fn from_stored(name: &str) -> Option<FieldKind> {
+        FieldKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
+impl From<FieldKind> for aegis_protocol::query::ValueKind {
+    fn from(kind: FieldKind) -> Self {
+        use aegis_protocol::query::ValueKind;
+        match kind {
+            FieldKind::Integer => ValueKind::Integer,
+            FieldKind::Float => ValueKind::Float,
+            FieldKind::Boolean => ValueKind::Boolean,
+            FieldKind::Text => ValueKind::Text,
+            FieldKind::Json => ValueKind::Json,
+        }
+    }
+}
+
+impl FieldRole {
+    /// Every role.
+    pub const ALL: [FieldRole; 3] = [FieldRole::Id, FieldRole::Version, FieldRole::Data];
+
+    /// The role's name as the schema catalog stores it (see
+    /// [`FieldKind::as_str`]).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldRole::Id => "id",
+            FieldRole::Version => "version",
+            FieldRole::Data => "data",
+        }
+    }
+
+    /// The role stored as `name`.
+    pub fn from_stored(name: &str) -> Option<FieldRole> {
+        FieldRole::ALL
+            .into_iter()
+            .find(|role| role.as_str() == name)
+    }
+}
+
 /// An allowed value of [`Rules::one_of`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum RuleValue {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::Column;
-use crate::entity::{FieldKind, FieldMeta, ModuleMeta};
+use crate::entity::{FieldKind, FieldMeta, FieldRole, ModuleMeta};
 use crate::error::Error;
 use crate::store::{Db, Dialect, SEARCH_COLUMN, Tx, searchable};
 use serde_json::Value;
@@ -17,9 +17,11 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub(super) struct RecordedColumn {
     pub(super) name: String,
-    pub(super) kind: String,
+    #[serde(with = "stored_kind")]
+    pub(super) kind: FieldKind,
     pub(super) nullable: bool,
-    pub(super) role: String,
+    #[serde(with = "stored_role")]
+    pub(super) role: FieldRole,
     /// In the search column (older records: taken as not).
     #[serde(default)]
     pub(super) searchable: bool,
@@ -30,12 +32,53 @@ pub(super) fn recorded_model(meta: &ModuleMeta) -> Vec<RecordedColumn> {
         .iter()
         .map(|field| RecordedColumn {
             name: field.name.to_owned(),
-            kind: format!("{:?}", field.kind).to_lowercase(),
+            kind: field.kind,
             nullable: field.nullable,
-            role: format!("{:?}", field.role).to_lowercase(),
+            role: field.role,
             searchable: field.kind == FieldKind::Text && !field.hidden,
         })
         .collect()
+}
+
+/// A recorded kind as its stored name ([`FieldKind::as_str`]); a name no
+/// kind has is an error naming it.
+mod stored_kind {
+    use crate::entity::FieldKind;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        kind: &FieldKind,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        to.serialize_str(kind.as_str())
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        from: D,
+    ) -> Result<FieldKind, D::Error> {
+        let name: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(from)?;
+        FieldKind::from_stored(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{name}` is no stored field kind")))
+    }
+}
+
+/// A recorded role as its stored name ([`FieldRole::as_str`]).
+mod stored_role {
+    use crate::entity::FieldRole;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        role: &FieldRole,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        to.serialize_str(role.as_str())
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        from: D,
+    ) -> Result<FieldRole, D::Error> {
+        let name: std::borrow::Cow<'de, str> = serde::Deserialize::deserialize(from)?;
+        FieldRole::from_stored(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{name}` is no stored field role")))
+    }
 }
 
 /// FNV-1a: stable across builds and Rust versions, unlike `DefaultHasher`.
@@ -258,5 +301,59 @@ mod tests {
     fn fingerprints_are_stable() {
         assert_eq!(fingerprint(""), "cbf29ce484222325");
         assert_eq!(fingerprint("a"), "af63dc4c8601ec8c");
+    }
+}
+
+#[cfg(test)]
+mod stored_names {
+    use super::*;
+
+    /// The names records already hold: changing one would make every
+    /// stored record unreadable, so this table is the contract.
+    const STORED_KINDS: [&str; 5] = ["integer", "float", "boolean", "text", "json"];
+    const STORED_ROLES: [&str; 3] = ["id", "version", "data"];
+
+    #[test]
+    fn kinds_and_roles_keep_their_stored_names() {
+        let kinds: Vec<&str> = FieldKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(kinds, STORED_KINDS);
+        let roles: Vec<&str> = FieldRole::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(roles, STORED_ROLES);
+        for kind in FieldKind::ALL {
+            assert_eq!(FieldKind::from_stored(kind.as_str()), Some(kind));
+        }
+        for role in FieldRole::ALL {
+            assert_eq!(FieldRole::from_stored(role.as_str()), Some(role));
+        }
+    }
+
+    #[test]
+    fn a_record_reads_back_and_an_unknown_stored_name_is_an_error() {
+        let record = r#"[{"name":"id","kind":"integer","nullable":false,"role":"id","searchable":false},
+            {"name":"note","kind":"text","nullable":true,"role":"data"}]"#;
+        let model: Vec<RecordedColumn> = serde_json::from_str(record).unwrap();
+        assert_eq!(model[0].role, FieldRole::Id);
+        assert_eq!(
+            (model[1].kind, model[1].searchable),
+            (FieldKind::Text, false)
+        );
+        let again = serde_json::to_value(&model).unwrap();
+        assert_eq!(again[1]["kind"], "text");
+        assert_eq!(again[0]["role"], "id");
+
+        let unknown = r#"[{"name":"a","kind":"texty","nullable":false,"role":"data"}]"#;
+        let error = serde_json::from_str::<Vec<RecordedColumn>>(unknown).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`texty` is no stored field kind"),
+            "{error}"
+        );
+        let unknown = r#"[{"name":"a","kind":"text","nullable":false,"role":"key"}]"#;
+        let error = serde_json::from_str::<Vec<RecordedColumn>>(unknown).unwrap_err();
+        assert!(
+            error.to_string().contains("`key` is no stored field role"),
+            "{error}"
+        );
     }
 }

@@ -178,12 +178,9 @@ pub(super) async fn plan_module(
             .iter()
             .flatten()
             .find(|r| r.name == column.name || Some(r.name.as_str()) == field.renamed_from)
-            .map(|r| r.kind.clone());
-        let kind = format!("{:?}", field.kind).to_lowercase();
-        if column.sql_type != wanted_type
-            || recorded_kind
-                .as_ref()
-                .is_some_and(|recorded| *recorded != kind)
+            .map(|r| r.kind.as_str());
+        let kind = field.kind.as_str();
+        if column.sql_type != wanted_type || recorded_kind.is_some_and(|recorded| recorded != kind)
         {
             let was = match recorded_kind {
                 Some(recorded) if column.sql_type == wanted_type => {
@@ -282,7 +279,7 @@ pub(super) async fn plan_module(
     let version_before = recorded
         .iter()
         .flatten()
-        .find(|r| r.role == "version")
+        .find(|r| r.role == FieldRole::Version)
         .map(|r| r.name.as_str());
     if let (Some(before), Some(now)) = (version_before, version_now)
         && before != now
