@@ -6,6 +6,7 @@
 //! TypeScript, with the same serde-aware mapping it uses for entities.
 
 mod messages;
+pub mod query;
 
 pub use messages::*;
 

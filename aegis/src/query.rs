@@ -18,58 +18,19 @@ use crate::error::Error;
 use crate::limits::Limits;
 use crate::store::{Db, Dialect, SEARCH_COLUMN, searchable};
 
-/// Values one `in` filter may list, at most.
-const MAX_IN_VALUES: usize = 100;
+pub use aegis_protocol::query::FilterOp;
+use aegis_protocol::query::MAX_IN_VALUES;
 
-/// What a filter compares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Operator {
-    /// `eq`: equal to the value.
-    Eq,
-    /// `in`: equal to one of comma-separated values.
-    In,
-    Gt,
-    Gte,
-    Lt,
-    Lte,
-    /// `contains`: text containing the value, whatever its case.
-    Contains,
-    /// `empty=true`: no value; `empty=false`: a value.
-    Empty,
-}
-
-impl Operator {
-    const ALL: [(&'static str, Operator); 8] = [
-        ("eq", Operator::Eq),
-        ("in", Operator::In),
-        ("gt", Operator::Gt),
-        ("gte", Operator::Gte),
-        ("lt", Operator::Lt),
-        ("lte", Operator::Lte),
-        ("contains", Operator::Contains),
-        ("empty", Operator::Empty),
-    ];
-
-    /// Whether a field takes the operator.
-    fn applies_to(self, field: &FieldMeta) -> bool {
-        match self {
-            Operator::Eq => true,
-            Operator::In => field.kind != FieldKind::Boolean,
-            Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte => matches!(
-                field.kind,
-                FieldKind::Integer | FieldKind::Float | FieldKind::Text
-            ),
-            Operator::Contains => field.kind == FieldKind::Text,
-            Operator::Empty => field.nullable,
-        }
-    }
+/// Whether `field` takes `op` (the protocol's table, by its kind).
+fn takes(field: &FieldMeta, op: FilterOp) -> bool {
+    op.applies_to(field.kind.into(), field.nullable)
 }
 
 /// One `<field>.<operator>=<value>`.
 #[derive(Clone, Debug)]
 pub struct Filter {
     pub field: &'static FieldMeta,
-    pub operator: Operator,
+    pub operator: FilterOp,
     /// The values, as the field's JSON (`Empty`: one boolean; `Contains`:
     /// the text as sent).
     pub values: Vec<Value>,
@@ -141,7 +102,7 @@ impl View {
         if let Some(access) = access {
             self.filters.push(Filter {
                 field: access.field_of(meta)?,
-                operator: Operator::In,
+                operator: FilterOp::In,
                 values: access.values().to_vec(),
             });
         }
@@ -177,7 +138,7 @@ impl View {
         let patterns: usize = self
             .filters
             .iter()
-            .filter(|f| f.operator == Operator::Contains)
+            .filter(|f| f.operator == FilterOp::Contains)
             .filter_map(|f| f.values[0].as_str())
             .chain(self.search.as_deref())
             .map(|text| text.chars().count())
@@ -378,32 +339,26 @@ fn parse_filter(
             )
         ))
     })?;
-    let takes = || {
-        Operator::ALL
-            .iter()
-            .filter(|(_, o)| o.applies_to(field))
-            .map(|(n, _)| format!("`{n}`"))
+    let taken = || {
+        FilterOp::for_field(field.kind.into(), field.nullable)
+            .map(|o| format!("`{}`", o.as_str()))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let operator = Operator::ALL
-        .iter()
-        .find(|(n, _)| *n == op)
-        .map(|(_, o)| *o)
-        .ok_or_else(|| {
-            Error::BadRequest(format!(
-                "unknown filter operator `{op}` in `{key}`; `{name}` takes {}",
-                takes()
-            ))
-        })?;
-    if !operator.applies_to(field) {
+    let operator = FilterOp::parse(op).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "unknown filter operator `{op}` in `{key}`; `{name}` takes {}",
+            taken()
+        ))
+    })?;
+    if !takes(field, operator) {
         return Err(Error::BadRequest(format!(
             "`{name}` does not take `{op}`; it takes {}",
-            takes()
+            taken()
         )));
     }
     let values = match operator {
-        Operator::Empty => match raw {
+        FilterOp::Empty => match raw {
             "true" => vec![Value::Bool(true)],
             "false" => vec![Value::Bool(false)],
             _ => {
@@ -412,13 +367,13 @@ fn parse_filter(
                 )));
             }
         },
-        Operator::Contains => {
+        FilterOp::Contains => {
             if raw.is_empty() {
                 return Err(Error::BadRequest(format!("`{key}` needs text to find")));
             }
             vec![Value::String(raw.to_owned())]
         }
-        Operator::In => {
+        FilterOp::In => {
             // `name.in=` lists one value, the empty text.
             let items: Vec<&str> = raw.split(',').collect();
             if items.len() > MAX_IN_VALUES {
@@ -500,17 +455,17 @@ fn condition(db: &Db, filter: &Filter, binds: &mut Vec<Bind>) -> String {
         format!("{column} {symbol} {value}")
     };
     match filter.operator {
-        Operator::Eq => compare("=", binds),
-        Operator::Gt => compare(">", binds),
-        Operator::Gte => compare(">=", binds),
-        Operator::Lt => compare("<", binds),
-        Operator::Lte => compare("<=", binds),
-        Operator::In if filter.values.is_empty() => "1 = 0".to_owned(),
-        Operator::In => {
+        FilterOp::Eq => compare("=", binds),
+        FilterOp::Gt => compare(">", binds),
+        FilterOp::Gte => compare(">=", binds),
+        FilterOp::Lt => compare("<", binds),
+        FilterOp::Lte => compare("<=", binds),
+        FilterOp::In if filter.values.is_empty() => "1 = 0".to_owned(),
+        FilterOp::In => {
             let params: Vec<String> = filter.values.iter().map(|v| param(v, binds)).collect();
             format!("{column} IN ({})", params.join(", "))
         }
-        Operator::Contains => {
+        FilterOp::Contains => {
             let text = filter.values[0].as_str().unwrap_or_default();
             binds.push(Bind::Text(like_pattern(text)));
             let column = db.ident(field.name);
@@ -522,7 +477,7 @@ fn condition(db: &Db, filter: &Filter, binds: &mut Vec<Bind>) -> String {
                 Dialect::Postgres => format!("{column} ILIKE {param} ESCAPE '\\'"),
             }
         }
-        Operator::Empty => {
+        FilterOp::Empty => {
             let is_null = filter.values[0] == Value::Bool(true);
             let column = db.ident(field.name);
             format!("{column} IS {}NULL", if is_null { "" } else { "NOT " })

@@ -2,6 +2,7 @@
 //! `bulk.rs`, `import/`, `query.rs`), with every answer each can give.
 
 use aegis_model::{Field, StorageKind};
+use aegis_protocol::query::{FilterOp, MAX_IN_VALUES, ValueKind};
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, ParameterStyle,
     PathItem, PathItemBuilder,
@@ -17,8 +18,6 @@ use super::responses::{CSV, Failure, csv_response, json_body, json_response, ope
 use super::schema::{self, component, typed};
 use crate::collect::Unit;
 
-/// Values one `in` filter may list, at most (`aegis/src/query.rs`).
-const MAX_IN_VALUES: usize = 100;
 /// Rows one bulk delete deletes at most, by default (`aegis::Limits`).
 const BULK_DELETE_ROWS: usize = 1_000;
 
@@ -75,31 +74,10 @@ fn view_parameters(unit: &Unit) -> Vec<Parameter> {
     for field in filterable(unit, &sortable) {
         let name = &field.wire_name;
         let value = schema::filter_value(field);
-        let mut ops = vec![("eq", "equal to")];
-        if field.storage != StorageKind::Boolean {
-            ops.push(("in", "equal to one of, comma-separated"));
-        }
-        if matches!(
-            field.storage,
-            StorageKind::Integer | StorageKind::Float | StorageKind::Text
-        ) {
-            ops.extend([
-                ("gt", "greater than"),
-                ("gte", "at least"),
-                ("lt", "less than"),
-                ("lte", "at most"),
-            ]);
-        }
-        if field.storage == StorageKind::Text {
-            ops.push(("contains", "containing this text, ignoring case"));
-        }
-        if field.nullable {
-            ops.push(("empty", "`true`: without a value; `false`: with one"));
-        }
-        for (op, meaning) in ops {
-            let description = format!("Rows whose `{name}` is {meaning}.");
+        for op in FilterOp::for_field(value_kind(field.storage), field.nullable) {
+            let description = format!("Rows whose `{name}` is {}.", op.meaning());
             let parameter = match op {
-                "in" => query(
+                FilterOp::In => query(
                     &format!("{name}.in"),
                     description,
                     ArrayBuilder::new()
@@ -110,7 +88,7 @@ fn view_parameters(unit: &Unit) -> Vec<Parameter> {
                 )
                 .style(Some(ParameterStyle::Form))
                 .explode(Some(false)),
-                "contains" => query(
+                FilterOp::Contains => query(
                     &format!("{name}.contains"),
                     description,
                     ObjectBuilder::new()
@@ -118,8 +96,14 @@ fn view_parameters(unit: &Unit) -> Vec<Parameter> {
                         .min_length(Some(1))
                         .build(),
                 ),
-                "empty" => query(&format!("{name}.empty"), description, typed(Type::Boolean)),
-                _ => query(&format!("{name}.{op}"), description, value.clone()),
+                FilterOp::Empty => {
+                    query(&format!("{name}.empty"), description, typed(Type::Boolean))
+                }
+                _ => query(
+                    &format!("{name}.{}", op.as_str()),
+                    description,
+                    value.clone(),
+                ),
             };
             parameters.push(parameter);
         }
@@ -128,6 +112,17 @@ fn view_parameters(unit: &Unit) -> Vec<Parameter> {
         .into_iter()
         .map(ParameterBuilder::build)
         .collect()
+}
+
+/// How the protocol's filters see a field stored as `storage`.
+fn value_kind(storage: StorageKind) -> ValueKind {
+    match storage {
+        StorageKind::Integer => ValueKind::Integer,
+        StorageKind::Float => ValueKind::Float,
+        StorageKind::Boolean => ValueKind::Boolean,
+        StorageKind::Text => ValueKind::Text,
+        StorageKind::Json => ValueKind::Json,
+    }
 }
 
 fn with_parameters(
