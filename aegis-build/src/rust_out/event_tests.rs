@@ -264,24 +264,58 @@ pub(super) fn csv_row(values: &[&Value]) -> String {
         .join(",")
 }
 
-fn module_event_tests(
-    unit: &Unit,
-    crate_ident: &syn::Ident,
-    modules_mod: &syn::Ident,
-) -> TokenStream {
-    let module = &unit.module;
-    let names = &module.names;
-    let test_mod = format_ident!("{}_events", names.module());
-    let feature = names.feature();
-    let entity = names.entity();
-    let base = format!("/api/{feature}");
+/// A module's sample inputs, as the event tests send them.
+struct Inputs<'a> {
+    fields: Vec<&'a Field>,
+    /// The create input, by wire name.
+    create: serde_json::Map<String, Value>,
+    create_text: String,
+    update_text: String,
+}
 
-    let api = quote!(::#crate_ident::#modules_mod::api());
-    let targets = required_targets(unit);
-    // Without required references every input is a constant.
-    let (referenced, make_targets, fill_changed, fill_csv) = if targets.is_empty() {
-        (quote!(), quote!(), quote!(), quote!())
-    } else {
+impl<'a> Inputs<'a> {
+    fn of(unit: &'a Unit) -> Self {
+        let module = &unit.module;
+        let fields: Vec<&Field> = module.input_fields().collect();
+        let create: serde_json::Map<String, Value> = fields
+            .iter()
+            .map(|f| (f.wire_name.clone(), sample(f, unit, 0)))
+            .collect();
+        let mut update: serde_json::Map<String, Value> = fields
+            .iter()
+            .map(|f| (f.wire_name.clone(), sample(f, unit, 1)))
+            .collect();
+        if let Some(version) = module.version_field() {
+            update.insert(version.wire_name.clone(), json!(1));
+        }
+        Inputs {
+            create_text: Value::Object(create.clone()).to_string(),
+            update_text: Value::Object(update).to_string(),
+            fields,
+            create,
+        }
+    }
+}
+
+/// The code that puts the ids of the rows a module's required references
+/// need into its inputs; all empty when it has none.
+#[derive(Default)]
+struct References {
+    /// `REFERENCED` and `with_references`.
+    declared: TokenStream,
+    /// Makes the referenced rows (in `app()`).
+    make_targets: TokenStream,
+    /// Fills `changed`, the update input.
+    fill_changed: TokenStream,
+    /// Fills `csv`, an import's file.
+    fill_csv: TokenStream,
+}
+
+impl References {
+    fn of(targets: &[String]) -> Self {
+        if targets.is_empty() {
+            return References::default();
+        }
         let creates = targets.iter().map(|module| {
             let create = format_ident!("create_{}", module);
             let mark = placeholder(module);
@@ -290,8 +324,8 @@ fn module_event_tests(
                 REFERENCED.with(|r| r.borrow_mut().push((#mark, id)));
             }
         });
-        (
-            quote! {
+        References {
+            declared: quote! {
                 ::std::thread_local! {
                     /// The ids of the rows this test made for the sample's references.
                     static REFERENCED: ::std::cell::RefCell<::std::vec::Vec<(&'static str, Value)>> =
@@ -307,9 +341,9 @@ fn module_event_tests(
                     input
                 }
             },
-            quote!(#(#creates)*),
-            quote!(let changed = with_references(changed);),
-            quote! {
+            make_targets: quote!(#(#creates)*),
+            fill_changed: quote!(let changed = with_references(changed);),
+            fill_csv: quote! {
                 let csv = REFERENCED.with(|r| {
                     r.borrow().iter().fold(::std::string::String::from(csv), |csv, (mark, id)| {
                         let id = match id {
@@ -321,67 +355,38 @@ fn module_event_tests(
                 });
                 let csv = csv.as_str();
             },
-        )
-    };
-    let app_and_input = |create_text: &str| {
-        if targets.is_empty() {
-            quote! {
-                async fn app() -> TestApp {
-                    TestApp::new(#api).await
-                }
-
-                fn create_input() -> Value {
-                    serde_json::from_str(#create_text).expect("sample input is JSON")
-                }
-            }
-        } else {
-            quote! {
-                async fn app() -> TestApp {
-                    let app = TestApp::new(#api).await;
-                    #make_targets
-                    app
-                }
-
-                fn create_input() -> Value {
-                    with_references(serde_json::from_str(#create_text).expect("sample input is JSON"))
-                }
-            }
         }
-    };
-    let inputs: Vec<&Field> = module.input_fields().collect();
-    let create_json: serde_json::Map<String, Value> = inputs
-        .iter()
-        .map(|f| (f.wire_name.clone(), sample(f, unit, 0)))
-        .collect();
-    let mut update_json: serde_json::Map<String, Value> = inputs
-        .iter()
-        .map(|f| (f.wire_name.clone(), sample(f, unit, 1)))
-        .collect();
-    if let Some(version) = module.version_field() {
-        update_json.insert(version.wire_name.clone(), json!(1));
     }
-    let sent: Vec<String> = module.sent_fields().map(|f| f.wire_name.clone()).collect();
-    let input_names: Vec<String> = inputs.iter().map(|f| f.wire_name.clone()).collect();
-    let create_text = Value::Object(create_json.clone()).to_string();
-    let update_text = Value::Object(update_json).to_string();
-    let id_wire = &module.id_field().wire_name;
-    let version_checks = module.version_field().map(|version| {
-        let wire = &version.wire_name;
-        quote! {
-            ::core::assert_eq!(event.message.data[#wire], 2, "the version after one update");
-        }
-    });
-    let created_version_check = module.version_field().map(|version| {
-        let wire = &version.wire_name;
-        quote! {
-            ::core::assert_eq!(event.message.data[#wire], 1, "a new entity's version");
-        }
-    });
-    let import_test = module
-        .with_import
-        .then(|| super::import_tests::import_tests(module, &inputs, &create_json, &fill_csv));
+}
 
-    let app_and_input = app_and_input(&create_text);
+fn module_event_tests(
+    unit: &Unit,
+    crate_ident: &syn::Ident,
+    modules_mod: &syn::Ident,
+) -> TokenStream {
+    let module = &unit.module;
+    let names = &module.names;
+    let test_mod = format_ident!("{}_events", names.module());
+    let feature = names.feature();
+    let api = quote!(::#crate_ident::#modules_mod::api());
+    let references = References::of(&required_targets(unit));
+    let inputs = Inputs::of(unit);
+    let sent: Vec<String> = module.sent_fields().map(|f| f.wire_name.clone()).collect();
+    let input_names: Vec<String> = inputs.fields.iter().map(|f| f.wire_name.clone()).collect();
+    let declared = &references.declared;
+    let app_and_input = app_and_input(&api, &references, &inputs.create_text);
+    let helpers = helpers(unit);
+    let created = created_test(unit);
+    let updated = updated_test(unit, &inputs, &references);
+    let deleted = deleted_test(unit);
+    let import_test = module.with_import.then(|| {
+        super::import_tests::import_tests(
+            module,
+            &inputs.fields,
+            &inputs.create,
+            &references.fill_csv,
+        )
+    });
     let doc = format!("The events of the `{feature}` feature, through the app's real router.");
     quote! {
         #[doc = #doc]
@@ -394,111 +399,185 @@ fn module_event_tests(
             const SENT: &[&str] = &[#(#sent),*];
             const INPUTS: &[&str] = &[#(#input_names),*];
 
-            #referenced
+            #declared
 
             #app_and_input
 
-            fn check_envelope(event: &EventMessage, action: EventAction, seq: u64) {
-                ::core::assert_eq!(event.feature, #feature);
-                ::core::assert_eq!(event.entity, #entity);
-                ::core::assert_eq!(event.action, action);
-                ::core::assert_eq!(event.meta.feature_version, FEATURE_VERSION);
-                ::core::assert_eq!(event.meta.seq, seq, "seq is +1 per event");
-                ::core::assert_eq!(event.meta.user_id, "u1");
-                let age = ::aegis::export::chrono::Utc::now() - event.meta.timestamp;
-                ::core::assert!(
-                    age >= ::aegis::export::chrono::TimeDelta::zero()
-                        && age < ::aegis::export::chrono::TimeDelta::seconds(60),
-                    "meta.timestamp is when the change committed: {}",
-                    event.meta.timestamp
-                );
-            }
+            #helpers
 
-            fn keys(value: &Value) -> ::std::vec::Vec<&str> {
-                let mut keys: ::std::vec::Vec<&str> = value
-                    .as_object()
-                    .expect("entity data is an object")
-                    .keys()
-                    .map(::std::string::String::as_str)
-                    .collect();
-                keys.sort_unstable();
-                keys
-            }
+            #created
 
-            /// Creates the sample entity; returns its path.
-            async fn create(app: &TestApp) -> ::std::string::String {
-                let reply = app
-                    .call("POST", #base, Some(&app.admin()), Some(create_input()), &[])
-                    .await;
-                ::core::assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-                match &reply.body[#id_wire] {
-                    Value::String(id) => ::std::format!("{}/{}", #base, id),
-                    id => ::std::format!("{}/{}", #base, id),
-                }
-            }
+            #updated
 
-            #[test]
-            fn created_event_carries_the_entity() {
-                run(async {
-                    let app = app().await;
-                    let mut events = app.events();
-                    let reply = app
-                        .call("POST", #base, Some(&app.admin()), Some(create_input()), &[("x-aegis-mutation-id", "m-1")])
-                        .await;
-                    ::core::assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-                    let event = events.try_recv().expect("a created event");
-                    check_envelope(&event.message, EventAction::Created, 1);
-                    ::core::assert_eq!(event.message.meta.origin.as_deref(), Some("m-1"));
-                    ::core::assert_eq!(event.message.data, reply.body);
-                    let mut sent = SENT.to_vec();
-                    sent.sort_unstable();
-                    ::core::assert_eq!(keys(&event.message.data), sent, "exactly the fields the front end sees");
-                    let input = create_input();
-                    for name in INPUTS {
-                        ::core::assert_eq!(event.message.data[*name], input[*name], "field `{}`", name);
-                    }
-                    #created_version_check
-                    ::core::assert!(events.try_recv().is_err(), "one change, one event");
-                });
-            }
-
-            #[test]
-            fn updated_event_carries_the_changes() {
-                run(async {
-                    let app = app().await;
-                    let path = create(&app).await;
-                    let mut events = app.events();
-                    let changed: Value = serde_json::from_str(#update_text).expect("sample update is JSON");
-                    #fill_changed
-                    let reply = app.call("PUT", &path, Some(&app.admin()), Some(changed.clone()), &[]).await;
-                    ::core::assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-                    let event = events.try_recv().expect("an updated event");
-                    check_envelope(&event.message, EventAction::Updated, 2);
-                    ::core::assert_eq!(event.message.meta.origin, None);
-                    ::core::assert_eq!(event.message.data, reply.body);
-                    for name in INPUTS {
-                        ::core::assert_eq!(event.message.data[*name], changed[*name], "field `{}`", name);
-                    }
-                    #version_checks
-                });
-            }
-
-            #[test]
-            fn deleted_event_carries_the_id_alone() {
-                run(async {
-                    let app = app().await;
-                    let path = create(&app).await;
-                    let created = app.call("GET", &path, Some(&app.admin()), None, &[]).await;
-                    let mut events = app.events();
-                    let reply = app.call("DELETE", &path, Some(&app.admin()), None, &[]).await;
-                    ::core::assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
-                    let event = events.try_recv().expect("a deleted event");
-                    check_envelope(&event.message, EventAction::Deleted, 2);
-                    ::core::assert_eq!(event.message.data, json!({ "id": created.body[#id_wire] }));
-                });
-            }
+            #deleted
 
             #import_test
         }
+    }
+}
+
+/// `app()`, with the referenced rows made, and `create_input()`.
+fn app_and_input(api: &TokenStream, references: &References, create_text: &str) -> TokenStream {
+    if references.make_targets.is_empty() {
+        quote! {
+            async fn app() -> TestApp {
+                TestApp::new(#api).await
+            }
+
+            fn create_input() -> Value {
+                serde_json::from_str(#create_text).expect("sample input is JSON")
+            }
+        }
+    } else {
+        let make_targets = &references.make_targets;
+        quote! {
+            async fn app() -> TestApp {
+                let app = TestApp::new(#api).await;
+                #make_targets
+                app
+            }
+
+            fn create_input() -> Value {
+                with_references(serde_json::from_str(#create_text).expect("sample input is JSON"))
+            }
+        }
+    }
+}
+
+/// `check_envelope`, `keys` and `create`, which the tests share.
+fn helpers(unit: &Unit) -> TokenStream {
+    let names = &unit.module.names;
+    let (feature, entity) = (names.feature(), names.entity());
+    let base = format!("/api/{feature}");
+    let id_wire = &unit.module.id_field().wire_name;
+    quote! {
+    fn check_envelope(event: &EventMessage, action: EventAction, seq: u64) {
+        ::core::assert_eq!(event.feature, #feature);
+        ::core::assert_eq!(event.entity, #entity);
+        ::core::assert_eq!(event.action, action);
+        ::core::assert_eq!(event.meta.feature_version, FEATURE_VERSION);
+        ::core::assert_eq!(event.meta.seq, seq, "seq is +1 per event");
+        ::core::assert_eq!(event.meta.user_id, "u1");
+        let age = ::aegis::export::chrono::Utc::now() - event.meta.timestamp;
+        ::core::assert!(
+            age >= ::aegis::export::chrono::TimeDelta::zero()
+                && age < ::aegis::export::chrono::TimeDelta::seconds(60),
+            "meta.timestamp is when the change committed: {}",
+            event.meta.timestamp
+        );
+    }
+
+    fn keys(value: &Value) -> ::std::vec::Vec<&str> {
+        let mut keys: ::std::vec::Vec<&str> = value
+            .as_object()
+            .expect("entity data is an object")
+            .keys()
+            .map(::std::string::String::as_str)
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// Creates the sample entity; returns its path.
+    async fn create(app: &TestApp) -> ::std::string::String {
+        let reply = app
+            .call("POST", #base, Some(&app.admin()), Some(create_input()), &[])
+            .await;
+        ::core::assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        match &reply.body[#id_wire] {
+            Value::String(id) => ::std::format!("{}/{}", #base, id),
+            id => ::std::format!("{}/{}", #base, id),
+        }
+    }
+    }
+}
+
+/// The version a test expects in its event's data, if the module has one.
+fn version_check(unit: &Unit, version: i64, what: &str) -> Option<TokenStream> {
+    unit.module.version_field().map(|field| {
+        let wire = &field.wire_name;
+        let version = proc_macro2::Literal::i64_unsuffixed(version);
+        quote! {
+            ::core::assert_eq!(event.message.data[#wire], #version, #what);
+        }
+    })
+}
+
+fn created_test(unit: &Unit) -> TokenStream {
+    let base = format!("/api/{}", unit.module.names.feature());
+    let created_version_check = version_check(unit, 1, "a new entity's version");
+    quote! {
+    #[test]
+    fn created_event_carries_the_entity() {
+        run(async {
+            let app = app().await;
+            let mut events = app.events();
+            let reply = app
+                .call("POST", #base, Some(&app.admin()), Some(create_input()), &[("x-aegis-mutation-id", "m-1")])
+                .await;
+            ::core::assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+            let event = events.try_recv().expect("a created event");
+            check_envelope(&event.message, EventAction::Created, 1);
+            ::core::assert_eq!(event.message.meta.origin.as_deref(), Some("m-1"));
+            ::core::assert_eq!(event.message.data, reply.body);
+            let mut sent = SENT.to_vec();
+            sent.sort_unstable();
+            ::core::assert_eq!(keys(&event.message.data), sent, "exactly the fields the front end sees");
+            let input = create_input();
+            for name in INPUTS {
+                ::core::assert_eq!(event.message.data[*name], input[*name], "field `{}`", name);
+            }
+            #created_version_check
+            ::core::assert!(events.try_recv().is_err(), "one change, one event");
+        });
+    }
+    }
+}
+
+fn updated_test(unit: &Unit, inputs: &Inputs, references: &References) -> TokenStream {
+    let update_text = &inputs.update_text;
+    let fill_changed = &references.fill_changed;
+    let version_checks = version_check(unit, 2, "the version after one update");
+    quote! {
+    #[test]
+    fn updated_event_carries_the_changes() {
+        run(async {
+            let app = app().await;
+            let path = create(&app).await;
+            let mut events = app.events();
+            let changed: Value = serde_json::from_str(#update_text).expect("sample update is JSON");
+            #fill_changed
+            let reply = app.call("PUT", &path, Some(&app.admin()), Some(changed.clone()), &[]).await;
+            ::core::assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+            let event = events.try_recv().expect("an updated event");
+            check_envelope(&event.message, EventAction::Updated, 2);
+            ::core::assert_eq!(event.message.meta.origin, None);
+            ::core::assert_eq!(event.message.data, reply.body);
+            for name in INPUTS {
+                ::core::assert_eq!(event.message.data[*name], changed[*name], "field `{}`", name);
+            }
+            #version_checks
+        });
+    }
+    }
+}
+
+fn deleted_test(unit: &Unit) -> TokenStream {
+    let id_wire = &unit.module.id_field().wire_name;
+    quote! {
+    #[test]
+    fn deleted_event_carries_the_id_alone() {
+        run(async {
+            let app = app().await;
+            let path = create(&app).await;
+            let created = app.call("GET", &path, Some(&app.admin()), None, &[]).await;
+            let mut events = app.events();
+            let reply = app.call("DELETE", &path, Some(&app.admin()), None, &[]).await;
+            ::core::assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+            let event = events.try_recv().expect("a deleted event");
+            check_envelope(&event.message, EventAction::Deleted, 2);
+            ::core::assert_eq!(event.message.data, json!({ "id": created.body[#id_wire] }));
+        });
+    }
     }
 }

@@ -25,11 +25,6 @@ const SPLIT_LATER: &[(&str, &str)] = &[
     ("aegis-build/src/openapi/mod.rs", "openapi"),
     ("aegis-build/src/openapi/paths.rs", "module_paths"),
     ("aegis-build/src/openapi/paths.rs", "import_paths"),
-    (
-        "aegis-build/src/rust_out/event_tests.rs",
-        "module_event_tests",
-    ),
-    ("aegis-build/src/rust_out/import_tests.rs", "import_tests"),
     ("aegis-macros/src/expand.rs", "expand"),
     ("aegis-model/src/attr.rs", "parse_module_args"),
     ("aegis-model/src/attr.rs", "parse_field_args"),
