@@ -144,22 +144,50 @@ fn path_parameter(name: &str, schema: RefOr<Schema>) -> ParameterBuilder {
 
 /// Every path of `unit`'s feature, with its operations.
 pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
-    use Failure::*;
-    let module = &unit.module;
-    let names = &module.names;
-    let base = format!("/api/{}", names.feature());
-    let entity = names.entity_type();
-    let plural = names.collection_type();
-    let titles = names.title_plural();
-    let id = path_parameter("id", schema::value(module.id_field())).build();
+    let base = format!("/api/{}", unit.module.names.feature());
     // The list and the export read one view: its parameters, made once.
     let view = view_parameters(unit);
-    let op = |id: &str, summary: String, failures: &[Failure]| {
-        operation(unit, id.to_owned(), summary, failures)
-    };
+    let mut paths = vec![
+        (
+            base.clone(),
+            PathItemBuilder::new()
+                .operation(HttpMethod::Get, list_operation(unit, view.clone()))
+                .operation(HttpMethod::Post, create_operation(unit))
+                .build(),
+        ),
+        (format!("{base}/{{id}}"), row_path(unit)),
+        (
+            format!("{base}/export"),
+            PathItem::new(HttpMethod::Get, export_operation(unit, view)),
+        ),
+        (
+            format!("{base}/bulk-delete"),
+            PathItem::new(HttpMethod::Post, bulk_delete_operation(unit)),
+        ),
+    ];
+    if unit.module.with_import {
+        paths.extend(import_paths(unit, &base));
+    }
+    paths
+}
 
-    let list = with_parameters(
+/// An operation of `unit`'s named `id`, with its failures' answers.
+fn op(unit: &Unit, id: &str, summary: String, failures: &[Failure]) -> OperationBuilder {
+    operation(unit, id.to_owned(), summary, failures)
+}
+
+/// `GET /api/<feature>`: a page of the view.
+fn list_operation(unit: &Unit, view: Vec<Parameter>) -> OperationBuilder {
+    use Failure::*;
+    let names = &unit.module.names;
+    let (entity, plural, titles) = (
+        names.entity_type(),
+        names.collection_type(),
+        names.title_plural(),
+    );
+    with_parameters(
         op(
+            unit,
             &format!("list{plural}"),
             format!("{titles}: a page of the view"),
             &[BadRequest],
@@ -188,7 +216,7 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
         ]
         .into_iter()
         .map(ParameterBuilder::build)
-        .chain(view.clone()),
+        .chain(view),
     )
     .response(
         "200",
@@ -196,8 +224,16 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
             "The page, the view's `total`, and the feature's `seq` when it was read.",
             component(&format!("{entity}List")),
         ),
-    );
-    let create = op(
+    )
+}
+
+/// `POST /api/<feature>`: create one.
+fn create_operation(unit: &Unit) -> OperationBuilder {
+    use Failure::*;
+    let names = &unit.module.names;
+    let (entity, titles) = (names.entity_type(), names.title_plural());
+    op(
+        unit,
         &format!("create{entity}"),
         format!("{titles}: create one"),
         &[BadRequest, TooLarge, Unprocessable],
@@ -209,8 +245,18 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
     .response(
         "201",
         json_response("The row, as stored.", component(&entity)),
-    );
+    )
+}
+
+/// `/api/<feature>/{id}`: get, save and delete one.
+fn row_path(unit: &Unit) -> PathItem {
+    use Failure::*;
+    let module = &unit.module;
+    let names = &module.names;
+    let (entity, titles) = (names.entity_type(), names.title_plural());
+    let id = path_parameter("id", schema::value(module.id_field())).build();
     let get = op(
+        unit,
         &format!("get{entity}"),
         format!("{titles}: one by id"),
         &[NotFound],
@@ -218,6 +264,7 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
     .parameter(id.clone())
     .response("200", json_response("The row.", component(&entity)));
     let mut update = op(
+        unit,
         &format!("update{entity}"),
         format!("{titles}: save one"),
         &[BadRequest, NotFound, TooLarge, Unprocessable],
@@ -238,6 +285,7 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
         );
     }
     let delete = op(
+        unit,
         &format!("delete{entity}"),
         format!("{titles}: delete one"),
         &[NotFound, InUse],
@@ -247,8 +295,21 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
         "204",
         ResponseBuilder::new().description("Deleted.").build(),
     );
-    let export = with_parameters(
+    PathItemBuilder::new()
+        .operation(HttpMethod::Get, get)
+        .operation(HttpMethod::Put, update)
+        .operation(HttpMethod::Delete, delete)
+        .build()
+}
+
+/// `GET /api/<feature>/export`: the view as CSV.
+fn export_operation(unit: &Unit, view: Vec<Parameter>) -> OperationBuilder {
+    use Failure::*;
+    let names = &unit.module.names;
+    let (plural, titles) = (names.collection_type(), names.title_plural());
+    with_parameters(
         op(
+            unit,
             &format!("export{plural}"),
             format!("{titles}: the view as CSV"),
             &[BadRequest, TooMany],
@@ -258,8 +319,16 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
     .response(
         "200",
         csv_response("Every row of the view, in the import template's columns, streamed."),
-    );
-    let bulk_delete = op(
+    )
+}
+
+/// `POST /api/<feature>/bulk-delete`: delete many at once.
+fn bulk_delete_operation(unit: &Unit) -> OperationBuilder {
+    use Failure::*;
+    let names = &unit.module.names;
+    let (plural, titles) = (names.collection_type(), names.title_plural());
+    op(
+        unit,
         &format!("bulkDelete{plural}"),
         format!("{titles}: delete many at once"),
         &[BadRequest, NotFound, InUse, TooLarge, Unprocessable],
@@ -271,37 +340,7 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
             "How many rows were deleted, in one transaction.",
             component("BulkDeleted"),
         ),
-    );
-
-    let mut paths = vec![
-        (
-            base.clone(),
-            PathItemBuilder::new()
-                .operation(HttpMethod::Get, list)
-                .operation(HttpMethod::Post, create)
-                .build(),
-        ),
-        (
-            format!("{base}/{{id}}"),
-            PathItemBuilder::new()
-                .operation(HttpMethod::Get, get)
-                .operation(HttpMethod::Put, update)
-                .operation(HttpMethod::Delete, delete)
-                .build(),
-        ),
-        (
-            format!("{base}/export"),
-            PathItem::new(HttpMethod::Get, export),
-        ),
-        (
-            format!("{base}/bulk-delete"),
-            PathItem::new(HttpMethod::Post, bulk_delete),
-        ),
-    ];
-    if module.with_import {
-        paths.extend(import_paths(unit, &base));
-    }
-    paths
+    )
 }
 
 /// What a bulk delete of `unit` takes (`BulkDelete`, as the server reads
@@ -357,17 +396,6 @@ fn import_paths(unit: &Unit, base: &str) -> Vec<(String, PathItem)> {
     let names = &unit.module.names;
     let plural = names.collection_type();
     let titles = names.title_plural();
-    // An empty file is refused (400): a file has at least a header row.
-    let csv_file = || {
-        ContentBuilder::new()
-            .schema(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .min_length(Some(1))
-                    .build(),
-            ))
-            .build()
-    };
     let start = operation(
         unit,
         format!("import{plural}"),
@@ -379,31 +407,7 @@ fn import_paths(unit: &Unit, base: &str) -> Vec<(String, PathItem)> {
         "Check every row and report, writing nothing.".into(),
         typed(Type::Boolean),
     ))
-    .request_body(Some(
-        RequestBodyBuilder::new()
-            .required(Some(Required::True))
-            .content(CSV, csv_file())
-            .content(
-                "multipart/form-data",
-                ContentBuilder::new()
-                    .schema(Some(
-                        ObjectBuilder::new()
-                            .schema_type(Type::Object)
-                            .property(
-                                "file",
-                                ObjectBuilder::new()
-                                    .schema_type(Type::String)
-                                    .content_media_type(CSV)
-                                    .min_length(Some(1))
-                                    .build(),
-                            )
-                            .required("file")
-                            .build(),
-                    ))
-                    .build(),
-            )
-            .build(),
-    ))
+    .request_body(Some(csv_upload()))
     .response(
         "202",
         json_response(
@@ -440,6 +444,39 @@ fn import_paths(unit: &Unit, base: &str) -> Vec<(String, PathItem)> {
             PathItem::new(HttpMethod::Get, job),
         ),
     ]
+}
+
+/// An import's body: the CSV file, alone or as a form's `file` part.
+/// An empty file is refused (400): a file has at least a header row.
+fn csv_upload() -> utoipa::openapi::request_body::RequestBody {
+    let csv_file = ContentBuilder::new()
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .build(),
+        ))
+        .build();
+    let form = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "file",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .content_media_type(CSV)
+                .min_length(Some(1))
+                .build(),
+        )
+        .required("file")
+        .build();
+    RequestBodyBuilder::new()
+        .required(Some(Required::True))
+        .content(CSV, csv_file)
+        .content(
+            "multipart/form-data",
+            ContentBuilder::new().schema(Some(form)).build(),
+        )
+        .build()
 }
 
 /// The probes every app serves beside its modules, without a token:

@@ -23,8 +23,6 @@ const SPLIT_LATER: &[(&str, &str)] = &[
     ("aegis-build/src/collect/resolve.rs", "resolve"),
     ("aegis-build/src/context/mod.rs", "feature_context"),
     ("aegis-build/src/openapi/mod.rs", "openapi"),
-    ("aegis-build/src/openapi/paths.rs", "module_paths"),
-    ("aegis-build/src/openapi/paths.rs", "import_paths"),
     ("aegis-macros/src/expand.rs", "expand"),
     ("aegis-model/src/attr.rs", "parse_module_args"),
     ("aegis-model/src/attr.rs", "parse_field_args"),
