@@ -21,7 +21,6 @@ const GENERATED: &str = "@generated";
 const SPLIT_LATER: &[(&str, &str)] = &[
     ("aegis-build/src/collect/mod.rs", "collect"),
     ("aegis-build/src/collect/resolve.rs", "resolve"),
-    ("aegis-build/src/context/mod.rs", "feature_context"),
     ("aegis-build/src/openapi/mod.rs", "openapi"),
     ("aegis-macros/src/expand.rs", "expand"),
     ("aegis-model/src/attr.rs", "parse_module_args"),
