@@ -17,24 +17,23 @@ pub(super) fn resolve(
     collector: &mut Collector,
 ) -> Unit {
     let mut decls: BTreeMap<String, TsDecl> = BTreeMap::new();
-    // (name, where it is used from: file and location, who uses it)
-    let mut queue: Vec<(String, usize, Location, String)> = Vec::new();
+    let mut queue: Vec<Use> = Vec::new();
     for field in module.fields.iter().filter(|f| !f.is_transient()) {
         for name in field.ts.named_references() {
-            queue.push((
-                name.to_owned(),
+            queue.push(Use {
+                name: name.to_owned(),
                 file,
-                field.ty_location.clone(),
-                format!("field `{}`", field.ident),
-            ));
+                at: field.ty_location.clone(),
+                user: format!("field `{}`", field.ident),
+            });
         }
     }
     let generated: Vec<String> = module.names.generated_type_names();
-    while let Some((name, from_file, at, user)) = queue.pop() {
-        if decls.contains_key(&name) || name == module.rust_name {
+    while let Some(used) = queue.pop() {
+        if decls.contains_key(&used.name) || used.name == module.rust_name {
             continue;
         }
-        let found = types.get(&name).map(Vec::as_slice).unwrap_or_default();
+        let found = types.get(&used.name).map(Vec::as_slice).unwrap_or_default();
         let entity_named = found
             .iter()
             .any(|f| matches!(&f.def, TypeDef::Struct(s) if crud_module_attr(&s.attrs).is_some()));
@@ -44,71 +43,109 @@ pub(super) fn resolve(
         }
         match found {
             [] => collector.problem(
-                from_file,
-                &at,
+                used.file,
+                &used.at,
                 format!(
-                    "cannot find a struct or enum named `{name}` (used by {user}) in the scanned \
+                    "cannot find a struct or enum named `{}` (used by {}) in the scanned \
                      sources; add its file to the sources, or give the field a \
-                     `#[crud(ts_type = \"...\")]`"
+                     `#[crud(ts_type = \"...\")]`",
+                    used.name, used.user
                 ),
             ),
-            [one] => {
-                if aegis_model::reserved::is_taken_type_name(&name) || generated.contains(&name) {
-                    collector.problem(
-                        from_file,
-                        &at,
-                        format!(
-                            "type `{name}` (used by {user}) would shadow a name the generated \
-                             TypeScript already uses; rename it, or give the field a \
-                             `#[crud(ts_type = \"...\")]`"
-                        ),
-                    );
-                    continue;
-                }
-                let (result, ident) = match &one.def {
-                    TypeDef::Struct(item) => (struct_decl(item), &item.ident),
-                    TypeDef::Enum(item) => (enum_decl(item), &item.ident),
-                };
-                match result {
-                    Ok(decl) => {
-                        for next in decl.named_references() {
-                            queue.push((
-                                next.to_owned(),
-                                one.file,
-                                Location::of(ident),
-                                format!("`{name}`"),
-                            ));
-                        }
-                        decls.insert(name, decl);
-                    }
-                    Err(diagnostics) => collector.diagnostics(one.file, diagnostics),
-                }
-            }
-            several => {
-                let places: Vec<String> = several
-                    .iter()
-                    .map(|f| {
-                        let ident = match &f.def {
-                            TypeDef::Struct(item) => &item.ident,
-                            TypeDef::Enum(item) => &item.ident,
-                        };
-                        collector.place(f.file, &Location::of(ident))
-                    })
-                    .collect();
+            [one]
+                if aegis_model::reserved::is_taken_type_name(&used.name)
+                    || generated.contains(&used.name) =>
+            {
                 collector.problem(
-                    from_file,
-                    &at,
+                    used.file,
+                    &used.at,
                     format!(
-                        "`{name}` (used by {user}) is declared {} times, at {}; rename one, or \
-                         give the field a `#[crud(ts_type = \"...\")]`",
-                        several.len(),
-                        places.join(", ")
+                        "type `{}` (used by {}) would shadow a name the generated TypeScript \
+                         already uses; rename it, or give the field a \
+                         `#[crud(ts_type = \"...\")]`",
+                        used.name, used.user
                     ),
                 );
             }
+            [one] => declare(one, used.name, &mut decls, &mut queue, collector),
+            several => declared_several_times(&used, several, collector),
         }
     }
-    // The entity refers to itself by its TypeScript name.
+    refer_to_itself_by_its_typescript_name(&mut module);
+    Unit {
+        references: BTreeMap::new(),
+        module,
+        rust_path,
+        decls,
+        entity_imports: BTreeSet::new(),
+    }
+}
+
+/// A type a module's TypeScript names: where, and by whom.
+struct Use {
+    name: String,
+    file: usize,
+    at: Location,
+    /// Who uses it, as messages say it (``field `x` ``, `` `Other` ``).
+    user: String,
+}
+
+/// Declares `found` as `name`, and queues the types its declaration names.
+fn declare(
+    found: &Found,
+    name: String,
+    decls: &mut BTreeMap<String, TsDecl>,
+    queue: &mut Vec<Use>,
+    collector: &mut Collector,
+) {
+    let (result, ident) = match &found.def {
+        TypeDef::Struct(item) => (struct_decl(item), &item.ident),
+        TypeDef::Enum(item) => (enum_decl(item), &item.ident),
+    };
+    match result {
+        Ok(decl) => {
+            for next in decl.named_references() {
+                queue.push(Use {
+                    name: next.to_owned(),
+                    file: found.file,
+                    at: Location::of(ident),
+                    user: format!("`{name}`"),
+                });
+            }
+            decls.insert(name, decl);
+        }
+        Err(diagnostics) => collector.diagnostics(found.file, diagnostics),
+    }
+}
+
+/// A name declared by several types: which is meant cannot be told.
+fn declared_several_times(used: &Use, several: &[Found], collector: &mut Collector) {
+    let places: Vec<String> = several
+        .iter()
+        .map(|f| {
+            let ident = match &f.def {
+                TypeDef::Struct(item) => &item.ident,
+                TypeDef::Enum(item) => &item.ident,
+            };
+            collector.place(f.file, &Location::of(ident))
+        })
+        .collect();
+    collector.problem(
+        used.file,
+        &used.at,
+        format!(
+            "`{}` (used by {}) is declared {} times, at {}; rename one, or give the field a \
+             `#[crud(ts_type = \"...\")]`",
+            used.name,
+            used.user,
+            several.len(),
+            places.join(", ")
+        ),
+    );
+}
+
+/// The entity refers to itself by its TypeScript name.
+fn refer_to_itself_by_its_typescript_name(module: &mut Module) {
     let rust_name = module.rust_name.clone();
     let entity_type = module.names.entity_type();
     if rust_name != entity_type {
@@ -116,13 +153,6 @@ pub(super) fn resolve(
         for field in &mut module.fields {
             field.ts = field.ts.rename_named(&rename);
         }
-    }
-    Unit {
-        references: BTreeMap::new(),
-        module,
-        rust_path,
-        decls,
-        entity_imports: BTreeSet::new(),
     }
 }
 
