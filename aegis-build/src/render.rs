@@ -176,7 +176,11 @@ impl Renderer {
     /// Every web file, by path relative to the web root.
     pub fn web_files(&self, units: &[Unit]) -> Result<BTreeMap<PathBuf, String>, Error> {
         let mut files = BTreeMap::new();
-        let shared = self.context(&shared_context(units, protocol_declarations()?))?;
+        let shared = self.context(&shared_context(
+            units,
+            protocol_declarations()?,
+            protocol_constants(),
+        ))?;
         for file in RUNTIME_FILES {
             let text = if self.registry.has_template(file.name) {
                 self.render(file.name, &shared)?
@@ -239,6 +243,51 @@ pub(crate) fn protocol_types() -> Result<Vec<(TsDecl, Option<syn::ItemStruct>)>,
         }
     }
     Ok(types)
+}
+
+/// aegis-protocol's constants and filter operators as TypeScript, each
+/// with its doc comment: the web runtime imports them, so a change in
+/// Rust changes the TypeScript.
+pub(crate) fn protocol_constants() -> Vec<String> {
+    use aegis_protocol::query::{FilterOp, MAX_IN_VALUES};
+    let quoted = |text: &str| format!("'{text}'");
+    let ops: Vec<String> = FilterOp::ALL.iter().map(|op| quoted(op.as_str())).collect();
+    vec![
+        format!(
+            "/** The version every event's `meta.featureVersion` carries. */\n\
+             export const FEATURE_VERSION = {};\n",
+            quoted(aegis_protocol::FEATURE_VERSION)
+        ),
+        format!(
+            "/** The WebSocket close code for missing, bad or expired auth. */\n\
+             export const CLOSE_UNAUTHORIZED = {};\n",
+            aegis_protocol::CLOSE_UNAUTHORIZED
+        ),
+        format!(
+            "/** The WebSocket close code of an instance that is stopping: reconnect at once, to any instance, with `since`. */\n\
+             export const CLOSE_RESTARTING = {};\n",
+            aegis_protocol::CLOSE_RESTARTING
+        ),
+        format!(
+            "/** The request header carrying a client's mutation id, echoed as the event's `meta.origin`. */\n\
+             export const MUTATION_ID_HEADER = {};\n",
+            quoted(aegis_protocol::MUTATION_ID_HEADER)
+        ),
+        format!(
+            "/** A filter's operator: `<field>.<op>=<value>` in a list's query string. */\n\
+             export type FilterOp = {};\n",
+            ops.join(" | ")
+        ),
+        format!(
+            "/** Every filter operator, in the order documents list them. */\n\
+             export const FILTER_OPS: readonly FilterOp[] = [{}];\n",
+            ops.join(", ")
+        ),
+        format!(
+            "/** Values one `in` filter may list, at most. */\n\
+             export const MAX_IN_VALUES = {MAX_IN_VALUES};\n"
+        ),
+    ]
 }
 
 /// The TypeScript declarations of aegis-protocol's types, in source order.

@@ -396,6 +396,8 @@ pub(crate) struct SharedContext {
     pub features: Vec<RouteContext>,
     /// The protocol types, declared from aegis-protocol's source.
     pub protocol_declarations: Vec<String>,
+    /// The protocol's constants and filter operators, from aegis-protocol.
+    pub protocol_constants: Vec<String>,
 }
 
 #[derive(Serialize, Debug)]
@@ -407,7 +409,11 @@ pub(crate) struct RouteContext {
     pub routes_path: String,
 }
 
-pub(crate) fn shared_context(units: &[Unit], protocol_declarations: Vec<String>) -> SharedContext {
+pub(crate) fn shared_context(
+    units: &[Unit],
+    protocol_declarations: Vec<String>,
+    protocol_constants: Vec<String>,
+) -> SharedContext {
     SharedContext {
         header: HEADER,
         features: units
@@ -424,5 +430,6 @@ pub(crate) fn shared_context(units: &[Unit], protocol_declarations: Vec<String>)
             })
             .collect(),
         protocol_declarations,
+        protocol_constants,
     }
 }

@@ -67,7 +67,7 @@ fn every_field_is_documented_and_used() {
             let context = serde_json::to_value(feature_context(unit)).unwrap();
             keys(&context, "", &mut feature_keys);
         }
-        let shared = shared_context(&collected.modules, Vec::new());
+        let shared = shared_context(&collected.modules, Vec::new(), Vec::new());
         keys(&serde_json::to_value(shared).unwrap(), "", &mut shared_keys);
     }
     let templates: Vec<(&str, &str)> = crate::render::embedded_templates().collect();

@@ -1,6 +1,13 @@
 import { Injectable, OnDestroy, inject, signal } from '@angular/core';
 
-import { ClientMessage, EventMessage, ResyncReason, ServerMessage } from '../models/aegis-protocol.types';
+import {
+  CLOSE_RESTARTING,
+  CLOSE_UNAUTHORIZED,
+  ClientMessage,
+  EventMessage,
+  ResyncReason,
+  ServerMessage,
+} from '../models/aegis-protocol.types';
 import { AEGIS_CONFIG } from './aegis-api';
 
 /** The socket's state, for people and for caches. */
@@ -36,11 +43,9 @@ export const DEFAULT_TIMINGS: WebSocketTimings = {
   refreshBeforeExpiry: 60_000,
 };
 
-/** The close code the server uses for missing, bad or expired auth. */
-export const CLOSE_UNAUTHORIZED = 4401;
-
-/** The close code of a stopping instance: reconnect at once (to another one). */
-export const CLOSE_RESTARTING = 1012;
+// The close codes are declared in Rust (aegis-protocol) and generated;
+// here for the runtime's importers.
+export { CLOSE_RESTARTING, CLOSE_UNAUTHORIZED };
 
 type Timer = 'reconnect' | 'heartbeat' | 'pong' | 'refresh' | 'retry' | 'events';
 

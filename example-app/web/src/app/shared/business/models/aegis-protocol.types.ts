@@ -8,6 +8,27 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** A JSON object. */
 export type JsonObject = Record<string, JsonValue>;
 
+/** The version every event's `meta.featureVersion` carries. */
+export const FEATURE_VERSION = 'v1';
+
+/** The WebSocket close code for missing, bad or expired auth. */
+export const CLOSE_UNAUTHORIZED = 4401;
+
+/** The WebSocket close code of an instance that is stopping: reconnect at once, to any instance, with `since`. */
+export const CLOSE_RESTARTING = 1012;
+
+/** The request header carrying a client's mutation id, echoed as the event's `meta.origin`. */
+export const MUTATION_ID_HEADER = 'x-aegis-mutation-id';
+
+/** A filter's operator: `<field>.<op>=<value>` in a list's query string. */
+export type FilterOp = 'eq' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'empty';
+
+/** Every filter operator, in the order documents list them. */
+export const FILTER_OPS: readonly FilterOp[] = ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'];
+
+/** Values one `in` filter may list, at most. */
+export const MAX_IN_VALUES = 100;
+
 export type ClientMessage =
   | { type: 'auth'; token: string }
   | { type: 'subscribe'; features: string[]; since: Record<string, number> }

@@ -3,7 +3,19 @@ import { HttpErrorResponse, HttpInterceptorFn } from '@angular/common/http';
 import { InjectionToken, inject } from '@angular/core';
 import { from, switchMap } from 'rxjs';
 
-import { ApiError, FieldError, JsonObject, JsonValue } from '../models/aegis-protocol.types';
+import {
+  ApiError,
+  FILTER_OPS,
+  FieldError,
+  FilterOp,
+  JsonObject,
+  JsonValue,
+  MUTATION_ID_HEADER,
+} from '../models/aegis-protocol.types';
+
+// Declared in Rust (aegis-protocol) and generated; here for the runtime's importers.
+export type { FilterOp };
+export { MUTATION_ID_HEADER };
 
 /** Where the Aegis back end is, and how to authenticate to it. */
 export interface AegisConfig {
@@ -20,16 +32,8 @@ export interface AegisConfig {
 /** Provide this once, at the application's root. */
 export const AEGIS_CONFIG = new InjectionToken<AegisConfig>('AEGIS_CONFIG');
 
-/** The header carrying a client mutation id, echoed as the change's `meta.origin`. */
-export const MUTATION_ID_HEADER = 'x-aegis-mutation-id';
-
 /** An entity's id: a number or a string, as the Rust id serialises. */
 export type EntityId = number | string;
-
-/** A filter's operator: see the README's "Lists: filters, order, export". */
-export type FilterOp = 'eq' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'empty';
-
-const FILTER_OPS: readonly FilterOp[] = ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'];
 
 /** One filter of a list: `<field>.<op>=<value>` in its query string (`in`: comma-separated). */
 export interface ListFilter {
