@@ -316,6 +316,28 @@ mod tests {
         assert!(all.contains("  data: JsonValue;\n"));
     }
 
+    /// The runtime's own copy of the protocol types, so that it
+    /// type-checks and its specs run where it lives: what the generator
+    /// writes into every app, kept current (`AEGIS_BLESS=1` rewrites it).
+    #[test]
+    fn the_runtime_holds_the_protocol_types_the_generator_writes() {
+        let path = "shared/business/models/aegis-protocol.types.ts";
+        let files = Renderer::new(None).unwrap().web_files(&[]).unwrap();
+        let generated = &files[&PathBuf::from(path)];
+        let kept = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("runtime")
+            .join(path);
+        if std::env::var_os("AEGIS_BLESS").is_some() {
+            std::fs::write(&kept, generated).unwrap();
+        }
+        let text = std::fs::read_to_string(&kept).unwrap_or_default();
+        assert!(
+            text == *generated,
+            "{} is not what aegis-protocol declares (AEGIS_BLESS=1 to rewrite it)",
+            kept.display()
+        );
+    }
+
     #[test]
     fn every_template_is_valid() {
         Renderer::new(None).unwrap();

@@ -145,11 +145,14 @@ fn timed<T>(what: &str, step: impl FnOnce() -> Result<T, String>) -> Result<T, S
 }
 
 /// Type-checks the golden fixtures' expected TypeScript with the web app's
-/// compiler and packages, each fixture beside the shared runtime files
-/// that only the `budgets` fixture keeps.
+/// compiler and packages, each fixture beside the shared files only the
+/// `budgets` fixture keeps and the runtime's files it lists.
 fn typecheck_fixtures(root: &Path, web: &Path) -> Result<(), String> {
     let fixtures = root.join("aegis-build/tests/fixtures");
     let shared = fixtures.join("budgets/expected/web/shared");
+    // The runtime files the fixtures list rather than keep.
+    let listed = std::fs::read_to_string(fixtures.join("budgets/expected/web/RUNTIME_FILES"))
+        .map_err(|e| format!("cannot read the fixtures' runtime files: {e}"))?;
     // Inside the web app, so the compiler finds its node_modules as usual.
     let work = web.join(".fixture-typecheck");
     let _ = std::fs::remove_dir_all(&work);
@@ -164,6 +167,12 @@ fn typecheck_fixtures(root: &Path, web: &Path) -> Result<(), String> {
         let target = work.join(case);
         copy_tree(&fixtures.join(case).join("expected/web"), &target)?;
         copy_tree(&shared, &target.join("shared"))?;
+        for path in listed.lines() {
+            let to = target.join(path);
+            std::fs::create_dir_all(to.parent().unwrap_or(&target)).map_err(|e| e.to_string())?;
+            std::fs::copy(root.join("aegis-build/runtime").join(path), &to)
+                .map_err(|e| format!("cannot copy the runtime's {path}: {e}"))?;
+        }
     }
     let tsconfig = r#"{
   "compilerOptions": {
@@ -191,8 +200,9 @@ fn typecheck_fixtures(root: &Path, web: &Path) -> Result<(), String> {
     run_in(&work, &[], &tsc.to_string_lossy(), &["-p", "tsconfig.json"])
 }
 
-/// Type-checks aegis-build's runtime files where they live, against the
-/// web app's packages (linked as their `node_modules`, which git ignores).
+/// Type-checks and lints aegis-build's runtime files and specs where they
+/// live, against the web app's packages (linked as their `node_modules`,
+/// which git ignores).
 fn typecheck_runtime(root: &Path, web: &Path) -> Result<(), String> {
     let runtime = root.join("aegis-build/runtime");
     let link = runtime.join("node_modules");
@@ -206,6 +216,22 @@ fn typecheck_runtime(root: &Path, web: &Path) -> Result<(), String> {
         &[],
         &tsc.to_string_lossy(),
         &["-p", "tsconfig.json"],
+    )?;
+    // Its files and specs, by the example's ESLint rules (the example's
+    // `ng test` runs the specs, from here).
+    let eslint = web.join("node_modules/.bin/eslint");
+    let config = web.join("eslint.config.mjs");
+    run_in(
+        &runtime,
+        &[],
+        &eslint.to_string_lossy(),
+        &[
+            "--max-warnings",
+            "0",
+            "-c",
+            &config.to_string_lossy(),
+            "shared",
+        ],
     )
 }
 

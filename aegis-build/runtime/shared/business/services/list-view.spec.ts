@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ListFilter, ListQuery, queryFromParams, queryParams } from '../app/shared/business/services/aegis-api';
+import { ListFilter, ListQuery, queryFromParams, queryParams } from './aegis-api';
 import {
   ListView,
   PageState,
@@ -10,7 +10,7 @@ import {
   compareCodePoints,
   compareInView,
   matchesView,
-} from '../app/shared/business/services/list-view';
+} from './list-view';
 
 interface Row {
   id: number;

@@ -5,8 +5,8 @@
 import { FormControl } from '@angular/forms';
 import { describe, expect, it } from 'vitest';
 
-import { FieldRules, ruleViolation, rulesValidator } from '../app/shared/business/forms/rules';
-import corpus from '../../../../aegis/tests/rules-corpus.json';
+import { FieldRules, ruleViolation, rulesValidator } from './rules';
+import corpus from '../../../../../aegis/tests/rules-corpus.json';
 
 interface CorpusGroup {
   readonly rules: FieldRules;

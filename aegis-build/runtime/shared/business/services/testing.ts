@@ -1,14 +1,15 @@
-// A state manager over an in-memory fake server, for the runtime's specs.
+// A state manager over an in-memory fake server, and the stand-ins the
+// runtime's specs need.
 
 import { EnvironmentProviders, Injectable, InjectionToken, Provider, inject, signal } from '@angular/core';
 import { HttpErrorResponse, provideHttpClient } from '@angular/common/http';
 import { provideHttpClientTesting } from '@angular/common/http/testing';
 
-import { EventMessage, JsonObject, ListResponse } from '../app/shared/business/models/aegis-protocol.types';
-import { AEGIS_CONFIG, ListQuery } from '../app/shared/business/services/aegis-api';
-import { BaseRealtimeStateManager } from '../app/shared/business/services/base-realtime-state.manager';
-import { ViewFields } from '../app/shared/business/services/list-view';
-import { ConnectionStatus, FeatureSubscriber, WebSocketService } from '../app/shared/business/services/websocket.service';
+import { EventMessage, JsonObject, ListResponse } from '../models/aegis-protocol.types';
+import { AEGIS_CONFIG, ListQuery } from './aegis-api';
+import { BaseRealtimeStateManager } from './base-realtime-state.manager';
+import { ViewFields } from './list-view';
+import { ConnectionStatus, FeatureSubscriber, WebSocketService } from './websocket.service';
 
 export interface Item {
   id: number;

@@ -1,7 +1,7 @@
 import { TestBed } from '@angular/core/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { PAUSED, WebSocketService } from '../app/shared/business/services/websocket.service';
+import { PAUSED, WebSocketService } from './websocket.service';
 import {
   FakeWebSocketService,
   ITEM_SWITCHES,
@@ -10,7 +10,7 @@ import {
   conflictError,
   itemEvent,
   page,
-} from './test-state-manager';
+} from './testing';
 
 const A: Item = { id: 1, name: 'a', version: 1 };
 const B: Item = { id: 2, name: 'b', version: 1 };

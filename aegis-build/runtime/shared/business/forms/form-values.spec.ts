@@ -10,7 +10,7 @@ import {
   fromTimeInput,
   toLocalDateTimeInput,
   toTimeInput,
-} from '../app/shared/business/forms/form-values';
+} from './form-values';
 
 describe('form values', () => {
   it('edits a date and time without a zone as the datetime-local input shows it', () => {

@@ -6,9 +6,9 @@ import { HttpTestingController, TestRequest } from '@angular/common/http/testing
 import { TestBed } from '@angular/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { EventMessage, JsonObject } from '../app/shared/business/models/aegis-protocol.types';
-import { LABEL_READ_BATCH, ReferenceLabels, ReferenceTarget } from '../app/shared/business/services/reference-labels';
-import { FakeWebSocketService, httpTestingProviders } from './test-state-manager';
+import { EventMessage, JsonObject } from '../models/aegis-protocol.types';
+import { LABEL_READ_BATCH, ReferenceLabels, ReferenceTarget } from './reference-labels';
+import { FakeWebSocketService, httpTestingProviders } from './testing';
 
 const DEPARTMENTS: ReferenceTarget = { feature: 'departments', idField: 'id', labelField: 'name', live: true };
 

@@ -3,8 +3,8 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { OidcClient } from '../app/shared/business/models/aegis-protocol.types';
-import { devTokenSupplier, isSignIn, signInTokenSupplier, tokenSupplierFor } from '../app/shared/business/services/sign-in';
+import { OidcClient } from '../models/aegis-protocol.types';
+import { devTokenSupplier, isSignIn, signInTokenSupplier, tokenSupplierFor } from './sign-in';
 
 /** A fake `fetch` answering by path; records what was asked. */
 function serve(answers: Record<string, () => Response>): string[] {

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BudgetStateManager } from '../app/features/budgets/state/budgets-state.manager';
 import { Budget } from '../app/features/budgets/types/budgets.types';
 import { EventMessage, JsonObject } from '../app/shared/business/models/aegis-protocol.types';
-import { FakeWebSocketService, httpTestingProviders } from './test-state-manager';
+import { FakeWebSocketService, httpTestingProviders } from './testing';
 
 const Q1: Budget = { id: 1, name: 'Q1', amount: 10, fiscal_year: 2026, status: 'draft', version: 1, department: null, created_at: null, updated_by: null };
 

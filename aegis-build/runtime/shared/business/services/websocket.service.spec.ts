@@ -1,8 +1,8 @@
 import { TestBed } from '@angular/core/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { EventMessage, ResyncReason } from '../app/shared/business/models/aegis-protocol.types';
-import { AEGIS_CONFIG } from '../app/shared/business/services/aegis-api';
+import { EventMessage, ResyncReason } from '../models/aegis-protocol.types';
+import { AEGIS_CONFIG } from './aegis-api';
 import {
   DEFAULT_TIMINGS,
   EVENTS_AT_LATEST_MS,
@@ -10,7 +10,7 @@ import {
   FeatureSubscriber,
   PAUSED,
   WebSocketService,
-} from '../app/shared/business/services/websocket.service';
+} from './websocket.service';
 
 /** A WebSocket the test drives from the server's side. */
 class FakeWebSocket {
