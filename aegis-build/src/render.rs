@@ -274,6 +274,11 @@ pub(crate) fn protocol_constants() -> Vec<String> {
             quoted(aegis_protocol::MUTATION_ID_HEADER)
         ),
         format!(
+            "/** Rows a list's page has when its query does not say (`pageSize`). */\n\
+             export const DEFAULT_PAGE_SIZE = {};\n",
+            aegis_protocol::DEFAULT_PAGE_SIZE
+        ),
+        format!(
             "/** A filter's operator: `<field>.<op>=<value>` in a list's query string. */\n\
              export type FilterOp = {};\n",
             ops.join(" | ")

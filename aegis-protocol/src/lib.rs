@@ -24,6 +24,9 @@ pub const CLOSE_UNAUTHORIZED: u16 = 4401;
 /// "service restart"): reconnect at once, to any instance, with `since`.
 pub const CLOSE_RESTARTING: u16 = 1012;
 
+/// Rows a list's page has when its query does not say (`pageSize`).
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+
 /// The request header carrying a client's mutation id, echoed as the
 /// event's `meta.origin` so the client can recognise its own changes.
 pub const MUTATION_ID_HEADER: &str = "x-aegis-mutation-id";

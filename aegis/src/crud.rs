@@ -115,7 +115,10 @@ async fn list<T: CrudEntity, H: CrudHooks<T>>(
     view.restrict(meta, hooks.read_filter(&user).as_ref())?;
     let db = aegis.db();
     let page = view.page.unwrap_or(1).max(1);
-    let page_size = view.page_size.unwrap_or(20).clamp(1, limits.max_page_size);
+    let page_size = view
+        .page_size
+        .unwrap_or(crate::protocol::DEFAULT_PAGE_SIZE)
+        .clamp(1, limits.max_page_size);
     let selection = view.selection(db, meta);
     let filter = &selection.where_clause;
 

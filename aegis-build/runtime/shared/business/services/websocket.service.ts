@@ -480,7 +480,8 @@ export class WebSocketService implements OnDestroy {
     if (code === CLOSE_RESTARTING) {
       this.attempt = 0;
     }
-    // Full jitter: a random wait up to an exponentially growing bound.
+    // Equal jitter: half the exponentially growing bound, plus a random
+    // part of the other half, so clients spread out yet none retries at once.
     const bound = this.backoff(this.attempt);
     const delay = bound / 2 + Math.random() * (bound / 2);
     this.attempt += 1;

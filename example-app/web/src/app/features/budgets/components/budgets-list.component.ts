@@ -14,6 +14,7 @@ import { MatSortModule, Sort, SortDirection } from '@angular/material/sort';
 import { MatTableModule } from '@angular/material/table';
 import { ActivatedRoute, Params, Router } from '@angular/router';
 
+import { DEFAULT_PAGE_SIZE } from '../../../shared/business/models/aegis-protocol.types';
 import { ListFilter, apiErrorMessage, queryFromParams, queryParams } from '../../../shared/business/services/aegis-api';
 import { Conflict, EntityId } from '../../../shared/business/services/base-realtime-state.manager';
 import { ReferenceLabels } from '../../../shared/business/services/reference-labels';
@@ -26,7 +27,6 @@ import { BudgetFormDialogComponent, BudgetFormData } from './budgets-form.dialog
 import { BudgetsImportDialogComponent } from './budgets-import.dialog';
 
 const SEARCH_DELAY_MS = 300;
-const DEFAULT_PAGE_SIZE = 20;
 
 /**
  * The Budgets table, kept live by the `budgets` events. Its

@@ -13,6 +13,7 @@ import { MatSortModule, Sort, SortDirection } from '@angular/material/sort';
 import { MatTableModule } from '@angular/material/table';
 import { ActivatedRoute, Params, Router } from '@angular/router';
 
+import { DEFAULT_PAGE_SIZE } from '../../../shared/business/models/aegis-protocol.types';
 import { ListFilter, apiErrorMessage, queryFromParams, queryParams } from '../../../shared/business/services/aegis-api';
 import { Conflict, EntityId } from '../../../shared/business/services/base-realtime-state.manager';
 import { ConfirmDialogComponent, ConfirmDialogData } from '../../../shared/ui/confirm.dialog';
@@ -23,7 +24,6 @@ import { Department, DepartmentListQuery, DEPARTMENT_VIEW_FIELDS } from '../type
 import { DepartmentFormDialogComponent, DepartmentFormData } from './departments-form.dialog';
 
 const SEARCH_DELAY_MS = 300;
-const DEFAULT_PAGE_SIZE = 20;
 
 /**
  * The Departments table, kept live by the `departments` events. Its

@@ -13,6 +13,7 @@ import { MatSortModule, Sort, SortDirection } from '@angular/material/sort';
 import { MatTableModule } from '@angular/material/table';
 import { ActivatedRoute, Params, Router } from '@angular/router';
 
+import { DEFAULT_PAGE_SIZE } from '../../../shared/business/models/aegis-protocol.types';
 import { ListFilter, apiErrorMessage, queryFromParams, queryParams } from '../../../shared/business/services/aegis-api';
 import { ConfirmDialogComponent, ConfirmDialogData } from '../../../shared/ui/confirm.dialog';
 import { ViewFiltersComponent } from '../../../shared/ui/view-filters';
@@ -23,7 +24,6 @@ import { SupplierFormDialogComponent, SupplierFormData } from './suppliers-form.
 import { SuppliersImportDialogComponent } from './suppliers-import.dialog';
 
 const SEARCH_DELAY_MS = 300;
-const DEFAULT_PAGE_SIZE = 20;
 
 /**
  * The Suppliers table. Its

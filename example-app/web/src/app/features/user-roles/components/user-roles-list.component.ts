@@ -14,6 +14,7 @@ import { MatSortModule, Sort, SortDirection } from '@angular/material/sort';
 import { MatTableModule } from '@angular/material/table';
 import { ActivatedRoute, Params, Router } from '@angular/router';
 
+import { DEFAULT_PAGE_SIZE } from '../../../shared/business/models/aegis-protocol.types';
 import { ListFilter, apiErrorMessage, queryFromParams, queryParams } from '../../../shared/business/services/aegis-api';
 import { Conflict, EntityId } from '../../../shared/business/services/base-realtime-state.manager';
 import { ConfirmDialogComponent, ConfirmDialogData } from '../../../shared/ui/confirm.dialog';
@@ -24,7 +25,6 @@ import { UserRole, UserRoleListQuery, USER_ROLE_VIEW_FIELDS } from '../types/use
 import { UserRoleFormDialogComponent, UserRoleFormData } from './user-roles-form.dialog';
 
 const SEARCH_DELAY_MS = 300;
-const DEFAULT_PAGE_SIZE = 20;
 
 /**
  * The User roles table, kept live by the `user-roles` events. Its

@@ -20,6 +20,9 @@ export const CLOSE_RESTARTING = 1012;
 /** The request header carrying a client's mutation id, echoed as the event's `meta.origin`. */
 export const MUTATION_ID_HEADER = 'x-aegis-mutation-id';
 
+/** Rows a list's page has when its query does not say (`pageSize`). */
+export const DEFAULT_PAGE_SIZE = 20;
+
 /** A filter's operator: `<field>.<op>=<value>` in a list's query string. */
 export type FilterOp = 'eq' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'empty';
 
