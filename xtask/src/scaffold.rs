@@ -41,9 +41,8 @@ fn scaffold(root: &Path) -> Result<(), String> {
     // resolves its own).
     std::fs::copy(root.join("Cargo.lock"), project.join("Cargo.lock"))
         .map_err(|e| format!("cannot copy Cargo.lock: {e}"))?;
-    let target = crate::target_dir()?;
-    let target = target.to_string_lossy();
-    let env = [("CARGO_TARGET_DIR", target.as_ref())];
+    let target = crate::target_dir()?.to_string_lossy().into_owned();
+    let env = [("CARGO_TARGET_DIR", target.as_str())];
     let cargo = cargo();
     run_in(&project, &env, &cargo, &["build"])?;
     run_in(&project, &env, &cargo, &["test"])?;
@@ -58,10 +57,17 @@ fn scaffold(root: &Path) -> Result<(), String> {
     run_in(&web, &[], "npx", &["ng", "build"])?;
     let e2e = root.join("example-app/web");
     lint(&web, &e2e)?;
+    open_in_chromium(&e2e, &web, &target)?;
+    refused_adds(&project, &cargo_aegis)?;
+    add_a_module(&project, &cargo_aegis, &env)
+}
 
+/// The scaffold scenario of the end-to-end suite, against the project's
+/// binary and web build.
+fn open_in_chromium(e2e: &Path, web: &Path, target: &str) -> Result<(), String> {
     let artifacts = e2e.join("e2e-artifacts");
     run_in(
-        &e2e,
+        e2e,
         &[
             ("AEGIS_E2E_BIN", &format!("{target}/debug/shop")),
             (
@@ -73,9 +79,11 @@ fn scaffold(root: &Path) -> Result<(), String> {
         ],
         "node",
         &["--test-reporter=spec", "--test", "e2e/scaffold.test.mjs"],
-    )?;
+    )
+}
 
-    // `cargo aegis add`: refused without a change, then a module that builds.
+/// `cargo aegis add` that must be refused leaves modules.toml as it was.
+fn refused_adds(project: &Path, cargo_aegis: &str) -> Result<(), String> {
     let manifest = project.join("modules.toml");
     let before = std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?;
     for (args, expected) in [
@@ -88,10 +96,10 @@ fn scaffold(root: &Path) -> Result<(), String> {
             "unknown field type `money` for `total`",
         ),
     ] {
-        let output = Command::new(cargo_aegis.as_ref())
+        let output = Command::new(cargo_aegis)
             .arg("add")
             .args(args)
-            .current_dir(&project)
+            .current_dir(project)
             .output()
             .map_err(|e| format!("cannot run cargo-aegis: {e}"))?;
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -105,10 +113,18 @@ fn scaffold(root: &Path) -> Result<(), String> {
     if std::fs::read_to_string(&manifest).map_err(|e| e.to_string())? != before {
         return Err("a refused `cargo aegis add` changed modules.toml".to_owned());
     }
+    Ok(())
+}
+
+/// `cargo aegis add` of a module with events and import: it builds, its
+/// tests pass, and its feature is written and builds.
+fn add_a_module(project: &Path, cargo_aegis: &str, env: &[(&str, &str)]) -> Result<(), String> {
+    let cargo = cargo();
+    let web = project.join("web");
     run_in(
-        &project,
+        project,
         &[],
-        &cargo_aegis,
+        cargo_aegis,
         &[
             "aegis",
             "add",
@@ -121,7 +137,7 @@ fn scaffold(root: &Path) -> Result<(), String> {
             "--import",
         ],
     )?;
-    run_in(&project, &env, &cargo, &["test"])?;
+    run_in(project, env, &cargo, &["test"])?;
     let feature = web.join("src/app/features/orders/orders.routes.ts");
     if !feature.is_file() {
         return Err(format!(

@@ -70,40 +70,7 @@ async fn one(clients: usize) -> Result<Figures, String> {
 
     let mut readers = Vec::new();
     for _ in 0..clients {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws"))
-            .await
-            .map_err(|e| format!("cannot connect: {e}"))?;
-        ws.send(Message::text(
-            json!({"type": "auth", "token": token}).to_string(),
-        ))
-        .await
-        .map_err(|e| e.to_string())?;
-        ws.send(Message::text(
-            json!({"type": "subscribe", "features": ["expenses"]}).to_string(),
-        ))
-        .await
-        .map_err(|e| e.to_string())?;
-        readers.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(WRITES as usize);
-            let mut last = Instant::now();
-            while let Some(Ok(message)) = ws.next().await {
-                let Message::Text(text) = message else {
-                    continue;
-                };
-                let Ok(frame) = serde_json::from_str::<Value>(&text) else {
-                    continue;
-                };
-                if frame["type"] != "event" {
-                    continue;
-                }
-                latencies.extend(latency_ms(&frame));
-                last = Instant::now();
-                if frame["meta"]["seq"].as_u64() == Some(WRITES) {
-                    break;
-                }
-            }
-            (latencies, last)
-        }));
+        readers.push(tokio::spawn(reader(subscribed(address, &token).await?)));
     }
     // Every client subscribed: the hub counts them.
     for _ in 0..1000 {
@@ -142,6 +109,52 @@ async fn one(clients: usize) -> Result<Figures, String> {
         p50_ms: quantile(&latencies, 0.50),
         p99_ms: quantile(&latencies, 0.99),
     })
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A client connected to `address`, authenticated with `token` and
+/// subscribed to the expenses.
+async fn subscribed(address: std::net::SocketAddr, token: &str) -> Result<Socket, String> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{address}/ws"))
+        .await
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    ws.send(Message::text(
+        json!({"type": "auth", "token": token}).to_string(),
+    ))
+    .await
+    .map_err(|e| e.to_string())?;
+    ws.send(Message::text(
+        json!({"type": "subscribe", "features": ["expenses"]}).to_string(),
+    ))
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(ws)
+}
+
+/// Reads events until the last write's: their latencies, and when the
+/// last came.
+async fn reader(mut ws: Socket) -> (Vec<f64>, Instant) {
+    let mut latencies = Vec::with_capacity(WRITES as usize);
+    let mut last = Instant::now();
+    while let Some(Ok(message)) = ws.next().await {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        if frame["type"] != "event" {
+            continue;
+        }
+        latencies.extend(latency_ms(&frame));
+        last = Instant::now();
+        if frame["meta"]["seq"].as_u64() == Some(WRITES) {
+            break;
+        }
+    }
+    (latencies, last)
 }
 
 pub fn run(sizes: &[usize]) -> Result<(), String> {

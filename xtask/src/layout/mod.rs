@@ -30,9 +30,6 @@ const SPLIT_LATER: &[(&str, &str)] = &[
     ("aegis-model/src/lower.rs", "lower_field"),
     ("aegis-model/src/rules/mod.rs", "parse_rule"),
     ("aegis-model/src/rules/mod.rs", "decide"),
-    ("xtask/src/bench/fanout.rs", "one"),
-    ("xtask/src/reliability/mod.rs", "scenario"),
-    ("xtask/src/scaffold.rs", "scaffold"),
 ];
 
 pub fn check(root: &Path) -> Result<(), String> {

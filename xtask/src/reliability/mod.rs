@@ -283,14 +283,7 @@ async fn scenario(
     fault: Fault,
     n: usize,
 ) -> Result<String, String> {
-    let name = format!("aegis_reliability_{}_{n}", std::process::id());
-    let admin = aegis::store::Db::connect_only(&postgres.url)
-        .await
-        .map_err(|e| format!("cannot reach PostgreSQL: {e}"))?;
-    sqlx_execute(&admin, &format!("CREATE DATABASE {name}")).await?;
-    admin.pool().close().await;
-    let database = postgres.database_url(&name);
-
+    let database = fresh_database(postgres, n).await?;
     let mut instances = [
         example_app(bin, &database, SECRET)?,
         example_app(bin, &database, SECRET)?,
@@ -328,6 +321,58 @@ async fn scenario(
     while fault != Fault::None && shared.writes.load(Ordering::SeqCst) < WRITES / 3 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    inject(fault, &mut instances, postgres).await?;
+    for writer in writers {
+        writer.await.map_err(|e| format!("a writer failed: {e}"))?;
+    }
+    let writing = started.elapsed();
+
+    let (rows, last_seq) = shared.everything(shared.ports[0]).await?;
+    shared.target.store(last_seq.max(1), Ordering::SeqCst);
+    let mut reports = Vec::new();
+    for client in clients {
+        match tokio::time::timeout(SETTLE, client).await {
+            Ok(Ok(report)) => reports.push(report),
+            Ok(Err(e)) => return Err(format!("a client failed: {e}")),
+            Err(_) => {
+                return Err(format!(
+                    "a client did not reach seq {last_seq} within {SETTLE:?}"
+                ));
+            }
+        }
+    }
+    let totals = Totals::of(&reports, &rows);
+    let summary = totals.summary(&shared, writing, last_seq, rows.len());
+    let problems = totals.problems(fault);
+    if problems.is_empty() {
+        return Ok(summary);
+    }
+    print_logs(&instances);
+    Err(format!(
+        "reliability ({}): {summary}\n{}",
+        fault.describe(),
+        problems.join("\n")
+    ))
+}
+
+/// A database of its own for run `n`, on `postgres`; its URL.
+async fn fresh_database(postgres: &Postgres, n: usize) -> Result<String, String> {
+    let name = format!("aegis_reliability_{}_{n}", std::process::id());
+    let admin = aegis::store::Db::connect_only(&postgres.url)
+        .await
+        .map_err(|e| format!("cannot reach PostgreSQL: {e}"))?;
+    sqlx_execute(&admin, &format!("CREATE DATABASE {name}")).await?;
+    admin.pool().close().await;
+    Ok(postgres.database_url(&name))
+}
+
+/// Brings about `fault`: an instance killed and started again, both
+/// stopped with SIGTERM in turn, or PostgreSQL restarted.
+async fn inject(
+    fault: Fault,
+    instances: &mut [crate::process::ServerProcess; 2],
+    postgres: &Postgres,
+) -> Result<(), String> {
     match fault {
         Fault::None => {}
         Fault::KillInstance => {
@@ -356,90 +401,116 @@ async fn scenario(
             tokio::task::block_in_place(|| postgres.restart())?;
         }
     }
-    for writer in writers {
-        writer.await.map_err(|e| format!("a writer failed: {e}"))?;
-    }
-    let writing = started.elapsed();
+    Ok(())
+}
 
-    let (rows, last_seq) = shared.everything(shared.ports[0]).await?;
-    shared.target.store(last_seq.max(1), Ordering::SeqCst);
-    let mut reports = Vec::new();
-    for client in clients {
-        match tokio::time::timeout(SETTLE, client).await {
-            Ok(Ok(report)) => reports.push(report),
-            Ok(Err(e)) => return Err(format!("a client failed: {e}")),
-            Err(_) => {
-                return Err(format!(
-                    "a client did not reach seq {last_seq} within {SETTLE:?}"
-                ));
-            }
+/// What the clients saw, added up.
+struct Totals<'a> {
+    lost: u64,
+    duplicated: u64,
+    out_of_order: u64,
+    resyncs: u64,
+    disconnects: u64,
+    dropped: u64,
+    delivered: u64,
+    restarted: u64,
+    slowest_return: Duration,
+    /// Clients whose rows differ from the database's.
+    unequal: usize,
+    errors: Vec<&'a String>,
+}
+
+impl<'a> Totals<'a> {
+    fn of(reports: &'a [ClientReport], rows: &BTreeMap<i64, Value>) -> Self {
+        let sum = |f: fn(&ClientReport) -> u64| reports.iter().map(f).sum::<u64>();
+        Totals {
+            lost: sum(|r| r.skipped),
+            duplicated: sum(|r| r.duplicated),
+            out_of_order: sum(|r| r.out_of_order),
+            resyncs: sum(|r| r.resyncs),
+            disconnects: sum(|r| r.disconnects),
+            dropped: sum(|r| r.dropped),
+            delivered: sum(|r| r.applied),
+            restarted: sum(|r| r.restarted),
+            slowest_return: reports
+                .iter()
+                .map(|r| r.slowest_return)
+                .max()
+                .unwrap_or_default(),
+            unequal: reports.iter().filter(|r| r.rows != *rows).count(),
+            errors: reports.iter().flat_map(|r| &r.errors).collect(),
         }
     }
 
-    let sum = |f: fn(&ClientReport) -> u64| reports.iter().map(f).sum::<u64>();
-    let lost = sum(|r| r.skipped);
-    let duplicated = sum(|r| r.duplicated);
-    let out_of_order = sum(|r| r.out_of_order);
-    let resyncs = sum(|r| r.resyncs);
-    let disconnects = sum(|r| r.disconnects);
-    let dropped = sum(|r| r.dropped);
-    let delivered = sum(|r| r.applied);
-    let restarted = sum(|r| r.restarted);
-    let slowest_return = reports
-        .iter()
-        .map(|r| r.slowest_return)
-        .max()
-        .unwrap_or_default();
-    let unequal = reports.iter().filter(|r| r.rows != rows).count();
-    let errors: Vec<&String> = reports.iter().flat_map(|r| &r.errors).collect();
-    let summary = format!(
-        "{} writes ({} failed and retried) in {:.1} s, {CLIENTS} clients, {disconnects} hang-ups \
-         and {dropped} dropped connections; {last_seq} events, {delivered} delivered; \
-         lost {lost}, duplicated {duplicated}, out of order {out_of_order}, resyncs {resyncs}; \
-         {} of {CLIENTS} clients equal the database ({} rows){}",
-        shared.writes.load(Ordering::SeqCst),
-        shared.failed_writes.load(Ordering::SeqCst),
-        writing.as_secs_f64(),
-        CLIENTS - unequal,
-        rows.len(),
-        if restarted > 0 {
-            format!(
-                "; {restarted} connections closed with 1012, every client back within {} ms",
-                slowest_return.as_millis()
-            )
-        } else {
-            String::new()
-        },
-    );
-    let mut problems = Vec::new();
-    if lost + duplicated + out_of_order + resyncs > 0 {
-        problems.push("events were lost, repeated, reordered or replaced by a resync".to_owned());
+    /// The run in one line.
+    fn summary(&self, shared: &Shared, writing: Duration, last_seq: u64, rows: usize) -> String {
+        let Totals {
+            lost,
+            duplicated,
+            out_of_order,
+            resyncs,
+            disconnects,
+            dropped,
+            delivered,
+            restarted,
+            ..
+        } = self;
+        format!(
+            "{} writes ({} failed and retried) in {:.1} s, {CLIENTS} clients, {disconnects} hang-ups \
+             and {dropped} dropped connections; {last_seq} events, {delivered} delivered; \
+             lost {lost}, duplicated {duplicated}, out of order {out_of_order}, resyncs {resyncs}; \
+             {} of {CLIENTS} clients equal the database ({rows} rows){}",
+            shared.writes.load(Ordering::SeqCst),
+            shared.failed_writes.load(Ordering::SeqCst),
+            writing.as_secs_f64(),
+            CLIENTS - self.unequal,
+            if *restarted > 0 {
+                format!(
+                    "; {restarted} connections closed with 1012, every client back within {} ms",
+                    self.slowest_return.as_millis()
+                )
+            } else {
+                String::new()
+            },
+        )
     }
-    if unequal > 0 {
-        problems.push(format!("{unequal} clients differ from the database"));
+
+    /// What fails the run under `fault`.
+    fn problems(&self, fault: Fault) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.lost + self.duplicated + self.out_of_order + self.resyncs > 0 {
+            problems
+                .push("events were lost, repeated, reordered or replaced by a resync".to_owned());
+        }
+        if self.unequal > 0 {
+            problems.push(format!("{} clients differ from the database", self.unequal));
+        }
+        if self.disconnects < MIN_DISCONNECTS {
+            problems.push(format!(
+                "only {} hang-ups, fewer than {MIN_DISCONNECTS}",
+                self.disconnects
+            ));
+        }
+        if !self.errors.is_empty() {
+            problems.push(format!("clients saw errors: {:?}", self.errors));
+        }
+        if fault == Fault::RollingRestart && self.restarted == 0 {
+            problems.push("no connection was closed with 1012".to_owned());
+        }
+        if self.slowest_return > BACK_WITHIN {
+            problems.push(format!(
+                "a client closed with 1012 took {} ms to be back, more than {} ms",
+                self.slowest_return.as_millis(),
+                BACK_WITHIN.as_millis()
+            ));
+        }
+        problems
     }
-    if disconnects < MIN_DISCONNECTS {
-        problems.push(format!(
-            "only {disconnects} hang-ups, fewer than {MIN_DISCONNECTS}"
-        ));
-    }
-    if !errors.is_empty() {
-        problems.push(format!("clients saw errors: {errors:?}"));
-    }
-    if fault == Fault::RollingRestart && restarted == 0 {
-        problems.push("no connection was closed with 1012".to_owned());
-    }
-    if slowest_return > BACK_WITHIN {
-        problems.push(format!(
-            "a client closed with 1012 took {} ms to be back, more than {} ms",
-            slowest_return.as_millis(),
-            BACK_WITHIN.as_millis()
-        ));
-    }
-    if problems.is_empty() {
-        return Ok(summary);
-    }
-    for instance in &instances {
+}
+
+/// The last lines each instance logged, for a failed run.
+fn print_logs(instances: &[crate::process::ServerProcess]) {
+    for instance in instances {
         let log = std::fs::read_to_string(instance.log()).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(40).collect();
         eprintln!(
@@ -450,11 +521,6 @@ async fn scenario(
             eprintln!("{line}");
         }
     }
-    Err(format!(
-        "reliability ({}): {summary}\n{}",
-        fault.describe(),
-        problems.join("\n")
-    ))
 }
 
 async fn sqlx_execute(db: &aegis::store::Db, statement: &str) -> Result<(), String> {
