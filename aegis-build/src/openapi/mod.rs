@@ -108,74 +108,16 @@ fn protocol_instance(ty: &ProtocolType, entity: &str) -> RefOr<Schema> {
 
 fn openapi(units: &[Unit], app: &AppInfo) -> Result<OpenApi, Error> {
     let protocol = protocol_types()?;
-    let mut components = ComponentsBuilder::new().security_scheme(
-        BEARER,
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .build(),
-        ),
-    );
-    let mut schemas: BTreeMap<String, (String, RefOr<Schema>)> = BTreeMap::new();
-    let mut add = |name: String, owner: &str, schema: RefOr<Schema>| -> Result<(), Error> {
-        match schemas.get(&name) {
-            Some((other, existing)) if *existing != schema => Err(Error::Config(format!(
-                "the OpenAPI document cannot name two types `{name}`: {other} and {owner} declare \
-                 different ones; rename one"
-            ))),
-            Some(_) => Ok(()),
-            None => {
-                schemas.insert(name, (owner.to_owned(), schema));
-                Ok(())
-            }
-        }
-    };
-    // The protocol's bodies and every type they name.
-    let mut pending: Vec<String> = PROTOCOL_BODIES.iter().map(|n| (*n).to_owned()).collect();
-    while let Some(name) = pending.pop() {
-        let ty = &protocol[&name];
-        pending.extend(
-            ty.decl
-                .named_references()
-                .into_iter()
-                .filter(|n| !PROTOCOL_BODIES.contains(n))
-                .map(str::to_owned),
-        );
-        add(
-            name,
-            "aegis-protocol",
-            schema::of_decl(&ty.decl, &[], &ty.integers),
-        )?;
-    }
+    let mut schemas = Schemas::default();
+    schemas.add_protocol(&protocol)?;
     let mut paths = PathsBuilder::new();
     let mut tags = Vec::new();
     for unit in units {
-        let module = &unit.module;
-        let names = &module.names;
-        let owner = format!("module `{}`", names.module());
-        for (name, decl) in &unit.decls {
-            add(name.clone(), &owner, schema::of_decl(decl, &[], &[]))?;
-        }
-        let entity = names.entity_type();
-        for (name, schema) in entity::entity_schemas(unit) {
-            add(name, &owner, schema)?;
-        }
-        add(
-            format!("{entity}List"),
-            &owner,
-            protocol_instance(&protocol["ListResponse"], &entity),
-        )?;
-        if module.version.is_some() {
-            add(
-                format!("{entity}Conflict"),
-                &owner,
-                protocol_instance(&protocol["Conflict"], &entity),
-            )?;
-        }
+        schemas.add_module(unit, &protocol)?;
         for (path, item) in paths::module_paths(unit) {
             paths = paths.path(path, item);
         }
+        let names = &unit.module.names;
         tags.push(
             TagBuilder::new()
                 .name(names.feature())
@@ -190,12 +132,6 @@ fn openapi(units: &[Unit], app: &AppInfo) -> Result<OpenApi, Error> {
     for (path, item) in paths::probe_paths() {
         paths = paths.path(path, item);
     }
-    for failure in responses::Failure::ALL {
-        components = components.response(failure.name(), failure.response());
-    }
-    for (name, (_, schema)) in schemas {
-        components = components.schema(name, schema);
-    }
     Ok(OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
@@ -209,11 +145,106 @@ fn openapi(units: &[Unit], app: &AppInfo) -> Result<OpenApi, Error> {
                 .build(),
         )
         .paths(paths.build())
-        .components(Some(components.build()))
+        .components(Some(schemas.components().build()))
         .security(Some([SecurityRequirement::new(
             BEARER,
             Vec::<String>::new(),
         )]))
         .tags(Some(tags))
         .build())
+}
+
+/// The document's schemas by name, each with who declared it.
+#[derive(Default)]
+struct Schemas(BTreeMap<String, (String, RefOr<Schema>)>);
+
+impl Schemas {
+    /// Adds `schema` as `name`; the same name for another schema is an
+    /// error naming both owners.
+    fn add(&mut self, name: String, owner: &str, schema: RefOr<Schema>) -> Result<(), Error> {
+        match self.0.get(&name) {
+            Some((other, existing)) if *existing != schema => Err(Error::Config(format!(
+                "the OpenAPI document cannot name two types `{name}`: {other} and {owner} declare \
+                 different ones; rename one"
+            ))),
+            Some(_) => Ok(()),
+            None => {
+                self.0.insert(name, (owner.to_owned(), schema));
+                Ok(())
+            }
+        }
+    }
+
+    /// The protocol's bodies and every type they name.
+    fn add_protocol(&mut self, protocol: &BTreeMap<String, ProtocolType>) -> Result<(), Error> {
+        let mut pending: Vec<String> = PROTOCOL_BODIES.iter().map(|n| (*n).to_owned()).collect();
+        while let Some(name) = pending.pop() {
+            let ty = &protocol[&name];
+            pending.extend(
+                ty.decl
+                    .named_references()
+                    .into_iter()
+                    .filter(|n| !PROTOCOL_BODIES.contains(n))
+                    .map(str::to_owned),
+            );
+            self.add(
+                name,
+                "aegis-protocol",
+                schema::of_decl(&ty.decl, &[], &ty.integers),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A module's types, its entity's schemas, its list and its conflict.
+    fn add_module(
+        &mut self,
+        unit: &Unit,
+        protocol: &BTreeMap<String, ProtocolType>,
+    ) -> Result<(), Error> {
+        let module = &unit.module;
+        let names = &module.names;
+        let owner = format!("module `{}`", names.module());
+        for (name, decl) in &unit.decls {
+            self.add(name.clone(), &owner, schema::of_decl(decl, &[], &[]))?;
+        }
+        let entity = names.entity_type();
+        for (name, schema) in entity::entity_schemas(unit) {
+            self.add(name, &owner, schema)?;
+        }
+        self.add(
+            format!("{entity}List"),
+            &owner,
+            protocol_instance(&protocol["ListResponse"], &entity),
+        )?;
+        if module.version.is_some() {
+            self.add(
+                format!("{entity}Conflict"),
+                &owner,
+                protocol_instance(&protocol["Conflict"], &entity),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The components: the bearer scheme, the failures' answers and the
+    /// schemas.
+    fn components(self) -> ComponentsBuilder {
+        let mut components = ComponentsBuilder::new().security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        for failure in responses::Failure::ALL {
+            components = components.response(failure.name(), failure.response());
+        }
+        for (name, (_, schema)) in self.0 {
+            components = components.schema(name, schema);
+        }
+        components
+    }
 }
