@@ -151,64 +151,11 @@ pub(crate) fn collect(inputs: &Inputs<'_>) -> Result<Collected, Error> {
         }],
         problems: Vec::new(),
     };
-    let manifest = match toml::from_str::<Manifest>(&collector.files[MANIFEST].text) {
-        Ok(manifest) => manifest,
-        Err(error) => {
-            let span = error.span().unwrap_or(0..0);
-            collector.problem(
-                MANIFEST,
-                &Location::Manifest(span),
-                error.message().to_owned(),
-            );
-            return Err(Error::Invalid(collector.problems));
-        }
-    };
-    let Some(settings) = manifest.generator.clone() else {
-        collector.problem(
-            MANIFEST,
-            &Location::Manifest(0..0),
-            "modules.toml needs a `[generator]` table with `web_root`",
-        );
-        return Err(Error::Invalid(collector.problems));
-    };
+    let (manifest, settings) = read_manifest(&mut collector)?;
+    let rust_files = rust_files(inputs.sources)?;
+    let scanned = scan_files(&rust_files, inputs.base, &mut collector)?;
 
-    let mut rust_files = Vec::new();
-    for source in inputs.sources {
-        rust_files.extend(
-            rust_files_under(source)?
-                .into_iter()
-                .map(|f| (f, source.clone())),
-        );
-    }
-    rust_files.sort();
-    rust_files.dedup_by(|a, b| a.0 == b.0);
-
-    let mut types: HashMap<String, Vec<Found>> = HashMap::new();
-    let mut declared: Vec<(Module, usize, Vec<String>)> = Vec::new();
-    let mut module_paths: HashMap<usize, Vec<String>> = HashMap::new();
-    for (path, root) in &rust_files {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-        let file = collector.files.len();
-        collector.files.push(SourceFile {
-            display: display_path(path, inputs.base),
-            text,
-        });
-        module_paths.insert(file, file_module_path(path, root));
-        match syn::parse_file(&collector.files[file].text) {
-            Ok(parsed) => {
-                let mut scan = Scan {
-                    file,
-                    mod_path: Vec::new(),
-                    types: &mut types,
-                    declared: &mut declared,
-                };
-                scan.items(&parsed.items, &mut collector);
-            }
-            Err(error) => collector.problem(file, &Location::span(error.span()), error.to_string()),
-        }
-    }
-
-    let modules = merge(&manifest, declared, &mut collector);
+    let modules = merge(&manifest, scanned.declared, &mut collector);
     check_unique(&modules, &mut collector);
     check_references(&modules, &mut collector);
     check_required_cycles(&modules, &mut collector);
@@ -216,11 +163,11 @@ pub(crate) fn collect(inputs: &Inputs<'_>) -> Result<Collected, Error> {
         .into_iter()
         .map(|(module, file, inline)| {
             let rust_path = (file != MANIFEST).then(|| {
-                let mut path = module_paths.get(&file).cloned().unwrap_or_default();
+                let mut path = scanned.module_paths.get(&file).cloned().unwrap_or_default();
                 path.extend(inline);
                 path
             });
-            resolve(module, file, rust_path, &types, &mut collector)
+            resolve(module, file, rust_path, &scanned.types, &mut collector)
         })
         .collect::<Vec<_>>();
     let units = fill_references(fill_entity_imports(units));
@@ -235,6 +182,94 @@ pub(crate) fn collect(inputs: &Inputs<'_>) -> Result<Collected, Error> {
         modules: units,
         inputs: inputs_read,
     })
+}
+
+/// modules.toml, parsed, and its `[generator]` settings; a problem at its
+/// line and column otherwise.
+fn read_manifest(collector: &mut Collector) -> Result<(Manifest, GeneratorSettings), Error> {
+    let manifest = match toml::from_str::<Manifest>(&collector.files[MANIFEST].text) {
+        Ok(manifest) => manifest,
+        Err(error) => {
+            let span = error.span().unwrap_or(0..0);
+            collector.problem(
+                MANIFEST,
+                &Location::Manifest(span),
+                error.message().to_owned(),
+            );
+            return Err(Error::Invalid(std::mem::take(&mut collector.problems)));
+        }
+    };
+    let Some(settings) = manifest.generator.clone() else {
+        collector.problem(
+            MANIFEST,
+            &Location::Manifest(0..0),
+            "modules.toml needs a `[generator]` table with `web_root`",
+        );
+        return Err(Error::Invalid(std::mem::take(&mut collector.problems)));
+    };
+    Ok((manifest, settings))
+}
+
+/// Every Rust file under the sources, once, with the source it is under.
+fn rust_files(sources: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+    let mut rust_files = Vec::new();
+    for source in sources {
+        rust_files.extend(
+            rust_files_under(source)?
+                .into_iter()
+                .map(|f| (f, source.clone())),
+        );
+    }
+    rust_files.sort();
+    rust_files.dedup_by(|a, b| a.0 == b.0);
+    Ok(rust_files)
+}
+
+/// What the scan of the Rust files found.
+struct Scanned {
+    /// Structs and enums by name, wherever they are.
+    types: HashMap<String, Vec<Found>>,
+    /// The `#[crud_module]`s, with their file and inline module path.
+    declared: Vec<(Module, usize, Vec<String>)>,
+    /// Each file's module path in its crate.
+    module_paths: HashMap<usize, Vec<String>>,
+}
+
+/// Reads and scans each Rust file; a file that does not parse is a problem.
+fn scan_files(
+    rust_files: &[(PathBuf, PathBuf)],
+    base: &Path,
+    collector: &mut Collector,
+) -> Result<Scanned, Error> {
+    let mut scanned = Scanned {
+        types: HashMap::new(),
+        declared: Vec::new(),
+        module_paths: HashMap::new(),
+    };
+    for (path, root) in rust_files {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+        let file = collector.files.len();
+        collector.files.push(SourceFile {
+            display: display_path(path, base),
+            text,
+        });
+        scanned
+            .module_paths
+            .insert(file, file_module_path(path, root));
+        match syn::parse_file(&collector.files[file].text) {
+            Ok(parsed) => {
+                let mut scan = Scan {
+                    file,
+                    mod_path: Vec::new(),
+                    types: &mut scanned.types,
+                    declared: &mut scanned.declared,
+                };
+                scan.items(&parsed.items, collector);
+            }
+            Err(error) => collector.problem(file, &Location::span(error.span()), error.to_string()),
+        }
+    }
+    Ok(scanned)
 }
 
 #[cfg(test)]
