@@ -125,8 +125,45 @@ impl Module {
 /// Checks a declared module and builds its IR, or reports every problem.
 pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module, Vec<Diagnostic>> {
     let names = lower_names(&input, &mut diags);
+    check_plain_object(&input, &mut diags);
+    let mut fields: Vec<Field> = input
+        .fields
+        .iter()
+        .map(|field| lower_field(field, &input, &mut diags))
+        .collect();
+    let (id, version) = assign_roles(&mut fields, &input, &mut diags);
+    check_wire_names(&fields, &mut diags);
+    check_renames(&fields, &input, &mut diags);
+    check_data_only(&fields, &mut diags);
+    fields.iter_mut().for_each(crate::rules::bound_text);
 
-    // A tag on a struct adds a key the entity does not declare.
+    let (Some(names), Some(id)) = (names, id) else {
+        return Err(diags.into_vec());
+    };
+    let label = crate::relation::label_field(&input, &fields, id, &mut diags);
+    let module = Module {
+        rust_name: match input.origin {
+            Origin::Attribute => input.declared_name.clone(),
+            Origin::Manifest => names.entity_type(),
+        },
+        names,
+        with_events: input.args.with_events.is_some(),
+        with_import: input.args.with_import.is_some(),
+        client: client_switches(&input),
+        fields,
+        id,
+        version,
+        label,
+        rename_all: input.container.rename_all,
+        origin: input.origin,
+        location: input.declared_location,
+    };
+    diags.finish(module)
+}
+
+/// A tag on a struct adds a key the entity does not declare: a module
+/// serialises as a plain JSON object.
+fn check_plain_object(input: &ModuleInput, diags: &mut Diagnostics) {
     let reshaped = input.container.reshaped_by.clone().or_else(|| {
         let (_, location) = input.container.tag.as_ref()?;
         Some(("tag".to_owned(), location.clone()))
@@ -140,19 +177,20 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
             ),
         );
     }
+}
 
-    let fields: Vec<Field> = input
-        .fields
-        .iter()
-        .map(|field| lower_field(field, &input, &mut diags))
-        .collect();
-
-    let id = find_role_field(&input, FieldRole::Id, &mut diags);
-    let version = find_role_field(&input, FieldRole::Version, &mut diags);
-    let mut fields = fields;
+/// Finds the id and the version field and gives them their roles; a
+/// missing id, or a missing version with events, is an error.
+fn assign_roles(
+    fields: &mut [Field],
+    input: &ModuleInput,
+    diags: &mut Diagnostics,
+) -> (Option<usize>, Option<usize>) {
+    let id = find_role_field(input, FieldRole::Id, diags);
+    let version = find_role_field(input, FieldRole::Version, diags);
     if let Some(index) = id {
         fields[index].role = FieldRole::Id;
-        check_id(&fields[index], &input.fields[index], &mut diags);
+        check_id(&fields[index], &input.fields[index], diags);
     } else {
         diags.error(
             input.declared_location.clone(),
@@ -164,7 +202,7 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
     }
     if let Some(index) = version {
         fields[index].role = FieldRole::Version;
-        check_version(&fields[index], &input.fields[index], &mut diags);
+        check_version(&fields[index], &input.fields[index], diags);
     } else if let Some(with_events) = &input.args.with_events {
         diags.error(
             with_events.clone(),
@@ -175,8 +213,11 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
             ),
         );
     }
-    check_wire_names(&fields, &mut diags);
-    check_renames(&fields, &input, &mut diags);
+    (id, version)
+}
+
+/// References and rules belong to data fields that clients send.
+fn check_data_only(fields: &[Field], diags: &mut Diagnostics) {
     for field in fields
         .iter()
         .filter(|f| f.references.is_some() && f.role != FieldRole::Data)
@@ -202,42 +243,16 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
             ),
         );
     }
-    fields.iter_mut().for_each(crate::rules::bound_text);
+}
 
-    let (Some(names), Some(id)) = (names, id) else {
-        return Err(diags.into_vec());
-    };
-    let label = crate::relation::label_field(&input, &fields, id, &mut diags);
-    let module = Module {
-        rust_name: match input.origin {
-            Origin::Attribute => input.declared_name.clone(),
-            Origin::Manifest => names.entity_type(),
-        },
-        names,
-        with_events: input.args.with_events.is_some(),
-        with_import: input.args.with_import.is_some(),
-        client: crate::ir::ClientSwitches {
-            optimistic_updates: input
-                .args
-                .optimistic_updates
-                .as_ref()
-                .is_none_or(|(on, _)| *on),
-            conflict_detection: input
-                .args
-                .conflict_detection
-                .as_ref()
-                .is_none_or(|(on, _)| *on),
-            cache: input.args.cache.as_ref().is_none_or(|(on, _)| *on),
-        },
-        fields,
-        id,
-        version,
-        label,
-        rename_all: input.container.rename_all,
-        origin: input.origin,
-        location: input.declared_location,
-    };
-    diags.finish(module)
+/// The client switches, each on unless the module turns it off.
+fn client_switches(input: &ModuleInput) -> crate::ir::ClientSwitches {
+    let on = |switch: &Option<(bool, _)>| switch.as_ref().is_none_or(|(on, _)| *on);
+    crate::ir::ClientSwitches {
+        optimistic_updates: on(&input.args.optimistic_updates),
+        conflict_detection: on(&input.args.conflict_detection),
+        cache: on(&input.args.cache),
+    }
 }
 
 fn lower_names(input: &ModuleInput, diags: &mut Diagnostics) -> Option<Names> {
@@ -291,7 +306,60 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
     let serialized = !serde.skip_serializing;
     let deserialized = !serde.skip_deserializing;
     let transient = !serialized && !deserialized;
+    check_serde_shape(field, transient, diags);
+    let typed = field_type(field, transient, diags);
+    let wire_name = match (&serde.rename, module.container.rename_all) {
+        (Some(rename), _) => rename.clone(),
+        (None, Some(rule)) => rule.apply_to_field(&field.ident),
+        (None, None) => field.ident.clone(),
+    };
+    let label = field
+        .crud
+        .label
+        .as_ref()
+        .map_or_else(|| naming::sentence_case(&field.ident), |l| l.value.clone());
+    let (stored_default, renamed_from) = column_history(field, transient, typed.storage, diags);
+    let FieldType {
+        ts,
+        storage,
+        format,
+        range,
+        nullable,
+    } = typed;
+    let stamp = crate::stamp::check(field, &ts, storage, format, diags);
+    let references = crate::relation::check(field, storage, format, nullable, diags);
+    let rules = crate::rules::decide(&field.crud.rules, &field.ident, &ts, storage, format, diags);
+    Field {
+        ident: field.ident.clone(),
+        rust_ty: field.ty.clone(),
+        wire_name,
+        ts,
+        storage,
+        format,
+        range,
+        nullable,
+        role: FieldRole::Data,
+        readonly: field.crud.readonly.is_some() || field.crud.stamp.is_some(),
+        hidden: field.crud.skip.is_some(),
+        serialized,
+        deserialized,
+        may_be_omitted: serde.skip_serializing_if,
+        input_optional: serde.default || nullable,
+        label,
+        stored_default,
+        renamed_from,
+        rules,
+        stamp,
+        references,
+        location: field.location.clone(),
+        ty_location: field.ty_location.clone(),
+    }
+}
 
+/// serde attributes whose JSON the generator cannot know: `flatten`, and
+/// custom code without a given TypeScript type.
+fn check_serde_shape(field: &FieldInput, transient: bool, diags: &mut Diagnostics) {
+    let serde = &field.serde;
     if let Some(location) = &serde.flatten {
         diags.error(
             location.clone(),
@@ -312,7 +380,19 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
             ),
         );
     }
+}
 
+/// What a field's Rust type decides: its TypeScript, storage, format,
+/// integer range and nullability.
+struct FieldType {
+    ts: TsType,
+    storage: StorageKind,
+    format: Option<crate::ValueFormat>,
+    range: Option<(i64, i64)>,
+    nullable: bool,
+}
+
+fn field_type(field: &FieldInput, transient: bool, diags: &mut Diagnostics) -> FieldType {
     let mapped = mapping::map_type(&field.ty, &field.ident);
     let nullable = mapping::option_inner(&field.ty).is_some();
     let (format, range) = match mapped.as_ref() {
@@ -331,18 +411,24 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
             (TsType::Null, StorageKind::Json)
         }
     };
+    FieldType {
+        ts,
+        storage,
+        format,
+        range,
+        nullable,
+    }
+}
 
-    let wire_name = match (&serde.rename, module.container.rename_all) {
-        (Some(rename), _) => rename.clone(),
-        (None, Some(rule)) => rule.apply_to_field(&field.ident),
-        (None, None) => field.ident.clone(),
-    };
-    let label = field
-        .crud
-        .label
-        .as_ref()
-        .map_or_else(|| naming::sentence_case(&field.ident), |l| l.value.clone());
-
+/// The field's column history: the value old rows get (`default`) and the
+/// column it was (`renamed_from`); neither for a field serde skips.
+fn column_history(
+    field: &FieldInput,
+    transient: bool,
+    storage: StorageKind,
+    diags: &mut Diagnostics,
+) -> (Option<StoredDefault>, Option<String>) {
+    let serde = &field.serde;
     if transient {
         for option in [&field.crud.default, &field.crud.renamed_from]
             .into_iter()
@@ -390,36 +476,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
             Some(old.to_owned())
         }
     });
-
-    let stamp = crate::stamp::check(field, &ts, storage, format, diags);
-    let references = crate::relation::check(field, storage, format, nullable, diags);
-    let rules = crate::rules::decide(&field.crud.rules, &field.ident, &ts, storage, format, diags);
-
-    Field {
-        ident: field.ident.clone(),
-        rust_ty: field.ty.clone(),
-        wire_name,
-        ts,
-        storage,
-        format,
-        range,
-        nullable,
-        role: FieldRole::Data,
-        readonly: field.crud.readonly.is_some() || field.crud.stamp.is_some(),
-        hidden: field.crud.skip.is_some(),
-        serialized,
-        deserialized,
-        may_be_omitted: serde.skip_serializing_if,
-        input_optional: serde.default || nullable,
-        label,
-        stored_default,
-        renamed_from,
-        rules,
-        stamp,
-        references,
-        location: field.location.clone(),
-        ty_location: field.ty_location.clone(),
-    }
+    (stored_default, renamed_from)
 }
 
 /// A column name Aegis accepts: what a Rust field name can be.

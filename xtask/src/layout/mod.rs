@@ -24,8 +24,6 @@ const SPLIT_LATER: &[(&str, &str)] = &[
     ("aegis-model/src/attr.rs", "parse_field_args"),
     ("aegis-model/src/decl.rs", "enum_decl"),
     ("aegis-model/src/inflect.rs", "rule"),
-    ("aegis-model/src/lower.rs", "lower"),
-    ("aegis-model/src/lower.rs", "lower_field"),
     ("aegis-model/src/rules/mod.rs", "parse_rule"),
     ("aegis-model/src/rules/mod.rs", "decide"),
 ];
