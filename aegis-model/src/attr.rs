@@ -127,100 +127,12 @@ pub fn parse_module_args(tokens: TokenStream, diags: &mut Diagnostics) -> Module
             .map(ToString::to_string)
             .unwrap_or_else(|| crate::path_to_string(path));
         let key_location = Location::of(path);
-        if let Some(flag) = MODULE_FLAGS.iter().find(|f| **f == key) {
-            let slot = match *flag {
-                "with_events" => &mut args.with_events,
-                _ => &mut args.with_import,
-            };
-            match &meta {
-                Meta::Path(_) => {}
-                Meta::NameValue(value) => {
-                    diags.error(
-                        Location::of(&value.value),
-                        format_args!(
-                            "crud_module flag `{key}` takes no value, write `{key}` alone"
-                        ),
-                    );
-                    continue;
-                }
-                Meta::List(list) => {
-                    diags.error(
-                        Location::span(list.delimiter.span().join()),
-                        format_args!(
-                            "crud_module flag `{key}` takes no arguments, write `{key}` alone"
-                        ),
-                    );
-                    continue;
-                }
-            }
-            if slot.is_some() {
-                diags.error(
-                    key_location,
-                    format_args!("duplicate crud_module flag `{key}`"),
-                );
-            } else {
-                *slot = Some(key_location);
-            }
+        if MODULE_FLAGS.contains(&key.as_str()) {
+            module_flag(&meta, &key, key_location, &mut args, diags);
         } else if MODULE_SWITCHES.contains(&key.as_str()) {
-            let value = match &meta {
-                Meta::NameValue(pair) => match &pair.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Bool(value),
-                        ..
-                    }) => Some(value.value),
-                    other => {
-                        diags.error(
-                            Location::of(other),
-                            format_args!(
-                                "crud_module switch `{key}` takes `true` or `false`, write \
-                                 `{key} = false` to turn it off"
-                            ),
-                        );
-                        None
-                    }
-                },
-                _ => {
-                    diags.error(
-                        key_location.clone(),
-                        format_args!(
-                            "crud_module switch `{key}` takes `true` or `false`, write \
-                             `{key} = false` to turn it off"
-                        ),
-                    );
-                    None
-                }
-            };
-            let Some(value) = value else { continue };
-            let slot = match key.as_str() {
-                "optimistic_updates" => &mut args.optimistic_updates,
-                "conflict_detection" => &mut args.conflict_detection,
-                _ => &mut args.cache,
-            };
-            if slot.is_some() {
-                diags.error(
-                    key_location,
-                    format_args!("duplicate crud_module switch `{key}`"),
-                );
-            } else {
-                *slot = Some((value, key_location));
-            }
+            module_switch(&meta, &key, key_location, &mut args, diags);
         } else if MODULE_OPTIONS.contains(&key.as_str()) {
-            let Some(option) = string_option(&meta, "crud_module", &key, diags) else {
-                continue;
-            };
-            let slot = match key.as_str() {
-                "name" => &mut args.name,
-                "singular" => &mut args.singular,
-                _ => &mut args.label,
-            };
-            if slot.is_some() {
-                diags.error(
-                    key_location,
-                    format_args!("duplicate crud_module option `{key}`"),
-                );
-            } else {
-                *slot = Some(option);
-            }
+            module_option(&meta, &key, key_location, &mut args, diags);
         } else {
             diags.error(
                 key_location,
@@ -229,6 +141,113 @@ pub fn parse_module_args(tokens: TokenStream, diags: &mut Diagnostics) -> Module
         }
     }
     args
+}
+
+/// A flag of `#[crud_module]` (`with_events`): alone, once.
+fn module_flag(
+    meta: &Meta,
+    key: &str,
+    key_location: Location,
+    args: &mut ModuleArgs,
+    diags: &mut Diagnostics,
+) {
+    let slot = match key {
+        "with_events" => &mut args.with_events,
+        _ => &mut args.with_import,
+    };
+    match meta {
+        Meta::Path(_) => {}
+        Meta::NameValue(value) => {
+            diags.error(
+                Location::of(&value.value),
+                format_args!("crud_module flag `{key}` takes no value, write `{key}` alone"),
+            );
+            return;
+        }
+        Meta::List(list) => {
+            diags.error(
+                Location::span(list.delimiter.span().join()),
+                format_args!("crud_module flag `{key}` takes no arguments, write `{key}` alone"),
+            );
+            return;
+        }
+    }
+    if slot.is_some() {
+        diags.error(
+            key_location,
+            format_args!("duplicate crud_module flag `{key}`"),
+        );
+    } else {
+        *slot = Some(key_location);
+    }
+}
+
+/// A switch of `#[crud_module]` (`cache = false`): a boolean, once.
+fn module_switch(
+    meta: &Meta,
+    key: &str,
+    key_location: Location,
+    args: &mut ModuleArgs,
+    diags: &mut Diagnostics,
+) {
+    let wrong = |location: Location, diags: &mut Diagnostics| {
+        diags.error(
+            location,
+            format_args!(
+                "crud_module switch `{key}` takes `true` or `false`, write `{key} = false` to \
+                 turn it off"
+            ),
+        );
+    };
+    let value = match meta {
+        Meta::NameValue(pair) => match &pair.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Bool(value),
+                ..
+            }) => value.value,
+            other => return wrong(Location::of(other), diags),
+        },
+        _ => return wrong(key_location, diags),
+    };
+    let slot = match key {
+        "optimistic_updates" => &mut args.optimistic_updates,
+        "conflict_detection" => &mut args.conflict_detection,
+        _ => &mut args.cache,
+    };
+    if slot.is_some() {
+        diags.error(
+            key_location,
+            format_args!("duplicate crud_module switch `{key}`"),
+        );
+    } else {
+        *slot = Some((value, key_location));
+    }
+}
+
+/// An option of `#[crud_module]` (`name = "..."`): a string, once.
+fn module_option(
+    meta: &Meta,
+    key: &str,
+    key_location: Location,
+    args: &mut ModuleArgs,
+    diags: &mut Diagnostics,
+) {
+    let Some(option) = string_option(meta, "crud_module", key, diags) else {
+        return;
+    };
+    let slot = match key {
+        "name" => &mut args.name,
+        "singular" => &mut args.singular,
+        _ => &mut args.label,
+    };
+    if slot.is_some() {
+        diags.error(
+            key_location,
+            format_args!("duplicate crud_module option `{key}`"),
+        );
+    } else {
+        *slot = Some(option);
+    }
 }
 
 /// Reads `key = "value"` from a top-level meta item.
@@ -300,110 +319,20 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
                 .unwrap_or_else(|| crate::path_to_string(&meta.path));
             let key_location = Location::of(&meta.path);
             if let Some(stamp) = crate::stamp::Stamp::from_flag(&key) {
-                if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
-                    diags.error(
-                        key_location,
-                        format_args!("crud flag `{key}` takes no value, write `{key}` alone"),
-                    );
-                    return skip_value(&meta);
-                }
-                match &args.stamp {
-                    Some((other, _)) => diags.error(
-                        key_location,
-                        format_args!(
-                            "a field holds one stamp; `{}` is already on it",
-                            other.flag()
-                        ),
-                    ),
-                    None => args.stamp = Some((stamp, key_location)),
-                }
+                field_stamp(&meta, stamp, &key, key_location, &mut args, diags)
             } else if FIELD_FLAGS.contains(&key.as_str()) {
-                if meta.input.peek(Token![=]) {
-                    let value: Expr = meta.value()?.parse()?;
-                    diags.error(
-                        Location::of(&value),
-                        format_args!("crud flag `{key}` takes no value, write `{key}` alone"),
-                    );
-                    return Ok(());
-                }
-                if meta.input.peek(syn::token::Paren) {
-                    diags.error(
-                        key_location,
-                        format_args!("crud flag `{key}` takes no arguments, write `{key}` alone"),
-                    );
-                    return skip_nested(&meta);
-                }
-                let slot = match key.as_str() {
-                    "id" => &mut args.id,
-                    "version" => &mut args.version,
-                    "skip" => &mut args.skip,
-                    _ => &mut args.readonly,
-                };
-                if slot.is_some() {
-                    diags.error(key_location, format_args!("duplicate crud flag `{key}`"));
-                } else {
-                    *slot = Some(key_location);
-                }
+                field_flag(&meta, &key, key_location, &mut args, diags)
             } else if FIELD_OPTIONS.contains(&key.as_str()) {
-                if !meta.input.peek(Token![=]) {
-                    diags.error(
-                        key_location,
-                        format_args!("crud option `{key}` needs a value, as in `{key} = \"...\"`"),
-                    );
-                    return skip_nested(&meta);
-                }
-                let value: Expr = meta.value()?.parse()?;
-                let Expr::Lit(ExprLit {
-                    lit: Lit::Str(lit), ..
-                }) = &value
-                else {
-                    diags.error(
-                        Location::of(&value),
-                        format_args!(
-                            "crud option `{key}` expects a string literal, as in `{key} = \"...\"`"
-                        ),
-                    );
-                    return Ok(());
-                };
-                // An empty text is a fine default for a string field.
-                if key != "default" && lit.value().trim().is_empty() {
-                    diags.error(
-                        Location::of(lit),
-                        format_args!("crud option `{key}` cannot be empty"),
-                    );
-                    return Ok(());
-                }
-                let option = StringOption {
-                    value: lit.value(),
-                    location: Location::of(lit),
-                };
-                let slot = match key.as_str() {
-                    "ts_type" => &mut args.ts_type,
-                    "label" => &mut args.label,
-                    "default" => &mut args.default,
-                    "references" => &mut args.references,
-                    "on_delete" => &mut args.on_delete,
-                    _ => &mut args.renamed_from,
-                };
-                if slot.is_some() {
-                    diags.error(key_location, format_args!("duplicate crud option `{key}`"));
-                } else {
-                    *slot = Some(option);
-                }
+                field_option(&meta, &key, key_location, &mut args, diags)
             } else if crate::rules::RULE_KEYS.contains(&key.as_str()) {
-                crate::rules::parse_rule(&key, &meta, &mut args.rules, diags)?;
+                crate::rules::parse_rule(&key, &meta, &mut args.rules, diags)
             } else {
                 diags.error(
                     key_location,
                     unknown_message("crud attribute", &key, &known),
                 );
-                if meta.input.peek(Token![=]) {
-                    meta.value()?.parse::<Expr>()?;
-                } else {
-                    skip_nested(&meta)?;
-                }
+                skip_value(&meta)
             }
-            Ok(())
         });
         if let Err(error) = result {
             diags.syn_error(error);
@@ -411,6 +340,127 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
     }
     check_field_conflicts(&args, diags);
     args
+}
+
+/// A stamp flag (`created_at`): alone, and one stamp a field.
+fn field_stamp(
+    meta: &ParseNestedMeta<'_>,
+    stamp: crate::stamp::Stamp,
+    key: &str,
+    key_location: Location,
+    args: &mut FieldArgs,
+    diags: &mut Diagnostics,
+) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+        diags.error(
+            key_location,
+            format_args!("crud flag `{key}` takes no value, write `{key}` alone"),
+        );
+        return skip_value(meta);
+    }
+    match &args.stamp {
+        Some((other, _)) => diags.error(
+            key_location,
+            format_args!(
+                "a field holds one stamp; `{}` is already on it",
+                other.flag()
+            ),
+        ),
+        None => args.stamp = Some((stamp, key_location)),
+    }
+    Ok(())
+}
+
+/// A flag of `#[crud]` (`id`, `readonly`): alone, once.
+fn field_flag(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    key_location: Location,
+    args: &mut FieldArgs,
+    diags: &mut Diagnostics,
+) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) {
+        let value: Expr = meta.value()?.parse()?;
+        diags.error(
+            Location::of(&value),
+            format_args!("crud flag `{key}` takes no value, write `{key}` alone"),
+        );
+        return Ok(());
+    }
+    if meta.input.peek(syn::token::Paren) {
+        diags.error(
+            key_location,
+            format_args!("crud flag `{key}` takes no arguments, write `{key}` alone"),
+        );
+        return skip_nested(meta);
+    }
+    let slot = match key {
+        "id" => &mut args.id,
+        "version" => &mut args.version,
+        "skip" => &mut args.skip,
+        _ => &mut args.readonly,
+    };
+    if slot.is_some() {
+        diags.error(key_location, format_args!("duplicate crud flag `{key}`"));
+    } else {
+        *slot = Some(key_location);
+    }
+    Ok(())
+}
+
+/// An option of `#[crud]` (`label = "..."`): a string literal, not empty
+/// (but a `default`), once.
+fn field_option(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    key_location: Location,
+    args: &mut FieldArgs,
+    diags: &mut Diagnostics,
+) -> syn::Result<()> {
+    if !meta.input.peek(Token![=]) {
+        diags.error(
+            key_location,
+            format_args!("crud option `{key}` needs a value, as in `{key} = \"...\"`"),
+        );
+        return skip_nested(meta);
+    }
+    let value: Expr = meta.value()?.parse()?;
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = &value
+    else {
+        diags.error(
+            Location::of(&value),
+            format_args!("crud option `{key}` expects a string literal, as in `{key} = \"...\"`"),
+        );
+        return Ok(());
+    };
+    // An empty text is a fine default for a string field.
+    if key != "default" && lit.value().trim().is_empty() {
+        diags.error(
+            Location::of(lit),
+            format_args!("crud option `{key}` cannot be empty"),
+        );
+        return Ok(());
+    }
+    let option = StringOption {
+        value: lit.value(),
+        location: Location::of(lit),
+    };
+    let slot = match key {
+        "ts_type" => &mut args.ts_type,
+        "label" => &mut args.label,
+        "default" => &mut args.default,
+        "references" => &mut args.references,
+        "on_delete" => &mut args.on_delete,
+        _ => &mut args.renamed_from,
+    };
+    if slot.is_some() {
+        diags.error(key_location, format_args!("duplicate crud option `{key}`"));
+    } else {
+        *slot = Some(option);
+    }
+    Ok(())
 }
 
 /// Skips what follows a key: `= value` or `(...)`.

@@ -20,8 +20,6 @@ const GENERATED: &str = "@generated";
 /// one not listed is.
 const SPLIT_LATER: &[(&str, &str)] = &[
     ("aegis-macros/src/expand.rs", "expand"),
-    ("aegis-model/src/attr.rs", "parse_module_args"),
-    ("aegis-model/src/attr.rs", "parse_field_args"),
     ("aegis-model/src/decl.rs", "enum_decl"),
     ("aegis-model/src/inflect.rs", "rule"),
     ("aegis-model/src/rules/mod.rs", "parse_rule"),
