@@ -89,148 +89,189 @@ pub(crate) fn parse_rule(
     args: &mut RuleArgs,
     diags: &mut Diagnostics,
 ) -> syn::Result<()> {
-    let key_location = Location::of(&meta.path);
-    let duplicate = |diags: &mut Diagnostics| {
-        diags.error(
-            key_location.clone(),
-            format_args!("duplicate crud rule `{key}`"),
-        );
-    };
     match key {
-        "email" | "url" => {
-            if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+        "email" | "url" => flag_rule(key, meta, args, diags),
+        "min" | "max" => bound_rule(key, meta, args, diags),
+        "length" => length_rule(meta, args, diags),
+        "pattern" => pattern_rule(meta, args, diags),
+        _ => one_of_rule(meta, args, diags),
+    }
+}
+
+fn duplicate(meta: &ParseNestedMeta<'_>, key: &str, diags: &mut Diagnostics) {
+    diags.error(
+        Location::of(&meta.path),
+        format_args!("duplicate crud rule `{key}`"),
+    );
+}
+
+/// `email` or `url`: alone, once.
+fn flag_rule(
+    key: &str,
+    meta: &ParseNestedMeta<'_>,
+    args: &mut RuleArgs,
+    diags: &mut Diagnostics,
+) -> syn::Result<()> {
+    let key_location = Location::of(&meta.path);
+    if meta.input.peek(Token![=]) || meta.input.peek(syn::token::Paren) {
+        diags.error(
+            key_location,
+            format_args!("crud rule `{key}` takes no value, write `{key}` alone"),
+        );
+        return crate::attr::skip_value(meta);
+    }
+    let slot = if key == "email" {
+        &mut args.email
+    } else {
+        &mut args.url
+    };
+    if slot.is_some() {
+        duplicate(meta, key, diags);
+    } else {
+        *slot = Some(key_location);
+    }
+    Ok(())
+}
+
+/// `min = n` or `max = n`: a number, once.
+fn bound_rule(
+    key: &str,
+    meta: &ParseNestedMeta<'_>,
+    args: &mut RuleArgs,
+    diags: &mut Diagnostics,
+) -> syn::Result<()> {
+    let value: Expr = meta.value()?.parse()?;
+    let Some(number) = number_of(&value) else {
+        diags.error(
+            Location::of(&value),
+            format_args!("crud rule `{key}` expects a number, as in `{key} = 0`"),
+        );
+        return Ok(());
+    };
+    let slot = if key == "min" {
+        &mut args.min
+    } else {
+        &mut args.max
+    };
+    if slot.is_some() {
+        duplicate(meta, key, diags);
+    } else {
+        *slot = Some(Bound {
+            value: number,
+            location: Location::of(&value),
+        });
+    }
+    Ok(())
+}
+
+/// `length(min = a, max = b)`: whole numbers of characters, once.
+fn length_rule(
+    meta: &ParseNestedMeta<'_>,
+    args: &mut RuleArgs,
+    diags: &mut Diagnostics,
+) -> syn::Result<()> {
+    if !meta.input.peek(syn::token::Paren) {
+        diags.error(
+            Location::of(&meta.path),
+            "crud rule `length` takes bounds, as in `length(min = 1, max = 80)`",
+        );
+        return crate::attr::skip_value(meta);
+    }
+    if args.min_length.is_some() || args.max_length.is_some() {
+        duplicate(meta, "length", diags);
+    }
+    meta.parse_nested_meta(|inner| {
+        let bound = inner.path.get_ident().map(ToString::to_string);
+        let value: Expr = inner.value()?.parse()?;
+        let slot = match bound.as_deref() {
+            Some("min") => &mut args.min_length,
+            Some("max") => &mut args.max_length,
+            _ => {
                 diags.error(
-                    key_location.clone(),
-                    format_args!("crud rule `{key}` takes no value, write `{key}` alone"),
-                );
-                return crate::attr::skip_value(meta);
-            }
-            let slot = if key == "email" {
-                &mut args.email
-            } else {
-                &mut args.url
-            };
-            if slot.is_some() {
-                duplicate(diags);
-            } else {
-                *slot = Some(key_location);
-            }
-        }
-        "min" | "max" => {
-            let value: Expr = meta.value()?.parse()?;
-            let Some(number) = number_of(&value) else {
-                diags.error(
-                    Location::of(&value),
-                    format_args!("crud rule `{key}` expects a number, as in `{key} = 0`"),
+                    Location::of(&inner.path),
+                    "`length` takes `min` and `max`, as in `length(min = 1, max = 80)`",
                 );
                 return Ok(());
-            };
-            let slot = if key == "min" {
-                &mut args.min
-            } else {
-                &mut args.max
-            };
-            if slot.is_some() {
-                duplicate(diags);
-            } else {
+            }
+        };
+        match number_of(&value) {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => {
                 *slot = Some(Bound {
-                    value: number,
+                    value: n,
                     location: Location::of(&value),
                 });
             }
+            _ => diags.error(
+                Location::of(&value),
+                "a length is a whole number of characters, 0 or more",
+            ),
         }
-        "length" => {
-            if !meta.input.peek(syn::token::Paren) {
-                diags.error(
-                    key_location,
-                    "crud rule `length` takes bounds, as in `length(min = 1, max = 80)`",
-                );
-                return crate::attr::skip_value(meta);
+        Ok(())
+    })
+}
+
+/// `pattern = "..."`: a regular expression that is not empty, once.
+fn pattern_rule(
+    meta: &ParseNestedMeta<'_>,
+    args: &mut RuleArgs,
+    diags: &mut Diagnostics,
+) -> syn::Result<()> {
+    let value: Expr = meta.value()?.parse()?;
+    match &value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) if !lit.value().is_empty() => {
+            if args.pattern.is_some() {
+                duplicate(meta, "pattern", diags);
+            } else {
+                args.pattern = Some(StringOption {
+                    value: lit.value(),
+                    location: Location::of(lit),
+                });
             }
-            if args.min_length.is_some() || args.max_length.is_some() {
-                duplicate(diags);
-            }
-            meta.parse_nested_meta(|inner| {
-                let bound = inner.path.get_ident().map(ToString::to_string);
-                let value: Expr = inner.value()?.parse()?;
-                let slot = match bound.as_deref() {
-                    Some("min") => &mut args.min_length,
-                    Some("max") => &mut args.max_length,
-                    _ => {
-                        diags.error(
-                            Location::of(&inner.path),
-                            "`length` takes `min` and `max`, as in `length(min = 1, max = 80)`",
-                        );
-                        return Ok(());
-                    }
-                };
-                match number_of(&value) {
-                    Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => {
-                        *slot = Some(Bound {
-                            value: n,
-                            location: Location::of(&value),
-                        });
-                    }
-                    _ => diags.error(
-                        Location::of(&value),
-                        "a length is a whole number of characters, 0 or more",
-                    ),
-                }
-                Ok(())
-            })?;
         }
-        "pattern" => {
-            let value: Expr = meta.value()?.parse()?;
-            match &value {
+        _ => diags.error(
+            Location::of(&value),
+            "crud rule `pattern` expects a regular expression in a string literal, as \
+             in `pattern = \"[A-Z]{3}\"`",
+        ),
+    }
+    Ok(())
+}
+
+/// `one_of = [...]`: strings or numbers, at least one, once.
+fn one_of_rule(
+    meta: &ParseNestedMeta<'_>,
+    args: &mut RuleArgs,
+    diags: &mut Diagnostics,
+) -> syn::Result<()> {
+    let value: Expr = meta.value()?.parse()?;
+    let values = match &value {
+        Expr::Array(array) => array
+            .elems
+            .iter()
+            .map(|e| match e {
                 Expr::Lit(ExprLit {
-                    lit: Lit::Str(lit), ..
-                }) if !lit.value().is_empty() => {
-                    if args.pattern.is_some() {
-                        duplicate(diags);
-                    } else {
-                        args.pattern = Some(StringOption {
-                            value: lit.value(),
-                            location: Location::of(lit),
-                        });
-                    }
-                }
-                _ => diags.error(
-                    Location::of(&value),
-                    "crud rule `pattern` expects a regular expression in a string literal, as \
-                     in `pattern = \"[A-Z]{3}\"`",
-                ),
+                    lit: Lit::Str(s), ..
+                }) => Some(RuleValue::Text(s.value())),
+                other => number_of(other).map(RuleValue::Number),
+            })
+            .collect::<Option<Vec<_>>>(),
+        _ => None,
+    };
+    match values {
+        Some(values) if !values.is_empty() => {
+            if args.one_of.is_some() {
+                duplicate(meta, "one_of", diags);
+            } else {
+                args.one_of = Some((values, Location::of(&value)));
             }
         }
-        _ => {
-            let value: Expr = meta.value()?.parse()?;
-            let values = match &value {
-                Expr::Array(array) => array
-                    .elems
-                    .iter()
-                    .map(|e| match e {
-                        Expr::Lit(ExprLit {
-                            lit: Lit::Str(s), ..
-                        }) => Some(RuleValue::Text(s.value())),
-                        other => number_of(other).map(RuleValue::Number),
-                    })
-                    .collect::<Option<Vec<_>>>(),
-                _ => None,
-            };
-            match values {
-                Some(values) if !values.is_empty() => {
-                    if args.one_of.is_some() {
-                        duplicate(diags);
-                    } else {
-                        args.one_of = Some((values, Location::of(&value)));
-                    }
-                }
-                _ => diags.error(
-                    Location::of(&value),
-                    "crud rule `one_of` expects a list of strings or numbers, as in \
-                     `one_of = [\"EUR\", \"USD\"]`",
-                ),
-            }
-        }
+        _ => diags.error(
+            Location::of(&value),
+            "crud rule `one_of` expects a list of strings or numbers, as in \
+             `one_of = [\"EUR\", \"USD\"]`",
+        ),
     }
     Ok(())
 }
@@ -308,9 +349,30 @@ pub(crate) fn decide(
     format: Option<ValueFormat>,
     diags: &mut Diagnostics,
 ) -> Rules {
-    let kind = kind_of(ts, storage, format);
+    let check = Check {
+        field,
+        kind: kind_of(ts, storage, format),
+    };
     let mut rules = Rules::default();
-    let numeric = |rule: &str, bound: &Bound, diags: &mut Diagnostics| -> Option<f64> {
+    check.bounds(args, &mut rules, diags);
+    check.lengths(args, &mut rules, diags);
+    check.text_rules(args, &mut rules, diags);
+    if let Some((values, location)) = &args.one_of {
+        check.one_of(values, location, &mut rules, diags);
+    }
+    rules
+}
+
+/// The rules of one field, checked against what it holds.
+struct Check<'a> {
+    field: &'a str,
+    kind: Kind,
+}
+
+impl Check<'_> {
+    /// A bound of `rule` that fits the field's numbers.
+    fn numeric(&self, rule: &str, bound: &Bound, diags: &mut Diagnostics) -> Option<f64> {
+        let field = self.field;
         if !bound.value.is_finite() {
             // modules.toml's `inf` and `nan`; the attribute has no literal for them.
             diags.error(
@@ -319,7 +381,7 @@ pub(crate) fn decide(
             );
             return None;
         }
-        match kind {
+        match self.kind {
             Kind::Integer if bound.value.fract() != 0.0 => {
                 diags.error(
                     bound.location.clone(),
@@ -336,68 +398,100 @@ pub(crate) fn decide(
                 None
             }
         }
-    };
-    rules.min = args.min.as_ref().and_then(|b| numeric("min", b, diags));
-    rules.max = args.max.as_ref().and_then(|b| numeric("max", b, diags));
-    if let (Some(min), Some(max), Some(at)) = (rules.min, rules.max, &args.max)
-        && min > max
-    {
-        diags.error(
-            at.location.clone(),
-            format_args!("`max` ({max}) is below `min` ({min})"),
-        );
     }
-    let text_rule = |rule: &str, location: &Location, diags: &mut Diagnostics| -> bool {
-        if kind == Kind::Text {
+
+    /// Whether `rule`, which checks text, fits the field.
+    fn text_rule(&self, rule: &str, location: &Location, diags: &mut Diagnostics) -> bool {
+        if self.kind == Kind::Text {
             return true;
         }
         diags.error(
             location.clone(),
-            format_args!("`{rule}` checks text, and `{field}` holds no plain text"),
+            format_args!(
+                "`{rule}` checks text, and `{}` holds no plain text",
+                self.field
+            ),
         );
         false
-    };
-    for (bound, slot) in [
-        (&args.min_length, &mut rules.min_length),
-        (&args.max_length, &mut rules.max_length),
-    ] {
-        if let Some(bound) = bound
-            && text_rule("length", &bound.location, diags)
-        {
-            // Checked when read: whole, 0 or more, within u32.
-            *slot = Some(bound.value as u32);
-        }
-    }
-    if let (Some(min), Some(max), Some(at)) = (rules.min_length, rules.max_length, &args.max_length)
-        && min > max
-    {
-        diags.error(
-            at.location.clone(),
-            format_args!("the longest length ({max}) is below the shortest ({min})"),
-        );
     }
 
-    if let Some(pattern) = &args.pattern
-        && text_rule("pattern", &pattern.location, diags)
-    {
-        match pattern_problem(&pattern.value) {
-            Some(problem) => diags.error(pattern.location.clone(), problem),
-            None => rules.pattern = Some(pattern.value.clone()),
+    /// `min` and `max`, the one not above the other.
+    fn bounds(&self, args: &RuleArgs, rules: &mut Rules, diags: &mut Diagnostics) {
+        rules.min = args
+            .min
+            .as_ref()
+            .and_then(|b| self.numeric("min", b, diags));
+        rules.max = args
+            .max
+            .as_ref()
+            .and_then(|b| self.numeric("max", b, diags));
+        if let (Some(min), Some(max), Some(at)) = (rules.min, rules.max, &args.max)
+            && min > max
+        {
+            diags.error(
+                at.location.clone(),
+                format_args!("`max` ({max}) is below `min` ({min})"),
+            );
         }
     }
-    if let Some(location) = &args.email {
-        rules.email = text_rule("email", location, diags);
+
+    /// `length(min, max)` on text, the longest not below the shortest.
+    fn lengths(&self, args: &RuleArgs, rules: &mut Rules, diags: &mut Diagnostics) {
+        for (bound, slot) in [
+            (&args.min_length, &mut rules.min_length),
+            (&args.max_length, &mut rules.max_length),
+        ] {
+            if let Some(bound) = bound
+                && self.text_rule("length", &bound.location, diags)
+            {
+                // Checked when read: whole, 0 or more, within u32.
+                *slot = Some(bound.value as u32);
+            }
+        }
+        if let (Some(min), Some(max), Some(at)) =
+            (rules.min_length, rules.max_length, &args.max_length)
+            && min > max
+        {
+            diags.error(
+                at.location.clone(),
+                format_args!("the longest length ({max}) is below the shortest ({min})"),
+            );
+        }
     }
-    if let Some(location) = &args.url {
-        rules.url = text_rule("url", location, diags);
+
+    /// `pattern`, `email` and `url` on text; not both of the last two.
+    fn text_rules(&self, args: &RuleArgs, rules: &mut Rules, diags: &mut Diagnostics) {
+        if let Some(pattern) = &args.pattern
+            && self.text_rule("pattern", &pattern.location, diags)
+        {
+            match pattern_problem(&pattern.value) {
+                Some(problem) => diags.error(pattern.location.clone(), problem),
+                None => rules.pattern = Some(pattern.value.clone()),
+            }
+        }
+        if let Some(location) = &args.email {
+            rules.email = self.text_rule("email", location, diags);
+        }
+        if let Some(location) = &args.url {
+            rules.url = self.text_rule("url", location, diags);
+        }
+        if let (Some(_), Some(url)) = (&args.email, &args.url) {
+            diags.error(
+                url.clone(),
+                "a text cannot be both an email address and a URL; keep one of `email` and `url`",
+            );
+        }
     }
-    if let (Some(_), Some(url)) = (&args.email, &args.url) {
-        diags.error(
-            url.clone(),
-            "a text cannot be both an email address and a URL; keep one of `email` and `url`",
-        );
-    }
-    if let Some((values, location)) = &args.one_of {
+
+    /// `one_of`, whose values must be what the field holds.
+    fn one_of(
+        &self,
+        values: &[RuleValue],
+        location: &Location,
+        rules: &mut Rules,
+        diags: &mut Diagnostics,
+    ) {
+        let kind = self.kind;
         let fits = |value: &RuleValue| match (value, kind) {
             (RuleValue::Text(_), Kind::Text) => true,
             (RuleValue::Number(n), Kind::Integer) => n.fract() == 0.0,
@@ -405,21 +499,20 @@ pub(crate) fn decide(
             _ => false,
         };
         if values.iter().all(fits) {
-            rules.one_of = values.clone();
-        } else {
-            let expected = match kind {
-                Kind::Text => "strings",
-                Kind::Integer => "whole numbers",
-                Kind::Number => "numbers",
-                Kind::Other => "nothing: it holds neither plain text nor a number",
-            };
-            diags.error(
-                location.clone(),
-                format_args!("`one_of` of `{field}` must list {expected}"),
-            );
+            rules.one_of = values.to_vec();
+            return;
         }
+        let expected = match kind {
+            Kind::Text => "strings",
+            Kind::Integer => "whole numbers",
+            Kind::Number => "numbers",
+            Kind::Other => "nothing: it holds neither plain text nor a number",
+        };
+        diags.error(
+            location.clone(),
+            format_args!("`one_of` of `{}` must list {expected}", self.field),
+        );
     }
-    rules
 }
 
 #[cfg(test)]

@@ -22,8 +22,6 @@ const SPLIT_LATER: &[(&str, &str)] = &[
     ("aegis-macros/src/expand.rs", "expand"),
     ("aegis-model/src/decl.rs", "enum_decl"),
     ("aegis-model/src/inflect.rs", "rule"),
-    ("aegis-model/src/rules/mod.rs", "parse_rule"),
-    ("aegis-model/src/rules/mod.rs", "decide"),
 ];
 
 pub fn check(root: &Path) -> Result<(), String> {
