@@ -154,56 +154,14 @@ pub fn enum_decl(item: &ItemEnum) -> Result<TsDecl, Vec<Diagnostic>> {
             continue;
         }
         let name = wire_name(&variant.ident, attrs.rename, container.rename_all, false);
-        let Some(tag) = tag else {
-            if matches!(variant.fields, Fields::Unit) {
-                members.push(TsType::Literal(name));
-            } else {
-                diags.error(
-                    Location::of(&variant.fields),
-                    format_args!(
-                        "variant `{}::{}` carries data, only unit-only enums and enums with a \
-                         serde `tag` map to TypeScript; give fields of this type a \
-                         `#[crud(ts_type = \"...\")]`",
-                        item.ident, variant.ident
-                    ),
-                );
-            }
-            continue;
-        };
-        let tag_property = TsProperty {
-            name: tag.to_owned(),
-            ty: TsType::Literal(name),
-            optional: false,
-        };
-        match &variant.fields {
-            Fields::Unit => members.push(TsType::Object(vec![tag_property])),
-            Fields::Named(named) => {
+        let member = match tag {
+            Some(tag) => {
                 let rule = attrs.rename_all.or(container.rename_all_fields);
-                let mut properties = vec![tag_property];
-                properties.extend(named_properties(named, rule, &mut diags));
-                members.push(TsType::Object(properties));
+                tagged_member(variant, tag, name, rule, &mut diags)
             }
-            Fields::Unnamed(unnamed) if unnamed.unnamed.len() == 1 => {
-                let field = &unnamed.unnamed[0];
-                match mapping::map_type(&field.ty, &variant.ident.to_string()) {
-                    Ok(mapped) if matches!(mapped.ts, TsType::Named(_)) => {
-                        members.push(TsType::Intersection(vec![
-                            TsType::Object(vec![tag_property]),
-                            mapped.ts,
-                        ]));
-                    }
-                    Ok(_) => diags.error(
-                        Location::of(&field.ty),
-                        "a newtype variant of a tagged enum must wrap a struct",
-                    ),
-                    Err(error) => diags.push(error),
-                }
-            }
-            Fields::Unnamed(unnamed) => diags.error(
-                Location::of(unnamed),
-                "serde cannot tag a tuple variant with more than one field",
-            ),
-        }
+            None => unit_member(item, variant, name, &mut diags),
+        };
+        members.extend(member);
     }
     if members.is_empty() && diags.is_empty() {
         diags.error(
@@ -221,6 +179,80 @@ pub fn enum_decl(item: &ItemEnum) -> Result<TsDecl, Vec<Diagnostic>> {
         params,
         body: TsDeclBody::Alias(ty),
     })
+}
+
+/// A variant of an untagged enum: its name, when it carries no data.
+fn unit_member(
+    item: &ItemEnum,
+    variant: &syn::Variant,
+    name: String,
+    diags: &mut Diagnostics,
+) -> Option<TsType> {
+    if matches!(variant.fields, Fields::Unit) {
+        return Some(TsType::Literal(name));
+    }
+    diags.error(
+        Location::of(&variant.fields),
+        format_args!(
+            "variant `{}::{}` carries data, only unit-only enums and enums with a serde `tag` \
+             map to TypeScript; give fields of this type a `#[crud(ts_type = \"...\")]`",
+            item.ident, variant.ident
+        ),
+    );
+    None
+}
+
+/// A variant of an enum with a serde `tag`: an object with the tag, and
+/// its fields or the struct it wraps.
+fn tagged_member(
+    variant: &syn::Variant,
+    tag: &str,
+    name: String,
+    rule: Option<RenameRule>,
+    diags: &mut Diagnostics,
+) -> Option<TsType> {
+    let tag_property = TsProperty {
+        name: tag.to_owned(),
+        ty: TsType::Literal(name),
+        optional: false,
+    };
+    match &variant.fields {
+        Fields::Unit => Some(TsType::Object(vec![tag_property])),
+        Fields::Named(named) => {
+            let mut properties = vec![tag_property];
+            properties.extend(named_properties(named, rule, diags));
+            Some(TsType::Object(properties))
+        }
+        Fields::Unnamed(unnamed) if unnamed.unnamed.len() == 1 => {
+            let field = &unnamed.unnamed[0];
+            match mapping::map_type(&field.ty, &variant.ident.to_string()) {
+                Ok(mapped) if matches!(mapped.ts, TsType::Named(_)) => {
+                    Some(TsType::Intersection(vec![
+                        TsType::Object(vec![tag_property]),
+                        mapped.ts,
+                    ]))
+                }
+                Ok(_) => {
+                    diags.error(
+                        Location::of(&field.ty),
+                        "a newtype variant of a tagged enum must wrap a struct",
+                    );
+                    None
+                }
+                Err(error) => {
+                    diags.push(error);
+                    None
+                }
+            }
+        }
+        Fields::Unnamed(unnamed) => {
+            diags.error(
+                Location::of(unnamed),
+                "serde cannot tag a tuple variant with more than one field",
+            );
+            None
+        }
+    }
 }
 
 /// The serialised properties of named fields, under a rename rule.

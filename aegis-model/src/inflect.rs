@@ -42,73 +42,99 @@ pub fn plural(word: &str) -> Option<String> {
 /// replaces it. `pluralizer` takes the last rule of its list that matches;
 /// here they are in the opposite order, the first that matches winning.
 fn rule(w: &str) -> (usize, String) {
-    let keep = |start: usize| (start, w[start..].to_owned());
+    uncountable_and_irregular(w)
+        .or_else(|| english(w))
+        .or_else(|| classical(w))
+        .unwrap_or_else(|| match end(w, "s") {
+            Some(start) => (start, "s".into()),
+            None => (w.len(), "s".into()),
+        })
+}
+
+/// The match from `start` kept as it is.
+fn keep(w: &str, start: usize) -> (usize, String) {
+    (start, w[start..].to_owned())
+}
+
+/// Uncountable endings, whole words and irregular ones (man, child,
+/// person, mouse, matrix).
+fn uncountable_and_irregular(w: &str) -> Option<(usize, String)> {
     // Uncountable patterns, added after the rules.
     if let Some(start) = any_end(w, &["pokemon", "deer", "fish", "measles", "pox", "sheep"])
         .or_else(|| end_after(w, "ese", |c| !b"aeiou".contains(&c)))
         .or_else(|| any_end(w, &["ois", "ous"]))
     {
-        return keep(start);
+        return Some(keep(w, start));
     }
     if w == "thou" {
-        return (0, "you".into());
+        return Some((0, "you".into()));
     }
     if let Some(start) = any_end(w, &["man", "men"]) {
-        return (start, "men".into());
+        return Some((start, "men".into()));
     }
     if let Some(start) = end(w, "eaux") {
-        return keep(start);
+        return Some(keep(w, start));
     }
     if let Some(start) = any_end(w, &["child", "children"]) {
-        return (start, "children".into());
+        return Some((start, "children".into()));
     }
     if let Some(start) = any_end(w, &["person", "people"]) {
-        return (start, "people".into());
+        return Some((start, "people".into()));
     }
     // `\b` before it: the word is the whole match.
     if let Some((stem, _)) = MOUSE.find(w).filter(|(_, s)| *s == 0) {
-        return (0, format!("{stem}ice"));
+        return Some((0, format!("{stem}ice")));
     }
     if let Some((stem, start)) = MATRIX.find(w) {
-        return (start, format!("{stem}ices"));
+        return Some((start, format!("{stem}ices")));
     }
+    None
+}
+
+/// English endings: -es after sibilants, -ies, -ves.
+fn english(w: &str) -> Option<(usize, String)> {
     if let Some(start) = any_end(w, &["x", "ch", "ss", "sh", "zz"]) {
-        return keep_then(w, start, "es");
+        return Some(keep_then(w, start, "es"));
     }
     if let Some(start) = end(w, "ey").and_then(|at| at.checked_sub(3)).filter(|&at| {
         let b = w.as_bytes();
         !b"ch".contains(&b[at]) && b"ieo".contains(&b[at + 1]) && b"ln".contains(&b[at + 2])
     }) {
-        return (start, format!("{}ies", &w[start..start + 3]));
+        return Some((start, format!("{}ies", &w[start..start + 3])));
     }
     if let Some(start) = end(w, "quy").or_else(|| end_after(w, "y", |c| !b"aeiouy".contains(&c))) {
-        return (start, format!("{}ies", &w[start..w.len() - 1]));
+        return Some((start, format!("{}ies", &w[start..w.len() - 1])));
     }
     let fe = KNIFE.find(w);
     let f = LEAF.find(w);
     if let Some((stem, start)) = longest(fe, f) {
-        return (start, format!("{stem}ves"));
+        return Some((start, format!("{stem}ves")));
     }
+    None
+}
+
+/// Greek and Latin endings, and the words their patterns leave alone.
+fn classical(w: &str) -> Option<(usize, String)> {
     if let Some(start) = end(w, "sis") {
-        return (start, "ses".into());
+        return Some((start, "ses".into()));
     }
     if let Some((stem, start)) = GREEK.find(w) {
-        return (start, format!("{stem}a"));
+        return Some((start, format!("{stem}a")));
     }
     if let Some((stem, start)) = LATIN_UM.find(w) {
-        return (start, format!("{stem}a"));
+        return Some((start, format!("{stem}a")));
     }
     if let Some(start) = any_end(w, &["hero", "ato", "gro"]) {
-        return keep_then(w, start, "es");
+        return Some(keep_then(w, start, "es"));
     }
     if let Some((stem, start)) = SERAPH.find(w) {
-        return (start, format!("{stem}im"));
+        return Some((start, format!("{stem}im")));
     }
     if let Some((stem, start)) = ALUMNA.find(w) {
-        return (start, format!("{stem}ae"));
+        return Some((start, format!("{stem}ae")));
     }
     if let Some((stem, start)) = LATIN_US.find(w) {
-        return (start, format!("{stem}i"));
+        return Some((start, format!("{stem}i")));
     }
     if let Some(start) = end_after(w, "ias", |c| c != b'l')
         .into_iter()
@@ -117,10 +143,10 @@ fn rule(w: &str) -> (usize, String) {
         .chain(end_after(w, "am", |c| b"iu".contains(&c)))
         .min()
     {
-        return keep(start);
+        return Some(keep(w, start));
     }
     if let Some((stem, start)) = EMU.find(w) {
-        return (start, format!("{stem}s"));
+        return Some((start, format!("{stem}s")));
     }
     if let Some(start) = end(w, "alias")
         .into_iter()
@@ -128,18 +154,15 @@ fn rule(w: &str) -> (usize, String) {
         .chain(any_end(w, &["tlas", "tmas", "gas", "ris"]))
         .min()
     {
-        return keep_then(w, start, "es");
+        return Some(keep_then(w, start, "es"));
     }
     if let Some(start) = any_end(w, &["axis", "testis"]) {
-        return (start, format!("{}es", &w[start..w.len() - 2]));
+        return Some((start, format!("{}es", &w[start..w.len() - 2])));
     }
     if let Some(start) = end_after(w, "ese", |c| !b"aeiou".contains(&c)) {
-        return keep(start);
+        return Some(keep(w, start));
     }
-    match end(w, "s") {
-        Some(start) => (start, "s".into()),
-        None => (w.len(), "s".into()),
-    }
+    None
 }
 
 /// The match from `start` kept, and `more` after it.

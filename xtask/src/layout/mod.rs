@@ -18,11 +18,7 @@ const GENERATED: &str = "@generated";
 /// Functions still over the limit, each split by job in its turn; the
 /// rule fails when one listed is no longer long (take it off) and when
 /// one not listed is.
-const SPLIT_LATER: &[(&str, &str)] = &[
-    ("aegis-macros/src/expand.rs", "expand"),
-    ("aegis-model/src/decl.rs", "enum_decl"),
-    ("aegis-model/src/inflect.rs", "rule"),
-];
+const SPLIT_LATER: &[(&str, &str)] = &[("aegis-macros/src/expand.rs", "expand")];
 
 pub fn check(root: &Path) -> Result<(), String> {
     let mut problems = Vec::new();
