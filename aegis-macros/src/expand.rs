@@ -75,37 +75,94 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
     };
     // The model lowers fields in declaration order, one per syn field.
     let fields: Vec<(&Field, &syn::Field)> = module.fields.iter().zip(data.fields.iter()).collect();
+    let parts = Parts::of(&fields);
+    let entity = &item.ident;
+    let (inputs, serde_impls) = input_structs(module, &item, &parts);
+    let version = parts.versioned.map(|(_, field)| field);
+    let methods = methods(entity, module, parts.id, &fields, version).into_tokens();
+    let from_create = from_create(&parts);
+    let stored_default = stored_default(&fields);
+    quote! {
+        #item
+
+        #inputs
+
+        const _: () = {
+            use ::aegis::__private as __a;
+
+            #serde_impls
+
+            impl __a::CrudEntity for #entity {
+                #methods
+
+                #from_create
+
+                #stored_default
+            }
+        };
+    }
+}
+
+/// The fields of an entity by what they are to it.
+struct Parts<'a> {
+    all: &'a [(&'a Field, &'a syn::Field)],
+    /// What a create sends.
+    inputs: Vec<(&'a Field, &'a syn::Field)>,
+    versioned: Option<(&'a Field, &'a syn::Field)>,
+    /// What an update sends: the inputs, then the version.
+    update_inputs: Vec<(&'a Field, &'a syn::Field)>,
+    id: &'a syn::Field,
+}
+
+impl<'a> Parts<'a> {
+    fn of(fields: &'a [(&'a Field, &'a syn::Field)]) -> Self {
+        let inputs: Vec<(&Field, &syn::Field)> = fields
+            .iter()
+            .filter(|(ir, _)| ir.is_input())
+            .copied()
+            .collect();
+        let versioned = fields
+            .iter()
+            .find(|(ir, _)| ir.role == FieldRole::Version)
+            .copied();
+        Parts {
+            all: fields,
+            update_inputs: inputs.iter().copied().chain(versioned).collect(),
+            inputs,
+            versioned,
+            id: fields
+                .iter()
+                .find(|(ir, _)| ir.role == FieldRole::Id)
+                .map(|(_, field)| *field)
+                .expect("the model guarantees an id field"),
+        }
+    }
+}
+
+/// `<Entity>Create` and `<Entity>Update`, and their serde impls when they
+/// are plain enough for the small ones of `input`.
+fn input_structs(
+    module: &Module,
+    item: &DeriveInput,
+    parts: &Parts<'_>,
+) -> (TokenStream, TokenStream) {
     let entity = &item.ident;
     let vis = &item.vis;
     let create = format_ident!("{}Create", entity);
     let update = format_ident!("{}Update", entity);
-
-    let inputs: Vec<(&Field, &syn::Field)> = fields
-        .iter()
-        .filter(|(ir, _)| ir.is_input())
-        .copied()
-        .collect();
-    let versioned: Option<(&Field, &syn::Field)> = fields
-        .iter()
-        .find(|(ir, _)| ir.role == FieldRole::Version)
-        .copied();
-    let update_inputs: Vec<(&Field, &syn::Field)> =
-        inputs.iter().copied().chain(versioned).collect();
-    let id = fields
-        .iter()
-        .find(|(ir, _)| ir.role == FieldRole::Id)
-        .map(|(_, field)| *field)
-        .expect("the model guarantees an id field");
-
     let rename_all = module.rename_all.map(|rule| {
         let rule = rule.as_str();
         quote!(#[serde(rename_all = #rule)])
     });
     // Plain inputs get the small impls of `input`, any other serde's derives.
-    let plain_attrs = input::plain(&item, &update_inputs);
+    let plain_attrs = input::plain(item, &parts.update_inputs);
     let plain = plain_attrs.is_some();
-    let create_fields = inputs.iter().map(|(_, field)| input::field(field, plain));
-    let update_fields = update_inputs
+    let create_fields = parts
+        .inputs
+        .iter()
+        .map(|(_, field)| input::field(field, plain));
+    let update_fields = parts
+        .update_inputs
         .iter()
         .map(|(_, field)| input::field(field, plain));
     let serde_derive = (!plain).then(|| {
@@ -118,44 +175,21 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
     let create_doc = format!("What a client sends to create a [`{entity}`].");
     let update_doc = format!(
         "What a client sends to replace a [`{entity}`]: every editable field{}.",
-        if versioned.is_some() {
+        if parts.versioned.is_some() {
             ", and the version it last saw"
         } else {
             ""
         }
     );
-
     // The impls, as text (see `text`), but for what keeps the user's spans.
     let mut serde_impls = Source::default();
     if let Some(attrs) = &plain_attrs {
         // The update's fields are the create's, then the version.
-        input::serde_impls(&mut serde_impls, &create, &inputs, &attrs[..inputs.len()]);
-        input::serde_impls(&mut serde_impls, &update, &update_inputs, attrs);
+        let inputs = &parts.inputs;
+        input::serde_impls(&mut serde_impls, &create, inputs, &attrs[..inputs.len()]);
+        input::serde_impls(&mut serde_impls, &update, &parts.update_inputs, attrs);
     }
-    let serde_impls = serde_impls.into_tokens();
-    let version = versioned.map(|(_, field)| field);
-    let methods = methods(entity, module, id, &fields, version).into_tokens();
-    let id_ident = &id.ident;
-    let input_idents: Vec<_> = inputs.iter().map(|(_, f)| &f.ident).collect();
-    // A skipped or readonly field's `Default`, where an error about it
-    // points at its type.
-    let defaulted = fields
-        .iter()
-        .filter(|(ir, _)| ir.role == FieldRole::Data && !ir.is_input())
-        .map(|(_, field)| {
-            let ident = &field.ident;
-            let default = quote_spanned!(field.ty.span()=> __a::Default::default());
-            quote!(#ident: #default)
-        });
-    let version_init = versioned.map(|(_, field)| {
-        let ident = &field.ident;
-        quote!(#ident: 1,)
-    });
-    let stored_default = stored_default(&fields);
-
-    quote! {
-        #item
-
+    let structs = quote! {
         #[doc = #create_doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
         #serde_derive
@@ -169,27 +203,37 @@ fn expand(module: &Module, item: DeriveInput) -> TokenStream {
         #vis struct #update {
             #(#update_fields,)*
         }
+    };
+    (structs, serde_impls.into_tokens())
+}
 
-        const _: () = {
-            use ::aegis::__private as __a;
-
-            #serde_impls
-
-            impl __a::CrudEntity for #entity {
-                #methods
-
-                fn from_create(id: Self::Id, create: Self::Create) -> Self {
-                    Self {
-                        #id_ident: id,
-                        #version_init
-                        #(#input_idents: create.#input_idents,)*
-                        #(#defaulted,)*
-                    }
-                }
-
-                #stored_default
+/// `from_create`: the id, version 1, the inputs, and a skipped or
+/// readonly field's `Default`, where an error about it points at its type.
+fn from_create(parts: &Parts<'_>) -> TokenStream {
+    let id_ident = &parts.id.ident;
+    let input_idents: Vec<_> = parts.inputs.iter().map(|(_, f)| &f.ident).collect();
+    let defaulted = parts
+        .all
+        .iter()
+        .filter(|(ir, _)| ir.role == FieldRole::Data && !ir.is_input())
+        .map(|(_, field)| {
+            let ident = &field.ident;
+            let default = quote_spanned!(field.ty.span()=> __a::Default::default());
+            quote!(#ident: #default)
+        });
+    let version_init = parts.versioned.map(|(_, field)| {
+        let ident = &field.ident;
+        quote!(#ident: 1,)
+    });
+    quote! {
+        fn from_create(id: Self::Id, create: Self::Create) -> Self {
+            Self {
+                #id_ident: id,
+                #version_init
+                #(#input_idents: create.#input_idents,)*
+                #(#defaulted,)*
             }
-        };
+        }
     }
 }
 

@@ -15,11 +15,6 @@ use functions::{MAX_FUNCTION_LINES, is_test_file, long_functions, test_module_fi
 /// What marks a file as generated (and so exempt from the function rule).
 const GENERATED: &str = "@generated";
 
-/// Functions still over the limit, each split by job in its turn; the
-/// rule fails when one listed is no longer long (take it off) and when
-/// one not listed is.
-const SPLIT_LATER: &[(&str, &str)] = &[("aegis-macros/src/expand.rs", "expand")];
-
 pub fn check(root: &Path) -> Result<(), String> {
     let mut problems = Vec::new();
     let graph = module_graph(&root.join("aegis/src"))?;
@@ -33,9 +28,8 @@ pub fn check(root: &Path) -> Result<(), String> {
     problems.extend(hand_made_target_paths(root)?);
     if problems.is_empty() {
         eprintln!(
-            "xtask: no module cycle in aegis/src; no hand-written function over \
-             {MAX_FUNCTION_LINES} lines but the {} listed to split",
-            SPLIT_LATER.len()
+            "xtask: no module cycle in aegis/src, no hand-written function over \
+             {MAX_FUNCTION_LINES} lines"
         );
         Ok(())
     } else {
@@ -211,8 +205,7 @@ fn tracked(root: &Path, keep: impl Fn(&str) -> bool) -> Result<Vec<(String, Stri
     Ok(files)
 }
 
-/// Hand-written Rust functions over the limit and not listed in
-/// [`SPLIT_LATER`], and listed ones that are no longer long.
+/// Hand-written Rust functions over the limit.
 fn function_problems(root: &Path) -> Result<Vec<String>, String> {
     let rust =
         |path: &str| path.ends_with(".rs") && !path.starts_with("aegis-build/tests/fixtures/");
@@ -222,27 +215,15 @@ fn function_problems(root: &Path) -> Result<Vec<String>, String> {
         .flat_map(|(path, text)| test_module_files(path, text))
         .collect();
     let mut problems = Vec::new();
-    let mut listed_and_long = BTreeSet::new();
     for (path, text) in files {
         if is_test_file(&path, &declared) || text.lines().take(3).any(|l| l.contains(GENERATED)) {
             continue;
         }
         for long in long_functions(&text, MAX_FUNCTION_LINES) {
-            if SPLIT_LATER.contains(&(path.as_str(), long.name.as_str())) {
-                listed_and_long.insert((path.clone(), long.name));
-                continue;
-            }
             problems.push(format!(
                 "{path}:{}: `{}` is {} lines, over the {MAX_FUNCTION_LINES} a hand-written \
                  function may have; split it by what it does",
                 long.line, long.name, long.lines
-            ));
-        }
-    }
-    for (path, name) in SPLIT_LATER {
-        if !listed_and_long.contains(&((*path).to_owned(), (*name).to_owned())) {
-            problems.push(format!(
-                "{path}: `{name}` is listed in SPLIT_LATER but is no longer long; take it off"
             ));
         }
     }
