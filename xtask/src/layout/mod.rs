@@ -233,10 +233,11 @@ fn function_problems(root: &Path) -> Result<Vec<String>, String> {
 /// xtask's files that name a `target/` path themselves.
 fn hand_made_target_paths(root: &Path) -> Result<Vec<String>, String> {
     let xtask = |path: &str| path.starts_with("xtask/src/") && path.ends_with(".rs");
+    // In two parts, so that this file does not name it.
     let pattern = ["join(\"", "target"].concat();
     Ok(tracked(root, xtask)?
         .into_iter()
-        .filter(|(path, text)| !path.ends_with("layout/mod.rs") && text.contains(&pattern))
+        .filter(|(_, text)| text.contains(&pattern))
         .map(|(path, _)| {
             format!(
                 "{path}: joins a target path by hand; ask crate::target_dir() or crate::binary()"

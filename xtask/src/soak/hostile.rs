@@ -16,9 +16,8 @@ use std::time::Duration;
 use aegis::auth::{Auth, Claims};
 
 use crate::measure::percentiles;
-use crate::process::{ServerProcess, example_app};
+use crate::process::ServerProcess;
 use crate::soak::import::{Figures, RUN, SECRET, load};
-use crate::{cargo, run_in, workspace_root};
 
 /// Budgets whose name is as long as a text field takes (their events are
 /// about 10 KB each: what the never-reading replays replay).
@@ -26,28 +25,7 @@ const LONG_ROWS: usize = 600;
 const LONGEST: usize = 10_000;
 
 pub fn run() -> Result<(), String> {
-    let root = workspace_root();
-    run_in(
-        &root,
-        &[],
-        &cargo(),
-        &["build", "--release", "--package", "example-app"],
-    )?;
-    let mut server = example_app(
-        &crate::binary("release", "example-app")?,
-        "sqlite://{dir}/soak.db?mode=rwc",
-        SECRET,
-    )?;
-    server.start()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let result = runtime.block_on(soak(&server));
-    if result.is_err() {
-        eprintln!("the server's log ends:\n{}", server.tail(30));
-    }
-    result
+    super::against_release_app(soak)
 }
 
 /// A run's load figures and the server's largest resident memory.

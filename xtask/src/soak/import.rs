@@ -12,8 +12,7 @@ use aegis::auth::{Auth, Claims};
 use tokio::sync::Mutex;
 
 use crate::measure::percentiles;
-use crate::process::{ServerProcess, example_app};
-use crate::{cargo, run_in, workspace_root};
+use crate::process::ServerProcess;
 
 pub(crate) const SECRET: &str = "aegis soak secret";
 pub(crate) const READERS: usize = 20;
@@ -47,28 +46,7 @@ impl Figures {
 }
 
 pub fn run() -> Result<(), String> {
-    let root = workspace_root();
-    run_in(
-        &root,
-        &[],
-        &cargo(),
-        &["build", "--release", "--package", "example-app"],
-    )?;
-    let mut server = example_app(
-        &crate::binary("release", "example-app")?,
-        "sqlite://{dir}/soak.db?mode=rwc",
-        SECRET,
-    )?;
-    server.start()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let result = runtime.block_on(soak(&server));
-    if result.is_err() {
-        eprintln!("the server's log ends:\n{}", server.tail(30));
-    }
-    result
+    super::against_release_app(soak)
 }
 
 async fn soak(server: &ServerProcess) -> Result<(), String> {
