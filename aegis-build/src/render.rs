@@ -34,9 +34,7 @@ const TEMPLATES: &[Template] = templates![
     "feature/state-manager.ts",
     "feature/list.component.ts",
     "feature/list.component.html",
-    "feature/list.component.scss",
     "feature/form.dialog.ts",
-    "feature/import.dialog.ts",
     "feature/routes.ts",
 ];
 
@@ -72,6 +70,17 @@ const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/form-values.ts" => "shared/business/forms/form-values.ts",
     "shared/rules.ts" => "shared/business/forms/rules.ts",
     "shared/confirm.dialog.ts" => "shared/ui/confirm.dialog.ts",
+    "shared/feature-state.ts" => "shared/business/services/feature-state.ts",
+    "shared/page-cache.ts" => "shared/business/services/page-cache.ts",
+    "shared/list-selection.ts" => "shared/business/services/list-selection.ts",
+    "shared/downloads.ts" => "shared/business/services/downloads.ts",
+    "shared/import.dialog.ts" => "shared/ui/import.dialog.ts",
+    "shared/selection-bar.ts" => "shared/ui/selection-bar.ts",
+    "shared/conflict-banner.ts" => "shared/ui/conflict-banner.ts",
+    "shared/running-imports.ts" => "shared/ui/running-imports.ts",
+    "shared/reference-label.pipe.ts" => "shared/ui/reference-label.pipe.ts",
+    "shared/typed-rows.ts" => "shared/ui/typed-rows.ts",
+    "shared/feature-list.scss" => "shared/ui/feature-list.scss",
 ];
 
 /// The embedded templates: name and text.
@@ -197,19 +206,15 @@ impl Renderer {
             let module = &unit.module;
             let folder = PathBuf::from("features").join(module.names.feature());
             let paths = module.names.files();
-            let mut outputs = vec![
+            let outputs = [
                 ("feature/types.ts", paths.types),
                 ("feature/service.ts", paths.service),
                 ("feature/list.component.ts", paths.list_component),
                 ("feature/list.component.html", paths.list_template),
-                ("feature/list.component.scss", paths.list_styles),
                 ("feature/state-manager.ts", paths.state_manager),
                 ("feature/form.dialog.ts", paths.form_dialog),
                 ("feature/routes.ts", paths.routes),
             ];
-            if module.with_import {
-                outputs.push(("feature/import.dialog.ts", paths.import_dialog));
-            }
             for (template, path) in outputs {
                 files.insert(folder.join(path), self.render(template, &context)?);
             }

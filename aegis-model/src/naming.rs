@@ -195,11 +195,6 @@ impl Names {
         format!("{}FormDialogComponent", self.entity_type())
     }
 
-    /// `UserRolesImportDialogComponent`
-    pub fn import_dialog_class(&self) -> String {
-        format!("{}ImportDialogComponent", self.collection_type())
-    }
-
     /// `USER_ROLES_ROUTES`
     pub fn routes_const(&self) -> String {
         format!("{}_ROUTES", self.plural.to_ascii_uppercase())
@@ -227,7 +222,6 @@ impl Names {
             self.state_manager_class(),
             self.list_component_class(),
             self.form_dialog_class(),
-            self.import_dialog_class(),
         ]
     }
 
@@ -240,9 +234,7 @@ impl Names {
             state_manager: format!("state/{feature}-state.manager.ts"),
             list_component: format!("components/{feature}-list.component.ts"),
             list_template: format!("components/{feature}-list.component.html"),
-            list_styles: format!("components/{feature}-list.component.scss"),
             form_dialog: format!("components/{feature}-form.dialog.ts"),
-            import_dialog: format!("components/{feature}-import.dialog.ts"),
             routes: format!("{feature}.routes.ts"),
         }
     }
@@ -278,9 +270,7 @@ pub struct FeatureFiles {
     pub state_manager: String,
     pub list_component: String,
     pub list_template: String,
-    pub list_styles: String,
     pub form_dialog: String,
-    pub import_dialog: String,
     pub routes: String,
 }
 
@@ -415,10 +405,6 @@ mod tests {
         assert_eq!(names.service_class(), "UserRoleService");
         assert_eq!(names.list_component_class(), "UserRolesListComponent");
         assert_eq!(names.form_dialog_class(), "UserRoleFormDialogComponent");
-        assert_eq!(
-            names.import_dialog_class(),
-            "UserRolesImportDialogComponent"
-        );
         assert_eq!(names.routes_const(), "USER_ROLES_ROUTES");
         let files = names.files();
         assert_eq!(files.types, "types/user-roles.types.ts");
@@ -428,10 +414,6 @@ mod tests {
             "components/user-roles-list.component.ts"
         );
         assert_eq!(files.form_dialog, "components/user-roles-form.dialog.ts");
-        assert_eq!(
-            files.import_dialog,
-            "components/user-roles-import.dialog.ts"
-        );
         assert_eq!(files.routes, "user-roles.routes.ts");
     }
 

@@ -42,7 +42,6 @@ pub(crate) struct FeatureContext {
     pub state_manager_class: String,
     pub list_component_class: String,
     pub form_dialog_class: String,
-    pub import_dialog_class: String,
     pub routes_const: String,
     /// Module specifiers (no `.ts`), relative to the feature folder.
     pub paths: FeaturePaths,
@@ -106,15 +105,13 @@ pub(crate) struct FeaturePaths {
     pub types: String,
     pub service: String,
     pub state_manager: String,
-    /// The dialogs, as the list component beside them imports them.
+    /// The form dialog, as the list component beside it imports it.
     pub form_dialog: String,
-    pub import_dialog: String,
     /// The shared runtime files.
     pub api: String,
     pub protocol: String,
     pub realtime: String,
     pub polled: String,
-    pub import_tracker: String,
     pub list_view: String,
     pub view_filters: String,
     pub reference_labels: String,
@@ -122,6 +119,16 @@ pub(crate) struct FeaturePaths {
     pub form_values: String,
     pub rules: String,
     pub confirm_dialog: String,
+    pub import_dialog: String,
+    pub downloads: String,
+    pub list_selection: String,
+    pub selection_bar: String,
+    pub conflict_banner: String,
+    pub running_imports: String,
+    pub reference_label_pipe: String,
+    pub typed_rows: String,
+    /// The stylesheet every list shares, as the list component imports it.
+    pub list_styles: String,
     /// The list component, as the routes file (in the feature's root) imports it.
     pub list_component_from_routes: String,
 }
@@ -168,12 +175,10 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         service: sibling(files.service),
         state_manager: sibling(files.state_manager),
         form_dialog: same_folder(files.form_dialog),
-        import_dialog: same_folder(files.import_dialog),
         api: shared("shared/aegis-api.ts"),
         protocol: shared("shared/protocol.types.ts"),
         realtime: shared("shared/base-realtime-state.manager.ts"),
         polled: shared("shared/base-polled-state.manager.ts"),
-        import_tracker: shared("shared/import-tracker.ts"),
         list_view: shared("shared/list-view.ts"),
         view_filters: shared("shared/view-filters.ts"),
         reference_labels: shared("shared/reference-labels.ts"),
@@ -181,6 +186,18 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         form_values: shared("shared/form-values.ts"),
         rules: shared("shared/rules.ts"),
         confirm_dialog: shared("shared/confirm.dialog.ts"),
+        import_dialog: shared("shared/import.dialog.ts"),
+        downloads: shared("shared/downloads.ts"),
+        list_selection: shared("shared/list-selection.ts"),
+        selection_bar: shared("shared/selection-bar.ts"),
+        conflict_banner: shared("shared/conflict-banner.ts"),
+        running_imports: shared("shared/running-imports.ts"),
+        reference_label_pipe: shared("shared/reference-label.pipe.ts"),
+        typed_rows: shared("shared/typed-rows.ts"),
+        list_styles: format!(
+            "../../../{}",
+            crate::render::shared_path("shared/feature-list.scss")
+        ),
         list_component_from_routes: format!("./{}", specifier(&files.list_component)),
     }
 }
@@ -295,7 +312,6 @@ fn named(names: &aegis_model::naming::Names) -> FeatureContext {
         state_manager_class: names.state_manager_class(),
         list_component_class: names.list_component_class(),
         form_dialog_class: names.form_dialog_class(),
-        import_dialog_class: names.import_dialog_class(),
         routes_const: names.routes_const(),
         references_const: names.references_const(),
         view_fields_const: names.view_fields_const(),

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BudgetStateManager } from '../app/features/budgets/state/budgets-state.manager';
 import { Budget } from '../app/features/budgets/types/budgets.types';
 import { EventMessage, JsonObject } from '../app/shared/business/models/aegis-protocol.types';
-import { FakeWebSocketService, httpTestingProviders } from './testing';
+import { FakeWebSocketService, httpTestingProviders, importJobOf } from './testing';
 
 const Q1: Budget = { id: 1, name: 'Q1', amount: 10, fiscal_year: 2026, status: 'draft', version: 1, department: null, created_at: null, updated_by: null };
 
@@ -32,7 +32,7 @@ describe('BudgetStateManager (generated)', () => {
   }
 
   beforeEach(async () => {
-    TestBed.configureTestingModule({ providers: httpTestingProviders() });
+    TestBed.configureTestingModule({ providers: [...httpTestingProviders(), BudgetStateManager] });
     http = TestBed.inject(HttpTestingController);
     state = TestBed.inject(BudgetStateManager);
     const loading = state.load({ page: 1, pageSize: 20, sort: '-amount', q: 'q' });
@@ -79,25 +79,25 @@ describe('BudgetStateManager (generated)', () => {
 
   it('follows its import through events, without polling', async () => {
     const file = new File(['name,amount,fiscal_year,status\nA,1,2026,draft\n'], 'budgets.csv', { type: 'text/csv' });
-    const starting = state.importJob.start(file, false);
-    expect(state.importJob.status()).toBe('uploading');
+    const starting = importJobOf(state).start(file, false);
+    expect(importJobOf(state).status()).toBe('uploading');
     const upload = http.expectOne('/api/budgets/import?dryRun=false');
     expect(upload.request.method).toBe('POST');
     expect(upload.request.headers.get('Content-Type')).toBe('text/csv');
     upload.flush({ jobId: 'job-1' });
     await starting;
-    expect(state.importJob.status()).toBe('running');
+    expect(importJobOf(state).status()).toBe('running');
 
     // Another tab's job is not ours.
     state.onEvent(budgetEvent('import_progress', { jobId: 'job-9', progress: 80, processedRows: 8, totalRows: 10, successfulRows: 8, failedRows: 0, dryRun: false }, 8));
-    expect(state.importJob.progress()).toBe(0);
+    expect(importJobOf(state).progress()).toBe(0);
     state.onEvent(budgetEvent('import_progress', { jobId: 'job-1', progress: 50, processedRows: 1, totalRows: 2, successfulRows: 1, failedRows: 0, dryRun: false }, 9));
-    expect(state.importJob.progress()).toBe(50);
+    expect(importJobOf(state).progress()).toBe(50);
     const completed = { jobId: 'job-1', success: true, dryRun: false, totalRows: 2, successfulRows: 2, failedRows: 0, errors: [] };
     state.onEvent(budgetEvent('import_completed', completed, 10));
-    expect(state.importJob.status()).toBe('completed');
-    expect(state.importJob.progress()).toBe(100);
-    expect(state.importJob.result()).toEqual(completed);
+    expect(importJobOf(state).status()).toBe('completed');
+    expect(importJobOf(state).progress()).toBe(100);
+    expect(importJobOf(state).result()).toEqual(completed);
     // Rows were imported: the list reloads.
     await settle();
     http.expectOne('/api/budgets?page=1&pageSize=20&sort=-amount&q=q').flush({ data: [Q1], total: 3, page: 1, pageSize: 20, seq: 10 });
@@ -130,7 +130,7 @@ describe('BudgetStateManager (generated)', () => {
 
   it('recovers its job from the status endpoint after a resync, and says when it failed', async () => {
     const file = new File(['name\n'], 'budgets.csv', { type: 'text/csv' });
-    const starting = state.importJob.start(file, false);
+    const starting = importJobOf(state).start(file, false);
     http.expectOne('/api/budgets/import?dryRun=false').flush({ jobId: 'job-2' });
     await starting;
     state.onResync('gap');
@@ -141,7 +141,7 @@ describe('BudgetStateManager (generated)', () => {
       successfulRows: 3, failedRows: 2, errors: [{ row: 3, field: null, message: 'the import stopped: the server went away' }],
     });
     await settle();
-    expect(state.importJob.status()).toBe('failed');
-    expect(state.importJob.result()?.errors.at(-1)?.message).toContain('server went away');
+    expect(importJobOf(state).status()).toBe('failed');
+    expect(importJobOf(state).result()?.errors.at(-1)?.message).toContain('server went away');
   });
 });

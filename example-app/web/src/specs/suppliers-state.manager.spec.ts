@@ -10,6 +10,7 @@ import { SupplierStateManager } from '../app/features/suppliers/state/suppliers-
 import { Supplier } from '../app/features/suppliers/types/suppliers.types';
 import { ImportJob } from '../app/shared/business/models/aegis-protocol.types';
 import { AEGIS_CONFIG } from '../app/shared/business/services/aegis-api';
+import { importJobOf } from './testing';
 
 const INITECH: Supplier = { id: 1, name: 'Initech', country: 'US', active: true, rating: 3 };
 const HOOLI: Supplier = { id: 2, name: 'Hooli', country: 'US', active: false, rating: null };
@@ -48,6 +49,7 @@ describe('SupplierStateManager (generated, polled)', () => {
         provideHttpClient(),
         provideHttpClientTesting(),
         { provide: AEGIS_CONFIG, useValue: { apiBaseUrl: '/api', websocketUrl: '/ws', token: () => Promise.resolve('t') } },
+        SupplierStateManager,
       ],
     });
     http = TestBed.inject(HttpTestingController);
@@ -115,22 +117,22 @@ describe('SupplierStateManager (generated, polled)', () => {
   it('follows its import by polling the job, then reads the page again', async () => {
     vi.useFakeTimers();
     const file = new File(['name,country,active,rating\nHooli,US,no,\n'], 'suppliers.csv', { type: 'text/csv' });
-    const starting = state.importJob.start(file, false);
-    expect(state.importJob.status()).toBe('uploading');
+    const starting = importJobOf(state).start(file, false);
+    expect(importJobOf(state).status()).toBe('uploading');
     http.expectOne({ method: 'POST', url: '/api/suppliers/import?dryRun=false' }).flush({ jobId: 'job-1' });
     await starting;
-    expect(state.importJob.status()).toBe('running');
+    expect(importJobOf(state).status()).toBe('running');
 
     http.expectOne('/api/suppliers/import/job-1').flush(job('running', 50, 1));
     await vi.advanceTimersByTimeAsync(0);
-    expect(state.importJob.progress()).toBe(50);
+    expect(importJobOf(state).progress()).toBe(50);
     // Nothing more is asked before the interval has passed.
     http.expectNone('/api/suppliers/import/job-1');
     await vi.advanceTimersByTimeAsync(1_000);
     http.expectOne('/api/suppliers/import/job-1').flush(job('completed', 100, 2));
     await vi.advanceTimersByTimeAsync(0);
-    expect(state.importJob.status()).toBe('completed');
-    expect(state.importJob.result()?.successfulRows).toBe(2);
+    expect(importJobOf(state).status()).toBe('completed');
+    expect(importJobOf(state).result()?.successfulRows).toBe(2);
     answerPage([INITECH, HOOLI]);
     await vi.advanceTimersByTimeAsync(0);
     expect(state.total()).toBe(2);
@@ -139,15 +141,15 @@ describe('SupplierStateManager (generated, polled)', () => {
   it('says why it lost track of a job, and stops polling', async () => {
     vi.useFakeTimers();
     const file = new File(['name\n'], 'suppliers.csv', { type: 'text/csv' });
-    const starting = state.importJob.start(file, true);
+    const starting = importJobOf(state).start(file, true);
     http.expectOne({ method: 'POST', url: '/api/suppliers/import?dryRun=true' }).flush({ jobId: 'job-1' });
     await starting;
     http
       .expectOne('/api/suppliers/import/job-1')
       .flush({ code: 'not_found', message: 'no import job job-1' }, { status: 404, statusText: 'Not Found' });
     await vi.advanceTimersByTimeAsync(5_000);
-    expect(state.importJob.status()).toBe('failed');
-    expect(state.importJob.failure()).toBe('no import job job-1');
+    expect(importJobOf(state).status()).toBe('failed');
+    expect(importJobOf(state).failure()).toBe('no import job job-1');
     http.expectNone('/api/suppliers/import/job-1');
   });
 });

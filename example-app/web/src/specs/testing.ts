@@ -8,6 +8,7 @@ import { provideHttpClient } from '@angular/common/http';
 import { provideHttpClientTesting } from '@angular/common/http/testing';
 
 import { AEGIS_CONFIG } from '../app/shared/business/services/aegis-api';
+import { ImportTracker } from '../app/shared/business/services/import-tracker';
 import { ConnectionStatus, FeatureSubscriber, WebSocketService } from '../app/shared/business/services/websocket.service';
 
 /** Stands in for the tab's WebSocketService. */
@@ -34,4 +35,12 @@ export function httpTestingProviders(): (Provider | EnvironmentProviders)[] {
     FakeWebSocketService,
     { provide: WebSocketService, useExisting: FakeWebSocketService },
   ];
+}
+
+/** A state manager's import job: a feature with import has one. */
+export function importJobOf(state: { readonly importJob: ImportTracker | null }): ImportTracker {
+  if (state.importJob === null) {
+    throw new Error('the feature has no import');
+  }
+  return state.importJob;
 }

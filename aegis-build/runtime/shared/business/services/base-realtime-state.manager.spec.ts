@@ -1,3 +1,4 @@
+import { EnvironmentInjector, createEnvironmentInjector } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
@@ -396,5 +397,83 @@ describe('BaseRealtimeStateManager opening its first page', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(state.calls.pages).toHaveLength(1);
     expect(state.items()).toEqual([A]);
+  });
+});
+
+describe('BaseRealtimeStateManager provided per list', () => {
+  let parent: EnvironmentInjector;
+  let socket: FakeWebSocketService;
+
+  beforeEach(() => {
+    TestBed.configureTestingModule({
+      providers: [FakeWebSocketService, { provide: WebSocketService, useExisting: FakeWebSocketService }],
+    });
+    parent = TestBed.inject(EnvironmentInjector);
+    socket = TestBed.inject(FakeWebSocketService);
+  });
+
+  afterEach(() => vi.useRealTimers());
+
+  /** A list's injector, as a list component providing its state manager has. */
+  function openList(): { readonly injector: EnvironmentInjector; readonly state: ItemStateManager } {
+    const injector = createEnvironmentInjector([ItemStateManager], parent);
+    return { injector, state: injector.get(ItemStateManager) };
+  }
+
+  it('keeps two views of a feature apart', async () => {
+    const all = openList();
+    const searched = openList();
+    all.state.pageAnswers.push(page([A, B, C], 10));
+    searched.state.pageAnswers.push(page([C], 10));
+    await all.state.load(QUERY);
+    await searched.state.load({ ...QUERY, q: 'c' });
+    expect(all.state.items()).toEqual([A, B, C]);
+    expect(searched.state.items()).toEqual([C]);
+  });
+
+  it('stops with its list, and leaves its page to the next list of the same view', async () => {
+    const first = openList();
+    first.state.pageAnswers.push(page([A, B], 10));
+    await first.state.load(QUERY);
+    first.state.onEvent(itemEvent('updated', { id: 1, name: 'a2', version: 2 }, 11));
+    first.injector.destroy();
+    expect(socket.subscribers.has('items')).toBe(false);
+    const second = openList();
+    await second.state.load(QUERY);
+    expect(second.state.calls.pages).toEqual([]);
+    expect(second.state.items()).toEqual([{ id: 1, name: 'a2', version: 2 }, B]);
+    // It subscribes from the kept page's seq: the server replays what came after.
+    expect(second.state.lastSeq()).toBe(11);
+    expect(socket.subscribers.get('items')).toBe(second.state);
+  });
+
+  it('reads a view the last list did not show, or one read longer ago than the TTL', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const first = openList();
+    first.state.pageAnswers.push(page([A, B], 10));
+    await first.state.load(QUERY);
+    first.injector.destroy();
+    const other = openList();
+    other.state.pageAnswers.push(page([B], 10));
+    await other.state.load({ ...QUERY, q: 'b' });
+    expect(other.state.calls.pages).toHaveLength(1);
+    other.injector.destroy();
+    vi.setSystemTime(Date.now() + 60_000);
+    const late = openList();
+    late.state.pageAnswers.push(page([B], 12));
+    await late.state.load({ ...QUERY, q: 'b' });
+    expect(late.state.calls.pages).toHaveLength(1);
+  });
+
+  it('leaves no page while a change of its own is unsettled', async () => {
+    const first = openList();
+    first.state.pageAnswers.push(page([A, B], 10));
+    await first.state.load(QUERY);
+    void first.state.update(1, { name: 'a2' }).catch(() => undefined);
+    first.injector.destroy();
+    const second = openList();
+    second.state.pageAnswers.push(page([A, B], 10));
+    await second.state.load(QUERY);
+    expect(second.state.calls.pages).toHaveLength(1);
   });
 });

@@ -1,4 +1,4 @@
-import { Signal, computed, inject, signal } from '@angular/core';
+import { DestroyRef, Signal, computed, inject, signal } from '@angular/core';
 
 import {
   EventMessage,
@@ -6,36 +6,31 @@ import {
   ImportCompleted,
   ImportProgress,
   ImportStarted,
-  JsonObject,
   JsonValue,
-  ListResponse,
   ResyncReason,
 } from '../models/aegis-protocol.types';
 import { EntityId, ListQuery, OwnMutations, conflictCurrent, isJsonObject, sameListQuery } from './aegis-api';
-import { FeatureImports, RunningImport } from './import-tracker';
+import { FeatureSpec, FeatureState, saveOverConflict } from './feature-state';
+import { FeatureImports, ImportTracker, RunningImport } from './import-tracker';
 import { Conflict, ItemEvents, ItemNotices, RemoteChange, WatchedChange } from './item-events';
 import { ListView, RowChange, StaleRefresh, ViewFields, applyToPage, compareInView, matchesView } from './list-view';
+import { PageCache } from './page-cache';
 import { ConnectionStatus, FeatureSubscriber, WebSocketService } from './websocket.service';
 
 export type { Conflict, EntityId, ItemEvents, RemoteChange, RunningImport, WatchedChange };
 
-/** What a state manager is about. */
-export interface StateManagerConfig {
+/** What a live feature's state manager is configured with, beyond `FeatureSpec`. */
+export interface RealtimeSpec<T, Id extends EntityId, C, U> extends FeatureSpec<T, Id, C, U> {
   /** The feature's channel, such as `budgets`. */
   readonly feature: string;
   /** The entity's name in events, such as `budget`. */
   readonly entity: string;
-  /** How long a loaded page stays fresh while the connection is healthy. */
+  /** How long a read page stays fresh (for this list, and the next one of its view); 0: never. */
   readonly cacheTtlMs: number;
   /** The list's fields: how rows are filtered, searched and ordered. */
   readonly fields: ViewFields;
   /** Changes show at once, undone if refused (default); off, once saved. */
   readonly optimisticUpdates?: boolean;
-  /**
-   * A save based on an old version, or a remote change over a pending
-   * one, is a conflict to settle (default); off, the last save wins.
-   */
-  readonly conflictDetection?: boolean;
 }
 
 interface Pending<T> {
@@ -66,12 +61,15 @@ const HIGHLIGHT_MS = 4_000;
  * conflicting edits (a remote update over a pending local one, or a 409),
  * ignores the echo of its own changes, marks rows changed elsewhere with
  * who changed them, tells listeners (`on`) of changes made elsewhere, and
- * caches the last page.
+ * caches the last page (`PageCache`: kept for the next list of the same
+ * view when this one closes). Imports are followed here, once: this tab's
+ * own job (`importJob`) and every job of the feature (`imports`).
  */
 export abstract class BaseRealtimeStateManager<T extends object, Id extends EntityId, C, U>
-  implements FeatureSubscriber
+  implements FeatureState<T, Id, C>, FeatureSubscriber
 {
   protected readonly websocket = inject(WebSocketService);
+  readonly #pageCache = inject(PageCache);
   readonly #entities = new Map<Id, T>();
   /** Ids removed optimistically: hidden until the server confirms. */
   readonly #hidden = new Set<Id>();
@@ -125,22 +123,13 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   readonly finishedImport = this.#imports.finished;
   /** Rows of the page changed elsewhere in the last seconds, and by whom. */
   readonly recentChanges: Signal<Pick<ReadonlyMap<Id, RemoteChange>, 'get' | 'has'>> = this.#notices.recent;
+  /** This tab's CSV import, followed through the events; `null` without import. */
+  readonly importJob: ImportTracker | null;
 
-  protected constructor(protected readonly config: StateManagerConfig) {}
-
-  protected abstract fetchPage(query: ListQuery): Promise<ListResponse<T>>;
-  protected abstract sendCreate(input: C, mutationId: string): Promise<T>;
-  protected abstract sendUpdate(id: Id, input: U, mutationId: string): Promise<T>;
-  protected abstract sendDelete(id: Id, mutationId: string): Promise<void>;
-  protected abstract idOf(item: T): Id;
-  /** The item's version, or `null` when the entity has none. */
-  protected abstract versionOf(item: T): number | null;
-  /** The update that saves `item` as it is, based on `version`. */
-  protected abstract toUpdate(item: T, version: number | null): U;
-  /** The entity in an event's data, or `null` when it is not one. */
-  protected abstract entityFrom(data: JsonObject): T | null;
-  /** The entity in a 409's body, or `null` when it is not one. */
-  protected abstract isEntity(value: unknown): value is T;
+  protected constructor(protected readonly config: RealtimeSpec<T, Id, C, U>) {
+    this.importJob = config.imports === undefined ? null : new ImportTracker(config.imports);
+    inject(DestroyRef).onDestroy(() => this.dispose());
+  }
 
   /** The last seq applied. */
   lastSeq(): number | null {
@@ -152,6 +141,9 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
    * connection and with no resync since, sends no request.
    */
   async load(query: ListQuery, options: { readonly force?: boolean } = {}): Promise<void> {
+    if (this.#lastQuery === null) {
+      this.#adoptKeptPage(query);
+    }
     this.#listen();
     const fresh =
       this.#cacheValid &&
@@ -169,13 +161,13 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     this.#stale.cancel();
     let behind = false;
     try {
-      const page = await this.fetchPage(query);
+      const page = await this.config.api.list(query);
       if (this.#lastQuery !== query) {
         return;
       }
       behind = this.#liveFrom !== null && page.seq < this.#liveFrom;
       this.#liveFrom = null;
-      this.setItems(page.data);
+      this.#setItems(page.data);
       this.#totalSignal.set(page.total);
       this.#seq = Math.max(this.#seq ?? 0, page.seq);
       this.#loadedAt = Date.now();
@@ -204,7 +196,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   /** Creates an entity; it joins the list when the server has it. */
   async create(input: C): Promise<T> {
     const mutationId = this.#ownMutations.remember();
-    const saved = await this.sendCreate(input, mutationId);
+    const saved = await this.config.api.create(input, mutationId);
     this.#place({ kind: 'created', item: saved });
     return saved;
   }
@@ -216,9 +208,9 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
    * conflict rather than silently overwritten.
    */
   update(id: Id, changes: Partial<T>, basedOn?: T): Promise<T> {
-    const version = this.versionOf(basedOn ?? this.#current(id));
+    const version = this.config.versionOf(basedOn ?? this.#current(id));
     return this.performOptimisticUpdate(id, changes, (item, mutationId) =>
-      this.sendUpdate(id, this.toUpdate(item, version), mutationId),
+      this.config.api.update(id, this.config.toUpdate(item, version), mutationId),
     );
   }
 
@@ -238,7 +230,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#bump();
     }
     try {
-      await this.sendDelete(id, mutationId);
+      await this.config.api.delete(id, mutationId);
       this.#hidden.delete(id);
       this.#place({ kind: 'deleted', id });
     } catch (error) {
@@ -256,28 +248,23 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       return;
     }
     this.#conflictsSignal.update((all) => all.filter((c) => c.id !== id));
-    const entityId = this.idOf(conflict.theirs);
+    const entityId = this.config.idOf(conflict.theirs);
     this.#setItem(entityId, conflict.theirs);
     if (choice === 'mine') {
       await this.performOptimisticUpdate(entityId, conflict.mine, (item, mutationId) =>
-        this.sendUpdate(entityId, this.toUpdate(item, this.versionOf(conflict.theirs)), mutationId),
+        this.config.api.update(entityId, this.config.toUpdate(item, this.config.versionOf(conflict.theirs)), mutationId),
       );
     }
   }
 
   /** Replaces the store with a page, in its order. */
-  protected setItems(items: readonly T[]): void {
+  #setItems(items: readonly T[]): void {
     this.#entities.clear();
     this.#hidden.clear();
     for (const item of items) {
-      this.#entities.set(this.idOf(item), item);
+      this.#entities.set(this.config.idOf(item), item);
     }
     this.#bump();
-  }
-
-  /** Applies a created, updated or deleted row to the page, as a fresh load would show it. */
-  protected applyChange(change: RowChange<T>): void {
-    this.#place(change);
   }
 
   /**
@@ -297,21 +284,6 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     return this.#notices.watch(id, listener);
   }
 
-  /** A row created elsewhere reached the feature; calls the `created` listeners. */
-  protected onItemCreated(item: T, meta: EventMeta): void {
-    this.#notices.created(item, meta);
-  }
-
-  /** A row changed elsewhere; calls the `updated` listeners. */
-  protected onItemUpdated(item: T, meta: EventMeta): void {
-    this.#notices.updated(item, meta);
-  }
-
-  /** A row deleted elsewhere; calls the `deleted` listeners. */
-  protected onItemDeleted(id: Id, meta: EventMeta): void {
-    this.#notices.deleted(id, meta);
-  }
-
   /**
    * Applies `changes` at once, sends them, and on failure restores the exact
    * item that was there; a 409 becomes a conflict to resolve.
@@ -329,14 +301,9 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#setItem(id, optimistic);
     }
     try {
-      const saved = await request(optimistic, mutationId).catch((error: unknown) => {
-        const theirs = conflictCurrent(error, (value) => this.isEntity(value));
-        if (theirs === null || this.#detectsConflicts) {
-          throw error;
-        }
-        // The last save wins: the same changes, on their version.
-        return this.sendUpdate(id, this.toUpdate({ ...theirs, ...changes }, this.versionOf(theirs)), mutationId);
-      });
+      const saved = await request(optimistic, mutationId).catch((error: unknown) =>
+        saveOverConflict(this.config, id, changes, mutationId, error),
+      );
       this.#pending.delete(id);
       this.#place({ kind: 'updated', item: saved });
       return saved;
@@ -344,27 +311,12 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#pending.delete(id);
       this.#ownMutations.take(mutationId);
       this.#setItem(id, before);
-      const theirs = conflictCurrent(error, (value) => this.isEntity(value));
+      const theirs = conflictCurrent(error, (value) => this.config.isEntity(value));
       if (theirs !== null && this.#detectsConflicts) {
         this.#addConflict({ id, mine: optimistic, theirs });
       }
       throw error;
     }
-  }
-
-  /** Import hooks, for features with import (the state manager tracks the jobs itself). */
-  protected onImportStarted(_data: ImportStarted): void {
-    // Nothing by default.
-  }
-  protected onImportProgress(_data: ImportProgress): void {
-    // Nothing by default.
-  }
-  protected onImportCompleted(_data: ImportCompleted): void {
-    // Nothing by default.
-  }
-  /** The feature's events may have been missed (a reconnect, a resync): what follows jobs reads their status. */
-  protected onRecovering(): void {
-    // Nothing by default.
   }
 
   onEvent(event: EventMessage): void {
@@ -383,12 +335,12 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     if (!recovered && this.#buffered === null && this.#seq !== null && this.#seq < seq) {
       this.#recover();
     }
-    this.onRecovering();
+    void this.importJob?.recover();
   }
 
   onResync(_reason: ResyncReason): void {
     this.#recover();
-    this.onRecovering();
+    void this.importJob?.recover();
   }
 
   /** Reads the page again: events were missed. */
@@ -407,8 +359,44 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     this.#stopListening ??= this.websocket.subscribe(this.config.feature, this);
   }
 
-  /** Stops following the feature's events. */
+  /**
+   * A page the last list of this view left, read inside the TTL: shown at
+   * once, and the subscription that follows starts from its seq.
+   */
+  #adoptKeptPage(query: ListQuery): void {
+    const kept = this.config.cacheTtlMs > 0 ? this.#pageCache.take<T>(this.config.feature, query, this.config.cacheTtlMs) : null;
+    if (kept === null) {
+      return;
+    }
+    this.#lastQuery = query;
+    this.#setItems(kept.items);
+    this.#totalSignal.set(kept.total);
+    this.#seq = kept.seq;
+    this.#loadedAt = kept.readAt;
+    this.#cacheValid = true;
+  }
+
+  /** Stops following the feature's events; a settled page is kept for the next list of its view. */
   dispose(): void {
+    const settled =
+      this.#cacheValid &&
+      this.#buffered === null &&
+      !this.#stale.marked &&
+      this.#pending.size === 0 &&
+      this.#hidden.size === 0 &&
+      this.conflicts().length === 0;
+    if (settled && this.#lastQuery !== null && this.#seq !== null && this.config.cacheTtlMs > 0) {
+      const query = this.#lastQuery;
+      this.#pageCache.keep(this.config.feature, {
+        query,
+        items: [...this.#entities.values()],
+        total: this.#totalSignal(),
+        seq: this.#seq,
+        readAt: this.#loadedAt,
+      });
+    }
+    this.#lastQuery = null;
+    this.importJob?.reset();
     this.#stopListening?.();
     this.#stopListening = null;
     this.#stale.cancel();
@@ -425,9 +413,8 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     switch (event.action) {
       case 'created':
       case 'updated': {
-        const item = isJsonObject(event.data) ? this.entityFrom(event.data) : null;
-        if (item !== null && !own) {
-          this.#receive(item, event.action, event.meta);
+        if (this.config.isEntity(event.data) && !own) {
+          this.#receive(event.data, event.action, event.meta);
         }
         break;
       }
@@ -440,26 +427,26 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
           }
           this.#place({ kind: 'deleted', id: known ?? id });
           this.#notices.tellWatchers(id, { action: 'deleted', item: null, userId: event.meta.userId });
-          this.onItemDeleted(known ?? (id as Id), event.meta);
+          this.#notices.deleted(known ?? (id as Id), event.meta);
         }
         break;
       }
       case 'import_started': {
         const data = event.data as unknown as ImportStarted;
         this.#trackImport({ jobId: data.jobId, progress: 0, processedRows: 0, totalRows: data.totalRows }, data.dryRun);
-        this.onImportStarted(data);
+        this.importJob?.onStarted(data);
         break;
       }
       case 'import_progress': {
         const data = event.data as unknown as ImportProgress;
         this.#trackImport(data, data.dryRun);
-        this.onImportProgress(data);
+        this.importJob?.onProgress(data);
         break;
       }
       case 'import_completed': {
         const data = event.data as unknown as ImportCompleted;
         this.#trackImport(null, data.dryRun, data);
-        this.onImportCompleted(data);
+        this.importJob?.onCompleted(data);
         break;
       }
     }
@@ -475,7 +462,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
 
   /** A created or updated entity from elsewhere (the echo of ours is settled by its request). */
   #receive(item: T, action: 'created' | 'updated', meta: EventMeta): void {
-    const id = this.idOf(item);
+    const id = this.config.idOf(item);
     if (action === 'updated') {
       this.#notices.tellWatchers(id, { action, item, userId: meta.userId });
     }
@@ -485,8 +472,8 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#addConflict({ id, mine: local, theirs: item, by: meta.userId });
       return;
     }
-    const localVersion = local === undefined ? null : this.versionOf(local);
-    const remoteVersion = this.versionOf(item);
+    const localVersion = local === undefined ? null : this.config.versionOf(local);
+    const remoteVersion = this.config.versionOf(item);
     if (localVersion !== null && remoteVersion !== null && remoteVersion <= localVersion) {
       return;
     }
@@ -495,14 +482,14 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#notices.highlight(id, { action, userId: meta.userId });
     }
     if (action === 'created') {
-      this.onItemCreated(item, meta);
+      this.#notices.created(item, meta);
     } else {
-      this.onItemUpdated(item, meta);
+      this.#notices.updated(item, meta);
     }
   }
 
   #view(query: ListQuery): ListView<T> {
-    return { query, fields: this.config.fields, idOf: (item) => this.idOf(item) };
+    return { query, fields: this.config.fields, idOf: (item) => this.config.idOf(item) };
   }
 
   /**
@@ -517,7 +504,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     const view = this.#view(query);
     // The common cases, in O(1): a loaded row changed where it stands, or deleted.
     if (change.kind !== 'deleted') {
-      const id = this.idOf(change.item);
+      const id = this.config.idOf(change.item);
       const old = this.#entities.get(id);
       if (
         old !== undefined &&
@@ -544,10 +531,10 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     // A row off the page that stays off it (most events of a large
     // feature) leaves the page as it was: nothing to render again.
     if (result.items !== items) {
-      const kept = new Set<Id>(result.items.map((item) => this.idOf(item)));
+      const kept = new Set<Id>(result.items.map((item) => this.config.idOf(item)));
       this.#entities.clear();
       for (const item of result.items) {
-        this.#entities.set(this.idOf(item), item);
+        this.#entities.set(this.config.idOf(item), item);
       }
       for (const id of [...this.#hidden]) {
         if (!kept.has(id)) {

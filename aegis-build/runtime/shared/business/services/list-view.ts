@@ -375,6 +375,11 @@ export class StaleRefresh {
     );
   }
 
+  /** Whether a read is waiting for the events to settle. */
+  get marked(): boolean {
+    return this.#timer !== undefined;
+  }
+
   /** A read of the page started: whatever was marked, it will show. */
   cancel(): void {
     clearTimeout(this.#timer);

@@ -136,4 +136,24 @@ describe('ReferenceLabels', () => {
     await Promise.resolve();
     http.expectNone(() => true);
   });
+
+  it('forgets a held label once no use holds it, and keeps one shown again in the same task', async () => {
+    const first = labels.hold(DEPARTMENTS, 1);
+    await answer(await nextRead(), [{ id: 1, name: 'Sales' }], 3);
+    expect(first.label()).toBe('Sales');
+    // A row rendered again: let go and held in one task keeps the label, unread.
+    first.release();
+    const again = labels.hold(DEPARTMENTS, 1);
+    await Promise.resolve();
+    http.expectNone(() => true);
+    expect(again.label()).toBe('Sales');
+    // Let go for good: the next use reads it again.
+    again.release();
+    again.release();
+    await Promise.resolve();
+    const later = labels.hold(DEPARTMENTS, 1);
+    expect(later.label()).toBeNull();
+    await answer(await nextRead(), [{ id: 1, name: 'Sales' }], 4);
+    expect(later.label()).toBe('Sales');
+  });
 });

@@ -8,6 +8,7 @@ import { provideHttpClientTesting } from '@angular/common/http/testing';
 import { EventMessage, JsonObject, ListResponse } from '../models/aegis-protocol.types';
 import { AEGIS_CONFIG, ListQuery } from './aegis-api';
 import { BaseRealtimeStateManager } from './base-realtime-state.manager';
+import { FeatureApi } from './feature-state';
 import { ViewFields } from './list-view';
 import { ConnectionStatus, FeatureSubscriber, WebSocketService } from './websocket.service';
 
@@ -80,67 +81,69 @@ export interface Calls {
   deletes: { id: number; mutationId: string }[];
 }
 
-@Injectable()
-export class ItemStateManager extends BaseRealtimeStateManager<Item, number, ItemInput, ItemUpdate> {
+/** The items' REST API on an in-memory fake server. */
+export class FakeItemApi implements FeatureApi<Item, number, ItemInput, ItemUpdate> {
   readonly calls: Calls = { pages: [], creates: [], updates: [], deletes: [] };
   /** The next answers, in order (an error fails its read); when empty, requests succeed at once. */
   readonly pageAnswers: (ListResponse<Item> | Error)[] = [];
   readonly pending: Deferred<Item>[] = [];
   readonly pendingDeletes: Deferred<void>[] = [];
 
-  constructor() {
-    super({
-      feature: 'items',
-      entity: 'item',
-      cacheTtlMs: 60_000,
-      fields: ITEM_FIELDS,
-      ...inject(ITEM_SWITCHES, { optional: true }),
-    });
-  }
-
-  protected fetchPage(query: ListQuery): Promise<ListResponse<Item>> {
+  list(query: ListQuery): Promise<ListResponse<Item>> {
     this.calls.pages.push(query);
     const answer = this.pageAnswers.shift() ?? { data: [], total: 0, page: 1, pageSize: 20, seq: 0 };
     return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
   }
 
-  protected sendCreate(input: ItemInput, mutationId: string): Promise<Item> {
+  create(input: ItemInput, mutationId = ''): Promise<Item> {
     this.calls.creates.push({ input, mutationId });
     return Promise.resolve({ id: 100 + this.calls.creates.length, name: input.name, version: 1 });
   }
 
-  protected sendUpdate(id: number, input: ItemUpdate, mutationId: string): Promise<Item> {
+  update(id: number, input: ItemUpdate, mutationId = ''): Promise<Item> {
     this.calls.updates.push({ id, input, mutationId });
     const request = deferred<Item>();
     this.pending.push(request);
     return request.promise;
   }
 
-  protected sendDelete(id: number, mutationId: string): Promise<void> {
+  delete(id: number, mutationId = ''): Promise<void> {
     this.calls.deletes.push({ id, mutationId });
     const request = deferred<void>();
     this.pendingDeletes.push(request);
     return request.promise;
   }
+}
 
-  protected idOf(item: Item): number {
-    return item.id;
-  }
+/** The items' state manager, configured as aegis-build configures a generated one. */
+@Injectable()
+export class ItemStateManager extends BaseRealtimeStateManager<Item, number, ItemInput, ItemUpdate> {
+  readonly fake: FakeItemApi;
+  readonly calls: Calls;
+  readonly pageAnswers: (ListResponse<Item> | Error)[];
+  readonly pending: Deferred<Item>[];
+  readonly pendingDeletes: Deferred<void>[];
 
-  protected versionOf(item: Item): number | null {
-    return item.version;
-  }
-
-  protected toUpdate(item: Item, version: number | null): ItemUpdate {
-    return { name: item.name, version: version ?? item.version };
-  }
-
-  protected entityFrom(data: JsonObject): Item | null {
-    return this.isEntity(data) ? data : null;
-  }
-
-  protected isEntity(value: unknown): value is Item {
-    return typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'number';
+  constructor() {
+    const api = new FakeItemApi();
+    super({
+      feature: 'items',
+      entity: 'item',
+      cacheTtlMs: 60_000,
+      fields: ITEM_FIELDS,
+      api,
+      idOf: (item) => item.id,
+      versionOf: (item) => item.version,
+      toUpdate: (item, version) => ({ name: item.name, version: version ?? item.version }),
+      isEntity: (value): value is Item =>
+        typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'number',
+      ...inject(ITEM_SWITCHES, { optional: true }),
+    });
+    this.fake = api;
+    this.calls = api.calls;
+    this.pageAnswers = api.pageAnswers;
+    this.pending = api.pending;
+    this.pendingDeletes = api.pendingDeletes;
   }
 }
 

@@ -299,7 +299,8 @@ describe('WebSocketService', () => {
     stop();
     await vi.advanceTimersByTimeAsync(EVENTS_AT_LATEST_MS);
     expect(budgets.events).toEqual([]);
-    expect(vi.getTimerCount(), 'nothing left scheduled').toBe(0);
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.idleClose);
+    expect(vi.getTimerCount(), 'nothing left scheduled once the socket closed').toBe(0);
   });
 
   it('registers a subscriber once however often it subscribes', async () => {
@@ -414,7 +415,7 @@ describe('WebSocketService', () => {
     expect(FakeWebSocket.instances).toHaveLength(1);
   });
 
-  it('closes when the last subscriber leaves, and ignores frames it cannot parse', async () => {
+  it('closes a while after the last subscriber leaves, and ignores frames it cannot parse', async () => {
     const budgets = new Subscriber();
     const stop = service.subscribe('budgets', budgets);
     const socket = await connect();
@@ -423,6 +424,17 @@ describe('WebSocketService', () => {
     expect(budgets.events).toEqual([]);
     stop();
     expect(socket.sent[socket.sent.length - 1]).toEqual({ type: 'unsubscribe', features: ['budgets'] });
+    // Another list subscribing meanwhile (a move from one list to the next) keeps the socket.
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.idleClose - 1);
+    const stopAuthors = service.subscribe('authors', new Subscriber());
+    expect(socket.sent[socket.sent.length - 1]).toEqual({ type: 'subscribe', features: ['authors'], since: {} });
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.idleClose);
+    expect(socket.readyState).toBe(FakeWebSocket.OPEN);
+    expect(FakeWebSocket.instances).toHaveLength(1);
+    stopAuthors();
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.idleClose - 1);
+    expect(socket.readyState).toBe(FakeWebSocket.OPEN);
+    await vi.advanceTimersByTimeAsync(1);
     expect(socket.readyState).toBe(FakeWebSocket.CLOSED);
     expect(service.status()).toBe('idle');
   });

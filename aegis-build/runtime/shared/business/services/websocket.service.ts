@@ -33,6 +33,12 @@ export interface WebSocketTimings {
   readonly backoffMax: number;
   /** How long before a token expires it is refreshed in band. */
   readonly refreshBeforeExpiry: number;
+  /**
+   * How long the socket stays open once no feature is subscribed: moving
+   * from one list to another (the old one's state manager stops first)
+   * keeps the connection.
+   */
+  readonly idleClose: number;
 }
 
 export const DEFAULT_TIMINGS: WebSocketTimings = {
@@ -41,13 +47,14 @@ export const DEFAULT_TIMINGS: WebSocketTimings = {
   backoffBase: 500,
   backoffMax: 30_000,
   refreshBeforeExpiry: 60_000,
+  idleClose: 5_000,
 };
 
 // The close codes are declared in Rust (aegis-protocol) and generated;
 // here for the runtime's importers.
 export { CLOSE_RESTARTING, CLOSE_UNAUTHORIZED };
 
-type Timer = 'reconnect' | 'heartbeat' | 'pong' | 'refresh' | 'retry' | 'events';
+type Timer = 'reconnect' | 'heartbeat' | 'pong' | 'refresh' | 'retry' | 'events' | 'idle';
 
 /**
  * The longest events wait to be applied when no animation frame comes
@@ -179,6 +186,7 @@ export class WebSocketService implements OnDestroy {
     }
     if (!set.has(subscriber)) {
       set.add(subscriber);
+      this.clearTimer('idle');
       if (this.socket === null && this.timers.reconnect === undefined) {
         this.connect();
       } else if (this.ready && newFeature) {
@@ -208,7 +216,15 @@ export class WebSocketService implements OnDestroy {
       this.send({ type: 'unsubscribe', features: [feature] });
     }
     if (this.subscribers.size === 0) {
-      this.close();
+      // No feature is left to apply them to.
+      this.cancelEvents();
+      this.waiting = [];
+      this.timers.idle ??= setTimeout(() => {
+        delete this.timers.idle;
+        if (this.subscribers.size === 0) {
+          this.close();
+        }
+      }, this.timings.idleClose);
     }
   }
 
@@ -499,7 +515,7 @@ export class WebSocketService implements OnDestroy {
     this.socket = null;
     this.ready = false;
     this.retrying.clear();
-    for (const timer of ['reconnect', 'heartbeat', 'pong', 'refresh', 'retry'] as const) {
+    for (const timer of ['reconnect', 'heartbeat', 'pong', 'refresh', 'retry', 'idle'] as const) {
       this.clearTimer(timer);
     }
     // No feature is left to apply them to.

@@ -44,6 +44,14 @@ export const LABEL_READ_BATCH = 100;
 interface Label {
   readonly value: WritableSignal<string | null>;
   at: number | null;
+  /** The uses showing it; at 0 it is forgotten. */
+  holders: number;
+}
+
+/** A label held by one use, and the function that lets it go. */
+export interface HeldLabel {
+  readonly label: Signal<string | null>;
+  release(): void;
 }
 
 /** One referenced feature's labels, and its events' subscription. */
@@ -70,6 +78,8 @@ class FeatureLabels {
  * keeps the newest value by seq, so a read that lands after a newer event
  * does not undo it; and a read older than the subscription's start, which
  * may have missed changes that will never come as events, is read again.
+ * A label is kept while a use holds it (`hold`, as the `referenceLabel`
+ * pipe does for each cell) and forgotten once none does.
  */
 @Injectable({ providedIn: 'root' })
 export class ReferenceLabels {
@@ -78,20 +88,43 @@ export class ReferenceLabels {
   private readonly websocket = inject(WebSocketService);
   private readonly features = new Map<string, FeatureLabels>();
 
-  /** The label of row `id` of `target`: `null` until read, or when there is none. */
+  /** The label of row `id` of `target`, kept for good: `null` until read, or when there is none. */
   label(target: ReferenceTarget, id: number | string | null | undefined): Signal<string | null> {
-    if (id === null || id === undefined) {
-      return signal(null).asReadonly();
-    }
+    return id === null || id === undefined ? signal(null).asReadonly() : this.hold(target, id).label;
+  }
+
+  /**
+   * The label of row `id` of `target`, kept until released: `null` until
+   * read, or when there is none. Let go, it is forgotten once the current
+   * task ends with no other use holding it (a row shown again in the same
+   * render keeps its label).
+   */
+  hold(target: ReferenceTarget, id: number | string): HeldLabel {
     const feature = this.feature(target);
     const key = String(id);
     let label = feature.labels.get(key);
     if (label === undefined) {
-      label = { value: signal<string | null>(null), at: null };
+      label = { value: signal<string | null>(null), at: null, holders: 0 };
       feature.labels.set(key, label);
       this.want(target, feature, [key]);
     }
-    return label.value.asReadonly();
+    const held = label;
+    held.holders += 1;
+    let released = false;
+    const release = (): void => {
+      if (released) {
+        return;
+      }
+      released = true;
+      held.holders -= 1;
+      queueMicrotask(() => {
+        if (held.holders === 0 && feature.labels.get(key) === held) {
+          feature.labels.delete(key);
+          feature.early.delete(key);
+        }
+      });
+    };
+    return { label: held.value.asReadonly(), release };
   }
 
   /** The rows of `target` whose text contains `text`: a page of at most {@link REFERENCE_MATCHES}. */
