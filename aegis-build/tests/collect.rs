@@ -43,9 +43,8 @@ fn manifest_settings_merge_into_rust_modules() {
             .web
             .contains_key(Path::new("features/budgets/state/budgets-state.manager.ts"))
     );
-    assert!(generated.web.contains_key(Path::new(
-        "features/budgets/components/budgets-import.dialog.ts"
-    )));
+    let list = &generated.web[Path::new("features/budgets/components/budgets-list.component.ts")];
+    assert!(list.contains("openImport()"), "{list}");
     let settings = &generated.rust["aegis_modules.rs"];
     assert!(
         settings.contains(
@@ -53,6 +52,50 @@ fn manifest_settings_merge_into_rust_modules() {
         ),
         "{settings}"
     );
+}
+
+/// Sorting is the model's to decide, in either place it is declared: the
+/// API's list, the OpenAPI document and the table's headers follow it.
+#[test]
+fn a_field_opts_out_of_sorting_in_either_place() {
+    let krate = Crate::new(
+        &format!(
+            "{GENERATOR}[modules.notes]\nfields = {{ id = \"i64\", body = {{ type = \"string\", \
+             sortable = false }}, rank = \"i64\" }}\n"
+        ),
+        &[(
+            "lib.rs",
+            "use aegis::crud_module;\n#[crud_module]\npub struct Tag { pub id: i64, \
+             #[crud(sortable = false)] pub label: String, pub rank: i64 }\n",
+        )],
+    );
+    let generated = krate.config().generate().unwrap();
+    let settings = &generated.rust["aegis_modules.rs"];
+    assert!(settings.contains(r#"&["id", "rank"]"#), "{settings}");
+    assert!(!settings.contains(r#""label""#), "{settings}");
+    assert!(!settings.contains(r#""body""#), "{settings}");
+    for (feature, field) in [("tags", "label"), ("notes", "body")] {
+        let html = &generated.web[Path::new(&format!(
+            "features/{feature}/components/{feature}-list.component.html"
+        ))];
+        assert!(
+            html.contains("*matHeaderCellDef mat-sort-header>Rank"),
+            "{html}"
+        );
+        assert!(
+            !html.contains(&format!("mat-sort-header>{}", capitalised(field))),
+            "{html}"
+        );
+        let openapi = &generated.web[Path::new("shared/openapi.json")];
+        assert!(!openapi.contains(&format!("\"-{field}\"")), "{feature}");
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 #[test]
@@ -77,7 +120,6 @@ fn flags_shape_the_files() {
         [
             "features/tags/components/tags-form.dialog.ts",
             "features/tags/components/tags-list.component.html",
-            "features/tags/components/tags-list.component.scss",
             "features/tags/components/tags-list.component.ts",
             "features/tags/services/tags.service.ts",
             "features/tags/state/tags-state.manager.ts",
@@ -418,7 +460,7 @@ fn writes_deletes_and_checks_on_disk() {
             .iter()
             .all(|p| p.starts_with("features/notes"))
     );
-    assert_eq!(report.web.deleted.len(), 8, "{:?}", report.web.deleted);
+    assert_eq!(report.web.deleted.len(), 7, "{:?}", report.web.deleted);
     assert!(mine.exists(), "a hand-written file survives");
     assert!(!web.join("features/notes/services").exists());
 }

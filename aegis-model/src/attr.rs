@@ -19,6 +19,9 @@ pub const MODULE_OPTIONS: [&str; 3] = ["name", "singular", "label"];
 pub const MODULE_SWITCHES: [&str; 3] = ["optimistic_updates", "conflict_detection", "cache"];
 /// The flags `#[crud]` accepts on a field.
 pub const FIELD_FLAGS: [&str; 4] = ["id", "version", "skip", "readonly"];
+/// The switches `#[crud]` accepts on a field, each `key = false` (on by
+/// default).
+pub const FIELD_SWITCHES: [&str; 1] = ["sortable"];
 /// The options `#[crud]` accepts on a field, each `key = "value"`.
 pub const FIELD_OPTIONS: [&str; 6] = [
     "ts_type",
@@ -60,6 +63,9 @@ pub struct FieldArgs {
     pub version: Option<Location>,
     pub skip: Option<Location>,
     pub readonly: Option<Location>,
+    /// `sortable = false`: the list and the API do not sort by the field
+    /// (by default, every field whose values order sorts).
+    pub sortable: Option<(bool, Location)>,
     pub ts_type: Option<StringOption>,
     pub label: Option<StringOption>,
     /// `default = "..."`: the value rows stored before the field existed
@@ -297,6 +303,7 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
     let known: Vec<&'static str> = FIELD_FLAGS
         .into_iter()
         .chain(crate::stamp::STAMP_FLAGS)
+        .chain(FIELD_SWITCHES)
         .chain(FIELD_OPTIONS)
         .chain(crate::rules::RULE_KEYS)
         .collect();
@@ -322,6 +329,8 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
                 field_stamp(&meta, stamp, &key, key_location, &mut args, diags)
             } else if FIELD_FLAGS.contains(&key.as_str()) {
                 field_flag(&meta, &key, key_location, &mut args, diags)
+            } else if FIELD_SWITCHES.contains(&key.as_str()) {
+                field_switch(&meta, &key, key_location, &mut args, diags)
             } else if FIELD_OPTIONS.contains(&key.as_str()) {
                 field_option(&meta, &key, key_location, &mut args, diags)
             } else if crate::rules::RULE_KEYS.contains(&key.as_str()) {
@@ -404,6 +413,42 @@ fn field_flag(
         diags.error(key_location, format_args!("duplicate crud flag `{key}`"));
     } else {
         *slot = Some(key_location);
+    }
+    Ok(())
+}
+
+/// A switch of `#[crud]` (`sortable = false`): a boolean, once.
+fn field_switch(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    key_location: Location,
+    args: &mut FieldArgs,
+    diags: &mut Diagnostics,
+) -> syn::Result<()> {
+    let wrong = |location: Location, diags: &mut Diagnostics| {
+        diags.error(
+            location,
+            format_args!(
+                "crud switch `{key}` takes `true` or `false`, write `{key} = false` to turn it off"
+            ),
+        );
+    };
+    if !meta.input.peek(Token![=]) {
+        wrong(key_location, diags);
+        return skip_nested(meta);
+    }
+    let value: Expr = meta.value()?.parse()?;
+    let Expr::Lit(ExprLit {
+        lit: Lit::Bool(on), ..
+    }) = &value
+    else {
+        wrong(Location::of(&value), diags);
+        return Ok(());
+    };
+    if args.sortable.is_some() {
+        diags.error(key_location, format_args!("duplicate crud switch `{key}`"));
+    } else {
+        args.sortable = Some((on.value, key_location));
     }
     Ok(())
 }
@@ -520,6 +565,7 @@ pub(crate) fn check_field_conflicts(args: &FieldArgs, diags: &mut Diagnostics) {
             ),
             ("ts_type", args.ts_type.is_some()),
             ("label", args.label.is_some()),
+            ("sortable", args.sortable.is_some()),
         ];
         for (other, present) in others {
             if present {

@@ -86,6 +86,39 @@ fn reads_field_arguments() {
 }
 
 #[test]
+fn reads_the_sortable_switch() {
+    let field: syn::Field = syn::parse_quote! {
+        #[crud(sortable = false)]
+        pub notes: String
+    };
+    let mut diags = Diagnostics::new();
+    let args = parse_field_args(&field.attrs, &mut diags);
+    assert!(diags.is_empty());
+    assert_eq!(args.sortable.map(|(on, _)| on), Some(false));
+    let wrong = "crud switch `sortable` takes `true` or `false`, write `sortable = false` to \
+                 turn it off";
+    assert_eq!(
+        field_errors(syn::parse_quote!(#[crud(sortable)] pub v: i64)),
+        [wrong]
+    );
+    assert_eq!(
+        field_errors(syn::parse_quote!(#[crud(sortable = "no")] pub v: i64)),
+        [wrong]
+    );
+    assert_eq!(
+        field_errors(syn::parse_quote!(#[crud(sortable = false, sortable = true)] pub v: i64)),
+        ["duplicate crud switch `sortable`"]
+    );
+    assert_eq!(
+        field_errors(syn::parse_quote!(#[crud(skip, sortable = false)] pub v: i64)),
+        [
+            "conflicting crud attributes `skip` and `sortable`, a skipped field is not sent \
+             to the front end"
+        ]
+    );
+}
+
+#[test]
 fn reports_every_field_mistake() {
     let errors = field_errors(syn::parse_quote! {
         #[crud(id, skip, primary, readonly = true, label, ts_type = "")]
@@ -96,7 +129,7 @@ fn reports_every_field_mistake() {
         [
             "unknown crud attribute `primary`, expected one of `id`, `version`, `skip`, \
              `readonly`, `created_at`, `updated_at`, `created_by`, `updated_by`, \
-             `ts_type`, `label`, `default`, `renamed_from`, `references`, \
+             `sortable`, `ts_type`, `label`, `default`, `renamed_from`, `references`, \
              `on_delete`, `min`, `max`, `length`, `pattern`, `email`, `url`, `one_of`",
             "crud flag `readonly` takes no value, write `readonly` alone",
             "crud option `label` needs a value, as in `label = \"...\"`",

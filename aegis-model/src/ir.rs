@@ -94,6 +94,9 @@ pub struct Field {
     pub readonly: bool,
     /// `#[crud(skip)]`: stored, but never sent to the front end.
     pub hidden: bool,
+    /// The model lets the list and the API sort by it (`#[crud(sortable =
+    /// false)]` says no); it then sorts where its values order.
+    pub sortable: bool,
     /// serde writes this field (no `skip` / `skip_serializing`).
     pub serialized: bool,
     /// serde reads this field (no `skip` / `skip_deserializing`).

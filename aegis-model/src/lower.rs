@@ -341,6 +341,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         role: FieldRole::Data,
         readonly: field.crud.readonly.is_some() || field.crud.stamp.is_some(),
         hidden: field.crud.skip.is_some(),
+        sortable: field.crud.sortable.as_ref().is_none_or(|(on, _)| *on),
         serialized,
         deserialized,
         may_be_omitted: serde.skip_serializing_if,

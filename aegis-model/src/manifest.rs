@@ -75,6 +75,8 @@ pub struct FieldSpec {
     pub version: bool,
     pub readonly: bool,
     pub skip: bool,
+    /// `sortable = false`: the list and the API do not sort by it.
+    pub sortable: Option<bool>,
     pub label: Option<String>,
     pub ts_type: Option<String>,
     /// `default`: what rows stored before the field existed take, as text.
@@ -154,6 +156,8 @@ struct FieldTable {
     #[serde(default)]
     skip: bool,
     #[serde(default)]
+    sortable: Option<bool>,
+    #[serde(default)]
     label: Option<String>,
     #[serde(default)]
     ts_type: Option<String>,
@@ -198,6 +202,7 @@ impl FieldSpec {
             version: false,
             readonly: false,
             skip: false,
+            sortable: None,
             label: None,
             ts_type: None,
             default: None,
@@ -236,6 +241,7 @@ impl<'de> Deserialize<'de> for FieldSpec {
                     version: table.version,
                     readonly: table.readonly,
                     skip: table.skip,
+                    sortable: table.sortable,
                     label: table.label,
                     ts_type: table.ts_type,
                     default: table.default.map(ScalarDefault::into_text),
@@ -452,6 +458,7 @@ fn field_input(
         version: mark(spec.version),
         skip: mark(spec.skip),
         readonly: mark(spec.readonly),
+        sortable: spec.sortable.map(|on| (on, at.clone())),
         ts_type: text(&spec.ts_type),
         label: text(&spec.label),
         default: text(&spec.default),

@@ -83,3 +83,47 @@ async fn every_view_of_the_corpus_keeps_its_rows_in_its_order() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The corpus's fields carry the operators the generator gives each view
+/// field (`ops`); the list route takes exactly those, so the filter panel
+/// offers nothing the server refuses and hides nothing it takes.
+#[tokio::test]
+async fn each_field_takes_the_operators_its_view_field_lists() {
+    let corpus = corpus();
+    let api = Api::new().module::<Fruit>(ModuleSettings {
+        module: "fruits",
+        with_events: false,
+        with_import: false,
+        sortable: Some(SORTABLE),
+    });
+    let app = TestApp::new(api).await;
+    let admin = app.admin();
+    let sample = |field: &str| match field {
+        "name" => "apple",
+        "level" => "low",
+        "done" => "true",
+        "day" => "2026-01-05",
+        "note" => "tab",
+        _ => "1",
+    };
+    for (field, view) in corpus["fields"].as_object().unwrap() {
+        let listed: Vec<&str> = view["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|op| op.as_str().unwrap())
+            .collect();
+        for op in aegis_protocol::query::FilterOp::ALL {
+            let name = op.as_str();
+            let value = if name == "empty" {
+                "true"
+            } else {
+                sample(field)
+            };
+            let path = format!("/api/fruits?{field}.{name}={value}");
+            let reply = app.call("GET", &path, Some(&admin), None, &[]).await;
+            let expected = if listed.contains(&name) { 200 } else { 400 };
+            assert_eq!(reply.status, expected, "`{field}.{name}`: {}", reply.text);
+        }
+    }
+}

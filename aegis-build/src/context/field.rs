@@ -3,7 +3,8 @@
 
 use aegis_model::decl::TsDeclBody;
 use aegis_model::ts::escape_single_quoted;
-use aegis_model::{Field, StorageKind, TsType, ValueFormat};
+use aegis_model::{Field, FieldRole, StorageKind, TsType, ValueFormat};
+use aegis_protocol::query::FilterOp;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -83,6 +84,14 @@ enum Widget {
     LocalDatetime,
     Time,
     Json,
+}
+
+/// Whether a module sorts by a field: see [`super::sortable_fields`].
+pub(crate) fn sorts(field: &Field, unit: &Unit) -> bool {
+    field.is_sent()
+        && field.sortable
+        && field.role != FieldRole::Version
+        && widget_for(field, unit).0 != Widget::Json
 }
 
 /// The widget that edits a field, from its Rust type and TypeScript type.
@@ -199,7 +208,7 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         nullable,
         required,
         readonly: field.readonly,
-        sortable: widget != Widget::Json,
+        sortable: sorts(field, unit),
         is_text: widget == Widget::Text,
         is_number: widget == Widget::Number,
         is_integer,
@@ -264,6 +273,8 @@ fn view_json(field: &Field, widget: Widget, nullable: bool, options: &[String]) 
     object.insert("kind".into(), kind.into());
     object.insert("nullable".into(), nullable.into());
     object.insert("search".into(), (field.storage == StorageKind::Text).into());
+    let ops: Vec<&str> = super::filter_ops(field).map(FilterOp::as_str).collect();
+    object.insert("ops".into(), ops.into());
     if widget == Widget::Select {
         object.insert("options".into(), options.into());
     }

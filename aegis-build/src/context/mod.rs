@@ -5,6 +5,7 @@
 use aegis_model::decl::TsDecl;
 use aegis_model::ts::escape_single_quoted;
 use aegis_model::{Module, StorageKind, TsType};
+use aegis_protocol::query::{FilterOp, ValueKind};
 use serde::Serialize;
 
 use crate::collect::Unit;
@@ -216,18 +217,30 @@ fn table_columns(fields: &[FieldContext], unit: &Unit) -> Vec<FieldContext> {
         .collect()
 }
 
-/// The fields (JSON names) the generated list sorts by; the runtime is
-/// told the same list ([`crate::rust_out`]), so the API sorts exactly there.
+/// The filter operators a field takes, as aegis-protocol decides them for
+/// its stored kind: the OpenAPI document declares these, and the list's
+/// view fields carry them (`ops`), so the filter panel offers these alone.
+pub(crate) fn filter_ops(field: &aegis_model::Field) -> impl Iterator<Item = FilterOp> {
+    let kind = match field.storage {
+        StorageKind::Integer => ValueKind::Integer,
+        StorageKind::Float => ValueKind::Float,
+        StorageKind::Boolean => ValueKind::Boolean,
+        StorageKind::Text => ValueKind::Text,
+        StorageKind::Json => ValueKind::Json,
+    };
+    FilterOp::for_field(kind, field.nullable)
+}
+
+/// The fields (JSON names) a module sorts by, decided here once: those
+/// sent, but the version, that the model lets sort (`#[crud(sortable =
+/// false)]` opts out) and whose values order (not a JSON value). The API is
+/// told this list ([`crate::rust_out`]), the OpenAPI document declares it
+/// and the list's sortable headers follow it.
 pub(crate) fn sortable_fields(unit: &Unit) -> Vec<String> {
-    let fields: Vec<FieldContext> = unit
-        .module
+    unit.module
         .sent_fields()
-        .map(|f| field_context(f, unit))
-        .collect();
-    table_columns(&fields, unit)
-        .into_iter()
-        .filter(|c| c.sortable)
-        .map(|c| c.name)
+        .filter(|f| field::sorts(f, unit))
+        .map(|f| f.wire_name.clone())
         .collect()
 }
 

@@ -2,7 +2,7 @@
 //! `bulk.rs`, `import/`, `query.rs`), with every answer each can give.
 
 use aegis_model::{Field, StorageKind};
-use aegis_protocol::query::{FilterOp, MAX_IN_VALUES, ValueKind};
+use aegis_protocol::query::{FilterOp, MAX_IN_VALUES};
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, ParameterStyle,
     PathItem, PathItemBuilder,
@@ -74,7 +74,7 @@ fn view_parameters(unit: &Unit) -> Vec<Parameter> {
     for field in filterable(unit, &sortable) {
         let name = &field.wire_name;
         let value = schema::filter_value(field);
-        for op in FilterOp::for_field(value_kind(field.storage), field.nullable) {
+        for op in crate::context::filter_ops(field) {
             let description = format!("Rows whose `{name}` is {}.", op.meaning());
             let parameter = match op {
                 FilterOp::In => query(
@@ -112,17 +112,6 @@ fn view_parameters(unit: &Unit) -> Vec<Parameter> {
         .into_iter()
         .map(ParameterBuilder::build)
         .collect()
-}
-
-/// How the protocol's filters see a field stored as `storage`.
-fn value_kind(storage: StorageKind) -> ValueKind {
-    match storage {
-        StorageKind::Integer => ValueKind::Integer,
-        StorageKind::Float => ValueKind::Float,
-        StorageKind::Boolean => ValueKind::Boolean,
-        StorageKind::Text => ValueKind::Text,
-        StorageKind::Json => ValueKind::Json,
-    }
 }
 
 fn with_parameters(

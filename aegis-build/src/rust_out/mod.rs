@@ -104,6 +104,9 @@ fn manifest_struct(module: &Module) -> TokenStream {
         if field.hidden {
             args.push(quote!(skip));
         }
+        if !field.sortable {
+            args.push(quote!(sortable = false));
+        }
         match field.stamp {
             Some(stamp) => {
                 let flag = format_ident!("{}", stamp.flag());

@@ -4,8 +4,8 @@ import { ViewFields } from '../business/services/list-view';
 import { differences } from './conflict-banner';
 
 const FIELDS = {
-  name: { label: 'Name', kind: 'text', nullable: false, search: true },
-  amount: { label: 'Amount', kind: 'number', nullable: true, search: false },
+  name: { label: 'Name', kind: 'text', nullable: false, search: true, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'] },
+  amount: { label: 'Amount', kind: 'number', nullable: true, search: false, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'empty'] },
 } as const satisfies ViewFields;
 
 describe('differences', () => {

@@ -23,13 +23,13 @@ interface Row {
 }
 
 const FIELDS = {
-  id: { label: 'Id', kind: 'number', nullable: false, search: false },
-  name: { label: 'Name', kind: 'text', nullable: false, search: true },
-  amount: { label: 'Amount', kind: 'number', nullable: false, search: false },
-  status: { label: 'Status', kind: 'enum', nullable: false, search: false, options: ['draft', 'approved'] },
-  done: { label: 'Done', kind: 'boolean', nullable: false, search: false },
-  due: { label: 'Due', kind: 'instant', nullable: true, search: true },
-  note: { label: 'Note', kind: 'text', nullable: true, search: true },
+  id: { label: 'Id', kind: 'number', nullable: false, search: false, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'] },
+  name: { label: 'Name', kind: 'text', nullable: false, search: true, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'] },
+  amount: { label: 'Amount', kind: 'number', nullable: false, search: false, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'] },
+  status: { label: 'Status', kind: 'enum', nullable: false, search: false, ops: ['eq', 'in'], options: ['draft', 'approved'] },
+  done: { label: 'Done', kind: 'boolean', nullable: false, search: false, ops: ['eq'] },
+  due: { label: 'Due', kind: 'instant', nullable: true, search: true, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'] },
+  note: { label: 'Note', kind: 'text', nullable: true, search: true, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'] },
 } as const satisfies ViewFields;
 
 function row(id: number, name: string, amount: number, extra: Partial<Row> = {}): Row {

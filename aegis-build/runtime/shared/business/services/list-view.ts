@@ -1,4 +1,4 @@
-import { ListFilter, ListQuery } from './aegis-api';
+import { FilterOp, ListFilter, ListQuery } from './aegis-api';
 
 /** How a field is filtered, searched and ordered, by its type. */
 export type ViewKind =
@@ -19,6 +19,12 @@ export interface ViewField {
   readonly nullable: boolean;
   /** The server's `q` looks for its text in it. */
   readonly search: boolean;
+  /**
+   * The filter operators the server takes for it, as aegis-protocol
+   * decides them for its stored kind (generated): the filter panel offers
+   * these alone.
+   */
+  readonly ops: readonly FilterOp[];
   /** An enum's values. */
   readonly options?: readonly string[];
 }
@@ -53,24 +59,6 @@ export interface PageResult<T> extends PageState<T> {
 export type RowChange<T> =
   | { readonly kind: 'created' | 'updated'; readonly item: T }
   | { readonly kind: 'deleted'; readonly id: number | string };
-
-/** The operators a field takes, as the server's `query.rs` decides them. */
-export function operatorsOf(field: ViewField): readonly ListFilter['op'][] {
-  const ops: ListFilter['op'][] = ['eq'];
-  if (field.kind !== 'boolean') {
-    ops.push('in');
-  }
-  if (field.kind !== 'boolean' && field.kind !== 'enum') {
-    ops.push('gt', 'gte', 'lt', 'lte');
-  }
-  if (field.kind === 'text') {
-    ops.push('contains');
-  }
-  if (field.nullable) {
-    ops.push('empty');
-  }
-  return ops;
-}
 
 /** `a` against `b` by code point, as SQLite's BINARY and PostgreSQL's `COLLATE "C"` order text. */
 export function compareCodePoints(a: string, b: string): number {

@@ -25,8 +25,8 @@ export const ITEM_SWITCHES = new InjectionToken<{ optimisticUpdates?: boolean; c
 
 /** The items' view fields, as aegis-build would declare them. */
 export const ITEM_FIELDS = {
-  id: { label: 'Id', kind: 'number', nullable: false, search: false },
-  name: { label: 'Name', kind: 'text', nullable: false, search: true },
+  id: { label: 'Id', kind: 'number', nullable: false, search: false, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'] },
+  name: { label: 'Name', kind: 'text', nullable: false, search: true, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'] },
 } as const satisfies ViewFields;
 export type ItemUpdate = ItemInput & Pick<Item, 'version'>;
 

@@ -24,6 +24,9 @@ interface FilterRow {
 }
 
 function rangeOf(field: ViewField): FilterRow['range'] {
+  if (!field.ops.includes('gte') || !field.ops.includes('lte')) {
+    return null;
+  }
   switch (field.kind) {
     case 'number':
       return 'number';
@@ -43,7 +46,8 @@ function rangeOf(field: ViewField): FilterRow['range'] {
  * A list's filters, one row per column by its type: contains for text,
  * one of for enums, yes / no for booleans, a range for numbers, dates and
  * times, the referenced row for a reference, empty or not for nullable
- * fields. It edits the filters it shows and keeps any other (a hand-written
+ * fields; each only where the field's `ops` (the server's, generated) take
+ * its operator. It edits the filters it shows and keeps any other (a hand-written
  * URL may hold more); each change emits the whole list.
  */
 @Component({
@@ -56,12 +60,15 @@ function rangeOf(field: ViewField): FilterRow['range'] {
         <div class="filter" [attr.data-field]="row.name">
           @switch (row.field.kind) {
             @case ('text') {
+              @if (row.field.ops.includes('contains')) {
               <mat-form-field subscriptSizing="dynamic">
                 <mat-label>{{ row.field.label }} contains</mat-label>
                 <input matInput #text [value]="value(row.name, 'contains')" (input)="typed(row.name, 'contains', text.value)" />
               </mat-form-field>
+              }
             }
             @case ('enum') {
+              @if (row.field.ops.includes('in')) {
               <mat-form-field subscriptSizing="dynamic">
                 <mat-label>{{ row.field.label }}</mat-label>
                 <mat-select multiple [value]="chosen(row.name)" (selectionChange)="choose(row.name, $event.value)">
@@ -70,6 +77,7 @@ function rangeOf(field: ViewField): FilterRow['range'] {
                   }
                 </mat-select>
               </mat-form-field>
+              }
             }
             @case ('boolean') {
               <mat-form-field subscriptSizing="dynamic">
@@ -100,7 +108,7 @@ function rangeOf(field: ViewField): FilterRow['range'] {
               <input matInput #to [type]="type" [value]="bound(row, 'lte')" (input)="typedBound(row, 'lte', to.value)" />
             </mat-form-field>
           }
-          @if (row.field.nullable) {
+          @if (row.field.ops.includes('empty')) {
             <mat-form-field subscriptSizing="dynamic" class="empty">
               <mat-label>{{ row.field.label }} set</mat-label>
               <mat-select [value]="value(row.name, 'empty')" (selectionChange)="set(row.name, 'empty', $event.value)">

@@ -35,9 +35,9 @@ export type AuthorListQuery = ListQuery;
 
 /** How the list filters, searches and orders authors, column by column (as the server does). */
 export const AUTHOR_VIEW_FIELDS = {
-  id: {"kind":"number","label":"Id","nullable":false,"search":false},
-  displayName: {"kind":"text","label":"Display name","nullable":false,"search":true},
-  email: {"kind":"text","label":"Email","nullable":true,"search":true},
-  bornOn: {"kind":"date","label":"Born on","nullable":true,"search":true},
-  addedBy: {"kind":"text","label":"Added by","nullable":true,"search":true},
+  id: {"kind":"number","label":"Id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
+  displayName: {"kind":"text","label":"Display name","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
+  email: {"kind":"text","label":"Email","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
+  bornOn: {"kind":"date","label":"Born on","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
+  addedBy: {"kind":"text","label":"Added by","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
 } as const satisfies ViewFields;

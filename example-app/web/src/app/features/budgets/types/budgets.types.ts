@@ -40,14 +40,14 @@ export type BudgetListQuery = ListQuery;
 
 /** How the list filters, searches and orders budgets, column by column (as the server does). */
 export const BUDGET_VIEW_FIELDS = {
-  id: {"kind":"number","label":"Id","nullable":false,"search":false},
-  name: {"kind":"text","label":"Name","nullable":false,"search":true},
-  amount: {"kind":"number","label":"Amount","nullable":false,"search":false},
-  fiscal_year: {"kind":"number","label":"Fiscal year","nullable":false,"search":false},
-  status: {"kind":"enum","label":"Status","nullable":false,"options":["draft","submitted","approved"],"search":false},
-  department: {"kind":"reference","label":"Department","nullable":true,"search":false},
-  created_at: {"kind":"instant","label":"Created at","nullable":true,"search":true},
-  updated_by: {"kind":"text","label":"Last changed by","nullable":true,"search":true},
+  id: {"kind":"number","label":"Id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
+  name: {"kind":"text","label":"Name","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
+  amount: {"kind":"number","label":"Amount","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
+  fiscal_year: {"kind":"number","label":"Fiscal year","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
+  status: {"kind":"enum","label":"Status","nullable":false,"ops":["eq","in"],"options":["draft","submitted","approved"],"search":false},
+  department: {"kind":"reference","label":"Department","nullable":true,"ops":["eq","in","gt","gte","lt","lte","empty"],"search":false},
+  created_at: {"kind":"instant","label":"Created at","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
+  updated_by: {"kind":"text","label":"Last changed by","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
 } as const satisfies ViewFields;
 
 /** Where each reference of a budget points. */

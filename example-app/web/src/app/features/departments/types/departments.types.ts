@@ -25,6 +25,6 @@ export type DepartmentListQuery = ListQuery;
 
 /** How the list filters, searches and orders departments, column by column (as the server does). */
 export const DEPARTMENT_VIEW_FIELDS = {
-  id: {"kind":"number","label":"Id","nullable":false,"search":false},
-  name: {"kind":"text","label":"Name","nullable":false,"search":true},
+  id: {"kind":"number","label":"Id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
+  name: {"kind":"text","label":"Name","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
 } as const satisfies ViewFields;

@@ -32,9 +32,9 @@ export type SupplierListQuery = ListQuery;
 
 /** How the list filters, searches and orders suppliers, column by column (as the server does). */
 export const SUPPLIER_VIEW_FIELDS = {
-  id: {"kind":"number","label":"Id","nullable":false,"search":false},
-  name: {"kind":"text","label":"Name","nullable":false,"search":true},
-  country: {"kind":"text","label":"Country","nullable":false,"search":true},
-  active: {"kind":"boolean","label":"Active","nullable":false,"search":false},
-  rating: {"kind":"number","label":"Rating","nullable":true,"search":false},
+  id: {"kind":"number","label":"Id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
+  name: {"kind":"text","label":"Name","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
+  country: {"kind":"text","label":"Country","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
+  active: {"kind":"boolean","label":"Active","nullable":false,"ops":["eq"],"search":false},
+  rating: {"kind":"number","label":"Rating","nullable":true,"ops":["eq","in","gt","gte","lt","lte","empty"],"search":false},
 } as const satisfies ViewFields;

@@ -34,9 +34,9 @@ export type UserRoleListQuery = ListQuery;
 
 /** How the list filters, searches and orders user roles, column by column (as the server does). */
 export const USER_ROLE_VIEW_FIELDS = {
-  id: {"kind":"number","label":"Id","nullable":false,"search":false},
-  user_id: {"kind":"number","label":"User id","nullable":false,"search":false},
-  role: {"kind":"text","label":"Role","nullable":false,"search":true},
-  granted_at: {"kind":"instant","label":"Granted at","nullable":false,"search":true},
-  note: {"kind":"text","label":"Note","nullable":true,"search":true},
+  id: {"kind":"number","label":"Id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
+  user_id: {"kind":"number","label":"User id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
+  role: {"kind":"text","label":"Role","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
+  granted_at: {"kind":"instant","label":"Granted at","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
+  note: {"kind":"text","label":"Note","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
 } as const satisfies ViewFields;
