@@ -57,6 +57,8 @@ macro_rules! runtime_files {
 
 const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/aegis-api.ts" => "shared/business/services/aegis-api.ts",
+    "shared/list-query.ts" => "shared/business/services/list-query.ts",
+    "shared/mutations.ts" => "shared/business/services/mutations.ts",
     "shared/websocket.service.ts" => "shared/business/services/websocket.service.ts",
     "shared/base-realtime-state.manager.ts" => "shared/business/services/base-realtime-state.manager.ts",
     "shared/base-polled-state.manager.ts" => "shared/business/services/base-polled-state.manager.ts",

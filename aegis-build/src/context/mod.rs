@@ -110,6 +110,8 @@ pub(crate) struct FeaturePaths {
     pub form_dialog: String,
     /// The shared runtime files.
     pub api: String,
+    pub list_query: String,
+    pub mutations: String,
     pub protocol: String,
     pub realtime: String,
     pub polled: String,
@@ -177,6 +179,8 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         state_manager: sibling(files.state_manager),
         form_dialog: same_folder(files.form_dialog),
         api: shared("shared/aegis-api.ts"),
+        list_query: shared("shared/list-query.ts"),
+        mutations: shared("shared/mutations.ts"),
         protocol: shared("shared/protocol.types.ts"),
         realtime: shared("shared/base-realtime-state.manager.ts"),
         polled: shared("shared/base-polled-state.manager.ts"),

@@ -4,8 +4,20 @@ import { ViewFields } from '../business/services/list-view';
 import { differences } from './conflict-banner';
 
 const FIELDS = {
-  name: { label: 'Name', kind: 'text', nullable: false, search: true, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'] },
-  amount: { label: 'Amount', kind: 'number', nullable: true, search: false, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'empty'] },
+  name: {
+    label: 'Name',
+    kind: 'text',
+    nullable: false,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'],
+  },
+  amount: {
+    label: 'Amount',
+    kind: 'number',
+    nullable: true,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'empty'],
+  },
 } as const satisfies ViewFields;
 
 describe('differences', () => {
@@ -18,6 +30,8 @@ describe('differences', () => {
     }
     const mine: Budget = { id: 1, name: 'Q1', amount: 5, version: 2 };
     const theirs: Budget = { id: 1, name: 'Q1', amount: null, version: 3 };
-    expect(differences({ id: 1, mine, theirs }, FIELDS)).toEqual([{ field: 'Amount', mine: '5', theirs: '—' }]);
+    expect(differences({ id: 1, mine, theirs }, FIELDS)).toEqual([
+      { field: 'Amount', mine: '5', theirs: '—' },
+    ]);
   });
 });

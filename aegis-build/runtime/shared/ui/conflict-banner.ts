@@ -19,10 +19,16 @@ export interface Difference {
 }
 
 /** The fields of `fields` a conflict's two versions disagree on, with both values. */
-export function differences<T extends object>(conflict: Conflict<T>, fields: ViewFields): Difference[] {
+export function differences<T extends object>(
+  conflict: Conflict<T>,
+  fields: ViewFields,
+): Difference[] {
   const cell = (item: T, name: string): unknown => (item as Record<string, unknown>)[name];
   return Object.keys(fields)
-    .filter((name) => JSON.stringify(cell(conflict.mine, name)) !== JSON.stringify(cell(conflict.theirs, name)))
+    .filter(
+      (name) =>
+        JSON.stringify(cell(conflict.mine, name)) !== JSON.stringify(cell(conflict.theirs, name)),
+    )
     .map((name) => ({
       field: fields[name].label,
       mine: String(cell(conflict.mine, name) ?? '—'),
@@ -42,16 +48,30 @@ export function differences<T extends object>(conflict: Conflict<T>, fields: Vie
     @for (conflict of conflicts(); track conflict.id) {
       <div class="conflict" role="alert">
         <span>
-          {{ conflict.by ? conflict.by + ' changed' : 'Someone else changed' }} this {{ singular() }} ({{ conflict.id }})
-          while you were saving yours:
+          {{ conflict.by ? conflict.by + ' changed' : 'Someone else changed' }} this
+          {{ singular() }} ({{ conflict.id }}) while you were saving yours:
         </span>
         <ul>
           @for (difference of differencesOf(conflict); track difference.field) {
-            <li>{{ difference.field }}: yours “{{ difference.mine }}”, theirs “{{ difference.theirs }}”</li>
+            <li>
+              {{ difference.field }}: yours “{{ difference.mine }}”, theirs “{{
+                difference.theirs
+              }}”
+            </li>
           }
         </ul>
-        <button mat-button type="button" (click)="resolve.emit({ id: conflict.id, choice: 'mine' })">Keep mine</button>
-        <button mat-button type="button" (click)="resolve.emit({ id: conflict.id, choice: 'theirs' })">
+        <button
+          mat-button
+          type="button"
+          (click)="resolve.emit({ id: conflict.id, choice: 'mine' })"
+        >
+          Keep mine
+        </button>
+        <button
+          mat-button
+          type="button"
+          (click)="resolve.emit({ id: conflict.id, choice: 'theirs' })"
+        >
           Take theirs
         </button>
       </div>

@@ -1,11 +1,33 @@
-import { ChangeDetectionStrategy, Component, DestroyRef, effect, forwardRef, inject, input, signal, untracked } from '@angular/core';
-import { ControlValueAccessor, FormControl, NG_VALUE_ACCESSOR, ReactiveFormsModule } from '@angular/forms';
-import { MatAutocompleteModule, MatAutocompleteSelectedEvent } from '@angular/material/autocomplete';
+import {
+  ChangeDetectionStrategy,
+  Component,
+  DestroyRef,
+  effect,
+  forwardRef,
+  inject,
+  input,
+  signal,
+  untracked,
+} from '@angular/core';
+import {
+  ControlValueAccessor,
+  FormControl,
+  NG_VALUE_ACCESSOR,
+  ReactiveFormsModule,
+} from '@angular/forms';
+import {
+  MatAutocompleteModule,
+  MatAutocompleteSelectedEvent,
+} from '@angular/material/autocomplete';
 import { ErrorStateMatcher } from '@angular/material/core';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
-import { ReferenceLabels, ReferenceOption, ReferenceTarget } from '../business/services/reference-labels';
+import {
+  ReferenceLabels,
+  ReferenceOption,
+  ReferenceTarget,
+} from '../business/services/reference-labels';
 
 /** How long typing pauses before the server is asked. */
 const SEARCH_DELAY_MS = 250;
@@ -19,7 +41,13 @@ const SEARCH_DELAY_MS = 250;
   selector: 'aegis-reference-input',
   imports: [MatAutocompleteModule, MatFormFieldModule, MatInputModule, ReactiveFormsModule],
   changeDetection: ChangeDetectionStrategy.OnPush,
-  providers: [{ provide: NG_VALUE_ACCESSOR, useExisting: forwardRef(() => ReferenceInputComponent), multi: true }],
+  providers: [
+    {
+      provide: NG_VALUE_ACCESSOR,
+      useExisting: forwardRef(() => ReferenceInputComponent),
+      multi: true,
+    },
+  ],
   template: `
     <mat-form-field class="field">
       <mat-label>{{ label() }}</mat-label>
@@ -33,7 +61,11 @@ const SEARCH_DELAY_MS = 250;
         (focus)="onTyping()"
         (blur)="onBlur()"
       />
-      <mat-autocomplete #auto="matAutocomplete" [displayWith]="display" (optionSelected)="choose($event)">
+      <mat-autocomplete
+        #auto="matAutocomplete"
+        [displayWith]="display"
+        (optionSelected)="choose($event)"
+      >
         @if (nullable()) {
           <mat-option [value]="null">—</mat-option>
         }

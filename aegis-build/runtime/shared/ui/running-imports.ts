@@ -11,7 +11,11 @@ import { RunningImport } from '../business/services/import-tracker';
   template: `
     @for (job of imports(); track job.jobId) {
       <div class="importing" role="status" data-testid="import-running">
-        <span>Importing {{ plural() }}: {{ job.processedRows }} of {{ job.totalRows }} rows ({{ job.progress }}%)</span>
+        <span
+          >Importing {{ plural() }}: {{ job.processedRows }} of {{ job.totalRows }} rows ({{
+            job.progress
+          }}%)</span
+        >
         <mat-progress-bar mode="determinate" [value]="job.progress" aria-label="Import progress" />
       </div>
     }

@@ -15,8 +15,17 @@ import { ListSelection } from '../business/services/list-selection';
   template: `
     @if (selection().any()) {
       <div class="selection" role="region" aria-label="Selection">
-        <span>{{ selection().allMatching() ? 'All ' + total() : selection().selected().size }} selected</span>
-        @if (selection().allOnPage() && !selection().allMatching() && total() > selection().selected().size) {
+        <span
+          >{{
+            selection().allMatching() ? 'All ' + total() : selection().selected().size
+          }}
+          selected</span
+        >
+        @if (
+          selection().allOnPage() &&
+          !selection().allMatching() &&
+          total() > selection().selected().size
+        ) {
           <button mat-button type="button" (click)="selection().chooseAllMatching()">
             Select all {{ total() }} in this view
           </button>

@@ -12,7 +12,10 @@ export class TypedRowsDirective<T> {
   /** The table's rows: only their type is used. */
   readonly matCellDefRows = input.required<readonly T[]>();
 
-  static ngTemplateContextGuard<T>(_directive: TypedRowsDirective<T>, _context: unknown): _context is { $implicit: T } {
+  static ngTemplateContextGuard<T>(
+    _directive: TypedRowsDirective<T>,
+    _context: unknown,
+  ): _context is { $implicit: T } {
     return true;
   }
 }

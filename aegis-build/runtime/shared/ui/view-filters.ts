@@ -1,11 +1,20 @@
-import { ChangeDetectionStrategy, Component, DestroyRef, computed, effect, inject, input, output } from '@angular/core';
+import {
+  ChangeDetectionStrategy,
+  Component,
+  DestroyRef,
+  computed,
+  effect,
+  inject,
+  input,
+  output,
+} from '@angular/core';
 import { FormControl, ReactiveFormsModule } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
 
-import { FilterOp, ListFilter } from '../business/services/aegis-api';
+import { FilterOp, ListFilter } from '../business/services/list-query';
 import { ReferenceTarget } from '../business/services/reference-labels';
 import { ViewField, ViewFields } from '../business/services/list-view';
 import { fromDateTimeInput, toDateTimeInput } from '../business/forms/form-values';
@@ -51,7 +60,14 @@ function rangeOf(field: ViewField): FilterRow['range'] {
  */
 @Component({
   selector: 'aegis-view-filters',
-  imports: [MatButtonModule, MatFormFieldModule, MatInputModule, MatSelectModule, ReactiveFormsModule, ReferenceInputComponent],
+  imports: [
+    MatButtonModule,
+    MatFormFieldModule,
+    MatInputModule,
+    MatSelectModule,
+    ReactiveFormsModule,
+    ReferenceInputComponent,
+  ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
     <div class="filters" role="group" aria-label="Filters">
@@ -60,28 +76,40 @@ function rangeOf(field: ViewField): FilterRow['range'] {
           @switch (row.field.kind) {
             @case ('text') {
               @if (row.field.ops.includes('contains')) {
-              <mat-form-field subscriptSizing="dynamic">
-                <mat-label>{{ row.field.label }} contains</mat-label>
-                <input matInput #text [value]="value(row.name, 'contains')" (input)="typed(row.name, 'contains', text.value)" />
-              </mat-form-field>
+                <mat-form-field subscriptSizing="dynamic">
+                  <mat-label>{{ row.field.label }} contains</mat-label>
+                  <input
+                    matInput
+                    #text
+                    [value]="value(row.name, 'contains')"
+                    (input)="typed(row.name, 'contains', text.value)"
+                  />
+                </mat-form-field>
               }
             }
             @case ('enum') {
               @if (row.field.ops.includes('in')) {
-              <mat-form-field subscriptSizing="dynamic">
-                <mat-label>{{ row.field.label }}</mat-label>
-                <mat-select multiple [value]="chosen(row.name)" (selectionChange)="choose(row.name, $event.value)">
-                  @for (option of row.field.options ?? []; track option) {
-                    <mat-option [value]="option">{{ option }}</mat-option>
-                  }
-                </mat-select>
-              </mat-form-field>
+                <mat-form-field subscriptSizing="dynamic">
+                  <mat-label>{{ row.field.label }}</mat-label>
+                  <mat-select
+                    multiple
+                    [value]="chosen(row.name)"
+                    (selectionChange)="choose(row.name, $event.value)"
+                  >
+                    @for (option of row.field.options ?? []; track option) {
+                      <mat-option [value]="option">{{ option }}</mat-option>
+                    }
+                  </mat-select>
+                </mat-form-field>
               }
             }
             @case ('boolean') {
               <mat-form-field subscriptSizing="dynamic">
                 <mat-label>{{ row.field.label }}</mat-label>
-                <mat-select [value]="value(row.name, 'eq')" (selectionChange)="set(row.name, 'eq', $event.value)">
+                <mat-select
+                  [value]="value(row.name, 'eq')"
+                  (selectionChange)="set(row.name, 'eq', $event.value)"
+                >
                   <mat-option value="">Any</mat-option>
                   <mat-option value="true">Yes</mat-option>
                   <mat-option value="false">No</mat-option>
@@ -100,17 +128,32 @@ function rangeOf(field: ViewField): FilterRow['range'] {
           @if (row.range; as type) {
             <mat-form-field subscriptSizing="dynamic">
               <mat-label>{{ row.field.label }} from</mat-label>
-              <input matInput #from [type]="type" [value]="bound(row, 'gte')" (input)="typedBound(row, 'gte', from.value)" />
+              <input
+                matInput
+                #from
+                [type]="type"
+                [value]="bound(row, 'gte')"
+                (input)="typedBound(row, 'gte', from.value)"
+              />
             </mat-form-field>
             <mat-form-field subscriptSizing="dynamic">
               <mat-label>{{ row.field.label }} to</mat-label>
-              <input matInput #to [type]="type" [value]="bound(row, 'lte')" (input)="typedBound(row, 'lte', to.value)" />
+              <input
+                matInput
+                #to
+                [type]="type"
+                [value]="bound(row, 'lte')"
+                (input)="typedBound(row, 'lte', to.value)"
+              />
             </mat-form-field>
           }
           @if (row.field.ops.includes('empty')) {
             <mat-form-field subscriptSizing="dynamic" class="empty">
               <mat-label>{{ row.field.label }} set</mat-label>
-              <mat-select [value]="value(row.name, 'empty')" (selectionChange)="set(row.name, 'empty', $event.value)">
+              <mat-select
+                [value]="value(row.name, 'empty')"
+                (selectionChange)="set(row.name, 'empty', $event.value)"
+              >
                 <mat-option value="">Any</mat-option>
                 <mat-option value="false">Has a value</mat-option>
                 <mat-option value="true">Empty</mat-option>
@@ -119,7 +162,9 @@ function rangeOf(field: ViewField): FilterRow['range'] {
           }
         </div>
       }
-      <button mat-button type="button" (click)="clear()" [disabled]="filters().length === 0">Clear filters</button>
+      <button mat-button type="button" (click)="clear()" [disabled]="filters().length === 0">
+        Clear filters
+      </button>
     </div>
   `,
   styles: `
@@ -197,7 +242,9 @@ export class ViewFiltersComponent {
     if (control === undefined) {
       const raw = this.value(field, 'eq');
       const numeric = raw !== '' && Number.isInteger(Number(raw));
-      control = new FormControl<number | string | null>(raw === '' ? null : numeric ? Number(raw) : raw);
+      control = new FormControl<number | string | null>(
+        raw === '' ? null : numeric ? Number(raw) : raw,
+      );
       control.valueChanges.subscribe((id) => this.set(field, 'eq', id === null ? '' : String(id)));
       this.referenceControls.set(field, control);
     }

@@ -33,6 +33,8 @@ describe('form values', () => {
   it('leaves out an empty optional JSON value, and reads a typed one', () => {
     expect(fromJsonInputOrOmitted<string[]>('  ')).toBeUndefined();
     expect(fromJsonInputOrOmitted<string[]>('["a"]')).toEqual(['a']);
-    expect(JSON.stringify({ name: 'x', tags: fromJsonInputOrOmitted<string[]>('') })).toBe('{"name":"x"}');
+    expect(JSON.stringify({ name: 'x', tags: fromJsonInputOrOmitted<string[]>('') })).toBe(
+      '{"name":"x"}',
+    );
   });
 });

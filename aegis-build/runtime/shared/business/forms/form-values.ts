@@ -104,7 +104,9 @@ export const jsonValidator: ValidatorFn = (control: AbstractControl): Validation
 };
 
 /** Valid when the control holds a whole number (or nothing). */
-export const integerValidator: ValidatorFn = (control: AbstractControl): ValidationErrors | null => {
+export const integerValidator: ValidatorFn = (
+  control: AbstractControl,
+): ValidationErrors | null => {
   const value: unknown = control.value;
   return value === null || value === '' || Number.isInteger(value) ? null : { integer: true };
 };

@@ -23,7 +23,9 @@ describe('field rules', () => {
       for (const [value, expected] of group.cases) {
         const got = ruleViolation(group.rules, value);
         if (got !== expected) {
-          wrong.push(`${JSON.stringify(group.rules)} with ${JSON.stringify(value)}: ${got}, expected ${expected}`);
+          wrong.push(
+            `${JSON.stringify(group.rules)} with ${JSON.stringify(value)}: ${got}, expected ${expected}`,
+          );
         }
         checked += 1;
       }
@@ -37,7 +39,9 @@ describe('field rules', () => {
     expect(new FormControl('ada', { validators: [rulesValidator(rules)] }).errors).toEqual({
       rule: 'must be an email address',
     });
-    expect(new FormControl('', { validators: [rulesValidator(rules, { nullable: true })] }).errors).toBeNull();
+    expect(
+      new FormControl('', { validators: [rulesValidator(rules, { nullable: true })] }).errors,
+    ).toBeNull();
     expect(new FormControl('', { validators: [rulesValidator(rules)] }).errors).toEqual({
       rule: 'must be an email address',
     });

@@ -1,6 +1,8 @@
 import { DestroyRef, Signal, inject, signal } from '@angular/core';
 
-import { EntityId, ListQuery, apiErrorMessage, newMutationId } from './aegis-api';
+import { EntityId, apiErrorMessage } from './aegis-api';
+import { ListQuery } from './list-query';
+import { newMutationId } from './mutations';
 import { FeatureSpec, FeatureState, saveOverConflict } from './feature-state';
 import { ImportTracker } from './import-tracker';
 
@@ -12,9 +14,12 @@ const IMPORT_POLL_MS = 1_000;
  * read again after each change this tab makes; other tabs' changes show at
  * the next load. Its import is followed by polling the job's status.
  */
-export abstract class BasePolledStateManager<T extends object, Id extends EntityId, C, U>
-  implements FeatureState<T, Id, C>
-{
+export abstract class BasePolledStateManager<
+  T extends object,
+  Id extends EntityId,
+  C,
+  U,
+> implements FeatureState<T, Id, C> {
   readonly #items = signal<readonly T[]>([]);
   readonly #loading = signal(false);
   readonly #error = signal<string | null>(null);
@@ -31,7 +36,10 @@ export abstract class BasePolledStateManager<T extends object, Id extends Entity
     this.importJob =
       spec.imports === undefined
         ? null
-        : new ImportTracker(spec.imports, { pollIntervalMs: IMPORT_POLL_MS, onImported: () => void this.reload() });
+        : new ImportTracker(spec.imports, {
+            pollIntervalMs: IMPORT_POLL_MS,
+            onImported: () => void this.reload(),
+          });
     inject(DestroyRef).onDestroy(() => this.dispose());
   }
 

@@ -24,7 +24,11 @@ describe('BaseRealtimeStateManager', () => {
 
   beforeEach(async () => {
     TestBed.configureTestingModule({
-      providers: [FakeWebSocketService, { provide: WebSocketService, useExisting: FakeWebSocketService }, ItemStateManager],
+      providers: [
+        FakeWebSocketService,
+        { provide: WebSocketService, useExisting: FakeWebSocketService },
+        ItemStateManager,
+      ],
     });
     socket = TestBed.inject(FakeWebSocketService);
     state = TestBed.inject(ItemStateManager);
@@ -81,7 +85,12 @@ describe('BaseRealtimeStateManager', () => {
       const saving = state.update(2, { name: 'mine' });
       state.onEvent(itemEvent('updated', { id: 2, name: 'theirs', version: 2 }, 11));
       expect(state.conflicts()).toEqual([
-        { id: 2, mine: { id: 2, name: 'mine', version: 1 }, theirs: { id: 2, name: 'theirs', version: 2 }, by: 'u2' },
+        {
+          id: 2,
+          mine: { id: 2, name: 'mine', version: 1 },
+          theirs: { id: 2, name: 'theirs', version: 2 },
+          by: 'u2',
+        },
       ]);
       // The local change stays visible until the conflict is settled.
       expect(state.items()[1].name).toBe('mine');
@@ -115,7 +124,7 @@ describe('BaseRealtimeStateManager', () => {
   });
 
   describe('events', () => {
-    it('applies others\' changes and skips what the page already holds', () => {
+    it("applies others' changes and skips what the page already holds", () => {
       state.onEvent(itemEvent('updated', { id: 1, name: 'a2', version: 2 }, 9));
       expect(state.items()[0]).toBe(A);
       state.onEvent(itemEvent('updated', { id: 1, name: 'a2', version: 2 }, 11));
@@ -129,7 +138,9 @@ describe('BaseRealtimeStateManager', () => {
     it('suppresses the echo of its own change, by origin', async () => {
       const created = await state.create({ name: 'mine' });
       const mutationId = state.calls.creates[0].mutationId;
-      state.onEvent(itemEvent('created', { id: created.id, name: 'mine', version: 1 }, 11, mutationId));
+      state.onEvent(
+        itemEvent('created', { id: created.id, name: 'mine', version: 1 }, 11, mutationId),
+      );
       expect(state.items().filter((i) => i.name === 'mine')).toHaveLength(1);
       expect(state.total()).toBe(4);
     });
@@ -180,7 +191,11 @@ describe('BaseRealtimeStateManager', () => {
     });
 
     it('applies an in-place update or a delete to a 100,000-item page without scanning it', async () => {
-      const many: Item[] = Array.from({ length: 100_000 }, (_, i) => ({ id: i + 1, name: `n${i}`, version: 1 }));
+      const many: Item[] = Array.from({ length: 100_000 }, (_, i) => ({
+        id: i + 1,
+        name: `n${i}`,
+        version: 1,
+      }));
       state.pageAnswers.push(page(many, 50));
       await state.load({ page: 1, pageSize: 100_000 });
       expect(state.items()).toHaveLength(100_000);
@@ -240,8 +255,22 @@ describe('BaseRealtimeStateManager', () => {
   describe('the view', () => {
     it('follows a filtered, sorted page as a fresh load would, and reads it again when it cannot tell', async () => {
       vi.useFakeTimers();
-      const query = { page: 1, pageSize: 2, sort: '-name', filters: [{ field: 'name', op: 'contains' as const, value: 'x' }] };
-      state.pageAnswers.push({ data: [{ id: 7, name: 'xz', version: 1 }, { id: 8, name: 'xb', version: 1 }], total: 3, page: 1, pageSize: 2, seq: 20 });
+      const query = {
+        page: 1,
+        pageSize: 2,
+        sort: '-name',
+        filters: [{ field: 'name', op: 'contains' as const, value: 'x' }],
+      };
+      state.pageAnswers.push({
+        data: [
+          { id: 7, name: 'xz', version: 1 },
+          { id: 8, name: 'xb', version: 1 },
+        ],
+        total: 3,
+        page: 1,
+        pageSize: 2,
+        seq: 20,
+      });
       await state.load(query);
       // Outside the filter: nothing. Inside, between the two: in order, the last pushed on.
       state.onEvent(itemEvent('created', { id: 9, name: 'nothing', version: 1 }, 21));
@@ -253,7 +282,16 @@ describe('BaseRealtimeStateManager', () => {
       expect(state.items().map((i) => i.id)).toEqual([10]);
       expect(state.total()).toBe(3);
       expect(state.calls.pages).toHaveLength(2);
-      state.pageAnswers.push({ data: [{ id: 10, name: 'xm', version: 1 }, { id: 8, name: 'xb', version: 1 }], total: 3, page: 1, pageSize: 2, seq: 23 });
+      state.pageAnswers.push({
+        data: [
+          { id: 10, name: 'xm', version: 1 },
+          { id: 8, name: 'xb', version: 1 },
+        ],
+        total: 3,
+        page: 1,
+        pageSize: 2,
+        seq: 23,
+      });
       await vi.advanceTimersByTimeAsync(300);
       expect(state.calls.pages).toHaveLength(3);
       expect(state.items().map((i) => i.id)).toEqual([10, 8]);
@@ -309,7 +347,9 @@ describe('BaseRealtimeStateManager', () => {
       vi.useFakeTimers();
       const updated: string[] = [];
       const deleted: number[] = [];
-      const stop = state.on('updated', (item, meta) => updated.push(`${item.name} by ${meta.userId}`));
+      const stop = state.on('updated', (item, meta) =>
+        updated.push(`${item.name} by ${meta.userId}`),
+      );
       state.on('deleted', (id) => deleted.push(id));
       state.onEvent(itemEvent('updated', { id: 2, name: 'b2', version: 2 }, 11));
       expect(state.recentChanges().get(2)).toEqual({ action: 'updated', userId: 'u2' });
@@ -332,7 +372,10 @@ describe('BaseRealtimeStateManager with its switches off', () => {
       providers: [
         FakeWebSocketService,
         { provide: WebSocketService, useExisting: FakeWebSocketService },
-        { provide: ITEM_SWITCHES, useValue: { optimisticUpdates: false, conflictDetection: false } },
+        {
+          provide: ITEM_SWITCHES,
+          useValue: { optimisticUpdates: false, conflictDetection: false },
+        },
         ItemStateManager,
       ],
     });
@@ -372,7 +415,11 @@ describe('BaseRealtimeStateManager opening its first page', () => {
 
   beforeEach(() => {
     TestBed.configureTestingModule({
-      providers: [FakeWebSocketService, { provide: WebSocketService, useExisting: FakeWebSocketService }, ItemStateManager],
+      providers: [
+        FakeWebSocketService,
+        { provide: WebSocketService, useExisting: FakeWebSocketService },
+        ItemStateManager,
+      ],
     });
     state = TestBed.inject(ItemStateManager);
   });
@@ -406,7 +453,10 @@ describe('BaseRealtimeStateManager provided per list', () => {
 
   beforeEach(() => {
     TestBed.configureTestingModule({
-      providers: [FakeWebSocketService, { provide: WebSocketService, useExisting: FakeWebSocketService }],
+      providers: [
+        FakeWebSocketService,
+        { provide: WebSocketService, useExisting: FakeWebSocketService },
+      ],
     });
     parent = TestBed.inject(EnvironmentInjector);
     socket = TestBed.inject(FakeWebSocketService);
@@ -415,7 +465,10 @@ describe('BaseRealtimeStateManager provided per list', () => {
   afterEach(() => vi.useRealTimers());
 
   /** A list's injector, as a list component providing its state manager has. */
-  function openList(): { readonly injector: EnvironmentInjector; readonly state: ItemStateManager } {
+  function openList(): {
+    readonly injector: EnvironmentInjector;
+    readonly state: ItemStateManager;
+  } {
     const injector = createEnvironmentInjector([ItemStateManager], parent);
     return { injector, state: injector.get(ItemStateManager) };
   }

@@ -9,11 +9,21 @@ import {
   JsonValue,
   ResyncReason,
 } from '../models/aegis-protocol.types';
-import { EntityId, ListQuery, OwnMutations, conflictCurrent, isJsonObject, sameListQuery } from './aegis-api';
+import { EntityId, conflictCurrent, isJsonObject } from './aegis-api';
+import { ListQuery, sameListQuery } from './list-query';
+import { OwnMutations } from './mutations';
 import { FeatureSpec, FeatureState, saveOverConflict } from './feature-state';
 import { FeatureImports, ImportTracker, RunningImport } from './import-tracker';
 import { Conflict, ItemEvents, ItemNotices, RemoteChange, WatchedChange } from './item-events';
-import { ListView, RowChange, StaleRefresh, ViewFields, applyToPage, compareInView, matchesView } from './list-view';
+import {
+  ListView,
+  RowChange,
+  StaleRefresh,
+  ViewFields,
+  applyToPage,
+  compareInView,
+  matchesView,
+} from './list-view';
 import { PageCache } from './page-cache';
 import { ConnectionStatus, FeatureSubscriber, WebSocketService } from './websocket.service';
 
@@ -112,7 +122,9 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   });
   readonly loading = this.#loadingSignal.asReadonly();
   /** What keeps the list from being current: its read first, else its subscription. */
-  readonly error: Signal<string | null> = computed(() => this.#loadErrorSignal() ?? this.#subscriptionErrorSignal());
+  readonly error: Signal<string | null> = computed(
+    () => this.#loadErrorSignal() ?? this.#subscriptionErrorSignal(),
+  );
   /** How many entities the feature has in all (for the paginator). */
   readonly total = this.#totalSignal.asReadonly();
   readonly conflicts = this.#conflictsSignal.asReadonly();
@@ -122,7 +134,8 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   /** The last import of the feature that finished (dry runs left out), whoever started it. */
   readonly finishedImport = this.#imports.finished;
   /** Rows of the page changed elsewhere in the last seconds, and by whom. */
-  readonly recentChanges: Signal<Pick<ReadonlyMap<Id, RemoteChange>, 'get' | 'has'>> = this.#notices.recent;
+  readonly recentChanges: Signal<Pick<ReadonlyMap<Id, RemoteChange>, 'get' | 'has'>> =
+    this.#notices.recent;
   /** This tab's CSV import, followed through the events; `null` without import. */
   readonly importJob: ImportTracker | null;
 
@@ -173,7 +186,9 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       this.#loadedAt = Date.now();
       this.#cacheValid = true;
     } catch (error) {
-      this.#loadErrorSignal.set(error instanceof Error ? error.message : `Failed to load ${this.config.feature}`);
+      this.#loadErrorSignal.set(
+        error instanceof Error ? error.message : `Failed to load ${this.config.feature}`,
+      );
       this.#cacheValid = false;
     } finally {
       if (this.#lastQuery === query) {
@@ -190,7 +205,9 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
 
   /** Loads the last query again, from the server. */
   reload(): Promise<void> {
-    return this.#lastQuery === null ? Promise.resolve() : this.load(this.#lastQuery, { force: true });
+    return this.#lastQuery === null
+      ? Promise.resolve()
+      : this.load(this.#lastQuery, { force: true });
   }
 
   /** Creates an entity; it joins the list when the server has it. */
@@ -252,7 +269,11 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     this.#setItem(entityId, conflict.theirs);
     if (choice === 'mine') {
       await this.performOptimisticUpdate(entityId, conflict.mine, (item, mutationId) =>
-        this.config.api.update(entityId, this.config.toUpdate(item, this.config.versionOf(conflict.theirs)), mutationId),
+        this.config.api.update(
+          entityId,
+          this.config.toUpdate(item, this.config.versionOf(conflict.theirs)),
+          mutationId,
+        ),
       );
     }
   }
@@ -364,7 +385,10 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
    * once, and the subscription that follows starts from its seq.
    */
   #adoptKeptPage(query: ListQuery): void {
-    const kept = this.config.cacheTtlMs > 0 ? this.#pageCache.take<T>(this.config.feature, query, this.config.cacheTtlMs) : null;
+    const kept =
+      this.config.cacheTtlMs > 0
+        ? this.#pageCache.take<T>(this.config.feature, query, this.config.cacheTtlMs)
+        : null;
     if (kept === null) {
       return;
     }
@@ -404,7 +428,10 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
   }
 
   #apply(event: EventMessage): void {
-    if (event.entity !== this.config.entity || (this.#seq !== null && event.meta.seq <= this.#seq)) {
+    if (
+      event.entity !== this.config.entity ||
+      (this.#seq !== null && event.meta.seq <= this.#seq)
+    ) {
       return;
     }
     this.#seq = event.meta.seq;
@@ -426,14 +453,21 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
             this.#hidden.delete(known);
           }
           this.#place({ kind: 'deleted', id: known ?? id });
-          this.#notices.tellWatchers(id, { action: 'deleted', item: null, userId: event.meta.userId });
+          this.#notices.tellWatchers(id, {
+            action: 'deleted',
+            item: null,
+            userId: event.meta.userId,
+          });
           this.#notices.deleted(known ?? (id as Id), event.meta);
         }
         break;
       }
       case 'import_started': {
         const data = event.data as unknown as ImportStarted;
-        this.#trackImport({ jobId: data.jobId, progress: 0, processedRows: 0, totalRows: data.totalRows }, data.dryRun);
+        this.#trackImport(
+          { jobId: data.jobId, progress: 0, processedRows: 0, totalRows: data.totalRows },
+          data.dryRun,
+        );
         this.importJob?.onStarted(data);
         break;
       }

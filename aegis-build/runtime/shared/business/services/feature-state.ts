@@ -1,7 +1,8 @@
 import { Signal } from '@angular/core';
 
 import { ListResponse } from '../models/aegis-protocol.types';
-import { EntityId, ListQuery, conflictCurrent } from './aegis-api';
+import { EntityId, conflictCurrent } from './aegis-api';
+import { ListQuery } from './list-query';
 import { ImportSource, ImportTracker } from './import-tracker';
 
 /** The REST calls a state manager makes: a generated feature service has them. */
@@ -84,5 +85,9 @@ export function saveOverConflict<T, Id extends EntityId, C, U>(
   if (theirs === null || spec.conflictDetection !== false) {
     return Promise.reject(error);
   }
-  return spec.api.update(id, spec.toUpdate({ ...theirs, ...changes }, spec.versionOf(theirs)), mutationId);
+  return spec.api.update(
+    id,
+    spec.toUpdate({ ...theirs, ...changes }, spec.versionOf(theirs)),
+    mutationId,
+  );
 }

@@ -13,7 +13,10 @@ import { apiErrorMessage } from './aegis-api';
 export type ImportStatus = 'idle' | 'uploading' | 'running' | 'completed' | 'failed';
 
 /** A finished job's figures and first errors. */
-export type ImportSummary = Pick<ImportCompleted, 'totalRows' | 'successfulRows' | 'failedRows' | 'errors'>;
+export type ImportSummary = Pick<
+  ImportCompleted,
+  'totalRows' | 'successfulRows' | 'failedRows' | 'errors'
+>;
 
 /** The calls a feature's service makes for imports. */
 export interface ImportSource {
@@ -201,7 +204,9 @@ export class FeatureImports {
   readonly #running = signal<ReadonlyMap<string, RunningImport>>(new Map());
   readonly #finished = signal<ImportCompleted | null>(null);
 
-  readonly running: Signal<readonly RunningImport[]> = computed(() => [...this.#running().values()]);
+  readonly running: Signal<readonly RunningImport[]> = computed(() => [
+    ...this.#running().values(),
+  ]);
   readonly finished = this.#finished.asReadonly();
 
   /**
@@ -214,7 +219,9 @@ export class FeatureImports {
     }
     if (running !== null) {
       const { jobId, progress, processedRows, totalRows } = running;
-      this.#running.update((all) => new Map(all).set(jobId, { jobId, progress, processedRows, totalRows }));
+      this.#running.update((all) =>
+        new Map(all).set(jobId, { jobId, progress, processedRows, totalRows }),
+      );
     }
     if (completed === undefined) {
       return false;

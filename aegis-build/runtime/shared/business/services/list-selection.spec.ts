@@ -8,7 +8,11 @@ interface Row {
 }
 
 describe('ListSelection', () => {
-  function setUp(): { rows: ReturnType<typeof signal<readonly Row[]>>; view: ReturnType<typeof signal<string>>; selection: ListSelection<Row, number> } {
+  function setUp(): {
+    rows: ReturnType<typeof signal<readonly Row[]>>;
+    view: ReturnType<typeof signal<string>>;
+    selection: ListSelection<Row, number>;
+  } {
     const rows = signal<readonly Row[]>([{ id: 1 }, { id: 2 }]);
     const view = signal('page=1');
     return { rows, view, selection: new ListSelection(rows, view, (row) => row.id) };

@@ -22,9 +22,14 @@ export class ListSelection<T, Id extends EntityId> {
     view: Signal<unknown>,
     private readonly idOf: (row: T) => Id,
   ) {
-    this.selected = linkedSignal<unknown, ReadonlySet<Id>>({ source: view, computation: () => new Set() });
+    this.selected = linkedSignal<unknown, ReadonlySet<Id>>({
+      source: view,
+      computation: () => new Set(),
+    });
     this.allMatching = linkedSignal<unknown, boolean>({ source: view, computation: () => false });
-    this.allOnPage = computed(() => rows().length > 0 && rows().every((row) => this.selected().has(idOf(row))));
+    this.allOnPage = computed(
+      () => rows().length > 0 && rows().every((row) => this.selected().has(idOf(row))),
+    );
     this.any = computed(() => this.selected().size > 0 || this.allMatching());
   }
 
@@ -48,7 +53,9 @@ export class ListSelection<T, Id extends EntityId> {
   /** Chooses every row of the page, or none when all were. */
   toggleAll(): void {
     this.allMatching.set(false);
-    this.selected.set(this.allOnPage() ? new Set() : new Set(this.rows().map((row) => this.idOf(row))));
+    this.selected.set(
+      this.allOnPage() ? new Set() : new Set(this.rows().map((row) => this.idOf(row))),
+    );
   }
 
   chooseAllMatching(): void {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import corpus from '../../../../../aegis/tests/views-corpus.json';
-import { queryFromParams } from './aegis-api';
+import { queryFromParams } from './list-query';
 import { ListView, ViewFields, compareInView, matchesView } from './list-view';
 
 type Row = Record<string, unknown> & { id: number };
@@ -22,7 +22,11 @@ const rows: Row[] = corpus.rows.map((row, index) => ({ ...row, id: index + 1 }))
 function listed(query: string): number[] | null {
   const params: Record<string, string> = {};
   new URLSearchParams(query).forEach((value, key) => (params[key] = value));
-  const view: ListView<Row> = { query: queryFromParams(params, { pageSize: 200 }), fields, idOf: (row) => row.id };
+  const view: ListView<Row> = {
+    query: queryFromParams(params, { pageSize: 200 }),
+    fields,
+    idOf: (row) => row.id,
+  };
   const kept: Row[] = [];
   for (const row of rows) {
     const verdict = matchesView(row, view.query, fields);
@@ -43,7 +47,10 @@ function listed(query: string): number[] | null {
 }
 
 describe('the view corpus', () => {
-  it.each(corpus.cases as readonly Case[])('`$query` keeps the rows the server keeps, in its order', ({ query, ids }) => {
-    expect(listed(query)).toEqual(ids);
-  });
+  it.each(corpus.cases as readonly Case[])(
+    '`$query` keeps the rows the server keeps, in its order',
+    ({ query, ids }) => {
+      expect(listed(query)).toEqual(ids);
+    },
+  );
 });

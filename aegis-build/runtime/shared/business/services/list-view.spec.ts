@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ListFilter, ListQuery, queryFromParams, queryParams } from './aegis-api';
+import { ListFilter, ListQuery, queryFromParams, queryParams } from './list-query';
 import {
   ListView,
   PageState,
@@ -23,13 +23,50 @@ interface Row {
 }
 
 const FIELDS = {
-  id: { label: 'Id', kind: 'number', nullable: false, search: false, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'] },
-  name: { label: 'Name', kind: 'text', nullable: false, search: true, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'] },
-  amount: { label: 'Amount', kind: 'number', nullable: false, search: false, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'] },
-  status: { label: 'Status', kind: 'enum', nullable: false, search: false, ops: ['eq', 'in'], options: ['draft', 'approved'] },
+  id: {
+    label: 'Id',
+    kind: 'number',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'],
+  },
+  name: {
+    label: 'Name',
+    kind: 'text',
+    nullable: false,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'],
+  },
+  amount: {
+    label: 'Amount',
+    kind: 'number',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'],
+  },
+  status: {
+    label: 'Status',
+    kind: 'enum',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in'],
+    options: ['draft', 'approved'],
+  },
   done: { label: 'Done', kind: 'boolean', nullable: false, search: false, ops: ['eq'] },
-  due: { label: 'Due', kind: 'instant', nullable: true, search: true, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'] },
-  note: { label: 'Note', kind: 'text', nullable: true, search: true, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'] },
+  due: {
+    label: 'Due',
+    kind: 'instant',
+    nullable: true,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'],
+  },
+  note: {
+    label: 'Note',
+    kind: 'text',
+    nullable: true,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'],
+  },
 } as const satisfies ViewFields;
 
 function row(id: number, name: string, amount: number, extra: Partial<Row> = {}): Row {
@@ -40,11 +77,21 @@ function view(query: Partial<ListQuery>): ListView<Row> {
   return { query: { page: 1, pageSize: 3, ...query }, fields: FIELDS, idOf: (r) => r.id };
 }
 
-const filter = (field: string, op: ListFilter['op'], value: string): ListFilter => ({ field, op, value });
+const filter = (field: string, op: ListFilter['op'], value: string): ListFilter => ({
+  field,
+  op,
+  value,
+});
 
 describe('matchesView', () => {
-  const r = row(1, 'Éclair', 25.5, { status: 'approved', done: true, due: '2026-01-01T00:00:00.500Z', note: '50%_off' });
-  const matches = (...filters: ListFilter[]): boolean | null => matchesView(r, { page: 1, pageSize: 20, filters }, FIELDS);
+  const r = row(1, 'Éclair', 25.5, {
+    status: 'approved',
+    done: true,
+    due: '2026-01-01T00:00:00.500Z',
+    note: '50%_off',
+  });
+  const matches = (...filters: ListFilter[]): boolean | null =>
+    matchesView(r, { page: 1, pageSize: 20, filters }, FIELDS);
 
   it('applies each operator by the field type', () => {
     expect(matches(filter('amount', 'eq', '25.5'))).toBe(true);
@@ -68,12 +115,15 @@ describe('matchesView', () => {
     const empty = row(2, 'b', 1);
     const query = (f: ListFilter): ListQuery => ({ page: 1, pageSize: 20, filters: [f] });
     expect(matchesView(empty, query(filter('note', 'contains', 'x')), FIELDS)).toBe(false);
-    expect(matchesView(empty, query(filter('due', 'lt', '2030-01-01T00:00:00Z')), FIELDS)).toBe(false);
+    expect(matchesView(empty, query(filter('due', 'lt', '2030-01-01T00:00:00Z')), FIELDS)).toBe(
+      false,
+    );
     expect(matchesView(empty, query(filter('note', 'empty', 'true')), FIELDS)).toBe(true);
   });
 
   it('searches the text fields as the server does', () => {
-    const search = (q: string): boolean | null => matchesView(r, { page: 1, pageSize: 20, q }, FIELDS);
+    const search = (q: string): boolean | null =>
+      matchesView(r, { page: 1, pageSize: 20, q }, FIELDS);
     expect(search('ÉCL')).toBe(true);
     expect(search('  %_\u0007')).toBe(true);
     expect(search('approved')).toBe(false);
@@ -93,7 +143,12 @@ describe('matchesView', () => {
 
 describe('compareInView', () => {
   it('orders text by code point, null first ascending and last descending, ties by id', () => {
-    const rows = [row(1, 'b', 1, { note: 'x' }), row(2, 'B', 1), row(3, 'É', 2, { note: 'a' }), row(4, 'a', 1)];
+    const rows = [
+      row(1, 'b', 1, { note: 'x' }),
+      row(2, 'B', 1),
+      row(3, 'É', 2, { note: 'a' }),
+      row(4, 'a', 1),
+    ];
     const sorted = (sort: string): number[] =>
       [...rows].sort((a, b) => compareInView(a, b, view({ sort })) ?? 0).map((r) => r.id);
     expect(sorted('name')).toEqual([2, 4, 1, 3]);
@@ -112,10 +167,16 @@ describe('compareInView', () => {
 
 describe('applyToPage', () => {
   // Page 2 of [10, 20, 30 | 40, 50, 60 | 70], by amount.
-  const page2: PageState<Row> = { items: [row(4, 'd', 40), row(5, 'e', 50), row(6, 'f', 60)], total: 7 };
+  const page2: PageState<Row> = {
+    items: [row(4, 'd', 40), row(5, 'e', 50), row(6, 'f', 60)],
+    total: 7,
+  };
   const byAmount = view({ page: 2, sort: 'amount' });
-  const apply = (change: RowChange<Row>, v = byAmount, page = page2): ReturnType<typeof applyToPage<Row>> =>
-    applyToPage(v, page, change);
+  const apply = (
+    change: RowChange<Row>,
+    v = byAmount,
+    page = page2,
+  ): ReturnType<typeof applyToPage<Row>> => applyToPage(v, page, change);
   const ids = (result: PageState<Row>): number[] => result.items.map((r) => r.id);
 
   it('created: a matching row inside the page enters in order and pushes the last one on', () => {
@@ -132,13 +193,20 @@ describe('applyToPage', () => {
 
   it('created: on the last, short page it is appended', () => {
     const last: PageState<Row> = { items: [row(7, 'g', 70)], total: 7 };
-    const result = apply({ kind: 'created', item: row(9, 'i', 80) }, view({ page: 3, sort: 'amount' }), last);
+    const result = apply(
+      { kind: 'created', item: row(9, 'i', 80) },
+      view({ page: 3, sort: 'amount' }),
+      last,
+    );
     expect([ids(result), result.total, result.stale]).toEqual([[7, 9], 8, false]);
   });
 
   it('created: a row outside the filter changes nothing', () => {
     const filtered = view({ page: 2, sort: 'amount', filters: [filter('status', 'eq', 'draft')] });
-    const result = apply({ kind: 'created', item: row(9, 'i', 45, { status: 'approved' }) }, filtered);
+    const result = apply(
+      { kind: 'created', item: row(9, 'i', 45, { status: 'approved' }) },
+      filtered,
+    );
     expect(result).toEqual({ ...page2, stale: false });
   });
 
@@ -162,10 +230,17 @@ describe('applyToPage', () => {
   it('updated: a loaded row that stops matching leaves, and the total follows', () => {
     const filtered = view({ page: 1, sort: 'amount', filters: [filter('status', 'eq', 'draft')] });
     const onePage: PageState<Row> = { items: [row(4, 'd', 40), row(5, 'e', 50)], total: 2 };
-    const result = apply({ kind: 'updated', item: row(4, 'd', 40, { status: 'approved' }) }, filtered, onePage);
+    const result = apply(
+      { kind: 'updated', item: row(4, 'd', 40, { status: 'approved' }) },
+      filtered,
+      onePage,
+    );
     expect([ids(result), result.total, result.stale]).toEqual([[5], 1, false]);
     // With rows after the page, one of them moves up: stale.
-    const full = apply({ kind: 'updated', item: row(4, 'd', 40, { status: 'approved' }) }, { ...filtered, query: { ...filtered.query, page: 2 } });
+    const full = apply(
+      { kind: 'updated', item: row(4, 'd', 40, { status: 'approved' }) },
+      { ...filtered, query: { ...filtered.query, page: 2 } },
+    );
     expect([ids(full), full.total, full.stale]).toEqual([[5, 6], 6, true]);
   });
 
@@ -184,7 +259,10 @@ describe('applyToPage', () => {
   });
 
   it('deleted: a row not loaded lowers the total; before this page, or under a filter, the page is stale', () => {
-    const first = apply({ kind: 'deleted', id: 70 }, view({ page: 1 }), { items: [row(1, 'a', 1)], total: 9 });
+    const first = apply({ kind: 'deleted', id: 70 }, view({ page: 1 }), {
+      items: [row(1, 'a', 1)],
+      total: 9,
+    });
     expect([first.total, first.stale]).toEqual([8, false]);
     expect(apply({ kind: 'deleted', id: 1 }).stale).toBe(true);
     const filtered = view({ page: 1, filters: [filter('done', 'eq', 'false')] });
@@ -205,24 +283,33 @@ describe('applyToPage', () => {
       { page: 2, pageSize: 4, sort: 'amount', q: 'x' },
     ];
     const passes = (r: Row, q: ListQuery): boolean =>
-      (q.q === undefined || r.name.includes(q.q)) && (q.filters === undefined || r.status === 'draft');
-    const order = (q: ListQuery) => (a: Row, b: Row): number => {
-      const by = q.sort?.replace('-', '');
-      const sign = q.sort?.startsWith('-') ? -1 : 1;
-      const key = (r: Row): number | string => (by === 'amount' ? r.amount : by === 'name' ? r.name : r.id);
-      const ka = key(a);
-      const kb = key(b);
-      return ka < kb ? -sign : ka > kb ? sign : a.id - b.id;
-    };
+      (q.q === undefined || r.name.includes(q.q)) &&
+      (q.filters === undefined || r.status === 'draft');
+    const order =
+      (q: ListQuery) =>
+      (a: Row, b: Row): number => {
+        const by = q.sort?.replace('-', '');
+        const sign = q.sort?.startsWith('-') ? -1 : 1;
+        const key = (r: Row): number | string =>
+          by === 'amount' ? r.amount : by === 'name' ? r.name : r.id;
+        const ka = key(a);
+        const kb = key(b);
+        return ka < kb ? -sign : ka > kb ? sign : a.id - b.id;
+      };
     const fresh = (rows: Row[], q: ListQuery): PageState<Row> => {
       const all = rows.filter((r) => passes(r, q)).sort(order(q));
-      return { items: all.slice((q.page - 1) * q.pageSize, q.page * q.pageSize), total: all.length };
+      return {
+        items: all.slice((q.page - 1) * q.pageSize, q.page * q.pageSize),
+        total: all.length,
+      };
     };
     const names = ['ax', 'b', 'cx', 'd', 'ex', 'f'];
     let checked = 0;
     for (const query of queries) {
       let rows: Row[] = Array.from({ length: 20 }, (_, i) =>
-        row(i + 1, names[random(6)], random(10), { status: random(2) === 0 ? 'draft' : 'approved' }),
+        row(i + 1, names[random(6)], random(10), {
+          status: random(2) === 0 ? 'draft' : 'approved',
+        }),
       );
       let page = fresh(rows, query);
       let nextId = 100;
@@ -230,12 +317,19 @@ describe('applyToPage', () => {
         const kind = random(3);
         let change: RowChange<Row>;
         if (kind === 0 || rows.length < 5) {
-          const item = row(nextId++, names[random(6)], random(10), { status: random(2) === 0 ? 'draft' : 'approved' });
+          const item = row(nextId++, names[random(6)], random(10), {
+            status: random(2) === 0 ? 'draft' : 'approved',
+          });
           rows = [...rows, item];
           change = { kind: 'created', item };
         } else if (kind === 1) {
           const target = rows[random(rows.length)];
-          const item = { ...target, amount: random(10), name: names[random(6)], status: random(2) === 0 ? 'draft' : 'approved' } as Row;
+          const item = {
+            ...target,
+            amount: random(10),
+            name: names[random(6)],
+            status: random(2) === 0 ? 'draft' : 'approved',
+          } as Row;
           rows = rows.map((r) => (r.id === item.id ? item : r));
           change = { kind: 'updated', item };
         } else {
@@ -246,7 +340,10 @@ describe('applyToPage', () => {
         const result = applyToPage({ query, fields: FIELDS, idOf: (r) => r.id }, page, change);
         const truth = fresh(rows, query);
         if (!result.stale) {
-          expect({ ids: ids(result), total: result.total }).toEqual({ ids: ids(truth), total: truth.total });
+          expect({ ids: ids(result), total: result.total }).toEqual({
+            ids: ids(truth),
+            total: truth.total,
+          });
           checked++;
         }
         // A stale page is read again: it becomes the truth.
@@ -268,6 +365,8 @@ describe('queryParams and queryFromParams', () => {
       filters: [filter('status', 'in', 'draft,approved'), filter('amount', 'gte', '10')],
     };
     expect(queryFromParams(queryParams(query), { pageSize: 20 })).toEqual(query);
-    expect(queryFromParams({ page: 'x', colour: 'red', 'amount.like': '1' }, { pageSize: 20 })).toEqual({ page: 1, pageSize: 20 });
+    expect(
+      queryFromParams({ page: 'x', colour: 'red', 'amount.like': '1' }, { pageSize: 20 }),
+    ).toEqual({ page: 1, pageSize: 20 });
   });
 });

@@ -1,4 +1,4 @@
-import { FilterOp, ListFilter, ListQuery } from './aegis-api';
+import { FilterOp, ListFilter, ListQuery } from './list-query';
 
 /** How a field is filtered, searched and ordered, by its type. */
 export type ViewKind =
@@ -99,7 +99,9 @@ function compareValues(a: unknown, b: unknown, field: ViewField): number {
       // Stored as JSON text: ordered as that text.
       return compareCodePoints(JSON.stringify(a), JSON.stringify(b));
     case 'reference':
-      return typeof a === 'number' && typeof b === 'number' ? a - b : compareCodePoints(String(a), String(b));
+      return typeof a === 'number' && typeof b === 'number'
+        ? a - b
+        : compareCodePoints(String(a), String(b));
     default:
       return compareCodePoints(String(a), String(b));
   }
@@ -173,7 +175,10 @@ function passes(value: unknown, filter: ListFilter, field: ViewField): boolean |
 
 /** `q` as the server searches it: control characters as spaces, trimmed, lower case. */
 export function searchText(q: string | undefined): string {
-  return (q ?? '').replace(/\p{Cc}/gu, ' ').trim().toLowerCase();
+  return (q ?? '')
+    .replace(/\p{Cc}/gu, ' ')
+    .trim()
+    .toLowerCase();
 }
 
 /**
@@ -210,7 +215,9 @@ export function matchesView<T>(item: T, query: ListQuery, fields: ViewFields): b
 }
 
 function compareIds(a: number | string, b: number | string): number {
-  return typeof a === 'number' && typeof b === 'number' ? a - b : compareCodePoints(String(a), String(b));
+  return typeof a === 'number' && typeof b === 'number'
+    ? a - b
+    : compareCodePoints(String(a), String(b));
 }
 
 /**
@@ -230,7 +237,13 @@ export function compareInView<T>(a: T, b: T, view: ListView<T>): number | null {
     const x = valueOf(a, name);
     const y = valueOf(b, name);
     const order =
-      isAbsent(x) && isAbsent(y) ? 0 : isAbsent(x) ? -1 : isAbsent(y) ? 1 : compareValues(x, y, field);
+      isAbsent(x) && isAbsent(y)
+        ? 0
+        : isAbsent(x)
+          ? -1
+          : isAbsent(y)
+            ? 1
+            : compareValues(x, y, field);
     if (order !== 0) {
       return descending ? -order : order;
     }
@@ -266,7 +279,11 @@ function sameId(a: number | string, b: number | string): boolean {
  * appears in order, one that stops matching leaves, the total follows; a
  * row that may enter or leave through another page makes the page stale.
  */
-export function applyToPage<T>(view: ListView<T>, page: PageState<T>, change: RowChange<T>): PageResult<T> {
+export function applyToPage<T>(
+  view: ListView<T>,
+  page: PageState<T>,
+  change: RowChange<T>,
+): PageResult<T> {
   const { query } = view;
   const start = (query.page - 1) * query.pageSize;
   const hasBefore = query.page > 1;
@@ -306,7 +323,11 @@ export function applyToPage<T>(view: ListView<T>, page: PageState<T>, change: Ro
       // It may belong to another page now.
       return { items: rest, total: page.total, stale: true };
     }
-    return { items: [...rest.slice(0, at), item, ...rest.slice(at)], total: page.total, stale: false };
+    return {
+      items: [...rest.slice(0, at), item, ...rest.slice(at)],
+      total: page.total,
+      stale: false,
+    };
   }
 
   if (change.kind === 'updated') {
@@ -331,7 +352,11 @@ export function applyToPage<T>(view: ListView<T>, page: PageState<T>, change: Ro
     return { items: page.items, total, stale: false };
   }
   const items = [...page.items.slice(0, at), item, ...page.items.slice(at)];
-  return { items: items.slice(0, query.pageSize), total, stale: at === page.items.length && hasAfter };
+  return {
+    items: items.slice(0, query.pageSize),
+    total,
+    stale: at === page.items.length && hasAfter,
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Injectable } from '@angular/core';
 
-import { ListQuery, sameListQuery } from './aegis-api';
+import { ListQuery, sameListQuery } from './list-query';
 
 /** A live list's page as it stood when its list closed, exact up to `seq`. */
 export interface KeptPage<T> {
@@ -30,7 +30,11 @@ export class PageCache {
   take<T>(feature: string, query: ListQuery, ttlMs: number): KeptPage<T> | null {
     const page = this.#pages.get(feature);
     this.#pages.delete(feature);
-    if (page === undefined || !sameListQuery(page.query, query) || Date.now() - page.readAt >= ttlMs) {
+    if (
+      page === undefined ||
+      !sameListQuery(page.query, query) ||
+      Date.now() - page.readAt >= ttlMs
+    ) {
       return null;
     }
     // Kept by the state manager of the same feature, so of its rows.

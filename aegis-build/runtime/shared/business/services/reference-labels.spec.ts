@@ -10,7 +10,12 @@ import { EventMessage, JsonObject } from '../models/aegis-protocol.types';
 import { LABEL_READ_BATCH, ReferenceLabels, ReferenceTarget } from './reference-labels';
 import { FakeWebSocketService, httpTestingProviders } from './testing';
 
-const DEPARTMENTS: ReferenceTarget = { feature: 'departments', idField: 'id', labelField: 'name', live: true };
+const DEPARTMENTS: ReferenceTarget = {
+  feature: 'departments',
+  idField: 'id',
+  labelField: 'name',
+  live: true,
+};
 
 function renamed(id: number, name: string, seq: number): EventMessage {
   return {
@@ -18,7 +23,13 @@ function renamed(id: number, name: string, seq: number): EventMessage {
     entity: 'department',
     action: 'updated',
     data: { id, name, version: 2 },
-    meta: { timestamp: '2026-01-01T00:00:00Z', featureVersion: 'v1', seq, userId: 'u2', origin: null },
+    meta: {
+      timestamp: '2026-01-01T00:00:00Z',
+      featureVersion: 'v1',
+      seq,
+      userId: 'u2',
+      origin: null,
+    },
   };
 }
 
@@ -55,7 +66,14 @@ describe('ReferenceLabels', () => {
     const read = await nextRead();
     expect(read.request.params.get('id.in')).toBe('1,2,3');
     expect(read.request.params.get('pageSize')).toBe('3');
-    await answer(read, [{ id: 1, name: 'Sales' }, { id: 2, name: 'Legal' }], 5);
+    await answer(
+      read,
+      [
+        { id: 1, name: 'Sales' },
+        { id: 2, name: 'Legal' },
+      ],
+      5,
+    );
     expect([sales(), legal(), gone()]).toEqual(['Sales', 'Legal', null]);
     // Read once: asking again costs nothing.
     labels.label(DEPARTMENTS, 1);
@@ -69,7 +87,10 @@ describe('ReferenceLabels', () => {
     }
     await Promise.resolve();
     const reads = http.match(() => true);
-    expect(reads.map((read) => read.request.params.get('id.in')?.split(',').length)).toEqual([LABEL_READ_BATCH, 1]);
+    expect(reads.map((read) => read.request.params.get('id.in')?.split(',').length)).toEqual([
+      LABEL_READ_BATCH,
+      1,
+    ]);
     for (const read of reads) {
       read.flush({ data: [], total: 0, page: 1, pageSize: 1, seq: 1 });
     }
@@ -124,12 +145,26 @@ describe('ReferenceLabels', () => {
     labels.label(DEPARTMENTS, 2);
     const subscriber = socket.subscribers.get('departments');
     subscriber?.onSubscribed(1, false);
-    await answer(await nextRead(), [{ id: 1, name: 'Sales' }, { id: 2, name: 'Legal' }], 1);
+    await answer(
+      await nextRead(),
+      [
+        { id: 1, name: 'Sales' },
+        { id: 2, name: 'Legal' },
+      ],
+      1,
+    );
     // Back after a gap the server could not replay.
     subscriber?.onSubscribed(9, false);
     const again = await nextRead();
     expect(again.request.params.get('id.in')).toBe('1,2');
-    await answer(again, [{ id: 1, name: 'Revenue' }, { id: 2, name: 'Legal' }], 9);
+    await answer(
+      again,
+      [
+        { id: 1, name: 'Revenue' },
+        { id: 2, name: 'Legal' },
+      ],
+      9,
+    );
     expect(sales()).toBe('Revenue');
     // A replayed reconnection reads nothing.
     subscriber?.onSubscribed(12, true);

@@ -17,14 +17,22 @@ function serve(answers: Record<string, () => Response>): string[] {
   return asked;
 }
 
-const json = (body: unknown): (() => Response) => () => Response.json(body);
+const json =
+  (body: unknown): (() => Response) =>
+  () =>
+    Response.json(body);
 
 describe('sign-in', () => {
   afterEach(() => vi.unstubAllGlobals());
 
   it('recognises the settings', () => {
     expect(isSignIn({ devToken: true, oidc: null })).toBe(true);
-    expect(isSignIn({ devToken: false, oidc: { issuer: 'https://idp', clientId: 'web', scope: 'openid' } })).toBe(true);
+    expect(
+      isSignIn({
+        devToken: false,
+        oidc: { issuer: 'https://idp', clientId: 'web', scope: 'openid' },
+      }),
+    ).toBe(true);
     expect(isSignIn({ devToken: false, oidc: { issuer: 'https://idp' } })).toBe(false);
     expect(isSignIn({ oidc: null })).toBe(false);
     expect(isSignIn([])).toBe(false);
@@ -43,7 +51,11 @@ describe('sign-in', () => {
   });
 
   it('hands the identity provider to the app when the server names one', async () => {
-    const client: OidcClient = { issuer: 'https://idp/realms/shop', clientId: 'shop-web', scope: 'openid profile' };
+    const client: OidcClient = {
+      issuer: 'https://idp/realms/shop',
+      clientId: 'shop-web',
+      scope: 'openid profile',
+    };
     serve({ '/api/auth/config': json({ devToken: true, oidc: client }) });
     const given: OidcClient[] = [];
     const token = signInTokenSupplier('/api', (oidc) => {
@@ -61,17 +73,24 @@ describe('sign-in', () => {
 
   it('says what to configure when the server offers no sign-in', async () => {
     serve({ '/api/auth/config': json({ devToken: false, oidc: null }) });
-    await expect(signInTokenSupplier('/api')()).rejects.toThrow('start it in dev mode (--dev) or name an identity provider');
+    await expect(signInTokenSupplier('/api')()).rejects.toThrow(
+      'start it in dev mode (--dev) or name an identity provider',
+    );
   });
 
   it('reads the settings again after a failed read', async () => {
     let calls = 0;
     const asked = serve({
-      '/api/auth/config': () => (++calls === 1 ? new Response('down', { status: 503 }) : Response.json({ devToken: true, oidc: null })),
+      '/api/auth/config': () =>
+        ++calls === 1
+          ? new Response('down', { status: 503 })
+          : Response.json({ devToken: true, oidc: null }),
       '/api/dev/token': json({ token: 'dev-2', expiresAt: Math.floor(Date.now() / 1000) + 3600 }),
     });
     const token = signInTokenSupplier('/api');
-    await expect(token()).rejects.toThrow('the sign-in settings could not be read: the server answered 503');
+    await expect(token()).rejects.toThrow(
+      'the sign-in settings could not be read: the server answered 503',
+    );
     expect(await token()).toBe('dev-2');
     expect(asked.filter((url) => url === '/api/auth/config')).toHaveLength(2);
   });
@@ -81,7 +100,10 @@ describe('sign-in', () => {
     serve({
       '/api/dev/token': () => {
         issued += 1;
-        return Response.json({ token: `t${issued}`, expiresAt: Math.floor(Date.now() / 1000) + 30 });
+        return Response.json({
+          token: `t${issued}`,
+          expiresAt: Math.floor(Date.now() / 1000) + 30,
+        });
       },
     });
     const token = devTokenSupplier('/api/dev/token');

@@ -1,12 +1,20 @@
 // A state manager over an in-memory fake server, and the stand-ins the
 // runtime's specs need.
 
-import { EnvironmentProviders, Injectable, InjectionToken, Provider, inject, signal } from '@angular/core';
+import {
+  EnvironmentProviders,
+  Injectable,
+  InjectionToken,
+  Provider,
+  inject,
+  signal,
+} from '@angular/core';
 import { HttpErrorResponse, provideHttpClient } from '@angular/common/http';
 import { provideHttpClientTesting } from '@angular/common/http/testing';
 
 import { EventMessage, JsonObject, ListResponse } from '../models/aegis-protocol.types';
-import { AEGIS_CONFIG, ListQuery } from './aegis-api';
+import { AEGIS_CONFIG } from './aegis-api';
+import { ListQuery } from './list-query';
 import { BaseRealtimeStateManager } from './base-realtime-state.manager';
 import { FeatureApi } from './feature-state';
 import { ViewFields } from './list-view';
@@ -21,12 +29,27 @@ export interface Item {
 export type ItemInput = Pick<Item, 'name'>;
 
 /** The switches of the items' state manager, when a spec turns some off. */
-export const ITEM_SWITCHES = new InjectionToken<{ optimisticUpdates?: boolean; conflictDetection?: boolean }>('ITEM_SWITCHES');
+export const ITEM_SWITCHES = new InjectionToken<{
+  optimisticUpdates?: boolean;
+  conflictDetection?: boolean;
+}>('ITEM_SWITCHES');
 
 /** The items' view fields, as aegis-build would declare them. */
 export const ITEM_FIELDS = {
-  id: { label: 'Id', kind: 'number', nullable: false, search: false, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'] },
-  name: { label: 'Name', kind: 'text', nullable: false, search: true, ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'] },
+  id: {
+    label: 'Id',
+    kind: 'number',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'],
+  },
+  name: {
+    label: 'Name',
+    kind: 'text',
+    nullable: false,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'],
+  },
 } as const satisfies ViewFields;
 export type ItemUpdate = ItemInput & Pick<Item, 'version'>;
 
@@ -67,7 +90,10 @@ export function httpTestingProviders(): (Provider | EnvironmentProviders)[] {
   return [
     provideHttpClient(),
     provideHttpClientTesting(),
-    { provide: AEGIS_CONFIG, useValue: { apiBaseUrl: '/api', websocketUrl: '/ws', token: () => Promise.resolve('t') } },
+    {
+      provide: AEGIS_CONFIG,
+      useValue: { apiBaseUrl: '/api', websocketUrl: '/ws', token: () => Promise.resolve('t') },
+    },
     FakeWebSocketService,
     { provide: WebSocketService, useExisting: FakeWebSocketService },
   ];
@@ -91,7 +117,13 @@ export class FakeItemApi implements FeatureApi<Item, number, ItemInput, ItemUpda
 
   list(query: ListQuery): Promise<ListResponse<Item>> {
     this.calls.pages.push(query);
-    const answer = this.pageAnswers.shift() ?? { data: [], total: 0, page: 1, pageSize: 20, seq: 0 };
+    const answer = this.pageAnswers.shift() ?? {
+      data: [],
+      total: 0,
+      page: 1,
+      pageSize: 20,
+      seq: 0,
+    };
     return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
   }
 
@@ -117,7 +149,12 @@ export class FakeItemApi implements FeatureApi<Item, number, ItemInput, ItemUpda
 
 /** The items' state manager, configured as aegis-build configures a generated one. */
 @Injectable()
-export class ItemStateManager extends BaseRealtimeStateManager<Item, number, ItemInput, ItemUpdate> {
+export class ItemStateManager extends BaseRealtimeStateManager<
+  Item,
+  number,
+  ItemInput,
+  ItemUpdate
+> {
   readonly fake: FakeItemApi;
   readonly calls: Calls;
   readonly pageAnswers: (ListResponse<Item> | Error)[];
@@ -136,7 +173,10 @@ export class ItemStateManager extends BaseRealtimeStateManager<Item, number, Ite
       versionOf: (item) => item.version,
       toUpdate: (item, version) => ({ name: item.name, version: version ?? item.version }),
       isEntity: (value): value is Item =>
-        typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'number',
+        typeof value === 'object' &&
+        value !== null &&
+        'id' in value &&
+        typeof value.id === 'number',
       ...inject(ITEM_SWITCHES, { optional: true }),
     });
     this.fake = api;

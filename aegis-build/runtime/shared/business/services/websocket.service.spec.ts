@@ -85,7 +85,9 @@ class Subscriber implements FeatureSubscriber {
 }
 
 function jwt(expiresInSeconds: number): string {
-  const payload = btoa(JSON.stringify({ sub: 'u1', exp: Math.floor(Date.now() / 1000) + expiresInSeconds }));
+  const payload = btoa(
+    JSON.stringify({ sub: 'u1', exp: Math.floor(Date.now() / 1000) + expiresInSeconds }),
+  );
   return `header.${payload}.signature`;
 }
 
@@ -95,7 +97,13 @@ function event(seq: number): EventMessage {
     entity: 'budget',
     action: 'created',
     data: { id: seq },
-    meta: { timestamp: '2026-01-01T00:00:00Z', featureVersion: 'v1', seq, userId: 'u2', origin: null },
+    meta: {
+      timestamp: '2026-01-01T00:00:00Z',
+      featureVersion: 'v1',
+      seq,
+      userId: 'u2',
+      origin: null,
+    },
   };
 }
 
@@ -214,7 +222,9 @@ describe('WebSocketService', () => {
     socket.receive({ type: 'event', ...event(2) });
     expect(parse, 'an arriving event is only queued').not.toHaveBeenCalled();
     // A frame written with its tag elsewhere is parsed as it comes, and waits all the same.
-    socket.onmessage?.(new MessageEvent('message', { data: JSON.stringify({ ...event(3), type: 'event' }) }));
+    socket.onmessage?.(
+      new MessageEvent('message', { data: JSON.stringify({ ...event(3), type: 'event' }) }),
+    );
     expect(budgets.events).toEqual([]);
     socket.onmessage?.(new MessageEvent('message', { data: '{"type":"event", broken' }));
     socket.receive({ type: 'resync', feature: 'budgets', reason: 'lagging' });
@@ -246,13 +256,19 @@ describe('WebSocketService', () => {
     });
     const frame = () => frames.splice(0).forEach((callback) => callback(performance.now()));
     socket.receive({ type: 'event', ...event(1) });
-    expect(calls, 'the first event asks for a frame, and a timer in case none comes').toEqual({ frames: 1, timeouts: 1 });
+    expect(calls, 'the first event asks for a frame, and a timer in case none comes').toEqual({
+      frames: 1,
+      timeouts: 1,
+    });
     for (let seq = 2; seq <= 5; seq++) {
       frame();
       socket.receive({ type: 'event', ...event(seq) });
     }
     expect(budgets.calls).toEqual(['event 1', 'event 2', 'event 3', 'event 4']);
-    expect(calls, 'each frame that applied events asked for the next; no event asked').toEqual({ frames: 5, timeouts: 1 });
+    expect(calls, 'each frame that applied events asked for the next; no event asked').toEqual({
+      frames: 5,
+      timeouts: 1,
+    });
     frame();
     expect(budgets.events).toHaveLength(5);
     frame();
@@ -337,7 +353,11 @@ describe('WebSocketService', () => {
     await vi.advanceTimersByTimeAsync(499);
     expect(FakeWebSocket.instances).toHaveLength(2);
     const second = await connect();
-    expect(second.sent[1]).toEqual({ type: 'subscribe', features: ['budgets'], since: { budgets: 42 } });
+    expect(second.sent[1]).toEqual({
+      type: 'subscribe',
+      features: ['budgets'],
+      since: { budgets: 42 },
+    });
     expect(service.status()).toBe('connected');
 
     // Repeated failures wait longer each time, up to the bound.
@@ -359,7 +379,8 @@ describe('WebSocketService', () => {
     socket.receive({ type: 'error', code: 'internal', message: 'try again', feature: 'budgets' });
     // Not a forbidden feature: that one is not asked for again.
     socket.receive({ type: 'error', code: 'forbidden', message: 'no', feature: 'authors' });
-    const subscribes = () => socket.sent.filter((f) => (f as { type: string }).type === 'subscribe');
+    const subscribes = () =>
+      socket.sent.filter((f) => (f as { type: string }).type === 'subscribe');
     expect(subscribes()).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.backoffBase);
     expect(subscribes()).toEqual([
@@ -423,11 +444,18 @@ describe('WebSocketService', () => {
     socket.receive({ type: 'nonsense' });
     expect(budgets.events).toEqual([]);
     stop();
-    expect(socket.sent[socket.sent.length - 1]).toEqual({ type: 'unsubscribe', features: ['budgets'] });
+    expect(socket.sent[socket.sent.length - 1]).toEqual({
+      type: 'unsubscribe',
+      features: ['budgets'],
+    });
     // Another list subscribing meanwhile (a move from one list to the next) keeps the socket.
     await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.idleClose - 1);
     const stopAuthors = service.subscribe('authors', new Subscriber());
-    expect(socket.sent[socket.sent.length - 1]).toEqual({ type: 'subscribe', features: ['authors'], since: {} });
+    expect(socket.sent[socket.sent.length - 1]).toEqual({
+      type: 'subscribe',
+      features: ['authors'],
+      since: {},
+    });
     await vi.advanceTimersByTimeAsync(DEFAULT_TIMINGS.idleClose);
     expect(socket.readyState).toBe(FakeWebSocket.OPEN);
     expect(FakeWebSocket.instances).toHaveLength(1);
@@ -458,7 +486,12 @@ describe('WebSocketService with debug on', () => {
       providers: [
         {
           provide: AEGIS_CONFIG,
-          useValue: { apiBaseUrl: '/api', websocketUrl: 'ws://server/ws', token: () => Promise.resolve(jwt(3600)), debug: true },
+          useValue: {
+            apiBaseUrl: '/api',
+            websocketUrl: 'ws://server/ws',
+            token: () => Promise.resolve(jwt(3600)),
+            debug: true,
+          },
         },
       ],
     });

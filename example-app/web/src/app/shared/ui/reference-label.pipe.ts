@@ -16,7 +16,10 @@ export class ReferenceLabelPipe implements PipeTransform, OnDestroy {
   readonly #labels = inject(ReferenceLabels);
   #release: (() => void) | null = null;
 
-  transform(id: number | string | null | undefined, target: ReferenceTarget): Signal<string | null> {
+  transform(
+    id: number | string | null | undefined,
+    target: ReferenceTarget,
+  ): Signal<string | null> {
     this.#release?.();
     this.#release = null;
     if (id === null || id === undefined) {

@@ -14,7 +14,8 @@ import { MatTableModule } from '@angular/material/table';
 import { ActivatedRoute, Params, Router } from '@angular/router';
 
 import { DEFAULT_PAGE_SIZE } from '../../../shared/business/models/aegis-protocol.types';
-import { ListFilter, apiErrorMessage, queryFromParams, queryParams } from '../../../shared/business/services/aegis-api';
+import { apiErrorMessage } from '../../../shared/business/services/aegis-api';
+import { ListFilter, queryFromParams, queryParams } from '../../../shared/business/services/list-query';
 import { saveFile } from '../../../shared/business/services/downloads';
 import { ListSelection } from '../../../shared/business/services/list-selection';
 import { ConfirmDialogComponent, ConfirmDialogData } from '../../../shared/ui/confirm.dialog';

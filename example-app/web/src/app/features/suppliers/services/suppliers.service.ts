@@ -4,7 +4,9 @@ import { Injectable, inject } from '@angular/core';
 import { firstValueFrom } from 'rxjs';
 
 import { BulkDeleted, ImportAccepted, ImportJob, ListResponse } from '../../../shared/business/models/aegis-protocol.types';
-import { AEGIS_CONFIG, MUTATION_ID_HEADER, queryParams, queryString } from '../../../shared/business/services/aegis-api';
+import { AEGIS_CONFIG } from '../../../shared/business/services/aegis-api';
+import { queryParams, queryString } from '../../../shared/business/services/list-query';
+import { MUTATION_ID_HEADER } from '../../../shared/business/services/mutations';
 import { Supplier, SupplierCreate, SupplierListQuery, SupplierUpdate } from '../types/suppliers.types';
 
 /** The Suppliers REST API. */

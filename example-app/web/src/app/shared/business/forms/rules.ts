@@ -110,7 +110,10 @@ export function ruleViolation(rules: FieldRules, value: unknown): string | null 
  * With `nullable`, an empty text is `null` (what the form sends) and so
  * keeps every rule.
  */
-export function rulesValidator(rules: FieldRules, options: { readonly nullable?: boolean } = {}): ValidatorFn {
+export function rulesValidator(
+  rules: FieldRules,
+  options: { readonly nullable?: boolean } = {},
+): ValidatorFn {
   return (control: AbstractControl): ValidationErrors | null => {
     const value: unknown = control.value;
     if (options.nullable === true && value === '') {

@@ -83,14 +83,16 @@ class FeatureLabels {
  */
 @Injectable({ providedIn: 'root' })
 export class ReferenceLabels {
-  private readonly http = inject(HttpClient);
-  private readonly config = inject(AEGIS_CONFIG);
-  private readonly websocket = inject(WebSocketService);
-  private readonly features = new Map<string, FeatureLabels>();
+  readonly #http = inject(HttpClient);
+  readonly #config = inject(AEGIS_CONFIG);
+  readonly #websocket = inject(WebSocketService);
+  readonly #features = new Map<string, FeatureLabels>();
 
   /** The label of row `id` of `target`, kept for good: `null` until read, or when there is none. */
   label(target: ReferenceTarget, id: number | string | null | undefined): Signal<string | null> {
-    return id === null || id === undefined ? signal(null).asReadonly() : this.hold(target, id).label;
+    return id === null || id === undefined
+      ? signal(null).asReadonly()
+      : this.hold(target, id).label;
   }
 
   /**
@@ -100,13 +102,13 @@ export class ReferenceLabels {
    * render keeps its label).
    */
   hold(target: ReferenceTarget, id: number | string): HeldLabel {
-    const feature = this.feature(target);
+    const feature = this.#feature(target);
     const key = String(id);
     let label = feature.labels.get(key);
     if (label === undefined) {
       label = { value: signal<string | null>(null), at: null, holders: 0 };
       feature.labels.set(key, label);
-      this.want(target, feature, [key]);
+      this.#want(target, feature, [key]);
     }
     const held = label;
     held.holders += 1;
@@ -129,39 +131,44 @@ export class ReferenceLabels {
 
   /** The rows of `target` whose text contains `text`: a page of at most {@link REFERENCE_MATCHES}. */
   async search(target: ReferenceTarget, text: string): Promise<readonly ReferenceOption[]> {
-    let params = new HttpParams().set('page', 1).set('pageSize', REFERENCE_MATCHES).set('sort', target.labelField);
+    let params = new HttpParams()
+      .set('page', 1)
+      .set('pageSize', REFERENCE_MATCHES)
+      .set('sort', target.labelField);
     if (text.trim() !== '') {
       params = params.set('q', text.trim());
     }
     const page = await firstValueFrom(
-      this.http.get<ListResponse<JsonObject>>(`${this.config.apiBaseUrl}/${target.feature}`, { params }),
+      this.#http.get<ListResponse<JsonObject>>(`${this.#config.apiBaseUrl}/${target.feature}`, {
+        params,
+      }),
     );
-    const feature = this.feature(target);
+    const feature = this.#feature(target);
     const options: ReferenceOption[] = [];
     for (const row of page.data) {
       const option = optionOf(target, row);
       if (option !== null) {
         options.push(option);
-        this.apply(feature, String(option.id), option.label, page.seq);
+        this.#apply(feature, String(option.id), option.label, page.seq);
       }
     }
     return options;
   }
 
-  private feature(target: ReferenceTarget): FeatureLabels {
-    let feature = this.features.get(target.feature);
+  #feature(target: ReferenceTarget): FeatureLabels {
+    let feature = this.#features.get(target.feature);
     if (feature === undefined) {
       feature = new FeatureLabels();
-      this.features.set(target.feature, feature);
+      this.#features.set(target.feature, feature);
       if (target.live) {
-        feature.stop = this.websocket.subscribe(target.feature, this.subscriber(target, feature));
+        feature.stop = this.#websocket.subscribe(target.feature, this.#subscriber(target, feature));
       }
     }
     return feature;
   }
 
   /** Sets a label, unless what it shows is newer (a later seq). */
-  private apply(feature: FeatureLabels, key: string, value: string | null, at: number | null): void {
+  #apply(feature: FeatureLabels, key: string, value: string | null, at: number | null): void {
     const label = feature.labels.get(key);
     if (label === undefined || (label.at !== null && at !== null && at < label.at)) {
       return;
@@ -171,7 +178,7 @@ export class ReferenceLabels {
   }
 
   /** Reads these labels with the others asked for in the same task. */
-  private want(target: ReferenceTarget, feature: FeatureLabels, keys: Iterable<string>): void {
+  #want(target: ReferenceTarget, feature: FeatureLabels, keys: Iterable<string>): void {
     const idle = feature.wanted.size === 0;
     for (const key of keys) {
       feature.wanted.add(key);
@@ -181,17 +188,21 @@ export class ReferenceLabels {
         const keys = [...feature.wanted];
         feature.wanted.clear();
         for (let start = 0; start < keys.length; start += LABEL_READ_BATCH) {
-          void this.read(target, feature, keys.slice(start, start + LABEL_READ_BATCH));
+          void this.#read(target, feature, keys.slice(start, start + LABEL_READ_BATCH));
         }
       });
     }
   }
 
-  private async read(target: ReferenceTarget, feature: FeatureLabels, keys: readonly string[]): Promise<void> {
+  async #read(
+    target: ReferenceTarget,
+    feature: FeatureLabels,
+    keys: readonly string[],
+  ): Promise<void> {
     // An id with a comma cannot be one value of an `in` filter: read alone.
     const alone = keys.filter((key) => key.includes(','));
     for (const key of alone) {
-      void this.readOne(target, feature, key);
+      void this.#readOne(target, feature, key);
     }
     const together = keys.filter((key) => !key.includes(','));
     if (together.length === 0) {
@@ -204,11 +215,13 @@ export class ReferenceLabels {
     let page: ListResponse<JsonObject>;
     try {
       page = await firstValueFrom(
-        this.http.get<ListResponse<JsonObject>>(`${this.config.apiBaseUrl}/${target.feature}`, { params }),
+        this.#http.get<ListResponse<JsonObject>>(`${this.#config.apiBaseUrl}/${target.feature}`, {
+          params,
+        }),
       );
     } catch {
       for (const key of together) {
-        this.apply(feature, key, null, null);
+        this.#apply(feature, key, null, null);
       }
       return;
     }
@@ -220,7 +233,7 @@ export class ReferenceLabels {
       }
     }
     for (const key of together) {
-      this.apply(feature, key, found.get(key) ?? null, page.seq);
+      this.#apply(feature, key, found.get(key) ?? null, page.seq);
     }
     if (!target.live) {
       return;
@@ -230,22 +243,24 @@ export class ReferenceLabels {
         feature.early.add(key);
       }
     } else if (page.seq < feature.liveFrom) {
-      this.want(target, feature, together);
+      this.#want(target, feature, together);
     }
   }
 
-  private async readOne(target: ReferenceTarget, feature: FeatureLabels, key: string): Promise<void> {
+  async #readOne(target: ReferenceTarget, feature: FeatureLabels, key: string): Promise<void> {
     try {
       const row = await firstValueFrom(
-        this.http.get<JsonObject>(`${this.config.apiBaseUrl}/${target.feature}/${encodeURIComponent(key)}`),
+        this.#http.get<JsonObject>(
+          `${this.#config.apiBaseUrl}/${target.feature}/${encodeURIComponent(key)}`,
+        ),
       );
-      this.apply(feature, key, optionOf(target, row)?.label ?? null, null);
+      this.#apply(feature, key, optionOf(target, row)?.label ?? null, null);
     } catch {
-      this.apply(feature, key, null, null);
+      this.#apply(feature, key, null, null);
     }
   }
 
-  private subscriber(target: ReferenceTarget, feature: FeatureLabels): FeatureSubscriber {
+  #subscriber(target: ReferenceTarget, feature: FeatureLabels): FeatureSubscriber {
     return {
       lastSeq: () => feature.seq,
       onEvent: (event: EventMessage) => {
@@ -255,9 +270,9 @@ export class ReferenceLabels {
         }
         const key = String(event.data[target.idField] ?? event.data['id']);
         if (event.action === 'deleted') {
-          this.apply(feature, key, null, event.meta.seq);
+          this.#apply(feature, key, null, event.meta.seq);
         } else if (event.action === 'created' || event.action === 'updated') {
-          this.apply(feature, key, optionOf(target, event.data)?.label ?? null, event.meta.seq);
+          this.#apply(feature, key, optionOf(target, event.data)?.label ?? null, event.meta.seq);
         }
       },
       onSubscribed: (seq: number, recovered: boolean) => {
@@ -272,13 +287,13 @@ export class ReferenceLabels {
           ? [...feature.early].filter((key) => (feature.labels.get(key)?.at ?? -1) < seq)
           : [...feature.labels.keys()];
         feature.early.clear();
-        this.want(target, feature, stale);
+        this.#want(target, feature, stale);
       },
       onResync: () => {
         // What is read from now on misses nothing that comes after it.
         feature.seq = null;
         feature.liveFrom = 0;
-        this.want(target, feature, feature.labels.keys());
+        this.#want(target, feature, feature.labels.keys());
       },
       onError: () => undefined,
     };

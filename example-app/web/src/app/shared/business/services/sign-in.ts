@@ -19,7 +19,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function isDevToken(value: unknown): value is DevToken {
-  return isRecord(value) && typeof value['token'] === 'string' && typeof value['expiresAt'] === 'number';
+  return (
+    isRecord(value) && typeof value['token'] === 'string' && typeof value['expiresAt'] === 'number'
+  );
 }
 
 function isOidcClient(value: unknown): value is OidcClient {
@@ -44,7 +46,9 @@ export function isSignIn(value: unknown): value is SignIn {
 export async function readSignIn(apiBaseUrl: string): Promise<SignIn> {
   const response = await fetch(`${apiBaseUrl}/auth/config`);
   if (!response.ok) {
-    throw new Error(`the sign-in settings could not be read: the server answered ${response.status}`);
+    throw new Error(
+      `the sign-in settings could not be read: the server answered ${response.status}`,
+    );
   }
   const body: unknown = await response.json();
   if (!isSignIn(body)) {
@@ -65,7 +69,9 @@ export function devTokenSupplier(url: string): TokenSupplier {
     }
     const response = await fetch(url);
     if (!response.ok) {
-      throw new Error(`the dev token endpoint answered ${response.status}; is the server in dev mode?`);
+      throw new Error(
+        `the dev token endpoint answered ${response.status}; is the server in dev mode?`,
+      );
     }
     const body: unknown = await response.json();
     if (!isDevToken(body)) {
@@ -81,10 +87,19 @@ export function devTokenSupplier(url: string): TokenSupplier {
  * provider through `oidc` when it names one, else dev mode's token.
  * Fails with a message saying what to configure when neither is there.
  */
-export function tokenSupplierFor(signIn: SignIn, apiBaseUrl: string, oidc?: OidcSignIn): TokenSupplier {
+export function tokenSupplierFor(
+  signIn: SignIn,
+  apiBaseUrl: string,
+  oidc?: OidcSignIn,
+): TokenSupplier {
   if (signIn.oidc !== null) {
     if (oidc === undefined) {
-      return () => Promise.reject(new Error('the server asks for a sign-in with an identity provider, which this app has not set up'));
+      return () =>
+        Promise.reject(
+          new Error(
+            'the server asks for a sign-in with an identity provider, which this app has not set up',
+          ),
+        );
     }
     return oidc(signIn.oidc);
   }
@@ -93,7 +108,9 @@ export function tokenSupplierFor(signIn: SignIn, apiBaseUrl: string, oidc?: Oidc
   }
   return () =>
     Promise.reject(
-      new Error('the server offers no sign-in: start it in dev mode (--dev) or name an identity provider (--oidc-issuer)'),
+      new Error(
+        'the server offers no sign-in: start it in dev mode (--dev) or name an identity provider (--oidc-issuer)',
+      ),
     );
 }
 
@@ -105,7 +122,9 @@ export function signInTokenSupplier(apiBaseUrl: string, oidc?: OidcSignIn): Toke
   let chosen: Promise<TokenSupplier> | null = null;
   return async () => {
     if (chosen === null) {
-      const reading = readSignIn(apiBaseUrl).then((signIn) => tokenSupplierFor(signIn, apiBaseUrl, oidc));
+      const reading = readSignIn(apiBaseUrl).then((signIn) =>
+        tokenSupplierFor(signIn, apiBaseUrl, oidc),
+      );
       chosen = reading;
       // A failed read is tried again at the next call.
       reading.catch(() => {

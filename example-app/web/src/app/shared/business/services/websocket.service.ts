@@ -74,7 +74,8 @@ export const EVENTS_AT_LATEST_MS = 100;
 const EVENT_FRAME = '{"type":"event"';
 
 /** What a feature's subscribers are told while its subscription is asked for again. */
-export const PAUSED = "Live updates are paused: the server cannot read this list's changes just now. Trying again.";
+export const PAUSED =
+  "Live updates are paused: the server cannot read this list's changes just now. Trying again.";
 
 /** The User Timing measure each application of received events records, with `detail: { events }`. */
 export const EVENTS_MEASURE = 'aegis: events applied';
@@ -123,7 +124,10 @@ export function tokenExpiry(token: string): number | null {
   }
   try {
     const json: unknown = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/')));
-    return typeof json === 'object' && json !== null && 'exp' in json && typeof json.exp === 'number'
+    return typeof json === 'object' &&
+      json !== null &&
+      'exp' in json &&
+      typeof json.exp === 'number'
       ? json.exp
       : null;
   } catch {
@@ -148,29 +152,29 @@ export function tokenExpiry(token: string): number | null {
  */
 @Injectable({ providedIn: 'root' })
 export class WebSocketService implements OnDestroy {
-  private readonly config = inject(AEGIS_CONFIG);
-  private readonly subscribers = new Map<string, Set<FeatureSubscriber>>();
-  private readonly statusSignal = signal<ConnectionStatus>('idle');
-  private readonly lastErrorSignal = signal<string | null>(null);
-  private socket: WebSocket | null = null;
-  private ready = false;
-  private attempt = 0;
-  private timers: Partial<Record<Timer, ReturnType<typeof setTimeout>>> = {};
+  readonly #config = inject(AEGIS_CONFIG);
+  readonly #subscribers = new Map<string, Set<FeatureSubscriber>>();
+  readonly #statusSignal = signal<ConnectionStatus>('idle');
+  readonly #lastErrorSignal = signal<string | null>(null);
+  #socket: WebSocket | null = null;
+  #ready = false;
+  #attempt = 0;
+  #timers: Partial<Record<Timer, ReturnType<typeof setTimeout>>> = {};
   /** Features whose subscription the server failed, to ask for again. */
-  private readonly retrying = new Set<string>();
+  readonly #retrying = new Set<string>();
   /** Events received since the last were applied, in order; as they came, or parsed. */
-  private waiting: (string | EventMessage)[] = [];
+  #waiting: (string | EventMessage)[] = [];
   /** The animation frame asked for, which applies the waiting events. */
-  private frame: number | null = null;
+  #frame: number | null = null;
   /** Whether an animation frame ran since the `events` timer was set. */
-  private framed = false;
+  #framed = false;
   /** Refreshes in a row whose token could not be had. */
-  private refreshFailures = 0;
+  #refreshFailures = 0;
 
   /** The connection's state. */
-  readonly status = this.statusSignal.asReadonly();
+  readonly status = this.#statusSignal.asReadonly();
   /** The last error the server reported for no particular feature. */
-  readonly lastError = this.lastErrorSignal.asReadonly();
+  readonly lastError = this.#lastErrorSignal.asReadonly();
   /** Timings; replace before the first subscription to change them. */
   timings: WebSocketTimings = DEFAULT_TIMINGS;
 
@@ -179,58 +183,58 @@ export class WebSocketService implements OnDestroy {
    * however often this is called. Returns the function that stops.
    */
   subscribe(feature: string, subscriber: FeatureSubscriber): () => void {
-    let set = this.subscribers.get(feature);
+    let set = this.#subscribers.get(feature);
     const newFeature = set === undefined;
     if (set === undefined) {
       set = new Set();
-      this.subscribers.set(feature, set);
+      this.#subscribers.set(feature, set);
     }
     if (!set.has(subscriber)) {
       set.add(subscriber);
-      this.clearTimer('idle');
-      if (this.socket === null && this.timers.reconnect === undefined) {
-        this.connect();
-      } else if (this.ready && newFeature) {
-        this.sendSubscribe([feature]);
+      this.#clearTimer('idle');
+      if (this.#socket === null && this.#timers.reconnect === undefined) {
+        this.#connect();
+      } else if (this.#ready && newFeature) {
+        this.#sendSubscribe([feature]);
       }
     }
-    return () => this.unsubscribe(feature, subscriber);
+    return () => this.#unsubscribe(feature, subscriber);
   }
 
   /** The features with at least one subscriber. */
   features(): string[] {
-    return [...this.subscribers.keys()];
+    return [...this.#subscribers.keys()];
   }
 
   ngOnDestroy(): void {
-    this.subscribers.clear();
-    this.close();
+    this.#subscribers.clear();
+    this.#close();
   }
 
-  private unsubscribe(feature: string, subscriber: FeatureSubscriber): void {
-    const set = this.subscribers.get(feature);
+  #unsubscribe(feature: string, subscriber: FeatureSubscriber): void {
+    const set = this.#subscribers.get(feature);
     if (!set?.delete(subscriber) || set.size > 0) {
       return;
     }
-    this.subscribers.delete(feature);
-    if (this.ready) {
-      this.send({ type: 'unsubscribe', features: [feature] });
+    this.#subscribers.delete(feature);
+    if (this.#ready) {
+      this.#send({ type: 'unsubscribe', features: [feature] });
     }
-    if (this.subscribers.size === 0) {
+    if (this.#subscribers.size === 0) {
       // No feature is left to apply them to.
-      this.cancelEvents();
-      this.waiting = [];
-      this.timers.idle ??= setTimeout(() => {
-        delete this.timers.idle;
-        if (this.subscribers.size === 0) {
-          this.close();
+      this.#cancelEvents();
+      this.#waiting = [];
+      this.#timers.idle ??= setTimeout(() => {
+        delete this.#timers.idle;
+        if (this.#subscribers.size === 0) {
+          this.#close();
         }
       }, this.timings.idleClose);
     }
   }
 
-  private websocketUrl(): string {
-    const url = this.config.websocketUrl;
+  #websocketUrl(): string {
+    const url = this.#config.websocketUrl;
     if (url.startsWith('/')) {
       const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
       return `${scheme}//${location.host}${url}`;
@@ -238,29 +242,29 @@ export class WebSocketService implements OnDestroy {
     return url;
   }
 
-  private connect(): void {
-    this.clearTimer('reconnect');
-    this.statusSignal.set(this.attempt === 0 ? 'connecting' : 'reconnecting');
-    const socket = new WebSocket(this.websocketUrl());
-    this.socket = socket;
-    socket.onopen = () => void this.authenticate(socket);
+  #connect(): void {
+    this.#clearTimer('reconnect');
+    this.#statusSignal.set(this.#attempt === 0 ? 'connecting' : 'reconnecting');
+    const socket = new WebSocket(this.#websocketUrl());
+    this.#socket = socket;
+    socket.onopen = () => void this.#authenticate(socket);
     socket.onmessage = (message: MessageEvent<unknown>) => {
       if (typeof message.data === 'string') {
-        if (this.config.debug === true) {
+        if (this.#config.debug === true) {
           console.debug('[aegis] ←', message.data);
         }
-        this.receive(message.data);
+        this.#receive(message.data);
       }
     };
-    socket.onclose = (event) => this.closed(socket, event.code);
+    socket.onclose = (event) => this.#closed(socket, event.code);
   }
 
-  private async authenticate(socket: WebSocket): Promise<void> {
+  async #authenticate(socket: WebSocket): Promise<void> {
     try {
-      const token = await this.config.token();
-      if (this.socket === socket) {
-        this.send({ type: 'auth', token });
-        this.scheduleRefresh(token);
+      const token = await this.#config.token();
+      if (this.#socket === socket) {
+        this.#send({ type: 'auth', token });
+        this.#scheduleRefresh(token);
       }
     } catch {
       socket.close();
@@ -268,48 +272,48 @@ export class WebSocketService implements OnDestroy {
   }
 
   /** Sets the in-band refresh of `token` for `refreshBeforeExpiry` before it expires. */
-  private scheduleRefresh(token: string): void {
-    this.clearTimer('refresh');
-    this.refreshFailures = 0;
+  #scheduleRefresh(token: string): void {
+    this.#clearTimer('refresh');
+    this.#refreshFailures = 0;
     const expiry = tokenExpiry(token);
     if (expiry === null) {
       return;
     }
     const delay = Math.max(expiry * 1000 - Date.now() - this.timings.refreshBeforeExpiry, 1_000);
-    this.timers.refresh = setTimeout(() => void this.refresh(), delay);
+    this.#timers.refresh = setTimeout(() => void this.#refresh(), delay);
   }
 
   /** Sends a fresh token in band, keeping the connection. */
-  private async refresh(): Promise<void> {
-    const socket = this.socket;
-    if (socket === null || !this.ready) {
+  async #refresh(): Promise<void> {
+    const socket = this.#socket;
+    if (socket === null || !this.#ready) {
       return;
     }
     let token: string;
     try {
-      token = await this.config.token();
+      token = await this.#config.token();
     } catch {
       // No token just now (the identity provider away): asked again,
       // backing off, while the current one lasts. When it ends, the
       // server closes with 4401 and the reconnect asks again.
-      if (this.socket === socket) {
-        const delay = this.backoff(this.refreshFailures);
-        this.refreshFailures += 1;
-        this.timers.refresh = setTimeout(() => void this.refresh(), delay);
+      if (this.#socket === socket) {
+        const delay = this.#backoff(this.#refreshFailures);
+        this.#refreshFailures += 1;
+        this.#timers.refresh = setTimeout(() => void this.#refresh(), delay);
       }
       return;
     }
-    if (this.socket === socket) {
-      this.send({ type: 'auth', token });
-      this.scheduleRefresh(token);
+    if (this.#socket === socket) {
+      this.#send({ type: 'auth', token });
+      this.#scheduleRefresh(token);
     }
   }
 
-  private receive(text: string): void {
+  #receive(text: string): void {
     // Any frame proves the connection alive.
-    this.clearTimer('pong');
+    this.#clearTimer('pong');
     if (text.startsWith(EVENT_FRAME)) {
-      this.wait(text);
+      this.#wait(text);
       return;
     }
     const message = parseServerMessage(text);
@@ -318,27 +322,27 @@ export class WebSocketService implements OnDestroy {
     }
     switch (message.type) {
       case 'event':
-        this.wait(message);
+        this.#wait(message);
         return;
       case 'pong':
         return;
     }
-    this.applyEvents();
+    this.#applyEvents();
     switch (message.type) {
       case 'ready':
-        if (!this.ready) {
-          this.ready = true;
-          this.attempt = 0;
-          this.statusSignal.set('connected');
-          this.sendSubscribe(this.features());
-          this.startHeartbeat();
+        if (!this.#ready) {
+          this.#ready = true;
+          this.#attempt = 0;
+          this.#statusSignal.set('connected');
+          this.#sendSubscribe(this.features());
+          this.#startHeartbeat();
         }
         break;
       case 'subscribed':
-        this.forEach(message.feature, (s) => s.onSubscribed(message.seq, message.recovered));
+        this.#forEach(message.feature, (s) => s.onSubscribed(message.seq, message.recovered));
         break;
       case 'resync':
-        this.forEach(message.feature, (s) => s.onResync(message.reason));
+        this.#forEach(message.feature, (s) => s.onResync(message.reason));
         break;
       case 'error':
         if (message.feature) {
@@ -347,12 +351,12 @@ export class WebSocketService implements OnDestroy {
           // reading the list are told that, not to subscribe again.
           const retried = message.code === 'internal';
           const text = retried ? PAUSED : message.message;
-          this.forEach(message.feature, (s) => s.onError(text));
+          this.#forEach(message.feature, (s) => s.onError(text));
           if (retried) {
-            this.retrySubscribe(message.feature);
+            this.#retrySubscribe(message.feature);
           }
         } else {
-          this.lastErrorSignal.set(message.message);
+          this.#lastErrorSignal.set(message.message);
         }
         break;
     }
@@ -362,53 +366,57 @@ export class WebSocketService implements OnDestroy {
    * Holds an event until the next animation frame, or about
    * `EVENTS_AT_LATEST_MS` at the latest when no frame comes.
    */
-  private wait(event: string | EventMessage): void {
-    this.waiting.push(event);
-    if (this.waiting.length > 1) {
+  #wait(event: string | EventMessage): void {
+    this.#waiting.push(event);
+    if (this.#waiting.length > 1) {
       return;
     }
-    if (this.frame === null && typeof requestAnimationFrame === 'function' && document.visibilityState === 'visible') {
-      this.frame = requestAnimationFrame(this.onFrame);
+    if (
+      this.#frame === null &&
+      typeof requestAnimationFrame === 'function' &&
+      document.visibilityState === 'visible'
+    ) {
+      this.#frame = requestAnimationFrame(this.#onFrame);
     }
-    this.timers.events ??= setTimeout(this.onLate, EVENTS_AT_LATEST_MS);
+    this.#timers.events ??= setTimeout(this.#onLate, EVENTS_AT_LATEST_MS);
   }
 
-  private readonly onFrame = (): void => {
+  readonly #onFrame = (): void => {
     const start = performance.now();
-    this.frame = null;
-    this.framed = true;
-    if (this.waiting.length > 0) {
+    this.#frame = null;
+    this.#framed = true;
+    if (this.#waiting.length > 0) {
       // Events are coming: the next frame is asked for now, not by the
       // next event as it arrives. Measured with the events it follows.
-      this.frame = requestAnimationFrame(this.onFrame);
+      this.#frame = requestAnimationFrame(this.#onFrame);
     }
-    this.applyEvents(start);
+    this.#applyEvents(start);
   };
 
   /** No frame came for a while (a hidden tab runs none): the waiting events are applied now. */
-  private readonly onLate = (): void => {
-    delete this.timers.events;
-    if (this.framed && this.frame !== null) {
+  readonly #onLate = (): void => {
+    delete this.#timers.events;
+    if (this.#framed && this.#frame !== null) {
       // Frames are running, and apply the events.
-      this.framed = false;
-      this.timers.events = setTimeout(this.onLate, EVENTS_AT_LATEST_MS);
+      this.#framed = false;
+      this.#timers.events = setTimeout(this.#onLate, EVENTS_AT_LATEST_MS);
       return;
     }
-    this.applyEvents();
+    this.#applyEvents();
   };
 
   /** Hands the waiting events to their features' state managers, in order. */
-  private applyEvents(start = performance.now()): void {
-    const waiting = this.waiting;
+  #applyEvents(start = performance.now()): void {
+    const waiting = this.#waiting;
     if (waiting.length === 0) {
       return;
     }
-    this.waiting = [];
+    this.#waiting = [];
     let applied = 0;
     for (const item of waiting) {
       const event = typeof item === 'string' ? parseEvent(item) : item;
       if (event !== null) {
-        this.forEach(event.feature, (s) => s.onEvent(event));
+        this.#forEach(event.feature, (s) => s.onEvent(event));
         applied += 1;
       }
     }
@@ -417,120 +425,123 @@ export class WebSocketService implements OnDestroy {
     performance.clearMeasures(EVENTS_MEASURE);
   }
 
-  private cancelEvents(): void {
-    this.clearTimer('events');
-    this.framed = false;
-    if (this.frame !== null) {
-      cancelAnimationFrame(this.frame);
-      this.frame = null;
+  #cancelEvents(): void {
+    this.#clearTimer('events');
+    this.#framed = false;
+    if (this.#frame !== null) {
+      cancelAnimationFrame(this.#frame);
+      this.#frame = null;
     }
   }
 
-  private forEach(feature: string, deliver: (subscriber: FeatureSubscriber) => void): void {
-    this.subscribers.get(feature)?.forEach(deliver);
+  #forEach(feature: string, deliver: (subscriber: FeatureSubscriber) => void): void {
+    this.#subscribers.get(feature)?.forEach(deliver);
   }
 
-  private sendSubscribe(features: string[]): void {
+  #sendSubscribe(features: string[]): void {
     if (features.length === 0) {
       return;
     }
     const since: Record<string, number> = {};
     for (const feature of features) {
-      for (const subscriber of this.subscribers.get(feature) ?? []) {
+      for (const subscriber of this.#subscribers.get(feature) ?? []) {
         const seq = subscriber.lastSeq();
         if (seq !== null) {
           since[feature] = Math.min(since[feature] ?? seq, seq);
         }
       }
     }
-    this.send({ type: 'subscribe', features, since });
+    this.#send({ type: 'subscribe', features, since });
   }
 
-  private retrySubscribe(feature: string): void {
-    this.retrying.add(feature);
-    this.timers.retry ??= setTimeout(() => {
-      delete this.timers.retry;
-      const features = [...this.retrying].filter((f) => this.subscribers.has(f));
-      this.retrying.clear();
-      this.sendSubscribe(features);
+  #retrySubscribe(feature: string): void {
+    this.#retrying.add(feature);
+    this.#timers.retry ??= setTimeout(() => {
+      delete this.#timers.retry;
+      const features = [...this.#retrying].filter((f) => this.#subscribers.has(f));
+      this.#retrying.clear();
+      this.#sendSubscribe(features);
     }, this.timings.backoffBase);
   }
 
-  private send(message: ClientMessage): void {
-    if (this.socket?.readyState === WebSocket.OPEN) {
-      if (this.config.debug === true) {
+  #send(message: ClientMessage): void {
+    if (this.#socket?.readyState === WebSocket.OPEN) {
+      if (this.#config.debug === true) {
         // Never the token itself.
-        console.debug('[aegis] →', message.type === 'auth' ? { type: 'auth', token: '…' } : message);
+        console.debug(
+          '[aegis] →',
+          message.type === 'auth' ? { type: 'auth', token: '…' } : message,
+        );
       }
-      this.socket.send(JSON.stringify(message));
+      this.#socket.send(JSON.stringify(message));
     }
   }
 
-  private startHeartbeat(): void {
-    this.clearTimer('heartbeat');
+  #startHeartbeat(): void {
+    this.#clearTimer('heartbeat');
     const beat = () => {
-      this.send({ type: 'ping' });
+      this.#send({ type: 'ping' });
       // Silence until the answer is due ends the connection.
-      this.timers.pong ??= setTimeout(() => this.socket?.close(), this.timings.pongTimeout);
-      this.timers.heartbeat = setTimeout(beat, this.timings.heartbeat);
+      this.#timers.pong ??= setTimeout(() => this.#socket?.close(), this.timings.pongTimeout);
+      this.#timers.heartbeat = setTimeout(beat, this.timings.heartbeat);
     };
-    this.timers.heartbeat = setTimeout(beat, this.timings.heartbeat);
+    this.#timers.heartbeat = setTimeout(beat, this.timings.heartbeat);
   }
 
-  private closed(socket: WebSocket, code: number): void {
-    if (this.socket !== socket) {
+  #closed(socket: WebSocket, code: number): void {
+    if (this.#socket !== socket) {
       return;
     }
-    this.socket = null;
-    this.ready = false;
+    this.#socket = null;
+    this.#ready = false;
     // A reconnect subscribes every feature again.
-    this.retrying.clear();
+    this.#retrying.clear();
     for (const timer of ['heartbeat', 'pong', 'refresh', 'retry'] as const) {
-      this.clearTimer(timer);
+      this.#clearTimer(timer);
     }
-    if (this.subscribers.size === 0) {
-      this.statusSignal.set('idle');
+    if (this.#subscribers.size === 0) {
+      this.#statusSignal.set('idle');
       return;
     }
     // A stopping instance asks for a reconnect at once: the first step of
     // the backoff, spread so its clients do not all arrive together.
     if (code === CLOSE_RESTARTING) {
-      this.attempt = 0;
+      this.#attempt = 0;
     }
     // Equal jitter: half the exponentially growing bound, plus a random
     // part of the other half, so clients spread out yet none retries at once.
-    const bound = this.backoff(this.attempt);
+    const bound = this.#backoff(this.#attempt);
     const delay = bound / 2 + Math.random() * (bound / 2);
-    this.attempt += 1;
-    this.statusSignal.set('reconnecting');
-    this.timers.reconnect = setTimeout(() => this.connect(), delay);
+    this.#attempt += 1;
+    this.#statusSignal.set('reconnecting');
+    this.#timers.reconnect = setTimeout(() => this.#connect(), delay);
   }
 
   /** The wait after `attempt` failures in a row: doubling from the base, up to the maximum. */
-  private backoff(attempt: number): number {
+  #backoff(attempt: number): number {
     return Math.min(this.timings.backoffMax, this.timings.backoffBase * 2 ** attempt);
   }
 
-  private close(): void {
-    const socket = this.socket;
-    this.socket = null;
-    this.ready = false;
-    this.retrying.clear();
+  #close(): void {
+    const socket = this.#socket;
+    this.#socket = null;
+    this.#ready = false;
+    this.#retrying.clear();
     for (const timer of ['reconnect', 'heartbeat', 'pong', 'refresh', 'retry', 'idle'] as const) {
-      this.clearTimer(timer);
+      this.#clearTimer(timer);
     }
     // No feature is left to apply them to.
-    this.cancelEvents();
-    this.waiting = [];
+    this.#cancelEvents();
+    this.#waiting = [];
     socket?.close(1000);
-    this.statusSignal.set('idle');
+    this.#statusSignal.set('idle');
   }
 
-  private clearTimer(name: Timer): void {
-    const timer = this.timers[name];
+  #clearTimer(name: Timer): void {
+    const timer = this.#timers[name];
     if (timer !== undefined) {
       clearTimeout(timer);
-      delete this.timers[name];
+      delete this.#timers[name];
     }
   }
 }
