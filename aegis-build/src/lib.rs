@@ -44,6 +44,7 @@ mod cache;
 mod collect;
 mod context;
 mod error;
+mod layout;
 mod openapi;
 mod render;
 mod rust_out;

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use aegis_model::decl::{TsDecl, enum_decl, struct_decl};
-use handlebars::{Context, Handlebars};
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, Output, RenderContext, RenderErrorReason,
+    Renderable, StringOutput,
+};
 use serde::Serialize;
 use syn::Item;
 
@@ -79,6 +82,8 @@ const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/import.dialog.ts" => "shared/ui/import.dialog.ts",
     "shared/selection-bar.ts" => "shared/ui/selection-bar.ts",
     "shared/conflict-banner.ts" => "shared/ui/conflict-banner.ts",
+    "shared/change-note.ts" => "shared/ui/change-note.ts",
+    "shared/remote-change.ts" => "shared/ui/remote-change.ts",
     "shared/running-imports.ts" => "shared/ui/running-imports.ts",
     "shared/reference-label.pipe.ts" => "shared/ui/reference-label.pipe.ts",
     "shared/typed-rows.ts" => "shared/ui/typed-rows.ts",
@@ -140,12 +145,79 @@ fn read_override(overrides: Option<&Path>, name: &str) -> Result<Option<String>,
         .map_err(|e| Error::io("read", &path, e))
 }
 
+/// `{{#ts-import path}}A, B{{/ts-import}}`: `import { A, B } from 'path';`,
+/// the names its block renders (comma separated; empty ones dropped),
+/// laid out as Prettier would ([`crate::layout::import`]). No names, no
+/// import.
+struct TsImport;
+
+impl HelperDef for TsImport {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        helper: &Helper<'rc>,
+        registry: &'reg Handlebars<'reg>,
+        context: &'rc Context,
+        render: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let path = helper
+            .param(0)
+            .and_then(|p| p.value().as_str())
+            .ok_or(RenderErrorReason::ParamNotFoundForIndex("ts-import", 0))?;
+        let mut block = StringOutput::new();
+        if let Some(template) = helper.template() {
+            template.render(registry, context, render, &mut block)?;
+        }
+        let block = block.into_string()?;
+        let names: Vec<String> = block
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if !names.is_empty() {
+            out.write(&crate::layout::import(&names, path))?;
+        }
+        Ok(())
+    }
+}
+
+/// `{{#html-element 8}}<td ...>text</td>{{/html-element}}`: the element its
+/// block renders, at that indent, laid out as Prettier would
+/// ([`crate::layout::element`]).
+struct HtmlElement;
+
+impl HelperDef for HtmlElement {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        helper: &Helper<'rc>,
+        registry: &'reg Handlebars<'reg>,
+        context: &'rc Context,
+        render: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let indent = helper
+            .param(0)
+            .and_then(|p| p.value().as_u64())
+            .ok_or(RenderErrorReason::ParamNotFoundForIndex("html-element", 0))?;
+        let mut block = StringOutput::new();
+        if let Some(template) = helper.template() {
+            template.render(registry, context, render, &mut block)?;
+        }
+        let indent = usize::try_from(indent).unwrap_or(0);
+        out.write(&crate::layout::element(indent, &block.into_string()?))?;
+        Ok(())
+    }
+}
+
 impl Renderer {
     /// The embedded templates, each replaced by `<dir>/<name>.hbs` when it exists.
     pub fn new(overrides: Option<&Path>) -> Result<Self, Error> {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
+        registry.register_helper("ts-import", Box::new(TsImport));
+        registry.register_helper("html-element", Box::new(HtmlElement));
         // A runtime file becomes a template only when overridden.
         let runtime = RUNTIME_FILES.iter().map(|file| (file.name, None));
         let templates = TEMPLATES.iter().map(|t| (t.name, Some(t.text)));
@@ -291,9 +363,15 @@ pub(crate) fn protocol_constants() -> Vec<String> {
             ops.join(" | ")
         ),
         format!(
-            "/** Every filter operator, in the order documents list them. */\n\
-             export const FILTER_OPS: readonly FilterOp[] = [{}];\n",
-            ops.join(", ")
+            "/** Every filter operator, in the order documents list them. */\n{}\n",
+            crate::layout::list(
+                0,
+                "export const FILTER_OPS: readonly FilterOp[] = ",
+                ("[", "]"),
+                &ops,
+                false,
+                ";"
+            )
         ),
         format!(
             "/** Values one `in` filter may list, at most. */\n\
@@ -319,7 +397,7 @@ mod tests {
         let declarations = protocol_declarations().unwrap();
         let all = declarations.join("");
         assert!(all.contains("export type ServerMessage =\n  | { type: 'ready'; userId: string }"));
-        assert!(all.contains("  | { type: 'event' } & EventMessage\n"));
+        assert!(all.contains("  | ({ type: 'event' } & EventMessage)\n"));
         assert!(all.contains(
             "export interface ListResponse<T> {\n  data: T[];\n  total: number;\n  page: number;\n  \
              pageSize: number;\n  seq: number;\n}\n"

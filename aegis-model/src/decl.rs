@@ -15,7 +15,7 @@ use syn::{Fields, ItemEnum, ItemStruct};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::mapping;
 use crate::serde_attr::{self, RenameRule};
-use crate::ts::{TsProperty, TsType};
+use crate::ts::{PRINT_WIDTH, TsProperty, TsType};
 
 /// A named TypeScript declaration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,8 +35,10 @@ pub enum TsDeclBody {
 }
 
 impl TsDecl {
-    /// The declaration as TypeScript, one `export` ending in a newline.
-    /// Unions of object types get a line per member.
+    /// The declaration as TypeScript, one `export` ending in a newline,
+    /// laid out as Prettier lays it out: a union that does not fit on the
+    /// declaration's line goes to the next, and one that does not fit there
+    /// either takes a line per member.
     pub fn render(&self) -> String {
         let params = if self.params.is_empty() {
             String::new()
@@ -52,17 +54,20 @@ impl TsDecl {
                 }
                 out.push_str("}\n");
             }
-            TsDeclBody::Alias(TsType::Union(members))
-                if members
-                    .iter()
-                    .any(|m| matches!(m, TsType::Object(_) | TsType::Intersection(_))) =>
-            {
-                let _ = writeln!(out, "export type {}{params} =", self.name);
-                for member in members {
-                    let _ = write!(out, "\n  | {member}");
+            TsDeclBody::Alias(union @ TsType::Union(members)) => {
+                let head = format!("export type {}{params} =", self.name);
+                let one = format!("{head} {union};");
+                if one.chars().count() <= PRINT_WIDTH {
+                    let _ = writeln!(out, "{one}");
+                } else if format!("  {union};").chars().count() <= PRINT_WIDTH {
+                    let _ = writeln!(out, "{head}\n  {union};");
+                } else {
+                    out.push_str(&head);
+                    for member in members {
+                        let _ = write!(out, "\n  | {}", TsType::union_member(member));
+                    }
+                    out.push_str(";\n");
                 }
-                out = out.replacen("=\n\n", "=\n", 1);
-                out.push_str(";\n");
             }
             TsDeclBody::Alias(ty) => {
                 let _ = writeln!(out, "export type {}{params} = {ty};", self.name);
@@ -430,7 +435,7 @@ mod tests {
             rendered,
             "export type ServerMessage =\n\
              \x20 | { type: 'ready'; userId: string }\n\
-             \x20 | { type: 'event' } & EventMessage\n\
+             \x20 | ({ type: 'event' } & EventMessage)\n\
              \x20 | { type: 'error'; message: string; feature?: string | null }\n\
              \x20 | { type: 'pong' };\n"
         );

@@ -6,6 +6,10 @@ use std::fmt;
 /// `serde_json::Value` (declared once, beside the protocol types).
 pub const JSON_VALUE: &str = "JsonValue";
 
+/// The column generated TypeScript is laid out for: the web app's
+/// Prettier `printWidth`.
+pub const PRINT_WIDTH: usize = 100;
+
 /// A TypeScript type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TsType {
@@ -128,6 +132,15 @@ impl TsType {
         }
     }
 
+    /// A member of a union as it is written there: an intersection in
+    /// parentheses, as Prettier writes it.
+    pub fn union_member(member: &TsType) -> String {
+        match member {
+            TsType::Intersection(parts) if parts.len() > 1 => format!("({member})"),
+            _ => member.to_string(),
+        }
+    }
+
     fn needs_parens_in_array(&self) -> bool {
         matches!(self, TsType::Union(members) | TsType::Intersection(members) if members.len() > 1)
             || matches!(self, TsType::Raw(raw) if raw.contains(['|', '&', ' ']))
@@ -150,7 +163,10 @@ impl fmt::Display for TsType {
                 f.write_str("]")
             }
             TsType::Record(value) => write!(f, "Record<string, {value}>"),
-            TsType::Union(members) => write_joined(f, members, " | "),
+            TsType::Union(members) => {
+                let written: Vec<String> = members.iter().map(TsType::union_member).collect();
+                f.write_str(&written.join(" | "))
+            }
             TsType::Intersection(members) => write_joined(f, members, " & "),
             TsType::Object(properties) => {
                 f.write_str("{ ")?;

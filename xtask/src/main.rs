@@ -38,7 +38,8 @@ tasks:
                     check, clippy, every Rust test,
                     the runtime's tests again on PostgreSQL (installed with apt-get
                     when missing) and the reliability suite on it, then the web
-                    app's packages, the fixtures' type check, the web app's
+                    app's packages, the fixtures' type check, Prettier over every generated
+                    file and the runtime, the web app's
                     production build, its Vitest specs, the end-to-end suite, the
                     API against its OpenAPI document (see `contract`) and the
                     scaffold (see `scaffold`)

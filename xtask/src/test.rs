@@ -58,6 +58,7 @@ pub fn run() -> Result<(), String> {
     run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
     typecheck_fixtures(&root, &web)?;
     typecheck_runtime(&root, &web)?;
+    formatted(&root, &web)?;
     // ESLint (angular-eslint) over the app's hand-written and generated
     // TypeScript and templates, and every golden fixture's.
     run_in(
@@ -231,6 +232,29 @@ fn typecheck_runtime(root: &Path, web: &Path) -> Result<(), String> {
             "-c",
             &config.to_string_lossy(),
             "shared",
+        ],
+    )
+}
+
+/// Every generated file (the example app's, every golden fixture's) and
+/// the runtime they are made from, as Prettier (pinned in the example's
+/// package.json) with the example's `.prettierrc` would write them: the
+/// generator lays its output out as a person would commit it.
+fn formatted(root: &Path, web: &Path) -> Result<(), String> {
+    let prettier = web.join("node_modules/.bin/prettier");
+    run_in(
+        root,
+        &[],
+        &prettier.to_string_lossy(),
+        &[
+            "--config",
+            "example-app/web/.prettierrc",
+            "--check",
+            "example-app/web/src/app/features/**/*.{ts,html}",
+            "example-app/web/src/app/shared/business/**/*.ts",
+            "example-app/web/src/app/shared/ui/**/*.{ts,scss}",
+            "aegis-build/tests/fixtures/*/expected/web/**/*.{ts,html,scss}",
+            "aegis-build/runtime/shared/**/*.{ts,scss}",
         ],
     )
 }

@@ -4,9 +4,7 @@
 use aegis_model::decl::TsDeclBody;
 use aegis_model::ts::escape_single_quoted;
 use aegis_model::{Field, FieldRole, StorageKind, TsType, ValueFormat};
-use aegis_protocol::query::FilterOp;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::collect::Unit;
 
@@ -59,13 +57,14 @@ pub(crate) struct FieldContext {
     pub options: Vec<String>,
     /// It has validation rules (`#[crud(min, length, email, ...)]`).
     pub has_rules: bool,
-    /// Its rules as the runtime's `FieldRules` object, in JSON (which is
-    /// also a TypeScript object literal): `{"minLength":1,"email":true}`.
-    pub rules_json: String,
+    /// The form control's `validators` property, laid out as Prettier would:
+    /// required, whole numbers, JSON and its rules (the runtime's
+    /// `FieldRules` as an object literal, `{ minLength: 1, email: true }`).
+    pub validators_decl: String,
     /// How the list filters, searches and orders it, as the runtime's
     /// `ViewField` object in JSON (`{"label":"Name","kind":"text",...}`);
     /// empty for a JSON value, which it does not.
-    pub view_json: String,
+    pub view_literal: String,
     /// The form-values helpers the form dialog's partials call for it.
     #[serde(skip)]
     pub helpers: Vec<&'static str>,
@@ -197,7 +196,7 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
     };
     let is_integer = widget == Widget::Number && field.storage == StorageKind::Integer;
     FieldContext {
-        view_json: view_json(field, widget, nullable, &options),
+        view_literal: view_literal(field, widget, nullable, &options),
         name_literal: escape_single_quoted(&name),
         label_html: escape_html(&field.label),
         non_nullable: !matches!(widget, Widget::Number | Widget::Select | Widget::Reference),
@@ -223,7 +222,17 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         omittable: widget == Widget::Json && field.input_optional,
         options,
         has_rules: !field.rules.is_empty(),
-        rules_json: rules_json(&field.rules),
+        validators_decl: validators_decl(
+            required,
+            is_integer,
+            widget == Widget::Json,
+            &if field.rules.is_empty() {
+                String::new()
+            } else {
+                rules_literal(&field.rules)
+            },
+            nullable,
+        ),
 
         helpers: form_helpers_of(widget, nullable, is_integer, omittable),
         name,
@@ -255,7 +264,7 @@ fn escape_html(text: &str) -> String {
 /// The runtime's `ViewField` (`list-view.ts`) of a field: its kind follows
 /// how the runtime stores and orders it (an enum is JSON text, a zoned
 /// date-time a time); `search` where the server's `q` looks (text columns).
-fn view_json(field: &Field, widget: Widget, nullable: bool, options: &[String]) -> String {
+fn view_literal(field: &Field, widget: Widget, nullable: bool, options: &[String]) -> String {
     let kind = match widget {
         Widget::Json => return String::new(),
         Widget::Text => "text",
@@ -268,54 +277,103 @@ fn view_json(field: &Field, widget: Widget, nullable: bool, options: &[String]) 
         Widget::LocalDatetime => "local-datetime",
         Widget::Time => "time",
     };
-    let mut object = serde_json::Map::new();
-    object.insert("label".into(), field.label.clone().into());
-    object.insert("kind".into(), kind.into());
-    object.insert("nullable".into(), nullable.into());
-    object.insert("search".into(), (field.storage == StorageKind::Text).into());
-    let ops: Vec<&str> = super::filter_ops(field).map(FilterOp::as_str).collect();
-    object.insert("ops".into(), ops.into());
+    let quote = |text: &str| crate::layout::quoted(text);
+    let ops: Vec<String> = super::filter_ops(field)
+        .map(|op| quote(op.as_str()))
+        .collect();
+    let mut lines = vec![
+        format!("label: {},", quote(&field.label)),
+        format!("kind: {},", quote(kind)),
+        format!("nullable: {nullable},"),
+        format!("search: {},", field.storage == StorageKind::Text),
+        crate::layout::list(4, "ops: ", ("[", "]"), &ops, false, ","),
+    ];
     if widget == Widget::Select {
-        object.insert("options".into(), options.into());
+        let options: Vec<String> = options.iter().map(|o| quote(o)).collect();
+        lines.push(crate::layout::list(
+            4,
+            "options: ",
+            ("[", "]"),
+            &options,
+            false,
+            ",",
+        ));
     }
-    Value::Object(object).to_string()
+    // Written expanded, which Prettier keeps for an object literal.
+    let body: String = lines.iter().map(|line| format!("    {line}\n")).collect();
+    format!("{{\n{body}  }}")
 }
 
-/// Rules as the runtime's `FieldRules` (`rules.ts`), keys in its order.
-fn rules_json(rules: &aegis_model::Rules) -> String {
-    let mut object = serde_json::Map::new();
-    let number = |n: f64| serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number);
+/// A number as TypeScript writes it: whole numbers without a fraction.
+fn number_literal(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// Rules as the runtime's `FieldRules` (`rules.ts`), keys in its order: a
+/// TypeScript object literal on one line.
+fn rules_literal(rules: &aegis_model::Rules) -> String {
+    let quote = |text: &str| crate::layout::quoted(text);
+    let mut entries = Vec::new();
     if let Some(min) = rules.min {
-        object.insert("min".into(), number(min));
+        entries.push(format!("min: {}", number_literal(min)));
     }
     if let Some(max) = rules.max {
-        object.insert("max".into(), number(max));
+        entries.push(format!("max: {}", number_literal(max)));
     }
     if let Some(n) = rules.min_length {
-        object.insert("minLength".into(), n.into());
+        entries.push(format!("minLength: {n}"));
     }
     if let Some(n) = rules.max_length {
-        object.insert("maxLength".into(), n.into());
+        entries.push(format!("maxLength: {n}"));
     }
     if let Some(pattern) = &rules.pattern {
-        object.insert("pattern".into(), pattern.clone().into());
+        entries.push(format!("pattern: {}", quote(pattern)));
     }
     if rules.email {
-        object.insert("email".into(), true.into());
+        entries.push("email: true".to_owned());
     }
     if rules.url {
-        object.insert("url".into(), true.into());
+        entries.push("url: true".to_owned());
     }
     if !rules.one_of.is_empty() {
-        let values = rules
+        let values: Vec<String> = rules
             .one_of
             .iter()
             .map(|v| match v {
-                aegis_model::RuleValue::Text(t) => Value::from(t.clone()),
-                aegis_model::RuleValue::Number(n) => number(*n),
+                aegis_model::RuleValue::Text(t) => quote(t),
+                aegis_model::RuleValue::Number(n) => number_literal(*n),
             })
             .collect();
-        object.insert("oneOf".into(), Value::Array(values));
+        entries.push(format!("oneOf: [{}]", values.join(", ")));
     }
-    Value::Object(object).to_string()
+    format!("{{ {} }}", entries.join(", "))
+}
+
+/// The form control's `validators: [...]` property, laid out at six spaces.
+fn validators_decl(
+    required: bool,
+    is_integer: bool,
+    is_json: bool,
+    rules: &str,
+    nullable: bool,
+) -> String {
+    let mut items = Vec::new();
+    if required {
+        items.push("Validators.required".to_owned());
+    }
+    if is_integer {
+        items.push("integerValidator".to_owned());
+    }
+    if is_json {
+        items.push("jsonValidator".to_owned());
+    }
+    if !rules.is_empty() {
+        let options = if nullable { ", { nullable: true }" } else { "" };
+        items.push(format!("rulesValidator({rules}{options})"));
+    }
+    crate::layout::list(6, "validators: ", ("[", "]"), &items, false, ",")
 }

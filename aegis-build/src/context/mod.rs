@@ -64,7 +64,11 @@ pub(crate) struct FeatureContext {
     /// Table columns, in order.
     pub columns: Vec<FieldContext>,
     /// The columns the filter panel offers (JSON names): all but the id.
-    pub filter_columns: Vec<String>,
+    /// The list component's `columns` field, laid out as Prettier would.
+    pub columns_decl: String,
+    /// The list component's `filterColumns` field (the columns less the
+    /// id), likewise.
+    pub filter_columns_decl: String,
     /// A TypeScript expression naming `item` for people: its label field
     /// (`item.name`), or its id where that is empty.
     pub describe_expr: String,
@@ -114,6 +118,7 @@ pub(crate) struct FeaturePaths {
     pub mutations: String,
     pub protocol: String,
     pub realtime: String,
+    pub feature_state: String,
     pub polled: String,
     pub list_view: String,
     pub view_filters: String,
@@ -127,6 +132,8 @@ pub(crate) struct FeaturePaths {
     pub list_selection: String,
     pub selection_bar: String,
     pub conflict_banner: String,
+    pub change_note: String,
+    pub remote_change: String,
     pub running_imports: String,
     pub reference_label_pipe: String,
     pub typed_rows: String,
@@ -183,6 +190,7 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         mutations: shared("shared/mutations.ts"),
         protocol: shared("shared/protocol.types.ts"),
         realtime: shared("shared/base-realtime-state.manager.ts"),
+        feature_state: shared("shared/feature-state.ts"),
         polled: shared("shared/base-polled-state.manager.ts"),
         list_view: shared("shared/list-view.ts"),
         view_filters: shared("shared/view-filters.ts"),
@@ -196,6 +204,8 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         list_selection: shared("shared/list-selection.ts"),
         selection_bar: shared("shared/selection-bar.ts"),
         conflict_banner: shared("shared/conflict-banner.ts"),
+        change_note: shared("shared/change-note.ts"),
+        remote_change: shared("shared/remote-change.ts"),
         running_imports: shared("shared/running-imports.ts"),
         reference_label_pipe: shared("shared/reference-label.pipe.ts"),
         typed_rows: shared("shared/typed-rows.ts"),
@@ -291,11 +301,8 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         uses_date_pipe: columns.iter().any(|c| c.is_datetime || c.is_local_datetime),
         form_helpers: form_helpers(&inputs),
         has_inputs: !inputs.is_empty(),
-        filter_columns: columns
-            .iter()
-            .filter(|c| c.name != id.wire_name)
-            .map(|c| c.name.clone())
-            .collect(),
+        columns_decl: column_decls(&columns, &id.wire_name).0,
+        filter_columns_decl: column_decls(&columns, &id.wire_name).1,
         describe_expr: describe_expr(module),
         declarations: unit.decls.values().map(TsDecl::render).collect(),
         uses_json_value: imports.uses_json_value,
@@ -308,6 +315,29 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         columns,
         ..named(&module.names)
     }
+}
+
+/// The list component's `columns` (a checkbox, the columns, the actions)
+/// and `filterColumns` (the columns less the id) fields.
+fn column_decls(columns: &[FieldContext], id: &str) -> (String, String) {
+    let quoted = |name: &str| crate::layout::quoted(name);
+    let all: Vec<String> = std::iter::once(quoted("select"))
+        .chain(columns.iter().map(|c| quoted(&c.name)))
+        .chain(std::iter::once(quoted("actions")))
+        .collect();
+    let filtered: Vec<String> = columns
+        .iter()
+        .filter(|c| c.name != id)
+        .map(|c| quoted(&c.name))
+        .collect();
+    let declare = |name: &str, items: &[String]| {
+        let prefix = format!("protected readonly {name}: readonly string[] = ");
+        crate::layout::list(2, &prefix, ("[", "]"), items, false, ";")
+    };
+    (
+        declare("columns", &all),
+        declare("filterColumns", &filtered),
+    )
 }
 
 /// A feature's context as far as its names decide it (the rest default).
@@ -427,6 +457,9 @@ fn describe_expr(module: &Module) -> String {
 pub(crate) struct SharedContext {
     pub header: &'static str,
     pub features: Vec<RouteContext>,
+    /// `AEGIS_FEATURES`, every feature's path and title, laid out as
+    /// Prettier would.
+    pub features_decl: String,
     /// The protocol types, declared from aegis-protocol's source.
     pub protocol_declarations: Vec<String>,
     /// The protocol's constants and filter operators, from aegis-protocol.
@@ -437,9 +470,8 @@ pub(crate) struct SharedContext {
 pub(crate) struct RouteContext {
     pub feature: String,
     pub title_plural: String,
-    pub routes_const: String,
-    /// From `features/`.
-    pub routes_path: String,
+    /// The route's `loadChildren` property, laid out at its indent.
+    pub load_children: String,
 }
 
 pub(crate) fn shared_context(
@@ -447,17 +479,31 @@ pub(crate) fn shared_context(
     protocol_declarations: Vec<String>,
     protocol_constants: Vec<String>,
 ) -> SharedContext {
+    let links: Vec<String> = units
+        .iter()
+        .map(|unit| {
+            let names = &unit.module.names;
+            let title = crate::layout::quoted(&names.title_plural());
+            format!("{{ path: '{}', title: {title} }}", names.feature())
+        })
+        .collect();
+    let prefix = "export const AEGIS_FEATURES: readonly AegisFeatureLink[] = ";
     SharedContext {
         header: HEADER,
+        features_decl: crate::layout::objects(0, prefix, &links, ";"),
         features: units
             .iter()
             .map(|unit| {
                 let names = &unit.module.names;
                 let feature = names.feature();
+                let routes_path = format!("./{feature}/{feature}.routes");
+                let load = format!(
+                    "import('{routes_path}').then((m) => m.{})",
+                    names.routes_const()
+                );
                 RouteContext {
-                    routes_path: format!("./{feature}/{feature}.routes"),
+                    load_children: crate::layout::arrow_property(4, "loadChildren", &load),
                     title_plural: escape_single_quoted(&names.title_plural()),
-                    routes_const: names.routes_const(),
                     feature,
                 }
             })

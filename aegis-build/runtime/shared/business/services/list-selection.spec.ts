@@ -15,7 +15,7 @@ describe('ListSelection', () => {
   } {
     const rows = signal<readonly Row[]>([{ id: 1 }, { id: 2 }]);
     const view = signal('page=1');
-    return { rows, view, selection: new ListSelection(rows, view, (row) => row.id) };
+    return { rows, view, selection: new ListSelection(rows, view, { idOf: (row: Row) => row.id }) };
   }
 
   it('chooses rows one by one, then the whole page, then none', () => {

@@ -31,7 +31,8 @@ export const AEGIS_ROUTES: Routes = [
   {
     path: 'departments',
     title: 'Departments',
-    loadChildren: () => import('./departments/departments.routes').then((m) => m.DEPARTMENTS_ROUTES),
+    loadChildren: () =>
+      import('./departments/departments.routes').then((m) => m.DEPARTMENTS_ROUTES),
   },
   {
     path: 'suppliers',

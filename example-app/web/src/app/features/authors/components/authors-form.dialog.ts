@@ -6,12 +6,21 @@ import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/materia
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
-import { emptyToNull, fromJsonInputOrOmitted, jsonValidator, toJsonInput } from '../../../shared/business/forms/form-values';
+import {
+  emptyToNull,
+  fromJsonInputOrOmitted,
+  jsonValidator,
+  toJsonInput,
+} from '../../../shared/business/forms/form-values';
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
+import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { AuthorStateManager } from '../state/authors-state.manager';
 import { Author, AuthorCreate, AUTHOR_VIEW_FIELDS } from '../types/authors.types';
+
+/** The dialog, closing with the row it saved. */
+type FormDialogRef = MatDialogRef<AuthorFormDialogComponent, Author>;
 
 /** Opens the form: `item` is `null` to create a author, else the one to edit. */
 export interface AuthorFormData {
@@ -27,6 +36,7 @@ export interface AuthorFormData {
     MatDialogModule,
     MatFormFieldModule,
     MatInputModule,
+    RemoteChangeComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
@@ -34,17 +44,13 @@ export interface AuthorFormData {
     <form [formGroup]="form" (ngSubmit)="save()">
       <mat-dialog-content class="fields">
         @if (remote(); as change) {
-          <div class="remote" role="alert" data-testid="remote-change">
-            @if (change.item === null) {
-              <span>{{ change.userId }} deleted this author while you were editing it.</span>
-            } @else {
-              <span>
-                {{ change.userId }} changed this author while you were editing it{{ changedFields(change.item) }}. Saving
-                will ask which to keep.
-              </span>
-              <button mat-button type="button" (click)="takeTheirs(change.item)">Load their version</button>
-            }
-          </div>
+          <aegis-remote-change
+            [change]="change"
+            [basedOn]="basedOn"
+            [fields]="fields"
+            singular="author"
+            (takeTheirs)="takeTheirs($event)"
+          />
         }
         <mat-form-field>
           <mat-label>Display name</mat-label>
@@ -106,41 +112,46 @@ export interface AuthorFormData {
     .error {
       color: var(--mat-sys-error);
     }
-    .remote {
-      display: flex;
-      flex-direction: column;
-      gap: 4px;
-      padding: 8px 12px;
-      margin-bottom: 8px;
-      border-radius: 8px;
-      background: var(--mat-sys-tertiary-container);
-    }
   `,
 })
 export class AuthorFormDialogComponent {
   protected readonly data = inject<AuthorFormData>(MAT_DIALOG_DATA);
-  private readonly dialogRef = inject<MatDialogRef<AuthorFormDialogComponent, Author>>(MatDialogRef);
+  private readonly dialogRef = inject<FormDialogRef>(MatDialogRef);
   private readonly state = inject(AuthorStateManager);
   protected readonly saving = signal(false);
+  protected readonly fields = AUTHOR_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
   protected readonly remote = signal<WatchedChange<Author> | null>(null);
   /** The row as the user started from: its version is what saving is based on. */
-  private basedOn = this.data.item;
+  protected basedOn = this.data.item;
   protected readonly error = signal<string | null>(null);
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
 
   protected readonly form = new FormGroup({
-    displayName: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":80,"minLength":2})] }),
-    email: new FormControl<string>('', { nonNullable: true, validators: [rulesValidator({"email":true,"maxLength":254}, { nullable: true })] }),
-    bornOn: new FormControl<string>('', { nonNullable: true, validators: [] }),
-    tags: new FormControl<string>('', { nonNullable: true, validators: [jsonValidator] }),
+    displayName: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [Validators.required, rulesValidator({ minLength: 2, maxLength: 80 })],
+    }),
+    email: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [rulesValidator({ maxLength: 254, email: true }, { nullable: true })],
+    }),
+    bornOn: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [],
+    }),
+    tags: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [jsonValidator],
+    }),
   });
 
   constructor() {
     const item = this.data.item;
     if (item !== null) {
       this.fill(item);
-      inject(DestroyRef).onDestroy(this.state.watch(item.id, (change) => this.remote.set(change)));
+      const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+      inject(DestroyRef).onDestroy(stop);
     }
   }
 
@@ -153,18 +164,6 @@ export class AuthorFormDialogComponent {
     });
   }
 
-  /** `: Name, Amount`: the fields their version changed from what this form started with. */
-  protected changedFields(theirs: Author): string {
-    const base = this.basedOn;
-    if (base === null) {
-      return '';
-    }
-    const fields: Readonly<Record<string, { readonly label: string }>> = AUTHOR_VIEW_FIELDS;
-    const row = (item: Author): Readonly<Record<string, unknown>> => item as unknown as Record<string, unknown>;
-    const changed = Object.keys(fields).filter((name) => JSON.stringify(row(base)[name]) !== JSON.stringify(row(theirs)[name]));
-    return changed.length === 0 ? '' : `: ${changed.map((name) => fields[name].label).join(', ')}`;
-  }
-
   /** Starts again from their version: the form shows it, and saving is based on it. */
   protected takeTheirs(theirs: Author): void {
     this.basedOn = theirs;
@@ -174,6 +173,15 @@ export class AuthorFormDialogComponent {
 
   protected serverError(field: string): string {
     return this.serverErrors()[field] ?? '';
+  }
+
+  /** Creates the row, or saves it based on the version the form started from. */
+  private send(input: AuthorCreate): Promise<Author> {
+    const item = this.basedOn;
+    if (item === null) {
+      return this.state.create(input);
+    }
+    return this.state.update(item.id, input, item);
   }
 
   protected async save(): Promise<void> {
@@ -192,9 +200,7 @@ export class AuthorFormDialogComponent {
         bornOn: emptyToNull(value.bornOn),
         tags: fromJsonInputOrOmitted<string[]>(value.tags),
       };
-      const item = this.basedOn;
-      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);
-      this.dialogRef.close(saved);
+      this.dialogRef.close(await this.send(input));
     } catch (error) {
       const fields = apiFieldErrors(error);
       const byField: Record<string, string> = {};

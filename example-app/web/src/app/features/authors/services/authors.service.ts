@@ -5,7 +5,11 @@ import { firstValueFrom } from 'rxjs';
 
 import { BulkDeleted, ListResponse } from '../../../shared/business/models/aegis-protocol.types';
 import { AEGIS_CONFIG } from '../../../shared/business/services/aegis-api';
-import { queryParams, queryString } from '../../../shared/business/services/list-query';
+import {
+  BulkTarget,
+  bulkDeleteBody,
+  queryParams,
+} from '../../../shared/business/services/list-query';
 import { MUTATION_ID_HEADER } from '../../../shared/business/services/mutations';
 import { Author, AuthorCreate, AuthorListQuery, AuthorUpdate } from '../types/authors.types';
 
@@ -24,16 +28,14 @@ export class AuthorService {
   /** Every row of the query's view (filters, search, sort) as CSV, in the import template's columns. */
   exportCsv(query: AuthorListQuery): Promise<Blob> {
     const params = new HttpParams({ fromObject: queryParams(query, false) });
-    return firstValueFrom(this.http.get(`${this.baseUrl}/export`, { params, responseType: 'blob' }));
+    const url = `${this.baseUrl}/export`;
+    return firstValueFrom(this.http.get(url, { params, responseType: 'blob' }));
   }
 
   /** Deletes these rows, or every row of the query's view, in one transaction (all or none). */
-  bulkDelete(target: { readonly ids: readonly number[] } | { readonly query: AuthorListQuery }): Promise<BulkDeleted> {
-    const body =
-      'ids' in target
-        ? { ids: target.ids }
-        : { query: queryString(queryParams({ ...target.query, sort: undefined }, false)) };
-    return firstValueFrom(this.http.post<BulkDeleted>(`${this.baseUrl}/bulk-delete`, body));
+  bulkDelete(target: BulkTarget<number>): Promise<BulkDeleted> {
+    const url = `${this.baseUrl}/bulk-delete`;
+    return firstValueFrom(this.http.post<BulkDeleted>(url, bulkDeleteBody(target)));
   }
 
   get(id: number): Promise<Author> {
@@ -41,20 +43,19 @@ export class AuthorService {
   }
 
   create(input: AuthorCreate, mutationId?: string): Promise<Author> {
-    return firstValueFrom(
-      this.http.post<Author>(this.baseUrl, input, { headers: this.headers(mutationId) }),
-    );
+    const headers = this.headers(mutationId);
+    return firstValueFrom(this.http.post<Author>(this.baseUrl, input, { headers }));
   }
 
-  /** Replaces the editable fields; answers 409 when `version` is stale; */
+  /** Replaces the editable fields; answers 409 when `version` is stale. */
   update(id: number, input: AuthorUpdate, mutationId?: string): Promise<Author> {
-    return firstValueFrom(
-      this.http.put<Author>(this.url(id), input, { headers: this.headers(mutationId) }),
-    );
+    const headers = this.headers(mutationId);
+    return firstValueFrom(this.http.put<Author>(this.url(id), input, { headers }));
   }
 
   delete(id: number, mutationId?: string): Promise<void> {
-    return firstValueFrom(this.http.delete<void>(this.url(id), { headers: this.headers(mutationId) }));
+    const headers = this.headers(mutationId);
+    return firstValueFrom(this.http.delete<void>(this.url(id), { headers }));
   }
 
   private url(id: number): string {
@@ -62,6 +63,7 @@ export class AuthorService {
   }
 
   private headers(mutationId: string | undefined): HttpHeaders {
-    return mutationId === undefined ? new HttpHeaders() : new HttpHeaders({ [MUTATION_ID_HEADER]: mutationId });
+    const headers = new HttpHeaders();
+    return mutationId === undefined ? headers : headers.set(MUTATION_ID_HEADER, mutationId);
   }
 }

@@ -2,6 +2,7 @@
 import { Injectable, inject } from '@angular/core';
 
 import { BaseRealtimeStateManager } from '../../../shared/business/services/base-realtime-state.manager';
+import { hasId } from '../../../shared/business/services/feature-state';
 import { AuthorService } from '../services/authors.service';
 import { AUTHOR_VIEW_FIELDS, Author, AuthorCreate, AuthorUpdate } from '../types/authors.types';
 
@@ -37,8 +38,7 @@ export class AuthorStateManager extends BaseRealtimeStateManager<
         tags: item.tags,
         version: version ?? item.version,
       }),
-      isEntity: (value): value is Author =>
-        typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'number',
+      isEntity: (value): value is Author => hasId(value, 'id', 'number'),
     });
   }
 }

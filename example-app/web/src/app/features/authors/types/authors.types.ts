@@ -35,9 +35,39 @@ export type AuthorListQuery = ListQuery;
 
 /** How the list filters, searches and orders authors, column by column (as the server does). */
 export const AUTHOR_VIEW_FIELDS = {
-  id: {"kind":"number","label":"Id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
-  displayName: {"kind":"text","label":"Display name","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
-  email: {"kind":"text","label":"Email","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
-  bornOn: {"kind":"date","label":"Born on","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
-  addedBy: {"kind":"text","label":"Added by","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
+  id: {
+    label: 'Id',
+    kind: 'number',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'],
+  },
+  displayName: {
+    label: 'Display name',
+    kind: 'text',
+    nullable: false,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'],
+  },
+  email: {
+    label: 'Email',
+    kind: 'text',
+    nullable: true,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'],
+  },
+  bornOn: {
+    label: 'Born on',
+    kind: 'date',
+    nullable: true,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'],
+  },
+  addedBy: {
+    label: 'Added by',
+    kind: 'text',
+    nullable: true,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'],
+  },
 } as const satisfies ViewFields;

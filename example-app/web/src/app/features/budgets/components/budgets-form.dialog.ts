@@ -12,8 +12,18 @@ import { rulesValidator } from '../../../shared/business/forms/rules';
 import { ReferenceInputComponent } from '../../../shared/ui/reference-input';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
+import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { BudgetStateManager } from '../state/budgets-state.manager';
-import { BUDGET_REFERENCES, Budget, BudgetCreate, BudgetStatus, BUDGET_VIEW_FIELDS } from '../types/budgets.types';
+import {
+  BUDGET_REFERENCES,
+  Budget,
+  BudgetCreate,
+  BudgetStatus,
+  BUDGET_VIEW_FIELDS,
+} from '../types/budgets.types';
+
+/** The dialog, closing with the row it saved. */
+type FormDialogRef = MatDialogRef<BudgetFormDialogComponent, Budget>;
 
 /** Opens the form: `item` is `null` to create a budget, else the one to edit. */
 export interface BudgetFormData {
@@ -31,6 +41,7 @@ export interface BudgetFormData {
     MatInputModule,
     MatSelectModule,
     ReferenceInputComponent,
+    RemoteChangeComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
@@ -38,17 +49,13 @@ export interface BudgetFormData {
     <form [formGroup]="form" (ngSubmit)="save()">
       <mat-dialog-content class="fields">
         @if (remote(); as change) {
-          <div class="remote" role="alert" data-testid="remote-change">
-            @if (change.item === null) {
-              <span>{{ change.userId }} deleted this budget while you were editing it.</span>
-            } @else {
-              <span>
-                {{ change.userId }} changed this budget while you were editing it{{ changedFields(change.item) }}. Saving
-                will ask which to keep.
-              </span>
-              <button mat-button type="button" (click)="takeTheirs(change.item)">Load their version</button>
-            }
-          </div>
+          <aegis-remote-change
+            [change]="change"
+            [basedOn]="basedOn"
+            [fields]="fields"
+            singular="budget"
+            (takeTheirs)="takeTheirs($event)"
+          />
         }
         <mat-form-field>
           <mat-label>Name</mat-label>
@@ -128,43 +135,47 @@ export interface BudgetFormData {
     .error {
       color: var(--mat-sys-error);
     }
-    .remote {
-      display: flex;
-      flex-direction: column;
-      gap: 4px;
-      padding: 8px 12px;
-      margin-bottom: 8px;
-      border-radius: 8px;
-      background: var(--mat-sys-tertiary-container);
-    }
   `,
 })
 export class BudgetFormDialogComponent {
   protected readonly data = inject<BudgetFormData>(MAT_DIALOG_DATA);
-  private readonly dialogRef = inject<MatDialogRef<BudgetFormDialogComponent, Budget>>(MatDialogRef);
+  private readonly dialogRef = inject<FormDialogRef>(MatDialogRef);
   private readonly state = inject(BudgetStateManager);
   protected readonly references = BUDGET_REFERENCES;
   protected readonly saving = signal(false);
+  protected readonly fields = BUDGET_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
   protected readonly remote = signal<WatchedChange<Budget> | null>(null);
   /** The row as the user started from: its version is what saving is based on. */
-  private basedOn = this.data.item;
+  protected basedOn = this.data.item;
   protected readonly error = signal<string | null>(null);
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
 
   protected readonly form = new FormGroup({
-    name: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":10000})] }),
-    amount: new FormControl<number | null>(null, { validators: [Validators.required] }),
-    fiscal_year: new FormControl<number | null>(null, { validators: [Validators.required, integerValidator] }),
-    status: new FormControl<BudgetStatus | null>(null, { validators: [Validators.required] }),
-    department: new FormControl<number | null>(null, { validators: [] }),
+    name: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [Validators.required, rulesValidator({ maxLength: 10000 })],
+    }),
+    amount: new FormControl<number | null>(null, {
+      validators: [Validators.required],
+    }),
+    fiscal_year: new FormControl<number | null>(null, {
+      validators: [Validators.required, integerValidator],
+    }),
+    status: new FormControl<BudgetStatus | null>(null, {
+      validators: [Validators.required],
+    }),
+    department: new FormControl<number | null>(null, {
+      validators: [],
+    }),
   });
 
   constructor() {
     const item = this.data.item;
     if (item !== null) {
       this.fill(item);
-      inject(DestroyRef).onDestroy(this.state.watch(item.id, (change) => this.remote.set(change)));
+      const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+      inject(DestroyRef).onDestroy(stop);
     }
   }
 
@@ -178,18 +189,6 @@ export class BudgetFormDialogComponent {
     });
   }
 
-  /** `: Name, Amount`: the fields their version changed from what this form started with. */
-  protected changedFields(theirs: Budget): string {
-    const base = this.basedOn;
-    if (base === null) {
-      return '';
-    }
-    const fields: Readonly<Record<string, { readonly label: string }>> = BUDGET_VIEW_FIELDS;
-    const row = (item: Budget): Readonly<Record<string, unknown>> => item as unknown as Record<string, unknown>;
-    const changed = Object.keys(fields).filter((name) => JSON.stringify(row(base)[name]) !== JSON.stringify(row(theirs)[name]));
-    return changed.length === 0 ? '' : `: ${changed.map((name) => fields[name].label).join(', ')}`;
-  }
-
   /** Starts again from their version: the form shows it, and saving is based on it. */
   protected takeTheirs(theirs: Budget): void {
     this.basedOn = theirs;
@@ -199,6 +198,15 @@ export class BudgetFormDialogComponent {
 
   protected serverError(field: string): string {
     return this.serverErrors()[field] ?? '';
+  }
+
+  /** Creates the row, or saves it based on the version the form started from. */
+  private send(input: BudgetCreate): Promise<Budget> {
+    const item = this.basedOn;
+    if (item === null) {
+      return this.state.create(input);
+    }
+    return this.state.update(item.id, input, item);
   }
 
   protected async save(): Promise<void> {
@@ -218,9 +226,7 @@ export class BudgetFormDialogComponent {
         status: requireValue(value.status, 'status'),
         department: value.department,
       };
-      const item = this.basedOn;
-      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);
-      this.dialogRef.close(saved);
+      this.dialogRef.close(await this.send(input));
     } catch (error) {
       const fields = apiFieldErrors(error);
       const byField: Record<string, string> = {};

@@ -3,9 +3,18 @@ import { HttpClient, HttpHeaders, HttpParams } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import { firstValueFrom } from 'rxjs';
 
-import { BulkDeleted, ImportAccepted, ImportJob, ListResponse } from '../../../shared/business/models/aegis-protocol.types';
+import {
+  BulkDeleted,
+  ImportAccepted,
+  ImportJob,
+  ListResponse,
+} from '../../../shared/business/models/aegis-protocol.types';
 import { AEGIS_CONFIG } from '../../../shared/business/services/aegis-api';
-import { queryParams, queryString } from '../../../shared/business/services/list-query';
+import {
+  BulkTarget,
+  bulkDeleteBody,
+  queryParams,
+} from '../../../shared/business/services/list-query';
 import { MUTATION_ID_HEADER } from '../../../shared/business/services/mutations';
 import { Budget, BudgetCreate, BudgetListQuery, BudgetUpdate } from '../types/budgets.types';
 
@@ -24,16 +33,14 @@ export class BudgetService {
   /** Every row of the query's view (filters, search, sort) as CSV, in the import template's columns. */
   exportCsv(query: BudgetListQuery): Promise<Blob> {
     const params = new HttpParams({ fromObject: queryParams(query, false) });
-    return firstValueFrom(this.http.get(`${this.baseUrl}/export`, { params, responseType: 'blob' }));
+    const url = `${this.baseUrl}/export`;
+    return firstValueFrom(this.http.get(url, { params, responseType: 'blob' }));
   }
 
   /** Deletes these rows, or every row of the query's view, in one transaction (all or none). */
-  bulkDelete(target: { readonly ids: readonly number[] } | { readonly query: BudgetListQuery }): Promise<BulkDeleted> {
-    const body =
-      'ids' in target
-        ? { ids: target.ids }
-        : { query: queryString(queryParams({ ...target.query, sort: undefined }, false)) };
-    return firstValueFrom(this.http.post<BulkDeleted>(`${this.baseUrl}/bulk-delete`, body));
+  bulkDelete(target: BulkTarget<number>): Promise<BulkDeleted> {
+    const url = `${this.baseUrl}/bulk-delete`;
+    return firstValueFrom(this.http.post<BulkDeleted>(url, bulkDeleteBody(target)));
   }
 
   get(id: number): Promise<Budget> {
@@ -41,39 +48,39 @@ export class BudgetService {
   }
 
   create(input: BudgetCreate, mutationId?: string): Promise<Budget> {
-    return firstValueFrom(
-      this.http.post<Budget>(this.baseUrl, input, { headers: this.headers(mutationId) }),
-    );
+    const headers = this.headers(mutationId);
+    return firstValueFrom(this.http.post<Budget>(this.baseUrl, input, { headers }));
   }
 
-  /** Replaces the editable fields; answers 409 when `version` is stale; */
+  /** Replaces the editable fields; answers 409 when `version` is stale. */
   update(id: number, input: BudgetUpdate, mutationId?: string): Promise<Budget> {
-    return firstValueFrom(
-      this.http.put<Budget>(this.url(id), input, { headers: this.headers(mutationId) }),
-    );
+    const headers = this.headers(mutationId);
+    return firstValueFrom(this.http.put<Budget>(this.url(id), input, { headers }));
   }
 
   delete(id: number, mutationId?: string): Promise<void> {
-    return firstValueFrom(this.http.delete<void>(this.url(id), { headers: this.headers(mutationId) }));
+    const headers = this.headers(mutationId);
+    return firstValueFrom(this.http.delete<void>(this.url(id), { headers }));
   }
 
   /** Starts an import job from a CSV file; a dry run validates only. */
   importCsv(file: File, dryRun: boolean): Promise<ImportAccepted> {
     const params = new HttpParams().set('dryRun', dryRun);
     const headers = new HttpHeaders({ 'Content-Type': 'text/csv' });
-    return firstValueFrom(
-      this.http.post<ImportAccepted>(`${this.baseUrl}/import`, file, { params, headers }),
-    );
+    const url = `${this.baseUrl}/import`;
+    return firstValueFrom(this.http.post<ImportAccepted>(url, file, { params, headers }));
   }
 
   /** An import job's status, for when events are not available. */
   importStatus(jobId: string): Promise<ImportJob> {
-    return firstValueFrom(this.http.get<ImportJob>(`${this.baseUrl}/import/${encodeURIComponent(jobId)}`));
+    const url = `${this.baseUrl}/import/${encodeURIComponent(jobId)}`;
+    return firstValueFrom(this.http.get<ImportJob>(url));
   }
 
   /** The CSV header row imports expect. */
   importTemplate(): Promise<string> {
-    return firstValueFrom(this.http.get(`${this.baseUrl}/import/template`, { responseType: 'text' }));
+    const url = `${this.baseUrl}/import/template`;
+    return firstValueFrom(this.http.get(url, { responseType: 'text' }));
   }
 
   private url(id: number): string {
@@ -81,6 +88,7 @@ export class BudgetService {
   }
 
   private headers(mutationId: string | undefined): HttpHeaders {
-    return mutationId === undefined ? new HttpHeaders() : new HttpHeaders({ [MUTATION_ID_HEADER]: mutationId });
+    const headers = new HttpHeaders();
+    return mutationId === undefined ? headers : headers.set(MUTATION_ID_HEADER, mutationId);
   }
 }

@@ -2,6 +2,7 @@
 import { Injectable, inject } from '@angular/core';
 
 import { BaseRealtimeStateManager } from '../../../shared/business/services/base-realtime-state.manager';
+import { hasId } from '../../../shared/business/services/feature-state';
 import { BudgetService } from '../services/budgets.service';
 import { BUDGET_VIEW_FIELDS, Budget, BudgetCreate, BudgetUpdate } from '../types/budgets.types';
 
@@ -39,8 +40,7 @@ export class BudgetStateManager extends BaseRealtimeStateManager<
         department: item.department,
         version: version ?? item.version,
       }),
-      isEntity: (value): value is Budget =>
-        typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'number',
+      isEntity: (value): value is Budget => hasId(value, 'id', 'number'),
     });
   }
 }

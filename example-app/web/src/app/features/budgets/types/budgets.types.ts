@@ -40,14 +40,63 @@ export type BudgetListQuery = ListQuery;
 
 /** How the list filters, searches and orders budgets, column by column (as the server does). */
 export const BUDGET_VIEW_FIELDS = {
-  id: {"kind":"number","label":"Id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
-  name: {"kind":"text","label":"Name","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
-  amount: {"kind":"number","label":"Amount","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
-  fiscal_year: {"kind":"number","label":"Fiscal year","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
-  status: {"kind":"enum","label":"Status","nullable":false,"ops":["eq","in"],"options":["draft","submitted","approved"],"search":false},
-  department: {"kind":"reference","label":"Department","nullable":true,"ops":["eq","in","gt","gte","lt","lte","empty"],"search":false},
-  created_at: {"kind":"instant","label":"Created at","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
-  updated_by: {"kind":"text","label":"Last changed by","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
+  id: {
+    label: 'Id',
+    kind: 'number',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'],
+  },
+  name: {
+    label: 'Name',
+    kind: 'text',
+    nullable: false,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'],
+  },
+  amount: {
+    label: 'Amount',
+    kind: 'number',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'],
+  },
+  fiscal_year: {
+    label: 'Fiscal year',
+    kind: 'number',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'],
+  },
+  status: {
+    label: 'Status',
+    kind: 'enum',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in'],
+    options: ['draft', 'submitted', 'approved'],
+  },
+  department: {
+    label: 'Department',
+    kind: 'reference',
+    nullable: true,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'empty'],
+  },
+  created_at: {
+    label: 'Created at',
+    kind: 'instant',
+    nullable: true,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'],
+  },
+  updated_by: {
+    label: 'Last changed by',
+    kind: 'text',
+    nullable: true,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'],
+  },
 } as const satisfies ViewFields;
 
 /** Where each reference of a budget points. */

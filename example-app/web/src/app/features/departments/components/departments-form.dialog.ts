@@ -9,8 +9,12 @@ import { MatInputModule } from '@angular/material/input';
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
+import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { DepartmentStateManager } from '../state/departments-state.manager';
 import { Department, DepartmentCreate, DEPARTMENT_VIEW_FIELDS } from '../types/departments.types';
+
+/** The dialog, closing with the row it saved. */
+type FormDialogRef = MatDialogRef<DepartmentFormDialogComponent, Department>;
 
 /** Opens the form: `item` is `null` to create a department, else the one to edit. */
 export interface DepartmentFormData {
@@ -26,6 +30,7 @@ export interface DepartmentFormData {
     MatDialogModule,
     MatFormFieldModule,
     MatInputModule,
+    RemoteChangeComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
@@ -33,17 +38,13 @@ export interface DepartmentFormData {
     <form [formGroup]="form" (ngSubmit)="save()">
       <mat-dialog-content class="fields">
         @if (remote(); as change) {
-          <div class="remote" role="alert" data-testid="remote-change">
-            @if (change.item === null) {
-              <span>{{ change.userId }} deleted this department while you were editing it.</span>
-            } @else {
-              <span>
-                {{ change.userId }} changed this department while you were editing it{{ changedFields(change.item) }}. Saving
-                will ask which to keep.
-              </span>
-              <button mat-button type="button" (click)="takeTheirs(change.item)">Load their version</button>
-            }
-          </div>
+          <aegis-remote-change
+            [change]="change"
+            [basedOn]="basedOn"
+            [fields]="fields"
+            singular="department"
+            (takeTheirs)="takeTheirs($event)"
+          />
         }
         <mat-form-field>
           <mat-label>Name</mat-label>
@@ -78,38 +79,34 @@ export interface DepartmentFormData {
     .error {
       color: var(--mat-sys-error);
     }
-    .remote {
-      display: flex;
-      flex-direction: column;
-      gap: 4px;
-      padding: 8px 12px;
-      margin-bottom: 8px;
-      border-radius: 8px;
-      background: var(--mat-sys-tertiary-container);
-    }
   `,
 })
 export class DepartmentFormDialogComponent {
   protected readonly data = inject<DepartmentFormData>(MAT_DIALOG_DATA);
-  private readonly dialogRef = inject<MatDialogRef<DepartmentFormDialogComponent, Department>>(MatDialogRef);
+  private readonly dialogRef = inject<FormDialogRef>(MatDialogRef);
   private readonly state = inject(DepartmentStateManager);
   protected readonly saving = signal(false);
+  protected readonly fields = DEPARTMENT_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
   protected readonly remote = signal<WatchedChange<Department> | null>(null);
   /** The row as the user started from: its version is what saving is based on. */
-  private basedOn = this.data.item;
+  protected basedOn = this.data.item;
   protected readonly error = signal<string | null>(null);
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
 
   protected readonly form = new FormGroup({
-    name: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":80,"minLength":1})] }),
+    name: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [Validators.required, rulesValidator({ minLength: 1, maxLength: 80 })],
+    }),
   });
 
   constructor() {
     const item = this.data.item;
     if (item !== null) {
       this.fill(item);
-      inject(DestroyRef).onDestroy(this.state.watch(item.id, (change) => this.remote.set(change)));
+      const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+      inject(DestroyRef).onDestroy(stop);
     }
   }
 
@@ -117,18 +114,6 @@ export class DepartmentFormDialogComponent {
     this.form.setValue({
       name: item.name,
     });
-  }
-
-  /** `: Name, Amount`: the fields their version changed from what this form started with. */
-  protected changedFields(theirs: Department): string {
-    const base = this.basedOn;
-    if (base === null) {
-      return '';
-    }
-    const fields: Readonly<Record<string, { readonly label: string }>> = DEPARTMENT_VIEW_FIELDS;
-    const row = (item: Department): Readonly<Record<string, unknown>> => item as unknown as Record<string, unknown>;
-    const changed = Object.keys(fields).filter((name) => JSON.stringify(row(base)[name]) !== JSON.stringify(row(theirs)[name]));
-    return changed.length === 0 ? '' : `: ${changed.map((name) => fields[name].label).join(', ')}`;
   }
 
   /** Starts again from their version: the form shows it, and saving is based on it. */
@@ -140,6 +125,15 @@ export class DepartmentFormDialogComponent {
 
   protected serverError(field: string): string {
     return this.serverErrors()[field] ?? '';
+  }
+
+  /** Creates the row, or saves it based on the version the form started from. */
+  private send(input: DepartmentCreate): Promise<Department> {
+    const item = this.basedOn;
+    if (item === null) {
+      return this.state.create(input);
+    }
+    return this.state.update(item.id, input, item);
   }
 
   protected async save(): Promise<void> {
@@ -155,9 +149,7 @@ export class DepartmentFormDialogComponent {
       const input: DepartmentCreate = {
         name: value.name,
       };
-      const item = this.basedOn;
-      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);
-      this.dialogRef.close(saved);
+      this.dialogRef.close(await this.send(input));
     } catch (error) {
       const fields = apiFieldErrors(error);
       const byField: Record<string, string> = {};

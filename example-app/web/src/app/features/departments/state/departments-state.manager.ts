@@ -2,8 +2,14 @@
 import { Injectable, inject } from '@angular/core';
 
 import { BaseRealtimeStateManager } from '../../../shared/business/services/base-realtime-state.manager';
+import { hasId } from '../../../shared/business/services/feature-state';
 import { DepartmentService } from '../services/departments.service';
-import { DEPARTMENT_VIEW_FIELDS, Department, DepartmentCreate, DepartmentUpdate } from '../types/departments.types';
+import {
+  DEPARTMENT_VIEW_FIELDS,
+  Department,
+  DepartmentCreate,
+  DepartmentUpdate,
+} from '../types/departments.types';
 
 /**
  * The live list of Departments: follows the `departments` events as a fresh
@@ -34,8 +40,7 @@ export class DepartmentStateManager extends BaseRealtimeStateManager<
         name: item.name,
         version: version ?? item.version,
       }),
-      isEntity: (value): value is Department =>
-        typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'number',
+      isEntity: (value): value is Department => hasId(value, 'id', 'number'),
     });
   }
 }

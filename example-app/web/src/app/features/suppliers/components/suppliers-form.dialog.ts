@@ -13,6 +13,9 @@ import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/servic
 import { SupplierStateManager } from '../state/suppliers-state.manager';
 import { Supplier, SupplierCreate } from '../types/suppliers.types';
 
+/** The dialog, closing with the row it saved. */
+type FormDialogRef = MatDialogRef<SupplierFormDialogComponent, Supplier>;
+
 /** Opens the form: `item` is `null` to create a supplier, else the one to edit. */
 export interface SupplierFormData {
   readonly item: Supplier | null;
@@ -91,32 +94,34 @@ export interface SupplierFormData {
     .error {
       color: var(--mat-sys-error);
     }
-    .remote {
-      display: flex;
-      flex-direction: column;
-      gap: 4px;
-      padding: 8px 12px;
-      margin-bottom: 8px;
-      border-radius: 8px;
-      background: var(--mat-sys-tertiary-container);
-    }
   `,
 })
 export class SupplierFormDialogComponent {
   protected readonly data = inject<SupplierFormData>(MAT_DIALOG_DATA);
-  private readonly dialogRef = inject<MatDialogRef<SupplierFormDialogComponent, Supplier>>(MatDialogRef);
+  private readonly dialogRef = inject<FormDialogRef>(MatDialogRef);
   private readonly state = inject(SupplierStateManager);
   protected readonly saving = signal(false);
   /** The row as the user started from: its version is what saving is based on. */
-  private basedOn = this.data.item;
+  protected basedOn = this.data.item;
   protected readonly error = signal<string | null>(null);
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
 
   protected readonly form = new FormGroup({
-    name: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":10000})] }),
-    country: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":10000})] }),
-    active: new FormControl<boolean>(false, { nonNullable: true, validators: [] }),
-    rating: new FormControl<number | null>(null, { validators: [integerValidator] }),
+    name: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [Validators.required, rulesValidator({ maxLength: 10000 })],
+    }),
+    country: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [Validators.required, rulesValidator({ maxLength: 10000 })],
+    }),
+    active: new FormControl<boolean>(false, {
+      nonNullable: true,
+      validators: [],
+    }),
+    rating: new FormControl<number | null>(null, {
+      validators: [integerValidator],
+    }),
   });
 
   constructor() {
@@ -139,6 +144,15 @@ export class SupplierFormDialogComponent {
     return this.serverErrors()[field] ?? '';
   }
 
+  /** Creates the row, or saves it based on the version the form started from. */
+  private send(input: SupplierCreate): Promise<Supplier> {
+    const item = this.basedOn;
+    if (item === null) {
+      return this.state.create(input);
+    }
+    return this.state.update(item.id, input, item);
+  }
+
   protected async save(): Promise<void> {
     if (this.form.invalid) {
       this.form.markAllAsTouched();
@@ -155,9 +169,7 @@ export class SupplierFormDialogComponent {
         active: value.active,
         rating: value.rating,
       };
-      const item = this.basedOn;
-      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);
-      this.dialogRef.close(saved);
+      this.dialogRef.close(await this.send(input));
     } catch (error) {
       const fields = apiFieldErrors(error);
       const byField: Record<string, string> = {};

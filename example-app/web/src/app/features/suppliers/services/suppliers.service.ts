@@ -3,11 +3,25 @@ import { HttpClient, HttpHeaders, HttpParams } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import { firstValueFrom } from 'rxjs';
 
-import { BulkDeleted, ImportAccepted, ImportJob, ListResponse } from '../../../shared/business/models/aegis-protocol.types';
+import {
+  BulkDeleted,
+  ImportAccepted,
+  ImportJob,
+  ListResponse,
+} from '../../../shared/business/models/aegis-protocol.types';
 import { AEGIS_CONFIG } from '../../../shared/business/services/aegis-api';
-import { queryParams, queryString } from '../../../shared/business/services/list-query';
+import {
+  BulkTarget,
+  bulkDeleteBody,
+  queryParams,
+} from '../../../shared/business/services/list-query';
 import { MUTATION_ID_HEADER } from '../../../shared/business/services/mutations';
-import { Supplier, SupplierCreate, SupplierListQuery, SupplierUpdate } from '../types/suppliers.types';
+import {
+  Supplier,
+  SupplierCreate,
+  SupplierListQuery,
+  SupplierUpdate,
+} from '../types/suppliers.types';
 
 /** The Suppliers REST API. */
 @Injectable({ providedIn: 'root' })
@@ -24,16 +38,14 @@ export class SupplierService {
   /** Every row of the query's view (filters, search, sort) as CSV, in the import template's columns. */
   exportCsv(query: SupplierListQuery): Promise<Blob> {
     const params = new HttpParams({ fromObject: queryParams(query, false) });
-    return firstValueFrom(this.http.get(`${this.baseUrl}/export`, { params, responseType: 'blob' }));
+    const url = `${this.baseUrl}/export`;
+    return firstValueFrom(this.http.get(url, { params, responseType: 'blob' }));
   }
 
   /** Deletes these rows, or every row of the query's view, in one transaction (all or none). */
-  bulkDelete(target: { readonly ids: readonly number[] } | { readonly query: SupplierListQuery }): Promise<BulkDeleted> {
-    const body =
-      'ids' in target
-        ? { ids: target.ids }
-        : { query: queryString(queryParams({ ...target.query, sort: undefined }, false)) };
-    return firstValueFrom(this.http.post<BulkDeleted>(`${this.baseUrl}/bulk-delete`, body));
+  bulkDelete(target: BulkTarget<number>): Promise<BulkDeleted> {
+    const url = `${this.baseUrl}/bulk-delete`;
+    return firstValueFrom(this.http.post<BulkDeleted>(url, bulkDeleteBody(target)));
   }
 
   get(id: number): Promise<Supplier> {
@@ -41,39 +53,39 @@ export class SupplierService {
   }
 
   create(input: SupplierCreate, mutationId?: string): Promise<Supplier> {
-    return firstValueFrom(
-      this.http.post<Supplier>(this.baseUrl, input, { headers: this.headers(mutationId) }),
-    );
+    const headers = this.headers(mutationId);
+    return firstValueFrom(this.http.post<Supplier>(this.baseUrl, input, { headers }));
   }
 
-  /** Replaces the editable fields; */
+  /** Replaces the editable fields. */
   update(id: number, input: SupplierUpdate, mutationId?: string): Promise<Supplier> {
-    return firstValueFrom(
-      this.http.put<Supplier>(this.url(id), input, { headers: this.headers(mutationId) }),
-    );
+    const headers = this.headers(mutationId);
+    return firstValueFrom(this.http.put<Supplier>(this.url(id), input, { headers }));
   }
 
   delete(id: number, mutationId?: string): Promise<void> {
-    return firstValueFrom(this.http.delete<void>(this.url(id), { headers: this.headers(mutationId) }));
+    const headers = this.headers(mutationId);
+    return firstValueFrom(this.http.delete<void>(this.url(id), { headers }));
   }
 
   /** Starts an import job from a CSV file; a dry run validates only. */
   importCsv(file: File, dryRun: boolean): Promise<ImportAccepted> {
     const params = new HttpParams().set('dryRun', dryRun);
     const headers = new HttpHeaders({ 'Content-Type': 'text/csv' });
-    return firstValueFrom(
-      this.http.post<ImportAccepted>(`${this.baseUrl}/import`, file, { params, headers }),
-    );
+    const url = `${this.baseUrl}/import`;
+    return firstValueFrom(this.http.post<ImportAccepted>(url, file, { params, headers }));
   }
 
   /** An import job's status, for when events are not available. */
   importStatus(jobId: string): Promise<ImportJob> {
-    return firstValueFrom(this.http.get<ImportJob>(`${this.baseUrl}/import/${encodeURIComponent(jobId)}`));
+    const url = `${this.baseUrl}/import/${encodeURIComponent(jobId)}`;
+    return firstValueFrom(this.http.get<ImportJob>(url));
   }
 
   /** The CSV header row imports expect. */
   importTemplate(): Promise<string> {
-    return firstValueFrom(this.http.get(`${this.baseUrl}/import/template`, { responseType: 'text' }));
+    const url = `${this.baseUrl}/import/template`;
+    return firstValueFrom(this.http.get(url, { responseType: 'text' }));
   }
 
   private url(id: number): string {
@@ -81,6 +93,7 @@ export class SupplierService {
   }
 
   private headers(mutationId: string | undefined): HttpHeaders {
-    return mutationId === undefined ? new HttpHeaders() : new HttpHeaders({ [MUTATION_ID_HEADER]: mutationId });
+    const headers = new HttpHeaders();
+    return mutationId === undefined ? headers : headers.set(MUTATION_ID_HEADER, mutationId);
   }
 }

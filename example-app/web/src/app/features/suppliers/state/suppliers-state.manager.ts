@@ -2,6 +2,7 @@
 import { Injectable, inject } from '@angular/core';
 
 import { BasePolledStateManager } from '../../../shared/business/services/base-polled-state.manager';
+import { hasId } from '../../../shared/business/services/feature-state';
 import { SupplierService } from '../services/suppliers.service';
 import { Supplier, SupplierCreate, SupplierUpdate } from '../types/suppliers.types';
 
@@ -31,8 +32,7 @@ export class SupplierStateManager extends BasePolledStateManager<
         active: item.active,
         rating: item.rating,
       }),
-      isEntity: (value): value is Supplier =>
-        typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'number',
+      isEntity: (value): value is Supplier => hasId(value, 'id', 'number'),
     });
   }
 }

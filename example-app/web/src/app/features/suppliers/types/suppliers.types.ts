@@ -32,9 +32,39 @@ export type SupplierListQuery = ListQuery;
 
 /** How the list filters, searches and orders suppliers, column by column (as the server does). */
 export const SUPPLIER_VIEW_FIELDS = {
-  id: {"kind":"number","label":"Id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
-  name: {"kind":"text","label":"Name","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
-  country: {"kind":"text","label":"Country","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
-  active: {"kind":"boolean","label":"Active","nullable":false,"ops":["eq"],"search":false},
-  rating: {"kind":"number","label":"Rating","nullable":true,"ops":["eq","in","gt","gte","lt","lte","empty"],"search":false},
+  id: {
+    label: 'Id',
+    kind: 'number',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'],
+  },
+  name: {
+    label: 'Name',
+    kind: 'text',
+    nullable: false,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'],
+  },
+  country: {
+    label: 'Country',
+    kind: 'text',
+    nullable: false,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'],
+  },
+  active: {
+    label: 'Active',
+    kind: 'boolean',
+    nullable: false,
+    search: false,
+    ops: ['eq'],
+  },
+  rating: {
+    label: 'Rating',
+    kind: 'number',
+    nullable: true,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'empty'],
+  },
 } as const satisfies ViewFields;

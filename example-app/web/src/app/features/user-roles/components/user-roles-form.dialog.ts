@@ -6,12 +6,22 @@ import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/materia
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
-import { emptyToNull, fromDateTimeInput, integerValidator, requireValue, toDateTimeInput } from '../../../shared/business/forms/form-values';
+import {
+  emptyToNull,
+  fromDateTimeInput,
+  integerValidator,
+  requireValue,
+  toDateTimeInput,
+} from '../../../shared/business/forms/form-values';
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
+import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { UserRoleStateManager } from '../state/user-roles-state.manager';
 import { UserRole, UserRoleCreate, USER_ROLE_VIEW_FIELDS } from '../types/user-roles.types';
+
+/** The dialog, closing with the row it saved. */
+type FormDialogRef = MatDialogRef<UserRoleFormDialogComponent, UserRole>;
 
 /** Opens the form: `item` is `null` to create a user role, else the one to edit. */
 export interface UserRoleFormData {
@@ -27,6 +37,7 @@ export interface UserRoleFormData {
     MatDialogModule,
     MatFormFieldModule,
     MatInputModule,
+    RemoteChangeComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
@@ -34,17 +45,13 @@ export interface UserRoleFormData {
     <form [formGroup]="form" (ngSubmit)="save()">
       <mat-dialog-content class="fields">
         @if (remote(); as change) {
-          <div class="remote" role="alert" data-testid="remote-change">
-            @if (change.item === null) {
-              <span>{{ change.userId }} deleted this user role while you were editing it.</span>
-            } @else {
-              <span>
-                {{ change.userId }} changed this user role while you were editing it{{ changedFields(change.item) }}. Saving
-                will ask which to keep.
-              </span>
-              <button mat-button type="button" (click)="takeTheirs(change.item)">Load their version</button>
-            }
-          </div>
+          <aegis-remote-change
+            [change]="change"
+            [basedOn]="basedOn"
+            [fields]="fields"
+            singular="user role"
+            (takeTheirs)="takeTheirs($event)"
+          />
         }
         <mat-form-field>
           <mat-label>User id</mat-label>
@@ -112,41 +119,45 @@ export interface UserRoleFormData {
     .error {
       color: var(--mat-sys-error);
     }
-    .remote {
-      display: flex;
-      flex-direction: column;
-      gap: 4px;
-      padding: 8px 12px;
-      margin-bottom: 8px;
-      border-radius: 8px;
-      background: var(--mat-sys-tertiary-container);
-    }
   `,
 })
 export class UserRoleFormDialogComponent {
   protected readonly data = inject<UserRoleFormData>(MAT_DIALOG_DATA);
-  private readonly dialogRef = inject<MatDialogRef<UserRoleFormDialogComponent, UserRole>>(MatDialogRef);
+  private readonly dialogRef = inject<FormDialogRef>(MatDialogRef);
   private readonly state = inject(UserRoleStateManager);
   protected readonly saving = signal(false);
+  protected readonly fields = USER_ROLE_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
   protected readonly remote = signal<WatchedChange<UserRole> | null>(null);
   /** The row as the user started from: its version is what saving is based on. */
-  private basedOn = this.data.item;
+  protected basedOn = this.data.item;
   protected readonly error = signal<string | null>(null);
   private readonly serverErrors = signal<Readonly<Record<string, string>>>({});
 
   protected readonly form = new FormGroup({
-    user_id: new FormControl<number | null>(null, { validators: [Validators.required, integerValidator] }),
-    role: new FormControl<string>('', { nonNullable: true, validators: [Validators.required, rulesValidator({"maxLength":10000})] }),
-    granted_at: new FormControl<string>('', { nonNullable: true, validators: [Validators.required] }),
-    note: new FormControl<string>('', { nonNullable: true, validators: [rulesValidator({"maxLength":10000}, { nullable: true })] }),
+    user_id: new FormControl<number | null>(null, {
+      validators: [Validators.required, integerValidator],
+    }),
+    role: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [Validators.required, rulesValidator({ maxLength: 10000 })],
+    }),
+    granted_at: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [Validators.required],
+    }),
+    note: new FormControl<string>('', {
+      nonNullable: true,
+      validators: [rulesValidator({ maxLength: 10000 }, { nullable: true })],
+    }),
   });
 
   constructor() {
     const item = this.data.item;
     if (item !== null) {
       this.fill(item);
-      inject(DestroyRef).onDestroy(this.state.watch(item.id, (change) => this.remote.set(change)));
+      const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+      inject(DestroyRef).onDestroy(stop);
     }
   }
 
@@ -159,18 +170,6 @@ export class UserRoleFormDialogComponent {
     });
   }
 
-  /** `: Name, Amount`: the fields their version changed from what this form started with. */
-  protected changedFields(theirs: UserRole): string {
-    const base = this.basedOn;
-    if (base === null) {
-      return '';
-    }
-    const fields: Readonly<Record<string, { readonly label: string }>> = USER_ROLE_VIEW_FIELDS;
-    const row = (item: UserRole): Readonly<Record<string, unknown>> => item as unknown as Record<string, unknown>;
-    const changed = Object.keys(fields).filter((name) => JSON.stringify(row(base)[name]) !== JSON.stringify(row(theirs)[name]));
-    return changed.length === 0 ? '' : `: ${changed.map((name) => fields[name].label).join(', ')}`;
-  }
-
   /** Starts again from their version: the form shows it, and saving is based on it. */
   protected takeTheirs(theirs: UserRole): void {
     this.basedOn = theirs;
@@ -180,6 +179,15 @@ export class UserRoleFormDialogComponent {
 
   protected serverError(field: string): string {
     return this.serverErrors()[field] ?? '';
+  }
+
+  /** Creates the row, or saves it based on the version the form started from. */
+  private send(input: UserRoleCreate): Promise<UserRole> {
+    const item = this.basedOn;
+    if (item === null) {
+      return this.state.create(input);
+    }
+    return this.state.update(item.id, input, item);
   }
 
   protected async save(): Promise<void> {
@@ -198,9 +206,7 @@ export class UserRoleFormDialogComponent {
         granted_at: fromDateTimeInput(value.granted_at),
         note: emptyToNull(value.note),
       };
-      const item = this.basedOn;
-      const saved = item === null ? await this.state.create(input) : await this.state.update(item.id, input, item);
-      this.dialogRef.close(saved);
+      this.dialogRef.close(await this.send(input));
     } catch (error) {
       const fields = apiFieldErrors(error);
       const byField: Record<string, string> = {};

@@ -2,8 +2,14 @@
 import { Injectable, inject } from '@angular/core';
 
 import { BaseRealtimeStateManager } from '../../../shared/business/services/base-realtime-state.manager';
+import { hasId } from '../../../shared/business/services/feature-state';
 import { UserRoleService } from '../services/user-roles.service';
-import { USER_ROLE_VIEW_FIELDS, UserRole, UserRoleCreate, UserRoleUpdate } from '../types/user-roles.types';
+import {
+  USER_ROLE_VIEW_FIELDS,
+  UserRole,
+  UserRoleCreate,
+  UserRoleUpdate,
+} from '../types/user-roles.types';
 
 /**
  * The live list of User roles: follows the `user-roles` events as a fresh
@@ -37,8 +43,7 @@ export class UserRoleStateManager extends BaseRealtimeStateManager<
         note: item.note,
         version: version ?? item.version,
       }),
-      isEntity: (value): value is UserRole =>
-        typeof value === 'object' && value !== null && 'id' in value && typeof value.id === 'number',
+      isEntity: (value): value is UserRole => hasId(value, 'id', 'number'),
     });
   }
 }

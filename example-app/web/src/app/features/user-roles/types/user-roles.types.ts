@@ -34,9 +34,39 @@ export type UserRoleListQuery = ListQuery;
 
 /** How the list filters, searches and orders user roles, column by column (as the server does). */
 export const USER_ROLE_VIEW_FIELDS = {
-  id: {"kind":"number","label":"Id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
-  user_id: {"kind":"number","label":"User id","nullable":false,"ops":["eq","in","gt","gte","lt","lte"],"search":false},
-  role: {"kind":"text","label":"Role","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
-  granted_at: {"kind":"instant","label":"Granted at","nullable":false,"ops":["eq","in","gt","gte","lt","lte","contains"],"search":true},
-  note: {"kind":"text","label":"Note","nullable":true,"ops":["eq","in","gt","gte","lt","lte","contains","empty"],"search":true},
+  id: {
+    label: 'Id',
+    kind: 'number',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'],
+  },
+  user_id: {
+    label: 'User id',
+    kind: 'number',
+    nullable: false,
+    search: false,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte'],
+  },
+  role: {
+    label: 'Role',
+    kind: 'text',
+    nullable: false,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'],
+  },
+  granted_at: {
+    label: 'Granted at',
+    kind: 'instant',
+    nullable: false,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains'],
+  },
+  note: {
+    label: 'Note',
+    kind: 'text',
+    nullable: true,
+    search: true,
+    ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'],
+  },
 } as const satisfies ViewFields;

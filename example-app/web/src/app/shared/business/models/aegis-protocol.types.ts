@@ -3,7 +3,8 @@
 // in aegis-protocol.
 
 /** Any JSON value: what a `serde_json::Value` holds. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** A JSON object. */
 export type JsonObject = Record<string, JsonValue>;
@@ -27,7 +28,16 @@ export const DEFAULT_PAGE_SIZE = 20;
 export type FilterOp = 'eq' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'empty';
 
 /** Every filter operator, in the order documents list them. */
-export const FILTER_OPS: readonly FilterOp[] = ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'];
+export const FILTER_OPS: readonly FilterOp[] = [
+  'eq',
+  'in',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'contains',
+  'empty',
+];
 
 /** Values one `in` filter may list, at most. */
 export const MAX_IN_VALUES = 100;
@@ -41,7 +51,7 @@ export type ClientMessage =
 export type ServerMessage =
   | { type: 'ready'; userId: string }
   | { type: 'subscribed'; feature: string; seq: number; recovered: boolean }
-  | { type: 'event' } & EventMessage
+  | ({ type: 'event' } & EventMessage)
   | { type: 'resync'; feature: string; reason: ResyncReason }
   | { type: 'error'; code: ErrorCode; message: string; feature?: string | null }
   | { type: 'pong' };
@@ -62,11 +72,23 @@ export interface EventMeta {
   origin: string | null;
 }
 
-export type EventAction = 'created' | 'updated' | 'deleted' | 'import_started' | 'import_progress' | 'import_completed';
+export type EventAction =
+  'created' | 'updated' | 'deleted' | 'import_started' | 'import_progress' | 'import_completed';
 
 export type ResyncReason = 'gap' | 'lagging';
 
-export type ErrorCode = 'unauthorized' | 'forbidden' | 'bad_request' | 'not_found' | 'conflict' | 'unprocessable' | 'too_large' | 'method_not_allowed' | 'too_many_requests' | 'unavailable' | 'internal';
+export type ErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'bad_request'
+  | 'not_found'
+  | 'conflict'
+  | 'unprocessable'
+  | 'too_large'
+  | 'method_not_allowed'
+  | 'too_many_requests'
+  | 'unavailable'
+  | 'internal';
 
 export interface Deleted {
   id: JsonValue;

@@ -44,6 +44,10 @@ export abstract class BasePolledStateManager<
     inject(DestroyRef).onDestroy(() => this.dispose());
   }
 
+  idOf(item: T): Id {
+    return this.spec.idOf(item);
+  }
+
   /** Loads a page; an answer to an older query is dropped. */
   async load(query: ListQuery): Promise<void> {
     this.#lastQuery = query;

@@ -145,6 +145,10 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
     inject(DestroyRef).onDestroy(() => this.dispose());
   }
 
+  idOf(item: T): Id {
+    return this.config.idOf(item);
+  }
+
   /** The last seq applied. */
   lastSeq(): number | null {
     return this.#seq;

@@ -54,6 +54,8 @@ export interface FeatureState<T, Id extends EntityId, C> {
   readonly total: Signal<number>;
   /** This tab's CSV import, for a feature with import; else `null`. */
   readonly importJob: ImportTracker | null;
+  /** A row's id. */
+  idOf(item: T): Id;
   load(query: ListQuery): Promise<void>;
   /** Loads the last query again, from the server. */
   reload(): Promise<void>;
@@ -91,4 +93,12 @@ export function saveOverConflict<T, Id extends EntityId, C, U>(
     spec.toUpdate({ ...theirs, ...changes }, spec.versionOf(theirs)),
     mutationId,
   );
+}
+
+/** Whether a value is an object whose `field` holds an id of `type`: a row, to a state manager. */
+export function hasId(value: unknown, field: string, type: 'number' | 'string'): boolean {
+  if (typeof value !== 'object' || value === null || !(field in value)) {
+    return false;
+  }
+  return typeof (value as Record<string, unknown>)[field] === type;
 }

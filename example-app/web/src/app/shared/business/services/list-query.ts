@@ -97,3 +97,16 @@ export function queryFromParams(
     ...(filters.length > 0 ? { filters } : {}),
   };
 }
+
+/** What a bulk delete removes: these rows, or every row of a query's view. */
+export type BulkTarget<Id> = { readonly ids: readonly Id[] } | { readonly query: ListQuery };
+
+/** A bulk delete's body: the ids, or the view's query string (its order left out). */
+export function bulkDeleteBody<Id>(
+  target: BulkTarget<Id>,
+): { ids: readonly Id[] } | { query: string } {
+  if ('ids' in target) {
+    return { ids: target.ids };
+  }
+  return { query: queryString(queryParams({ ...target.query, sort: undefined }, false)) };
+}

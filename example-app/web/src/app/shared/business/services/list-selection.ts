@@ -21,7 +21,8 @@ export class ListSelection<T, Id extends EntityId> {
   constructor(
     private readonly rows: Signal<readonly T[]>,
     view: Signal<unknown>,
-    private readonly idOf: (row: T) => Id,
+    /** What knows a row's id: the list's state manager. */
+    private readonly rowIds: { idOf(row: T): Id },
   ) {
     this.selected = linkedSignal<unknown, ReadonlySet<Id>>({
       source: view,
@@ -29,18 +30,18 @@ export class ListSelection<T, Id extends EntityId> {
     });
     this.allMatching = linkedSignal<unknown, boolean>({ source: view, computation: () => false });
     this.allOnPage = computed(
-      () => rows().length > 0 && rows().every((row) => this.selected().has(idOf(row))),
+      () => rows().length > 0 && rows().every((row) => this.selected().has(rowIds.idOf(row))),
     );
     this.any = computed(() => this.selected().size > 0 || this.allMatching());
   }
 
   /** Whether a row is chosen (itself, or as one of the whole view). */
   has(row: T): boolean {
-    return this.allMatching() || this.selected().has(this.idOf(row));
+    return this.allMatching() || this.selected().has(this.rowIds.idOf(row));
   }
 
   toggle(row: T): void {
-    const id = this.idOf(row);
+    const id = this.rowIds.idOf(row);
     this.allMatching.set(false);
     this.selected.update((chosen) => {
       const next = new Set(chosen);
@@ -55,7 +56,7 @@ export class ListSelection<T, Id extends EntityId> {
   toggleAll(): void {
     this.allMatching.set(false);
     this.selected.set(
-      this.allOnPage() ? new Set() : new Set(this.rows().map((row) => this.idOf(row))),
+      this.allOnPage() ? new Set() : new Set(this.rows().map((row) => this.rowIds.idOf(row))),
     );
   }
 
