@@ -144,7 +144,8 @@ export class BudgetsListComponent {
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
-    // The state manager reads the view (it drops an answer to an older one).
+    // The state manager reads the view (it drops an answer to an older one);
+    // resource() would fit, but is still experimental in Angular 21.
     effect(() => void this.state.load(this.query()));
     // Every tab of the feature hears how an import ended.
     let seen = this.state.finishedImport();

@@ -120,7 +120,8 @@ export class UserRolesListComponent {
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
-    // The state manager reads the view (it drops an answer to an older one).
+    // The state manager reads the view (it drops an answer to an older one);
+    // resource() would fit, but is still experimental in Angular 21.
     effect(() => void this.state.load(this.query()));
     inject(DestroyRef).onDestroy(() => clearTimeout(this.searchTimer));
   }
