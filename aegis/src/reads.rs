@@ -135,6 +135,18 @@ impl ViewRead {
         Error::from(error)
     }
 
+    /// A read's outcome. One that ends past the deadline is a 503 even
+    /// when it reads as a success: a SQLite statement its progress handler
+    /// stopped may end as if it had no more rows, and what it returned
+    /// would be a part passed off as the whole.
+    fn settled<T>(&self, read: Result<T, sqlx::Error>) -> Result<T, Error> {
+        match read {
+            Ok(_) if Instant::now() >= self.deadline => Err(too_long(self.allowed)),
+            Ok(value) => Ok(value),
+            Err(error) => Err(self.failed(error)),
+        }
+    }
+
     /// The first column of `sql`'s one row, a count.
     pub(crate) async fn count(&mut self, sql: &str, selection: &Selection) -> Result<u64, Error> {
         let row = match &mut self.tx {
@@ -148,8 +160,7 @@ impl ViewRead {
                 .await
                 .and_then(|row| row.try_get::<i64, _>(0)),
         };
-        row.map(|count| count.max(0) as u64)
-            .map_err(|e| self.failed(e))
+        self.settled(row).map(|count| count.max(0) as u64)
     }
 
     /// `sql`'s rows, each a row of `meta` as its JSON object.
@@ -180,11 +191,12 @@ impl ViewRead {
                 Err(error) => Err(error),
             },
         };
-        rows.map_err(|e| self.failed(e))
+        self.settled(rows)
     }
 
     /// `sql`'s rows as they come, each a row of `meta` as its JSON object;
-    /// a read past the deadline ends the stream with its 503.
+    /// a read past the deadline ends the stream with its 503, also when
+    /// the statement ended as if it had no more rows.
     pub(crate) fn stream<'a>(
         &'a mut self,
         sql: &'a str,
@@ -199,7 +211,7 @@ impl ViewRead {
                 Error::from(error)
             }
         };
-        match &mut self.tx {
+        let rows = match &mut self.tx {
             Snapshot::Any(tx) => selection
                 .bind(&self.db, sqlx::query(sql))
                 .fetch(&mut **tx)
@@ -209,7 +221,12 @@ impl ViewRead {
                 .fetch(&mut **tx)
                 .map(move |row| values::read_row(dialect, &row.map_err(failed)?, meta))
                 .boxed(),
-        }
+        };
+        let late = futures_util::stream::once(async move {
+            (Instant::now() >= deadline).then(|| Err(too_long(allowed)))
+        })
+        .filter_map(|late| async move { late });
+        rows.chain(late).boxed()
     }
 
     /// `sql`'s rows' first column, each an id of `meta`.
@@ -241,7 +258,7 @@ impl ViewRead {
                 Err(error) => Err(error),
             },
         };
-        ids.map_err(|e| self.failed(e))
+        self.settled(ids)
     }
 
     /// The feature's last seq, as this snapshot sees it.

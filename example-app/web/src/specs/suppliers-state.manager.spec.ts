@@ -48,7 +48,10 @@ describe('SupplierStateManager (generated, polled)', () => {
       providers: [
         provideHttpClient(),
         provideHttpClientTesting(),
-        { provide: AEGIS_CONFIG, useValue: { apiBaseUrl: '/api', websocketUrl: '/ws', token: () => Promise.resolve('t') } },
+        {
+          provide: AEGIS_CONFIG,
+          useValue: { apiBaseUrl: '/api', websocketUrl: '/ws', token: () => Promise.resolve('t') },
+        },
         SupplierStateManager,
       ],
     });
@@ -98,7 +101,9 @@ describe('SupplierStateManager (generated, polled)', () => {
     expect(state.items()[0].name).toBe('Initrode');
 
     const removing = state.remove(2);
-    http.expectOne({ method: 'DELETE', url: '/api/suppliers/2' }).flush(null, { status: 204, statusText: 'No Content' });
+    http
+      .expectOne({ method: 'DELETE', url: '/api/suppliers/2' })
+      .flush(null, { status: 204, statusText: 'No Content' });
     await removing;
     answerPage([{ ...INITECH, name: 'Initrode' }]);
     await settle();
@@ -109,17 +114,24 @@ describe('SupplierStateManager (generated, polled)', () => {
     const removing = state.remove(1);
     http
       .expectOne({ method: 'DELETE', url: '/api/suppliers/1' })
-      .flush({ code: 'not_found', message: 'no supplier 1' }, { status: 404, statusText: 'Not Found' });
+      .flush(
+        { code: 'not_found', message: 'no supplier 1' },
+        { status: 404, statusText: 'Not Found' },
+      );
     await expect(removing).rejects.toBeTruthy();
     expect(state.items()).toEqual([INITECH]);
   });
 
   it('follows its import by polling the job, then reads the page again', async () => {
     vi.useFakeTimers();
-    const file = new File(['name,country,active,rating\nHooli,US,no,\n'], 'suppliers.csv', { type: 'text/csv' });
+    const file = new File(['name,country,active,rating\nHooli,US,no,\n'], 'suppliers.csv', {
+      type: 'text/csv',
+    });
     const starting = importJobOf(state).start(file, false);
     expect(importJobOf(state).status()).toBe('uploading');
-    http.expectOne({ method: 'POST', url: '/api/suppliers/import?dryRun=false' }).flush({ jobId: 'job-1' });
+    http
+      .expectOne({ method: 'POST', url: '/api/suppliers/import?dryRun=false' })
+      .flush({ jobId: 'job-1' });
     await starting;
     expect(importJobOf(state).status()).toBe('running');
 
@@ -142,11 +154,16 @@ describe('SupplierStateManager (generated, polled)', () => {
     vi.useFakeTimers();
     const file = new File(['name\n'], 'suppliers.csv', { type: 'text/csv' });
     const starting = importJobOf(state).start(file, true);
-    http.expectOne({ method: 'POST', url: '/api/suppliers/import?dryRun=true' }).flush({ jobId: 'job-1' });
+    http
+      .expectOne({ method: 'POST', url: '/api/suppliers/import?dryRun=true' })
+      .flush({ jobId: 'job-1' });
     await starting;
     http
       .expectOne('/api/suppliers/import/job-1')
-      .flush({ code: 'not_found', message: 'no import job job-1' }, { status: 404, statusText: 'Not Found' });
+      .flush(
+        { code: 'not_found', message: 'no import job job-1' },
+        { status: 404, statusText: 'Not Found' },
+      );
     await vi.advanceTimersByTimeAsync(5_000);
     expect(importJobOf(state).status()).toBe('failed');
     expect(importJobOf(state).failure()).toBe('no import job job-1');

@@ -9,7 +9,11 @@ import { provideHttpClientTesting } from '@angular/common/http/testing';
 
 import { AEGIS_CONFIG } from '../app/shared/business/services/aegis-api';
 import { ImportTracker } from '../app/shared/business/services/import-tracker';
-import { ConnectionStatus, FeatureSubscriber, WebSocketService } from '../app/shared/business/services/websocket.service';
+import {
+  ConnectionStatus,
+  FeatureSubscriber,
+  WebSocketService,
+} from '../app/shared/business/services/websocket.service';
 
 /** Stands in for the tab's WebSocketService. */
 @Injectable()
@@ -21,6 +25,10 @@ export class FakeWebSocketService {
     this.subscribers.set(feature, subscriber);
     return () => this.subscribers.delete(feature);
   }
+
+  features(): string[] {
+    return [...this.subscribers.keys()];
+  }
 }
 
 /**
@@ -31,7 +39,10 @@ export function httpTestingProviders(): (Provider | EnvironmentProviders)[] {
   return [
     provideHttpClient(),
     provideHttpClientTesting(),
-    { provide: AEGIS_CONFIG, useValue: { apiBaseUrl: '/api', websocketUrl: '/ws', token: () => Promise.resolve('t') } },
+    {
+      provide: AEGIS_CONFIG,
+      useValue: { apiBaseUrl: '/api', websocketUrl: '/ws', token: () => Promise.resolve('t') },
+    },
     FakeWebSocketService,
     { provide: WebSocketService, useExisting: FakeWebSocketService },
   ];

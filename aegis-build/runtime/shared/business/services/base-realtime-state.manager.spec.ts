@@ -518,6 +518,39 @@ describe('BaseRealtimeStateManager provided per list', () => {
     expect(late.state.calls.pages).toHaveLength(1);
   });
 
+  it('reads the page when another subscriber already holds the feature (no replay would come)', async () => {
+    const first = openList();
+    first.state.pageAnswers.push(page([A, B], 10));
+    await first.state.load(QUERY);
+    first.injector.destroy();
+    // The labels of a reference, say, subscribed meanwhile: a new
+    // subscription of the feature sends no `subscribe`, so replays nothing.
+    socket.subscribe('items', {
+      lastSeq: () => 10,
+      onEvent: () => undefined,
+      onSubscribed: () => undefined,
+      onResync: () => undefined,
+      onError: () => undefined,
+    });
+    const second = openList();
+    second.state.pageAnswers.push(page([A, B, C], 12));
+    await second.state.load(QUERY);
+    expect(second.state.calls.pages).toHaveLength(1);
+    expect(second.state.items()).toEqual([A, B, C]);
+  });
+
+  it('leaves no page while the echo of a change of its own has not come back', async () => {
+    const first = openList();
+    first.state.pageAnswers.push(page([A, B], 10));
+    await first.state.load(QUERY);
+    await first.state.create({ name: 'c' });
+    first.injector.destroy();
+    const second = openList();
+    second.state.pageAnswers.push(page([A, B], 11));
+    await second.state.load(QUERY);
+    expect(second.state.calls.pages).toHaveLength(1);
+  });
+
   it('leaves no page while a change of its own is unsettled', async () => {
     const first = openList();
     first.state.pageAnswers.push(page([A, B], 10));

@@ -30,6 +30,11 @@ export class OwnMutations {
     return id;
   }
 
+  /** How many of ours have not come back yet. */
+  get outstanding(): number {
+    return this.#ids.size;
+  }
+
   /** Whether `id` is one of ours; it is forgotten either way (an echo comes once). */
   take(id: string): boolean {
     return this.#ids.delete(id);

@@ -184,7 +184,8 @@ export class ReferenceLabels {
     }
     if (idle && feature.wanted.size > 0) {
       queueMicrotask(() => {
-        const keys = [...feature.wanted];
+        // Those let go meanwhile are not read.
+        const keys = [...feature.wanted].filter((key) => feature.labels.has(key));
         feature.wanted.clear();
         for (let start = 0; start < keys.length; start += LABEL_READ_BATCH) {
           void this.#read(target, feature, keys.slice(start, start + LABEL_READ_BATCH));
@@ -234,15 +235,17 @@ export class ReferenceLabels {
     for (const key of together) {
       this.#apply(feature, key, found.get(key) ?? null, page.seq);
     }
+    // A label let go while it was read is not followed any more.
+    const held = together.filter((key) => feature.labels.has(key));
     if (!target.live) {
       return;
     }
     if (feature.liveFrom === null) {
-      for (const key of together) {
+      for (const key of held) {
         feature.early.add(key);
       }
     } else if (page.seq < feature.liveFrom) {
-      this.#want(target, feature, together);
+      this.#want(target, feature, held);
     }
   }
 

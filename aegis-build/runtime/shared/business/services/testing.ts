@@ -80,6 +80,10 @@ export class FakeWebSocketService {
     this.subscribers.set(feature, subscriber);
     return () => this.subscribers.delete(feature);
   }
+
+  features(): string[] {
+    return [...this.subscribers.keys()];
+  }
 }
 
 /**

@@ -108,12 +108,14 @@ export class ReferenceInputComponent implements ControlValueAccessor {
   constructor() {
     inject(DestroyRef).onDestroy(() => clearTimeout(this.searchTimer));
     // The chosen row's label as read, and as it changes live; not while typing.
-    effect(() => {
+    effect((onCleanup) => {
       const id = this.valueSignal();
       if (id === null) {
         return;
       }
-      const label = this.labels.label(this.target(), id)();
+      const held = this.labels.hold(this.target(), id);
+      onCleanup(held.release);
+      const label = held.label();
       untracked(() => {
         if (typeof this.text.value !== 'string') {
           this.chosen = { id, label: label ?? String(id) };

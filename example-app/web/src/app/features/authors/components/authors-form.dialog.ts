@@ -97,7 +97,7 @@ export interface AuthorFormData {
         }
       </mat-dialog-content>
       <mat-dialog-actions align="end">
-        <button mat-button type="button" mat-dialog-close>Cancel</button>
+        <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
         <button mat-flat-button type="submit" [disabled]="saving()">Save</button>
       </mat-dialog-actions>
     </form>

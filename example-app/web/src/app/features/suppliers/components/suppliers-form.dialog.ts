@@ -79,7 +79,7 @@ export interface SupplierFormData {
         }
       </mat-dialog-content>
       <mat-dialog-actions align="end">
-        <button mat-button type="button" mat-dialog-close>Cancel</button>
+        <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
         <button mat-flat-button type="submit" [disabled]="saving()">Save</button>
       </mat-dialog-actions>
     </form>

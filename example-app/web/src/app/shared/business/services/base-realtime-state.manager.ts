@@ -387,14 +387,16 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
 
   /**
    * A page the last list of this view left, read inside the TTL: shown at
-   * once, and the subscription that follows starts from its seq.
+   * once, and the subscription that follows starts from its seq, so the
+   * server replays what changed meanwhile. Only when this subscription is
+   * the feature's first: one already held (by another list, or by the
+   * labels of a reference) sends no `subscribe` and so replays nothing, and
+   * the page is read instead.
    */
   #adoptKeptPage(query: ListQuery): void {
-    const kept =
-      this.config.cacheTtlMs > 0
-        ? this.#pageCache.take<T>(this.config.feature, query, this.config.cacheTtlMs)
-        : null;
-    if (kept === null) {
+    const { feature, cacheTtlMs } = this.config;
+    const kept = cacheTtlMs > 0 ? this.#pageCache.take<T>(feature, query, cacheTtlMs) : null;
+    if (kept === null || this.websocket.features().includes(feature)) {
       return;
     }
     this.#lastQuery = query;
@@ -413,6 +415,7 @@ export abstract class BaseRealtimeStateManager<T extends object, Id extends Enti
       !this.#stale.marked &&
       this.#pending.size === 0 &&
       this.#hidden.size === 0 &&
+      this.#ownMutations.outstanding === 0 &&
       this.conflicts().length === 0;
     if (settled && this.#lastQuery !== null && this.#seq !== null && this.config.cacheTtlMs > 0) {
       const query = this.#lastQuery;

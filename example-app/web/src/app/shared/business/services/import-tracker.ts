@@ -53,6 +53,8 @@ export class ImportTracker {
   readonly #fileName = signal<string | null>(null);
   readonly #earlyCompletions = new Map<string, ImportCompleted>();
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Bumped by each reset: an upload answered after one is not followed. */
+  #generation = 0;
 
   /** Percent done. */
   readonly progress = this.#progress.asReadonly();
@@ -75,11 +77,16 @@ export class ImportTracker {
   /** Uploads a CSV file and follows the job it starts. */
   async start(file: File, dryRun: boolean): Promise<string> {
     this.reset();
+    const generation = this.#generation;
     this.#status.set('uploading');
     this.#dryRun.set(dryRun);
     this.#fileName.set(file.name);
     try {
       const { jobId } = await this.source.importCsv(file, dryRun);
+      if (generation !== this.#generation) {
+        // Reset (or stopped) while uploading: the job is no longer followed.
+        return jobId;
+      }
       this.#jobId.set(jobId);
       this.#status.set('running');
       const early = this.#earlyCompletions.get(jobId);
@@ -98,6 +105,7 @@ export class ImportTracker {
 
   /** Forgets the last import, ready for another. */
   reset(): void {
+    this.#generation += 1;
     clearTimeout(this.#pollTimer);
     this.#status.set('idle');
     this.#progress.set(0);
