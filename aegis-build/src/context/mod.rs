@@ -270,6 +270,7 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         .collect();
     let columns = table_columns(&fields, unit);
     let id = module.id_field();
+    let (columns_decl, filter_columns_decl) = column_decls(&columns, &id.wire_name);
     let imports = TypeImports::of(unit);
     FeatureContext {
         paths: feature_paths(module),
@@ -301,8 +302,8 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         uses_date_pipe: columns.iter().any(|c| c.is_datetime || c.is_local_datetime),
         form_helpers: form_helpers(&inputs),
         has_inputs: !inputs.is_empty(),
-        columns_decl: column_decls(&columns, &id.wire_name).0,
-        filter_columns_decl: column_decls(&columns, &id.wire_name).1,
+        columns_decl,
+        filter_columns_decl,
         describe_expr: describe_expr(module),
         declarations: unit.decls.values().map(TsDecl::render).collect(),
         uses_json_value: imports.uses_json_value,
