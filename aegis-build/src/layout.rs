@@ -103,6 +103,24 @@ pub(crate) fn arrow_property(indent: usize, key: &str, body: &str) -> String {
     format!("{key}: () =>\n{}{body},", " ".repeat(indent + 2))
 }
 
+/// An object's property loading `export` of the module at `path` when
+/// called, at `indent`: as [`arrow_property`] lays it out while the chain
+/// fits its line, else with `then`'s argument on a line of its own.
+pub(crate) fn lazy_property(indent: usize, key: &str, path: &str, export: &str) -> String {
+    let body = format!("import('{path}').then((m) => m.{export})");
+    // On a line of its own, the body ends with a comma.
+    if indent + 2 + format!("{body},").chars().count() <= WIDTH {
+        return arrow_property(indent, key, &body);
+    }
+    let pad = |n: usize| " ".repeat(indent + n);
+    format!(
+        "{key}: () =>\n{}import('{path}').then(\n{}(m) => m.{export},\n{}),",
+        pad(2),
+        pad(4),
+        pad(2)
+    )
+}
+
 /// A TypeScript string literal as Prettier writes it: single-quoted,
 /// unless the text holds more single quotes than double ones.
 pub(crate) fn quoted(text: &str) -> String {
@@ -123,6 +141,26 @@ mod tests {
 
     fn names(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("Name{i}")).collect()
+    }
+
+    #[test]
+    fn a_lazy_load_breaks_as_prettier_does() {
+        assert_eq!(
+            lazy_property(6, "load", "../a", "A"),
+            "load: () => import('../a').then((m) => m.A),"
+        );
+        let path = format!("../../{}", "b".repeat(40));
+        assert_eq!(
+            lazy_property(6, "load", &path, "BListComponent"),
+            format!("load: () =>\n        import('{path}').then((m) => m.BListComponent),")
+        );
+        let path = format!("../../{}", "c".repeat(70));
+        assert_eq!(
+            lazy_property(6, "load", &path, "CListComponent"),
+            format!(
+                "load: () =>\n        import('{path}').then(\n          (m) => m.CListComponent,\n        ),"
+            )
+        );
     }
 
     #[test]

@@ -61,6 +61,7 @@ macro_rules! runtime_files {
 const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/aegis-api.ts" => "shared/business/services/aegis-api.ts",
     "shared/list-query.ts" => "shared/business/services/list-query.ts",
+    "shared/list-location.ts" => "shared/business/services/list-location.ts",
     "shared/mutations.ts" => "shared/business/services/mutations.ts",
     "shared/websocket.service.ts" => "shared/business/services/websocket.service.ts",
     "shared/base-realtime-state.manager.ts" => "shared/business/services/base-realtime-state.manager.ts",
@@ -87,6 +88,7 @@ const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/running-imports.ts" => "shared/ui/running-imports.ts",
     "shared/reference-label.pipe.ts" => "shared/ui/reference-label.pipe.ts",
     "shared/typed-rows.ts" => "shared/ui/typed-rows.ts",
+    "shared/child-panels.ts" => "shared/ui/child-panels.ts",
     "shared/feature-list.scss" => "shared/ui/feature-list.scss",
 ];
 

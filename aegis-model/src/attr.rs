@@ -21,15 +21,16 @@ pub const MODULE_SWITCHES: [&str; 3] = ["optimistic_updates", "conflict_detectio
 pub const FIELD_FLAGS: [&str; 4] = ["id", "version", "skip", "readonly"];
 /// The switches `#[crud]` accepts on a field, each `key = false` (on by
 /// default).
-pub const FIELD_SWITCHES: [&str; 1] = ["sortable"];
+pub const FIELD_SWITCHES: [&str; 2] = ["sortable", "children"];
 /// The options `#[crud]` accepts on a field, each `key = "value"`.
-pub const FIELD_OPTIONS: [&str; 6] = [
+pub const FIELD_OPTIONS: [&str; 7] = [
     "ts_type",
     "label",
     "default",
     "renamed_from",
     "references",
     "on_delete",
+    "children_label",
 ];
 
 /// A string option and where it was written.
@@ -77,6 +78,11 @@ pub struct FieldArgs {
     pub references: Option<StringOption>,
     /// `on_delete = "restrict" | "cascade" | "set_null"`.
     pub on_delete: Option<StringOption>,
+    /// `children = false`: the referenced module's rows show no panel of
+    /// the rows that reference them through this field.
+    pub children: Option<(bool, Location)>,
+    /// `children_label = "Budgets"`: the title of that panel.
+    pub children_label: Option<StringOption>,
     /// `min`, `max`, `length(..)`, `pattern`, `email`, `url`, `one_of`.
     pub rules: crate::rules::RuleArgs,
     /// `created_at`, `updated_at`, `created_by` or `updated_by`.
@@ -445,10 +451,14 @@ fn field_switch(
         wrong(Location::of(&value), diags);
         return Ok(());
     };
-    if args.sortable.is_some() {
+    let slot = match key {
+        "children" => &mut args.children,
+        _ => &mut args.sortable,
+    };
+    if slot.is_some() {
         diags.error(key_location, format_args!("duplicate crud switch `{key}`"));
     } else {
-        args.sortable = Some((on.value, key_location));
+        *slot = Some((on.value, key_location));
     }
     Ok(())
 }
@@ -498,6 +508,7 @@ fn field_option(
         "default" => &mut args.default,
         "references" => &mut args.references,
         "on_delete" => &mut args.on_delete,
+        "children_label" => &mut args.children_label,
         _ => &mut args.renamed_from,
     };
     if slot.is_some() {
@@ -566,6 +577,7 @@ pub(crate) fn check_field_conflicts(args: &FieldArgs, diags: &mut Diagnostics) {
             ("ts_type", args.ts_type.is_some()),
             ("label", args.label.is_some()),
             ("sortable", args.sortable.is_some()),
+            ("children_label", args.children_label.is_some()),
         ];
         for (other, present) in others {
             if present {

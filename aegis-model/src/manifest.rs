@@ -90,6 +90,9 @@ pub struct FieldSpec {
     /// `references = "authors"` and `on_delete` ([`crate::relation`]).
     pub references: Option<String>,
     pub on_delete: Option<String>,
+    /// `children = false` and `children_label` ([`crate::relation`]).
+    pub children: Option<bool>,
+    pub children_label: Option<String>,
 }
 
 /// The rule keys of a field table.
@@ -184,6 +187,10 @@ struct FieldTable {
     #[serde(default)]
     on_delete: Option<String>,
     #[serde(default)]
+    children: Option<bool>,
+    #[serde(default)]
+    children_label: Option<String>,
+    #[serde(default)]
     created_at: bool,
     #[serde(default)]
     updated_at: bool,
@@ -211,6 +218,8 @@ impl FieldSpec {
             stamp: None,
             references: None,
             on_delete: None,
+            children: None,
+            children_label: None,
         }
     }
 }
@@ -274,6 +283,8 @@ impl<'de> Deserialize<'de> for FieldSpec {
                     .find_map(|(set, stamp)| set.then_some(stamp)),
                     references: table.references,
                     on_delete: table.on_delete,
+                    children: table.children,
+                    children_label: table.children_label,
                 })
             }
         }
@@ -467,6 +478,8 @@ fn field_input(
         stamp: spec.stamp.map(|stamp| (stamp, at.clone())),
         references: text(&spec.references),
         on_delete: text(&spec.on_delete),
+        children: spec.children.map(|on| (on, at.clone())),
+        children_label: text(&spec.children_label),
     };
     crate::attr::check_field_conflicts(&crud, diags);
     Some(FieldInput {

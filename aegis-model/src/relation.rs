@@ -1,6 +1,8 @@
 //! References between modules: `#[crud(references = "authors")]` on a
 //! field holding another module's id, with `on_delete = "restrict"`
-//! (the default), `"cascade"` or `"set_null"`. What one declaration can
+//! (the default), `"cascade"` or `"set_null"`, and `children = false` or
+//! `children_label = "..."` for the panel the referenced row shows of
+//! the rows that reference it. What one declaration can
 //! check is checked here; whether `authors` exists and its id has the
 //! field's type, aegis-build checks with every module in view.
 
@@ -35,6 +37,11 @@ pub struct Reference {
     /// The referenced module's name, such as `authors`.
     pub module: String,
     pub on_delete: OnDelete,
+    /// The referenced module's rows show a panel of the rows referencing
+    /// them through this field (`children = false` says no).
+    pub children: bool,
+    /// `children_label`: that panel's title, when not the module's own.
+    pub children_label: Option<String>,
 }
 
 /// The field's reference, checked as far as one declaration allows.
@@ -45,33 +52,19 @@ pub(crate) fn check(
     nullable: bool,
     diags: &mut Diagnostics,
 ) -> Option<Reference> {
-    let on_delete = match &field.crud.on_delete {
-        None => OnDelete::Restrict,
-        Some(option) => match option.value.as_str() {
-            "restrict" => OnDelete::Restrict,
-            "cascade" => OnDelete::Cascade,
-            "set_null" => OnDelete::SetNull,
-            other => {
-                diags.error(
-                    option.location.clone(),
-                    format_args!(
-                        "unknown `on_delete` `{other}`, expected `restrict`, `cascade` or \
-                         `set_null`"
-                    ),
-                );
-                return None;
-            }
-        },
-    };
+    let on_delete = on_delete(field, diags)?;
     let Some(references) = &field.crud.references else {
-        if let Some(option) = &field.crud.on_delete {
-            diags.error(
-                option.location.clone(),
-                "`on_delete` says what a reference does; add `references = \"<module>\"`",
-            );
-        }
+        refuse_orphans(field, diags);
         return None;
     };
+    let children = field.crud.children.as_ref().is_none_or(|(on, _)| *on);
+    if let (false, Some(label)) = (children, &field.crud.children_label) {
+        diags.error(
+            label.location.clone(),
+            "`children_label` titles the panel that `children = false` turns off; keep one",
+        );
+        return None;
+    }
     let id_like = matches!(storage, StorageKind::Integer)
         || (storage == StorageKind::Text && matches!(format, None | Some(ValueFormat::Uuid)));
     if !id_like {
@@ -114,7 +107,52 @@ pub(crate) fn check(
     Some(Reference {
         module: module.to_owned(),
         on_delete,
+        children,
+        children_label: field
+            .crud
+            .children_label
+            .as_ref()
+            .map(|o| o.value.trim().to_owned()),
     })
+}
+
+/// What `on_delete` says (`restrict` when it is not given).
+fn on_delete(field: &FieldInput, diags: &mut Diagnostics) -> Option<OnDelete> {
+    let Some(option) = &field.crud.on_delete else {
+        return Some(OnDelete::Restrict);
+    };
+    match option.value.as_str() {
+        "restrict" => Some(OnDelete::Restrict),
+        "cascade" => Some(OnDelete::Cascade),
+        "set_null" => Some(OnDelete::SetNull),
+        other => {
+            diags.error(
+                option.location.clone(),
+                format_args!(
+                    "unknown `on_delete` `{other}`, expected `restrict`, `cascade` or `set_null`"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// A reference's options on a field that references nothing.
+fn refuse_orphans(field: &FieldInput, diags: &mut Diagnostics) {
+    let crud = &field.crud;
+    let orphans = [
+        crud.on_delete.as_ref().map(|o| ("on_delete", &o.location)),
+        crud.children.as_ref().map(|(_, at)| ("children", at)),
+        crud.children_label
+            .as_ref()
+            .map(|o| ("children_label", &o.location)),
+    ];
+    for (key, at) in orphans.into_iter().flatten() {
+        diags.error(
+            at.clone(),
+            format_args!("`{key}` says what a reference does; add `references = \"<module>\"`"),
+        );
+    }
 }
 
 /// The field that shows a row where it is referenced: the declared

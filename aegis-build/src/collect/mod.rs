@@ -53,6 +53,22 @@ pub(crate) struct Unit {
     pub entity_imports: BTreeSet<(String, String)>,
     /// Its references' targets, by the referencing field's JSON name.
     pub references: BTreeMap<String, ReferenceTarget>,
+    /// The panels its rows show of other rows referencing them.
+    pub children: Vec<ChildPanel>,
+}
+
+/// Rows of a module that reference a row of another, shown on that row's
+/// page: the module's own list, kept to the view `<field>.eq=<id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChildPanel {
+    pub title: String,
+    /// The referencing module's feature.
+    pub feature: String,
+    /// The referencing field's JSON name.
+    pub field: String,
+    pub list_component_class: String,
+    /// Its list component's file, from the feature's root (`components/...`).
+    pub list_component_file: String,
 }
 
 /// The rows a reference points at, as the front end names them.

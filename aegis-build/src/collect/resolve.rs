@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aegis_model::decl::{TsDecl, enum_decl, struct_decl};
 use aegis_model::{Location, Module, Origin, TsType};
 
-use super::{Collector, Found, ReferenceTarget, TypeDef, Unit, crud_module_attr};
+use super::{ChildPanel, Collector, Found, ReferenceTarget, TypeDef, Unit, crud_module_attr};
 
 /// Finds the declarations of the named types a module's fields use.
 pub(super) fn resolve(
@@ -74,6 +74,7 @@ pub(super) fn resolve(
     refer_to_itself_by_its_typescript_name(&mut module);
     Unit {
         references: BTreeMap::new(),
+        children: Vec::new(),
         module,
         rust_path,
         decls,
@@ -230,5 +231,44 @@ pub(super) fn fill_references(mut units: Vec<Unit>) -> Vec<Unit> {
             })
             .collect();
     }
+    let children: Vec<Vec<ChildPanel>> = units
+        .iter()
+        .map(|parent| child_panels(parent.module.names.module(), &units))
+        .collect();
+    for (unit, children) in units.iter_mut().zip(children) {
+        unit.children = children;
+    }
     units
+}
+
+/// The panels a row of `parent` shows: per field of any module that
+/// references it and that the front end sees, unless `children = false`.
+/// Titled by `children_label`, else the module's plural (with the field's
+/// label when one module references `parent` through several fields).
+fn child_panels(parent: &str, units: &[Unit]) -> Vec<ChildPanel> {
+    let mut panels = Vec::new();
+    for unit in units {
+        let module = &unit.module;
+        let fields: Vec<(&aegis_model::Field, &aegis_model::Reference)> = module
+            .sent_fields()
+            .filter_map(|f| Some((f, f.references.as_ref()?)))
+            .filter(|(_, r)| r.module == parent && r.children)
+            .collect();
+        let plural = module.names.title_plural();
+        for (field, reference) in &fields {
+            let title = match &reference.children_label {
+                Some(label) => label.clone(),
+                None if fields.len() > 1 => format!("{plural} ({})", field.label),
+                None => plural.clone(),
+            };
+            panels.push(ChildPanel {
+                title,
+                feature: module.names.feature(),
+                field: field.wire_name.clone(),
+                list_component_class: module.names.list_component_class(),
+                list_component_file: module.names.files().list_component,
+            });
+        }
+    }
+    panels
 }

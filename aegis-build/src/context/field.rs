@@ -242,7 +242,7 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
 /// Text safe inside an Angular template that is itself inside a
 /// TypeScript template literal: HTML-escaped, with `{`, `}`, `` ` `` and
 /// `$` written as character references.
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {

@@ -101,6 +101,14 @@ pub(crate) struct FeatureContext {
     pub input_type_imports: String,
     /// Other features' entity types the inputs use.
     pub input_entity_imports: Vec<EntityImport>,
+    /// Its rows show panels of other modules' rows referencing them.
+    pub has_children: bool,
+    /// The form dialog's `children` field: each panel's title, field and
+    /// list component, loaded when shown; laid out as Prettier would.
+    pub children_decl: String,
+    /// The panels' titles inside a sentence (`budgets`, `budgets and
+    /// lines`), escaped as `label_html` is.
+    pub children_sentence: String,
 }
 
 /// Module specifiers (no `.ts`) as a file in one of the feature's folders
@@ -115,6 +123,8 @@ pub(crate) struct FeaturePaths {
     /// The shared runtime files.
     pub api: String,
     pub list_query: String,
+    pub list_location: String,
+    pub child_panels: String,
     pub mutations: String,
     pub protocol: String,
     pub realtime: String,
@@ -187,6 +197,8 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         form_dialog: same_folder(files.form_dialog),
         api: shared("shared/aegis-api.ts"),
         list_query: shared("shared/list-query.ts"),
+        list_location: shared("shared/list-location.ts"),
+        child_panels: shared("shared/child-panels.ts"),
         mutations: shared("shared/mutations.ts"),
         protocol: shared("shared/protocol.types.ts"),
         realtime: shared("shared/base-realtime-state.manager.ts"),
@@ -311,6 +323,9 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         input_type_imports: imports.input_types,
         input_entity_imports: imports.input_entities,
         entity_imports: imports.entities,
+        has_children: !unit.children.is_empty(),
+        children_decl: children_decl(unit),
+        children_sentence: children_sentence(unit),
         fields,
         inputs,
         columns,
@@ -331,14 +346,52 @@ fn column_decls(columns: &[FieldContext], id: &str) -> (String, String) {
         .filter(|c| c.name != id)
         .map(|c| quoted(&c.name))
         .collect();
+    // A panel of a parent row leaves out the column every row holds alike.
     let declare = |name: &str, items: &[String]| {
-        let prefix = format!("protected readonly {name}: readonly string[] = ");
-        crate::layout::list(2, &prefix, ("[", "]"), items, false, ";")
+        let prefix = format!("protected readonly {name} = this.location.shown(");
+        crate::layout::list(2, &prefix, ("[", "]"), items, false, ");")
     };
     (
         declare("columns", &all),
         declare("filterColumns", &filtered),
     )
+}
+
+/// The form dialog's `children`: an object per panel, expanded.
+fn children_decl(unit: &Unit) -> String {
+    let panels: String = unit
+        .children
+        .iter()
+        .map(|child| {
+            let path = format!(
+                "../../{}/{}",
+                child.feature,
+                child.list_component_file.trim_end_matches(".ts")
+            );
+            let load = crate::layout::lazy_property(6, "load", &path, &child.list_component_class);
+            format!(
+                "    {{\n      title: {},\n      field: {},\n      {load}\n    }},\n",
+                crate::layout::quoted(&child.title),
+                crate::layout::quoted(&child.field),
+            )
+        })
+        .collect();
+    format!("protected readonly children: readonly ChildPanel[] = [\n{panels}  ];")
+}
+
+/// `budgets`, `budgets and lines`, `budgets, lines and tags`.
+fn children_sentence(unit: &Unit) -> String {
+    let titles: Vec<String> = unit
+        .children
+        .iter()
+        .map(|c| c.title.to_lowercase())
+        .collect();
+    let sentence = match titles.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    };
+    field::escape_html(&sentence)
 }
 
 /// A feature's context as far as its names decide it (the rest default).

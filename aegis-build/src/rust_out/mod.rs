@@ -133,12 +133,7 @@ fn manifest_struct(module: &Module) -> TokenStream {
             args.push(quote!(renamed_from = #old));
         }
         if let Some(reference) = &field.references {
-            let module = &reference.module;
-            args.push(quote!(references = #module));
-            if reference.on_delete != aegis_model::OnDelete::Restrict {
-                let on_delete = reference.on_delete.name();
-                args.push(quote!(on_delete = #on_delete));
-            }
+            args.extend(reference_args(reference));
         }
         args.extend(rule_args(&field.rules));
         let attr = (!args.is_empty()).then(|| quote!(#[crud(#(#args),*)]));
@@ -160,6 +155,23 @@ fn manifest_struct(module: &Module) -> TokenStream {
             #(#fields,)*
         }
     }
+}
+
+/// A reference's `#[crud]` arguments, those that are not the default.
+fn reference_args(reference: &aegis_model::Reference) -> Vec<TokenStream> {
+    let module = &reference.module;
+    let mut args = vec![quote!(references = #module)];
+    if reference.on_delete != aegis_model::OnDelete::Restrict {
+        let on_delete = reference.on_delete.name();
+        args.push(quote!(on_delete = #on_delete));
+    }
+    if !reference.children {
+        args.push(quote!(children = false));
+    }
+    if let Some(label) = &reference.children_label {
+        args.push(quote!(children_label = #label));
+    }
+    args
 }
 
 /// A number as a literal `#[crud]` reads back: whole numbers without a

@@ -13,6 +13,12 @@ pub struct Budget {
     pub owner: Option<i64>,
     #[crud(on_delete = "cascade")]
     pub parent: i64,
+    #[crud(children_label = "Lines")]
+    pub order: i64,
+    #[crud(references = "teams", children = false, children_label = "Members")]
+    pub team: Option<i64>,
+    #[crud(references = "units", children = "no")]
+    pub unit: Option<i64>,
 }
 
 fn main() {}

@@ -8,6 +8,7 @@ use aegis::protocol::EventAction;
 use aegis::testing::TestApp;
 use serde_json::json;
 
+use super::client::Client;
 use super::{Budget, Department, Line, Note, app, create, get, settings};
 
 /// Lines over 100 are kept; a note's emptied budget is heard.
@@ -199,6 +200,75 @@ async fn a_reference_to_a_row_outside_the_read_filter_is_missing() {
     );
     let done = delete(&app, &boss, &format!("/api/budgets/{roads}")).await;
     assert_eq!(done.status, 204, "{}", done.text);
+}
+
+/// A row's panel of the rows referencing it (the view `budget.eq=<id>`
+/// the generated front end reads) lists, counts, exports and hears only the
+/// rows its user may read.
+#[tokio::test]
+async fn a_panel_of_referencing_rows_holds_only_what_its_user_may_read() {
+    let app = TestApp::new(
+        Api::new()
+            .module::<Department>(settings("departments", false))
+            .module::<Budget>(settings("budgets", true))
+            .module::<Note>(settings("notes", false))
+            .hooks::<Note>(OwnNotes)
+            .module::<Line>(settings("lines", false)),
+    )
+    .await;
+    let address = app.serve().await;
+    let works = create(&app, "departments", json!({ "name": "Works" })).await;
+    let [roads, parks] = [
+        create(
+            &app,
+            "budgets",
+            json!({ "name": "Roads", "department": works }),
+        )
+        .await,
+        create(
+            &app,
+            "budgets",
+            json!({ "name": "Parks", "department": works }),
+        )
+        .await,
+    ];
+    let alice = app.token("alice", &[], &["*"]);
+    let boss = app.token("boss", &[], &["*"]);
+    let mut heard = Client::authed(address, &alice).await;
+    assert_eq!(heard.subscribe("notes", None).await["type"], "subscribed");
+    for (who, budget) in [(&alice, roads), (&boss, roads), (&alice, parks)] {
+        let text = if *who == alice { "alice" } else { "bob" };
+        let body = json!({ "text": text, "budget": budget });
+        let reply = app
+            .call("POST", "/api/notes", Some(who), Some(body), &[])
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+    let panel = format!("/api/notes?budget.eq={roads}");
+    let listed = app.call("GET", &panel, Some(&alice), None, &[]).await;
+    assert_eq!(listed.body["total"], 1, "{}", listed.text);
+    assert_eq!(listed.body["data"][0]["text"], "alice");
+    let all = app.call("GET", &panel, Some(&boss), None, &[]).await;
+    assert_eq!(all.body["total"], 2, "{}", all.text);
+    let export = format!("/api/notes/export?budget.eq={roads}");
+    let csv = app.call("GET", &export, Some(&alice), None, &[]).await;
+    assert_eq!(
+        csv.text.lines().count(),
+        2,
+        "a header and alice's note: {}",
+        csv.text
+    );
+    // Of the three notes created, alice's connection heard of her two alone.
+    for _ in 0..2 {
+        let event = heard.frame().await;
+        assert_eq!(event["data"]["text"], "alice", "{event}");
+    }
+    heard.send(json!({"type": "ping"})).await;
+    assert_eq!(
+        heard.frame().await,
+        json!({"type": "pong"}),
+        "bob's note is not heard"
+    );
 }
 
 /// A cascade or an emptied reference changes another module's rows: it

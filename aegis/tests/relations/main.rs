@@ -321,3 +321,6 @@ async fn a_dry_run_reports_unknown_references_and_writes_nothing() {
 }
 
 mod access;
+#[path = "../common/client.rs"]
+#[allow(dead_code)]
+mod client;

@@ -68,6 +68,15 @@ test('every page and dialog has no serious or critical violation', async () => {
         await dialog.waitFor({ state: 'detached' });
       }
     }
+    // A department's edit dialog, with its budgets panel loaded.
+    await tab.page.goto(`${server.base}/departments`);
+    const edit = await openDialog(tab, tab.row('Harbour works').getByRole('button', { name: 'Edit' }));
+    await edit.locator('aegis-child-panel tr.mat-mdc-row', { hasText: 'Budget 2' }).waitFor();
+    await edit.locator('mat-progress-bar').waitFor({ state: 'detached' });
+    await assertAccessible(tab, 'a department with its budgets panel');
+    await edit.getByRole('button', { name: 'Cancel' }).click();
+    await edit.waitFor({ state: 'detached' });
+
     await tab.page.goto(`${server.base}/budgets`);
     const confirm = await openDialog(tab, tab.row('Budget 1').getByRole('button', { name: 'Delete' }));
     assert.match(await confirm.textContent(), /Delete the budget “Budget 1”\?/);

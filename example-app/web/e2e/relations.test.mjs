@@ -89,6 +89,74 @@ test('a department picked by typing, shown by name, renamed live, and kept while
   });
 });
 
+test("a department's budgets panel: live, kept to its view, and creating there fills the department", async () => {
+  await scenario('has-many', [a, b], server, async () => {
+    const port = (await server.api('GET', '/api/departments?q=Port')).body.data[0];
+    const libraries = (await server.api('GET', '/api/departments?q=Libraries')).body.data[0];
+    await b.page.getByRole('link', { name: 'Departments' }).click();
+    await b.page.waitForURL('**/departments');
+    const edit = await openDialog(b, b.row('Port works').getByRole('button', { name: 'Edit' }));
+    const panel = edit.locator('aegis-child-panel', { hasText: 'Budgets' });
+    await panel.getByRole('heading', { name: 'Budgets' }).waitFor();
+    await panel.locator('tr.mat-mdc-row', { hasText: 'Quay repairs' }).waitFor();
+    // Every row of the panel is the department's: its column is left out.
+    assert.equal(await panel.getByRole('columnheader', { name: 'Department' }).count(), 0);
+    await b.live('budgets');
+
+    // A budget created elsewhere in this department appears; one in another does not.
+    const budget = (name, department) => ({ name, amount: 10, fiscal_year: 2026, status: 'draft', department });
+    const crane = await server.api('POST', '/api/budgets', budget('Crane hire', port.id));
+    assert.equal(crane.status, 201);
+    const shelves = await server.api('POST', '/api/budgets', budget('New shelves', libraries.id));
+    assert.equal(shelves.status, 201);
+    await panel.locator('tr.mat-mdc-row', { hasText: 'Crane hire' }).waitFor();
+    // Moved to another department elsewhere, it leaves the panel.
+    const moved = await server.api('PUT', `/api/budgets/${crane.body.id}`, {
+      ...budget('Crane hire', libraries.id),
+      version: crane.body.version,
+    });
+    assert.equal(moved.status, 200);
+    await panel.locator('tr.mat-mdc-row', { hasText: 'Crane hire' }).waitFor({ state: 'detached' });
+    assert.equal(await panel.locator('tr.mat-mdc-row', { hasText: 'New shelves' }).count(), 0);
+
+    // Created from the panel, a budget references the department, shown and locked.
+    await panel.getByRole('button', { name: 'New budget' }).click();
+    const form = b.page.getByRole('dialog', { name: 'New budget' });
+    await form.waitFor();
+    // Typing waits for the new dialog's own autofocus (the focus was in its parent's).
+    await b.page.waitForFunction(
+      () => document.activeElement?.closest('[role=dialog]')?.querySelector('h2')?.textContent?.trim() === 'New budget',
+    );
+    const department = control(form, 'department').locator('input');
+    await control(form, 'department').locator('input:disabled').waitFor();
+    await b.page.waitForFunction((input) => input.value === 'Port works', await department.elementHandle());
+    await control(form, 'name').fill('Mooring posts');
+    await control(form, 'amount').fill('300');
+    await control(form, 'fiscal_year').fill('2026');
+    await control(form, 'status').click();
+    await b.page.getByRole('option', { name: 'draft', exact: true }).click();
+    await form.getByRole('button', { name: 'Save' }).click();
+    await form.waitFor({ state: 'detached' });
+    await panel.locator('tr.mat-mdc-row', { hasText: 'Mooring posts' }).waitFor();
+    const stored = (await server.api('GET', '/api/budgets?q=Mooring')).body.data[0];
+    assert.equal(stored.department, port.id);
+    await edit.getByRole('button', { name: 'Cancel' }).click();
+    await edit.waitFor({ state: 'detached' });
+
+    // A new department shows its panel once saved: the dialog stays on it.
+    const create = await openDialog(b, b.page.getByRole('button', { name: 'New department' }));
+    assert.equal(await create.locator('aegis-child-panel').count(), 0);
+    await control(create, 'name').fill('Parks');
+    await create.getByRole('button', { name: 'Save' }).click();
+    await create.getByText('Department created; its budgets are below.').waitFor();
+    await create.getByRole('heading', { name: 'Edit department' }).waitFor();
+    await create.locator('aegis-child-panel').getByText('No budgets to show.').waitFor();
+    await create.getByRole('button', { name: 'Close' }).click();
+    await create.waitFor({ state: 'detached' });
+    await b.row('Parks').waitFor();
+  });
+});
+
 test('a rule says what is wrong under its field before anything is sent, and the server agrees', async () => {
   await scenario('rules', [a], server, async () => {
     await a.page.getByRole('link', { name: 'Authors' }).click();

@@ -14,6 +14,7 @@ import {
 } from '../../../shared/business/forms/form-values';
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
+import { ParentRow } from '../../../shared/business/services/list-location';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
 import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { AuthorStateManager } from '../state/authors-state.manager';
@@ -22,10 +23,17 @@ import { Author, AuthorCreate, AUTHOR_VIEW_FIELDS } from '../types/authors.types
 /** The dialog, closing with the row it saved. */
 type FormDialogRef = MatDialogRef<AuthorFormDialogComponent, Author>;
 
-/** Opens the form: `item` is `null` to create a author, else the one to edit. */
+/**
+ * Opens the form: `item` is `null` to create a author, else the one to edit;
+ * `parent`, the row a author created here references (the list is its panel).
+ */
 export interface AuthorFormData {
   readonly item: Author | null;
+  readonly parent: ParentRow | null;
 }
+
+/** Tells one open form from another, as its submit button names it. */
+let forms = 0;
 
 /** Creates or edits a author; closes with the saved one. */
 @Component({
@@ -40,9 +48,9 @@ export interface AuthorFormData {
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
-    <h2 mat-dialog-title>{{ data.item === null ? 'New author' : 'Edit author' }}</h2>
-    <form [formGroup]="form" (ngSubmit)="save()">
-      <mat-dialog-content class="fields">
+    <h2 mat-dialog-title>{{ row() === null ? 'New author' : 'Edit author' }}</h2>
+    <mat-dialog-content>
+      <form class="fields" [formGroup]="form" [id]="formId" (ngSubmit)="save()">
         @if (remote(); as change) {
           <aegis-remote-change
             [change]="change"
@@ -95,12 +103,12 @@ export interface AuthorFormData {
         @if (error(); as message) {
           <p class="error" role="alert">{{ message }}</p>
         }
-      </mat-dialog-content>
-      <mat-dialog-actions align="end">
-        <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
-        <button mat-flat-button type="submit" [disabled]="saving()">Save</button>
-      </mat-dialog-actions>
-    </form>
+      </form>
+    </mat-dialog-content>
+    <mat-dialog-actions align="end">
+      <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
+      <button mat-flat-button type="submit" [attr.form]="formId" [disabled]="saving()">Save</button>
+    </mat-dialog-actions>
   `,
   styles: `
     .fields {
@@ -118,6 +126,10 @@ export class AuthorFormDialogComponent {
   protected readonly data = inject<AuthorFormData>(MAT_DIALOG_DATA);
   private readonly dialogRef = inject<FormDialogRef>(MatDialogRef);
   private readonly state = inject(AuthorStateManager);
+  private readonly destroyRef = inject(DestroyRef);
+  protected readonly formId = `authors-form-${++forms}`;
+  /** The row edited: `null` until a new one is saved. */
+  protected readonly row = signal(this.data.item);
   protected readonly saving = signal(false);
   protected readonly fields = AUTHOR_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
@@ -150,9 +162,14 @@ export class AuthorFormDialogComponent {
     const item = this.data.item;
     if (item !== null) {
       this.fill(item);
-      const stop = this.state.watch(item.id, (change) => this.remote.set(change));
-      inject(DestroyRef).onDestroy(stop);
+      this.follow(item);
     }
+  }
+
+  /** Hears of changes made elsewhere to the row edited. */
+  private follow(item: Author): void {
+    const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+    this.destroyRef.onDestroy(stop);
   }
 
   private fill(item: Author): void {

@@ -11,6 +11,7 @@ import { integerValidator, requireValue } from '../../../shared/business/forms/f
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { ReferenceInputComponent } from '../../../shared/ui/reference-input';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
+import { ParentRow } from '../../../shared/business/services/list-location';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
 import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { BudgetStateManager } from '../state/budgets-state.manager';
@@ -25,10 +26,17 @@ import {
 /** The dialog, closing with the row it saved. */
 type FormDialogRef = MatDialogRef<BudgetFormDialogComponent, Budget>;
 
-/** Opens the form: `item` is `null` to create a budget, else the one to edit. */
+/**
+ * Opens the form: `item` is `null` to create a budget, else the one to edit;
+ * `parent`, the row a budget created here references (the list is its panel).
+ */
 export interface BudgetFormData {
   readonly item: Budget | null;
+  readonly parent: ParentRow | null;
 }
+
+/** Tells one open form from another, as its submit button names it. */
+let forms = 0;
 
 /** Creates or edits a budget; closes with the saved one. */
 @Component({
@@ -45,9 +53,9 @@ export interface BudgetFormData {
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
-    <h2 mat-dialog-title>{{ data.item === null ? 'New budget' : 'Edit budget' }}</h2>
-    <form [formGroup]="form" (ngSubmit)="save()">
-      <mat-dialog-content class="fields">
+    <h2 mat-dialog-title>{{ row() === null ? 'New budget' : 'Edit budget' }}</h2>
+    <mat-dialog-content>
+      <form class="fields" [formGroup]="form" [id]="formId" (ngSubmit)="save()">
         @if (remote(); as change) {
           <aegis-remote-change
             [change]="change"
@@ -118,12 +126,12 @@ export interface BudgetFormData {
         @if (error(); as message) {
           <p class="error" role="alert">{{ message }}</p>
         }
-      </mat-dialog-content>
-      <mat-dialog-actions align="end">
-        <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
-        <button mat-flat-button type="submit" [disabled]="saving()">Save</button>
-      </mat-dialog-actions>
-    </form>
+      </form>
+    </mat-dialog-content>
+    <mat-dialog-actions align="end">
+      <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
+      <button mat-flat-button type="submit" [attr.form]="formId" [disabled]="saving()">Save</button>
+    </mat-dialog-actions>
   `,
   styles: `
     .fields {
@@ -141,7 +149,11 @@ export class BudgetFormDialogComponent {
   protected readonly data = inject<BudgetFormData>(MAT_DIALOG_DATA);
   private readonly dialogRef = inject<FormDialogRef>(MatDialogRef);
   private readonly state = inject(BudgetStateManager);
+  private readonly destroyRef = inject(DestroyRef);
   protected readonly references = BUDGET_REFERENCES;
+  protected readonly formId = `budgets-form-${++forms}`;
+  /** The row edited: `null` until a new one is saved. */
+  protected readonly row = signal(this.data.item);
   protected readonly saving = signal(false);
   protected readonly fields = BUDGET_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
@@ -174,9 +186,21 @@ export class BudgetFormDialogComponent {
     const item = this.data.item;
     if (item !== null) {
       this.fill(item);
-      const stop = this.state.watch(item.id, (change) => this.remote.set(change));
-      inject(DestroyRef).onDestroy(stop);
+      this.follow(item);
     }
+    const parent = this.data.parent;
+    if (item === null && parent !== null) {
+      // Made in its parent's panel: it references that row, and the form says so.
+      const control = this.form.get(parent.field);
+      control?.setValue(parent.id);
+      control?.disable();
+    }
+  }
+
+  /** Hears of changes made elsewhere to the row edited. */
+  private follow(item: Budget): void {
+    const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+    this.destroyRef.onDestroy(stop);
   }
 
   private fill(item: Budget): void {

@@ -7,7 +7,9 @@ import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
 import { rulesValidator } from '../../../shared/business/forms/rules';
+import { ChildPanel, ChildPanelsComponent } from '../../../shared/ui/child-panels';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
+import { ParentRow } from '../../../shared/business/services/list-location';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
 import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { DepartmentStateManager } from '../state/departments-state.manager';
@@ -16,12 +18,22 @@ import { Department, DepartmentCreate, DEPARTMENT_VIEW_FIELDS } from '../types/d
 /** The dialog, closing with the row it saved. */
 type FormDialogRef = MatDialogRef<DepartmentFormDialogComponent, Department>;
 
-/** Opens the form: `item` is `null` to create a department, else the one to edit. */
+/**
+ * Opens the form: `item` is `null` to create a department, else the one to edit;
+ * `parent`, the row a department created here references (the list is its panel).
+ */
 export interface DepartmentFormData {
   readonly item: Department | null;
+  readonly parent: ParentRow | null;
 }
 
-/** Creates or edits a department; closes with the saved one. */
+/** Tells one open form from another, as its submit button names it. */
+let forms = 0;
+
+/**
+ * Creates or edits a department; closes with the saved one. A new one keeps the
+ * dialog open, to show its panels.
+ */
 @Component({
   selector: 'app-departments-form-dialog',
   imports: [
@@ -30,13 +42,14 @@ export interface DepartmentFormData {
     MatDialogModule,
     MatFormFieldModule,
     MatInputModule,
+    ChildPanelsComponent,
     RemoteChangeComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
-    <h2 mat-dialog-title>{{ data.item === null ? 'New department' : 'Edit department' }}</h2>
-    <form [formGroup]="form" (ngSubmit)="save()">
-      <mat-dialog-content class="fields">
+    <h2 mat-dialog-title>{{ row() === null ? 'New department' : 'Edit department' }}</h2>
+    <mat-dialog-content>
+      <form class="fields" [formGroup]="form" [id]="formId" (ngSubmit)="save()">
         @if (remote(); as change) {
           <aegis-remote-change
             [change]="change"
@@ -62,12 +75,20 @@ export interface DepartmentFormData {
         @if (error(); as message) {
           <p class="error" role="alert">{{ message }}</p>
         }
-      </mat-dialog-content>
-      <mat-dialog-actions align="end">
-        <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
-        <button mat-flat-button type="submit" [disabled]="saving()">Save</button>
-      </mat-dialog-actions>
-    </form>
+        @if (created()) {
+          <p role="status">Department created; its budgets are below.</p>
+        }
+      </form>
+      @if (row(); as row) {
+        <aegis-child-panels [panels]="children" [parentId]="row.id" />
+      }
+    </mat-dialog-content>
+    <mat-dialog-actions align="end">
+      <button mat-button type="button" [mat-dialog-close]="undefined">
+        {{ created() ? 'Close' : 'Cancel' }}
+      </button>
+      <button mat-flat-button type="submit" [attr.form]="formId" [disabled]="saving()">Save</button>
+    </mat-dialog-actions>
   `,
   styles: `
     .fields {
@@ -85,6 +106,22 @@ export class DepartmentFormDialogComponent {
   protected readonly data = inject<DepartmentFormData>(MAT_DIALOG_DATA);
   private readonly dialogRef = inject<FormDialogRef>(MatDialogRef);
   private readonly state = inject(DepartmentStateManager);
+  private readonly destroyRef = inject(DestroyRef);
+  protected readonly formId = `departments-form-${++forms}`;
+  /** The row edited: `null` until a new one is saved. */
+  protected readonly row = signal(this.data.item);
+  /** This dialog created the row, and stays to show its panels. */
+  protected readonly created = signal(false);
+  protected readonly children: readonly ChildPanel[] = [
+    {
+      title: 'Budgets',
+      field: 'department',
+      load: () =>
+        import('../../budgets/components/budgets-list.component').then(
+          (m) => m.BudgetsListComponent,
+        ),
+    },
+  ];
   protected readonly saving = signal(false);
   protected readonly fields = DEPARTMENT_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
@@ -105,9 +142,14 @@ export class DepartmentFormDialogComponent {
     const item = this.data.item;
     if (item !== null) {
       this.fill(item);
-      const stop = this.state.watch(item.id, (change) => this.remote.set(change));
-      inject(DestroyRef).onDestroy(stop);
+      this.follow(item);
     }
+  }
+
+  /** Hears of changes made elsewhere to the row edited. */
+  private follow(item: Department): void {
+    const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+    this.destroyRef.onDestroy(stop);
   }
 
   private fill(item: Department): void {
@@ -149,7 +191,12 @@ export class DepartmentFormDialogComponent {
       const input: DepartmentCreate = {
         name: value.name,
       };
-      this.dialogRef.close(await this.send(input));
+      const saved = await this.send(input);
+      if (this.row() === null) {
+        this.stayOn(saved);
+        return;
+      }
+      this.dialogRef.close(saved);
     } catch (error) {
       const fields = apiFieldErrors(error);
       const byField: Record<string, string> = {};
@@ -164,5 +211,14 @@ export class DepartmentFormDialogComponent {
     } finally {
       this.saving.set(false);
     }
+  }
+
+  /** A new row's panels need its id: the dialog stays, on the row saved. */
+  private stayOn(saved: Department): void {
+    this.row.set(saved);
+    this.basedOn = saved;
+    this.fill(saved);
+    this.created.set(true);
+    this.follow(saved);
   }
 }

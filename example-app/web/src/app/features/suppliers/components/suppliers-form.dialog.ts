@@ -10,16 +10,24 @@ import { MatInputModule } from '@angular/material/input';
 import { integerValidator } from '../../../shared/business/forms/form-values';
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
+import { ParentRow } from '../../../shared/business/services/list-location';
 import { SupplierStateManager } from '../state/suppliers-state.manager';
 import { Supplier, SupplierCreate } from '../types/suppliers.types';
 
 /** The dialog, closing with the row it saved. */
 type FormDialogRef = MatDialogRef<SupplierFormDialogComponent, Supplier>;
 
-/** Opens the form: `item` is `null` to create a supplier, else the one to edit. */
+/**
+ * Opens the form: `item` is `null` to create a supplier, else the one to edit;
+ * `parent`, the row a supplier created here references (the list is its panel).
+ */
 export interface SupplierFormData {
   readonly item: Supplier | null;
+  readonly parent: ParentRow | null;
 }
+
+/** Tells one open form from another, as its submit button names it. */
+let forms = 0;
 
 /** Creates or edits a supplier; closes with the saved one. */
 @Component({
@@ -34,9 +42,9 @@ export interface SupplierFormData {
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
-    <h2 mat-dialog-title>{{ data.item === null ? 'New supplier' : 'Edit supplier' }}</h2>
-    <form [formGroup]="form" (ngSubmit)="save()">
-      <mat-dialog-content class="fields">
+    <h2 mat-dialog-title>{{ row() === null ? 'New supplier' : 'Edit supplier' }}</h2>
+    <mat-dialog-content>
+      <form class="fields" [formGroup]="form" [id]="formId" (ngSubmit)="save()">
         <mat-form-field>
           <mat-label>Name</mat-label>
           <input matInput formControlName="name" />
@@ -77,12 +85,12 @@ export interface SupplierFormData {
         @if (error(); as message) {
           <p class="error" role="alert">{{ message }}</p>
         }
-      </mat-dialog-content>
-      <mat-dialog-actions align="end">
-        <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
-        <button mat-flat-button type="submit" [disabled]="saving()">Save</button>
-      </mat-dialog-actions>
-    </form>
+      </form>
+    </mat-dialog-content>
+    <mat-dialog-actions align="end">
+      <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
+      <button mat-flat-button type="submit" [attr.form]="formId" [disabled]="saving()">Save</button>
+    </mat-dialog-actions>
   `,
   styles: `
     .fields {
@@ -100,6 +108,9 @@ export class SupplierFormDialogComponent {
   protected readonly data = inject<SupplierFormData>(MAT_DIALOG_DATA);
   private readonly dialogRef = inject<FormDialogRef>(MatDialogRef);
   private readonly state = inject(SupplierStateManager);
+  protected readonly formId = `suppliers-form-${++forms}`;
+  /** The row edited: `null` until a new one is saved. */
+  protected readonly row = signal(this.data.item);
   protected readonly saving = signal(false);
   /** The row as the user started from: its version is what saving is based on. */
   protected basedOn = this.data.item;

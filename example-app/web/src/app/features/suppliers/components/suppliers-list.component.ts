@@ -9,7 +9,6 @@ import {
   inject,
   signal,
 } from '@angular/core';
-import { toSignal } from '@angular/core/rxjs-interop';
 import { MatButtonModule } from '@angular/material/button';
 import { MatCheckboxModule } from '@angular/material/checkbox';
 import { MatDialog, MatDialogRef } from '@angular/material/dialog';
@@ -20,15 +19,10 @@ import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatSnackBar } from '@angular/material/snack-bar';
 import { MatSortModule, Sort, SortDirection } from '@angular/material/sort';
 import { MatTableModule } from '@angular/material/table';
-import { ActivatedRoute, Params, Router } from '@angular/router';
 
-import { DEFAULT_PAGE_SIZE } from '../../../shared/business/models/aegis-protocol.types';
 import { apiErrorMessage } from '../../../shared/business/services/aegis-api';
-import {
-  ListFilter,
-  queryFromParams,
-  queryParams,
-} from '../../../shared/business/services/list-query';
+import { ListFilter } from '../../../shared/business/services/list-query';
+import { ListLocation } from '../../../shared/business/services/list-location';
 import { saveFile } from '../../../shared/business/services/downloads';
 import { ListSelection } from '../../../shared/business/services/list-selection';
 import { ConfirmDialogComponent, ConfirmDialogData } from '../../../shared/ui/confirm.dialog';
@@ -49,8 +43,10 @@ type FormDialog = MatDialogRef<SupplierFormDialogComponent, Supplier>;
 /**
  * The Suppliers table. Its
  * view (page, sort, search, filters) is the page's URL, so it can be shared
- * and Back returns to the previous one. It provides its own state manager,
- * which its dialogs share and which stops with it.
+ * and Back returns to the previous one; shown as a panel of a row that
+ * suppliers reference, it keeps its view itself, to that row's suppliers. It
+ * provides its own state manager, which its dialogs share and which stops
+ * with it.
  */
 @Component({
   selector: 'app-suppliers-list',
@@ -76,8 +72,6 @@ export class SuppliersListComponent {
   private readonly dialog = inject(MatDialog);
   private readonly injector = inject(Injector);
   private readonly snackBar = inject(MatSnackBar);
-  private readonly router = inject(Router);
-  private readonly route = inject(ActivatedRoute);
   private readonly service = inject(SupplierService);
   private readonly state = inject(SupplierStateManager);
   protected readonly fields = SUPPLIER_VIEW_FIELDS;
@@ -85,7 +79,10 @@ export class SuppliersListComponent {
   protected readonly loading = this.state.loading;
   protected readonly total = this.state.total;
   protected readonly error = this.state.error;
-  protected readonly columns: readonly string[] = [
+  /** Where the view lives: the page's URL, or this list as a panel of a parent row. */
+  private readonly location = new ListLocation();
+  protected readonly parent = this.location.parent;
+  protected readonly columns = this.location.shown([
     'select',
     'id',
     'name',
@@ -93,19 +90,16 @@ export class SuppliersListComponent {
     'active',
     'rating',
     'actions',
-  ];
-  protected readonly filterColumns: readonly string[] = ['name', 'country', 'active', 'rating'];
-  private readonly params = toSignal(this.route.queryParams, { requireSync: true });
-  /** The view, as the URL says. */
-  protected readonly query = computed<SupplierListQuery>(() =>
-    queryFromParams(this.params(), { pageSize: DEFAULT_PAGE_SIZE }),
-  );
+  ]);
+  protected readonly filterColumns = this.location.shown(['name', 'country', 'active', 'rating']);
+  protected readonly query = this.location.query;
+  protected readonly filters = this.location.filters;
   protected readonly sortActive = computed(() => (this.query().sort ?? '').replace(/^-/, ''));
   protected readonly sortDirection = computed<SortDirection>(() => {
     const sort = this.query().sort ?? '';
     return sort === '' ? '' : sort.startsWith('-') ? 'desc' : 'asc';
   });
-  protected readonly filterCount = computed(() => this.query().filters?.length ?? 0);
+  protected readonly filterCount = computed(() => this.filters().length);
   protected readonly showFilters = signal(this.filterCount() > 0);
   /** The rows chosen: a new view starts with none. */
   protected readonly selection = new ListSelection(this.rows, this.query, this.state);
@@ -141,11 +135,11 @@ export class SuppliersListComponent {
   }
 
   protected openCreate(): void {
-    this.openForm({ item: null });
+    this.openForm({ item: null, parent: this.parent });
   }
 
   protected openEdit(item: Supplier): void {
-    this.openForm({ item });
+    this.openForm({ item, parent: null });
   }
 
   /** The row as people read it: its label column, else its id. */
@@ -247,17 +241,9 @@ export class SuppliersListComponent {
     await this.state.reload();
   }
 
-  /** Shows another view: a new entry in the history (a search replaces its own). */
+  /** Shows another view (a search replaces its own entry in the page's history). */
   private navigate(query: SupplierListQuery, replace = false): void {
-    const params: Params = queryParams(query);
-    if (query.page === 1) {
-      delete params['page'];
-    }
-    if (query.pageSize === DEFAULT_PAGE_SIZE) {
-      delete params['pageSize'];
-    }
-    const extras = { relativeTo: this.route, queryParams: params, replaceUrl: replace };
-    void this.router.navigate([], extras);
+    this.location.navigate(query, replace);
   }
 
   private notify(message: string): void {

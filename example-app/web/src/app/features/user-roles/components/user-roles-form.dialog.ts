@@ -15,6 +15,7 @@ import {
 } from '../../../shared/business/forms/form-values';
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
+import { ParentRow } from '../../../shared/business/services/list-location';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
 import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { UserRoleStateManager } from '../state/user-roles-state.manager';
@@ -23,10 +24,17 @@ import { UserRole, UserRoleCreate, USER_ROLE_VIEW_FIELDS } from '../types/user-r
 /** The dialog, closing with the row it saved. */
 type FormDialogRef = MatDialogRef<UserRoleFormDialogComponent, UserRole>;
 
-/** Opens the form: `item` is `null` to create a user role, else the one to edit. */
+/**
+ * Opens the form: `item` is `null` to create a user role, else the one to edit;
+ * `parent`, the row a user role created here references (the list is its panel).
+ */
 export interface UserRoleFormData {
   readonly item: UserRole | null;
+  readonly parent: ParentRow | null;
 }
+
+/** Tells one open form from another, as its submit button names it. */
+let forms = 0;
 
 /** Creates or edits a user role; closes with the saved one. */
 @Component({
@@ -41,9 +49,9 @@ export interface UserRoleFormData {
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
-    <h2 mat-dialog-title>{{ data.item === null ? 'New user role' : 'Edit user role' }}</h2>
-    <form [formGroup]="form" (ngSubmit)="save()">
-      <mat-dialog-content class="fields">
+    <h2 mat-dialog-title>{{ row() === null ? 'New user role' : 'Edit user role' }}</h2>
+    <mat-dialog-content>
+      <form class="fields" [formGroup]="form" [id]="formId" (ngSubmit)="save()">
         @if (remote(); as change) {
           <aegis-remote-change
             [change]="change"
@@ -102,12 +110,12 @@ export interface UserRoleFormData {
         @if (error(); as message) {
           <p class="error" role="alert">{{ message }}</p>
         }
-      </mat-dialog-content>
-      <mat-dialog-actions align="end">
-        <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
-        <button mat-flat-button type="submit" [disabled]="saving()">Save</button>
-      </mat-dialog-actions>
-    </form>
+      </form>
+    </mat-dialog-content>
+    <mat-dialog-actions align="end">
+      <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
+      <button mat-flat-button type="submit" [attr.form]="formId" [disabled]="saving()">Save</button>
+    </mat-dialog-actions>
   `,
   styles: `
     .fields {
@@ -125,6 +133,10 @@ export class UserRoleFormDialogComponent {
   protected readonly data = inject<UserRoleFormData>(MAT_DIALOG_DATA);
   private readonly dialogRef = inject<FormDialogRef>(MatDialogRef);
   private readonly state = inject(UserRoleStateManager);
+  private readonly destroyRef = inject(DestroyRef);
+  protected readonly formId = `user-roles-form-${++forms}`;
+  /** The row edited: `null` until a new one is saved. */
+  protected readonly row = signal(this.data.item);
   protected readonly saving = signal(false);
   protected readonly fields = USER_ROLE_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
@@ -156,9 +168,14 @@ export class UserRoleFormDialogComponent {
     const item = this.data.item;
     if (item !== null) {
       this.fill(item);
-      const stop = this.state.watch(item.id, (change) => this.remote.set(change));
-      inject(DestroyRef).onDestroy(stop);
+      this.follow(item);
     }
+  }
+
+  /** Hears of changes made elsewhere to the row edited. */
+  private follow(item: UserRole): void {
+    const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+    this.destroyRef.onDestroy(stop);
   }
 
   private fill(item: UserRole): void {
