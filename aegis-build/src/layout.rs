@@ -36,6 +36,22 @@ pub(crate) fn list(
     text
 }
 
+/// A type union after `prefix` (`type X =`), followed by `suffix`:
+/// `prefix a | b;` on one line when it fits, else the members on the next
+/// line, else a line per member behind a `|`, as Prettier breaks a union.
+pub(crate) fn union(prefix: &str, members: &[String], suffix: &str) -> String {
+    let one = format!("{prefix} {}{suffix}", members.join(" | "));
+    if one.chars().count() <= WIDTH {
+        return one;
+    }
+    let next = format!("  {}{suffix}", members.join(" | "));
+    if next.chars().count() <= WIDTH {
+        return format!("{prefix}\n{next}");
+    }
+    let lines: Vec<String> = members.iter().map(|m| format!("\n  | {m}")).collect();
+    format!("{prefix}{}{suffix}", lines.concat())
+}
+
 /// An array of object literals of more than one property each: a line per
 /// object when there is more than one (Prettier's rule for such arrays),
 /// else as [`list`] lays it out.

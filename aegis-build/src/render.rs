@@ -89,6 +89,8 @@ const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/reference-label.pipe.ts" => "shared/ui/reference-label.pipe.ts",
     "shared/typed-rows.ts" => "shared/ui/typed-rows.ts",
     "shared/child-panels.ts" => "shared/ui/child-panels.ts",
+    "shared/link-chips.ts" => "shared/ui/link-chips.ts",
+    "shared/reference-list-input.ts" => "shared/ui/reference-list-input.ts",
     "shared/feature-list.scss" => "shared/ui/feature-list.scss",
 ];
 
@@ -360,9 +362,8 @@ pub(crate) fn protocol_constants() -> Vec<String> {
             aegis_protocol::DEFAULT_PAGE_SIZE
         ),
         format!(
-            "/** A filter's operator: `<field>.<op>=<value>` in a list's query string. */\n\
-             export type FilterOp = {};\n",
-            ops.join(" | ")
+            "/** A filter's operator: `<field>.<op>=<value>` in a list's query string. */\n{}\n",
+            crate::layout::union("export type FilterOp =", &ops, ";")
         ),
         format!(
             "/** Every filter operator, in the order documents list them. */\n{}\n",

@@ -74,6 +74,55 @@ fn a_reference_names_a_module_and_holds_its_ids_type() {
 }
 
 #[test]
+fn a_many_to_many_field_links_a_module_with_events_by_its_ids_type() {
+    let krate = Crate::new(
+        GENERATOR,
+        &[(
+            "lib.rs",
+            "use aegis::crud_module;\n\
+             #[crud_module(with_events)]\npub struct Tag { pub id: String, pub version: i64 }\n\
+             #[crud_module]\npub struct Label { pub id: i64 }\n\
+             #[crud_module(with_events)]\npub struct Post {\n    pub id: i64,\n    pub version: i64,\n    \
+             #[crud(many = \"tags\")]\n    pub tags: Vec<i64>,\n    \
+             #[crud(many = \"tgas\")]\n    pub more: Vec<i64>,\n    \
+             #[crud(many = \"labels\")]\n    pub labels: Vec<i64>,\n}\n\
+             #[crud_module]\npub struct PostsLabels { pub id: i64 }\n",
+        )],
+    );
+    let problems = krate.problems();
+    let messages: Vec<(usize, &str)> = problems
+        .iter()
+        .map(|(_, line, _, message)| (*line, message.as_str()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (
+                11,
+                "`tags` is `Vec<i64>` but the id of `tags` (`id`) is `String`; a many-to-many \
+                 field lists the linked module's ids"
+            ),
+            (
+                13,
+                "`more` links `tgas`, which is no module; did you mean `tags`?"
+            ),
+            (
+                15,
+                "`labels` links `labels`, which has no events, from `posts`, which has: its \
+                 rows' links could not follow the linked rows live; add `with_events` to \
+                 `labels`"
+            ),
+            (
+                15,
+                "`labels` keeps its links in the table `posts_labels`, which is a module's; \
+                 rename the field or the module"
+            ),
+        ],
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn required_references_in_a_cycle_are_refused() {
     let krate = Crate::new(
         GENERATOR,

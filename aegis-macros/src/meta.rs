@@ -87,6 +87,17 @@ fn field(out: &mut Source, field: &Field) {
             Lit(&reference.module),
         );
     }
+    if let Some(many) = &field.many {
+        let ids = match many.ids {
+            StorageKind::Integer => "Integer",
+            _ => "Text",
+        };
+        emit!(
+            out,
+            "many: __a::Some(__a::Many {{ module: {}, ids: __a::FieldKind::{ids} }}),",
+            Lit(&many.module),
+        );
+    }
     out.push("..__a::FIELD },");
 }
 

@@ -23,7 +23,7 @@ pub const FIELD_FLAGS: [&str; 4] = ["id", "version", "skip", "readonly"];
 /// default).
 pub const FIELD_SWITCHES: [&str; 2] = ["sortable", "children"];
 /// The options `#[crud]` accepts on a field, each `key = "value"`.
-pub const FIELD_OPTIONS: [&str; 7] = [
+pub const FIELD_OPTIONS: [&str; 8] = [
     "ts_type",
     "label",
     "default",
@@ -31,6 +31,7 @@ pub const FIELD_OPTIONS: [&str; 7] = [
     "references",
     "on_delete",
     "children_label",
+    "many",
 ];
 
 /// A string option and where it was written.
@@ -83,6 +84,9 @@ pub struct FieldArgs {
     pub children: Option<(bool, Location)>,
     /// `children_label = "Budgets"`: the title of that panel.
     pub children_label: Option<StringOption>,
+    /// `many = "tags"`: the module whose ids the field lists, linked
+    /// many-to-many.
+    pub many: Option<StringOption>,
     /// `min`, `max`, `length(..)`, `pattern`, `email`, `url`, `one_of`.
     pub rules: crate::rules::RuleArgs,
     /// `created_at`, `updated_at`, `created_by` or `updated_by`.
@@ -509,6 +513,7 @@ fn field_option(
         "references" => &mut args.references,
         "on_delete" => &mut args.on_delete,
         "children_label" => &mut args.children_label,
+        "many" => &mut args.many,
         _ => &mut args.renamed_from,
     };
     if slot.is_some() {

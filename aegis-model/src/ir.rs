@@ -120,6 +120,9 @@ pub struct Field {
     pub stamp: Option<crate::stamp::Stamp>,
     /// `#[crud(references = "authors")]`: whose id the field holds.
     pub references: Option<crate::relation::Reference>,
+    /// `#[crud(many = "tags")]`: whose ids the field lists, linked
+    /// many-to-many.
+    pub many: Option<crate::relation::Many>,
     /// The field's name where it was declared.
     pub location: Location,
     /// The field's type where it was declared.

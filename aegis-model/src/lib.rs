@@ -34,7 +34,7 @@ pub use ir::{
     ClientSwitches, Field, FieldRole, Module, Origin, StorageKind, StoredDefault, ValueFormat,
 };
 pub use naming::Names;
-pub use relation::{OnDelete, Reference};
+pub use relation::{Many, OnDelete, Reference};
 pub use rules::{RuleValue, Rules};
 pub use stamp::Stamp;
 pub use ts::{TsProperty, TsType};

@@ -328,6 +328,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
     } = typed;
     let stamp = crate::stamp::check(field, &ts, storage, format, diags);
     let references = crate::relation::check(field, storage, format, nullable, diags);
+    let many = crate::relation::check_many(field, diags);
     let rules = crate::rules::decide(&field.crud.rules, &field.ident, &ts, storage, format, diags);
     Field {
         ident: field.ident.clone(),
@@ -352,6 +353,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         rules,
         stamp,
         references,
+        many,
         location: field.location.clone(),
         ty_location: field.ty_location.clone(),
     }

@@ -93,6 +93,8 @@ pub struct FieldSpec {
     /// `children = false` and `children_label` ([`crate::relation`]).
     pub children: Option<bool>,
     pub children_label: Option<String>,
+    /// `many = "tags"`: the field lists ids of `type` (a `Vec` of them).
+    pub many: Option<String>,
 }
 
 /// The rule keys of a field table.
@@ -191,6 +193,8 @@ struct FieldTable {
     #[serde(default)]
     children_label: Option<String>,
     #[serde(default)]
+    many: Option<String>,
+    #[serde(default)]
     created_at: bool,
     #[serde(default)]
     updated_at: bool,
@@ -220,6 +224,7 @@ impl FieldSpec {
             on_delete: None,
             children: None,
             children_label: None,
+            many: None,
         }
     }
 }
@@ -285,6 +290,7 @@ impl<'de> Deserialize<'de> for FieldSpec {
                     on_delete: table.on_delete,
                     children: table.children,
                     children_label: table.children_label,
+                    many: table.many,
                 })
             }
         }
@@ -451,10 +457,10 @@ fn field_input(
         );
         return None;
     };
-    let rust = if spec.nullable {
-        format!("::std::option::Option<{rust}>")
-    } else {
-        rust.to_owned()
+    let rust = match (spec.nullable, &spec.many) {
+        (_, Some(_)) => format!("::std::vec::Vec<{rust}>"),
+        (true, None) => format!("::std::option::Option<{rust}>"),
+        (false, None) => rust.to_owned(),
     };
     let ty: syn::Type = syn::parse_str(&rust).expect("FIELD_TYPES holds valid Rust types");
     let mark = |set: bool| set.then(|| at.clone());
@@ -480,6 +486,7 @@ fn field_input(
         on_delete: text(&spec.on_delete),
         children: spec.children.map(|on| (on, at.clone())),
         children_label: text(&spec.children_label),
+        many: text(&spec.many),
     };
     crate::attr::check_field_conflicts(&crud, diags);
     Some(FieldInput {
@@ -488,6 +495,10 @@ fn field_input(
         ty,
         ty_location: at,
         crud,
-        serde: FieldAttrs::default(),
+        // A list of links left out of an input is empty.
+        serde: FieldAttrs {
+            default: spec.many.is_some(),
+            ..FieldAttrs::default()
+        },
     })
 }

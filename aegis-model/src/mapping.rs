@@ -283,6 +283,22 @@ fn is_json_object_key(key: &Type) -> bool {
     }
 }
 
+/// `T` when `ty` is `Vec<T>`.
+pub fn vec_inner(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Paren(inner) => vec_inner(&inner.elem),
+        Type::Group(inner) => vec_inner(&inner.elem),
+        Type::Path(path) if path.qself.is_none() => {
+            if last_segment_name(path).as_deref() == Some("Vec") {
+                type_args(path).first().copied()
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
 /// `T` when `ty` is `Option<T>`.
 pub fn option_inner(ty: &Type) -> Option<&Type> {
     match ty {

@@ -44,6 +44,76 @@ pub struct Reference {
     pub children_label: Option<String>,
 }
 
+/// A field listing another module's ids (`#[crud(many = "tags")]`): the
+/// links are stored in a table of their own, `<module>_<field>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Many {
+    /// The linked module's name, such as `tags`.
+    pub module: String,
+    /// How each id is stored (an integer, or text), and what its text holds.
+    pub ids: StorageKind,
+    pub format: Option<ValueFormat>,
+}
+
+/// The field's `many`, checked as far as one declaration allows: a `Vec`
+/// of ids (integers, `String` or `Uuid`), and no `references` beside it.
+pub(crate) fn check_many(field: &FieldInput, diags: &mut Diagnostics) -> Option<Many> {
+    let many = field.crud.many.as_ref()?;
+    if field.crud.references.is_some() {
+        diags.error(
+            many.location.clone(),
+            "a field holds one id (`references`) or a list of them (`many`), not both",
+        );
+        return None;
+    }
+    let element = crate::mapping::vec_inner(&field.ty)
+        .and_then(|inner| crate::mapping::map_type(inner, &field.ident).ok())
+        .filter(|mapped| !mapped.nullable);
+    let id_like = |m: &crate::mapping::Mapped| {
+        m.storage == StorageKind::Integer
+            || (m.storage == StorageKind::Text
+                && matches!(m.format, None | Some(ValueFormat::Uuid)))
+    };
+    let Some(element) = element.filter(id_like) else {
+        diags.error(
+            many.location.clone(),
+            format_args!(
+                "`{}` links rows by their ids, so it is a `Vec` of the linked module's id type \
+                 (an integer, `String` or `Uuid`)",
+                field.ident
+            ),
+        );
+        return None;
+    };
+    let module = module_name(&many.value, "many", &many.location, diags)?;
+    Some(Many {
+        module,
+        ids: element.storage,
+        format: element.format,
+    })
+}
+
+/// A module name as an option gives it, such as `authors`.
+fn module_name(
+    value: &str,
+    key: &str,
+    at: &crate::diagnostic::Location,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let module = value.trim();
+    if module
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Some(module.to_owned());
+    }
+    diags.error(
+        at.clone(),
+        format_args!("`{key}` names a module, such as `authors`; found `{module}`"),
+    );
+    None
+}
+
 /// The field's reference, checked as far as one declaration allows.
 pub(crate) fn check(
     field: &FieldInput,
@@ -93,19 +163,9 @@ pub(crate) fn check(
         );
         return None;
     }
-    let module = references.value.trim();
-    if !module
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
-        diags.error(
-            references.location.clone(),
-            format_args!("`references` names a module, such as `authors`; found `{module}`"),
-        );
-        return None;
-    }
+    let module = module_name(&references.value, "references", &references.location, diags)?;
     Some(Reference {
-        module: module.to_owned(),
+        module,
         on_delete,
         children,
         children_label: field

@@ -6,6 +6,10 @@
 /// Values one `in` filter may list, at most.
 pub const MAX_IN_VALUES: usize = 100;
 
+/// Ids a many-to-many field (`#[crud(many = "tags")]`) may hold in one
+/// row, at most: a write checks each.
+pub const MAX_LINKS: usize = 100;
+
 /// How a field's value is stored, as far as its filters go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ValueKind {
@@ -16,6 +20,8 @@ pub enum ValueKind {
     Text,
     /// Anything else, stored as its JSON text.
     Json,
+    /// A list of another module's ids, linked many-to-many.
+    Links,
 }
 
 /// What a filter `<field>.<operator>=<value>` compares.
@@ -33,11 +39,15 @@ pub enum FilterOp {
     Contains,
     /// `empty=true`: no value; `empty=false`: a value.
     Empty,
+    /// `has`: a list of ids holding this one.
+    Has,
+    /// `has_any`: a list of ids holding one of comma-separated ones.
+    HasAny,
 }
 
 impl FilterOp {
     /// Every operator, in the order documents list them.
-    pub const ALL: [FilterOp; 8] = [
+    pub const ALL: [FilterOp; 10] = [
         FilterOp::Eq,
         FilterOp::In,
         FilterOp::Gt,
@@ -46,6 +56,8 @@ impl FilterOp {
         FilterOp::Lte,
         FilterOp::Contains,
         FilterOp::Empty,
+        FilterOp::Has,
+        FilterOp::HasAny,
     ];
 
     /// The operator as a query string names it.
@@ -59,6 +71,8 @@ impl FilterOp {
             FilterOp::Lte => "lte",
             FilterOp::Contains => "contains",
             FilterOp::Empty => "empty",
+            FilterOp::Has => "has",
+            FilterOp::HasAny => "has_any",
         }
     }
 
@@ -69,7 +83,11 @@ impl FilterOp {
 
     /// Whether a field stored as `kind` (`nullable` or not) takes it.
     pub fn applies_to(self, kind: ValueKind, nullable: bool) -> bool {
+        if kind == ValueKind::Links {
+            return matches!(self, FilterOp::Has | FilterOp::HasAny);
+        }
         match self {
+            FilterOp::Has | FilterOp::HasAny => false,
             FilterOp::Eq => true,
             FilterOp::In => kind != ValueKind::Boolean,
             FilterOp::Gt | FilterOp::Gte | FilterOp::Lt | FilterOp::Lte => {
@@ -102,6 +120,8 @@ impl FilterOp {
             FilterOp::Lte => "at most",
             FilterOp::Contains => "containing this text, ignoring case",
             FilterOp::Empty => "`true`: without a value; `false`: with one",
+            FilterOp::Has => "holding this id",
+            FilterOp::HasAny => "holding one of these ids, comma-separated",
         }
     }
 }
@@ -128,6 +148,7 @@ mod tests {
             ["eq", "in", "gt", "gte", "lt", "lte", "empty"]
         );
         assert_eq!(names(ValueKind::Json, false), ["eq", "in"]);
+        assert_eq!(names(ValueKind::Links, false), ["has", "has_any"]);
         for op in FilterOp::ALL {
             assert_eq!(FilterOp::parse(op.as_str()), Some(op));
         }

@@ -196,7 +196,7 @@ impl Aegis {
         &self,
         user: &crate::auth::User,
     ) -> Option<crate::relations::Sight> {
-        let references = T::meta().fields.iter().any(|f| f.references.is_some());
+        let references = T::meta().refers_to_others();
         references.then(|| self.relations().sight(user))
     }
 

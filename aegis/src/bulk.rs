@@ -187,6 +187,14 @@ fn csv_error(error: impl std::fmt::Display) -> Error {
 /// that a spreadsheet would run as a formula behind a `'`
 /// ([`crate::formulas`]).
 fn cell(field: &FieldMeta, value: Option<&Value>) -> String {
+    if let (Some(_), Some(Value::Array(ids))) = (field.many, value) {
+        // Linked ids, `;`-separated, as the import reads them.
+        let ids: Vec<String> = ids
+            .iter()
+            .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_owned))
+            .collect();
+        return crate::formulas::neutralise(&ids.join(";")).into_owned();
+    }
     let text = match value {
         None | Some(Value::Null) => return String::new(),
         Some(Value::String(text))

@@ -335,7 +335,7 @@ async fn check_references<T: CrudEntity>(
     sight: Option<&Sight>,
 ) -> Result<(), Error> {
     let meta = T::meta();
-    if meta.fields.iter().all(|field| field.references.is_none()) {
+    if !meta.refers_to_others() {
         return Ok(());
     }
     aegis

@@ -162,6 +162,18 @@ pub struct Reference {
     pub on_delete: OnDelete,
 }
 
+/// A field listing another module's ids, linked many-to-many
+/// (`#[crud(many = "tags")]`). The links are kept in a table of their own,
+/// `<module>_<field>`, and the row keeps the list too, in the field's
+/// column: both are written in one transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Many {
+    /// The linked module's name.
+    pub module: &'static str,
+    /// How each id is stored: [`FieldKind::Integer`] or [`FieldKind::Text`].
+    pub ids: FieldKind,
+}
+
 /// One field of a module, as the runtime sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FieldMeta {
@@ -193,6 +205,19 @@ pub struct FieldMeta {
     pub stamp: Option<Stamp>,
     /// The module whose id the field holds.
     pub references: Option<Reference>,
+    /// The module whose ids the field lists.
+    pub many: Option<Many>,
+}
+
+impl FieldMeta {
+    /// How filters see the field: a list of links as such, any other
+    /// field as its column stores it.
+    pub fn filter_kind(&self) -> aegis_protocol::query::ValueKind {
+        match self.many {
+            Some(_) => aegis_protocol::query::ValueKind::Links,
+            None => self.kind.into(),
+        }
+    }
 }
 
 /// A module as its struct declares it: names and fields. Whether it has
@@ -226,6 +251,13 @@ impl ModuleMeta {
 
     pub fn version_field(&self) -> Option<&'static FieldMeta> {
         self.field_with_role(FieldRole::Version)
+    }
+
+    /// Some field holds another module's ids (a reference, or links).
+    pub fn refers_to_others(&self) -> bool {
+        self.fields
+            .iter()
+            .any(|f| f.references.is_some() || f.many.is_some())
     }
 }
 

@@ -42,6 +42,7 @@ pub mod input;
 mod jobs;
 mod lifecycle;
 mod limits;
+mod links;
 pub mod log;
 pub mod metrics;
 mod notice;
@@ -69,8 +70,8 @@ pub use app::Aegis;
 /// The web framework the routers are made with.
 pub use axum;
 pub use entity::{
-    CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, ModuleSettings, OnDelete, Reference,
-    RuleValue, Rules, Served, Stamp,
+    CrudEntity, FieldKind, FieldMeta, FieldRole, Many, ModuleMeta, ModuleSettings, OnDelete,
+    Reference, RuleValue, Rules, Served, Stamp,
 };
 pub use error::Error;
 pub use limits::Limits;
@@ -91,8 +92,8 @@ pub mod export {
 pub mod __private {
     pub use crate::input::{read, take, write};
     pub use crate::{
-        CrudEntity, FieldKind, FieldMeta, FieldRole, ModuleMeta, OnDelete, Reference, RuleValue,
-        Rules, Stamp,
+        CrudEntity, FieldKind, FieldMeta, FieldRole, Many, ModuleMeta, OnDelete, Reference,
+        RuleValue, Rules, Stamp,
     };
     pub use core::default::Default;
     pub use core::fmt::{Formatter, Result as FmtResult};
@@ -119,5 +120,6 @@ pub mod __private {
         rules: Rules::NONE,
         stamp: None,
         references: None,
+        many: None,
     };
 }

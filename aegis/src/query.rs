@@ -23,7 +23,25 @@ use aegis_protocol::query::MAX_IN_VALUES;
 
 /// Whether `field` takes `op` (the protocol's table, by its kind).
 fn takes(field: &FieldMeta, op: FilterOp) -> bool {
-    op.applies_to(field.kind.into(), field.nullable)
+    op.applies_to(field.filter_kind(), field.nullable)
+}
+
+/// Where a many-to-many field's links are looked up: its link table, and
+/// the column of the rows' ids they are matched against.
+#[derive(Clone, Debug)]
+pub struct LinkTable {
+    pub table: String,
+    pub id: &'static FieldMeta,
+}
+
+impl LinkTable {
+    /// The link table of `field`, a many-to-many field of `meta`.
+    pub fn of(meta: &ModuleMeta, field: &FieldMeta) -> LinkTable {
+        LinkTable {
+            table: format!("{}_{}", meta.module, field.name),
+            id: meta.id_field(),
+        }
+    }
 }
 
 /// One `<field>.<operator>=<value>`.
@@ -32,8 +50,10 @@ pub struct Filter {
     pub field: &'static FieldMeta,
     pub operator: FilterOp,
     /// The values, as the field's JSON (`Empty`: one boolean; `Contains`:
-    /// the text as sent).
+    /// the text as sent; `Has`, `HasAny`: the linked ids).
     pub values: Vec<Value>,
+    /// A many-to-many field's links, which `Has` and `HasAny` look up.
+    pub links: Option<LinkTable>,
 }
 
 /// A list's view: its filters, search and order, and the page.
@@ -62,6 +82,7 @@ pub enum Bind {
     /// A value as `field`'s column stores it.
     Field(&'static FieldMeta, Value),
     Text(String),
+    Integer(i64),
 }
 
 impl Selection {
@@ -75,6 +96,7 @@ impl Selection {
             query = match bind {
                 Bind::Field(field, value) => db.bind(query, field, Some(value)),
                 Bind::Text(text) => query.bind(text.clone()),
+                Bind::Integer(n) => query.bind(*n),
             };
         }
         query
@@ -104,6 +126,7 @@ impl View {
                 field: access.field_of(meta)?,
                 operator: FilterOp::In,
                 values: access.values().to_vec(),
+                links: None,
             });
         }
         Ok(())
@@ -267,9 +290,11 @@ fn viewable(
     name: &str,
 ) -> Option<&'static FieldMeta> {
     let listed = |f: &FieldMeta| settings.sortable.is_some_and(|l| l.contains(&f.wire_name));
-    meta.fields
-        .iter()
-        .find(|f| f.wire_name == name && !f.hidden && (f.kind != FieldKind::Json || listed(f)))
+    meta.fields.iter().find(|f| {
+        f.wire_name == name
+            && !f.hidden
+            && (f.kind != FieldKind::Json || f.many.is_some() || listed(f))
+    })
 }
 
 fn names(fields: impl Iterator<Item = &'static FieldMeta>) -> String {
@@ -293,7 +318,7 @@ fn parse_sort(
     };
     let sorts = |field: &FieldMeta| match settings.sortable {
         Some(listed) => listed.contains(&field.wire_name),
-        None => true,
+        None => field.many.is_none(),
     };
     match viewable(meta, settings, name).filter(|f| sorts(f)) {
         Some(field) => Ok(Some((field, descending))),
@@ -340,7 +365,7 @@ fn parse_filter(
         ))
     })?;
     let taken = || {
-        FilterOp::for_field(field.kind.into(), field.nullable)
+        FilterOp::for_field(field.filter_kind(), field.nullable)
             .map(|o| format!("`{}`", o.as_str()))
             .collect::<Vec<_>>()
             .join(", ")
@@ -373,7 +398,7 @@ fn parse_filter(
             }
             vec![Value::String(raw.to_owned())]
         }
-        FilterOp::In => {
+        FilterOp::In | FilterOp::HasAny => {
             // `name.in=` lists one value, the empty text.
             let items: Vec<&str> = raw.split(',').collect();
             if items.len() > MAX_IN_VALUES {
@@ -392,13 +417,16 @@ fn parse_filter(
         field,
         operator,
         values,
+        links: field.many.map(|_| LinkTable::of(meta, field)),
     })
 }
 
 /// A filter's value as `field`'s JSON, or a 400.
 fn filter_value(field: &FieldMeta, key: &str, raw: &str) -> Result<Value, Error> {
     let bad = |what: &str| Error::BadRequest(format!("`{key}` must be {what}, found `{raw}`"));
-    Ok(match field.kind {
+    // A list of links is filtered by the ids it holds.
+    let kind = field.many.map_or(field.kind, |many| many.ids);
+    Ok(match kind {
         FieldKind::Integer => Value::from(raw.parse::<i64>().map_err(|_| bad("a whole number"))?),
         FieldKind::Float => raw
             .parse::<f64>()
@@ -411,7 +439,7 @@ fn filter_value(field: &FieldMeta, key: &str, raw: &str) -> Result<Value, Error>
             "false" => Value::Bool(false),
             _ => return Err(bad("`true` or `false`")),
         },
-        FieldKind::Text if field.instant => {
+        FieldKind::Text if field.instant && field.many.is_none() => {
             chrono::DateTime::parse_from_rfc3339(raw)
                 .map_err(|_| bad("a date and time with a zone (RFC 3339)"))?;
             Value::String(raw.to_owned())
@@ -482,8 +510,41 @@ fn condition(db: &Db, filter: &Filter, binds: &mut Vec<Bind>) -> String {
             let column = db.ident(field.name);
             format!("{column} IS {}NULL", if is_null { "" } else { "NOT " })
         }
+        FilterOp::Has | FilterOp::HasAny => linked(db, filter, binds),
     }
 }
+
+/// `Has` and `HasAny`: the rows whose links hold one of the values, looked
+/// up in the link table (indexed by the linked id).
+fn linked(db: &Db, filter: &Filter, binds: &mut Vec<Bind>) -> String {
+    let Some(links) = &filter.links else {
+        return "1 = 0".to_owned();
+    };
+    let params: Vec<String> = filter
+        .values
+        .iter()
+        .map(|value| {
+            binds.push(match value {
+                Value::Number(n) => Bind::Integer(n.as_i64().unwrap_or_default()),
+                other => Bind::Text(other.as_str().unwrap_or_default().to_owned()),
+            });
+            db.param(binds.len())
+        })
+        .collect();
+    format!(
+        "{} IN (SELECT {} FROM {} WHERE {} IN ({}))",
+        db.ident(links.id.name),
+        db.ident(LINK_ROW),
+        db.ident(&links.table),
+        db.ident(LINK_TARGET),
+        params.join(", ")
+    )
+}
+
+/// A link table's column of the linking row's id.
+pub(crate) const LINK_ROW: &str = "row_id";
+/// A link table's column of the linked row's id.
+pub(crate) const LINK_TARGET: &str = "target_id";
 
 /// `text` itself as a LIKE pattern that finds it anywhere: `%`, `_` and
 /// the escape are escaped.

@@ -306,6 +306,7 @@ fn bind_sqlite<'q>(
         query = match bind {
             Bind::Field(field, value) => values::bind(query, field, Some(value)),
             Bind::Text(text) => query.bind(text.clone()),
+            Bind::Integer(n) => query.bind(*n),
         };
     }
     query

@@ -149,6 +149,7 @@ pub(crate) async fn insert_rows<T: CrudEntity>(
             }
         }
         query.execute(&mut **tx).await?;
+        crate::links::insert(db, tx, meta, &objects).await?;
     }
     Ok(())
 }
@@ -241,7 +242,11 @@ pub(crate) async fn update_object(
     if let (Some(version), Some(base)) = (version_field, base_version) {
         query = db.bind(query, version, Some(&Value::from(base)));
     }
-    Ok(query.execute(&mut **tx).await?.rows_affected() > 0)
+    let written = query.execute(&mut **tx).await?.rows_affected() > 0;
+    if written {
+        crate::links::replace(db, tx, meta, object).await?;
+    }
+    Ok(written)
 }
 
 /// Deletes the row of `id`; `false` when there was none.
@@ -268,5 +273,9 @@ pub(crate) async fn delete_by_id(
         db.param(1)
     );
     let query = db.bind(sqlx::query(&sql), meta.id_field(), Some(id));
-    Ok(query.execute(&mut **tx).await?.rows_affected() > 0)
+    let deleted = query.execute(&mut **tx).await?.rows_affected() > 0;
+    if deleted {
+        crate::links::remove(db, tx, meta, id).await?;
+    }
+    Ok(deleted)
 }

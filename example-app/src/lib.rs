@@ -1,7 +1,9 @@
 //! The Aegis example app: its modules cover every path the generator has.
 //!
 //! - `budgets`: events and CSV import (flags from modules.toml), stamped
-//!   fields and hooks ([`hooks`]);
+//!   fields and hooks ([`hooks`]), a reference to `departments` (whose
+//!   edit dialog shows its budgets) and many-to-many `tags`;
+//! - `tags`: the rows budgets link;
 //! - `authors`: events only;
 //! - `suppliers`: import without events, so its import dialog polls;
 //! - `user_roles`: declared in modules.toml alone, with events.

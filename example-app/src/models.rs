@@ -23,6 +23,20 @@ pub struct Budget {
     pub created_at: Option<DateTime<Utc>>,
     #[crud(updated_by, label = "Last changed by")]
     pub updated_by: Option<String>,
+    /// Tags it carries, many to many: deleting a tag takes it off.
+    #[crud(many = "tags")]
+    #[serde(default)]
+    pub tags: Vec<i64>,
+}
+
+/// A tag budgets carry ("urgent", "capital").
+#[crud_module(with_events)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Tag {
+    pub id: i64,
+    #[crud(length(min = 1, max = 40))]
+    pub name: String,
+    pub version: i64,
 }
 
 /// A department budgets belong to.

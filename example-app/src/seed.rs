@@ -5,7 +5,9 @@ use aegis::export::chrono::{NaiveDate, TimeZone, Utc};
 use aegis::{Aegis, Error, Served};
 
 use crate::aegis_modules::UserRoleCreate;
-use crate::models::{AuthorCreate, BudgetCreate, BudgetStatus, DepartmentCreate, SupplierCreate};
+use crate::models::{
+    AuthorCreate, BudgetCreate, BudgetStatus, DepartmentCreate, SupplierCreate, TagCreate,
+};
 
 /// Inserts `inputs` when `T`'s table is empty; what it inserted.
 async fn seed_one<T: Served>(aegis: &Aegis, inputs: Vec<T::Create>) -> Result<Vec<T>, Error> {
@@ -19,7 +21,9 @@ async fn seed_one<T: Served>(aegis: &Aegis, inputs: Vec<T::Create>) -> Result<Ve
     Ok(inserted)
 }
 
-pub async fn seed(aegis: &Aegis) -> Result<(), Error> {
+/// The budgets, in the first department, the first budget tagged with
+/// the first tag.
+async fn seed_budgets(aegis: &Aegis) -> Result<(), Error> {
     let departments = seed_one::<crate::models::Department>(
         aegis,
         ["Operations", "People"]
@@ -31,25 +35,42 @@ pub async fn seed(aegis: &Aegis) -> Result<(), Error> {
     )
     .await?;
     let operations = departments.first().map(|d| d.id);
+    let tags = seed_one::<crate::models::Tag>(
+        aegis,
+        ["capital", "urgent"]
+            .into_iter()
+            .map(|name| TagCreate {
+                name: name.to_owned(),
+            })
+            .collect(),
+    )
+    .await?;
+    let capital: Vec<i64> = tags.iter().take(1).map(|t| t.id).collect();
     let budgets = [
-        ("Office rent", 18_000.0, BudgetStatus::Approved),
-        ("Travel", 4_250.5, BudgetStatus::Submitted),
-        ("Training", 2_800.0, BudgetStatus::Draft),
+        ("Office rent", 18_000.0, BudgetStatus::Approved, capital),
+        ("Travel", 4_250.5, BudgetStatus::Submitted, Vec::new()),
+        ("Training", 2_800.0, BudgetStatus::Draft, Vec::new()),
     ];
     seed_one::<crate::models::Budget>(
         aegis,
         budgets
             .into_iter()
-            .map(|(name, amount, status)| BudgetCreate {
+            .map(|(name, amount, status, tags)| BudgetCreate {
                 name: name.to_owned(),
                 amount,
                 fiscal_year: 2026,
                 department: operations,
                 status,
+                tags,
             })
             .collect(),
     )
     .await?;
+    Ok(())
+}
+
+pub async fn seed(aegis: &Aegis) -> Result<(), Error> {
+    seed_budgets(aegis).await?;
     seed_one::<crate::models::Author>(
         aegis,
         vec![

@@ -23,6 +23,7 @@ fn every_module_is_served_with_its_merged_settings() {
             ("budgets", true, true),
             ("departments", true, false),
             ("suppliers", false, true),
+            ("tags", true, false),
             ("user_roles", true, false),
         ]
     );
@@ -37,6 +38,7 @@ fn every_module_is_served_with_its_merged_settings() {
             "budgets",
             "departments",
             "suppliers",
+            "tags",
             "user-roles",
         ] {
             let reply = app

@@ -53,7 +53,7 @@ fn migrate_prints_the_plan_and_applies_it_only_when_asked() {
 
     let applied = example_app(dir.path(), &["migrate", "--apply"]);
     assert!(applied.status.success(), "{}", text(&applied.stderr));
-    assert!(text(&applied.stdout).contains("-- applied 5 statement(s)"));
+    assert!(text(&applied.stdout).contains("-- applied 6 statement(s)"));
 
     let done = text(&example_app(dir.path(), &["migrate"]).stdout);
     assert_eq!(done, "-- every table matches its model; nothing to do\n");

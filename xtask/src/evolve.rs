@@ -56,8 +56,8 @@ pub fn build(root: &Path) -> Result<(Build, Build), String> {
     )?;
     edit(
         &scratch.join("example-app/src/seed.rs"),
-        "                status,\n            })",
-        "                status,\n                owner: None,\n                currency: \"EUR\".to_owned(),\n            })",
+        "                tags,\n            })",
+        "                tags,\n                owner: None,\n                currency: \"EUR\".to_owned(),\n            })",
     )?;
     let web = scratch.join("example-app/web");
     std::os::unix::fs::symlink(

@@ -235,6 +235,66 @@ pub(super) fn check_references(
     }
 }
 
+/// Every many-to-many field links a module of the crate, lists its id's
+/// type, and does not take a module's name for its link table; a module
+/// with events links only modules with events (its rows show the linked
+/// rows' labels, which follow them live).
+pub(super) fn check_many(modules: &[(Module, usize, Vec<String>)], collector: &mut Collector) {
+    let known: Vec<&str> = modules.iter().map(|(m, _, _)| m.names.module()).collect();
+    for (module, file, _) in modules {
+        for field in &module.fields {
+            let Some(many) = &field.many else {
+                continue;
+            };
+            let mut problem = |message: String| collector.problem(*file, &field.location, message);
+            let Some((target, _, _)) = modules
+                .iter()
+                .find(|(m, _, _)| m.names.module() == many.module)
+            else {
+                let hint = match aegis_model::attr::suggest(&many.module, known.iter().copied()) {
+                    Some(close) => format!("; did you mean `{close}`?"),
+                    None => format!("; the modules are {}", known.join(", ")),
+                };
+                problem(format!(
+                    "`{}` links `{}`, which is no module{hint}",
+                    field.ident, many.module
+                ));
+                continue;
+            };
+            let id = target.id_field();
+            if id.storage != many.ids || id.format != many.format {
+                problem(format!(
+                    "`{}` is `{}` but the id of `{}` (`{}`) is `{}`; a many-to-many field lists \
+                     the linked module's ids",
+                    field.ident,
+                    aegis_model::mapping::type_to_string(&field.rust_ty),
+                    many.module,
+                    id.ident,
+                    aegis_model::mapping::type_to_string(&id.rust_ty),
+                ));
+            }
+            if module.with_events && !target.with_events {
+                problem(format!(
+                    "`{}` links `{}`, which has no events, from `{}`, which has: its rows' links \
+                     could not follow the linked rows live; add `with_events` to `{}`",
+                    field.ident,
+                    many.module,
+                    module.names.module(),
+                    many.module
+                ));
+            }
+            let table = format!("{}_{}", module.names.module(), field.ident);
+            if known.contains(&table.as_str()) {
+                problem(format!(
+                    "`{}` keeps its links in the table `{table}`, which is a module's; rename \
+                     the field or the module",
+                    field.ident
+                ));
+            }
+        }
+    }
+}
+
 /// Required references (not an `Option`) that lead back to their own
 /// module: no first row could ever be stored.
 pub(super) fn check_required_cycles(

@@ -17,7 +17,7 @@ mod merge;
 mod resolve;
 mod scan;
 
-use merge::{check_references, check_required_cycles, check_unique, merge};
+use merge::{check_many, check_references, check_required_cycles, check_unique, merge};
 use resolve::{fill_entity_imports, fill_references, resolve};
 use scan::{Scan, crud_module_attr, file_module_path, rust_files_under};
 
@@ -174,6 +174,7 @@ pub(crate) fn collect(inputs: &Inputs<'_>) -> Result<Collected, Error> {
     let modules = merge(&manifest, scanned.declared, &mut collector);
     check_unique(&modules, &mut collector);
     check_references(&modules, &mut collector);
+    check_many(&modules, &mut collector);
     check_required_cycles(&modules, &mut collector);
     let units = modules
         .into_iter()

@@ -226,7 +226,12 @@ pub(super) fn fill_references(mut units: Vec<Unit>) -> Vec<Unit> {
             .fields
             .iter()
             .filter_map(|f| {
-                let target = targets.get(&f.references.as_ref()?.module)?;
+                let module = match (&f.references, &f.many) {
+                    (Some(reference), _) => &reference.module,
+                    (None, Some(many)) => &many.module,
+                    (None, None) => return None,
+                };
+                let target = targets.get(module)?;
                 Some((f.wire_name.clone(), target.clone()))
             })
             .collect();

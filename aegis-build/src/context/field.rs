@@ -44,6 +44,9 @@ pub(crate) struct FieldContext {
     pub is_select: bool,
     /// Holds another module's id: a type-ahead in the form, its label in the list.
     pub is_reference: bool,
+    /// Lists other rows' ids (many-to-many): chips with a type-ahead in the
+    /// form, chips of their labels in the list.
+    pub is_links: bool,
     pub is_date: bool,
     pub is_datetime: bool,
     /// A date and time without a zone.
@@ -78,6 +81,7 @@ enum Widget {
     Checkbox,
     Select,
     Reference,
+    Links,
     Date,
     Datetime,
     LocalDatetime,
@@ -90,11 +94,14 @@ pub(crate) fn sorts(field: &Field, unit: &Unit) -> bool {
     field.is_sent()
         && field.sortable
         && field.role != FieldRole::Version
-        && widget_for(field, unit).0 != Widget::Json
+        && !matches!(widget_for(field, unit).0, Widget::Json | Widget::Links)
 }
 
 /// The widget that edits a field, from its Rust type and TypeScript type.
 fn widget_for(field: &Field, unit: &Unit) -> (Widget, Vec<String>) {
+    if field.many.is_some() {
+        return (Widget::Links, Vec::new());
+    }
     if unit.references.contains_key(&field.wire_name) {
         return (Widget::Reference, Vec::new());
     }
@@ -153,7 +160,7 @@ fn form_helpers_of(
     match widget {
         Widget::Json if omittable => vec!["toJsonInput", "fromJsonInputOrOmitted", "jsonValidator"],
         Widget::Text | Widget::Date if nullable => vec!["emptyToNull"],
-        Widget::Text | Widget::Date | Widget::Checkbox => Vec::new(),
+        Widget::Text | Widget::Date | Widget::Checkbox | Widget::Links => Vec::new(),
         Widget::Time if nullable => vec!["toTimeInput", "fromTimeInputOrNull"],
         Widget::Time => vec!["toTimeInput", "fromTimeInput"],
         Widget::Datetime if nullable => vec!["toDateTimeInput", "fromDateTimeInputOrNull"],
@@ -182,7 +189,7 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
     let name = field.wire_name.clone();
     let nullable = field.nullable || field.ts.any(&|t| *t == TsType::Null);
     let omittable = widget == Widget::Json && field.input_optional;
-    let required = !nullable && widget != Widget::Checkbox && !omittable;
+    let required = !nullable && !matches!(widget, Widget::Checkbox | Widget::Links) && !omittable;
     let base_type = match &field.ts {
         TsType::Union(members) => TsType::Union(
             members
@@ -214,6 +221,7 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         is_checkbox: widget == Widget::Checkbox,
         is_select: widget == Widget::Select,
         is_reference: widget == Widget::Reference,
+        is_links: widget == Widget::Links,
         is_date: widget == Widget::Date,
         is_datetime: widget == Widget::Datetime,
         is_local_datetime: widget == Widget::LocalDatetime,
@@ -272,6 +280,7 @@ fn view_literal(field: &Field, widget: Widget, nullable: bool, options: &[String
         Widget::Checkbox => "boolean",
         Widget::Select => "enum",
         Widget::Reference => "reference",
+        Widget::Links => "links",
         Widget::Date => "date",
         Widget::Datetime => "instant",
         Widget::LocalDatetime => "local-datetime",

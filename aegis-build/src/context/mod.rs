@@ -41,6 +41,9 @@ pub(crate) struct FeatureContext {
     pub list_query_type: String,
     pub service_class: String,
     pub state_manager_class: String,
+    /// `export class ... extends Base...<Entity, Id, Create, Update> {`,
+    /// laid out as Prettier would.
+    pub state_manager_head: String,
     pub list_component_class: String,
     pub form_dialog_class: String,
     pub routes_const: String,
@@ -83,6 +86,12 @@ pub(crate) struct FeatureContext {
     pub uses_select: bool,
     /// Some input holds a reference (the form dialog uses the reference input).
     pub uses_reference_input: bool,
+    /// Some input lists links (the form dialog uses the reference list input).
+    pub uses_links_input: bool,
+    /// Some column lists links (the list shows them as chips).
+    pub uses_link_chips: bool,
+    /// Some column holds a reference (the list shows its label).
+    pub uses_reference_label: bool,
     /// Where each reference points, for the feature's `<ENTITY>_REFERENCES`.
     pub references: Vec<ReferenceContext>,
     pub has_references: bool,
@@ -125,6 +134,8 @@ pub(crate) struct FeaturePaths {
     pub list_query: String,
     pub list_location: String,
     pub child_panels: String,
+    pub link_chips: String,
+    pub reference_list_input: String,
     pub mutations: String,
     pub protocol: String,
     pub realtime: String,
@@ -199,6 +210,8 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         list_query: shared("shared/list-query.ts"),
         list_location: shared("shared/list-location.ts"),
         child_panels: shared("shared/child-panels.ts"),
+        link_chips: shared("shared/link-chips.ts"),
+        reference_list_input: shared("shared/reference-list-input.ts"),
         mutations: shared("shared/mutations.ts"),
         protocol: shared("shared/protocol.types.ts"),
         realtime: shared("shared/base-realtime-state.manager.ts"),
@@ -248,6 +261,7 @@ fn table_columns(fields: &[FieldContext], unit: &Unit) -> Vec<FieldContext> {
 /// view fields carry them (`ops`), so the filter panel offers these alone.
 pub(crate) fn filter_ops(field: &aegis_model::Field) -> impl Iterator<Item = FilterOp> {
     let kind = match field.storage {
+        _ if field.many.is_some() => ValueKind::Links,
         StorageKind::Integer => ValueKind::Integer,
         StorageKind::Float => ValueKind::Float,
         StorageKind::Boolean => ValueKind::Boolean,
@@ -306,6 +320,9 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         searchable: columns.iter().any(|c| c.is_text),
         uses_select: inputs.iter().any(|f| f.is_select),
         uses_reference_input: inputs.iter().any(|f| f.is_reference),
+        uses_links_input: inputs.iter().any(|f| f.is_links),
+        uses_link_chips: columns.iter().any(|c| c.is_links),
+        uses_reference_label: columns.iter().any(|c| c.is_reference),
         has_references: !unit.references.is_empty(),
         references: reference_contexts(unit),
         uses_checkbox: inputs.iter().any(|f| f.is_checkbox),
@@ -323,6 +340,7 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         input_type_imports: imports.input_types,
         input_entity_imports: imports.input_entities,
         entity_imports: imports.entities,
+        state_manager_head: state_manager_head(module),
         has_children: !unit.children.is_empty(),
         children_decl: children_decl(unit),
         children_sentence: children_sentence(unit),
@@ -355,6 +373,37 @@ fn column_decls(columns: &[FieldContext], id: &str) -> (String, String) {
         declare("columns", &all),
         declare("filterColumns", &filtered),
     )
+}
+
+/// The state manager's class line: its base and type arguments on one
+/// line when they fit, else an argument a line (no trailing comma).
+fn state_manager_head(module: &Module) -> String {
+    let names = &module.names;
+    let base = if module.with_events {
+        "BaseRealtimeStateManager"
+    } else {
+        "BasePolledStateManager"
+    };
+    let id = if module.id_field().storage == StorageKind::Integer {
+        "number"
+    } else {
+        "string"
+    };
+    let args = [
+        names.entity_type(),
+        id.to_owned(),
+        names.create_type(),
+        names.update_type(),
+    ];
+    let prefix = format!(
+        "export class {} extends {base}",
+        names.state_manager_class()
+    );
+    let one = format!("{prefix}<{}> {{", args.join(", "));
+    if one.chars().count() <= crate::layout::WIDTH {
+        return one;
+    }
+    format!("{prefix}<\n  {}\n> {{", args.join(",\n  "))
 }
 
 /// The form dialog's `children`: an object per panel, expanded.

@@ -35,7 +35,9 @@ fn filterable<'a>(unit: &'a Unit, sortable: &'a [String]) -> impl Iterator<Item 
     unit.module.fields.iter().filter(|f| {
         !f.is_transient()
             && !f.hidden
-            && (f.storage != StorageKind::Json || sortable.contains(&f.wire_name))
+            && (f.storage != StorageKind::Json
+                || f.many.is_some()
+                || sortable.contains(&f.wire_name))
     })
 }
 
@@ -77,8 +79,8 @@ fn view_parameters(unit: &Unit) -> Vec<Parameter> {
         for op in crate::context::filter_ops(field) {
             let description = format!("Rows whose `{name}` is {}.", op.meaning());
             let parameter = match op {
-                FilterOp::In => query(
-                    &format!("{name}.in"),
+                FilterOp::In | FilterOp::HasAny => query(
+                    &format!("{name}.{}", op.as_str()),
                     description,
                     ArrayBuilder::new()
                         .items(value.clone())

@@ -17,6 +17,8 @@ use utoipa::openapi::{Ref, RefOr};
 
 /// The extension naming the feature whose id a reference field holds.
 pub(crate) const REFERENCES: &str = "x-aegis-references";
+/// The extension naming the feature whose ids a many-to-many field lists.
+pub(crate) const MANY: &str = "x-aegis-many";
 
 /// A schema of one JSON type.
 pub(crate) fn typed(ty: Type) -> Object {
@@ -229,11 +231,13 @@ pub(crate) enum Side {
 /// label, whether the server sets it, the rules clients must keep, and
 /// the feature it references.
 pub(crate) fn field(field: &Field, references: Option<&str>, side: Side) -> RefOr<Schema> {
-    let extensions = references.map(|feature| {
-        ExtensionsBuilder::new()
-            .add(REFERENCES, json!(feature))
-            .build()
-    });
+    let key = if field.many.is_some() {
+        MANY
+    } else {
+        REFERENCES
+    };
+    let extensions =
+        references.map(|feature| ExtensionsBuilder::new().add(key, json!(feature)).build());
     let schema = match value(field) {
         RefOr::T(Schema::Object(mut schema)) => {
             if side == Side::Input {
@@ -249,6 +253,10 @@ pub(crate) fn field(field: &Field, references: Option<&str>, side: Side) -> RefO
         RefOr::T(Schema::Array(mut array)) => {
             array.description = Some(field.label.clone());
             array.extensions = extensions;
+            if field.many.is_some() {
+                array.max_items = Some(aegis_protocol::query::MAX_LINKS);
+                array.unique_items = true;
+            }
             RefOr::T(Schema::Array(array))
         }
         // A named type or a composite: the field's facts go beside it.
@@ -285,6 +293,16 @@ pub(crate) fn value(field: &Field) -> RefOr<Schema> {
 /// no row); a point in time is read as one (RFC 3339); an integer as a
 /// 64-bit one, whatever the field's own type.
 pub(crate) fn filter_value(field: &Field) -> RefOr<Schema> {
+    if let Some(many) = &field.many {
+        // A list of links is filtered by the ids it holds.
+        let mut integer = ObjectBuilder::new().schema_type(Type::Integer).build();
+        integer.minimum = Some(utoipa::Number::Int(i64::MIN as isize));
+        integer.maximum = Some(utoipa::Number::Int(i64::MAX as isize));
+        return match many.ids {
+            StorageKind::Integer => object(integer),
+            _ => object(typed(Type::String)),
+        };
+    }
     match field.format {
         Some(ValueFormat::Instant) | Some(ValueFormat::Char) => value(field),
         Some(_) => object(typed(Type::String)),

@@ -4,6 +4,7 @@
 
 use aegis_model::decl::TsDeclBody;
 use aegis_model::{Field, TsType, ValueFormat};
+use heck::ToSnakeCase;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::{Value, json};
@@ -14,6 +15,10 @@ use crate::collect::Unit;
 /// A sample JSON value of a field's type that keeps the field's rules;
 /// `variant` 0 and 1 differ where the rules allow.
 pub(crate) fn sample(field: &Field, unit: &Unit, variant: u8) -> Value {
+    if field.many.is_some() {
+        // Links to rows the test has not made: none.
+        return json!([]);
+    }
     if let Some(reference) = &field.references {
         // An id that exists only once the test has made its row: a
         // placeholder, replaced at run time (`null` when allowed).
@@ -176,6 +181,65 @@ fn required_targets(unit: &Unit) -> Vec<String> {
     targets
 }
 
+/// The many-to-many fields a module's tests link through: (wire name,
+/// linked module, linked feature), for linked modules with events (whose
+/// delete the test hears).
+fn link_targets(unit: &Unit) -> Vec<(String, String, String)> {
+    unit.module
+        .input_fields()
+        .filter_map(|f| {
+            let many = f.many.as_ref()?;
+            let target = unit.references.get(&f.wire_name)?;
+            Some((
+                f.wire_name.clone(),
+                many.module.clone(),
+                target.feature.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// Per many-to-many field: a row created with a link carries it, and the
+/// linked row's delete takes it off with an `updated` event.
+fn links_tests(unit: &Unit) -> TokenStream {
+    let feature = unit.module.names.feature();
+    let tests = link_targets(unit).into_iter().map(|(field, module, target)| {
+        let name = format_ident!("links_of_{}_follow_the_linked_rows", field.to_snake_case());
+        let create = format_ident!("create_{}", module);
+        let base = format!("/api/{feature}");
+        let target_base = format!("/api/{target}");
+        quote! {
+            #[test]
+            fn #name() {
+                run(async {
+                    let app = app().await;
+                    let linked = super::samples::#create(&app).await;
+                    let mut input = create_input();
+                    input[#field] = json!([linked.clone()]);
+                    let mut events = app.events();
+                    let reply = app.call("POST", #base, Some(&app.admin()), Some(input), &[]).await;
+                    ::core::assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+                    ::core::assert_eq!(reply.body[#field], json!([linked.clone()]));
+                    let created = events.try_recv().expect("a created event");
+                    ::core::assert_eq!(created.message.data[#field], json!([linked.clone()]));
+                    let id = match &linked {
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    };
+                    let path = format!("{}/{id}", #target_base);
+                    let gone = app.call("DELETE", &path, Some(&app.admin()), None, &[]).await;
+                    ::core::assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.text);
+                    let updated = ::std::iter::from_fn(|| events.try_recv().ok())
+                        .find(|e| e.message.feature == #feature && e.message.action == EventAction::Updated)
+                        .expect("an updated event of the linking row");
+                    ::core::assert_eq!(updated.message.data[#field], json!([]));
+                });
+            }
+        }
+    });
+    quote!(#(#tests)*)
+}
+
 /// Code that fills the placeholders of `input` (a `mut Value` in scope)
 /// with ids of rows it creates first, through `samples`.
 fn fill_placeholders(unit: &Unit) -> TokenStream {
@@ -194,7 +258,14 @@ fn fill_placeholders(unit: &Unit) -> TokenStream {
 /// that creates one row of it (its own references' rows first) and
 /// returns its id.
 fn samples_module(units: &[Unit]) -> TokenStream {
-    let mut needed: Vec<String> = units.iter().flat_map(required_targets).collect();
+    let mut needed: Vec<String> = units
+        .iter()
+        .flat_map(|unit| {
+            let mut targets = required_targets(unit);
+            targets.extend(link_targets(unit).into_iter().map(|(_, module, _)| module));
+            targets
+        })
+        .collect();
     needed.sort();
     needed.dedup();
     if needed.is_empty() {
@@ -230,6 +301,22 @@ fn samples_module(units: &[Unit]) -> TokenStream {
                 }
             }
         });
+    // Only required references put ids where placeholders stand.
+    let replace = units
+        .iter()
+        .any(|u| !required_targets(u).is_empty())
+        .then(|| {
+            quote! {
+                /// Puts `id` wherever `input` holds `mark`.
+                pub(super) fn replace(input: &mut Value, mark: &str, id: &Value) {
+                    match input {
+                        Value::String(text) if text == mark => *input = id.clone(),
+                        Value::Object(map) => map.values_mut().for_each(|v| replace(v, mark, id)),
+                        _ => {}
+                    }
+                }
+            }
+        });
     quote! {
         /// Rows that sample inputs reference, made on demand.
         mod samples {
@@ -237,14 +324,7 @@ fn samples_module(units: &[Unit]) -> TokenStream {
             use ::aegis::export::serde_json::{self, Value};
             use ::aegis::testing::TestApp;
 
-            /// Puts `id` wherever `input` holds `mark`.
-            pub(super) fn replace(input: &mut Value, mark: &str, id: &Value) {
-                match input {
-                    Value::String(text) if text == mark => *input = id.clone(),
-                    Value::Object(map) => map.values_mut().for_each(|v| replace(v, mark, id)),
-                    _ => {}
-                }
-            }
+            #replace
 
             #(#creators)*
         }
@@ -379,6 +459,7 @@ fn module_event_tests(
     let created = created_test(unit);
     let updated = updated_test(unit, &inputs, &references);
     let deleted = deleted_test(unit);
+    let links = links_tests(unit);
     let import_test = module.with_import.then(|| {
         super::import_tests::import_tests(
             module,
@@ -410,6 +491,8 @@ fn module_event_tests(
             #updated
 
             #deleted
+
+            #links
 
             #import_test
         }

@@ -21,12 +21,21 @@ pub(super) fn import_tests(
     let feature = names.feature();
     let input_names: Vec<String> = inputs.iter().map(|f| f.wire_name.clone()).collect();
     let header = input_names.join(",");
-    let row = csv_row(
-        &inputs
-            .iter()
-            .map(|f| &create_json[&f.wire_name])
-            .collect::<Vec<_>>(),
-    );
+    // A list of links is a cell of `;`-separated ids.
+    let cells: Vec<Value> = inputs
+        .iter()
+        .map(|f| match (&f.many, &create_json[&f.wire_name]) {
+            (Some(_), Value::Array(ids)) => {
+                let ids: Vec<String> = ids
+                    .iter()
+                    .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_owned))
+                    .collect();
+                Value::String(ids.join(";"))
+            }
+            (_, value) => value.clone(),
+        })
+        .collect();
+    let row = csv_row(&cells.iter().collect::<Vec<_>>());
     let csv = format!("{header}\n{row}\n");
     // The same row, and one with a cell too many: a row error.
     let mixed = format!("{header}\n{row}\n{row},extra\n");

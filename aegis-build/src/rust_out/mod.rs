@@ -135,9 +135,14 @@ fn manifest_struct(module: &Module) -> TokenStream {
         if let Some(reference) = &field.references {
             args.extend(reference_args(reference));
         }
+        if let Some(many) = &field.many {
+            let module = &many.module;
+            args.push(quote!(many = #module));
+        }
         args.extend(rule_args(&field.rules));
         let attr = (!args.is_empty()).then(|| quote!(#[crud(#(#args),*)]));
-        quote!(#attr pub #name: #ty)
+        let default = field.many.is_some().then(|| quote!(#[serde(default)]));
+        quote!(#attr #default pub #name: #ty)
     });
     let doc = format!("The `{module_name}` module, declared in modules.toml.");
     quote! {

@@ -19,6 +19,14 @@ pub struct Budget {
     pub team: Option<i64>,
     #[crud(references = "units", children = "no")]
     pub unit: Option<i64>,
+    #[crud(many = "tags")]
+    pub tag: i64,
+    #[crud(many = "tags")]
+    pub shares: Vec<f64>,
+    #[crud(many = "tags")]
+    pub maybe: Option<Vec<i64>>,
+    #[crud(references = "tags", many = "tags")]
+    pub both: Vec<i64>,
 }
 
 fn main() {}

@@ -43,6 +43,9 @@ pub(super) fn plan<T: CrudEntity>(headers: &csv::StringRecord) -> Result<Plan, E
 /// One CSV cell as the JSON value of its field; a text cell that an
 /// export wrote behind a `'` (a formula, [`crate::formulas`]) without it.
 pub(super) fn cell_value(field: &FieldMeta, text: &str) -> Result<Option<Value>, String> {
+    if let Some(many) = field.many {
+        return linked_ids(many.ids, text).map(Some);
+    }
     if text.is_empty() && field.kind != FieldKind::Text {
         return Ok(field.nullable.then_some(Value::Null));
     }
@@ -85,6 +88,28 @@ pub(super) fn cell_value(field: &FieldMeta, text: &str) -> Result<Option<Value>,
         }
     };
     Ok(Some(value))
+}
+
+/// A many-to-many field's cell: the linked ids, `;`-separated (none when
+/// it is empty).
+fn linked_ids(kind: FieldKind, text: &str) -> Result<Value, String> {
+    let text = crate::formulas::restore(text);
+    if text.trim().is_empty() {
+        return Ok(Value::Array(Vec::new()));
+    }
+    text.split(';')
+        .map(|id| {
+            let id = id.trim();
+            match kind {
+                FieldKind::Integer => id
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .map_err(|_| format!("`{}` is not a whole number", excerpt(id, CELL_EXCERPT))),
+                _ => Ok(Value::String(id.to_owned())),
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Value::Array)
 }
 
 /// A row as the entity's create input, or the row's error.

@@ -92,7 +92,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
     /// errors, the others count as importable. It reads from a snapshot,
     /// never the writer; hooks are not run.
     async fn check_references(&mut self, batch: &mut Vec<(u64, T::Create)>) -> Result<(), Error> {
-        let references = T::meta().fields.iter().any(|f| f.references.is_some());
+        let references = T::meta().refers_to_others();
         if !references {
             self.job.successful_rows += batch.len() as u64;
             batch.clear();
@@ -265,7 +265,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
             }));
         }
         // Most modules reference nothing: no row is read back as JSON for them.
-        if !T::meta().fields.iter().any(|f| f.references.is_some()) {
+        if !T::meta().refers_to_others() {
             return Ok(None);
         }
         let object = to_object(&*entity)?;

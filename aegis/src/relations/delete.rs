@@ -131,7 +131,8 @@ impl Deleting<'_> {
         meta: &'static ModuleMeta,
         id: &Value,
     ) -> Result<(), Error> {
-        let rows = referencing_rows(self.touch.db, change.tx(), link, id).await?;
+        let most = self.cap.saturating_sub(self.touched) + 1;
+        let rows = referencing_rows(self.touch.db, change.tx(), link, id, most).await?;
         if rows.is_empty() {
             return Ok(());
         }
@@ -146,6 +147,11 @@ impl Deleting<'_> {
                 continue;
             }
             let after = match link.on_delete {
+                _ if link.many => {
+                    let rows = &link.source.rows;
+                    rows.unlink(self.touch, change, &row_id, link.field, id)
+                        .await?
+                }
                 OnDelete::Cascade => {
                     self.release(change, source, &row_id).await?;
                     link.source.rows.delete(self.touch, change, &row_id).await?
@@ -221,22 +227,39 @@ async fn count_referencing(
     Ok(sqlx::Row::try_get::<i64, _>(&row, 0)?)
 }
 
+/// The rows `link` holds that reference (or list) `id`, `most` at most.
 async fn referencing_rows(
     db: &Db,
     tx: &mut Tx,
     link: &Link<'_>,
     id: &Value,
+    most: usize,
 ) -> Result<Vec<Map<String, Value>>, Error> {
     let meta = link.source.meta;
+    let matching = if link.many {
+        // A list's links are looked up in its link table, by the linked id.
+        format!(
+            "{} IN (SELECT {} FROM {} WHERE {} = {})",
+            db.ident(meta.id_field().name),
+            db.ident(crate::query::LINK_ROW),
+            db.ident(&crate::query::LinkTable::of(meta, link.field).table),
+            db.ident(crate::query::LINK_TARGET),
+            db.param(1)
+        )
+    } else {
+        format!("{} = {}", db.ident(link.field.name), db.param(1))
+    };
     let sql = format!(
-        "SELECT {} FROM {} WHERE {} = {} ORDER BY {}",
+        "SELECT {} FROM {} WHERE {matching} ORDER BY {} LIMIT {most}",
         db.column_list(meta),
         db.ident(meta.module),
-        db.ident(link.field.name),
-        db.param(1),
         db.ident(meta.id_field().name)
     );
-    let query = db.bind(sqlx::query(&sql), link.field, Some(id));
+    let query = if link.many {
+        crate::links::bind_id(sqlx::query(&sql), id)
+    } else {
+        db.bind(sqlx::query(&sql), link.field, Some(id))
+    };
     let rows = query.fetch_all(&mut **tx).await?;
     rows.iter().map(|row| db.read_row(row, meta)).collect()
 }

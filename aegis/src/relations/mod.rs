@@ -51,11 +51,13 @@ pub(crate) struct Relations {
     modules: Vec<Served>,
 }
 
-/// A field of `source` that references `target`.
+/// A field of `source` that references `target`, or lists it
+/// many-to-many (`many`: deleting a linked row removes it from the list).
 pub(crate) struct Link<'a> {
     source: &'a Served,
     field: &'static FieldMeta,
     on_delete: OnDelete,
+    many: bool,
 }
 
 impl Relations {
@@ -64,21 +66,22 @@ impl Relations {
     pub(crate) fn new(modules: Vec<Served>) -> Result<Relations, Error> {
         for source in &modules {
             for field in source.meta.fields {
-                let Some(reference) = field.references else {
-                    continue;
+                let (module, kind) = match (field.references, field.many) {
+                    (Some(reference), _) => (reference.module, field.kind),
+                    (None, Some(many)) => (many.module, many.ids),
+                    (None, None) => continue,
                 };
-                let Some(target) = modules.iter().find(|m| m.meta.module == reference.module)
-                else {
+                let Some(target) = modules.iter().find(|m| m.meta.module == module) else {
                     return Err(Error::Internal(format!(
-                        "`{}.{}` references `{}`, which is not served",
-                        source.meta.module, field.name, reference.module
+                        "`{}.{}` references `{module}`, which is not served",
+                        source.meta.module, field.name
                     )));
                 };
                 let id = target.meta.id_field();
-                if id.kind != field.kind {
+                if id.kind != kind {
                     return Err(Error::Internal(format!(
-                        "`{}.{}` is stored as {:?} and the id of `{}` as {:?}",
-                        source.meta.module, field.name, field.kind, reference.module, id.kind
+                        "`{}.{}` holds ids stored as {kind:?} and the id of `{module}` is {:?}",
+                        source.meta.module, field.name, id.kind
                     )));
                 }
             }
@@ -94,19 +97,30 @@ impl Relations {
     pub(crate) fn links_to(&self, target: &str) -> impl Iterator<Item = Link<'_>> {
         self.modules.iter().flat_map(move |source| {
             source.meta.fields.iter().filter_map(move |field| {
+                if field.many.is_some_and(|m| m.module == target) {
+                    return Some(Link {
+                        source,
+                        field,
+                        on_delete: OnDelete::SetNull,
+                        many: true,
+                    });
+                }
                 let reference = field.references.filter(|r| r.module == target)?;
                 Some(Link {
                     source,
                     field,
                     on_delete: reference.on_delete,
+                    many: false,
                 })
             })
         })
     }
 
-    /// Indexes every referencing column (what deletes look rows up by).
+    /// Indexes every referencing column (what deletes look rows up by),
+    /// and makes the link tables of many-to-many fields.
     pub(crate) async fn create_indexes(&self, db: &Db) -> Result<(), Error> {
         for source in &self.modules {
+            crate::links::create_tables(db, source.meta).await?;
             for field in source.meta.fields.iter().filter(|f| f.references.is_some()) {
                 let index = format!("aegis_ref_{}_{}", source.meta.module, field.name);
                 let sql = format!(
@@ -153,14 +167,19 @@ impl Relations {
     ) -> Result<Vec<FieldError>, Error> {
         let mut missing = Vec::new();
         for field in meta.fields {
-            let (Some(reference), Some(value)) = (field.references, object.get(field.wire_name))
-            else {
+            let Some(value) = object.get(field.wire_name) else {
                 continue;
             };
-            if value.is_null() {
-                continue;
-            }
-            let Some(target) = self.target(reference.module) else {
+            let (module, ids) = match (field.references, field.many, value) {
+                (Some(reference), _, value) if !value.is_null() => {
+                    (reference.module, std::slice::from_ref(value))
+                }
+                (None, Some(many), Value::Array(ids)) if !ids.is_empty() => {
+                    (many.module, ids.as_slice())
+                }
+                _ => continue,
+            };
+            let Some(target) = self.target(module) else {
                 continue;
             };
             let seen = match sight {
@@ -174,24 +193,28 @@ impl Relations {
                 });
                 continue;
             };
-            let key = (target.meta.module, value.to_string());
-            let found = match known.get(&key) {
-                Some(found) => *found,
-                None => {
-                    let found = readable(db, tx, target.meta, value, filter.as_ref()).await?;
-                    known.insert(key, found);
-                    found
+            for value in ids {
+                let key = (target.meta.module, value.to_string());
+                let found = match known.get(&key) {
+                    Some(found) => *found,
+                    None => {
+                        let found = readable(db, tx, target.meta, value, filter.as_ref()).await?;
+                        known.insert(key, found);
+                        found
+                    }
+                };
+                if !found {
+                    missing.push(FieldError {
+                        field: field.wire_name.to_owned(),
+                        message: format!(
+                            "refers to {} {}, which does not exist",
+                            target.meta.entity,
+                            value_text(value)
+                        ),
+                    });
+                    // One missing row is enough to say what is wrong.
+                    break;
                 }
-            };
-            if !found {
-                missing.push(FieldError {
-                    field: field.wire_name.to_owned(),
-                    message: format!(
-                        "refers to {} {}, which does not exist",
-                        target.meta.entity,
-                        value_text(value)
-                    ),
-                });
             }
         }
         Ok(missing)

@@ -54,6 +54,18 @@ pub(crate) trait ModuleRows: Send + Sync {
         field: &'static FieldMeta,
     ) -> BoxFuture<'a, Result<Option<AfterCommit>, Error>>;
 
+    /// Removes `target` from the list of links `field` of its row `id`
+    /// in `change`, as an update (as [`ModuleRows::empty`] does). `None`
+    /// when the row is gone already.
+    fn unlink<'a>(
+        &'a self,
+        touch: Touch<'a>,
+        change: &'a mut Change,
+        id: &'a Value,
+        field: &'static FieldMeta,
+        target: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<AfterCommit>, Error>>;
+
     /// The rows of it that `user` may read (`None`: all).
     fn read_filter(&self, user: &User) -> Option<RowFilter>;
 }
@@ -103,12 +115,13 @@ impl<T: CrudEntity, H: CrudHooks<T>> Rows<T, H> {
         Ok(Some(self.after(user, EventAction::Deleted, entity)))
     }
 
-    async fn empty_one(
+    /// Its row `id` changed by `edit` (its JSON object), as an update.
+    async fn rewrite(
         &self,
         touch: Touch<'_>,
         change: &mut Change,
         id: &Value,
-        field: &'static FieldMeta,
+        edit: impl FnOnce(&mut serde_json::Map<String, Value>),
     ) -> Result<Option<AfterCommit>, Error> {
         let (db, user) = (touch.db, touch.user);
         let id = Self::id_of(id)?;
@@ -116,7 +129,7 @@ impl<T: CrudEntity, H: CrudHooks<T>> Rows<T, H> {
             return Ok(None);
         };
         let mut object = to_object(&before)?;
-        object.insert(field.wire_name.to_owned(), Value::Null);
+        edit(&mut object);
         let mut after: T = from_object(object)?;
         if let Some(version) = before.version() {
             after.set_version(version + 1);
@@ -159,7 +172,24 @@ impl<T: CrudEntity, H: CrudHooks<T>> ModuleRows for Rows<T, H> {
         id: &'a Value,
         field: &'static FieldMeta,
     ) -> BoxFuture<'a, Result<Option<AfterCommit>, Error>> {
-        Box::pin(self.empty_one(touch, change, id, field))
+        Box::pin(self.rewrite(touch, change, id, move |object| {
+            object.insert(field.wire_name.to_owned(), Value::Null);
+        }))
+    }
+
+    fn unlink<'a>(
+        &'a self,
+        touch: Touch<'a>,
+        change: &'a mut Change,
+        id: &'a Value,
+        field: &'static FieldMeta,
+        target: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<AfterCommit>, Error>> {
+        Box::pin(self.rewrite(touch, change, id, move |object| {
+            if let Some(Value::Array(ids)) = object.get_mut(field.wire_name) {
+                ids.retain(|linked| linked != target);
+            }
+        }))
     }
 
     fn read_filter(&self, user: &User) -> Option<RowFilter> {

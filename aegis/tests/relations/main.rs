@@ -324,3 +324,4 @@ mod access;
 #[path = "../common/client.rs"]
 #[allow(dead_code)]
 mod client;
+mod links;

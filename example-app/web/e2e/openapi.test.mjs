@@ -32,7 +32,7 @@ const doc = JSON.parse(text);
 const ajv = new Ajv2020({ allErrors: true, strictTypes: false });
 addFormats(ajv);
 // Annotations OpenAPI adds to JSON Schema, and Aegis's own extension.
-ajv.addVocabulary(['example', 'x-aegis-references']);
+ajv.addVocabulary(['example', 'x-aegis-references', 'x-aegis-many']);
 const toApi = (schema) => JSON.parse(JSON.stringify(schema).replaceAll('"#/components/schemas/', '"api#/$defs/'));
 ajv.addSchema({ $id: 'api', $defs: toApi(doc.components.schemas) });
 const compiled = new Map();

@@ -157,6 +157,54 @@ test("a department's budgets panel: live, kept to its view, and creating there f
   });
 });
 
+test("a budget's tags: picked by typing, shown as chips that follow renames, filtered and removed live", async () => {
+  await scenario('many-to-many', [a, b], server, async () => {
+    const urgent = await server.api('POST', '/api/tags', { name: 'urgent' });
+    assert.equal(urgent.status, 201);
+    for (const tab of [a, b]) {
+      await tab.page.getByRole('link', { name: 'Budgets' }).click();
+      await tab.page.waitForURL('**/budgets');
+      await tab.row('Quay repairs').waitFor();
+      await tab.live('budgets');
+    }
+
+    // A tags a budget by typing part of the tag's name.
+    const edit = await openDialog(a, a.row('Quay repairs').getByRole('button', { name: 'Edit' }));
+    await control(edit, 'tags').locator('input').fill('urg');
+    await a.page.getByRole('option', { name: 'urgent' }).click();
+    await control(edit, 'tags').getByRole('row', { name: 'urgent' }).waitFor();
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    const stored = (await server.api('GET', '/api/budgets?q=Quay')).body.data[0];
+    assert.deepEqual(stored.tags, [urgent.body.id]);
+
+    // B's list shows the chip, and follows the tag's rename.
+    const chip = (text) => b.row('Quay repairs').locator('aegis-link-chips', { hasText: text });
+    await chip('urgent').waitFor();
+    const renamed = await server.api('PUT', `/api/tags/${urgent.body.id}`, { name: 'critical', version: 1 });
+    assert.equal(renamed.status, 200);
+    await chip('critical').waitFor();
+
+    // B keeps the budgets holding the tag.
+    await b.page.getByRole('button', { name: /^Filters/ }).click();
+    const filters = b.page.getByRole('group', { name: 'Filters' });
+    await filters.locator('aegis-reference-list-input input').fill('crit');
+    await b.page.getByRole('option', { name: 'critical' }).click();
+    await b.page.waitForURL(`**/budgets?tags.has_any=${urgent.body.id}`);
+    await b.row('Reading room').waitFor({ state: 'detached' });
+    await b.row('Quay repairs').waitFor();
+    await b.page.goBack();
+    await b.row('Reading room').waitFor();
+
+    // Deleted elsewhere, the tag leaves the budget: its chip goes.
+    const deleted = await server.api('DELETE', `/api/tags/${urgent.body.id}`);
+    assert.equal(deleted.status, 204);
+    await chip('critical').waitFor({ state: 'detached' });
+    const after = (await server.api('GET', '/api/budgets?q=Quay')).body.data[0];
+    assert.deepEqual(after.tags, []);
+  });
+});
+
 test('a rule says what is wrong under its field before anything is sent, and the server agrees', async () => {
   await scenario('rules', [a], server, async () => {
     await a.page.getByRole('link', { name: 'Authors' }).click();

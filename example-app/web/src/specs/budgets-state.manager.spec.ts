@@ -20,6 +20,7 @@ const Q1: Budget = {
   department: null,
   created_at: null,
   updated_by: null,
+  tags: [],
 };
 
 function budgetEvent(
@@ -86,6 +87,7 @@ describe('BudgetStateManager (generated)', () => {
       department: null,
       created_at: null,
       updated_by: null,
+      tags: [],
     };
     request.flush(saved);
     await creating;
@@ -105,6 +107,7 @@ describe('BudgetStateManager (generated)', () => {
       fiscal_year: 2026,
       status: 'draft',
       department: null,
+      tags: [],
       version: 1,
     });
     const current: Budget = { ...Q1, amount: 12, version: 2 };

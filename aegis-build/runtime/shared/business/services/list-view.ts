@@ -10,7 +10,8 @@ export type ViewKind =
   | 'date'
   | 'time'
   | 'local-datetime'
-  | 'reference';
+  | 'reference'
+  | 'links';
 
 /** One field of a list's view: a column of its table. */
 export interface ViewField {
@@ -134,8 +135,33 @@ function asciiLower(text: string): string {
   return text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 }
 
+/**
+ * `has` and `has_any` on a list of linked ids: whether it holds one of the
+ * ids; `null` for an id the server would refuse (text where ids are numbers).
+ */
+function holds(value: unknown, filter: ListFilter): boolean | null {
+  const ids: readonly unknown[] = Array.isArray(value) ? value : [];
+  const wanted = filter.op === 'has_any' ? filter.value.split(',') : [filter.value];
+  let found = false;
+  for (const raw of wanted) {
+    if (typeof ids[0] === 'number') {
+      const number = Number(raw);
+      if (raw.trim() === '' || !Number.isInteger(number)) {
+        return null;
+      }
+      found ||= ids.includes(number);
+    } else {
+      found ||= ids.includes(raw);
+    }
+  }
+  return found;
+}
+
 /** One filter on a value: `null` when only the server can tell. */
 function passes(value: unknown, filter: ListFilter, field: ViewField): boolean | null {
+  if (filter.op === 'has' || filter.op === 'has_any') {
+    return holds(value, filter);
+  }
   if (filter.op === 'empty') {
     return isAbsent(value) === (filter.value === 'true');
   }

@@ -13,6 +13,7 @@ export const AEGIS_FEATURES: readonly AegisFeatureLink[] = [
   { path: 'budgets', title: 'Budgets' },
   { path: 'departments', title: 'Departments' },
   { path: 'suppliers', title: 'Suppliers' },
+  { path: 'tags', title: 'Tags' },
   { path: 'user-roles', title: 'User roles' },
 ];
 
@@ -38,6 +39,11 @@ export const AEGIS_ROUTES: Routes = [
     path: 'suppliers',
     title: 'Suppliers',
     loadChildren: () => import('./suppliers/suppliers.routes').then((m) => m.SUPPLIERS_ROUTES),
+  },
+  {
+    path: 'tags',
+    title: 'Tags',
+    loadChildren: () => import('./tags/tags.routes').then((m) => m.TAGS_ROUTES),
   },
   {
     path: 'user-roles',

@@ -20,6 +20,7 @@ import { ReferenceTarget } from '../business/services/reference-labels';
 import { ViewField, ViewFields } from '../business/services/list-view';
 import { fromDateTimeInput, toDateTimeInput } from '../business/forms/form-values';
 import { ReferenceInputComponent } from './reference-input';
+import { ReferenceListInputComponent } from './reference-list-input';
 
 /** How long typing pauses before a text or number filter applies. */
 const TYPING_DELAY_MS = 300;
@@ -54,7 +55,8 @@ function rangeOf(field: ViewField): FilterRow['range'] {
 /**
  * A list's filters, one row per column by its type: contains for text,
  * one of for enums, yes / no for booleans, a range for numbers, dates and
- * times, the referenced row for a reference, empty or not for nullable
+ * times, the referenced row for a reference, the rows a list of links holds
+ * one of (`has_any`), empty or not for nullable
  * fields; each only where the field's `ops` (the server's, generated) take
  * its operator. It edits the filters it shows and keeps any other (a hand-written
  * URL may hold more); each change emits the whole list.
@@ -68,6 +70,7 @@ function rangeOf(field: ViewField): FilterRow['range'] {
     MatSelectModule,
     ReactiveFormsModule,
     ReferenceInputComponent,
+    ReferenceListInputComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
@@ -123,6 +126,14 @@ function rangeOf(field: ViewField): FilterRow['range'] {
                 [label]="row.field.label"
                 [nullable]="true"
                 [formControl]="referenceControl(row.name)"
+              />
+            }
+            @case ('links') {
+              <aegis-reference-list-input
+                [target]="referenceOf(row.name)"
+                [label]="row.field.label + ': any of'"
+                subscript="dynamic"
+                [formControl]="linksControl(row.name)"
               />
             }
           }
@@ -205,11 +216,15 @@ export class ViewFiltersComponent {
     const names = this.columns().length > 0 ? this.columns() : Object.keys(fields);
     return names
       .filter((name) => fields[name] !== undefined)
-      .filter((name) => fields[name].kind !== 'reference' || this.references()[name] !== undefined)
+      .filter((name) => {
+        const kind = fields[name].kind;
+        return (kind !== 'reference' && kind !== 'links') || this.references()[name] !== undefined;
+      })
       .map((name) => ({ name, field: fields[name], range: rangeOf(fields[name]) }));
   });
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly referenceControls = new Map<string, FormControl<number | string | null>>();
+  private readonly linksControls = new Map<string, FormControl<readonly (number | string)[]>>();
 
   constructor() {
     inject(DestroyRef).onDestroy(() => this.timers.forEach((timer) => clearTimeout(timer)));
@@ -220,6 +235,12 @@ export class ViewFiltersComponent {
         const id = raw === '' ? null : typeof control.value === 'number' ? Number(raw) : raw;
         if (String(control.value ?? '') !== raw) {
           control.setValue(id, { emitEvent: false });
+        }
+      }
+      for (const [name, control] of this.linksControls) {
+        const ids = this.linkedIds(name);
+        if (control.value.join(',') !== ids.join(',')) {
+          control.setValue(ids, { emitEvent: false });
         }
       }
     });
@@ -250,6 +271,27 @@ export class ViewFiltersComponent {
       this.referenceControls.set(field, control);
     }
     return control;
+  }
+
+  /** The control of a list of links' filter: the rows it holds one of (`has_any`). */
+  protected linksControl(field: string): FormControl<readonly (number | string)[]> {
+    let control = this.linksControls.get(field);
+    if (control === undefined) {
+      control = new FormControl<readonly (number | string)[]>(this.linkedIds(field), {
+        nonNullable: true,
+      });
+      control.valueChanges.subscribe((ids) => this.set(field, 'has_any', ids.join(',')));
+      this.linksControls.set(field, control);
+    }
+    return control;
+  }
+
+  /** The ids a `has_any` filter of `field` names, as numbers where they are. */
+  private linkedIds(field: string): readonly (number | string)[] {
+    const raw = this.value(field, 'has_any');
+    return raw === ''
+      ? []
+      : raw.split(',').map((id) => (Number.isInteger(Number(id)) ? Number(id) : id));
   }
 
   /** A range bound as its input shows it (a zoned time in this browser's zone). */

@@ -10,6 +10,7 @@ import { MatSelectModule } from '@angular/material/select';
 import { integerValidator, requireValue } from '../../../shared/business/forms/form-values';
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { ReferenceInputComponent } from '../../../shared/ui/reference-input';
+import { ReferenceListInputComponent } from '../../../shared/ui/reference-list-input';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { ParentRow } from '../../../shared/business/services/list-location';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
@@ -49,6 +50,7 @@ let forms = 0;
     MatInputModule,
     MatSelectModule,
     ReferenceInputComponent,
+    ReferenceListInputComponent,
     RemoteChangeComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -123,6 +125,12 @@ let forms = 0;
           [touched]="form.controls.department.touched"
           [serverError]="serverError('department')"
         />
+        <aegis-reference-list-input
+          formControlName="tags"
+          label="Tags"
+          [target]="references.tags"
+          [serverError]="serverError('tags')"
+        />
         @if (error(); as message) {
           <p class="error" role="alert">{{ message }}</p>
         }
@@ -180,6 +188,10 @@ export class BudgetFormDialogComponent {
     department: new FormControl<number | null>(null, {
       validators: [],
     }),
+    tags: new FormControl<number[]>([], {
+      nonNullable: true,
+      validators: [],
+    }),
   });
 
   constructor() {
@@ -210,6 +222,7 @@ export class BudgetFormDialogComponent {
       fiscal_year: item.fiscal_year ?? null,
       status: item.status ?? null,
       department: item.department ?? null,
+      tags: [...(item.tags ?? [])],
     });
   }
 
@@ -249,6 +262,7 @@ export class BudgetFormDialogComponent {
         fiscal_year: requireValue(value.fiscal_year, 'fiscal_year'),
         status: requireValue(value.status, 'status'),
         department: value.department,
+        tags: value.tags,
       };
       this.dialogRef.close(await this.send(input));
     } catch (error) {

@@ -31,6 +31,7 @@ import { ConfirmDialogComponent, ConfirmDialogData } from '../../../shared/ui/co
 import { ChangeNoteComponent } from '../../../shared/ui/change-note';
 import { ConflictBannerComponent, ConflictChoice } from '../../../shared/ui/conflict-banner';
 import { ImportDialogComponent, ImportDialogData } from '../../../shared/ui/import.dialog';
+import { LinkChipsComponent } from '../../../shared/ui/link-chips';
 import { ReferenceLabelPipe } from '../../../shared/ui/reference-label.pipe';
 import { RunningImportsComponent } from '../../../shared/ui/running-imports';
 import { SelectionBarComponent } from '../../../shared/ui/selection-bar';
@@ -73,6 +74,7 @@ type FormDialog = MatDialogRef<BudgetFormDialogComponent, Budget>;
     MatProgressBarModule,
     MatSortModule,
     MatTableModule,
+    LinkChipsComponent,
     ReferenceLabelPipe,
     RunningImportsComponent,
     SelectionBarComponent,
@@ -113,6 +115,7 @@ export class BudgetsListComponent {
     'department',
     'created_at',
     'updated_by',
+    'tags',
     'actions',
   ]);
   protected readonly filterColumns = this.location.shown([
@@ -123,6 +126,7 @@ export class BudgetsListComponent {
     'department',
     'created_at',
     'updated_by',
+    'tags',
   ]);
   protected readonly query = this.location.query;
   protected readonly filters = this.location.filters;

@@ -38,6 +38,7 @@ export class BudgetStateManager extends BaseRealtimeStateManager<
         fiscal_year: item.fiscal_year,
         status: item.status,
         department: item.department,
+        tags: item.tags,
         version: version ?? item.version,
       }),
       isEntity: (value): value is Budget => hasId(value, 'id', 'number'),

@@ -14,6 +14,7 @@ export interface Budget {
   department: number | null;
   created_at: string | null;
   updated_by: string | null;
+  tags: number[];
 }
 
 /** What creating a budget sends. */
@@ -23,6 +24,7 @@ export interface BudgetCreate {
   fiscal_year: number;
   status: BudgetStatus;
   department?: number | null;
+  tags?: number[];
 }
 
 /** What saving a budget sends: every editable field, and the version it was based on. */
@@ -32,6 +34,7 @@ export interface BudgetUpdate {
   fiscal_year: number;
   status: BudgetStatus;
   department?: number | null;
+  tags?: number[];
   version: number;
 }
 
@@ -97,11 +100,19 @@ export const BUDGET_VIEW_FIELDS = {
     search: true,
     ops: ['eq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'empty'],
   },
+  tags: {
+    label: 'Tags',
+    kind: 'links',
+    nullable: false,
+    search: false,
+    ops: ['has', 'has_any'],
+  },
 } as const satisfies ViewFields;
 
 /** Where each reference of a budget points. */
 export const BUDGET_REFERENCES = {
   department: { feature: 'departments', idField: 'id', labelField: 'name', live: true },
+  tags: { feature: 'tags', idField: 'id', labelField: 'name', live: true },
 } as const satisfies Record<string, ReferenceTarget>;
 
 export type BudgetStatus = 'draft' | 'submitted' | 'approved';

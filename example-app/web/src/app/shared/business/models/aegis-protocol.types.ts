@@ -25,7 +25,8 @@ export const MUTATION_ID_HEADER = 'x-aegis-mutation-id';
 export const DEFAULT_PAGE_SIZE = 20;
 
 /** A filter's operator: `<field>.<op>=<value>` in a list's query string. */
-export type FilterOp = 'eq' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'empty';
+export type FilterOp =
+  'eq' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'contains' | 'empty' | 'has' | 'has_any';
 
 /** Every filter operator, in the order documents list them. */
 export const FILTER_OPS: readonly FilterOp[] = [
@@ -37,6 +38,8 @@ export const FILTER_OPS: readonly FilterOp[] = [
   'lte',
   'contains',
   'empty',
+  'has',
+  'has_any',
 ];
 
 /** Values one `in` filter may list, at most. */
