@@ -123,6 +123,34 @@ fn a_many_to_many_field_links_a_module_with_events_by_its_ids_type() {
 }
 
 #[test]
+fn two_link_tables_of_one_name_are_refused() {
+    let krate = Crate::new(
+        GENERATOR,
+        &[(
+            "lib.rs",
+            "use aegis::crud_module;\n\
+             #[crud_module]\npub struct Tag { pub id: i64 }\n\
+             #[crud_module(name = \"a_b\")]\npub struct Ab { pub id: i64, #[crud(many = \"tags\")] pub c: Vec<i64> }\n\
+             #[crud_module(name = \"a\")]\npub struct A { pub id: i64, #[crud(many = \"tags\")] pub b_c: Vec<i64> }\n",
+        )],
+    );
+    let problems = krate.problems();
+    let messages: Vec<(usize, &str)> = problems
+        .iter()
+        .map(|(_, line, _, message)| (*line, message.as_str()))
+        .collect();
+    assert_eq!(
+        messages,
+        [(
+            5,
+            "`c` keeps its links in the table `a_b_c`, which `a.b_c` keeps its links in too; \
+             rename the field or the module"
+        )],
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn required_references_in_a_cycle_are_refused() {
     let krate = Crate::new(
         GENERATOR,

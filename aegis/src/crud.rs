@@ -302,7 +302,9 @@ async fn update<T: CrudEntity, H: CrudHooks<T>>(
 }
 
 /// A 422 for a reference that `after` changes to a row that does not
-/// exist or `user` may not read; the others were checked when set.
+/// exist or `user` may not read, or an id it adds to a list of links; the
+/// others were checked when set (a link to a row the user no longer reads
+/// does not stop them saving the rest).
 async fn check_changed_references<T: CrudEntity>(
     aegis: &Aegis,
     user: &User,
@@ -312,6 +314,13 @@ async fn check_changed_references<T: CrudEntity>(
 ) -> Result<(), Error> {
     let (old, mut new) = (to_object(before)?, to_object(after)?);
     new.retain(|key, value| old.get(key) != Some(value));
+    for field in crate::links::fields(T::meta()) {
+        if let (Some(Value::Array(added)), Some(Value::Array(kept))) =
+            (new.get_mut(field.wire_name), old.get(field.wire_name))
+        {
+            added.retain(|id| !kept.contains(id));
+        }
+    }
     let sight = aegis.sight::<T>(user);
     aegis
         .relations()

@@ -18,6 +18,24 @@ use crate::store::{Db, Dialect, Tx};
 /// Links one `INSERT` writes at most.
 const LINKS_PER_INSERT: usize = 200;
 
+/// What is wrong with a many-to-many field's list of ids: more than
+/// [`MAX_LINKS`](aegis_protocol::query::MAX_LINKS), or one twice.
+pub(crate) fn violation(value: &Value) -> Option<String> {
+    let ids = value.as_array()?;
+    let most = aegis_protocol::query::MAX_LINKS;
+    if ids.len() > most {
+        return Some(format!("lists at most {most} rows, not {}", ids.len()));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let twice = ids.iter().find(|id| !seen.insert(id.to_string()))?;
+    Some(format!(
+        "lists {} twice",
+        twice
+            .as_str()
+            .map_or_else(|| twice.to_string(), str::to_owned)
+    ))
+}
+
 /// The many-to-many fields of `meta`.
 pub(crate) fn fields(meta: &ModuleMeta) -> impl Iterator<Item = &'static FieldMeta> + '_ {
     meta.fields.iter().filter(|f| f.many.is_some())
@@ -104,11 +122,16 @@ async fn backfill(
         let mut object = Map::new();
         let id_value = crate::store::values::read_value(db.dialect(), row, 0, id)?;
         object.insert(id.wire_name.to_owned(), id_value);
-        let list = crate::store::values::read_value(db.dialect(), row, 1, field)?;
+        // A list that names an id twice links it once.
+        let mut list = crate::store::values::read_value(db.dialect(), row, 1, field)?;
+        if let Value::Array(ids) = &mut list {
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(id.to_string()));
+        }
         object.insert(field.wire_name.to_owned(), list);
         objects.push(object);
     }
-    insert(db, tx, meta, &objects).await
+    write(db, tx, meta, &objects).await
 }
 
 /// The ids `object` lists in `field` (none when the value is no list).
@@ -119,8 +142,30 @@ fn listed<'a>(object: &'a Map<String, Value>, field: &FieldMeta) -> &'a [Value] 
         .map_or(&[], Vec::as_slice)
 }
 
-/// Writes the links of new rows (`objects`, rows of `meta`).
+/// Writes the links of new rows (`objects`, rows of `meta`), as their
+/// hooks left them: a 422 for a list with an id twice or too many.
 pub(crate) async fn insert(
+    db: &Db,
+    tx: &mut Tx,
+    meta: &ModuleMeta,
+    objects: &[Map<String, Value>],
+) -> Result<(), Error> {
+    for field in fields(meta) {
+        let broken = objects
+            .iter()
+            .find_map(|object| violation(object.get(field.wire_name)?));
+        if let Some(message) = broken {
+            return Err(Error::fields(vec![crate::protocol::FieldError {
+                field: field.wire_name.to_owned(),
+                message,
+            }]));
+        }
+    }
+    write(db, tx, meta, objects).await
+}
+
+/// Writes the links `objects` (rows of `meta`) list.
+async fn write(
     db: &Db,
     tx: &mut Tx,
     meta: &ModuleMeta,

@@ -139,7 +139,7 @@ pub(crate) fn field_errors<T: CrudEntity>(input: &impl Serialize) -> Vec<FieldEr
         .filter_map(|field| {
             let value = object.get(field.wire_name)?;
             let broken = match field.many {
-                Some(_) => links_violation(value),
+                Some(_) => crate::links::violation(value),
                 None => field.rules.violation(value),
             };
             broken.map(|message| FieldError {
@@ -148,24 +148,6 @@ pub(crate) fn field_errors<T: CrudEntity>(input: &impl Serialize) -> Vec<FieldEr
             })
         })
         .collect()
-}
-
-/// What is wrong with a many-to-many field's list of ids: more than
-/// [`MAX_LINKS`](aegis_protocol::query::MAX_LINKS), or one twice.
-fn links_violation(value: &Value) -> Option<String> {
-    let ids = value.as_array()?;
-    let most = aegis_protocol::query::MAX_LINKS;
-    if ids.len() > most {
-        return Some(format!("lists at most {most} rows, not {}", ids.len()));
-    }
-    let mut seen = std::collections::HashSet::new();
-    let twice = ids.iter().find(|id| !seen.insert(id.to_string()))?;
-    Some(format!(
-        "lists {} twice",
-        twice
-            .as_str()
-            .map_or_else(|| twice.to_string(), str::to_owned)
-    ))
 }
 
 /// A 422 listing every field of `input` that breaks its rules.

@@ -241,6 +241,7 @@ pub(super) fn check_references(
 /// rows' labels, which follow them live).
 pub(super) fn check_many(modules: &[(Module, usize, Vec<String>)], collector: &mut Collector) {
     let known: Vec<&str> = modules.iter().map(|(m, _, _)| m.names.module()).collect();
+    let mut tables: Vec<(String, String)> = Vec::new();
     for (module, file, _) in modules {
         for field in &module.fields {
             let Some(many) = &field.many else {
@@ -284,15 +285,45 @@ pub(super) fn check_many(modules: &[(Module, usize, Vec<String>)], collector: &m
                 ));
             }
             let table = format!("{}_{}", module.names.module(), field.ident);
-            if known.contains(&table.as_str()) {
+            let owner = format!("{}.{}", module.names.module(), field.ident);
+            if let Some(problem_text) = link_table_problem(&table, &known, &tables) {
                 problem(format!(
-                    "`{}` keeps its links in the table `{table}`, which is a module's; rename \
-                     the field or the module",
+                    "`{}` keeps its links in the table `{table}`, {problem_text}; rename the \
+                     field or the module",
                     field.ident
                 ));
             }
+            tables.push((table, owner));
         }
     }
+}
+
+/// What is wrong with `table` as a link table's name, if anything: a
+/// module's table, another link table (`(table, owner)` so far), a name of
+/// Aegis's own tables, or one that PostgreSQL would cut short (63 bytes,
+/// its index's name with its `aegis_links_` prefix too).
+fn link_table_problem(
+    table: &str,
+    modules: &[&str],
+    tables: &[(String, String)],
+) -> Option<String> {
+    if modules.contains(&table) {
+        return Some("which is a module's".to_owned());
+    }
+    if let Some((_, owner)) = tables.iter().find(|(other, _)| other == table) {
+        return Some(format!("which `{owner}` keeps its links in too"));
+    }
+    if table.starts_with("aegis_") {
+        return Some("and names starting `aegis_` are Aegis's own tables'".to_owned());
+    }
+    if "aegis_links_".len() + table.len() > 63 {
+        return Some(
+            "whose name (with its index's `aegis_links_` prefix) is longer than the 63 bytes \
+             PostgreSQL keeps"
+                .to_owned(),
+        );
+    }
+    None
 }
 
 /// Required references (not an `Option`) that lead back to their own

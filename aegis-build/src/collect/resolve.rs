@@ -247,7 +247,8 @@ pub(super) fn fill_references(mut units: Vec<Unit>) -> Vec<Unit> {
 }
 
 /// The panels a row of `parent` shows: per field of any module that
-/// references it and that the front end sees, unless `children = false`.
+/// references it and that the form edits (so a row made in the panel can
+/// reference the parent), unless `children = false`.
 /// Titled by `children_label`, else the module's plural (with the field's
 /// label when one module references `parent` through several fields).
 fn child_panels(parent: &str, units: &[Unit]) -> Vec<ChildPanel> {
@@ -255,7 +256,7 @@ fn child_panels(parent: &str, units: &[Unit]) -> Vec<ChildPanel> {
     for unit in units {
         let module = &unit.module;
         let fields: Vec<(&aegis_model::Field, &aegis_model::Reference)> = module
-            .sent_fields()
+            .input_fields()
             .filter_map(|f| Some((f, f.references.as_ref()?)))
             .filter(|(_, r)| r.module == parent && r.children)
             .collect();

@@ -49,7 +49,7 @@ struct Deleting<'a> {
     /// The most rows it may touch, and how many it has.
     cap: usize,
     touched: usize,
-    /// The rows already handled (module, id), so a cycle of cascades ends.
+    /// The rows being deleted (module, id), so a cycle of cascades ends.
     visited: HashSet<(&'static str, String)>,
     after: Vec<AfterCommit>,
 }
@@ -143,7 +143,12 @@ impl Deleting<'_> {
                 .get(source.id_field().wire_name)
                 .cloned()
                 .unwrap_or(Value::Null);
-            if !self.visited.insert((source.module, row_id.to_string())) {
+            // A row being deleted is not reached again (a cycle of cascades
+            // ends); one changed may be changed again through another field,
+            // or deleted after.
+            let key = (source.module, row_id.to_string());
+            let deleting = link.on_delete == OnDelete::Cascade && !link.many;
+            if self.visited.contains(&key) || (deleting && !self.visited.insert(key)) {
                 continue;
             }
             let after = match link.on_delete {
@@ -250,16 +255,18 @@ async fn referencing_rows(
         format!("{} = {}", db.ident(link.field.name), db.param(1))
     };
     let sql = format!(
-        "SELECT {} FROM {} WHERE {matching} ORDER BY {} LIMIT {most}",
+        "SELECT {} FROM {} WHERE {matching} ORDER BY {} LIMIT {}",
         db.column_list(meta),
         db.ident(meta.module),
-        db.ident(meta.id_field().name)
+        db.ident(meta.id_field().name),
+        db.param(2)
     );
     let query = if link.many {
         crate::links::bind_id(sqlx::query(&sql), id)
     } else {
         db.bind(sqlx::query(&sql), link.field, Some(id))
     };
+    let query = query.bind(i64::try_from(most).unwrap_or(i64::MAX));
     let rows = query.fetch_all(&mut **tx).await?;
     rows.iter().map(|row| db.read_row(row, meta)).collect()
 }

@@ -27,10 +27,15 @@ pub struct Article {
     #[crud(many = "tags")]
     #[serde(default)]
     pub tags: Vec<i64>,
+    /// The tag it is filed under: emptied when that tag goes.
+    #[crud(references = "tags", on_delete = "set_null")]
+    #[serde(default)]
+    pub filed_under: Option<i64>,
     pub version: i64,
 }
 
-/// An article titled "refused" is not saved: its links must not be either.
+/// An article titled "refused" is not saved: its links must not be either;
+/// one titled "doubled" has its first tag listed twice by the hook.
 #[derive(Clone, Default)]
 struct Refuse;
 
@@ -53,11 +58,26 @@ impl aegis::hooks::CrudHooks<Article> for Refuse {
     }
 }
 
-fn refuse(article: &Article) -> Result<(), aegis::Error> {
+fn refuse(article: &mut Article) -> Result<(), aegis::Error> {
     if article.title == "refused" {
         return Err(aegis::Error::Forbidden("refused".to_owned()));
     }
+    if article.title == "doubled"
+        && let Some(first) = article.tags.first().copied()
+    {
+        article.tags.push(first);
+    }
     Ok(())
+}
+
+/// A user reads the tags named after them; `u1`, the admin, all.
+#[derive(Clone, Default)]
+struct OwnTags;
+
+impl aegis::hooks::CrudHooks<Tag> for OwnTags {
+    fn read_filter(&self, user: &aegis::auth::User) -> Option<aegis::access::RowFilter> {
+        (user.id() != "u1").then(|| aegis::access::RowFilter::equals("name", user.id()))
+    }
 }
 
 fn settings(module: &'static str, with_import: bool) -> ModuleSettings {
@@ -74,6 +94,7 @@ fn api() -> Api {
         .module::<Tag>(settings("tags", false))
         .module::<Article>(settings("articles", true))
         .hooks::<Article>(Refuse)
+        .hooks::<Tag>(OwnTags)
 }
 
 async fn app_with(limits: aegis::Limits) -> TestApp {
@@ -336,8 +357,8 @@ async fn csv_carries_the_linked_ids_semicolon_separated() {
     assert_eq!(export.status, 200);
     let rows: Vec<&str> = export.text.lines().collect();
     // An export holds what an import takes back: the inputs.
-    let row = format!("One,{green};{red}");
-    assert_eq!(rows, ["title,tags", row.as_str()]);
+    let row = format!("One,{green};{red},");
+    assert_eq!(rows, ["title,tags,filed_under", row.as_str()]);
 
     let csv = format!("title,tags\nTwo,{red};{green}\nThree,\nFour,{red};99\n");
     let accepted = app.import("articles", &csv, false).await;
@@ -377,5 +398,68 @@ async fn a_new_link_table_is_filled_from_the_rows_lists() {
     assert_eq!(
         titles(&app, &format!("tags.has={green}")).await,
         ["One", "Two"]
+    );
+}
+
+/// A hook's list is checked as the client's is: a tag twice is a 422, and
+/// nothing is written.
+#[tokio::test]
+async fn a_list_a_hook_leaves_is_checked_before_it_is_written() {
+    let app = app_with(aegis::Limits::default()).await;
+    let [red] = tags(&app, &["red"]).await[..] else {
+        unreachable!()
+    };
+    let body = json!({ "title": "doubled", "tags": [red] });
+    let doubled = call(&app, "POST", "/api/articles", Some(body)).await;
+    assert_eq!(doubled.status, 422, "{}", doubled.text);
+    assert_eq!(
+        doubled.body["fields"][0]["message"],
+        format!("lists {red} twice")
+    );
+    assert!(links(&app).await.is_empty());
+    assert_eq!(titles(&app, "").await.len(), 0);
+}
+
+/// A tag both referenced and listed by one row is emptied and unlinked by
+/// its delete: one field's change does not hide the row from the other.
+#[tokio::test]
+async fn a_delete_reaches_every_field_of_a_row_that_names_it() {
+    let app = app_with(aegis::Limits::default()).await;
+    let [red, green] = tags(&app, &["red", "green"]).await[..] else {
+        unreachable!()
+    };
+    let body = json!({ "title": "One", "tags": [red, green], "filed_under": red });
+    let one = super::create(&app, "articles", body).await;
+    let deleted = call(&app, "DELETE", &format!("/api/tags/{red}"), None).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let read = call(&app, "GET", &format!("/api/articles/{one}"), None).await;
+    assert_eq!(read.body["tags"], json!([green]));
+    assert_eq!(read.body["filed_under"], Value::Null);
+    assert_eq!(links(&app).await, [(one, green)]);
+}
+
+/// A save checks the ids it adds to a list, not those already there: a
+/// link to a tag its user may not read does not stop them saving.
+#[tokio::test]
+async fn a_save_checks_the_links_it_adds() {
+    let app = app_with(aegis::Limits::default()).await;
+    let [secret, mine, other] = tags(&app, &["secret", "clerk", "other"]).await[..] else {
+        unreachable!()
+    };
+    let body = json!({ "title": "One", "tags": [secret] });
+    let one = super::create(&app, "articles", body).await;
+    let clerk = app.token("clerk", &[], &["*"]);
+    let path = format!("/api/articles/{one}");
+    let save = |tags: Value, version: i64| {
+        let body = json!({ "title": "One", "tags": tags, "version": version });
+        app.call("PUT", &path, Some(&clerk), Some(body), &[])
+    };
+    let kept = save(json!([secret, mine]), 1).await;
+    assert_eq!(kept.status, 200, "{}", kept.text);
+    let refused = save(json!([secret, mine, other]), 2).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert_eq!(
+        refused.body["fields"][0]["message"],
+        format!("refers to tag {other}, which does not exist")
     );
 }

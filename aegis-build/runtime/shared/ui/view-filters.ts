@@ -227,8 +227,10 @@ export class ViewFiltersComponent {
 
   constructor() {
     inject(DestroyRef).onDestroy(() => this.timers.forEach((timer) => clearTimeout(timer)));
-    // A reference's control follows the filters (the URL, Back).
+    // A reference's control follows the filters (the URL, Back). The
+    // filters are read first: the controls are made after its first run.
     effect(() => {
+      this.filters();
       for (const [name, control] of this.referenceControls) {
         const raw = this.value(name, 'eq');
         const id = raw === '' ? null : typeof control.value === 'number' ? Number(raw) : raw;

@@ -92,7 +92,7 @@ export class ChildPanelComponent {
   imports: [ChildPanelComponent],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
-    @for (panel of panels(); track panel.title) {
+    @for (panel of panels(); track panel) {
       <aegis-child-panel [panel]="panel" [parentId]="parentId()" />
     }
   `,

@@ -116,6 +116,8 @@ export class ReferenceListInputComponent implements ControlValueAccessor {
   protected readonly disabled = signal(false);
   protected readonly matcher: ErrorStateMatcher = { isErrorState: () => this.serverError() !== '' };
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The last search asked: an answer to an earlier one is dropped. */
+  private searches = 0;
   private onChange: (value: readonly Id[]) => void = () => undefined;
   private onTouchedCallback: () => void = () => undefined;
 
@@ -144,13 +146,17 @@ export class ReferenceListInputComponent implements ControlValueAccessor {
     const typed = this.text.value;
     const query = typeof typed === 'string' ? typed : '';
     this.searchTimer = setTimeout(() => {
-      this.labels
-        .search(this.target(), query)
-        .then((options) => {
+      const search = ++this.searches;
+      const answer = (options: readonly ReferenceOption[]): void => {
+        if (search === this.searches) {
           const chosen = new Set(this.ids());
           this.options.set(options.filter((option) => !chosen.has(option.id)));
-        })
-        .catch(() => this.options.set([]));
+        }
+      };
+      this.labels
+        .search(this.target(), query)
+        .then(answer)
+        .catch(() => answer([]));
     }, SEARCH_DELAY_MS);
   }
 
