@@ -1,7 +1,8 @@
 import { Component, signal } from '@angular/core';
 import { TestBed } from '@angular/core/testing';
+import { By } from '@angular/platform-browser';
 import { FormControl, ReactiveFormsModule } from '@angular/forms';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { ListQuery } from '../business/services/list-query';
 import { ViewFields, matchesView } from '../business/services/list-view';
@@ -60,6 +61,7 @@ function setUp(): {
   labels: FakeLabels;
   element: HTMLElement;
   render: () => void;
+  options: () => readonly ReferenceOption[];
 } {
   const labels = new FakeLabels();
   labels.name(1).set('urgent');
@@ -72,6 +74,12 @@ function setUp(): {
     labels,
     element: fixture.nativeElement as HTMLElement,
     render: () => fixture.detectChanges(),
+    // What the type-ahead offers (its panel shows them when open).
+    options: () => {
+      const input = fixture.debugElement.query(By.directive(ReferenceListInputComponent));
+      const offered = input.componentInstance as { options: () => readonly ReferenceOption[] };
+      return offered.options();
+    },
   };
 }
 
@@ -101,6 +109,33 @@ describe('ReferenceListInputComponent and LinkChipsComponent', () => {
     expect(host.tags.value).toEqual([2]);
     expect(texts(element.querySelectorAll('mat-chip-row'))).toEqual(['capital']);
     expect(labels.held).toBeLessThan(held);
+  });
+
+  it('shows the answer to the last search, whatever order the answers come in', async () => {
+    vi.useFakeTimers();
+    try {
+      const { labels, element, options } = setUp();
+      const answers: ((found: readonly ReferenceOption[]) => void)[] = [];
+      labels.search = () => new Promise((resolve) => answers.push(resolve));
+      const input = element.querySelector<HTMLInputElement>('mat-chip-grid input');
+      const type = (text: string): void => {
+        if (input !== null) {
+          input.value = text;
+          input.dispatchEvent(new Event('input'));
+        }
+        vi.advanceTimersByTime(300);
+      };
+      type('u');
+      type('ur');
+      expect(answers).toHaveLength(2);
+      answers[1]([{ id: 1, label: 'urgent' }]);
+      await vi.runAllTimersAsync();
+      answers[0]([{ id: 2, label: 'unused' }]);
+      await vi.runAllTimersAsync();
+      expect(options()).toEqual([{ id: 1, label: 'urgent' }]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('is disabled with its control', () => {

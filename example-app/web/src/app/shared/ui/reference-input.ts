@@ -102,6 +102,8 @@ export class ReferenceInputComponent implements ControlValueAccessor {
   private chosen: ReferenceOption | null = null;
   private blurred = false;
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The last search asked: an answer to an earlier one is dropped. */
+  private searches = 0;
   private onChange: (value: number | string | null) => void = () => undefined;
   private onTouchedCallback: () => void = () => undefined;
 
@@ -167,10 +169,16 @@ export class ReferenceInputComponent implements ControlValueAccessor {
     const typed = this.text.value;
     const query = typeof typed === 'string' ? typed : '';
     this.searchTimer = setTimeout(() => {
+      const search = ++this.searches;
+      const answer = (options: readonly ReferenceOption[]): void => {
+        if (search === this.searches) {
+          this.options.set(options);
+        }
+      };
       this.labels
         .search(this.target(), query)
-        .then((options) => this.options.set(options))
-        .catch(() => this.options.set([]));
+        .then(answer)
+        .catch(() => answer([]));
     }, SEARCH_DELAY_MS);
   }
 
