@@ -140,6 +140,27 @@ test("a department's budgets panel: live, kept to its view, and creating there f
     await panel.locator('tr.mat-mdc-row', { hasText: 'Mooring posts' }).waitFor();
     const stored = (await server.api('GET', '/api/budgets?q=Mooring')).body.data[0];
     assert.equal(stored.department, port.id);
+
+    // Edited and deleted there, in the budgets' own dialogs.
+    const mooring = panel.locator('tr.mat-mdc-row', { hasText: 'Mooring posts' });
+    await mooring.getByRole('button', { name: 'Edit' }).click();
+    const change = b.page.getByRole('dialog', { name: 'Edit budget' });
+    await change.waitFor();
+    await b.page.waitForFunction(
+      () => document.activeElement?.closest('[role=dialog]')?.querySelector('h2')?.textContent?.trim() === 'Edit budget',
+    );
+    await control(change, 'name').fill('Mooring rings');
+    await change.getByRole('button', { name: 'Save' }).click();
+    await change.waitFor({ state: 'detached' });
+    const rings = panel.locator('tr.mat-mdc-row', { hasText: 'Mooring rings' });
+    await rings.waitFor();
+    await rings.getByRole('button', { name: 'Delete' }).click();
+    const confirm = b.page.getByRole('dialog', { name: 'Delete budget' });
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await rings.waitFor({ state: 'detached' });
+    // The row leaves at once (optimistically); the notice comes with the server's answer.
+    await b.page.getByText('Budget deleted').waitFor();
+    assert.equal((await server.api('GET', `/api/budgets/${stored.id}`)).status, 404);
     await edit.getByRole('button', { name: 'Cancel' }).click();
     await edit.waitFor({ state: 'detached' });
 

@@ -25,12 +25,10 @@ import { MatInputModule } from '@angular/material/input';
 import {
   ReferenceLabels,
   ReferenceOption,
+  ReferenceSearch,
   ReferenceTarget,
 } from '../business/services/reference-labels';
 import { ReferenceLabelPipe } from './reference-label.pipe';
-
-/** How long typing pauses before the server is asked. */
-const SEARCH_DELAY_MS = 250;
 
 type Id = number | string;
 
@@ -101,7 +99,6 @@ type Id = number | string;
   `,
 })
 export class ReferenceListInputComponent implements ControlValueAccessor {
-  private readonly labels = inject(ReferenceLabels);
   readonly target = input.required<ReferenceTarget>();
   readonly label = input.required<string>();
   /** What the server said of this field, if anything. */
@@ -110,18 +107,21 @@ export class ReferenceListInputComponent implements ControlValueAccessor {
   readonly subscript = input<'fixed' | 'dynamic'>('fixed');
 
   protected readonly text = new FormControl<ReferenceOption | string | null>(null);
-  protected readonly options = signal<readonly ReferenceOption[]>([]);
   protected readonly ids = signal<readonly Id[]>([]);
+  /** The matches of what is typed, less the rows already chosen. */
+  private readonly search = new ReferenceSearch(
+    inject(ReferenceLabels),
+    () => this.target(),
+    (option) => !this.ids().includes(option.id),
+  );
+  protected readonly options = this.search.options;
   protected readonly disabled = signal(false);
   protected readonly matcher: ErrorStateMatcher = { isErrorState: () => this.serverError() !== '' };
-  private searchTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The last search asked: an answer to an earlier one is dropped. */
-  private searches = 0;
   private onChange: (value: readonly Id[]) => void = () => undefined;
   private onTouchedCallback: () => void = () => undefined;
 
   constructor() {
-    inject(DestroyRef).onDestroy(() => clearTimeout(this.searchTimer));
+    inject(DestroyRef).onDestroy(() => this.search.stop());
   }
 
   writeValue(value: readonly Id[] | null): void {
@@ -141,22 +141,8 @@ export class ReferenceListInputComponent implements ControlValueAccessor {
   }
 
   protected onTyping(): void {
-    clearTimeout(this.searchTimer);
     const typed = this.text.value;
-    const query = typeof typed === 'string' ? typed : '';
-    this.searchTimer = setTimeout(() => {
-      const search = ++this.searches;
-      const answer = (options: readonly ReferenceOption[]): void => {
-        if (search === this.searches) {
-          const chosen = new Set(this.ids());
-          this.options.set(options.filter((option) => !chosen.has(option.id)));
-        }
-      };
-      this.labels
-        .search(this.target(), query)
-        .then(answer)
-        .catch(() => answer([]));
-    }, SEARCH_DELAY_MS);
+    this.search.ask(typeof typed === 'string' ? typed : '');
   }
 
   protected choose(event: MatAutocompleteSelectedEvent): void {

@@ -27,11 +27,9 @@ import { MatInputModule } from '@angular/material/input';
 import {
   ReferenceLabels,
   ReferenceOption,
+  ReferenceSearch,
   ReferenceTarget,
 } from '../business/services/reference-labels';
-
-/** How long typing pauses before the server is asked. */
-const SEARCH_DELAY_MS = 250;
 
 /**
  * Picks a referenced row by typing part of its label: the matches come
@@ -96,19 +94,17 @@ export class ReferenceInputComponent implements ControlValueAccessor {
   readonly serverError = input('');
 
   protected readonly text = new FormControl<ReferenceOption | string | null>(null);
-  protected readonly options = signal<readonly ReferenceOption[]>([]);
+  private readonly search = new ReferenceSearch(this.labels, () => this.target());
+  protected readonly options = this.search.options;
   protected readonly matcher: ErrorStateMatcher = { isErrorState: () => this.message() !== null };
   private readonly valueSignal = signal<number | string | null>(null);
   private chosen: ReferenceOption | null = null;
   private blurred = false;
-  private searchTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The last search asked: an answer to an earlier one is dropped. */
-  private searches = 0;
   private onChange: (value: number | string | null) => void = () => undefined;
   private onTouchedCallback: () => void = () => undefined;
 
   constructor() {
-    inject(DestroyRef).onDestroy(() => clearTimeout(this.searchTimer));
+    inject(DestroyRef).onDestroy(() => this.search.stop());
     // The chosen row's label as read, and as it changes live; not while typing.
     effect((onCleanup) => {
       const id = this.valueSignal();
@@ -165,21 +161,8 @@ export class ReferenceInputComponent implements ControlValueAccessor {
   }
 
   protected onTyping(): void {
-    clearTimeout(this.searchTimer);
     const typed = this.text.value;
-    const query = typeof typed === 'string' ? typed : '';
-    this.searchTimer = setTimeout(() => {
-      const search = ++this.searches;
-      const answer = (options: readonly ReferenceOption[]): void => {
-        if (search === this.searches) {
-          this.options.set(options);
-        }
-      };
-      this.labels
-        .search(this.target(), query)
-        .then(answer)
-        .catch(() => answer([]));
-    }, SEARCH_DELAY_MS);
+    this.search.ask(typeof typed === 'string' ? typed : '');
   }
 
   protected choose(event: MatAutocompleteSelectedEvent): void {

@@ -302,3 +302,45 @@ export class ReferenceLabels {
     };
   }
 }
+
+/** How long typing pauses before a type-ahead asks the server. */
+export const SEARCH_DELAY_MS = 250;
+
+/**
+ * A type-ahead's matches among a referenced module's rows: asked once
+ * typing pauses ({@link SEARCH_DELAY_MS}); an answer to an earlier
+ * question, arriving after a later one, is dropped; `keep` leaves some out
+ * (the rows already chosen). Its owner calls `stop` when it goes.
+ */
+export class ReferenceSearch {
+  readonly options = signal<readonly ReferenceOption[]>([]);
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #asked = 0;
+
+  constructor(
+    private readonly labels: ReferenceLabels,
+    private readonly target: () => ReferenceTarget,
+    private readonly keep: (option: ReferenceOption) => boolean = () => true,
+  ) {}
+
+  /** Asks for the rows matching `text`, once typing pauses. */
+  ask(text: string): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      const asked = ++this.#asked;
+      const answer = (options: readonly ReferenceOption[]): void => {
+        if (asked === this.#asked) {
+          this.options.set(options.filter((option) => this.keep(option)));
+        }
+      };
+      this.labels
+        .search(this.target(), text)
+        .then(answer)
+        .catch(() => answer([]));
+    }, SEARCH_DELAY_MS);
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+}
