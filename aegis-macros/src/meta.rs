@@ -75,6 +75,12 @@ fn field(out: &mut Source, field: &Field) {
         };
         emit!(out, "stamp: __a::Some(__a::Stamp::{variant}),");
     }
+    relations(out, field);
+    out.push("..__a::FIELD },");
+}
+
+/// A field's `references` and `many`, where it has them.
+fn relations(out: &mut Source, field: &Field) {
     if let Some(reference) = &field.references {
         let on_delete = match reference.on_delete {
             aegis_model::OnDelete::Restrict => "Restrict",
@@ -98,7 +104,6 @@ fn field(out: &mut Source, field: &Field) {
             Lit(&many.module),
         );
     }
-    out.push("..__a::FIELD },");
 }
 
 fn rules(out: &mut Source, rules: &aegis_model::Rules) {
