@@ -100,12 +100,50 @@ pub(crate) fn element(indent: usize, element: &str) -> String {
             format!(
                 "{}\n{inner}{}\n{outer}{}",
                 &element[..open],
-                element[open..close].trim(),
+                self_closing(indent + 2, element[open..close].trim()),
                 &element[close..]
             )
         }
         _ => element.to_owned(),
     }
+}
+
+/// A self-closing element (`<x a="1" b="2" />`) at `indent`, its
+/// attributes one a line when it does not fit, as Prettier writes it;
+/// anything else as it is.
+fn self_closing(indent: usize, element: &str) -> String {
+    let Some(body) = element
+        .strip_prefix('<')
+        .and_then(|rest| rest.strip_suffix("/>"))
+    else {
+        return element.to_owned();
+    };
+    if indent + element.chars().count() <= WIDTH {
+        return element.to_owned();
+    }
+    // Split at spaces outside quotes: the tag, then each attribute.
+    let (mut parts, mut current, mut quote) = (Vec::new(), String::new(), None);
+    for c in body.trim().chars() {
+        match (quote, c) {
+            (None, ' ') => {
+                if !current.is_empty() {
+                    parts.push(std::mem::take(&mut current));
+                }
+                continue;
+            }
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+        current.push(c);
+    }
+    parts.push(current);
+    let pad = " ".repeat(indent + 2);
+    let attributes: String = parts[1..]
+        .iter()
+        .map(|attribute| format!("\n{pad}{attribute}"))
+        .collect();
+    format!("<{}{attributes}\n{}/>", parts[0], " ".repeat(indent))
 }
 
 /// An object's property holding an arrow function without parameters, at

@@ -91,6 +91,9 @@ const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/child-panels.ts" => "shared/ui/child-panels.ts",
     "shared/link-chips.ts" => "shared/ui/link-chips.ts",
     "shared/reference-list-input.ts" => "shared/ui/reference-list-input.ts",
+    "shared/file-transfer.ts" => "shared/business/services/file-transfer.ts",
+    "shared/file-input.ts" => "shared/ui/file-input.ts",
+    "shared/file-cell.ts" => "shared/ui/file-cell.ts",
     "shared/feature-list.scss" => "shared/ui/feature-list.scss",
 ];
 

@@ -76,6 +76,17 @@ fn field(out: &mut Source, field: &Field) {
         emit!(out, "stamp: __a::Some(__a::Stamp::{variant}),");
     }
     relations(out, field);
+    if let Some(file) = &field.file {
+        emit!(
+            out,
+            "file: __a::Some(__a::FileRules {{ max_bytes: {}, types: &[",
+            file.max_bytes
+        );
+        for ty in &file.types {
+            emit!(out, "{},", Lit(ty));
+        }
+        out.push("] }),");
+    }
     out.push("..__a::FIELD },");
 }
 

@@ -87,6 +87,9 @@ pub struct FieldArgs {
     /// `many = "tags"`: the module whose ids the field lists, linked
     /// many-to-many.
     pub many: Option<StringOption>,
+    /// `file(max_bytes = .., types = [..])`: what a file field's uploads
+    /// may be.
+    pub file: Option<crate::file::FileArgs>,
     /// `min`, `max`, `length(..)`, `pattern`, `email`, `url`, `one_of`.
     pub rules: crate::rules::RuleArgs,
     /// `created_at`, `updated_at`, `created_by` or `updated_by`.
@@ -315,6 +318,7 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
         .chain(crate::stamp::STAMP_FLAGS)
         .chain(FIELD_SWITCHES)
         .chain(FIELD_OPTIONS)
+        .chain(["file"])
         .chain(crate::rules::RULE_KEYS)
         .collect();
     for attr in attrs.iter().filter(|a| is_crud_attr(a)) {
@@ -343,6 +347,8 @@ pub fn parse_field_args(attrs: &[Attribute], diags: &mut Diagnostics) -> FieldAr
                 field_switch(&meta, &key, key_location, &mut args, diags)
             } else if FIELD_OPTIONS.contains(&key.as_str()) {
                 field_option(&meta, &key, key_location, &mut args, diags)
+            } else if key == "file" {
+                crate::file::parse(&meta, &mut args.file, diags)
             } else if crate::rules::RULE_KEYS.contains(&key.as_str()) {
                 crate::rules::parse_rule(&key, &meta, &mut args.rules, diags)
             } else {

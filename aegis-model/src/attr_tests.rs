@@ -130,7 +130,7 @@ fn reports_every_field_mistake() {
             "unknown crud attribute `primary`, expected one of `id`, `version`, `skip`, \
              `readonly`, `created_at`, `updated_at`, `created_by`, `updated_by`, \
              `sortable`, `children`, `ts_type`, `label`, `default`, `renamed_from`, \
-             `references`, `on_delete`, `children_label`, `many`, `min`, `max`, `length`, \
+             `references`, `on_delete`, `children_label`, `many`, `file`, `min`, `max`, `length`, \
              `pattern`, `email`, `url`, `one_of`",
             "crud flag `readonly` takes no value, write `readonly` alone",
             "crud option `label` needs a value, as in `label = \"...\"`",

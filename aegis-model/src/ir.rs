@@ -49,6 +49,9 @@ pub enum ValueFormat {
     Uuid,
     Decimal,
     Char,
+    /// A file a row holds (`aegis::File`), stored as its JSON: the
+    /// protocol's `StoredFile`.
+    File,
 }
 
 /// What a field is to the module.
@@ -123,6 +126,8 @@ pub struct Field {
     /// `#[crud(many = "tags")]`: whose ids the field lists, linked
     /// many-to-many.
     pub many: Option<crate::relation::Many>,
+    /// A file field (`aegis::File`): what its uploads may be.
+    pub file: Option<crate::file::FileSpec>,
     /// The field's name where it was declared.
     pub location: Location,
     /// The field's type where it was declared.
@@ -130,6 +135,11 @@ pub struct Field {
 }
 
 impl Field {
+    /// A file the row holds ([`Field::file`] says what it may be).
+    pub fn is_file(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// A zoned point in time: sorted as a time, shown as a date and time.
     pub fn is_instant(&self) -> bool {
         self.format == Some(ValueFormat::Instant)

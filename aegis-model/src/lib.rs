@@ -16,6 +16,7 @@
 pub mod attr;
 pub mod decl;
 pub mod diagnostic;
+pub mod file;
 mod inflect;
 pub mod ir;
 mod lower;
@@ -30,6 +31,7 @@ pub mod stamp;
 pub mod ts;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location};
+pub use file::FileSpec;
 pub use ir::{
     ClientSwitches, Field, FieldRole, Module, Origin, StorageKind, StoredDefault, ValueFormat,
 };

@@ -329,6 +329,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
     let stamp = crate::stamp::check(field, &ts, storage, format, diags);
     let references = crate::relation::check(field, storage, format, nullable, diags);
     let many = crate::relation::check_many(field, diags);
+    let file = crate::file::check(field, format, diags);
     let rules = crate::rules::decide(&field.crud.rules, &field.ident, &ts, storage, format, diags);
     Field {
         ident: field.ident.clone(),
@@ -342,7 +343,8 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         role: FieldRole::Data,
         readonly: field.crud.readonly.is_some() || field.crud.stamp.is_some(),
         hidden: field.crud.skip.is_some(),
-        sortable: field.crud.sortable.as_ref().is_none_or(|(on, _)| *on),
+        // A file is no value to order rows by.
+        sortable: field.crud.sortable.as_ref().is_none_or(|(on, _)| *on) && file.is_none(),
         serialized,
         deserialized,
         may_be_omitted: serde.skip_serializing_if,
@@ -354,6 +356,7 @@ fn lower_field(field: &FieldInput, module: &ModuleInput, diags: &mut Diagnostics
         stamp,
         references,
         many,
+        file,
         location: field.location.clone(),
         ty_location: field.ty_location.clone(),
     }

@@ -13,6 +13,7 @@ use serde_spanned::Spanned;
 
 use crate::attr::{FieldArgs, ModuleArgs, StringOption};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
+use crate::file::FileArgs;
 use crate::ir::{Module, Origin};
 use crate::lower::{FieldInput, ModuleInput, lower};
 use crate::serde_attr::{ContainerAttrs, FieldAttrs};
@@ -95,6 +96,9 @@ pub struct FieldSpec {
     pub children_label: Option<String>,
     /// `many = "tags"`: the field lists ids of `type` (a `Vec` of them).
     pub many: Option<String>,
+    /// A `file` or `image` field's `max_bytes` and `types` ([`crate::file`]).
+    pub max_bytes: Option<u64>,
+    pub types: Option<Vec<String>>,
 }
 
 /// The rule keys of a field table.
@@ -195,6 +199,10 @@ struct FieldTable {
     #[serde(default)]
     many: Option<String>,
     #[serde(default)]
+    max_bytes: Option<u64>,
+    #[serde(default)]
+    types: Option<Vec<String>>,
+    #[serde(default)]
     created_at: bool,
     #[serde(default)]
     updated_at: bool,
@@ -225,6 +233,8 @@ impl FieldSpec {
             children: None,
             children_label: None,
             many: None,
+            max_bytes: None,
+            types: None,
         }
     }
 }
@@ -291,6 +301,8 @@ impl<'de> Deserialize<'de> for FieldSpec {
                     children: table.children,
                     children_label: table.children_label,
                     many: table.many,
+                    max_bytes: table.max_bytes,
+                    types: table.types,
                 })
             }
         }
@@ -322,6 +334,8 @@ pub const FIELD_TYPES: &[(&str, &str)] = &[
     ("time", "::aegis::export::chrono::NaiveTime"),
     ("uuid", "::aegis::export::uuid::Uuid"),
     ("json", "::aegis::export::serde_json::Value"),
+    ("file", "::aegis::File"),
+    ("image", "::aegis::File"),
 ];
 
 fn rust_type_for(name: &str) -> Option<&'static str> {
@@ -402,6 +416,41 @@ impl Module {
     }
 }
 
+/// A field table's `max_bytes` and `types` as `file(...)` would say them
+/// (`image` takes images unless it says), all at the field's position.
+fn file_args(spec: &FieldSpec, at: &Location, diags: &mut Diagnostics) -> Option<FileArgs> {
+    let image = spec.ty == "image";
+    if !image && spec.max_bytes.is_none() && spec.types.is_none() {
+        return None;
+    }
+    if let Some(bad) = spec
+        .types
+        .iter()
+        .flatten()
+        .find(|t| !crate::file::is_content_type(t))
+    {
+        diags.error(
+            at.clone(),
+            format_args!("`types` lists content types such as \"image/png\", not `{bad}`"),
+        );
+    }
+    if spec.max_bytes == Some(0) {
+        diags.error(
+            at.clone(),
+            "`max_bytes` is a whole number of bytes, more than 0",
+        );
+    }
+    let types = spec
+        .types
+        .clone()
+        .or_else(|| image.then(|| crate::file::IMAGE_TYPES.map(str::to_owned).to_vec()));
+    Some(FileArgs {
+        location: at.clone(),
+        max_bytes: spec.max_bytes.map(|n| (n, at.clone())),
+        types: types.map(|types| (types, at.clone())),
+    })
+}
+
 /// A field table's rules as the grammar's, all at the field's position.
 fn rule_args(rules: &SpecRules, at: &Location) -> crate::rules::RuleArgs {
     let bound = |value: Option<f64>| {
@@ -480,13 +529,14 @@ fn field_input(
         label: text(&spec.label),
         default: text(&spec.default),
         renamed_from: text(&spec.renamed_from),
-        rules: rule_args(&spec.rules, &at),
         stamp: spec.stamp.map(|stamp| (stamp, at.clone())),
         references: text(&spec.references),
         on_delete: text(&spec.on_delete),
         children: spec.children.map(|on| (on, at.clone())),
         children_label: text(&spec.children_label),
         many: text(&spec.many),
+        file: file_args(spec, &at, diags),
+        rules: rule_args(&spec.rules, &at),
     };
     crate::attr::check_field_conflicts(&crud, diags);
     Some(FieldInput {

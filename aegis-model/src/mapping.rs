@@ -212,6 +212,9 @@ fn path_to_ts(ty: &Type, path: &TypePath, field: &str) -> Result<TsType, Diagnos
     };
     let name = name.as_str();
 
+    if is_file(path) {
+        return Ok(TsType::Raw(STORED_FILE.to_owned()));
+    }
     if INTEGERS.contains(&name) || name == "f32" || name == "f64" {
         return Ok(TsType::Number);
     }
@@ -336,10 +339,21 @@ const FORMAT_PATHS: [(&str, ValueFormat); 4] = [
     ("time::Time", ValueFormat::Time),
 ];
 
+/// `aegis::File`, written with its path (a bare `File` is a type of the
+/// app's own, as a bare `Date` is): a file a row holds, sent as the
+/// protocol's `StoredFile`.
+fn is_file(path: &TypePath) -> bool {
+    path.qself.is_none() && path_string(path).ends_with("aegis::File")
+}
+
+/// The TypeScript name of a file value (declared with the protocol types).
+pub const STORED_FILE: &str = "StoredFile";
+
 fn format_of(ty: &Type) -> Option<ValueFormat> {
     match ty {
         Type::Paren(inner) => format_of(&inner.elem),
         Type::Group(inner) => format_of(&inner.elem),
+        Type::Path(path) if is_file(path) => Some(ValueFormat::File),
         Type::Path(path) if path.qself.is_none() => {
             let name = last_segment_name(path)?;
             let full = path_string(path);
@@ -418,7 +432,7 @@ mod tests {
     #[test]
     fn value_formats_are_decided_here() {
         let format = |ty: Type| map_type(&ty, "f").expect("maps").format;
-        let cases: [(Type, Option<ValueFormat>); 14] = [
+        let cases: [(Type, Option<ValueFormat>); 17] = [
             (
                 parse_quote!(chrono::DateTime<chrono::Utc>),
                 Some(ValueFormat::Instant),
@@ -443,6 +457,10 @@ mod tests {
             (parse_quote!(Decimal), Some(ValueFormat::Decimal)),
             // A bare `Date` is a type of the user's own.
             (parse_quote!(Date), None),
+            (parse_quote!(aegis::File), Some(ValueFormat::File)),
+            (parse_quote!(Option<::aegis::File>), Some(ValueFormat::File)),
+            // So is a bare `File`.
+            (parse_quote!(File), None),
             (parse_quote!(String), None),
             (parse_quote!(Vec<DateTime<Utc>>), None),
             (parse_quote!(Option<char>), Some(ValueFormat::Char)),

@@ -468,6 +468,36 @@ fields = { id = "i64", user_id = "i64", role = "string", granted_at = "datetime"
     }
 
     #[test]
+    fn files_from_the_manifest() {
+        let text = "[modules.people]\nfields = { id = \"i64\", \
+            photo = { type = \"image\", nullable = true }, \
+            cv = { type = \"file\", max_bytes = 2000, types = [\"application/pdf\"] }, \
+            any = \"file\" }\n";
+        let manifest: Manifest = toml::from_str(text).unwrap();
+        let module = Module::from_manifest_entry("people", &manifest.modules["people"]).unwrap();
+        let spec = |name: &str| {
+            let field = module.fields.iter().find(|f| f.ident == name).unwrap();
+            (field.nullable, field.file.clone().unwrap())
+        };
+        let (nullable, photo) = spec("photo");
+        assert!(nullable);
+        assert_eq!(photo.types, aegis_model::file::IMAGE_TYPES);
+        assert_eq!(photo.max_bytes, aegis_model::file::DEFAULT_MAX_BYTES);
+        assert_eq!(spec("cv").1.max_bytes, 2000);
+        assert_eq!(spec("cv").1.types, ["application/pdf"]);
+        assert!(spec("any").1.types.is_empty());
+
+        let bad = text.replace("application/pdf", "PDF");
+        let manifest: Manifest = toml::from_str(&bad).unwrap();
+        let errors =
+            Module::from_manifest_entry("people", &manifest.modules["people"]).unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "`types` lists content types such as \"image/png\", not `PDF`"
+        );
+    }
+
+    #[test]
     fn defaults_and_renames_from_the_manifest() {
         let text = "[modules.tags]\nfields = { id = \"i64\", \
             label = { type = \"string\", default = \"none\", renamed_from = \"name\" }, \

@@ -277,6 +277,24 @@ pub struct DevToken {
     pub expires_at: u64,
 }
 
+/// A file a row holds (a field of type `aegis::File`): what
+/// `POST /api/<feature>/files/<field>` answers for the bytes it took, and
+/// what the row then keeps. The bytes are stored once per content, under
+/// their hash, and read back through `GET /api/<feature>/<id>/files/<field>`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredFile {
+    /// The content's SHA-256, 64 lower-case hex digits.
+    pub id: String,
+    /// The name it was uploaded with, without any folder.
+    pub name: String,
+    /// Its length in bytes.
+    pub size: u64,
+    /// The type the server found in its first bytes (never the client's
+    /// word), `application/octet-stream` when it knows none.
+    pub content_type: String,
+}
+
 /// The body of every REST error.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {

@@ -22,6 +22,9 @@ pub enum ValueKind {
     Json,
     /// A list of another module's ids, linked many-to-many.
     Links,
+    /// A file (`aegis::File`): a row has one or not, and that is all a
+    /// filter asks of it.
+    File,
 }
 
 /// What a filter `<field>.<operator>=<value>` compares.
@@ -86,6 +89,9 @@ impl FilterOp {
         if kind == ValueKind::Links {
             return matches!(self, FilterOp::Has | FilterOp::HasAny);
         }
+        if kind == ValueKind::File {
+            return self == FilterOp::Empty && nullable;
+        }
         match self {
             FilterOp::Has | FilterOp::HasAny => false,
             FilterOp::Eq => true,
@@ -148,6 +154,8 @@ mod tests {
             ["eq", "in", "gt", "gte", "lt", "lte", "empty"]
         );
         assert_eq!(names(ValueKind::Json, false), ["eq", "in"]);
+        assert_eq!(names(ValueKind::File, true), ["empty"]);
+        assert!(names(ValueKind::File, false).is_empty());
         assert_eq!(names(ValueKind::Links, false), ["has", "has_any"]);
         for op in FilterOp::ALL {
             assert_eq!(FilterOp::parse(op.as_str()), Some(op));

@@ -50,6 +50,7 @@ fn served_with<T: CrudEntity, H: CrudHooks<T>>(hooks: H, settings: ModuleSetting
     let router: MakeRouter = Arc::new(move |settings| {
         crate::crud::router::<T, H>(settings, hooks.clone())
             .merge(crate::bulk::router::<T, H>(settings, hooks.clone()))
+            .merge(crate::file_routes::router::<T, H>(hooks.clone()))
     });
     ServedWith {
         router,

@@ -69,6 +69,12 @@ struct Inner {
     )>,
     /// The background pruning of the event log and the import jobs.
     _retention: tokio_util::task::AbortOnDropHandle<()>,
+    /// Files, and their background collection.
+    files: crate::files::Files,
+    _collector: tokio_util::task::AbortOnDropHandle<()>,
+    /// Places for file uploads streaming at once, and per user.
+    uploads: Arc<tokio::sync::Semaphore>,
+    user_uploads: Arc<UserSlots>,
     /// Import jobs running in this instance, per user.
     imports: Arc<UserSlots>,
     /// The bytes the uploads of running imports may still take.
@@ -103,6 +109,8 @@ impl Aegis {
         let relay = (db.dialect() == crate::store::Dialect::Postgres)
             .then(|| crate::relay::spawn(db.clone(), bus.clone(), limits.relay_sweep));
         let retention = crate::retention::spawn(db.clone(), limits);
+        let files = crate::files::Files::new(db.clone());
+        let collector = crate::files::collect::spawn(files.clone(), limits);
         Aegis {
             inner: Arc::new(Inner {
                 db,
@@ -110,6 +118,10 @@ impl Aegis {
                 bus,
                 relay,
                 _retention: retention,
+                files,
+                _collector: collector,
+                uploads: Arc::new(tokio::sync::Semaphore::new(limits.uploads)),
+                user_uploads: Arc::default(),
                 imports: Arc::default(),
                 upload_room: Arc::new(tokio::sync::Semaphore::new(
                     limits
@@ -134,6 +146,60 @@ impl Aegis {
 
     pub fn auth(&self) -> &Auth {
         &self.inner.auth
+    }
+
+    /// The files of this runtime.
+    pub fn files(&self) -> &crate::files::Files {
+        &self.inner.files
+    }
+
+    /// Keeps files' bytes in `store` from now on (the database, by
+    /// default). Files stored elsewhere before are not moved.
+    pub fn use_file_store(&self, store: crate::files::FileStore) {
+        self.inner.files.set_store(store);
+    }
+
+    /// One collection pass as of `now`: files no row holds, uploaded
+    /// longer ago than [`Limits::file_grace`], and on an object store the
+    /// objects no record names ([`crate::files`]).
+    pub async fn collect_files(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::files::collect::Collected, Error> {
+        crate::files::collect::pass(&self.inner.files, self.inner.limits.file_grace, now, true)
+            .await
+    }
+
+    /// A place for one more file upload of `user`, within
+    /// [`Limits::uploads`] on this instance and [`Limits::uploads_per_user`].
+    pub(crate) fn claim_file_upload(&self, user: &str) -> Result<Places, Error> {
+        let limits = &self.inner.limits;
+        let mine = self
+            .inner
+            .user_uploads
+            .claim(user, limits.uploads_per_user)
+            .ok_or_else(|| {
+                Error::TooManyRequests(format!(
+                    "{} of your uploads are running, the most at once; try again when one has \
+                     finished",
+                    limits.uploads_per_user
+                ))
+            })?;
+        let place = self
+            .inner
+            .uploads
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                Error::Unavailable(format!(
+                    "{} uploads are running, the most at once; try again in a moment",
+                    limits.uploads
+                ))
+            })?;
+        Ok(Places {
+            _mine: mine,
+            _place: place,
+        })
     }
 
     pub fn bus(&self) -> &EventBus {
@@ -270,7 +336,7 @@ impl Aegis {
     /// A place for one more CSV export of `user`, within
     /// [`Limits::exports`] on this instance and
     /// [`Limits::exports_per_user`]; free again when dropped.
-    pub(crate) fn claim_export(&self, user: &str) -> Result<ExportSlot, Error> {
+    pub(crate) fn claim_export(&self, user: &str) -> Result<Places, Error> {
         let limits = &self.inner.limits;
         let mine = self
             .inner
@@ -294,7 +360,7 @@ impl Aegis {
                     limits.exports
                 ))
             })?;
-        Ok(ExportSlot {
+        Ok(Places {
             _mine: mine,
             _place: place,
         })
@@ -396,9 +462,9 @@ impl Drop for UserSlot {
     }
 }
 
-/// A running export's places: its user's and the instance's.
+/// A running export's or upload's places: its user's and the instance's.
 #[derive(Debug)]
-pub(crate) struct ExportSlot {
+pub(crate) struct Places {
     _mine: UserSlot,
     _place: tokio::sync::OwnedSemaphorePermit,
 }

@@ -174,6 +174,15 @@ pub struct Many {
     pub ids: FieldKind,
 }
 
+/// What a file field (`aegis::File`) takes: at most `max_bytes`, and only
+/// the content types of `types` (any, when empty), as the server finds
+/// them in the bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileRules {
+    pub max_bytes: u64,
+    pub types: &'static [&'static str],
+}
+
 /// One field of a module, as the runtime sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FieldMeta {
@@ -207,15 +216,18 @@ pub struct FieldMeta {
     pub references: Option<Reference>,
     /// The module whose ids the field lists.
     pub many: Option<Many>,
+    /// A file field: what its uploads may be.
+    pub file: Option<FileRules>,
 }
 
 impl FieldMeta {
-    /// How filters see the field: a list of links as such, any other
-    /// field as its column stores it.
+    /// How filters see the field: a list of links or a file as such, any
+    /// other field as its column stores it.
     pub fn filter_kind(&self) -> aegis_protocol::query::ValueKind {
-        match self.many {
-            Some(_) => aegis_protocol::query::ValueKind::Links,
-            None => self.kind.into(),
+        match (self.many, self.file) {
+            (Some(_), _) => aegis_protocol::query::ValueKind::Links,
+            (_, Some(_)) => aegis_protocol::query::ValueKind::File,
+            _ => self.kind.into(),
         }
     }
 }
@@ -251,6 +263,11 @@ impl ModuleMeta {
 
     pub fn version_field(&self) -> Option<&'static FieldMeta> {
         self.field_with_role(FieldRole::Version)
+    }
+
+    /// Some field holds a file ([`crate::File`]).
+    pub fn holds_files(&self) -> bool {
+        self.fields.iter().any(|f| f.file.is_some())
     }
 
     /// Some field holds another module's ids (a reference, or links).

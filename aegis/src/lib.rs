@@ -33,6 +33,8 @@ pub mod crud;
 mod entity;
 pub mod error;
 pub mod events;
+mod file_routes;
+pub mod files;
 mod formulas;
 pub mod hooks;
 pub mod hub;
@@ -65,13 +67,16 @@ pub mod trace;
 pub use aegis_macros::crud_module;
 /// The wire protocol v1 and REST bodies.
 pub use aegis_protocol as protocol;
+/// A file a row holds: a field of this type is uploaded, stored once per
+/// content and downloaded through the module's API ([`files`]).
+pub use aegis_protocol::StoredFile as File;
 pub use api::{Api, nodelay};
 pub use app::Aegis;
 /// The web framework the routers are made with.
 pub use axum;
 pub use entity::{
-    CrudEntity, FieldKind, FieldMeta, FieldRole, Many, ModuleMeta, ModuleSettings, OnDelete,
-    Reference, RuleValue, Rules, Served, Stamp,
+    CrudEntity, FieldKind, FieldMeta, FieldRole, FileRules, Many, ModuleMeta, ModuleSettings,
+    OnDelete, Reference, RuleValue, Rules, Served, Stamp,
 };
 pub use error::Error;
 pub use limits::Limits;
@@ -92,8 +97,8 @@ pub mod export {
 pub mod __private {
     pub use crate::input::{read, take, write};
     pub use crate::{
-        CrudEntity, FieldKind, FieldMeta, FieldRole, Many, ModuleMeta, OnDelete, Reference,
-        RuleValue, Rules, Stamp,
+        CrudEntity, FieldKind, FieldMeta, FieldRole, FileRules, Many, ModuleMeta, OnDelete,
+        Reference, RuleValue, Rules, Stamp,
     };
     pub use core::default::Default;
     pub use core::fmt::{Formatter, Result as FmtResult};
@@ -121,5 +126,6 @@ pub mod __private {
         stamp: None,
         references: None,
         many: None,
+        file: None,
     };
 }

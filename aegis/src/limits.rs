@@ -109,6 +109,13 @@ pub struct Limits {
     pub prune_interval: std::time::Duration,
     /// Rows a pruning statement deletes at most.
     pub prune_batch: u64,
+    /// How long an uploaded file no row holds is kept (a form has this
+    /// long to save what it uploaded); past it, collection deletes it.
+    pub file_grace: std::time::Duration,
+    /// File uploads streaming at once on this instance.
+    pub uploads: usize,
+    /// File uploads one user may stream at once.
+    pub uploads_per_user: usize,
     /// How long a graceful stop lets requests in flight, closing
     /// WebSockets and stopped imports finish before the process ends.
     pub shutdown_grace: std::time::Duration,
@@ -150,6 +157,9 @@ impl Default for Limits {
             import_job_max_age: std::time::Duration::from_secs(7 * 24 * 3600),
             prune_interval: std::time::Duration::from_secs(30),
             prune_batch: 1_000,
+            file_grace: std::time::Duration::from_secs(3600),
+            uploads: 8,
+            uploads_per_user: 2,
             shutdown_grace: std::time::Duration::from_secs(10),
         }
     }

@@ -53,6 +53,10 @@ pub(crate) fn render(now: Now) -> String {
     let Some(handle) = HANDLE.get() else {
         return String::new();
     };
+    // The gauges are the process's: one scrape sets and renders them at a
+    // time, so a runtime's scrape shows its own (tests run several).
+    static SCRAPE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = SCRAPE.lock().unwrap_or_else(|e| e.into_inner());
     metrics::gauge!("aegis_ws_connections").set(now.connections as f64);
     metrics::gauge!("aegis_ws_subscriptions").set(now.subscriptions as f64);
     let (size, idle) = (f64::from(now.pool_size), now.pool_idle as f64);

@@ -150,6 +150,7 @@ pub(crate) async fn insert_rows<T: CrudEntity>(
         }
         query.execute(&mut **tx).await?;
         crate::links::insert(db, tx, meta, &objects).await?;
+        crate::files::refs::insert(db, tx, meta, &objects).await?;
     }
     Ok(())
 }
@@ -245,6 +246,7 @@ pub(crate) async fn update_object(
     let written = query.execute(&mut **tx).await?.rows_affected() > 0;
     if written {
         crate::links::replace(db, tx, meta, object).await?;
+        crate::files::refs::replace(db, tx, meta, object).await?;
     }
     Ok(written)
 }
@@ -276,6 +278,7 @@ pub(crate) async fn delete_by_id(
     let deleted = query.execute(&mut **tx).await?.rows_affected() > 0;
     if deleted {
         crate::links::remove(db, tx, meta, id).await?;
+        crate::files::refs::remove(db, tx, meta, id).await?;
     }
     Ok(deleted)
 }

@@ -120,6 +120,8 @@ pub struct Reply {
     pub headers: axum::http::HeaderMap,
     pub body: Value,
     pub text: String,
+    /// The body as it came, for what is not text.
+    pub bytes: Vec<u8>,
 }
 
 /// An app's API on a private in-memory database.
@@ -211,6 +213,7 @@ impl TestApp {
             headers,
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
             text,
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -238,6 +241,20 @@ impl TestApp {
             None => Body::empty(),
         };
         self.send(request.body(body).expect("a request")).await
+    }
+
+    /// Uploads `bytes` as a file named `name` to a file field of a
+    /// feature (`POST /api/<feature>/files/<field>`), as the admin.
+    pub async fn upload(&self, feature: &str, field: &str, name: &str, bytes: &[u8]) -> Reply {
+        let name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        let request = Request::builder()
+            .method("POST")
+            .uri(format!("/api/{feature}/files/{field}?name={name}"))
+            .header("authorization", format!("Bearer {}", self.admin()))
+            .header("content-type", "application/octet-stream")
+            .body(Body::from(bytes.to_vec()))
+            .expect("a request");
+        self.send(request).await
     }
 
     /// Posts a CSV file to a feature's import, as the admin.

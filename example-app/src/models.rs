@@ -27,6 +27,14 @@ pub struct Budget {
     #[crud(many = "tags")]
     #[serde(default)]
     pub tags: Vec<i64>,
+    /// The signed contract, or a scan of it: stored once per content and
+    /// downloaded by whoever may read the budget.
+    #[crud(file(
+        max_bytes = 150_000_000,
+        types = ["application/pdf", "image/png", "image/jpeg"]
+    ))]
+    #[serde(default)]
+    pub contract: Option<aegis::File>,
 }
 
 /// A tag budgets carry ("urgent", "capital").

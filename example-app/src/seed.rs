@@ -61,6 +61,7 @@ async fn seed_budgets(aegis: &Aegis) -> Result<(), Error> {
                 fiscal_year: 2026,
                 department: operations,
                 status,
+                contract: None,
                 tags,
             })
             .collect(),

@@ -62,29 +62,7 @@ pub fn run_built(root: &Path) -> Result<(), String> {
 /// The schemathesis command, installed in `target/schemathesis` when it
 /// is not there yet (or is another release).
 fn install(root: &Path) -> Result<String, String> {
-    let venv = crate::target_dir()?.join("schemathesis");
-    let stamp = venv.join("installed");
-    let command = venv.join("bin/schemathesis");
-    let installed = std::fs::read_to_string(&stamp).unwrap_or_default();
-    if installed.trim() != SCHEMATHESIS || !command.exists() {
-        let _ = std::fs::remove_dir_all(&venv);
-        let venv_text = venv.to_string_lossy();
-        run_in(root, &[], "python3", &["-m", "venv", &venv_text])?;
-        let pip = venv.join("bin/pip");
-        run_in(
-            root,
-            &[],
-            &pip.to_string_lossy(),
-            &[
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                SCHEMATHESIS,
-            ],
-        )?;
-        std::fs::write(&stamp, SCHEMATHESIS).map_err(|e| e.to_string())?;
-    }
-    Ok(command.to_string_lossy().into_owned())
+    crate::python::tool(root, "schemathesis", SCHEMATHESIS, "schemathesis")
 }
 
 /// Dev mode's token, once the server answers.

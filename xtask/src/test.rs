@@ -38,22 +38,7 @@ pub fn run() -> Result<(), String> {
             "warnings",
         ],
     )?;
-    run_in(&root, &[], &cargo, &["test", "--workspace"])?;
-    // The runtime's tests again, each on a fresh PostgreSQL database.
-    let postgres = timed("starting PostgreSQL", crate::postgres::Postgres::start)?;
-    for (dir, test) in built_tests(&root, &["aegis", "example-app"])? {
-        run_in(
-            &dir,
-            &[("AEGIS_TEST_DATABASE_URL", &postgres.url)],
-            &test.to_string_lossy(),
-            &[],
-        )?;
-    }
-    // Several instances on that server, which it restarts in its last run.
-    timed("the reliability runs", || {
-        crate::reliability::run_built(&postgres)
-    })?;
-    drop(postgres);
+    rust_tests(&root, &cargo)?;
 
     run_in(&web, &[], "npm", &["ci", "--no-audit", "--no-fund"])?;
     typecheck_fixtures(&root, &web)?;
@@ -87,6 +72,33 @@ pub fn run() -> Result<(), String> {
         "xtask: every check passed in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Every package's tests on SQLite, then the runtime's and the example's
+/// again, each on a fresh PostgreSQL database, and several instances on
+/// that server; files on an S3-compatible store on moto's, throughout.
+fn rust_tests(root: &Path, cargo: &str) -> Result<(), String> {
+    // Files on an S3-compatible store are tested on moto's.
+    let moto = timed("starting moto's S3", crate::moto::Moto::start)?;
+    let s3 = moto.env();
+    let s3: Vec<(&str, &str)> = s3.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_in(root, &s3, cargo, &["test", "--workspace"])?;
+    // The runtime's tests again, each on a fresh PostgreSQL database.
+    let postgres = timed("starting PostgreSQL", crate::postgres::Postgres::start)?;
+    let on_postgres: Vec<(&str, &str)> = [("AEGIS_TEST_DATABASE_URL", postgres.url.as_str())]
+        .into_iter()
+        .chain(s3.iter().copied())
+        .collect();
+    for (dir, test) in built_tests(root, &["aegis", "example-app"])? {
+        run_in(&dir, &on_postgres, &test.to_string_lossy(), &[])?;
+    }
+    drop(moto);
+    // Several instances on that server, which it restarts in its last run.
+    timed("the reliability runs", || {
+        crate::reliability::run_built(&postgres)
+    })?;
+    drop(postgres);
     Ok(())
 }
 

@@ -52,6 +52,12 @@ pub(crate) struct FieldContext {
     /// A date and time without a zone.
     pub is_local_datetime: bool,
     pub is_time: bool,
+    /// A file (`aegis::File`): the file input, and a link in the list.
+    pub is_file: bool,
+    /// A file field's accepted types, as a TypeScript array literal, and
+    /// its largest size in bytes.
+    pub file_accept: String,
+    pub file_max_bytes: u64,
     pub is_json: bool,
     /// A JSON value the client may leave out (serde `default`): an empty
     /// text area sends nothing, and the server fills the default.
@@ -86,6 +92,8 @@ enum Widget {
     Datetime,
     LocalDatetime,
     Time,
+    /// A file: uploaded in the form, a link (and a thumbnail) in the list.
+    File,
     Json,
 }
 
@@ -94,13 +102,19 @@ pub(crate) fn sorts(field: &Field, unit: &Unit) -> bool {
     field.is_sent()
         && field.sortable
         && field.role != FieldRole::Version
-        && !matches!(widget_for(field, unit).0, Widget::Json | Widget::Links)
+        && !matches!(
+            widget_for(field, unit).0,
+            Widget::Json | Widget::Links | Widget::File
+        )
 }
 
 /// The widget that edits a field, from its Rust type and TypeScript type.
 fn widget_for(field: &Field, unit: &Unit) -> (Widget, Vec<String>) {
     if field.many.is_some() {
         return (Widget::Links, Vec::new());
+    }
+    if field.is_file() {
+        return (Widget::File, Vec::new());
     }
     if unit.references.contains_key(&field.wire_name) {
         return (Widget::Reference, Vec::new());
@@ -169,7 +183,7 @@ fn form_helpers_of(
             vec!["toLocalDateTimeInput", "fromLocalDateTimeInputOrNull"]
         }
         Widget::LocalDatetime => vec!["toLocalDateTimeInput", "fromLocalDateTimeInput"],
-        Widget::Number | Widget::Select | Widget::Reference => {
+        Widget::Number | Widget::Select | Widget::Reference | Widget::File => {
             let mut helpers = Vec::new();
             if !nullable {
                 helpers.push("requireValue");
@@ -206,7 +220,10 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         view_literal: view_literal(field, widget, nullable, &options),
         name_literal: escape_single_quoted(&name),
         label_html: escape_html(&field.label),
-        non_nullable: !matches!(widget, Widget::Number | Widget::Select | Widget::Reference),
+        non_nullable: !matches!(
+            widget,
+            Widget::Number | Widget::Select | Widget::Reference | Widget::File
+        ),
         ts_type,
         base_type,
         optional_mark: if field.may_be_omitted { "?" } else { "" },
@@ -226,6 +243,16 @@ pub(super) fn field_context(field: &Field, unit: &Unit) -> FieldContext {
         is_datetime: widget == Widget::Datetime,
         is_local_datetime: widget == Widget::LocalDatetime,
         is_time: widget == Widget::Time,
+        is_file: widget == Widget::File,
+        file_accept: field.file.as_ref().map_or_else(String::new, |spec| {
+            let types: Vec<String> = spec
+                .types
+                .iter()
+                .map(|t| crate::layout::quoted(t))
+                .collect();
+            format!("[{}]", types.join(", "))
+        }),
+        file_max_bytes: field.file.as_ref().map_or(0, |spec| spec.max_bytes),
         is_json: widget == Widget::Json,
         omittable: widget == Widget::Json && field.input_optional,
         options,
@@ -281,6 +308,7 @@ fn view_literal(field: &Field, widget: Widget, nullable: bool, options: &[String
         Widget::Select => "enum",
         Widget::Reference => "reference",
         Widget::Links => "links",
+        Widget::File => "file",
         Widget::Date => "date",
         Widget::Datetime => "instant",
         Widget::LocalDatetime => "local-datetime",

@@ -90,6 +90,12 @@ pub(crate) struct FeatureContext {
     pub uses_links_input: bool,
     /// Some column lists links (the list shows them as chips).
     pub uses_link_chips: bool,
+    /// Some input is a file (the form dialog uses the file input).
+    pub uses_file_input: bool,
+    /// Some column is a file (the list shows a link to it).
+    pub uses_file_cell: bool,
+    /// Some field is a file (the types import `StoredFile`).
+    pub uses_files: bool,
     /// Some column holds a reference (the list shows its label).
     pub uses_reference_label: bool,
     /// Where each reference points, for the feature's `<ENTITY>_REFERENCES`.
@@ -136,6 +142,8 @@ pub(crate) struct FeaturePaths {
     pub child_panels: String,
     pub link_chips: String,
     pub reference_list_input: String,
+    pub file_input: String,
+    pub file_cell: String,
     pub mutations: String,
     pub protocol: String,
     pub realtime: String,
@@ -212,6 +220,8 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         child_panels: shared("shared/child-panels.ts"),
         link_chips: shared("shared/link-chips.ts"),
         reference_list_input: shared("shared/reference-list-input.ts"),
+        file_input: shared("shared/file-input.ts"),
+        file_cell: shared("shared/file-cell.ts"),
         mutations: shared("shared/mutations.ts"),
         protocol: shared("shared/protocol.types.ts"),
         realtime: shared("shared/base-realtime-state.manager.ts"),
@@ -262,6 +272,7 @@ fn table_columns(fields: &[FieldContext], unit: &Unit) -> Vec<FieldContext> {
 pub(crate) fn filter_ops(field: &aegis_model::Field) -> impl Iterator<Item = FilterOp> {
     let kind = match field.storage {
         _ if field.many.is_some() => ValueKind::Links,
+        _ if field.file.is_some() => ValueKind::File,
         StorageKind::Integer => ValueKind::Integer,
         StorageKind::Float => ValueKind::Float,
         StorageKind::Boolean => ValueKind::Boolean,
@@ -322,6 +333,9 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         uses_reference_input: inputs.iter().any(|f| f.is_reference),
         uses_links_input: inputs.iter().any(|f| f.is_links),
         uses_link_chips: columns.iter().any(|c| c.is_links),
+        uses_file_input: inputs.iter().any(|f| f.is_file),
+        uses_file_cell: columns.iter().any(|c| c.is_file),
+        uses_files: fields.iter().chain(&inputs).any(|f| f.is_file),
         uses_reference_label: columns.iter().any(|c| c.is_reference),
         has_references: !unit.references.is_empty(),
         references: reference_contexts(unit),

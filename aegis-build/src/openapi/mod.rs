@@ -9,6 +9,7 @@
 //! the model (`schema.rs`, `paths.rs`).
 
 mod entity;
+mod files;
 mod paths;
 mod responses;
 mod schema;
@@ -84,6 +85,7 @@ const PROTOCOL_BODIES: &[&str] = &[
     "BulkDeleted",
     "ImportAccepted",
     "ImportJob",
+    "StoredFile",
 ];
 
 /// The document, as the text written to `openapi.json`.

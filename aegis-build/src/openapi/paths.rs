@@ -37,6 +37,7 @@ fn filterable<'a>(unit: &'a Unit, sortable: &'a [String]) -> impl Iterator<Item 
             && !f.hidden
             && (f.storage != StorageKind::Json
                 || f.many.is_some()
+                || f.is_file()
                 || sortable.contains(&f.wire_name))
     })
 }
@@ -156,6 +157,7 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
             PathItem::new(HttpMethod::Post, bulk_delete_operation(unit)),
         ),
     ];
+    paths.extend(super::files::file_paths(unit, &base));
     if unit.module.with_import {
         paths.extend(import_paths(unit, &base));
     }

@@ -373,6 +373,8 @@ fn value_schema(field: &Field, base: &TsType) -> RefOr<Schema> {
                     .build(),
             );
         }
+        // What an upload answered (`POST .../files/<field>`).
+        Some(ValueFormat::File) => return component("StoredFile"),
         None => {}
     }
     match (field.storage, base) {

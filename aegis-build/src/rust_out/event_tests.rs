@@ -9,12 +9,20 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::{Value, json};
 
-use super::pretty;
+use super::{file_tests, pretty};
 use crate::collect::Unit;
 
 /// A sample JSON value of a field's type that keeps the field's rules;
 /// `variant` 0 and 1 differ where the rules allow.
 pub(crate) fn sample(field: &Field, unit: &Unit, variant: u8) -> Value {
+    if field.file.is_some() {
+        // A file exists only once the test has uploaded it.
+        return if field.nullable {
+            Value::Null
+        } else {
+            json!(super::file_tests::placeholder(field))
+        };
+    }
     if field.many.is_some() {
         // Links to rows the test has not made: none.
         return json!([]);
@@ -92,7 +100,8 @@ fn sample_of_type(field: &Field, unit: &Unit, variant: u8) -> Value {
         }
         Some(ValueFormat::Decimal) => return json!(format!("{day}.5")),
         Some(ValueFormat::Char) => return json!(if variant == 0 { "a" } else { "b" }),
-        None => {}
+        // Decided by `sample` before: a file is uploaded.
+        Some(ValueFormat::File) | None => {}
     }
     let integer = field.storage == aegis_model::StorageKind::Integer;
     sample_of(&field.ts, unit, variant, integer, &field.wire_name, 0)
@@ -251,7 +260,17 @@ fn fill_placeholders(unit: &Unit) -> TokenStream {
             super::samples::replace(&mut input, #mark, &id);
         }
     });
-    quote!(#(#fills)*)
+    let uploads = file_tests::required(unit)
+        .into_iter()
+        .map(|(field, name, bytes)| {
+            let mark = file_tests::placeholder(field);
+            let upload = file_tests::upload(unit, field, name, bytes);
+            quote! {
+                let file = #upload;
+                super::samples::replace(&mut input, #mark, &file);
+            }
+        });
+    quote!(#(#fills)* #(#uploads)*)
 }
 
 /// `mod samples`: per module some sample input references, a function
@@ -301,10 +320,10 @@ fn samples_module(units: &[Unit]) -> TokenStream {
                 }
             }
         });
-    // Only required references put ids where placeholders stand.
+    // Only required references and files fill placeholders.
     let replace = units
         .iter()
-        .any(|u| !required_targets(u).is_empty())
+        .any(|u| !required_targets(u).is_empty() || !file_tests::required(u).is_empty())
         .then(|| {
             quote! {
                 /// Puts `id` wherever `input` holds `mark`.
@@ -392,8 +411,10 @@ struct References {
 }
 
 impl References {
-    fn of(targets: &[String]) -> Self {
-        if targets.is_empty() {
+    fn of(unit: &Unit) -> Self {
+        let targets = required_targets(unit);
+        let files = file_tests::required(unit);
+        if targets.is_empty() && files.is_empty() {
             return References::default();
         }
         let creates = targets.iter().map(|module| {
@@ -404,6 +425,15 @@ impl References {
                 REFERENCED.with(|r| r.borrow_mut().push((#mark, id)));
             }
         });
+        let uploads = files.into_iter().map(|(field, name, bytes)| {
+            let mark = file_tests::placeholder(field);
+            let upload = file_tests::upload(unit, field, name, bytes);
+            quote! {
+                let file = #upload;
+                REFERENCED.with(|r| r.borrow_mut().push((#mark, file)));
+            }
+        });
+        let creates = quote!(#(#creates)* #(#uploads)*);
         References {
             declared: quote! {
                 ::std::thread_local! {
@@ -421,14 +451,15 @@ impl References {
                     input
                 }
             },
-            make_targets: quote!(#(#creates)*),
+            make_targets: creates,
             fill_changed: quote!(let changed = with_references(changed);),
             fill_csv: quote! {
                 let csv = REFERENCED.with(|r| {
                     r.borrow().iter().fold(::std::string::String::from(csv), |csv, (mark, id)| {
+                        // A file is its JSON, its quotes doubled in a quoted cell.
                         let id = match id {
                             Value::String(text) => text.clone(),
-                            other => other.to_string(),
+                            other => other.to_string().replace('"', "\"\""),
                         };
                         csv.replace(mark, &id)
                     })
@@ -449,7 +480,7 @@ fn module_event_tests(
     let test_mod = format_ident!("{}_events", names.module());
     let feature = names.feature();
     let api = quote!(::#crate_ident::#modules_mod::api());
-    let references = References::of(&required_targets(unit));
+    let references = References::of(unit);
     let inputs = Inputs::of(unit);
     let sent: Vec<String> = module.sent_fields().map(|f| f.wire_name.clone()).collect();
     let input_names: Vec<String> = inputs.fields.iter().map(|f| f.wire_name.clone()).collect();
@@ -460,6 +491,7 @@ fn module_event_tests(
     let updated = updated_test(unit, &inputs, &references);
     let deleted = deleted_test(unit);
     let links = links_tests(unit);
+    let files = file_tests::files_tests(unit);
     let import_test = module.with_import.then(|| {
         super::import_tests::import_tests(
             module,
@@ -493,6 +525,8 @@ fn module_event_tests(
             #deleted
 
             #links
+
+            #files
 
             #import_test
         }

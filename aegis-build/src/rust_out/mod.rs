@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::collect::Unit;
 
 mod event_tests;
+mod file_tests;
 mod import_tests;
 
 pub(crate) use event_tests::{event_tests_file, sample};

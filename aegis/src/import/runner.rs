@@ -92,8 +92,8 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
     /// errors, the others count as importable. It reads from a snapshot,
     /// never the writer; hooks are not run.
     async fn check_references(&mut self, batch: &mut Vec<(u64, T::Create)>) -> Result<(), Error> {
-        let references = T::meta().refers_to_others();
-        if !references {
+        let meta = T::meta();
+        if !meta.refers_to_others() && !meta.holds_files() {
             self.job.successful_rows += batch.len() as u64;
             batch.clear();
             return Ok(());
@@ -113,7 +113,8 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
                     &mut self.known_targets,
                 )
                 .await?;
-            match missing.into_iter().next() {
+            let files = crate::files::refs::problems(&db, &mut tx, T::meta(), &object).await?;
+            match missing.into_iter().chain(files).next() {
                 Some(error) => self.row_error(field_row_error(row, error)),
                 None => self.job.successful_rows += 1,
             }
@@ -264,11 +265,16 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
                 message: error.to_string(),
             }));
         }
-        // Most modules reference nothing: no row is read back as JSON for them.
-        if !T::meta().refers_to_others() {
+        // Most modules reference nothing and hold no file: no row is read
+        // back as JSON for them.
+        if !T::meta().refers_to_others() && !T::meta().holds_files() {
             return Ok(None);
         }
         let object = to_object(&*entity)?;
+        let files = crate::files::refs::problems(db, tx, T::meta(), &object).await?;
+        if let Some(error) = files.into_iter().next() {
+            return Ok(Some(field_row_error(row, error)));
+        }
         let missing = self
             .aegis
             .relations()

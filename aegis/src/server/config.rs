@@ -101,6 +101,13 @@ pub struct Options {
     /// `http://localhost:4318` (cargo feature `otel`) [env: OTEL_EXPORTER_OTLP_ENDPOINT]
     #[arg(long, global = true, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
+    /// Where uploaded files' bytes are kept: `database` (in it, shared by
+    /// every instance), or an S3-compatible store as `s3://bucket/prefix`,
+    /// configured by the usual AWS variables (`AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_ENDPOINT_URL`...) [env: AEGIS_FILE_STORE]
+    /// [default: database]
+    #[arg(long, global = true, value_name = "URL")]
+    pub file_store: Option<String>,
     /// Give features to tokens holding a claim value, as `roles:admin=write:*` (repeatable)
     /// [env: AEGIS_JWT_GRANTS, `;`-separated]
     #[arg(long = "grant", global = true, value_name = "GRANT")]
@@ -281,6 +288,26 @@ pub struct Config {
     pub otlp_endpoint: Option<String>,
     /// `OTEL_SERVICE_NAME`: the spans' `service.name` (default: the app's).
     pub service_name: Option<String>,
+    /// Where files' bytes are kept: `None` for the database, else an
+    /// `s3://bucket/prefix` URL.
+    pub file_store: Option<String>,
+}
+
+/// `--file-store`: `database` (as none), or an `s3://bucket[/prefix]` URL.
+fn file_store(given: Option<String>) -> Result<Option<String>, ServerError> {
+    match given.as_deref().map(str::trim) {
+        None | Some("" | "database") => Ok(None),
+        Some(url)
+            if url
+                .strip_prefix("s3://")
+                .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/')) =>
+        {
+            Ok(Some(url.to_owned()))
+        }
+        Some(other) => Err(ServerError::Setting(format!(
+            "--file-store `{other}` is neither `database` nor an S3 URL as s3://bucket/prefix"
+        ))),
+    }
 }
 
 /// Whether a variable says yes (`1` or `true`).
@@ -372,6 +399,7 @@ impl Config {
                 .otlp_endpoint
                 .or_else(|| env("OTEL_EXPORTER_OTLP_ENDPOINT")),
             service_name: env("OTEL_SERVICE_NAME"),
+            file_store: file_store(options.file_store.or_else(|| env("AEGIS_FILE_STORE")))?,
         })
     }
 

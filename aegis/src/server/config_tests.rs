@@ -69,6 +69,23 @@ fn the_secret_is_made_once_and_kept() {
 }
 
 #[test]
+fn files_are_kept_in_the_database_unless_an_s3_url_says() {
+    assert_eq!(config(&[], &[]).unwrap().file_store, None);
+    let s3 = config(
+        &[("AEGIS_FILE_STORE", "s3://env/x")],
+        &["--file-store", "s3://docs/aegis"],
+    );
+    assert_eq!(s3.unwrap().file_store.as_deref(), Some("s3://docs/aegis"));
+    let database = config(&[("AEGIS_FILE_STORE", "database")], &[]).unwrap();
+    assert_eq!(database.file_store, None);
+    let error = config(&[], &["--file-store", "/var/files"]).unwrap_err();
+    assert_eq!(
+        error,
+        "--file-store `/var/files` is neither `database` nor an S3 URL as s3://bucket/prefix"
+    );
+}
+
+#[test]
 fn flags_override_the_environment() {
     let config = config(
         &[

@@ -57,7 +57,7 @@ fn content_security_policy(provider: Option<&str>) -> String {
     };
     format!(
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data:; font-src 'self' data:; connect-src {connect}; \
+         img-src 'self' data: blob:; font-src 'self' data:; connect-src {connect}; \
          frame-src {frame}; frame-ancestors 'none'; object-src 'none'; base-uri 'self'; \
          form-action 'self'"
     )

@@ -152,7 +152,14 @@ impl Server {
         let db = crate::store::Db::connect(&config.database_url)
             .await
             .map_err(ServerError::Connect)?;
-        Ok(Aegis::new(db, auth, self.limits))
+        let aegis = Aegis::new(db, auth, self.limits);
+        if let Some(url) = &config.file_store {
+            let store = crate::files::FileStore::s3(url)
+                .map_err(|e| ServerError::Setting(format!("--file-store: {e}")))?;
+            aegis.use_file_store(store);
+            tracing::info!("files are kept in {url}");
+        }
+        Ok(aegis)
     }
 
     /// Connects and brings the modules' tables to their models (each

@@ -23,6 +23,47 @@ use crate::error::Error;
 
 pub(crate) mod values;
 
+/// The column type of bytes.
+fn bytes_type(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => "BLOB",
+        Dialect::Postgres => "BYTEA",
+    }
+}
+
+/// Aegis's tables for files, made with the others:
+/// one row per stored content, its chunks when the database keeps the
+/// bytes, and which row's field refers to which file. On PostgreSQL a
+/// reference's foreign key keeps a file from being collected under a
+/// transaction that is taking it (SQLite's one writer does the same).
+fn file_tables(dialect: Dialect) -> Vec<String> {
+    vec![
+        "CREATE TABLE IF NOT EXISTS aegis_files (\
+            id TEXT PRIMARY KEY, \
+            size BIGINT NOT NULL, \
+            content_type TEXT NOT NULL, \
+            chunks BIGINT NOT NULL, \
+            uploaded_ms BIGINT NOT NULL)"
+            .to_owned(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS aegis_file_chunks (\
+                file_id TEXT NOT NULL, \
+                n BIGINT NOT NULL, \
+                data {} NOT NULL, \
+                PRIMARY KEY (file_id, n))",
+            bytes_type(dialect)
+        ),
+        "CREATE TABLE IF NOT EXISTS aegis_file_refs (\
+            feature TEXT NOT NULL, \
+            field TEXT NOT NULL, \
+            row_id TEXT NOT NULL, \
+            file_id TEXT NOT NULL REFERENCES aegis_files (id), \
+            PRIMARY KEY (feature, field, row_id))"
+            .to_owned(),
+        "CREATE INDEX IF NOT EXISTS aegis_file_refs_file ON aegis_file_refs (file_id)".to_owned(),
+    ]
+}
+
 /// Which SQL the database speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
@@ -425,6 +466,10 @@ impl Db {
                 applied_at TEXT NOT NULL)",
         ] {
             sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        // Files, their chunks and who holds them (`crate::files`).
+        for statement in file_tables(self.dialect) {
+            sqlx::query(&statement).execute(&mut *tx).await?;
         }
         // Logs written before events carried a scope (`crate::access`), or
         // the instance that wrote them (`crate::relay`).

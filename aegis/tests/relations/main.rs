@@ -324,4 +324,5 @@ mod access;
 #[path = "../common/client.rs"]
 #[allow(dead_code)]
 mod client;
+mod files;
 mod links;

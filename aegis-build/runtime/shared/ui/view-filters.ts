@@ -213,8 +213,9 @@ export class ViewFiltersComponent {
   protected readonly rows = computed<readonly FilterRow[]>(() => {
     const fields = this.fields();
     const names = this.columns().length > 0 ? this.columns() : Object.keys(fields);
+    // A field no filter applies to (a file every row has) gets no row.
     return names
-      .filter((name) => fields[name] !== undefined)
+      .filter((name) => fields[name] !== undefined && fields[name].ops.length > 0)
       .filter((name) => {
         const kind = fields[name].kind;
         return (kind !== 'reference' && kind !== 'links') || this.references()[name] !== undefined;

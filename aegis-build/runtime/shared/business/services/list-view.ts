@@ -11,7 +11,8 @@ export type ViewKind =
   | 'time'
   | 'local-datetime'
   | 'reference'
-  | 'links';
+  | 'links'
+  | 'file';
 
 /** One field of a list's view: a column of its table. */
 export interface ViewField {

@@ -216,3 +216,52 @@ export function conflictError(current: Item): HttpErrorResponse {
     error: { code: 'conflict', message: 'stale', current },
   });
 }
+
+/**
+ * Object URLs, which jsdom lacks: the blobs they were made of, and which
+ * are still live, so a spec can tell a preview let go from one leaked.
+ */
+export interface FakeObjectUrls {
+  /** Each URL made, with what it was made of. */
+  readonly made: ReadonlyMap<string, Blob>;
+  /** The URLs made and not yet revoked. */
+  readonly live: ReadonlySet<string>;
+  /** Puts back the browser's own (or none, as in jsdom). */
+  restore(): void;
+}
+
+export function fakeObjectUrls(): FakeObjectUrls {
+  const made = new Map<string, Blob>();
+  const live = new Set<string>();
+  const own = {
+    create: Object.getOwnPropertyDescriptor(URL, 'createObjectURL'),
+    revoke: Object.getOwnPropertyDescriptor(URL, 'revokeObjectURL'),
+  };
+  const install = (name: string, value: unknown): void => {
+    Object.defineProperty(URL, name, { value, configurable: true, writable: true });
+  };
+  install('createObjectURL', (blob: Blob): string => {
+    const url = `blob:fake/${made.size + 1}`;
+    made.set(url, blob);
+    live.add(url);
+    return url;
+  });
+  install('revokeObjectURL', (url: string): void => {
+    live.delete(url);
+  });
+  const putBack = (name: string, descriptor: PropertyDescriptor | undefined): void => {
+    if (descriptor === undefined) {
+      Reflect.deleteProperty(URL, name);
+    } else {
+      Object.defineProperty(URL, name, descriptor);
+    }
+  };
+  return {
+    made,
+    live,
+    restore: () => {
+      putBack('createObjectURL', own.create);
+      putBack('revokeObjectURL', own.revoke);
+    },
+  };
+}

@@ -11,6 +11,8 @@ import { integerValidator, requireValue } from '../../../shared/business/forms/f
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { ReferenceInputComponent } from '../../../shared/ui/reference-input';
 import { ReferenceListInputComponent } from '../../../shared/ui/reference-list-input';
+import { FileInputComponent } from '../../../shared/ui/file-input';
+import { StoredFile } from '../../../shared/business/models/aegis-protocol.types';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { ParentRow } from '../../../shared/business/services/list-location';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
@@ -50,6 +52,7 @@ let forms = 0;
     MatInputModule,
     MatSelectModule,
     ReferenceInputComponent,
+    FileInputComponent,
     ReferenceListInputComponent,
     RemoteChangeComponent,
   ],
@@ -131,6 +134,16 @@ let forms = 0;
           [target]="references.tags"
           [serverError]="serverError('tags')"
         />
+        <aegis-file-input
+          formControlName="contract"
+          feature="budgets"
+          field="contract"
+          label="Contract"
+          [accept]="['application/pdf', 'image/png', 'image/jpeg']"
+          [maxBytes]="150000000"
+          [rowId]="row()?.id ?? null"
+          [serverError]="serverError('contract')"
+        />
         @if (error(); as message) {
           <p class="error" role="alert">{{ message }}</p>
         }
@@ -192,6 +205,9 @@ export class BudgetFormDialogComponent {
       nonNullable: true,
       validators: [],
     }),
+    contract: new FormControl<StoredFile | null>(null, {
+      validators: [],
+    }),
   });
 
   constructor() {
@@ -223,6 +239,7 @@ export class BudgetFormDialogComponent {
       status: item.status ?? null,
       department: item.department ?? null,
       tags: [...(item.tags ?? [])],
+      contract: item.contract ?? null,
     });
   }
 
@@ -263,6 +280,7 @@ export class BudgetFormDialogComponent {
         status: requireValue(value.status, 'status'),
         department: value.department,
         tags: value.tags,
+        contract: value.contract,
       };
       this.dialogRef.close(await this.send(input));
     } catch (error) {

@@ -31,6 +31,7 @@ import { ConfirmDialogComponent, ConfirmDialogData } from '../../../shared/ui/co
 import { ChangeNoteComponent } from '../../../shared/ui/change-note';
 import { ConflictBannerComponent, ConflictChoice } from '../../../shared/ui/conflict-banner';
 import { ImportDialogComponent, ImportDialogData } from '../../../shared/ui/import.dialog';
+import { FileCellComponent } from '../../../shared/ui/file-cell';
 import { LinkChipsComponent } from '../../../shared/ui/link-chips';
 import { ReferenceLabelPipe } from '../../../shared/ui/reference-label.pipe';
 import { RunningImportsComponent } from '../../../shared/ui/running-imports';
@@ -74,6 +75,7 @@ type FormDialog = MatDialogRef<BudgetFormDialogComponent, Budget>;
     MatProgressBarModule,
     MatSortModule,
     MatTableModule,
+    FileCellComponent,
     LinkChipsComponent,
     ReferenceLabelPipe,
     RunningImportsComponent,
@@ -116,6 +118,7 @@ export class BudgetsListComponent {
     'created_at',
     'updated_by',
     'tags',
+    'contract',
     'actions',
   ]);
   protected readonly filterColumns = this.location.shown([
@@ -127,6 +130,7 @@ export class BudgetsListComponent {
     'created_at',
     'updated_by',
     'tags',
+    'contract',
   ]);
   protected readonly query = this.location.query;
   protected readonly filters = this.location.filters;

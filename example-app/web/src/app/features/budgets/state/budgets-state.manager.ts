@@ -39,6 +39,7 @@ export class BudgetStateManager extends BaseRealtimeStateManager<
         status: item.status,
         department: item.department,
         tags: item.tags,
+        contract: item.contract,
         version: version ?? item.version,
       }),
       isEntity: (value): value is Budget => hasId(value, 'id', 'number'),

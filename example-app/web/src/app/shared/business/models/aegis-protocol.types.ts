@@ -180,6 +180,13 @@ export interface DevToken {
   expiresAt: number;
 }
 
+export interface StoredFile {
+  id: string;
+  name: string;
+  size: number;
+  contentType: string;
+}
+
 export interface ApiError {
   code: ErrorCode;
   message: string;
