@@ -171,35 +171,26 @@ impl Aegis {
     }
 
     /// A place for one more file upload of `user`, within
-    /// [`Limits::uploads`] on this instance and [`Limits::uploads_per_user`].
+    /// [`Limits::uploads`] on this instance and [`Limits::uploads_per_user`];
+    /// free again when dropped. A full instance is a 503: another may have room.
     pub(crate) fn claim_file_upload(&self, user: &str) -> Result<Places, Error> {
         let limits = &self.inner.limits;
-        let mine = self
-            .inner
-            .user_uploads
-            .claim(user, limits.uploads_per_user)
-            .ok_or_else(|| {
+        let (mine, all) = (limits.uploads_per_user, limits.uploads);
+        self.inner.claim_places(
+            (&self.inner.user_uploads, user, mine),
+            &self.inner.uploads,
+            || {
                 Error::TooManyRequests(format!(
-                    "{} of your uploads are running, the most at once; try again when one has \
-                     finished",
-                    limits.uploads_per_user
+                    "{mine} of your uploads are running, the most at once; try again when one has \
+                 finished"
                 ))
-            })?;
-        let place = self
-            .inner
-            .uploads
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| {
+            },
+            || {
                 Error::Unavailable(format!(
-                    "{} uploads are running, the most at once; try again in a moment",
-                    limits.uploads
+                    "{all} uploads are running, the most at once; try again in a moment"
                 ))
-            })?;
-        Ok(Places {
-            _mine: mine,
-            _place: place,
-        })
+            },
+        )
     }
 
     pub fn bus(&self) -> &EventBus {
@@ -338,32 +329,22 @@ impl Aegis {
     /// [`Limits::exports_per_user`]; free again when dropped.
     pub(crate) fn claim_export(&self, user: &str) -> Result<Places, Error> {
         let limits = &self.inner.limits;
-        let mine = self
-            .inner
-            .user_exports
-            .claim(user, limits.exports_per_user)
-            .ok_or_else(|| {
+        let (mine, all) = (limits.exports_per_user, limits.exports);
+        self.inner.claim_places(
+            (&self.inner.user_exports, user, mine),
+            &self.inner.exports,
+            || {
                 Error::TooManyRequests(format!(
-                    "{} of your exports are running, the most at once; try again when one has \
-                     finished",
-                    limits.exports_per_user
+                    "{mine} of your exports are running, the most at once; try again when one has \
+                 finished"
                 ))
-            })?;
-        let place = self
-            .inner
-            .exports
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| {
+            },
+            || {
                 Error::TooManyRequests(format!(
-                    "{} exports are running, the most at once; try again when one has finished",
-                    limits.exports
+                    "{all} exports are running, the most at once; try again when one has finished"
                 ))
-            })?;
-        Ok(Places {
-            _mine: mine,
-            _place: place,
-        })
+            },
+        )
     }
 }
 
@@ -459,6 +440,28 @@ impl Drop for UserSlot {
                 running.remove(&self.user);
             }
         }
+    }
+}
+
+impl Inner {
+    /// A place among a user's (`slots` for `user`, at most `most`) and
+    /// one of the instance's (`places`), or the error of the one missing.
+    fn claim_places(
+        &self,
+        (slots, user, most): (&Arc<UserSlots>, &str, usize),
+        places: &Arc<tokio::sync::Semaphore>,
+        user_full: impl FnOnce() -> Error,
+        instance_full: impl FnOnce() -> Error,
+    ) -> Result<Places, Error> {
+        let mine = slots.claim(user, most).ok_or_else(user_full)?;
+        let place = places
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| instance_full())?;
+        Ok(Places {
+            _mine: mine,
+            _place: place,
+        })
     }
 }
 

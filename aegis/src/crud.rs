@@ -161,18 +161,28 @@ async fn get_one<T: CrudEntity, H: CrudHooks<T>>(
     Path(raw): Path<String>,
     _: ApiQuery<NoParams>,
 ) -> Result<Json<Value>, Error> {
-    let meta = T::meta();
-    user.require_read(meta.feature)?;
-    let id = parse_id::<T>(&raw)?;
-    let not_found = || Error::NotFound(format!("no {} with id `{raw}`", meta.entity));
+    user.require_read(T::meta().feature)?;
+    Ok(Json(readable::<T, H>(&aegis, &*hooks, &user, &raw).await?))
+}
+
+/// The row whose id is `raw`, as its JSON, if `user` may read it: a 404
+/// for none, and for one the read filter keeps from them (as for none).
+pub(crate) async fn readable<T: CrudEntity, H: CrudHooks<T>>(
+    aegis: &Aegis,
+    hooks: &H,
+    user: &User,
+    raw: &str,
+) -> Result<Value, Error> {
+    let id = parse_id::<T>(raw)?;
+    let not_found = || Error::NotFound(format!("no {} with id `{raw}`", T::meta().entity));
     let mut tx = aegis.db().begin_snapshot().await?;
     let entity = fetch_row::<T>(aegis.db(), &mut tx, &id)
         .await?
         .ok_or_else(not_found)?;
     tx.commit().await?;
     let data = entity_data(&entity);
-    check_readable(hooks.read_filter(&user).as_ref(), &data, not_found)?;
-    Ok(Json(data))
+    check_readable(hooks.read_filter(user).as_ref(), &data, not_found)?;
+    Ok(data)
 }
 
 /// Creates an entity as the REST `POST` does — its rules checked (422), id,

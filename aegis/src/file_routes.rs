@@ -17,17 +17,14 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::Aegis;
-use crate::access::check_readable;
 use crate::auth::User;
-use crate::crud::parse_id;
+use crate::crud::readable;
 use crate::entity::{CrudEntity, FieldMeta, FileRules};
 use crate::error::{ApiQuery, Error};
-use crate::events::entity_data;
 use crate::files::content::{self, Received};
 use crate::files::{fields, parse, sniff, stored};
 use crate::hooks::CrudHooks;
 use crate::protocol::FieldError;
-use crate::rows::fetch_row;
 
 /// The file routes of `T`, none when it has no file field.
 pub(crate) fn router<T: CrudEntity, H: CrudHooks<T>>(hooks: Arc<H>) -> axum::Router<Aegis> {
@@ -75,8 +72,9 @@ fn refused(field: &FieldMeta, message: String) -> Error {
 
 fn too_large(field: &FieldMeta, most: u64) -> Error {
     Error::TooLarge(format!(
-        "This file is larger than {} takes: at most {most} bytes.",
-        field.label
+        "This file is larger than {} takes: at most {}.",
+        field.label,
+        sniff::human_size(most)
     ))
 }
 
@@ -119,11 +117,7 @@ async fn upload<T: CrudEntity>(
 /// counted as it arrives: 413 one byte past `most`, 422 for nothing.
 async fn receive(body: Body, field: &FieldMeta, most: u64) -> Result<Received, Error> {
     let failed = |e: std::io::Error| Error::Internal(format!("cannot keep the upload: {e}"));
-    let file = tokio::task::spawn_blocking(tempfile::tempfile)
-        .await
-        .map_err(|e| Error::Internal(format!("cannot keep the upload: {e}")))?
-        .map_err(failed)?;
-    let mut file = tokio::fs::File::from_std(file);
+    let mut file = crate::import::upload::temporary().await?;
     let (mut hash, mut head, mut size) = (Sha256::new(), Vec::new(), 0u64);
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
@@ -161,15 +155,7 @@ async fn download<T: CrudEntity, H: CrudHooks<T>>(
     let meta = T::meta();
     user.require_read(meta.feature)?;
     let (field, _) = file_field::<T>(&name)?;
-    let id = parse_id::<T>(&raw)?;
-    let not_found = || Error::NotFound(format!("no {} with id `{raw}`", meta.entity));
-    let mut tx = aegis.db().begin_snapshot().await?;
-    let entity = fetch_row::<T>(aegis.db(), &mut tx, &id)
-        .await?
-        .ok_or_else(not_found)?;
-    tx.commit().await?;
-    let data = entity_data(&entity);
-    check_readable(hooks.read_filter(&user).as_ref(), &data, not_found)?;
+    let data = readable::<T, H>(&aegis, &*hooks, &user, &raw).await?;
     let no_file = || {
         Error::NotFound(format!(
             "the {} `{raw}` has no {}",

@@ -283,7 +283,8 @@ impl View {
 
 /// A field the view may name: sent to clients, and not a JSON value
 /// unless the settings list it as sortable (an enum: JSON to the runtime,
-/// a string to aegis-build).
+/// a string to aegis-build), or it is a list of links or a file (filtered
+/// by what `FieldMeta::filter_kind` lets them take).
 fn viewable(
     meta: &ModuleMeta,
     settings: &ModuleSettings,
@@ -293,7 +294,7 @@ fn viewable(
     meta.fields.iter().find(|f| {
         f.wire_name == name
             && !f.hidden
-            && (f.kind != FieldKind::Json || f.many.is_some() || listed(f))
+            && (f.kind != FieldKind::Json || f.many.is_some() || f.file.is_some() || listed(f))
     })
 }
 
@@ -318,7 +319,7 @@ fn parse_sort(
     };
     let sorts = |field: &FieldMeta| match settings.sortable {
         Some(listed) => listed.contains(&field.wire_name),
-        None => field.many.is_none(),
+        None => field.many.is_none() && field.file.is_none(),
     };
     match viewable(meta, settings, name).filter(|f| sorts(f)) {
         Some(field) => Ok(Some((field, descending))),

@@ -85,6 +85,9 @@ tasks:
   bench connections [N]
                     N idle subscribed connections (default 10,000) to each
                     system: memory per connection and setup rate
+  bench files       a 100 MB file up and down through the API, its bytes in
+                    SQLite and in PostgreSQL: throughput, and the peak resident
+                    memory over idle (streamed: under 64 MB)
   bench browser     the budgets list in Chromium while 1,000 changes a second are
                     made to a feature of 100,000 rows: each event's apply time
                     in the page, long animation frames

@@ -90,7 +90,13 @@ fn kept(error: std::io::Error) -> Error {
 }
 
 fn object_error(error: object_store::Error) -> Error {
-    Error::Unavailable(format!("the file store did not answer: {error}"))
+    match error {
+        // A record without its object: a store emptied behind Aegis's back.
+        object_store::Error::NotFound { path, .. } => {
+            Error::Internal(format!("the file store has no `{path}`"))
+        }
+        error => Error::Unavailable(format!("the file store did not answer: {error}")),
+    }
 }
 
 /// Stores `received` (once per content: a content stored already is only

@@ -36,6 +36,33 @@ fn is_text(head: &[u8]) -> bool {
         .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
 }
 
+/// A size as people read it, in decimal units as the web runtime's
+/// `formatBytes` writes it: "12 bytes", "350 kB", "1.2 MB".
+pub(crate) fn human_size(n: u64) -> String {
+    if n < 1000 {
+        return if n == 1 {
+            "1 byte".into()
+        } else {
+            format!("{n} bytes")
+        };
+    }
+    let rounded = |value: f64| {
+        if value < 9.95 {
+            format!("{}", (value * 10.0).round() / 10.0)
+        } else {
+            format!("{}", value.round())
+        }
+    };
+    let units = ["kB", "MB", "GB", "TB"];
+    let (mut value, mut unit) = (n as f64 / 1000.0, 0);
+    // 999,999 bytes is "1 MB", not "1000 kB".
+    while rounded(value).parse::<f64>().unwrap_or(0.0) >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{} {}", rounded(value), units[unit])
+}
+
 /// Whether a type shows inline in a browser without running anything: the
 /// raster images (not SVG, which may hold scripts).
 pub(crate) fn is_image(content_type: &str) -> bool {
@@ -76,7 +103,11 @@ pub(crate) fn refused(rules: &FileRules, label: &str, content_type: &str) -> Opt
 /// What is wrong with a file's name, if anything: empty, too long, a
 /// folder in it, or control characters.
 pub(crate) fn bad_name(name: &str) -> Option<String> {
-    if name.trim().is_empty() {
+    // A byte order mark is no name either (JSON Schema's `\s` says so).
+    if name
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .is_empty()
+    {
         return Some("a file needs a name".into());
     }
     if name.chars().count() > MAX_NAME_CHARS {
@@ -153,9 +184,21 @@ mod tests {
     }
 
     #[test]
+    fn sizes_read_as_the_web_runtime_writes_them() {
+        assert_eq!(human_size(1), "1 byte");
+        assert_eq!(human_size(12), "12 bytes");
+        assert_eq!(human_size(2000), "2 kB");
+        assert_eq!(human_size(350_000), "350 kB");
+        assert_eq!(human_size(999_999), "1 MB");
+        assert_eq!(human_size(5_242_880), "5.2 MB");
+        assert_eq!(human_size(150_000_000), "150 MB");
+    }
+
+    #[test]
     fn names() {
         assert!(bad_name("report.pdf").is_none());
         assert!(bad_name("  ").is_some());
+        assert!(bad_name("\u{feff}").is_some());
         assert!(bad_name("../etc/passwd").is_some());
         assert!(bad_name("a\u{7}b").is_some());
         assert!(bad_name(&"x".repeat(256)).is_some());

@@ -34,7 +34,7 @@ use crate::protocol::{ImportAccepted, ImportJob, ImportState};
 
 mod parse;
 mod runner;
-mod upload;
+pub(crate) mod upload;
 
 use parse::{Plan, check_file, plan};
 use runner::Runner;

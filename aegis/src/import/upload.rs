@@ -102,17 +102,24 @@ fn multipart_error(error: axum::extract::multipart::MultipartError, limit: usize
     }
 }
 
+/// A new temporary file for an upload, unlinked from the start (an
+/// import's CSV, a file field's bytes).
+pub(crate) async fn temporary() -> Result<tokio::fs::File, Error> {
+    let failed = |e: String| Error::Internal(format!("cannot keep the upload: {e}"));
+    let file = tokio::task::spawn_blocking(tempfile::tempfile)
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e| failed(e.to_string()))?;
+    Ok(tokio::fs::File::from_std(file))
+}
+
 /// Writes `chunks` to a new temporary file, refusing more than `limit` bytes.
 async fn store(
     chunks: impl Stream<Item = Result<Bytes, Error>>,
     limit: usize,
 ) -> Result<Upload, Error> {
     let failed = |e: std::io::Error| Error::Internal(format!("cannot keep the upload: {e}"));
-    let file = tokio::task::spawn_blocking(tempfile::tempfile)
-        .await
-        .map_err(|e| Error::Internal(format!("cannot keep the upload: {e}")))?
-        .map_err(failed)?;
-    let mut file = tokio::fs::File::from_std(file);
+    let mut file = temporary().await?;
     let (mut written, mut blank) = (0usize, true);
     let mut chunks = std::pin::pin!(chunks);
     while let Some(chunk) = chunks.next().await {

@@ -161,6 +161,16 @@ async fn round_trip(app: &TestApp) {
     .await;
     assert_eq!(got.bytes, [PDF, b"% v2\n"].concat());
 
+    // A file is filtered by whether there is one, and never sorted by.
+    let without = call(app, "GET", "/api/contracts?document.empty=true", None).await;
+    assert_eq!(without.body["total"], 0, "{}", without.text);
+    let with = call(app, "GET", "/api/contracts?document.empty=false", None).await;
+    assert_eq!(with.body["total"], 1, "{}", with.text);
+    let sorted = call(app, "GET", "/api/contracts?sort=document", None).await;
+    assert_eq!(sorted.status, 400, "{}", sorted.text);
+    let compared = call(app, "GET", "/api/contracts?document.eq=x", None).await;
+    assert_eq!(compared.status, 400, "{}", compared.text);
+
     let deleted = call(app, "DELETE", &format!("/api/contracts/{id}"), None).await;
     assert_eq!(deleted.status, 204);
     assert_eq!(collect(app).await, 1);
@@ -231,7 +241,7 @@ async fn uploads_are_judged_by_their_bytes_and_bounded_by_the_field() {
     assert_eq!(over.status, 413, "{}", over.text);
     assert_eq!(
         over.body["message"],
-        "This file is larger than Document takes: at most 2000 bytes."
+        "This file is larger than Document takes: at most 2 kB."
     );
 
     let named = upload(&app, "document", "a/b.pdf", PDF).await;

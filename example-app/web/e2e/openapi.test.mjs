@@ -114,7 +114,8 @@ async function call(method, template, { params = {}, query = '', body, raw, type
   const contentType = (response.headers.get('content-type') ?? '').split(';')[0].trim();
   let json;
   if (declaration.content) {
-    const media = declaration.content[contentType];
+    // A download declares any type (`*/*`): the file's own.
+    const media = declaration.content[contentType] ?? declaration.content['*/*'];
     assert.ok(media, `answers ${contentType}, declared ${Object.keys(declaration.content)}: ${what}`);
     if (contentType === 'application/json') {
       json = JSON.parse(answer);
@@ -244,6 +245,27 @@ test('every route answers as the document says', async () => {
     }
     await expectStatus(422, 'PUT', `${base}/{id}`, { params: { id }, body: {} });
     await expectStatus(404, 'PUT', `${base}/{id}`, { params: { id: missing }, body: saved });
+
+    // Files: each file field's upload (a PDF; what the field refuses) and
+    // the row's download once it holds the file.
+    for (const path of Object.keys(doc.paths).filter((p) => p.startsWith(`${base}/files/`))) {
+      const field = path.slice(`${base}/files/`.length);
+      const upload = (query, raw, token) => ({ query, raw, type: 'application/octet-stream', token });
+      const pdf = '%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n';
+      const file = (await expectStatus(201, 'POST', path, upload('name=contract.pdf', pdf))).json;
+      await expectStatus(422, 'POST', path, upload('name=notes.pdf', 'plain words\n'));
+      await expectStatus(422, 'POST', path, upload('name=empty.pdf', ''));
+      await expectStatus(400, 'POST', path, upload('', pdf));
+      await expectStatus(401, 'POST', path, upload('name=a.pdf', pdf, ''));
+      await expectStatus(403, 'POST', path, upload('name=a.pdf', pdf, outsider));
+      const current = (await expectStatus(200, 'GET', `${base}/{id}`, { params: { id } })).json;
+      const holding = Object.fromEntries(Object.keys(update.properties).map((name) => [name, current[name]]));
+      await expectStatus(200, 'PUT', `${base}/{id}`, { params: { id }, body: { ...holding, [field]: file } });
+      const download = `${base}/{id}/files/${field}`;
+      const got = await expectStatus(200, 'GET', download, { params: { id } });
+      assert.equal(got.text, pdf);
+      await expectStatus(404, 'GET', download, { params: { id: missing } });
+    }
 
     // The bulk delete: by ids (the second row), a missing id, a bad query.
     await expectStatus(200, 'POST', `${base}/bulk-delete`, { body: { ids: [other.id ?? other[Object.keys(entity.properties)[0]]] } });

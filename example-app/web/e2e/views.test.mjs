@@ -144,7 +144,7 @@ test('an exported view deleted in bulk and imported again gives the same rows', 
       a.page.getByRole('button', { name: 'Export CSV' }).click(),
     ]);
     const exported = readFileSync(await download.path(), 'utf8');
-    assert.equal(exported.split('\n')[0], 'name,amount,fiscal_year,status,department,tags');
+    assert.equal(exported.split('\n')[0], 'name,amount,fiscal_year,status,department,tags,contract');
     assert.equal(exported.trim().split('\n').length, 4, exported);
 
     // Every row of the view chosen, deleted with one confirmation.

@@ -13,7 +13,7 @@ use crate::bench::import::{csv, file_app};
 const SIZES: [u64; 3] = [10_000, 100_000, 300_000];
 
 /// Resident memory of this process now, in KiB (Linux).
-fn resident_kib() -> u64 {
+pub(crate) fn resident_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {

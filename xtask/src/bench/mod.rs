@@ -8,6 +8,7 @@ mod codegen;
 mod export;
 mod fanout;
 pub(crate) mod fanout_pg;
+mod files;
 pub(crate) mod import;
 mod macros;
 mod rest;
@@ -52,8 +53,11 @@ pub fn run(args: &[&str]) -> Result<(), String> {
         ["import-raw", rows] => crate::bench::import::run_raw(rows, None),
         ["import-raw", rows, server] => crate::bench::import::run_raw(rows, Some(server)),
         ["export-run", rows] => crate::bench::export::run_one(rows),
+        ["files"] => files::compare(),
+        ["files-run", megabytes] => files::run_one(megabytes, None),
+        ["files-run", megabytes, server] => files::run_one(megabytes, Some(server)),
         _ => Err(
-            "usage: cargo xtask bench codegen | import [--postgres] | macro | rest [--postgres] | export | fanout [clients] | fanout --postgres [clients] | ceiling [clients...] | connections [count] | browser"
+            "usage: cargo xtask bench codegen | import [--postgres] | macro | rest [--postgres] | export | fanout [clients] | fanout --postgres [clients] | ceiling [clients...] | connections [count] | browser | files"
                 .to_owned(),
         ),
     }
