@@ -59,13 +59,16 @@ fn api() -> Api {
         .hooks::<Contract>(Owned)
 }
 
-/// An app whose uploads no row holds are collected at once.
+/// An app with the default grace: a test moves time past it by passing a
+/// later `now` to the collection (a zero grace would let the background
+/// pass, woken by any test's dropped reference, take a fresh upload).
 async fn app() -> TestApp {
-    let limits = aegis::Limits {
-        file_grace: std::time::Duration::ZERO,
-        ..aegis::Limits::default()
-    };
-    TestApp::with_limits(api(), limits).await
+    TestApp::new(api()).await
+}
+
+/// Later than any upload's grace.
+fn past_the_grace() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::hours(2)
 }
 
 const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n";
@@ -98,7 +101,7 @@ async fn stored_files(app: &TestApp) -> i64 {
 async fn collect(app: &TestApp) -> u64 {
     let collected = app
         .aegis
-        .collect_files(chrono::Utc::now() + chrono::Duration::seconds(1))
+        .collect_files(past_the_grace())
         .await
         .expect("a collection");
     collected.files
@@ -431,11 +434,7 @@ async fn files_on_an_s3_store() {
         )
         .await
         .expect("a put");
-    let swept = app
-        .aegis
-        .collect_files(chrono::Utc::now() + chrono::Duration::seconds(5))
-        .await
-        .unwrap();
+    let swept = app.aegis.collect_files(past_the_grace()).await.unwrap();
     assert_eq!(swept.orphans, 1);
     assert!(store.head(&orphan).await.is_err(), "the orphan is gone");
 }
