@@ -139,7 +139,7 @@ async fn receive(body: Body, field: &FieldMeta, most: u64) -> Result<Received, E
     file.flush().await.map_err(failed)?;
     let id = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok(Received {
-        file: file.into_std().await,
+        file,
         id,
         size,
         content_type: sniff::content_type(&head),

@@ -5,7 +5,7 @@
 //! claims mean nothing here: the provider does not know them as ours).
 
 mod grants;
-mod keys;
+pub(crate) mod keys;
 
 #[cfg(feature = "otel")]
 pub(crate) use keys::connector;

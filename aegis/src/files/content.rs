@@ -4,7 +4,7 @@
 //! whole in memory; or on an S3-compatible store through `object_store`,
 //! one object per content under `<prefix>/<sha256>`.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::SeekFrom;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -12,6 +12,7 @@ use futures_util::stream::{BoxStream, StreamExt};
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use sqlx::Row;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::{Files, Stored};
 use crate::error::Error;
@@ -48,11 +49,9 @@ impl FileStore {
                 "`{url}` is not an S3 URL; write s3://<bucket>/<prefix>"
             )));
         }
-        // reqwest's rustls takes the process's provider: ring, as the rest
-        // of Aegis (a provider installed already stays).
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let store = object_store::aws::AmazonS3Builder::from_env()
             .with_url(url)
+            .with_http_connector(super::http::Connector)
             .build()
             .map_err(|e| Error::BadRequest(format!("cannot use `{url}` for files: {e}")))?;
         let prefix = ObjectPath::parse(parsed.path().trim_matches('/'))
@@ -79,7 +78,8 @@ impl FileStore {
 /// An upload, received whole: its temporary file and what was found.
 #[derive(Debug)]
 pub(crate) struct Received {
-    pub(crate) file: std::fs::File,
+    /// Read back a chunk at a time by tokio, off the async threads.
+    pub(crate) file: tokio::fs::File,
     pub(crate) id: String,
     pub(crate) size: u64,
     pub(crate) content_type: String,
@@ -177,9 +177,9 @@ async fn insert(db: &Db, tx: &mut Tx, received: &mut Received, objects: bool) ->
         db.param(2),
         db.param(3)
     );
-    received.file.seek(SeekFrom::Start(0)).map_err(kept)?;
+    received.file.seek(SeekFrom::Start(0)).await.map_err(kept)?;
     for n in 0..chunks {
-        let chunk = read_chunk(&mut received.file, CHUNK_BYTES)?;
+        let chunk = read_chunk(&mut received.file, CHUNK_BYTES).await?;
         sqlx::query(&sql)
             .bind(received.id.as_str())
             .bind(n as i64)
@@ -191,11 +191,11 @@ async fn insert(db: &Db, tx: &mut Tx, received: &mut Received, objects: bool) ->
 }
 
 /// Up to `most` bytes of `file`, from where it is.
-fn read_chunk(file: &mut std::fs::File, most: usize) -> Result<Vec<u8>, Error> {
+async fn read_chunk(file: &mut tokio::fs::File, most: usize) -> Result<Vec<u8>, Error> {
     let mut chunk = Vec::with_capacity(most);
-    file.by_ref()
-        .take(most as u64)
+    AsyncReadExt::take(&mut *file, most as u64)
         .read_to_end(&mut chunk)
+        .await
         .map_err(kept)?;
     Ok(chunk)
 }
@@ -205,10 +205,10 @@ fn read_chunk(file: &mut std::fs::File, most: usize) -> Result<Vec<u8>, Error> {
 async fn upload(
     store: &dyn ObjectStore,
     path: &ObjectPath,
-    mut file: std::fs::File,
+    mut file: tokio::fs::File,
 ) -> Result<(), Error> {
-    file.seek(SeekFrom::Start(0)).map_err(kept)?;
-    let first = read_chunk(&mut file, PART_BYTES)?;
+    file.seek(SeekFrom::Start(0)).await.map_err(kept)?;
+    let first = read_chunk(&mut file, PART_BYTES).await?;
     if first.len() < PART_BYTES {
         store
             .put(path, PutPayload::from(first))
@@ -222,7 +222,7 @@ async fn upload(
     while !part.is_empty() {
         writer.wait_for_capacity(2).await.map_err(object_error)?;
         writer.put(Bytes::from(part));
-        part = read_chunk(&mut file, PART_BYTES)?;
+        part = read_chunk(&mut file, PART_BYTES).await?;
     }
     writer.finish().await.map_err(object_error)?;
     Ok(())

@@ -30,6 +30,7 @@ use crate::store::Db;
 
 pub(crate) mod collect;
 pub(crate) mod content;
+mod http;
 pub(crate) mod refs;
 pub(crate) mod sniff;
 
