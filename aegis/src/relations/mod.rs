@@ -117,10 +117,14 @@ impl Relations {
     }
 
     /// Indexes every referencing column (what deletes look rows up by),
-    /// and makes the link tables of many-to-many fields.
+    /// and makes the link tables of many-to-many fields. Serialised with
+    /// other instances starting on the same database: PostgreSQL's `IF NOT
+    /// EXISTS` is no guard against another transaction making the same
+    /// index at the same moment.
     pub(crate) async fn create_indexes(&self, db: &Db) -> Result<(), Error> {
         for source in &self.modules {
             crate::links::create_tables(db, source.meta).await?;
+            let mut tx = db.schema_tx().await?;
             for field in source.meta.fields.iter().filter(|f| f.references.is_some()) {
                 let index = format!("aegis_ref_{}_{}", source.meta.module, field.name);
                 let sql = format!(
@@ -129,8 +133,9 @@ impl Relations {
                     db.ident(source.meta.module),
                     db.ident(field.name)
                 );
-                sqlx::query(&sql).execute(db.pool()).await?;
+                sqlx::query(&sql).execute(&mut *tx).await?;
             }
+            tx.commit().await?;
         }
         Ok(())
     }

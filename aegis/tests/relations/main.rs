@@ -71,6 +71,46 @@ async fn app() -> TestApp {
     .await
 }
 
+/// Instances starting together on one new database each make the
+/// referencing columns' indexes and the link tables, or find them made:
+/// none fails on the other's (PostgreSQL's `IF NOT EXISTS` does not guard
+/// two transactions at once). Five fresh databases, for the race's sake.
+#[tokio::test]
+async fn instances_starting_together_make_the_indexes_once() {
+    for _ in 0..5 {
+        let folder = tempfile::tempdir().unwrap();
+        let url = match aegis::testing::fresh_postgres_database().await {
+            Some(url) => url,
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                folder.path().join("app.db").display()
+            ),
+        };
+        let runtime = |db| {
+            aegis::Aegis::new(
+                db,
+                aegis::auth::Auth::new(aegis::testing::SECRET),
+                aegis::Limits::default(),
+            )
+        };
+        let first = runtime(aegis::store::Db::connect(&url).await.unwrap());
+        let second = runtime(aegis::store::Db::connect(&url).await.unwrap());
+        let api = || {
+            Api::new()
+                .module::<Department>(settings("departments", false))
+                .module::<Budget>(settings("budgets", true))
+                .module::<Note>(settings("notes", false))
+                .module::<Line>(settings("lines", false))
+                .module::<links::Tag>(settings("tags", false))
+                .module::<links::Article>(settings("articles", false))
+        };
+        let (a, b) = (api(), api());
+        let (one, two) = tokio::join!(a.install(&first), b.install(&second));
+        one.expect("the first instance starts");
+        two.expect("the second instance starts");
+    }
+}
+
 async fn create(app: &TestApp, feature: &str, body: serde_json::Value) -> i64 {
     let reply = app
         .call(
