@@ -21,6 +21,7 @@ const Q1: Budget = {
   created_at: null,
   updated_by: null,
   tags: [],
+  contract: null,
 };
 
 function budgetEvent(
@@ -88,10 +89,11 @@ describe('BudgetStateManager (generated)', () => {
       created_at: null,
       updated_by: null,
       tags: [],
+      contract: null,
     };
     request.flush(saved);
     await creating;
-    state.onEvent(budgetEvent('created', { ...saved }, 8, mutationId));
+    state.onEvent(budgetEvent('created', { ...saved, contract: null }, 8, mutationId));
     expect(state.items()).toEqual([Q1, saved]);
     expect(state.total()).toBe(2);
   });
@@ -108,6 +110,7 @@ describe('BudgetStateManager (generated)', () => {
       status: 'draft',
       department: null,
       tags: [],
+      contract: null,
       version: 1,
     });
     const current: Budget = { ...Q1, amount: 12, version: 2 };
