@@ -94,6 +94,7 @@ const RUNTIME_FILES: &[RuntimeFile] = runtime_files![
     "shared/file-transfer.ts" => "shared/business/services/file-transfer.ts",
     "shared/file-input.ts" => "shared/ui/file-input.ts",
     "shared/file-cell.ts" => "shared/ui/file-cell.ts",
+    "shared/row-history.ts" => "shared/ui/row-history.ts",
     "shared/feature-list.scss" => "shared/ui/feature-list.scss",
 ];
 

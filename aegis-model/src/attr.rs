@@ -14,9 +14,14 @@ use crate::diagnostic::{Diagnostics, Location};
 pub const MODULE_FLAGS: [&str; 2] = ["with_events", "with_import"];
 /// The options `#[crud_module]` accepts, each `key = "value"`.
 pub const MODULE_OPTIONS: [&str; 3] = ["name", "singular", "label"];
-/// The front end's switches `#[crud_module]` accepts, each `key = false`
-/// (all on by default).
-pub const MODULE_SWITCHES: [&str; 3] = ["optimistic_updates", "conflict_detection", "cache"];
+/// The switches `#[crud_module]` accepts, each `key = false` (all on by
+/// default): the front end's, and the rows' history.
+pub const MODULE_SWITCHES: [&str; 4] = [
+    "optimistic_updates",
+    "conflict_detection",
+    "cache",
+    "history",
+];
 /// The flags `#[crud]` accepts on a field.
 pub const FIELD_FLAGS: [&str; 4] = ["id", "version", "skip", "readonly"];
 /// The switches `#[crud]` accepts on a field, each `key = false` (on by
@@ -56,6 +61,8 @@ pub struct ModuleArgs {
     pub conflict_detection: Option<(bool, Location)>,
     /// `cache = false`: every visit reads the page again.
     pub cache: Option<(bool, Location)>,
+    /// `history = false`: no history is kept of the rows' changes.
+    pub history: Option<(bool, Location)>,
 }
 
 /// What `#[crud(...)]` said on one field.
@@ -231,7 +238,8 @@ fn module_switch(
     let slot = match key {
         "optimistic_updates" => &mut args.optimistic_updates,
         "conflict_detection" => &mut args.conflict_detection,
-        _ => &mut args.cache,
+        "cache" => &mut args.cache,
+        _ => &mut args.history,
     };
     if slot.is_some() {
         diags.error(

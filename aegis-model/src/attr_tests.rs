@@ -65,7 +65,7 @@ fn reports_every_module_mistake() {
             "crud_module flag `with_import` takes no value, write `with_import` alone",
             "unknown crud_module option `colour`, expected one of `with_events`, \
              `with_import`, `name`, `singular`, `label`, `optimistic_updates`, \
-             `conflict_detection`, `cache`",
+             `conflict_detection`, `cache`, `history`",
         ]
     );
 }

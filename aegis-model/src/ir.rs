@@ -169,6 +169,9 @@ pub struct Module {
     pub rust_name: String,
     pub with_events: bool,
     pub with_import: bool,
+    /// Each change of a row is kept in its history (`history = false`
+    /// turns it off).
+    pub with_history: bool,
     /// The generated front end's switches.
     pub client: ClientSwitches,
     pub fields: Vec<Field>,

@@ -149,6 +149,7 @@ pub(crate) fn lower(input: ModuleInput, mut diags: Diagnostics) -> Result<Module
         names,
         with_events: input.args.with_events.is_some(),
         with_import: input.args.with_import.is_some(),
+        with_history: input.args.history.as_ref().is_none_or(|(on, _)| *on),
         client: client_switches(&input),
         fields,
         id,

@@ -61,6 +61,9 @@ pub struct ModuleEntry {
     pub conflict_detection: Option<Spanned<bool>>,
     #[serde(default)]
     pub cache: Option<Spanned<bool>>,
+    /// `false`: no history is kept of the rows' changes.
+    #[serde(default)]
+    pub history: Option<Spanned<bool>>,
     /// Fields inline, in order: the module is declared here alone. (Order
     /// survives only when the toml crate reads with `preserve_order`.)
     #[serde(default)]
@@ -387,6 +390,7 @@ impl Module {
             optimistic_updates: switch(&entry.optimistic_updates),
             conflict_detection: switch(&entry.conflict_detection),
             cache: switch(&entry.cache),
+            history: switch(&entry.history),
         };
 
         let mut fields = Vec::new();

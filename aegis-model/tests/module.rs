@@ -497,6 +497,37 @@ fields = { id = "i64", user_id = "i64", role = "string", granted_at = "datetime"
         );
     }
 
+    /// Rows keep a history unless the module says `history = false`, in
+    /// modules.toml or in the attribute; a word there other than a boolean
+    /// is refused where it stands.
+    #[test]
+    fn history_is_kept_unless_turned_off() {
+        let text = "[modules.logs]\nhistory = false\nfields = { id = \"i64\" }\n\
+                    [modules.notes]\nfields = { id = \"i64\" }\n";
+        let manifest: Manifest = toml::from_str(text).unwrap();
+        let lowered = |name: &str| {
+            Module::from_manifest_entry(name, &manifest.modules[name])
+                .unwrap()
+                .with_history
+        };
+        assert!(!lowered("logs"));
+        assert!(lowered("notes"));
+        let item = quote!(
+            pub struct Log {
+                pub id: i64,
+            }
+        );
+        assert!(!module(quote!(history = false), item.clone()).with_history);
+        assert!(module(quote!(), item.clone()).with_history);
+        assert_eq!(
+            errors(quote!(history = "no"), item),
+            [
+                "crud_module switch `history` takes `true` or `false`, write `history = false` to \
+              turn it off"
+            ]
+        );
+    }
+
     #[test]
     fn defaults_and_renames_from_the_manifest() {
         let text = "[modules.tags]\nfields = { id = \"i64\", \

@@ -295,6 +295,71 @@ pub struct StoredFile {
     pub content_type: String,
 }
 
+/// `GET /api/<feature>/{id}/history`: one page of a row's history,
+/// newest first.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    pub data: Vec<HistoryEntry>,
+    /// How many entries the row's history holds.
+    pub total: u64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// One change to a row, as its history keeps it: written in the change's
+/// own transaction, so it is there exactly when the change is.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// The entry's id, increasing with time: what
+    /// `POST /api/<feature>/{id}/history/{entry}/restore` names.
+    pub id: u64,
+    pub action: HistoryAction,
+    /// The row's version after the change (before it, for a delete), when
+    /// its module has a version field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// Who made the change: the token's subject.
+    pub user_id: String,
+    pub at: DateTime<Utc>,
+    /// The fields the change set, in the module's order, each with what
+    /// it held before and after (`null` before a create, after a delete).
+    /// The id, the version and the update stamps are the entry's own.
+    pub changes: Vec<FieldChange>,
+    /// The entry whose version this change wrote back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restores: Option<u64>,
+}
+
+/// What changed a row.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryAction {
+    Created,
+    Updated,
+    Deleted,
+}
+
+/// One field a change set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct FieldChange {
+    /// The field's JSON name.
+    pub field: String,
+    pub old: serde_json::Value,
+    pub new: serde_json::Value,
+}
+
+/// `POST /api/<feature>/{id}/history/{entry}/restore`: the version of the
+/// row the client saw, when its module has versions; a restore based on
+/// another is a 409, as a save is.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Restore {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
 /// The body of every REST error.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {

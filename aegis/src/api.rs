@@ -51,6 +51,10 @@ fn served_with<T: CrudEntity, H: CrudHooks<T>>(hooks: H, settings: ModuleSetting
         crate::crud::router::<T, H>(settings, hooks.clone())
             .merge(crate::bulk::router::<T, H>(settings, hooks.clone()))
             .merge(crate::file_routes::router::<T, H>(hooks.clone()))
+            .merge(crate::history_routes::router::<T, H>(
+                settings,
+                hooks.clone(),
+            ))
     });
     ServedWith {
         router,

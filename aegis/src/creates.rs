@@ -256,6 +256,10 @@ impl<T: CrudEntity, H: CrudHooks<T>> Creates<T, H> {
             entities.push(entity);
         }
         insert_rows(db, change.tx(), &entities).await?;
+        if self.settings.with_history {
+            let users = creates.iter().map(|create| create.user.as_str());
+            crate::history::created(db, change.tx(), entities.iter().zip(users)).await?;
+        }
         if self.settings.with_events {
             let created = entities
                 .iter()
@@ -314,6 +318,9 @@ pub(crate) async fn create_entity<T: CrudEntity, H: CrudHooks<T>>(
     check_creatable::<T>(create.access.as_ref(), &entity)?;
     check_references(aegis, change.tx(), &entity, create.sight.as_ref()).await?;
     insert_row(db, change.tx(), &entity).await?;
+    if settings.with_history {
+        crate::history::created(db, change.tx(), [(&entity, user)]).await?;
+    }
     if settings.with_events {
         change
             .entity_event_at(seq, EventAction::Created, &entity, user, origin)

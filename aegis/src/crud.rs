@@ -248,67 +248,110 @@ async fn update<T: CrudEntity, H: CrudHooks<T>>(
         user,
         headers,
     } = request;
-    let meta = T::meta();
-    user.require_write(meta.feature)?;
-    let id = parse_id::<T>(&raw)?;
+    user.require_write(T::meta().feature)?;
     let input: T::Update = deserialize_input(&body)?;
-    crate::rules::check::<T>(&input)?;
-    let db = aegis.db();
-    let mut change = aegis.change().await?;
-    let not_found = || Error::NotFound(format!("no {} with id `{raw}`", meta.entity));
-    let mut entity = fetch_row::<T>(db, change.tx(), &id)
-        .await?
-        .ok_or_else(not_found)?;
-    let access = hooks.read_filter(&user);
-    check_readable(access.as_ref(), &entity_data(&entity), not_found)?;
-    let stale = |current: &T| Error::Conflict {
-        message: format!(
-            "this {} was changed by someone else; here it is as it is now",
-            meta.entity
-        ),
-        current: entity_data(current),
+    let origin = origin(&headers);
+    let saving = Saving {
+        aegis: &aegis,
+        settings,
+        hooks: &*hooks,
+        user: &user,
+        origin: origin.as_deref(),
+        restores: None,
     };
-    let base_version = T::update_version(&input);
-    if base_version.is_some() && base_version != entity.version() {
-        return Err(stale(&entity));
-    }
-    let before = entity.clone();
-    entity.apply_update(input);
-    if let Some(version) = base_version {
-        entity.set_version(version + 1);
-    }
-    stamp(&mut entity, Moment::Updated, user.id(), chrono::Utc::now())?;
-    hooks
-        .before_update(
-            &mut HookContext::new(user.id(), db, change.tx()),
-            &before,
-            &mut entity,
-        )
-        .await?;
-    crate::access::check_changeable(access.as_ref(), &entity)?;
-    check_changed_references(&aegis, &user, change.tx(), &before, &entity).await?;
-    if !update_row(db, change.tx(), &entity, base_version).await? {
-        // Another writer got there between our read and our write.
-        let current = fetch_row::<T>(db, change.tx(), &id)
+    let entity = saving.save::<T>(&raw, |_| Ok(input)).await?;
+    Ok(Json(entity_data(&entity)))
+}
+
+/// Who saves a row, from where: a `PUT`, or a restore of an older version
+/// ([`crate::history`]), one path for both.
+pub(crate) struct Saving<'a, H> {
+    pub aegis: &'a Aegis,
+    pub settings: ModuleSettings,
+    pub hooks: &'a H,
+    pub user: &'a User,
+    pub origin: Option<&'a str>,
+    /// The history entry whose version the save writes back.
+    pub restores: Option<u64>,
+}
+
+impl<H> Saving<'_, H> {
+    /// Saves the row whose id is `raw` with the input `input` makes of it
+    /// as it is now (read in the save's transaction): its rules, the
+    /// version it is based on (a 409 for another), the stamps, the
+    /// `before_update` hook, access and references checked, the row, its
+    /// history entry and its event, then `after_commit`.
+    pub async fn save<T: CrudEntity>(
+        &self,
+        raw: &str,
+        input: impl FnOnce(&T) -> Result<T::Update, Error>,
+    ) -> Result<T, Error>
+    where
+        H: CrudHooks<T>,
+    {
+        let (meta, db, user) = (T::meta(), self.aegis.db(), self.user);
+        let id = parse_id::<T>(raw)?;
+        let mut change = self.aegis.change().await?;
+        let not_found = || Error::NotFound(format!("no {} with id `{raw}`", meta.entity));
+        let mut entity = fetch_row::<T>(db, change.tx(), &id)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("no {} with id `{raw}`", meta.entity)))?;
-        return Err(stale(&current));
-    }
-    if settings.with_events {
-        change
-            .entity_event(
-                EventAction::Updated,
-                &entity,
-                user.id(),
-                origin(&headers).as_deref(),
+            .ok_or_else(not_found)?;
+        let access = self.hooks.read_filter(user);
+        check_readable(access.as_ref(), &entity_data(&entity), not_found)?;
+        let input = input(&entity)?;
+        crate::rules::check::<T>(&input)?;
+        let base_version = T::update_version(&input);
+        if base_version.is_some() && base_version != entity.version() {
+            return Err(stale(&entity));
+        }
+        let before = entity.clone();
+        entity.apply_update(input);
+        if let Some(version) = base_version {
+            entity.set_version(version + 1);
+        }
+        stamp(&mut entity, Moment::Updated, user.id(), chrono::Utc::now())?;
+        self.hooks
+            .before_update(
+                &mut HookContext::new(user.id(), db, change.tx()),
+                &before,
+                &mut entity,
             )
             .await?;
+        crate::access::check_changeable(access.as_ref(), &entity)?;
+        check_changed_references(self.aegis, user, change.tx(), &before, &entity).await?;
+        if !update_row(db, change.tx(), &entity, base_version).await? {
+            // Another writer got there between our read and our write.
+            let current = fetch_row::<T>(db, change.tx(), &id)
+                .await?
+                .ok_or_else(not_found)?;
+            return Err(stale(&current));
+        }
+        if self.settings.with_history {
+            let pair = (&before, &entity);
+            crate::history::updated(db, change.tx(), pair, user.id(), self.restores).await?;
+        }
+        if self.settings.with_events {
+            change
+                .entity_event(EventAction::Updated, &entity, user.id(), self.origin)
+                .await?;
+        }
+        change.commit().await?;
+        self.hooks
+            .after_commit(user.id(), EventAction::Updated, &entity)
+            .await;
+        Ok(entity)
     }
-    change.commit().await?;
-    hooks
-        .after_commit(user.id(), EventAction::Updated, &entity)
-        .await;
-    Ok(Json(entity_data(&entity)))
+}
+
+/// The 409 of a save based on another version than `current`'s.
+fn stale<T: CrudEntity>(current: &T) -> Error {
+    Error::Conflict {
+        message: format!(
+            "this {} was changed by someone else; here it is as it is now",
+            T::meta().entity
+        ),
+        current: entity_data(current),
+    }
 }
 
 /// A 422 for a reference that `after` changes to a row that does not
@@ -426,6 +469,9 @@ impl DeleteRequest<'_> {
             .await?;
         if !delete_row::<T>(db, change.tx(), id).await? {
             return Err(not_found());
+        }
+        if self.settings.with_history {
+            crate::history::deleted(db, change.tx(), &entity, user).await?;
         }
         if self.settings.with_events {
             change

@@ -286,6 +286,9 @@ pub struct ModuleSettings {
     pub module: &'static str,
     pub with_events: bool,
     pub with_import: bool,
+    /// Each change of a row is kept in its history ([`crate::history`]),
+    /// read and restored through `/api/<feature>/{id}/history`.
+    pub with_history: bool,
     /// The fields (JSON names) a list may be sorted by. aegis-build lists
     /// the ones its generated table offers to sort, so the two agree; `None`
     /// sorts by every field sent that is stored as a number, text or

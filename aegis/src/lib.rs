@@ -36,6 +36,8 @@ pub mod events;
 mod file_routes;
 pub mod files;
 mod formulas;
+mod history;
+mod history_routes;
 pub mod hooks;
 pub mod hub;
 mod import;

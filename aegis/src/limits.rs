@@ -103,6 +103,9 @@ pub struct Limits {
     /// Events older than this are pruned from the log (`None`: kept
     /// whatever their age, within `event_retention`).
     pub event_max_age: Option<std::time::Duration>,
+    /// Rows' history entries older than this are pruned (`None`: every
+    /// entry is kept). Independent of the event log's retention.
+    pub history_max_age: Option<std::time::Duration>,
     /// Finished import jobs older than this are forgotten.
     pub import_job_max_age: std::time::Duration,
     /// How often the log and the import jobs are pruned.
@@ -154,6 +157,7 @@ impl Default for Limits {
             event_log_patience: std::time::Duration::from_secs(10),
             event_retention: Some(100_000),
             event_max_age: None,
+            history_max_age: None,
             import_job_max_age: std::time::Duration::from_secs(7 * 24 * 3600),
             prune_interval: std::time::Duration::from_secs(30),
             prune_batch: 1_000,

@@ -1,7 +1,8 @@
 //! Retention, so the disk does not fill: the event log keeps, per feature,
 //! at most [`Limits::event_retention`] events and none older than
-//! [`Limits::event_max_age`]; finished import jobs go after
-//! [`Limits::import_job_max_age`]. A background task prunes every
+//! [`Limits::event_max_age`]; rows' history entries go after
+//! [`Limits::history_max_age`] when it is set (by default they are kept);
+//! finished import jobs go after [`Limits::import_job_max_age`]. A background task prunes every
 //! [`Limits::prune_interval`], the oldest events first, in batches of
 //! [`Limits::prune_batch`], each its own short statement, so writers never
 //! wait long behind it. A client whose `since` is older than what is kept
@@ -10,6 +11,7 @@
 //!
 //! [`Limits::event_retention`]: crate::Limits::event_retention
 //! [`Limits::event_max_age`]: crate::Limits::event_max_age
+//! [`Limits::history_max_age`]: crate::Limits::history_max_age
 //! [`Limits::import_job_max_age`]: crate::Limits::import_job_max_age
 //! [`Limits::prune_interval`]: crate::Limits::prune_interval
 //! [`Limits::prune_batch`]: crate::Limits::prune_batch
@@ -26,6 +28,7 @@ use crate::store::Db;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pruned {
     pub events: u64,
+    pub history: u64,
     pub import_jobs: u64,
 }
 
@@ -72,6 +75,10 @@ pub async fn prune(db: &Db, limits: &Limits, now: DateTime<Utc>) -> Result<Prune
             .map_or(0, |kept| seq.saturating_sub(kept as i64));
         pruned.events +=
             prune_feature(db, &feature, keep_after, too_old, limits.prune_batch).await?;
+    }
+    if let Some(age) = limits.history_max_age {
+        let cutoff = now - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+        pruned.history = crate::history::prune(db, cutoff, limits.prune_batch).await?;
     }
     let job_cutoff = now
         - chrono::Duration::from_std(limits.import_job_max_age).unwrap_or(chrono::Duration::MAX);

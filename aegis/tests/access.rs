@@ -40,6 +40,7 @@ fn api() -> Api {
             module: "notes",
             with_events: true,
             with_import: true,
+            with_history: true,
             sortable: None,
         })
         .hooks::<Note>(Private)

@@ -36,6 +36,7 @@ const SETTINGS: ModuleSettings = ModuleSettings {
     module: "tickets",
     with_events: true,
     with_import: false,
+    with_history: true,
     sortable: None,
 };
 
@@ -265,6 +266,7 @@ async fn creates_of_a_module_with_uuid_ids_are_written_together_too() {
         module: "passes",
         with_events: true,
         with_import: false,
+        with_history: true,
         sortable: None,
     };
     let app = TestApp::new(Api::new().module::<Pass>(settings)).await;
@@ -353,6 +355,7 @@ async fn a_hook_that_panics_fails_its_own_create_only() {
         module: "badges",
         with_events: true,
         with_import: false,
+        with_history: true,
         sortable: None,
     };
     let api = Api::new()
@@ -419,6 +422,7 @@ const SAMPLES: ModuleSettings = ModuleSettings {
     module: "samples",
     with_events: true,
     with_import: false,
+    with_history: true,
     sortable: None,
 };
 

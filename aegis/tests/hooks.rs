@@ -39,6 +39,7 @@ const SETTINGS: ModuleSettings = ModuleSettings {
     module: "orders",
     with_events: true,
     with_import: true,
+    with_history: true,
     sortable: None,
 };
 

@@ -26,6 +26,7 @@ fn api() -> Api {
         module: "budgets",
         with_events: true,
         with_import: true,
+        with_history: true,
         sortable: None,
     })
 }

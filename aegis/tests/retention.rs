@@ -55,6 +55,7 @@ async fn the_log_keeps_the_newest_events_per_feature() {
         app.aegis.prune().await.unwrap(),
         Pruned {
             events: 70,
+            history: 0,
             import_jobs: 0
         }
     );

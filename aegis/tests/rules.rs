@@ -31,6 +31,7 @@ const SETTINGS: ModuleSettings = ModuleSettings {
     module: "contacts",
     with_events: false,
     with_import: true,
+    with_history: true,
     sortable: None,
 };
 

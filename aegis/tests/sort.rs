@@ -33,6 +33,7 @@ fn settings(sortable: Option<&'static [&'static str]>) -> ModuleSettings {
         module: "tasks",
         with_events: true,
         with_import: false,
+        with_history: true,
         sortable,
     }
 }

@@ -44,6 +44,7 @@ async fn every_view_of_the_corpus_keeps_its_rows_in_its_order() {
         module: "fruits",
         with_events: false,
         with_import: false,
+        with_history: true,
         sortable: Some(SORTABLE),
     });
     let app = TestApp::new(api).await;
@@ -94,6 +95,7 @@ async fn each_field_takes_the_operators_its_view_field_lists() {
         module: "fruits",
         with_events: false,
         with_import: false,
+        with_history: true,
         sortable: Some(SORTABLE),
     });
     let app = TestApp::new(api).await;

@@ -44,6 +44,7 @@ fn api() -> Api {
         module: "items",
         with_events: true,
         with_import: true,
+        with_history: true,
         sortable: Some(SORTABLE),
     })
 }

@@ -49,6 +49,7 @@ pub fn run_built(root: &Path) -> Result<(), String> {
             "e2e/realtime.test.mjs",
             "e2e/relations.test.mjs",
             "e2e/files.test.mjs",
+            "e2e/history.test.mjs",
             "e2e/views.test.mjs",
             "e2e/imports.test.mjs",
             "e2e/accessibility.test.mjs",

@@ -95,7 +95,7 @@ pub(super) fn merge_settings(
             );
         }
     }
-    // A switch modules.toml turns off is off.
+    // A switch modules.toml turns off is off (the history's too).
     for (value, current) in [
         (
             &entry.optimistic_updates,
@@ -106,6 +106,7 @@ pub(super) fn merge_settings(
             &mut module.client.conflict_detection,
         ),
         (&entry.cache, &mut module.client.cache),
+        (&entry.history, &mut module.with_history),
     ] {
         if value.as_ref().is_some_and(|on| !*on.get_ref()) {
             *current = false;

@@ -51,6 +51,9 @@ pub(crate) struct FeatureContext {
     pub paths: FeaturePaths,
     pub with_events: bool,
     pub with_import: bool,
+    /// Rows keep a history (`history = false` turns it off): the edit
+    /// dialog shows it.
+    pub with_history: bool,
     /// The front end's switches (`#[crud_module(optimistic_updates = false)]`, ...).
     pub optimistic_updates: bool,
     pub conflict_detection: bool,
@@ -144,6 +147,7 @@ pub(crate) struct FeaturePaths {
     pub reference_list_input: String,
     pub file_input: String,
     pub file_cell: String,
+    pub row_history: String,
     pub mutations: String,
     pub protocol: String,
     pub realtime: String,
@@ -222,6 +226,7 @@ fn feature_paths(module: &Module) -> FeaturePaths {
         reference_list_input: shared("shared/reference-list-input.ts"),
         file_input: shared("shared/file-input.ts"),
         file_cell: shared("shared/file-cell.ts"),
+        row_history: shared("shared/row-history.ts"),
         mutations: shared("shared/mutations.ts"),
         protocol: shared("shared/protocol.types.ts"),
         realtime: shared("shared/base-realtime-state.manager.ts"),
@@ -313,6 +318,7 @@ pub(crate) fn feature_context(unit: &Unit) -> FeatureContext {
         paths: feature_paths(module),
         with_events: module.with_events,
         with_import: module.with_import,
+        with_history: module.with_history,
         optimistic_updates: module.client.optimistic_updates,
         conflict_detection: module.client.conflict_detection,
         cache: module.client.cache,

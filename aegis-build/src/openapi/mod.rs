@@ -10,6 +10,7 @@
 
 mod entity;
 mod files;
+mod history;
 mod paths;
 mod responses;
 mod schema;
@@ -17,7 +18,7 @@ mod schema;
 use std::collections::BTreeMap;
 
 use aegis_model::decl::{TsDecl, TsDeclBody};
-use utoipa::openapi::schema::Schema;
+use utoipa::openapi::schema::{AdditionalProperties, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
@@ -41,10 +42,30 @@ pub(crate) struct AppInfo {
     pub version: String,
 }
 
-/// A protocol type: its declaration, and its properties of integer type.
+/// A protocol type: its declaration, its properties of integer type, and
+/// whether it refuses other properties (serde's `deny_unknown_fields`).
 struct ProtocolType {
     decl: TsDecl,
     integers: Vec<String>,
+    closed: bool,
+}
+
+/// Whether serde refuses keys `item` does not declare.
+fn denies_unknown_fields(item: &syn::ItemStruct) -> bool {
+    item.attrs
+        .iter()
+        .filter(|a| a.path().is_ident("serde"))
+        .any(|attr| {
+            let mut denies = false;
+            let _ = attr.parse_nested_meta(|meta| {
+                denies |= meta.path.is_ident("deny_unknown_fields");
+                if meta.input.peek(syn::Token![=]) {
+                    meta.value()?.parse::<syn::Expr>()?;
+                }
+                Ok(())
+            });
+            denies
+        })
 }
 
 /// The properties of `item` whose Rust type is an integer, by JSON name.
@@ -72,8 +93,16 @@ fn protocol_types() -> Result<BTreeMap<String, ProtocolType>, Error> {
     Ok(crate::render::protocol_types()?
         .into_iter()
         .map(|(decl, item)| {
-            let integers = item.map_or_else(Vec::new, |item| integer_properties(&item, &decl));
-            (decl.name.clone(), ProtocolType { decl, integers })
+            let integers = item
+                .as_ref()
+                .map_or_else(Vec::new, |item| integer_properties(item, &decl));
+            let closed = item.as_ref().is_some_and(denies_unknown_fields);
+            let ty = ProtocolType {
+                decl,
+                integers,
+                closed,
+            };
+            (ty.decl.name.clone(), ty)
         })
         .collect())
 }
@@ -83,8 +112,10 @@ const PROTOCOL_BODIES: &[&str] = &[
     "ApiError",
     "BulkDelete",
     "BulkDeleted",
+    "HistoryPage",
     "ImportAccepted",
     "ImportJob",
+    "Restore",
     "StoredFile",
 ];
 
@@ -189,11 +220,12 @@ impl Schemas {
                     .filter(|n| !PROTOCOL_BODIES.contains(n))
                     .map(str::to_owned),
             );
-            self.add(
-                name,
-                "aegis-protocol",
-                schema::of_decl(&ty.decl, &[], &ty.integers),
-            )?;
+            let mut schema = schema::of_decl(&ty.decl, &[], &ty.integers);
+            if let (true, RefOr::T(Schema::Object(object))) = (ty.closed, &mut schema) {
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+            self.add(name, "aegis-protocol", schema)?;
         }
         Ok(())
     }

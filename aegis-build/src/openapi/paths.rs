@@ -126,12 +126,35 @@ fn with_parameters(
         .fold(operation, |operation, p| operation.parameter(p))
 }
 
-fn path_parameter(name: &str, schema: RefOr<Schema>) -> ParameterBuilder {
+pub(super) fn path_parameter(name: &str, schema: RefOr<Schema>) -> ParameterBuilder {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
         .schema(Some(schema))
+}
+
+/// `page` and `pageSize`, of a page of `what` (`Rows`, `Entries`).
+pub(super) fn page_parameters(what: &str) -> [Parameter; 2] {
+    let number = || {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+            .maximum(Some(u32::MAX))
+            .build()
+    };
+    [
+        query("page", "The page, from 1 (0 reads as 1).".into(), number()).build(),
+        query(
+            "pageSize",
+            format!(
+                "{what} a page: 1 to `Limits::max_page_size` (200 by default); 0 reads as 1, \
+                 and more as the most."
+            ),
+            number(),
+        )
+        .build(),
+    ]
 }
 
 /// Every path of `unit`'s feature, with its operations.
@@ -158,6 +181,9 @@ pub(super) fn module_paths(unit: &Unit) -> Vec<(String, PathItem)> {
         ),
     ];
     paths.extend(super::files::file_paths(unit, &base));
+    if unit.module.with_history {
+        paths.extend(super::history::history_paths(unit, &base));
+    }
     if unit.module.with_import {
         paths.extend(import_paths(unit, &base));
     }
@@ -185,31 +211,7 @@ fn list_operation(unit: &Unit, view: Vec<Parameter>) -> OperationBuilder {
             format!("{titles}: a page of the view"),
             &[BadRequest],
         ),
-        [
-            query(
-                "page",
-                "The page, from 1 (0 reads as 1).".into(),
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(0))
-                    .maximum(Some(u32::MAX))
-                    .build(),
-            ),
-            query(
-                "pageSize",
-                "Rows a page: 1 to `Limits::max_page_size` (200 by default); 0 reads as 1, \
-                 and more as the most."
-                    .into(),
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(0))
-                    .maximum(Some(u32::MAX))
-                    .build(),
-            ),
-        ]
-        .into_iter()
-        .map(ParameterBuilder::build)
-        .chain(view),
+        page_parameters("Rows").into_iter().chain(view),
     )
     .response(
         "200",

@@ -490,6 +490,9 @@ fn module_event_tests(
     let created = created_test(unit);
     let updated = updated_test(unit, &inputs, &references);
     let deleted = deleted_test(unit);
+    let history = module.with_history.then(|| {
+        super::history_tests::history_test(unit, &inputs.update_text, &references.fill_changed)
+    });
     let links = links_tests(unit);
     let files = file_tests::files_tests(unit);
     let import_test = module.with_import.then(|| {
@@ -523,6 +526,8 @@ fn module_event_tests(
             #updated
 
             #deleted
+
+            #history
 
             #links
 

@@ -11,6 +11,7 @@ use crate::collect::Unit;
 
 mod event_tests;
 mod file_tests;
+mod history_tests;
 mod import_tests;
 
 pub(crate) use event_tests::{event_tests_file, sample};
@@ -46,6 +47,7 @@ pub(crate) fn modules_file(units: &[Unit]) -> String {
         let module = u.module.names.module();
         let with_events = u.module.with_events;
         let with_import = u.module.with_import;
+        let with_history = u.module.with_history;
         let sortable = crate::context::sortable_fields(u);
         quote! {
             impl ::aegis::Served for #path {
@@ -53,6 +55,7 @@ pub(crate) fn modules_file(units: &[Unit]) -> String {
                     module: #module,
                     with_events: #with_events,
                     with_import: #with_import,
+                    with_history: #with_history,
                     sortable: ::core::option::Option::Some(&[#(#sortable),*]),
                 };
             }

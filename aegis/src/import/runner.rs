@@ -234,6 +234,9 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
             return Ok(refused);
         }
         insert_rows(&db, &mut tx, &entities).await?;
+        if self.settings.with_history {
+            self.history(&db, &mut tx, &entities).await?;
+        }
         tx.commit().await?;
         batch.clear();
         self.job.successful_rows += entities.len() as u64;
@@ -243,6 +246,19 @@ impl<T: CrudEntity, H: CrudHooks<T>> Runner<T, H> {
                 .await;
         }
         Ok(Vec::new())
+    }
+
+    /// The history of a batch's rows: one entry for them all when their
+    /// ids are integers (allocated together, in order), else one each.
+    async fn history(&self, db: &Db, tx: &mut Tx, entities: &[T]) -> Result<(), Error> {
+        let ids = || entities.iter().map(|e| crate::rows::id_value::<T>(e.id()));
+        let first = ids().next().transpose()?.and_then(|id| id.as_i64());
+        let last = ids().last().transpose()?.and_then(|id| id.as_i64());
+        if let (Some(first), Some(last)) = (first, last) {
+            return crate::history::imported(db, tx, T::meta(), &self.user, (first, last)).await;
+        }
+        let by = self.user.as_str();
+        crate::history::created(db, tx, entities.iter().map(|entity| (entity, by))).await
     }
 
     /// Runs a row's `before_create` and checks what it made: one its user

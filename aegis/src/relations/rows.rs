@@ -107,6 +107,9 @@ impl<T: CrudEntity, H: CrudHooks<T>> Rows<T, H> {
         let mut context = HookContext::new(user.id(), db, change.tx());
         self.hooks.before_delete(&mut context, &entity).await?;
         delete_row::<T>(db, change.tx(), &id).await?;
+        if self.settings.with_history {
+            crate::history::deleted(db, change.tx(), &entity, user.id()).await?;
+        }
         if self.settings.with_events {
             change
                 .deleted_entity_event(&entity, user.id(), touch.origin)
@@ -145,6 +148,9 @@ impl<T: CrudEntity, H: CrudHooks<T>> Rows<T, H> {
                  again",
                 T::meta().entity
             )));
+        }
+        if self.settings.with_history {
+            crate::history::updated(db, change.tx(), (&before, &after), user.id(), None).await?;
         }
         if self.settings.with_events {
             change

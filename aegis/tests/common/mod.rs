@@ -37,12 +37,14 @@ pub fn api() -> Api {
             module: "budgets",
             with_events: true,
             with_import: true,
+            with_history: true,
             sortable: None,
         })
         .module::<Note>(ModuleSettings {
             module: "notes",
             with_events: false,
             with_import: true,
+            with_history: true,
             sortable: None,
         })
 }

@@ -54,6 +54,7 @@ fn api() -> Api {
             module: "contracts",
             with_events: true,
             with_import: true,
+            with_history: true,
             sortable: None,
         })
         .hooks::<Contract>(Owned)

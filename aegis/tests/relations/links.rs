@@ -85,6 +85,7 @@ fn settings(module: &'static str, with_import: bool) -> ModuleSettings {
         module,
         with_events: true,
         with_import,
+        with_history: true,
         sortable: None,
     }
 }

@@ -56,6 +56,7 @@ fn settings(module: &'static str, with_import: bool) -> ModuleSettings {
         module,
         with_events: true,
         with_import,
+        with_history: true,
         sortable: None,
     }
 }
@@ -295,6 +296,25 @@ async fn a_delete_cascades_and_empties_references_with_their_events() {
             ("budgets".to_owned(), EventAction::Deleted, json!(roads)),
         ]
     );
+    // Each touched row's history says so, as its own change would.
+    let app = &app;
+    let last_entry = |path: String| async move {
+        let reply = get(app, &path).await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", reply.text);
+        let entry = reply.body["data"][0].clone();
+        let changes: Vec<_> = entry["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["field"].clone(), c["old"].clone(), c["new"].clone()))
+            .collect();
+        (entry["action"].clone(), changes)
+    };
+    let (action, changes) = last_entry(format!("/api/notes/{note}/history")).await;
+    assert_eq!(action, "updated");
+    assert_eq!(changes, [(json!("budget"), json!(roads), json!(null))]);
+    let (action, _) = last_entry(format!("/api/lines/{line_a}/history")).await;
+    assert_eq!(action, "deleted");
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ const SETTINGS: ModuleSettings = ModuleSettings {
     module: "budgets",
     with_events: true,
     with_import: false,
+    with_history: true,
     sortable: None,
 };
 

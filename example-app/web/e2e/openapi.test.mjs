@@ -267,6 +267,27 @@ test('every route answers as the document says', async () => {
       await expectStatus(404, 'GET', download, { params: { id: missing } });
     }
 
+    // History: the row's entries, its created version restored (then a
+    // restore from the version it left, an entry it does not have, a body
+    // with a key the document does not declare).
+    if (doc.paths[`${base}/{id}/history`]) {
+      const history = `${base}/{id}/history`;
+      const entries = (await expectStatus(200, 'GET', history, { params: { id }, query: 'pageSize=50' })).json;
+      const created = entries.data.at(-1);
+      assert.equal(created.action, 'created');
+      await expectStatus(400, 'GET', history, { params: { id }, query: 'nope=1' });
+      await expectStatus(404, 'GET', history, { params: { id: missing } });
+      const restore = `${base}/{id}/history/{entry}/restore`;
+      const { version } = (await expectStatus(200, 'GET', `${base}/{id}`, { params: { id } })).json;
+      const based = version === undefined ? {} : { version };
+      await expectStatus(200, 'POST', restore, { params: { id, entry: created.id }, body: based });
+      if (doc.paths[restore].post.responses['409']) {
+        await expectStatus(409, 'POST', restore, { params: { id, entry: created.id }, body: based });
+      }
+      await expectStatus(404, 'POST', restore, { params: { id, entry: 987654321 }, body: {} });
+      await expectStatus(422, 'POST', restore, { params: { id, entry: created.id }, body: { nope: 1 } });
+    }
+
     // The bulk delete: by ids (the second row), a missing id, a bad query.
     await expectStatus(200, 'POST', `${base}/bulk-delete`, { body: { ids: [other.id ?? other[Object.keys(entity.properties)[0]]] } });
     await expectStatus(404, 'POST', `${base}/bulk-delete`, { body: { ids: [missing] } });

@@ -62,6 +62,7 @@ async fn one(clients: usize) -> Result<Figures, String> {
         module: "expenses",
         with_events: true,
         with_import: false,
+        with_history: true,
         sortable: None,
     });
     let app = Arc::new(TestApp::new(api).await);

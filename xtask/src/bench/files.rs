@@ -87,6 +87,7 @@ pub fn run_one(megabytes: &str, server: Option<&str>) -> Result<(), String> {
             module: "scans",
             with_events: false,
             with_import: false,
+            with_history: true,
             sortable: None,
         });
         let app = TestApp::on(aegis::Aegis::new(db, auth, Limits::default()), api).await;

@@ -1,7 +1,9 @@
 //! `cargo xtask bench import`: CSV imports of growing size, each in a
 //! fresh process (so each has its own peak memory) on a file SQLite, the
 //! embedded default. Prints wall time, rows per second and peak resident
-//! memory, and their ratios to the smallest run.
+//! memory, and their ratios to the smallest run; and beside each, the same
+//! import of a module that keeps no history (`history = false`), for what
+//! writing each row's history entry costs.
 
 use std::time::{Duration, Instant};
 
@@ -50,8 +52,14 @@ pub(crate) fn csv(rows: u64) -> String {
     text
 }
 
-/// The expenses module served on the SQLite file at `url`.
+/// The expenses module served on the SQLite file at `url`, keeping each
+/// row's history.
 pub(crate) async fn file_app(url: &str, with_events: bool) -> Result<TestApp, String> {
+    app_on(url, with_events, true).await
+}
+
+/// The expenses module served on the database at `url`.
+async fn app_on(url: &str, with_events: bool, with_history: bool) -> Result<TestApp, String> {
     let db = aegis::store::Db::connect(url)
         .await
         .map_err(|e| e.to_string())?;
@@ -64,6 +72,7 @@ pub(crate) async fn file_app(url: &str, with_events: bool) -> Result<TestApp, St
         module: "expenses",
         with_events,
         with_import: true,
+        with_history,
         sortable: None,
     });
     Ok(TestApp::on(aegis, api).await)
@@ -98,11 +107,17 @@ pub(crate) async fn fresh_database(
 }
 
 /// One import in this process, on SQLite or on the PostgreSQL server
-/// `server`; prints `rows seconds peak_kib before_kib`.
-pub fn run_one(rows: &str, server: Option<&str>) -> Result<(), String> {
+/// `server`, of a module keeping its history (`history`) or not
+/// (`no-history`); prints `rows seconds peak_kib before_kib`.
+pub fn run_one(rows: &str, history: &str, server: Option<&str>) -> Result<(), String> {
     let rows: u64 = rows
         .parse()
         .map_err(|_| format!("`{rows}` is not a row count"))?;
+    let with_history = match history {
+        "history" => true,
+        "no-history" => false,
+        other => return Err(format!("`{other}` is neither `history` nor `no-history`")),
+    };
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -110,7 +125,7 @@ pub fn run_one(rows: &str, server: Option<&str>) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let url = fresh_database(dir.path(), server, &format!("import_{rows}")).await?;
-        let app = file_app(&url, true).await?;
+        let app = app_on(&url, true, with_history).await?;
         let body = csv(rows);
         let before = peak_kib();
         let started = Instant::now();
@@ -253,6 +268,38 @@ fn copy_raw(rows: u64, server: &str) -> Result<(), String> {
     })
 }
 
+/// Imports of `rows` with history and without, side by side: three pairs,
+/// each order taken in turn (the second run of a pair tends to differ);
+/// the medians of their seconds, and the peak memory of the last run with
+/// history.
+fn with_and_without_history(rows: u64, extra: &[&str]) -> Result<(f64, f64, f64, f64), String> {
+    let run = |history: &str| -> Result<Vec<f64>, String> {
+        let args = [&[history][..], extra].concat();
+        let fields = crate::bench::run_alone("import-run", rows, &args)?;
+        match fields[..] {
+            [_, _, _, _] => Ok(fields),
+            _ => Err(format!("unexpected output: {fields:?}")),
+        }
+    };
+    let (mut kept, mut plain) = (Vec::new(), Vec::new());
+    for pair in 0..3 {
+        if pair % 2 == 0 {
+            plain.push(run("no-history")?);
+            kept.push(run("history")?);
+        } else {
+            kept.push(run("history")?);
+            plain.push(run("no-history")?);
+        }
+    }
+    let median = |runs: &[Vec<f64>]| {
+        let mut seconds: Vec<f64> = runs.iter().map(|fields| fields[1]).collect();
+        seconds.sort_by(f64::total_cmp);
+        seconds[seconds.len() / 2]
+    };
+    let last = &kept[kept.len() - 1];
+    Ok((median(&kept), last[2], last[3], median(&plain)))
+}
+
 pub fn compare(postgres: bool) -> Result<(), String> {
     let server = postgres
         .then(crate::postgres::Postgres::start)
@@ -261,23 +308,24 @@ pub fn compare(postgres: bool) -> Result<(), String> {
     let extra: Vec<&str> = url.iter().map(String::as_str).collect();
     let mut results = Vec::new();
     for rows in SIZES {
-        let fields = crate::bench::run_alone("import-run", rows, &extra)?;
-        let [_, seconds, peak, before] = fields[..] else {
-            return Err(format!("unexpected output: {fields:?}"));
-        };
+        let (seconds, peak, before, plain_seconds) = with_and_without_history(rows, &extra)?;
         let raw = crate::bench::run_alone("import-raw", rows, &extra)?;
         let [_, raw_seconds] = raw[..] else {
             return Err(format!("unexpected output: {raw:?}"));
         };
-        results.push((rows, seconds, peak, before, raw_seconds));
+        results.push((rows, seconds, peak, before, raw_seconds, plain_seconds));
     }
-    let (_, base_seconds, base_peak, _, _) = results[0];
+    let (_, base_seconds, base_peak, _, _, _) = results[0];
     let database = if postgres {
         "PostgreSQL"
     } else {
         "file SQLite"
     };
-    println!("import: one process per size, {database}, batches of 500, events on");
+    println!(
+        "import: one process per size, {database}, batches of 500, events and history on; \
+         `history x`: rows/s with history over rows/s of the same import without (medians \
+         of three runs each, interleaved)"
+    );
     println!(
         "raw: the same rows {}",
         if postgres {
@@ -287,7 +335,7 @@ pub fn compare(postgres: bool) -> Result<(), String> {
         }
     );
     println!(
-        "{:>8} {:>9} {:>10} {:>10} {:>12} {:>10} {:>10} {:>9} {:>12}",
+        "{:>8} {:>9} {:>10} {:>10} {:>12} {:>10} {:>10} {:>9} {:>12} {:>10}",
         "rows",
         "seconds",
         "rows/s",
@@ -296,17 +344,19 @@ pub fn compare(postgres: bool) -> Result<(), String> {
         "time x",
         "peak x",
         "raw s",
-        "import/raw"
+        "import/raw",
+        "history x"
     );
-    for (rows, seconds, peak, before, raw) in &results {
+    for (rows, seconds, peak, before, raw, plain) in &results {
         println!(
-            "{rows:>8} {seconds:>9.2} {:>10.0} {:>10.1} {:>12.1} {:>10.1} {:>10.2} {raw:>9.2} {:>11.0} %",
+            "{rows:>8} {seconds:>9.2} {:>10.0} {:>10.1} {:>12.1} {:>10.1} {:>10.2} {raw:>9.2} {:>11.0} % {:>10.2}",
             *rows as f64 / seconds,
             peak / 1024.0,
             before / 1024.0,
             seconds / base_seconds,
             peak / base_peak,
-            raw / seconds * 100.0
+            raw / seconds * 100.0,
+            plain / seconds
         );
     }
     Ok(())

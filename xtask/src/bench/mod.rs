@@ -48,8 +48,10 @@ pub fn run(args: &[&str]) -> Result<(), String> {
                 .parse()
                 .map_err(|_| format!("`{count}` is not a number of connections"))?,
         ),
-        ["import-run", rows] => crate::bench::import::run_one(rows, None),
-        ["import-run", rows, server] => crate::bench::import::run_one(rows, Some(server)),
+        ["import-run", rows, history] => crate::bench::import::run_one(rows, history, None),
+        ["import-run", rows, history, server] => {
+            crate::bench::import::run_one(rows, history, Some(server))
+        }
         ["import-raw", rows] => crate::bench::import::run_raw(rows, None),
         ["import-raw", rows, server] => crate::bench::import::run_raw(rows, Some(server)),
         ["export-run", rows] => crate::bench::export::run_one(rows),

@@ -64,6 +64,7 @@ async fn runtime_on(url: &str) -> Result<(Db, Aegis), String> {
             module: "readings",
             with_events: true,
             with_import: false,
+            with_history: true,
             sortable: None,
         })
         .install(&aegis)

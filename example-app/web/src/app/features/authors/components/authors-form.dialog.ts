@@ -3,6 +3,7 @@ import { ChangeDetectionStrategy, Component, DestroyRef, inject, signal } from '
 import { FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/material/dialog';
+import { MatExpansionModule } from '@angular/material/expansion';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
@@ -13,8 +14,10 @@ import {
   toJsonInput,
 } from '../../../shared/business/forms/form-values';
 import { rulesValidator } from '../../../shared/business/forms/rules';
+import { RowHistoryComponent } from '../../../shared/ui/row-history';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { ParentRow } from '../../../shared/business/services/list-location';
+import { hasId } from '../../../shared/business/services/feature-state';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
 import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { AuthorStateManager } from '../state/authors-state.manager';
@@ -42,8 +45,10 @@ let forms = 0;
     ReactiveFormsModule,
     MatButtonModule,
     MatDialogModule,
+    MatExpansionModule,
     MatFormFieldModule,
     MatInputModule,
+    RowHistoryComponent,
     RemoteChangeComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -57,7 +62,7 @@ let forms = 0;
             [basedOn]="basedOn"
             [fields]="fields"
             singular="author"
-            (takeTheirs)="takeTheirs($event)"
+            (takeTheirs)="startFrom($event)"
           />
         }
         <mat-form-field>
@@ -104,6 +109,24 @@ let forms = 0;
           <p class="error" role="alert">{{ message }}</p>
         }
       </form>
+      @if (row(); as row) {
+        <mat-expansion-panel class="history">
+          <mat-expansion-panel-header>
+            <mat-panel-title>History</mat-panel-title>
+          </mat-expansion-panel-header>
+          <ng-template matExpansionPanelContent>
+            <aegis-row-history
+              feature="authors"
+              [rowId]="row.id"
+              [labels]="fields"
+              [version]="basedOn?.version ?? null"
+              [revision]="remote()"
+              [isRow]="isRow"
+              (restored)="restored($event)"
+            />
+          </ng-template>
+        </mat-expansion-panel>
+      }
     </mat-dialog-content>
     <mat-dialog-actions align="end">
       <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
@@ -120,6 +143,9 @@ let forms = 0;
     .error {
       color: var(--mat-sys-error);
     }
+    .history {
+      margin-top: 16px;
+    }
   `,
 })
 export class AuthorFormDialogComponent {
@@ -131,6 +157,7 @@ export class AuthorFormDialogComponent {
   /** The row edited: `null` until a new one is saved. */
   protected readonly row = signal(this.data.item);
   protected readonly saving = signal(false);
+  /** What each field is called on screen. */
   protected readonly fields = AUTHOR_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
   protected readonly remote = signal<WatchedChange<Author> | null>(null);
@@ -168,8 +195,18 @@ export class AuthorFormDialogComponent {
 
   /** Hears of changes made elsewhere to the row edited. */
   private follow(item: Author): void {
-    const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+    const stop = this.state.watch(item.id, (change) => {
+      // The echo of a restore made here: the form already holds that version.
+      if (!this.isBasis(change.item)) {
+        this.remote.set(change);
+      }
+    });
     this.destroyRef.onDestroy(stop);
+  }
+
+  /** Whether `item` is the row as the form is based on. */
+  private isBasis(item: Author | null): boolean {
+    return item !== null && item.version === this.basedOn?.version;
   }
 
   private fill(item: Author): void {
@@ -181,11 +218,21 @@ export class AuthorFormDialogComponent {
     });
   }
 
-  /** Starts again from their version: the form shows it, and saving is based on it. */
-  protected takeTheirs(theirs: Author): void {
-    this.basedOn = theirs;
-    this.fill(theirs);
+  /** Starts again from `item`: the form shows it, and saving is based on it. */
+  protected startFrom(item: Author): void {
+    this.basedOn = item;
+    this.fill(item);
     this.remote.set(null);
+  }
+
+  /** The row as a restore from its history saved it. */
+  protected restored(saved: Author): void {
+    this.startFrom(saved);
+  }
+
+  /** Whether the server's answer is a author. */
+  protected isRow(value: unknown): value is Author {
+    return hasId(value, 'id', 'number');
   }
 
   protected serverError(field: string): string {

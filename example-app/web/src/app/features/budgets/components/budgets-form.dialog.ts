@@ -3,6 +3,7 @@ import { ChangeDetectionStrategy, Component, DestroyRef, inject, signal } from '
 import { FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/material/dialog';
+import { MatExpansionModule } from '@angular/material/expansion';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 import { MatSelectModule } from '@angular/material/select';
@@ -13,8 +14,10 @@ import { ReferenceInputComponent } from '../../../shared/ui/reference-input';
 import { ReferenceListInputComponent } from '../../../shared/ui/reference-list-input';
 import { FileInputComponent } from '../../../shared/ui/file-input';
 import { StoredFile } from '../../../shared/business/models/aegis-protocol.types';
+import { RowHistoryComponent } from '../../../shared/ui/row-history';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { ParentRow } from '../../../shared/business/services/list-location';
+import { hasId } from '../../../shared/business/services/feature-state';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
 import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { BudgetStateManager } from '../state/budgets-state.manager';
@@ -48,12 +51,14 @@ let forms = 0;
     ReactiveFormsModule,
     MatButtonModule,
     MatDialogModule,
+    MatExpansionModule,
     MatFormFieldModule,
     MatInputModule,
     MatSelectModule,
     ReferenceInputComponent,
     FileInputComponent,
     ReferenceListInputComponent,
+    RowHistoryComponent,
     RemoteChangeComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -67,7 +72,7 @@ let forms = 0;
             [basedOn]="basedOn"
             [fields]="fields"
             singular="budget"
-            (takeTheirs)="takeTheirs($event)"
+            (takeTheirs)="startFrom($event)"
           />
         }
         <mat-form-field>
@@ -148,6 +153,24 @@ let forms = 0;
           <p class="error" role="alert">{{ message }}</p>
         }
       </form>
+      @if (row(); as row) {
+        <mat-expansion-panel class="history">
+          <mat-expansion-panel-header>
+            <mat-panel-title>History</mat-panel-title>
+          </mat-expansion-panel-header>
+          <ng-template matExpansionPanelContent>
+            <aegis-row-history
+              feature="budgets"
+              [rowId]="row.id"
+              [labels]="fields"
+              [version]="basedOn?.version ?? null"
+              [revision]="remote()"
+              [isRow]="isRow"
+              (restored)="restored($event)"
+            />
+          </ng-template>
+        </mat-expansion-panel>
+      }
     </mat-dialog-content>
     <mat-dialog-actions align="end">
       <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
@@ -164,6 +187,9 @@ let forms = 0;
     .error {
       color: var(--mat-sys-error);
     }
+    .history {
+      margin-top: 16px;
+    }
   `,
 })
 export class BudgetFormDialogComponent {
@@ -176,6 +202,7 @@ export class BudgetFormDialogComponent {
   /** The row edited: `null` until a new one is saved. */
   protected readonly row = signal(this.data.item);
   protected readonly saving = signal(false);
+  /** What each field is called on screen. */
   protected readonly fields = BUDGET_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
   protected readonly remote = signal<WatchedChange<Budget> | null>(null);
@@ -227,8 +254,18 @@ export class BudgetFormDialogComponent {
 
   /** Hears of changes made elsewhere to the row edited. */
   private follow(item: Budget): void {
-    const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+    const stop = this.state.watch(item.id, (change) => {
+      // The echo of a restore made here: the form already holds that version.
+      if (!this.isBasis(change.item)) {
+        this.remote.set(change);
+      }
+    });
     this.destroyRef.onDestroy(stop);
+  }
+
+  /** Whether `item` is the row as the form is based on. */
+  private isBasis(item: Budget | null): boolean {
+    return item !== null && item.version === this.basedOn?.version;
   }
 
   private fill(item: Budget): void {
@@ -243,11 +280,21 @@ export class BudgetFormDialogComponent {
     });
   }
 
-  /** Starts again from their version: the form shows it, and saving is based on it. */
-  protected takeTheirs(theirs: Budget): void {
-    this.basedOn = theirs;
-    this.fill(theirs);
+  /** Starts again from `item`: the form shows it, and saving is based on it. */
+  protected startFrom(item: Budget): void {
+    this.basedOn = item;
+    this.fill(item);
     this.remote.set(null);
+  }
+
+  /** The row as a restore from its history saved it. */
+  protected restored(saved: Budget): void {
+    this.startFrom(saved);
+  }
+
+  /** Whether the server's answer is a budget. */
+  protected isRow(value: unknown): value is Budget {
+    return hasId(value, 'id', 'number');
   }
 
   protected serverError(field: string): string {

@@ -3,13 +3,16 @@ import { ChangeDetectionStrategy, Component, DestroyRef, inject, signal } from '
 import { FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/material/dialog';
+import { MatExpansionModule } from '@angular/material/expansion';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
 import { rulesValidator } from '../../../shared/business/forms/rules';
 import { ChildPanel, ChildPanelsComponent } from '../../../shared/ui/child-panels';
+import { RowHistoryComponent } from '../../../shared/ui/row-history';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { ParentRow } from '../../../shared/business/services/list-location';
+import { hasId } from '../../../shared/business/services/feature-state';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
 import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { DepartmentStateManager } from '../state/departments-state.manager';
@@ -40,9 +43,11 @@ let forms = 0;
     ReactiveFormsModule,
     MatButtonModule,
     MatDialogModule,
+    MatExpansionModule,
     MatFormFieldModule,
     MatInputModule,
     ChildPanelsComponent,
+    RowHistoryComponent,
     RemoteChangeComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -56,7 +61,7 @@ let forms = 0;
             [basedOn]="basedOn"
             [fields]="fields"
             singular="department"
-            (takeTheirs)="takeTheirs($event)"
+            (takeTheirs)="startFrom($event)"
           />
         }
         <mat-form-field>
@@ -81,6 +86,22 @@ let forms = 0;
       </form>
       @if (row(); as row) {
         <aegis-child-panels [panels]="children" [parentId]="row.id" />
+        <mat-expansion-panel class="history">
+          <mat-expansion-panel-header>
+            <mat-panel-title>History</mat-panel-title>
+          </mat-expansion-panel-header>
+          <ng-template matExpansionPanelContent>
+            <aegis-row-history
+              feature="departments"
+              [rowId]="row.id"
+              [labels]="fields"
+              [version]="basedOn?.version ?? null"
+              [revision]="remote()"
+              [isRow]="isRow"
+              (restored)="restored($event)"
+            />
+          </ng-template>
+        </mat-expansion-panel>
       }
     </mat-dialog-content>
     <mat-dialog-actions align="end">
@@ -99,6 +120,9 @@ let forms = 0;
     }
     .error {
       color: var(--mat-sys-error);
+    }
+    .history {
+      margin-top: 16px;
     }
   `,
 })
@@ -123,6 +147,7 @@ export class DepartmentFormDialogComponent {
     },
   ];
   protected readonly saving = signal(false);
+  /** What each field is called on screen. */
   protected readonly fields = DEPARTMENT_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
   protected readonly remote = signal<WatchedChange<Department> | null>(null);
@@ -148,8 +173,18 @@ export class DepartmentFormDialogComponent {
 
   /** Hears of changes made elsewhere to the row edited. */
   private follow(item: Department): void {
-    const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+    const stop = this.state.watch(item.id, (change) => {
+      // The echo of a restore made here: the form already holds that version.
+      if (!this.isBasis(change.item)) {
+        this.remote.set(change);
+      }
+    });
     this.destroyRef.onDestroy(stop);
+  }
+
+  /** Whether `item` is the row as the form is based on. */
+  private isBasis(item: Department | null): boolean {
+    return item !== null && item.version === this.basedOn?.version;
   }
 
   private fill(item: Department): void {
@@ -158,11 +193,21 @@ export class DepartmentFormDialogComponent {
     });
   }
 
-  /** Starts again from their version: the form shows it, and saving is based on it. */
-  protected takeTheirs(theirs: Department): void {
-    this.basedOn = theirs;
-    this.fill(theirs);
+  /** Starts again from `item`: the form shows it, and saving is based on it. */
+  protected startFrom(item: Department): void {
+    this.basedOn = item;
+    this.fill(item);
     this.remote.set(null);
+  }
+
+  /** The row as a restore from its history saved it. */
+  protected restored(saved: Department): void {
+    this.startFrom(saved);
+  }
+
+  /** Whether the server's answer is a department. */
+  protected isRow(value: unknown): value is Department {
+    return hasId(value, 'id', 'number');
   }
 
   protected serverError(field: string): string {

@@ -4,15 +4,18 @@ import { FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angula
 import { MatButtonModule } from '@angular/material/button';
 import { MatCheckboxModule } from '@angular/material/checkbox';
 import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/material/dialog';
+import { MatExpansionModule } from '@angular/material/expansion';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
 import { integerValidator } from '../../../shared/business/forms/form-values';
 import { rulesValidator } from '../../../shared/business/forms/rules';
+import { RowHistoryComponent } from '../../../shared/ui/row-history';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { ParentRow } from '../../../shared/business/services/list-location';
+import { hasId } from '../../../shared/business/services/feature-state';
 import { SupplierStateManager } from '../state/suppliers-state.manager';
-import { Supplier, SupplierCreate } from '../types/suppliers.types';
+import { Supplier, SupplierCreate, SUPPLIER_VIEW_FIELDS } from '../types/suppliers.types';
 
 /** The dialog, closing with the row it saved. */
 type FormDialogRef = MatDialogRef<SupplierFormDialogComponent, Supplier>;
@@ -37,8 +40,10 @@ let forms = 0;
     MatButtonModule,
     MatCheckboxModule,
     MatDialogModule,
+    MatExpansionModule,
     MatFormFieldModule,
     MatInputModule,
+    RowHistoryComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
@@ -86,6 +91,22 @@ let forms = 0;
           <p class="error" role="alert">{{ message }}</p>
         }
       </form>
+      @if (row(); as row) {
+        <mat-expansion-panel class="history">
+          <mat-expansion-panel-header>
+            <mat-panel-title>History</mat-panel-title>
+          </mat-expansion-panel-header>
+          <ng-template matExpansionPanelContent>
+            <aegis-row-history
+              feature="suppliers"
+              [rowId]="row.id"
+              [labels]="fields"
+              [isRow]="isRow"
+              (restored)="restored($event)"
+            />
+          </ng-template>
+        </mat-expansion-panel>
+      }
     </mat-dialog-content>
     <mat-dialog-actions align="end">
       <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
@@ -102,6 +123,9 @@ let forms = 0;
     .error {
       color: var(--mat-sys-error);
     }
+    .history {
+      margin-top: 16px;
+    }
   `,
 })
 export class SupplierFormDialogComponent {
@@ -112,6 +136,8 @@ export class SupplierFormDialogComponent {
   /** The row edited: `null` until a new one is saved. */
   protected readonly row = signal(this.data.item);
   protected readonly saving = signal(false);
+  /** What each field is called on screen. */
+  protected readonly fields = SUPPLIER_VIEW_FIELDS;
   /** The row as the user started from: its version is what saving is based on. */
   protected basedOn = this.data.item;
   protected readonly error = signal<string | null>(null);
@@ -149,6 +175,24 @@ export class SupplierFormDialogComponent {
       active: item.active,
       rating: item.rating ?? null,
     });
+  }
+
+  /** Starts again from `item`: the form shows it, and saving is based on it. */
+  protected startFrom(item: Supplier): void {
+    this.basedOn = item;
+    this.fill(item);
+  }
+
+  /** The row as a restore from its history saved it. */
+  protected restored(saved: Supplier): void {
+    this.startFrom(saved);
+    // No event tells the list: it reads its page again.
+    void this.state.reload();
+  }
+
+  /** Whether the server's answer is a supplier. */
+  protected isRow(value: unknown): value is Supplier {
+    return hasId(value, 'id', 'number');
   }
 
   protected serverError(field: string): string {

@@ -3,6 +3,7 @@ import { ChangeDetectionStrategy, Component, DestroyRef, inject, signal } from '
 import { FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
 import { MatButtonModule } from '@angular/material/button';
 import { MAT_DIALOG_DATA, MatDialogModule, MatDialogRef } from '@angular/material/dialog';
+import { MatExpansionModule } from '@angular/material/expansion';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatInputModule } from '@angular/material/input';
 
@@ -14,8 +15,10 @@ import {
   toDateTimeInput,
 } from '../../../shared/business/forms/form-values';
 import { rulesValidator } from '../../../shared/business/forms/rules';
+import { RowHistoryComponent } from '../../../shared/ui/row-history';
 import { apiErrorMessage, apiFieldErrors } from '../../../shared/business/services/aegis-api';
 import { ParentRow } from '../../../shared/business/services/list-location';
+import { hasId } from '../../../shared/business/services/feature-state';
 import { WatchedChange } from '../../../shared/business/services/base-realtime-state.manager';
 import { RemoteChangeComponent } from '../../../shared/ui/remote-change';
 import { UserRoleStateManager } from '../state/user-roles-state.manager';
@@ -43,8 +46,10 @@ let forms = 0;
     ReactiveFormsModule,
     MatButtonModule,
     MatDialogModule,
+    MatExpansionModule,
     MatFormFieldModule,
     MatInputModule,
+    RowHistoryComponent,
     RemoteChangeComponent,
   ],
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -58,7 +63,7 @@ let forms = 0;
             [basedOn]="basedOn"
             [fields]="fields"
             singular="user role"
-            (takeTheirs)="takeTheirs($event)"
+            (takeTheirs)="startFrom($event)"
           />
         }
         <mat-form-field>
@@ -111,6 +116,24 @@ let forms = 0;
           <p class="error" role="alert">{{ message }}</p>
         }
       </form>
+      @if (row(); as row) {
+        <mat-expansion-panel class="history">
+          <mat-expansion-panel-header>
+            <mat-panel-title>History</mat-panel-title>
+          </mat-expansion-panel-header>
+          <ng-template matExpansionPanelContent>
+            <aegis-row-history
+              feature="user-roles"
+              [rowId]="row.id"
+              [labels]="fields"
+              [version]="basedOn?.version ?? null"
+              [revision]="remote()"
+              [isRow]="isRow"
+              (restored)="restored($event)"
+            />
+          </ng-template>
+        </mat-expansion-panel>
+      }
     </mat-dialog-content>
     <mat-dialog-actions align="end">
       <button mat-button type="button" [mat-dialog-close]="undefined">Cancel</button>
@@ -127,6 +150,9 @@ let forms = 0;
     .error {
       color: var(--mat-sys-error);
     }
+    .history {
+      margin-top: 16px;
+    }
   `,
 })
 export class UserRoleFormDialogComponent {
@@ -138,6 +164,7 @@ export class UserRoleFormDialogComponent {
   /** The row edited: `null` until a new one is saved. */
   protected readonly row = signal(this.data.item);
   protected readonly saving = signal(false);
+  /** What each field is called on screen. */
   protected readonly fields = USER_ROLE_VIEW_FIELDS;
   /** The last change made elsewhere to the row being edited. */
   protected readonly remote = signal<WatchedChange<UserRole> | null>(null);
@@ -174,8 +201,18 @@ export class UserRoleFormDialogComponent {
 
   /** Hears of changes made elsewhere to the row edited. */
   private follow(item: UserRole): void {
-    const stop = this.state.watch(item.id, (change) => this.remote.set(change));
+    const stop = this.state.watch(item.id, (change) => {
+      // The echo of a restore made here: the form already holds that version.
+      if (!this.isBasis(change.item)) {
+        this.remote.set(change);
+      }
+    });
     this.destroyRef.onDestroy(stop);
+  }
+
+  /** Whether `item` is the row as the form is based on. */
+  private isBasis(item: UserRole | null): boolean {
+    return item !== null && item.version === this.basedOn?.version;
   }
 
   private fill(item: UserRole): void {
@@ -187,11 +224,21 @@ export class UserRoleFormDialogComponent {
     });
   }
 
-  /** Starts again from their version: the form shows it, and saving is based on it. */
-  protected takeTheirs(theirs: UserRole): void {
-    this.basedOn = theirs;
-    this.fill(theirs);
+  /** Starts again from `item`: the form shows it, and saving is based on it. */
+  protected startFrom(item: UserRole): void {
+    this.basedOn = item;
+    this.fill(item);
     this.remote.set(null);
+  }
+
+  /** The row as a restore from its history saved it. */
+  protected restored(saved: UserRole): void {
+    this.startFrom(saved);
+  }
+
+  /** Whether the server's answer is a user role. */
+  protected isRow(value: unknown): value is UserRole {
+    return hasId(value, 'id', 'number');
   }
 
   protected serverError(field: string): string {

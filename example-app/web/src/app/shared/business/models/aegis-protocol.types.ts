@@ -187,6 +187,35 @@ export interface StoredFile {
   contentType: string;
 }
 
+export interface HistoryPage {
+  data: HistoryEntry[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
+export interface HistoryEntry {
+  id: number;
+  action: HistoryAction;
+  version?: number | null;
+  userId: string;
+  at: string;
+  changes: FieldChange[];
+  restores?: number | null;
+}
+
+export type HistoryAction = 'created' | 'updated' | 'deleted';
+
+export interface FieldChange {
+  field: string;
+  old: JsonValue;
+  new: JsonValue;
+}
+
+export interface Restore {
+  version?: number | null;
+}
+
 export interface ApiError {
   code: ErrorCode;
   message: string;
