@@ -330,6 +330,11 @@ pub struct HistoryEntry {
     /// The entry whose version this change wrote back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restores: Option<u64>,
+    /// The row, before the change or after it, is one the reader may not
+    /// read (it belonged to someone else then): the entry lists no
+    /// changes, and cannot be restored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }
 
 /// What changed a row.

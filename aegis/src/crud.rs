@@ -250,6 +250,9 @@ async fn update<T: CrudEntity, H: CrudHooks<T>>(
     } = request;
     user.require_write(T::meta().feature)?;
     let input: T::Update = deserialize_input(&body)?;
+    // Refused before the write begins (the save checks it again, for a
+    // restore's input).
+    crate::rules::check::<T>(&input)?;
     let origin = origin(&headers);
     let saving = Saving {
         aegis: &aegis,

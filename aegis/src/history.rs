@@ -21,6 +21,7 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::access::RowFilter;
 use crate::entity::{CrudEntity, FieldRole, ModuleMeta};
 use crate::error::Error;
 use crate::events::entity_data;
@@ -34,6 +35,47 @@ pub(crate) fn row_key(id: &Value) -> String {
         Value::String(text) => text.clone(),
         other => other.to_string(),
     }
+}
+
+/// `row` (as sent) with every field the front end sees: one serde leaves
+/// out (`skip_serializing_if`) is `null` there, so that a change to or
+/// from it is one, and a key missing from a kept row means the field did
+/// not exist then.
+pub(crate) fn complete(meta: &ModuleMeta, mut row: Value) -> Value {
+    if let Value::Object(map) = &mut row {
+        for field in meta.fields.iter().filter(|f| !f.hidden) {
+            map.entry(field.wire_name).or_insert(Value::Null);
+        }
+    }
+    row
+}
+
+/// Whether a reader whose read filter is `filter` may see an entry: the
+/// row as the change left it and, for an update, as it found it.
+pub(crate) fn visible(filter: Option<&RowFilter>, stored: &Stored) -> bool {
+    let Some(filter) = filter else {
+        return true;
+    };
+    let allows = |row: &Value| row.as_object().is_some_and(|row| filter.allows(row));
+    if !allows(&stored.state) {
+        return false;
+    }
+    if stored.entry.action != HistoryAction::Updated {
+        return true;
+    }
+    let mut before = stored.state.clone();
+    for change in &stored.entry.changes {
+        before[&change.field] = change.old.clone();
+    }
+    allows(&before)
+}
+
+/// The entry as a reader who may not see it gets it: that there was a
+/// change, when and by whom, not what it held.
+fn withheld(mut entry: HistoryEntry) -> HistoryEntry {
+    entry.changes.clear();
+    entry.withheld = true;
+    entry
 }
 
 /// One change to record.
@@ -168,7 +210,7 @@ pub(crate) async fn created<'a, T: CrudEntity>(
 ) -> Result<(), Error> {
     let rows: Vec<(Value, &str)> = created
         .into_iter()
-        .map(|(entity, user)| (entity_data(entity), user))
+        .map(|(entity, user)| (complete(T::meta(), entity_data(entity)), user))
         .collect();
     let entries: Vec<Entry> = rows
         .iter()
@@ -192,7 +234,7 @@ pub(crate) async fn updated<T: CrudEntity>(
     user: &str,
     restores: Option<u64>,
 ) -> Result<(), Error> {
-    let (before, after) = (entity_data(before), entity_data(after));
+    let [before, after] = [before, after].map(|row| complete(T::meta(), entity_data(row)));
     let entry = Entry {
         meta: T::meta(),
         action: HistoryAction::Updated,
@@ -211,7 +253,7 @@ pub(crate) async fn deleted<T: CrudEntity>(
     entity: &T,
     user: &str,
 ) -> Result<(), Error> {
-    let row = entity_data(entity);
+    let row = complete(T::meta(), entity_data(entity));
     let entry = Entry {
         meta: T::meta(),
         action: HistoryAction::Deleted,
@@ -281,6 +323,7 @@ fn read_entry(meta: &'static ModuleMeta, row: &AnyRow) -> Result<Stored, Error> 
         at: time(&row.try_get::<String, _>(4)?)?,
         changes,
         restores: row.try_get::<Option<i64>, _>(7)?.map(|id| id as u64),
+        withheld: false,
     };
     Ok(Stored { entry, state })
 }
@@ -378,9 +421,9 @@ async fn batch(
     )))
 }
 
-/// The row as an import batch made it: `current` (the row as it is, or as
-/// it was deleted) with each of its updates' old values put back, newest
-/// first.
+/// The row as an import batch made it: as its oldest own entry found it
+/// (an update's row with its old values put back, or a deleted row), or,
+/// with none, `current` (the row as it is).
 async fn as_created(
     db: &Db,
     tx: &mut Tx,
@@ -389,20 +432,22 @@ async fn as_created(
     current: &Value,
 ) -> Result<Value, Error> {
     let mut sql = String::new();
-    let updates = own_entries(
+    let oldest = own_entries(
         db,
-        ("changes", "AND changes IS NOT NULL ORDER BY id DESC"),
+        (ENTRY_COLUMNS, "ORDER BY id LIMIT 1"),
         meta,
         row,
         &mut sql,
     )
-    .fetch_all(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    let mut state = current.clone();
-    for update in &updates {
-        let changes = json(&update.try_get::<String, _>(0)?)?;
-        for (field, pair) in changes.as_object().into_iter().flatten() {
-            state[field] = pair.get(0).cloned().unwrap_or(Value::Null);
+    let Some(oldest) = oldest else {
+        return Ok(current.clone());
+    };
+    let Stored { entry, mut state } = read_entry(meta, &oldest)?;
+    if entry.action == HistoryAction::Updated {
+        for change in entry.changes {
+            state[&change.field] = change.old;
         }
     }
     Ok(state)
@@ -425,6 +470,7 @@ async fn batch_entry(
         at,
         changes: whole(meta, HistoryAction::Created, &state),
         restores: None,
+        withheld: false,
     };
     Ok(Stored { entry, state })
 }
@@ -436,6 +482,7 @@ pub(crate) async fn page(
     db: &Db,
     (meta, row, current): (&'static ModuleMeta, &str, &Value),
     (page, page_size): (u32, u32),
+    filter: Option<&RowFilter>,
 ) -> Result<(Vec<HistoryEntry>, u64), Error> {
     let mut tx = db.begin_snapshot().await?;
     let mut sql = String::new();
@@ -449,9 +496,13 @@ pub(crate) async fn page(
     let rows = own_entries(db, (ENTRY_COLUMNS, &which), meta, row, &mut sql)
         .fetch_all(&mut *tx)
         .await?;
+    let shown = |stored: Stored| match visible(filter, &stored) {
+        true => stored.entry,
+        false => withheld(stored.entry),
+    };
     let mut entries = rows
         .iter()
-        .map(|row| read_entry(meta, row).map(|stored| stored.entry))
+        .map(|row| read_entry(meta, row).map(shown))
         .collect::<Result<Vec<_>, _>>()?;
     // An imported row's created entry is its batch's, older than its own.
     let made = batch(db, &mut tx, meta, row).await?;
@@ -461,7 +512,7 @@ pub(crate) async fn page(
         .filter(|_| (offset..offset + u64::from(page_size)).contains(&own))
     {
         let created = batch_entry(db, &mut tx, (meta, row, current), made.clone()).await?;
-        entries.push(created.entry);
+        entries.push(shown(created));
     }
     tx.commit().await?;
     Ok((entries, own + u64::from(made.is_some())))

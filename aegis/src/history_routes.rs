@@ -25,7 +25,7 @@ use crate::hooks::CrudHooks;
 use crate::protocol::{HistoryAction, HistoryPage, Restore};
 use crate::rows::{id_value, to_object};
 
-use crate::history::{Stored, entry, newest, page, row_key};
+use crate::history::{Stored, complete, entry, newest, page, row_key, visible};
 
 /// Entries a page holds unless the client asks for another number.
 const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -81,7 +81,8 @@ async fn history<T: CrudEntity, H: CrudHooks<T>>(
         .clamp(1, aegis.limits().max_page_size);
     let number = params.page.unwrap_or(1).max(1);
     let row = (meta, key.as_str(), &current);
-    let (data, total) = page(aegis.db(), row, (number, page_size)).await?;
+    let filter = hooks.read_filter(&user);
+    let (data, total) = page(aegis.db(), row, (number, page_size), filter.as_ref()).await?;
     Ok(Json(HistoryPage {
         data,
         total,
@@ -101,7 +102,12 @@ async fn readable_row<T: CrudEntity, H: CrudHooks<T>>(
 ) -> Result<(String, Value), Error> {
     let meta = T::meta();
     let gone = match readable::<T, H>(aegis, hooks, user, raw).await {
-        Ok(row) => return Ok((row_key(&row[meta.id_field().wire_name]), row)),
+        Ok(row) => {
+            return Ok((
+                row_key(&row[meta.id_field().wire_name]),
+                complete(meta, row),
+            ));
+        }
         Err(Error::NotFound(message)) => Error::NotFound(message),
         Err(error) => return Err(error),
     };
@@ -141,7 +147,10 @@ async fn restore<T: CrudEntity, H: CrudHooks<T>>(
         deserialize_input(&body)?
     };
     // Whether the row has that entry is for those who may read the row.
-    let row = readable::<T, H>(&aegis, &*request.hooks, &user, &raw).await?;
+    let row = complete(
+        meta,
+        readable::<T, H>(&aegis, &*request.hooks, &user, &raw).await?,
+    );
     let key = row_key(&row[meta.id_field().wire_name]);
     let no_entry = || {
         Error::NotFound(format!(
@@ -156,6 +165,10 @@ async fn restore<T: CrudEntity, H: CrudHooks<T>>(
         .await?
         .ok_or_else(no_entry)?;
     tx.commit().await?;
+    // A version the user may not read is not theirs to write back.
+    if !visible(request.hooks.read_filter(&user).as_ref(), &stored) {
+        return Err(no_entry());
+    }
     let origin = origin(&request.headers);
     let saving = Saving {
         aegis: &aegis,
@@ -174,8 +187,9 @@ async fn restore<T: CrudEntity, H: CrudHooks<T>>(
 }
 
 /// The update that makes `current` what `state` kept: its editable fields
-/// as they were (a field added since keeps its value now), based on
-/// `version` when the client named one, else on the row's own.
+/// as they were (a field added since, missing from `state`, keeps its
+/// value now), based on `version` when the client named one, else on the
+/// row's own.
 fn restored_input<T: CrudEntity>(
     current: &T,
     state: &Value,

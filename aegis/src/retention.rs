@@ -67,7 +67,7 @@ pub async fn prune(db: &Db, limits: &Limits, now: DateTime<Utc>) -> Result<Prune
     let too_old = limits
         .event_max_age
         .and_then(|age| chrono::Duration::from_std(age).ok())
-        .map(|age| now - age);
+        .and_then(|age| now.checked_sub_signed(age));
     let mut pruned = Pruned::default();
     for (feature, seq) in features {
         let keep_after = limits
@@ -76,12 +76,18 @@ pub async fn prune(db: &Db, limits: &Limits, now: DateTime<Utc>) -> Result<Prune
         pruned.events +=
             prune_feature(db, &feature, keep_after, too_old, limits.prune_batch).await?;
     }
-    if let Some(age) = limits.history_max_age {
-        let cutoff = now - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+    // An age past what a time can count back is as good as none.
+    let history_cutoff = limits
+        .history_max_age
+        .and_then(|age| chrono::Duration::from_std(age).ok())
+        .and_then(|age| now.checked_sub_signed(age));
+    if let Some(cutoff) = history_cutoff {
         pruned.history = crate::history::prune(db, cutoff, limits.prune_batch).await?;
     }
-    let job_cutoff = now
-        - chrono::Duration::from_std(limits.import_job_max_age).unwrap_or(chrono::Duration::MAX);
+    let job_cutoff = chrono::Duration::from_std(limits.import_job_max_age)
+        .ok()
+        .and_then(|age| now.checked_sub_signed(age))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let forget = format!(
         "DELETE FROM aegis_import_jobs WHERE updated_ms < {}",
         db.param(1)

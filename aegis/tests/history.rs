@@ -28,6 +28,9 @@ pub struct Contract {
     /// Whose it is: the read filter's field.
     pub owner: String,
     pub note: Option<String>,
+    /// Left out of the JSON when empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
     /// The server's own, never sent.
     #[crud(skip)]
     pub secret: String,
@@ -236,7 +239,8 @@ async fn every_change_is_kept_with_who_when_and_what_it_set() {
                     ["title", "Lease", null],
                     ["amount", 200.0, null],
                     ["owner", "alice", null],
-                    ["note", "signed", null]
+                    ["note", "signed", null],
+                    ["tag", null, null]
                 ]
             ]),
             json!(["updated", [["note", null, "signed"]]]),
@@ -247,7 +251,8 @@ async fn every_change_is_kept_with_who_when_and_what_it_set() {
                     ["title", null, "Lease"],
                     ["amount", null, 100.0],
                     ["owner", null, "alice"],
-                    ["note", null, null]
+                    ["note", null, null],
+                    ["tag", null, null]
                 ]
             ]),
         ]
@@ -573,7 +578,8 @@ async fn an_imported_rows_history_starts_with_its_import() {
                     ["title", null, "B1"],
                     ["amount", null, 1.0],
                     ["owner", null, "u1"],
-                    ["note", null, "first"]
+                    ["note", null, "first"],
+                    ["tag", null, null]
                 ]
             ]),
         ]
@@ -712,4 +718,75 @@ async fn imported_rows_without_integer_ids_have_an_entry_each() {
             (&json!("text"), &memo["text"])
         );
     }
+}
+
+/// A field serde leaves out when empty still changes: emptied, it is a
+/// change to `null`, and a version where it was empty restores as empty.
+#[tokio::test]
+async fn a_field_left_out_when_empty_is_kept_too() {
+    let app = app().await;
+    let id = create(&app, "alice", "Lease", 1.0).await;
+    let tagged = save(&app, "alice", id, json!({ "tag": "urgent" })).await;
+    assert_eq!(tagged.body["tag"], "urgent");
+    let mut body = tagged.body.clone();
+    body.as_object_mut().unwrap().remove("tag");
+    let path = format!("/api/contracts/{id}");
+    let untagged = app
+        .call("PUT", &path, Some(&token(&app, "alice")), Some(body), &[])
+        .await;
+    assert_eq!(untagged.status, 200, "{}", untagged.text);
+    assert!(untagged.body.get("tag").is_none());
+    let all = summary(&app, id).await;
+    assert_eq!(all[0], json!(["updated", [["tag", "urgent", null]]]));
+    assert_eq!(all[1], json!(["updated", [["tag", null, "urgent"]]]));
+
+    let tagged_version = &entries(&app, id).await[1];
+    let restored = restore(&app, "alice", id, tagged_version, None).await;
+    assert_eq!(restored.body["tag"], "urgent");
+    let created = entries(&app, id).await.last().unwrap().clone();
+    let restored = restore(&app, "alice", id, &created, None).await;
+    assert_eq!(restored.status, 200, "{}", restored.text);
+    assert!(restored.body.get("tag").is_none(), "{}", restored.text);
+}
+
+/// A row moved from one reader to another: the new one learns that it
+/// changed before, not what it held while it was someone else's, and
+/// cannot write such a version back.
+#[tokio::test]
+async fn versions_a_reader_may_not_read_are_withheld() {
+    let app = app().await;
+    let id = create(&app, "alice", "Lease", 1.0).await;
+    save(&app, "alice", id, json!({ "note": "alice's terms" })).await;
+    save(&app, "boss", id, json!({ "owner": "bob", "note": null })).await;
+    save(&app, "bob", id, json!({ "amount": 2.0 })).await;
+
+    let reply = history(&app, "bob", id, "").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let shown: Vec<(Value, Value, usize)> = reply.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].clone(),
+                e["withheld"].clone(),
+                e["changes"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (json!("updated"), Value::Null, 1),
+            (json!("updated"), json!(true), 0),
+            (json!("updated"), json!(true), 0),
+            (json!("created"), json!(true), 0),
+        ]
+    );
+    assert!(!reply.text.contains("alice's terms"), "{}", reply.text);
+    let boss = entries(&app, id).await;
+    assert!(boss.iter().all(|e| e.get("withheld").is_none()), "{boss:?}");
+    let created = boss.last().unwrap();
+    let refused = restore(&app, "bob", id, created, None).await;
+    assert_eq!(refused.status, 404, "{}", refused.text);
 }

@@ -1,4 +1,4 @@
-//! A row's history (`aegis/src/history/routes.rs`): its entries a page at
+//! A row's history (`aegis/src/history_routes.rs`): its entries a page at
 //! a time, and the restore of one entry's version as a new change.
 
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};

@@ -237,6 +237,18 @@ describe('RowHistoryComponent', () => {
     expect(shown.querySelector('button')).toBeNull();
   });
 
+  it('says that a change was made while the row was someone else’s, and offers no restore of it', () => {
+    const withheld: HistoryEntry = { ...CHANGED, changes: [], withheld: true };
+    answer(historyPage([RESTORED, withheld, CREATED]));
+    const shown = entries()[1];
+    expect(heading(shown)).toBe('Changed');
+    expect(changes(shown)).toEqual([]);
+    expect(shown.querySelector('.withheld')?.textContent?.trim()).toBe(
+      "What it changed was someone else's to see.",
+    );
+    expect(shown.querySelector('button')).toBeNull();
+  });
+
   it('says when a restored version is not among the entries loaded', () => {
     answer(historyPage([{ ...RESTORED, restores: 2 }, CHANGED], 1, 30));
     expect(heading(entries()[0])).toBe('Restored an earlier version');

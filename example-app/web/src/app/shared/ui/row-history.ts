@@ -148,7 +148,7 @@ export function historyView(
     heading: heading(entry, loaded, time),
     time: time(entry.at),
     changes: entry.changes.map((change) => changeView(entry.action, change, labels)),
-    restorable: index > 0 && entry.action !== 'deleted',
+    restorable: index > 0 && entry.action !== 'deleted' && entry.withheld !== true,
   }));
 }
 
@@ -185,6 +185,9 @@ let histories = 0;
               <span class="who">by {{ view.entry.userId }}</span>
               <time [attr.datetime]="view.entry.at" [title]="view.entry.at">{{ view.time }}</time>
             </p>
+            @if (view.entry.withheld) {
+              <p class="withheld">What it changed was someone else's to see.</p>
+            }
             @if (view.changes.length > 0) {
               <dl class="changes">
                 @for (change of view.changes; track change.field) {
@@ -287,7 +290,8 @@ let histories = 0;
     .error {
       color: var(--mat-sys-error);
     }
-    .empty {
+    .empty,
+    .withheld {
       color: var(--mat-sys-on-surface-variant);
     }
     .visually-hidden {

@@ -202,6 +202,7 @@ export interface HistoryEntry {
   at: string;
   changes: FieldChange[];
   restores?: number | null;
+  withheld?: boolean;
 }
 
 export type HistoryAction = 'created' | 'updated' | 'deleted';
