@@ -18,7 +18,7 @@ use crate::Aegis;
 use crate::access::check_readable;
 use crate::auth::User;
 use crate::crud::{Saving, origin, parse_id, readable};
-use crate::entity::{CrudEntity, FieldRole, ModuleSettings};
+use crate::entity::{CrudEntity, ModuleSettings};
 use crate::error::{ApiQuery, Error, deserialize_input};
 use crate::events::entity_data;
 use crate::hooks::CrudHooks;
@@ -197,11 +197,8 @@ fn restored_input<T: CrudEntity>(
 ) -> Result<T::Update, Error> {
     let meta = T::meta();
     let mut object = to_object(current)?;
-    let editable = meta
-        .fields
-        .iter()
-        .filter(|f| f.role == FieldRole::Data && !f.readonly && !f.hidden && f.stamp.is_none());
-    for field in editable {
+    // The fields a client may set (a stamp is always read-only).
+    for field in crate::import::columns(meta.fields) {
         if let Some(value) = state.get(field.wire_name) {
             object.insert(field.wire_name.to_owned(), value.clone());
         }
